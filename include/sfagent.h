@@ -1,0 +1,14 @@
+/**
+ * @file sfagent.h
+ * @brief Umbrella header for the sfagent library.
+ */
+#ifndef SFAGENT_H
+#define SFAGENT_H
+
+#include <sfagent/status.h>
+#include <sfagent/agent.h>
+#include <sfagent/record.h>
+#include <sfagent/outbox.h>
+#include <sfagent/query.h>
+
+#endif

@@ -1,0 +1,56 @@
+/**
+ * @file sfagent/agent.h
+ * @brief Opening the local sfagent database: the handle every other call takes.
+ *
+ * An ::sfa_agent owns one SQLite connection to the agent's database (WAL mode).
+ * Handles are not thread-safe; open one per thread. Several processes may open the
+ * same file at once.
+ */
+#ifndef SFAGENT_AGENT_H
+#define SFAGENT_AGENT_H
+
+#include <stdbool.h>
+#include <sfagent/status.h>
+
+typedef struct sfa_agent sfa_agent;
+
+/** What survives a power cut (see README "Durability"). An app crash loses nothing in either. */
+typedef enum sfa_durability {
+    SFA_DURABILITY_FULL = 0,   /**< synchronous=FULL: every acknowledged write survives a power cut */
+    SFA_DURABILITY_NORMAL = 1, /**< synchronous=NORMAL: the last writes may roll back after a power cut */
+} sfa_durability;
+
+typedef struct sfa_open_options {
+    unsigned version;          /**< SFA_OPEN_OPTIONS_VERSION */
+    sfa_durability durability;
+    bool create;               /**< create the file (mode 0600) and migrate if missing */
+    bool read_only;            /**< open without writing; migrations are not applied */
+} sfa_open_options;
+
+#define SFA_OPEN_OPTIONS_VERSION 1
+#define SFA_OPEN_OPTIONS_INIT {SFA_OPEN_OPTIONS_VERSION, SFA_DURABILITY_FULL, true, false}
+
+/** Default database path when neither --db nor SFAGENT_DB is given: "./sfagent.db". */
+#define SFA_DEFAULT_DB_PATH "sfagent.db"
+
+/**
+ * Open (and with opts->create, create and migrate) the database at path.
+ * On failure *out is still set when a handle could be made, so the caller can read
+ * sfa_agent_errmsg(); free it with sfa_agent_free() either way.
+ * A database newer than this library returns SFA_ETOONEW and is not modified.
+ */
+sfa_status sfa_agent_open(sfa_agent **out, const char *path, const sfa_open_options *opts);
+
+/** Close the database. NULL is a no-op. */
+void sfa_agent_free(sfa_agent *agent);
+
+/** Message of the last failure on this handle ("" if none). Borrowed until the next call. */
+const char *sfa_agent_errmsg(const sfa_agent *agent);
+
+/** Schema version of the open database (PRAGMA user_version). */
+int sfa_agent_schema_version(const sfa_agent *agent);
+
+/** Newest schema version this library knows. */
+int sfa_schema_version_supported(void);
+
+#endif

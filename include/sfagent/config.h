@@ -1,0 +1,32 @@
+/**
+ * @file sfagent/config.h
+ * @brief Agent configuration: an INI file plus SFAGENT_<SECTION>_<KEY> overrides.
+ *
+ * Keys (README "Configuration" documents each): [salesforce] login_url, api_version,
+ * auth (password | refresh_token | client_credentials | jwt), client_id, client_secret,
+ * username, password, security_token, refresh_token, private_key_file, ca_bundle,
+ * timeout; [sync] objects, idempotency_field, conflict_policy, backoff_base,
+ * backoff_cap, api_limit_share. Each secret may be given as <key>_file instead (refused
+ * when readable by group or others).
+ */
+#ifndef SFAGENT_CONFIG_H
+#define SFAGENT_CONFIG_H
+
+#include <sfagent/status.h>
+
+typedef struct sfa_config sfa_config;
+
+/**
+ * Load path (NULL: only defaults + environment) and apply environment overrides.
+ * On failure *errmsg (caller frees) names the file, line or key at fault; it never
+ * contains a secret value.
+ */
+sfa_status sfa_config_load(sfa_config **out, const char *path, char **errmsg);
+
+void sfa_config_free(sfa_config *cfg);
+
+/** Non-secret value of "section.key" as configured (defaults applied), or NULL.
+ *  Secrets (passwords, tokens, client_secret) always read as NULL here. */
+const char *sfa_config_get(const sfa_config *cfg, const char *section, const char *key);
+
+#endif

@@ -1,0 +1,101 @@
+/**
+ * @file sfagent/record.h
+ * @brief Local writes and reads of records of any sObject (Case, Contact, ...).
+ *
+ * Every write is one SQLite transaction that inserts its outbox op and updates the
+ * mirror row: when the call returns SFA_OK the write is durable and visible to reads.
+ * On any failure nothing was written.
+ *
+ * A reference ("ref") names a record by its local id ("loc-..."), its 15- or 18-char
+ * Salesforce Id, or, for Case, its CaseNumber. Unknown -> SFA_ENOTFOUND; more than one
+ * match -> SFA_EAMBIGUOUS.
+ *
+ * Field maps are JSON objects of API field name -> scalar (string, number, bool, null).
+ */
+#ifndef SFAGENT_RECORD_H
+#define SFAGENT_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sfagent/agent.h>
+
+/** A record as the mirror holds it. All strings owned by the struct; NULL when unknown. */
+typedef struct sfa_record {
+    char *local_id;
+    char *sobject;
+    char *sf_id;        /**< 18-char Id ("externalId" in the seed connector); NULL until synced */
+    char *case_number;  /**< Case only; NULL until reconciled */
+    char *fields_json;  /**< local view: server base + pending local edits (JSON object) */
+    char *sys_modstamp; /**< SystemModstamp of the last known server state */
+    bool dirty;         /**< has local edits not yet in Salesforce */
+    bool deleted;
+    /** "synced", "pending", "inflight", "conflict" or "dead": the state of its newest op. */
+    char *sync_state;
+    int64_t created_at_ms;
+    int64_t updated_at_ms;
+} sfa_record;
+
+void sfa_record_free(sfa_record *record);
+
+typedef struct sfa_record_array {
+    sfa_record *items;
+    size_t count;
+} sfa_record_array;
+
+void sfa_record_array_free(sfa_record_array *array);
+
+/** Create a record locally; *out_local_id (caller frees) is its new local id. */
+sfa_status sfa_record_create(char **out_local_id, sfa_agent *agent, const char *sobject,
+                             const char *fields_json);
+
+/** Change fields of an existing record. Only the given fields are sent later. */
+sfa_status sfa_record_update(sfa_agent *agent, const char *sobject, const char *ref,
+                             const char *fields_json);
+
+/** Delete a record. Deleting a record whose create never synced removes both locally. */
+sfa_status sfa_record_delete(sfa_agent *agent, const char *sobject, const char *ref);
+
+/**
+ * Insert or update by an External ID field: the local record whose ext_field equals
+ * ext_value is updated, else a new one is made; sent as an upsert on that field.
+ */
+sfa_status sfa_record_upsert(char **out_local_id, sfa_agent *agent, const char *sobject,
+                             const char *ext_field, const char *ext_value,
+                             const char *fields_json);
+
+/** Read one record by ref. */
+sfa_status sfa_record_get(sfa_record **out, sfa_agent *agent, const char *sobject,
+                          const char *ref);
+
+typedef struct sfa_list_options {
+    unsigned version;         /**< SFA_LIST_OPTIONS_VERSION */
+    const char *status;       /**< only records whose Status field equals this (NULL: any) */
+    size_t limit;             /**< 0: no limit */
+    const char *order_field;  /**< field name, or NULL for newest first */
+    bool descending;
+    bool include_deleted;
+} sfa_list_options;
+
+#define SFA_LIST_OPTIONS_VERSION 1
+#define SFA_LIST_OPTIONS_INIT {SFA_LIST_OPTIONS_VERSION, NULL, 0, NULL, false, false}
+
+sfa_status sfa_record_list(sfa_record_array *out, sfa_agent *agent, const char *sobject,
+                           const sfa_list_options *opts);
+
+/** Result of a JSON Lines import. */
+typedef struct sfa_import_result {
+    size_t imported;    /**< records written (committed) */
+    size_t failed_line; /**< 1-based line of the first bad line, 0 if none */
+} sfa_import_result;
+
+/**
+ * Import JSON Lines (one field-map object per line) read from fd, in batched
+ * transactions of batch_size (0: default 500). A bad line stops the import: earlier
+ * batches stay committed, the failing batch is rolled back whole, and the error
+ * message names the line number. Blank lines are skipped.
+ */
+sfa_status sfa_record_import(sfa_import_result *out, sfa_agent *agent, const char *sobject,
+                             int fd, size_t batch_size);
+
+#endif

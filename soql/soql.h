@@ -1,0 +1,70 @@
+/* The SOQL subset shared by the agent (local queries over the mirror) and the emulator
+ * (serving /query). One parser, one evaluator, so both sides agree by construction.
+ *
+ * Grammar (case-insensitive keywords):
+ *   SELECT field[, field...] | COUNT() | COUNT(Id)
+ *   FROM sobject
+ *   [WHERE cond]  cond := cond AND cond | cond OR cond | NOT cond | ( cond )
+ *                       | field op literal | field [NOT] IN (literal, ...) | field LIKE 'pat'
+ *                 op   := = != <> < > <= >=
+ *   [ORDER BY field [ASC|DESC] [NULLS FIRST|LAST] [, ...]] [LIMIT n] [OFFSET n]
+ * Literals: 'string' with SOQL escapes, numbers, TRUE/FALSE, NULL, date (YYYY-MM-DD) and
+ * dateTime (YYYY-MM-DDThh:mm:ss[.sss](Z|+hh:mm|-hh:mm)) unquoted.
+ * Field names may be dotted (Account.Name): evaluated by walking nested JSON objects.
+ *
+ * Errors are worded as Salesforce words them (code MALFORMED_QUERY and a message such
+ * as "unexpected token: 'FRM'"), so the emulator can return them verbatim.
+ */
+#ifndef SFA_SOQL_SOQL_H
+#define SFA_SOQL_SOQL_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct soql_query soql_query;
+
+typedef struct soql_error {
+    char code[32];     /* "MALFORMED_QUERY" (or "INVALID_FIELD" from soql_check_fields) */
+    char message[512]; /* Salesforce-style text */
+} soql_error;
+
+/* Parse text. On failure returns NULL and fills *err (err may be NULL). */
+soql_query *soql_parse(const char *text, soql_error *err);
+void soql_free(soql_query *q);
+
+const char *soql_from(const soql_query *q);
+bool soql_is_count(const soql_query *q);
+/* The SELECT list (empty for COUNT()). Borrowed. */
+size_t soql_field_count(const soql_query *q);
+const char *soql_field(const soql_query *q, size_t i);
+/* -1 when absent. */
+long soql_limit(const soql_query *q);
+long soql_offset(const soql_query *q);
+
+/* Every field the query names (select list, WHERE, ORDER BY), for validation. */
+typedef bool (*soql_field_exists_fn)(const char *field, void *ctx);
+/* Check every named field with exists(); first unknown one -> false with an
+ * INVALID_FIELD error worded like Salesforce ("No such column 'X' on entity 'Case'..."). */
+bool soql_check_fields(const soql_query *q, soql_field_exists_fn exists, void *ctx,
+                       soql_error *err);
+
+/* Does record (a JSON object of field -> value) satisfy the WHERE clause? No WHERE: true.
+ * Comparison follows SOQL: strings compare case-insensitively for = and LIKE; dateTime
+ * literals compare as instants against Salesforce-format timestamp strings; null only
+ * equals NULL. */
+bool soql_matches(const soql_query *q, const cJSON *record);
+
+/* ORDER BY comparator: <0, 0, >0. Records equal on every key compare 0. */
+int soql_compare(const soql_query *q, const cJSON *a, const cJSON *b);
+
+/* Apply the whole query to an array of records: filter, sort, offset, limit, and project
+ * onto the select list (keeping "attributes" and "Id" if present in the source). Returns
+ * a new array (caller frees with cJSON_Delete); *total gets the count before LIMIT/OFFSET. */
+cJSON *soql_execute(const soql_query *q, const cJSON *records, size_t *total);
+
+/* Quote a string as a SOQL literal: wraps in '...' and escapes \ ' " and control chars.
+ * Caller frees. soql_parse of "x = " + result yields the original value. */
+char *soql_quote(const char *value);
+
+#endif

@@ -1,0 +1,1 @@
+int sfa_schema_version_supported(void); int sfa_schema_version_supported(void) { return 1; }

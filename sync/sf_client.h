@@ -1,0 +1,77 @@
+/* The Salesforce REST client: one libcurl easy handle reused (keep-alive), OAuth token
+ * management, and Salesforce error parsing. Used by the push/pull engines, login and
+ * doctor. Not thread-safe: one client per thread.
+ *
+ * Outcome classes (RELIABILITY.md section 3): every request ends in exactly one of
+ *   SF_NOT_SENT  - nothing reached Salesforce (DNS, refused, TLS): safe to retry later;
+ *   SF_UNKNOWN   - it may have been applied (timeout after connect, connection dropped,
+ *                  truncated or unparseable response): resolve by key before resending;
+ *   SF_ANSWERED  - Salesforce answered: look at status and the parsed body.
+ * Mutating requests are sent with CURLOPT_FRESH_CONNECT disabled but libcurl's silent
+ * resend on a dead reused connection is harmless because every mutating call sfagent
+ * makes is idempotent by key (DESIGN.md "Failure handling").
+ */
+#ifndef SFA_SYNC_SF_CLIENT_H
+#define SFA_SYNC_SF_CLIENT_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sfagent/config.h"
+#include "sfagent/status.h"
+
+typedef struct sf_client sf_client;
+
+typedef enum sf_outcome { SF_ANSWERED = 0, SF_NOT_SENT = 1, SF_UNKNOWN = 2 } sf_outcome;
+
+typedef struct sf_response {
+    sf_outcome outcome;
+    long status;          /* HTTP status when answered, else 0 */
+    cJSON *json;          /* parsed body, or NULL (empty, or not JSON) */
+    char *body;           /* raw body (NUL-terminated), or NULL */
+    size_t body_len;
+    char *error_code;     /* first errorCode of a Salesforce error array/object, or NULL */
+    char *error_message;  /* its message, or a transport error text; never a secret */
+    int retry_after_s;    /* Retry-After header in seconds, or -1 */
+} sf_response;
+
+void sf_response_free(sf_response *resp);
+
+/* Build a client from configuration. Does not touch the network. */
+sfa_status sf_client_new(sf_client **out, const sfa_config *cfg, char **errmsg);
+void sf_client_free(sf_client *c);
+
+/* Authenticate now (the configured OAuth flow); fills instance URL and identity. */
+sfa_status sf_client_login(sf_client *c);
+
+/* Send one request. path is either absolute on the instance ("/services/data/...") or
+ * relative to the data root ("query?q=...", "composite/sobjects"): a path not starting
+ * with '/' is prefixed with "/services/data/vNN.N/". body may be NULL. Logs in first if
+ * needed; on 401 INVALID_SESSION_ID re-authenticates once and replays.
+ * Returns SFA_OK whenever a response object was produced (check resp->outcome and status);
+ * other codes for failures before sending (e.g. SFA_EAUTH when login fails). */
+sfa_status sf_client_request(sf_client *c, const char *method, const char *path,
+                             const cJSON *body, sf_response *resp);
+
+/* Same with a raw body and content type (Bulk API CSV uploads). */
+sfa_status sf_client_request_raw(sf_client *c, const char *method, const char *path,
+                                 const char *content_type, const char *body, size_t len,
+                                 sf_response *resp);
+
+/* From the last Sforce-Limit-Info header: api-usage=used/max. -1 when not seen yet. */
+long sf_client_api_used(const sf_client *c);
+long sf_client_api_max(const sf_client *c);
+/* HTTP requests this client made (token requests included). */
+long sf_client_requests_made(const sf_client *c);
+
+const char *sf_client_instance_url(const sf_client *c);
+/* Identity URL's org and user ids from the token response (borrowed, may be NULL). */
+const char *sf_client_org_id(const sf_client *c);
+const char *sf_client_user_id(const sf_client *c);
+/* "vNN.N" */
+const char *sf_client_api_version(const sf_client *c);
+const char *sf_client_errmsg(const sf_client *c);
+
+#endif

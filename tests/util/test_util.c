@@ -1,0 +1,126 @@
+/* Tests for util/: Salesforce Id checksums, time formats, API-name syntax, status texts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "sfagent/status.h"
+#include "util/names.h"
+#include "util/sfid.h"
+#include "util/strbuf.h"
+#include "util/timeutil.h"
+
+static void test_sfid_checksum_matches_documented_ids(void **state)
+{
+    (void)state;
+    char out[19];
+    /* Ids printed verbatim in the REST guide (SALESFORCE.md section 10). */
+    assert_true(sfid_to18("001D000000IqhSL", out));
+    assert_string_equal(out, "001D000000IqhSLIAZ");
+    assert_true(sfid_to18("001D000000INjVe", out));
+    assert_string_equal(out, "001D000000INjVeIAL");
+    assert_true(sfid_to18("a0BA0000000L2ZC", out));
+    assert_string_equal(out, "a0BA0000000L2ZCMA0");
+}
+
+static void test_sfid_validation(void **state)
+{
+    (void)state;
+    assert_true(sfid_is_valid("001D000000IqhSLIAZ"));
+    assert_true(sfid_is_valid("001D000000IqhSLiaz")); /* checksum case-insensitive */
+    assert_false(sfid_is_valid("001D000000IqhSLAAA"));
+    assert_false(sfid_is_valid("001D000000IqhS"));
+    assert_false(sfid_is_valid("001D000000Iqh-L"));
+    assert_false(sfid_is_valid(NULL));
+    assert_true(sfid_equal("001D000000IqhSL", "001D000000IqhSLIAZ"));
+    assert_false(sfid_equal("001D000000IqhSL", "001D000000IqhSl"));
+}
+
+static void test_sfid_make_is_valid_and_unique(void **state)
+{
+    (void)state;
+    char a[19], b[19];
+    sfid_make("500", 1, a);
+    sfid_make("500", 2, b);
+    assert_true(sfid_is_valid(a));
+    assert_true(sfid_is_valid(b));
+    assert_memory_equal(a, "500", 3);
+    assert_string_not_equal(a, b);
+}
+
+static void test_time_roundtrip(void **state)
+{
+    (void)state;
+    char buf[32];
+    int64_t ms;
+    assert_true(time_parse_sf("2013-05-20T20:49:32.000+0000", &ms));
+    time_format_sf(ms, buf);
+    assert_string_equal(buf, "2013-05-20T20:49:32.000+0000");
+    assert_true(time_parse_sf("2013-05-20T22:49:32.5+02:00", &ms));
+    time_format_sf(ms, buf);
+    assert_string_equal(buf, "2013-05-20T20:49:32.500+0000");
+    assert_true(time_parse_sf("2005-10-08T01:02:03Z", &ms));
+    time_format_iso_z(ms, buf);
+    assert_string_equal(buf, "2005-10-08T01:02:03Z");
+    assert_true(time_parse_sf("2005-10-08", &ms));
+    assert_false(time_parse_sf("2005-13-08", &ms));
+    assert_false(time_parse_sf("2005-10-08T01:02", &ms));
+    assert_false(time_parse_sf("yesterday", &ms));
+}
+
+static void test_api_names(void **state)
+{
+    (void)state;
+    assert_true(name_is_valid_api_name("Case"));
+    assert_true(name_is_valid_api_name("Sync_Key__c"));
+    assert_true(name_is_valid_api_name("ns__Visit__c"));
+    assert_false(name_is_valid_api_name("1Case"));
+    assert_false(name_is_valid_api_name("Case;DROP"));
+    assert_false(name_is_valid_api_name("Bad_"));
+    assert_false(name_is_valid_api_name("a___b"));
+    assert_false(name_is_valid_api_name(""));
+    char longname[100];
+    memset(longname, 'a', 81);
+    longname[81] = '\0';
+    assert_false(name_is_valid_api_name(longname));
+}
+
+static void test_strerror_covers_every_status(void **state)
+{
+    (void)state;
+    for (int s = SFA_OK; s >= SFA_ERETRY; s--) {
+        const char *text = sfa_strerror((sfa_status)s);
+        assert_non_null(text);
+        assert_string_not_equal(text, "unknown status");
+    }
+}
+
+static void test_strbuf(void **state)
+{
+    (void)state;
+    strbuf sb = STRBUF_INIT;
+    assert_string_equal(strbuf_str(&sb), "");
+    for (int i = 0; i < 100; i++)
+        strbuf_addf(&sb, "%d,", i);
+    assert_int_equal(sb.len, 290);
+    strbuf_reset(&sb);
+    strbuf_adds(&sb, "x");
+    assert_string_equal(strbuf_str(&sb), "x");
+    strbuf_free(&sb);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sfid_checksum_matches_documented_ids),
+        cmocka_unit_test(test_sfid_validation),
+        cmocka_unit_test(test_sfid_make_is_valid_and_unique),
+        cmocka_unit_test(test_time_roundtrip),
+        cmocka_unit_test(test_api_names),
+        cmocka_unit_test(test_strerror_covers_every_status),
+        cmocka_unit_test(test_strbuf),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
