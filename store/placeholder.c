@@ -1,1 +1,3 @@
-int sfa_schema_version_supported(void); int sfa_schema_version_supported(void) { return 1; }
+/* Replaced by store/agent.c. */
+#include "sfagent/agent.h"
+int sfa_schema_version_supported(void) { return 1; }
