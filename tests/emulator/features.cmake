@@ -1,0 +1,1 @@
+set(EMU_FEATURE_SOURCES emu_features_stub.c)
