@@ -5,5 +5,6 @@ add_custom_command(
   COMMAND ${CMAKE_COMMAND} -DOUT=${out} "-DSQL_FILES=${SFA_MIGRATION_FILES}"
           -P ${PROJECT_SOURCE_DIR}/cmake/EmbedMigrations.cmake
   DEPENDS ${SFA_MIGRATION_FILES} ${PROJECT_SOURCE_DIR}/cmake/EmbedMigrations.cmake
-  COMMENT "Embedding migrations")
+  COMMENT "Embedding migrations"
+  VERBATIM)
 target_sources(sfagent PRIVATE ${out})
