@@ -8,6 +8,9 @@
  *                       | field op literal | field [NOT] IN (literal, ...) | field LIKE 'pat'
  *                 op   := = != <> < > <= >=
  *   [ORDER BY field [ASC|DESC] [NULLS FIRST|LAST] [, ...]] [LIMIT n] [OFFSET n]
+ * AND and OR cannot be mixed without parentheses (`a AND b OR c` is MALFORMED_QUERY, as in
+ * Salesforce); NOT binds to the next comparison or parenthesised group. Limits: 100,000
+ * characters of text, 64 nested parentheses/NOTs.
  * Literals: 'string' with SOQL escapes, numbers, TRUE/FALSE, NULL, date (YYYY-MM-DD) and
  * dateTime (YYYY-MM-DDThh:mm:ss[.sss](Z|+hh:mm|-hh:mm)) unquoted.
  * Field names may be dotted (Account.Name): evaluated by walking nested JSON objects.
@@ -42,7 +45,8 @@ const char *soql_field(const soql_query *q, size_t i);
 long soql_limit(const soql_query *q);
 long soql_offset(const soql_query *q);
 
-/* Every field the query names (select list, WHERE, ORDER BY), for validation. */
+/* Every field the query names (select list, COUNT(field), WHERE, ORDER BY), for validation.
+ * exists() receives names as written in the query (any case, dotted paths whole). */
 typedef bool (*soql_field_exists_fn)(const char *field, void *ctx);
 /* Check every named field with exists(); first unknown one -> false with an
  * INVALID_FIELD error worded like Salesforce ("No such column 'X' on entity 'Case'..."). */
@@ -58,13 +62,29 @@ bool soql_matches(const soql_query *q, const cJSON *record);
 /* ORDER BY comparator: <0, 0, >0. Records equal on every key compare 0. */
 int soql_compare(const soql_query *q, const cJSON *a, const cJSON *b);
 
-/* Apply the whole query to an array of records: filter, sort, offset, limit, and project
- * onto the select list (keeping "attributes" and "Id" if present in the source). Returns
- * a new array (caller frees with cJSON_Delete); *total gets the count before LIMIT/OFFSET. */
+/* Apply the whole query to an array of records: filter, sort (stable), offset, limit, and
+ * project onto the select list in select order. Each output record starts with the source's
+ * "attributes" (when present), then the selected fields under the record's own key spelling
+ * (Id only if selected, as Salesforce does); missing fields are null; Account.Name becomes
+ * "Account":{"attributes":...,"Name":...} or "Account":null. Returns a new array (caller
+ * frees with cJSON_Delete). *total (may be NULL) gets what Salesforce reports as totalSize:
+ * "the total number of records returned by the query", which counts LIMIT and OFFSET
+ * (SELECT Id ... LIMIT 5 -> 5), so for plain queries it equals the array size. (Changed
+ * from "count before LIMIT/OFFSET", which would make the emulator's totalSize wrong.)
+ * COUNT(): Salesforce answers {"totalSize":N,"done":true,"records":[]}; here the array is
+ * empty and *total = N (after OFFSET/LIMIT).
+ * COUNT(field): one {"attributes":{"type":"AggregateResult"},"expr0":N} row (N = rows where
+ * field is not null, so COUNT(Id) = all rows), *total = 1. */
 cJSON *soql_execute(const soql_query *q, const cJSON *records, size_t *total);
 
-/* Quote a string as a SOQL literal: wraps in '...' and escapes \ ' " and control chars.
- * Caller frees. soql_parse of "x = " + result yields the original value. */
+/* Quote a string as a SOQL literal: wraps in '...' and escapes \ ' " and control chars
+ * (\n \r \t \b \f, others as \u00XX). % and _ are left alone: they are wildcards only in
+ * LIKE, and this quotes values for = / IN. Caller frees. soql_parse of "x = " + result yields
+ * the original value (property-tested). NULL is quoted as ''. */
 char *soql_quote(const char *value);
+/* Quote value as a LIKE pattern matching exactly value: as soql_quote, plus \% and \_ so
+ * the value's own % and _ are literal. For a prefix match insert '%' before the closing
+ * quote of the result. Caller frees. */
+char *soql_quote_like(const char *value);
 
 #endif

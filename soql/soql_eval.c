@@ -1,0 +1,466 @@
+/* SOQL evaluation over JSON records: WHERE (soql_matches), ORDER BY (soql_compare), the
+ * whole query (soql_execute: filter, stable sort, OFFSET, LIMIT, projection) and field
+ * validation. Records are cJSON objects as Salesforce returns them; field names match
+ * keys case-insensitively (Salesforce field names are case-insensitive) and output keeps
+ * the record's own spelling. Missing fields and JSON null are both "null". */
+#include "soql/soql_internal.h"
+#include "util/alloc.h"
+#include "util/sfid.h"
+#include "util/timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- accessors ---- */
+
+const char *soql_from(const soql_query *q)
+{
+    return q->from;
+}
+
+bool soql_is_count(const soql_query *q)
+{
+    return q->is_count;
+}
+
+size_t soql_field_count(const soql_query *q)
+{
+    return q->nfields;
+}
+
+const char *soql_field(const soql_query *q, size_t i)
+{
+    return i < q->nfields ? q->fields[i].name : NULL;
+}
+
+long soql_limit(const soql_query *q)
+{
+    return q->limit;
+}
+
+long soql_offset(const soql_query *q)
+{
+    return q->offset;
+}
+
+/* ---- values ---- */
+
+static bool seg_equal(const char *key, const char *seg, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char a = key[i], b = seg[i];
+        if (a == '\0')
+            return false;
+        if (a >= 'A' && a <= 'Z')
+            a = (char)(a - 'A' + 'a');
+        if (b >= 'A' && b <= 'Z')
+            b = (char)(b - 'A' + 'a');
+        if (a != b)
+            return false;
+    }
+    return key[n] == '\0';
+}
+
+static cJSON *get_ci(const cJSON *obj, const char *seg, size_t n)
+{
+    if (!cJSON_IsObject(obj))
+        return NULL;
+    for (cJSON *c = obj->child; c; c = c->next)
+        if (c->string && seg_equal(c->string, seg, n))
+            return c;
+    return NULL;
+}
+
+const cJSON *soql_lookup(const cJSON *record, const char *path)
+{
+    const cJSON *v = record;
+    while (v) {
+        size_t n = strcspn(path, ".");
+        v = get_ci(v, path, n);
+        if (path[n] == '\0')
+            return v;
+        path += n + 1;
+    }
+    return NULL;
+}
+
+static bool is_null(const cJSON *v)
+{
+    return !v || cJSON_IsNull(v);
+}
+
+static int cmp_num(double a, double b)
+{
+    return (a > b) - (a < b);
+}
+
+static int cmp_i64(int64_t a, int64_t b)
+{
+    return (a > b) - (a < b);
+}
+
+static bool parse_number(const char *s, double *out)
+{
+    char *end = NULL;
+    *out = strtod(s, &end);
+    return end && end != s && *end == '\0';
+}
+
+/* A record's string as a number or boolean, for mirrors that keep them as text. */
+static bool string_as_number(const cJSON *v, double *out)
+{
+    return cJSON_IsString(v) && parse_number(v->valuestring, out);
+}
+
+static bool value_as_bool(const cJSON *v, bool *out)
+{
+    if (cJSON_IsBool(v)) {
+        *out = cJSON_IsTrue(v);
+        return true;
+    }
+    if (!cJSON_IsString(v))
+        return false;
+    *out = soql_strcasecmp(v->valuestring, "true") == 0;
+    return *out || soql_strcasecmp(v->valuestring, "false") == 0;
+}
+
+/* Salesforce accepts a 15-char Id where the record holds the 18-char form (and back):
+ * those compare on the case-sensitive 15-char key. */
+static bool ids_15_18(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    return ((la == 15 && lb == 18) || (la == 18 && lb == 15)) && sfid_is_valid(a) &&
+           sfid_is_valid(b);
+}
+
+/* Three-way compare of a non-null record value against a literal into *out. false: the
+ * types do not compare (a text field against a number literal that is not numeric...). */
+static bool cmp_lit(const cJSON *v, const struct soql_lit *l, int *out)
+{
+    double d = 0;
+    int64_t ms = 0;
+    bool b = false;
+    switch (l->kind) {
+    case SOQL_LIT_NUM:
+        if (cJSON_IsNumber(v))
+            d = v->valuedouble;
+        else if (!string_as_number(v, &d))
+            return false;
+        *out = cmp_num(d, l->num);
+        return true;
+    case SOQL_LIT_STR:
+        if (!cJSON_IsString(v))
+            return false;
+        *out = ids_15_18(v->valuestring, l->str) ? strncmp(v->valuestring, l->str, 15)
+                                                 : soql_strcasecmp(v->valuestring, l->str);
+        return true;
+    case SOQL_LIT_BOOL:
+        if (!value_as_bool(v, &b))
+            return false;
+        *out = (int)b - (int)l->b;
+        return true;
+    case SOQL_LIT_DATE:
+    case SOQL_LIT_DATETIME:
+        /* Both sides as instants: "2024-01-02T03:04:05.000+0000" vs 2024-01-02T03:04:05Z. */
+        if (!cJSON_IsString(v) || !time_parse_sf(v->valuestring, &ms))
+            return false;
+        *out = cmp_i64(ms, l->ms);
+        return true;
+    case SOQL_LIT_NULL:
+        return false;
+    }
+    return false;
+}
+
+static bool lit_equals(const cJSON *v, const struct soql_lit *l)
+{
+    int c;
+    if (l->kind == SOQL_LIT_NULL)
+        return is_null(v);
+    return !is_null(v) && cmp_lit(v, l, &c) && c == 0;
+}
+
+static bool in_list(const cJSON *v, const struct soql_node *n)
+{
+    for (size_t i = 0; i < n->nlits; i++)
+        if (lit_equals(v, &n->lits[i]))
+            return true;
+    return false;
+}
+
+static bool eval_cmp(const struct soql_node *n, const cJSON *record)
+{
+    const cJSON *v = soql_lookup(record, n->field.name);
+    const struct soql_lit *l = &n->lits[0];
+    int c = 0;
+    switch (n->op) {
+    case SOQL_OP_IN:
+        return in_list(v, n);
+    case SOQL_OP_NOT_IN:
+        return !in_list(v, n);
+    case SOQL_OP_EQ:
+        return lit_equals(v, l);
+    case SOQL_OP_NE:
+        return !lit_equals(v, l);
+    case SOQL_OP_LIKE:
+        return cJSON_IsString(v) && soql_like_match(l, v->valuestring);
+    case SOQL_OP_LT:
+    case SOQL_OP_GT:
+    case SOQL_OP_LE:
+    case SOQL_OP_GE:
+        break;
+    }
+    /* Ordering against null (either side) is never true, as in Salesforce. */
+    if (is_null(v) || !cmp_lit(v, l, &c))
+        return false;
+    return n->op == SOQL_OP_LT   ? c < 0
+           : n->op == SOQL_OP_GT ? c > 0
+           : n->op == SOQL_OP_LE ? c <= 0
+                                 : c >= 0;
+}
+
+/* Recursion depth is bounded by SOQL_MAX_DEPTH: the parser builds n-ary AND/OR nodes. */
+static bool eval_node(const struct soql_node *n, const cJSON *record)
+{
+    switch (n->kind) {
+    case SOQL_NODE_AND:
+        for (size_t i = 0; i < n->nkids; i++)
+            if (!eval_node(n->kids[i], record))
+                return false;
+        return true;
+    case SOQL_NODE_OR:
+        for (size_t i = 0; i < n->nkids; i++)
+            if (eval_node(n->kids[i], record))
+                return true;
+        return false;
+    case SOQL_NODE_NOT:
+        return !eval_node(n->kids[0], record);
+    case SOQL_NODE_CMP:
+        return eval_cmp(n, record);
+    }
+    return false;
+}
+
+bool soql_matches(const soql_query *q, const cJSON *record)
+{
+    return !q->where || eval_node(q->where, record);
+}
+
+/* ---- ORDER BY ---- */
+
+static int type_rank(const cJSON *v)
+{
+    return cJSON_IsBool(v) ? 0 : cJSON_IsNumber(v) ? 1 : cJSON_IsString(v) ? 2 : 3;
+}
+
+/* Two timestamps printed the same way (same length, digits in the same places, same
+ * offset suffix, as every Salesforce response prints them) order like their text, which
+ * saves two timegm() calls per comparison when sorting by SystemModstamp. */
+static bool same_shape_timestamps(const char *a, const char *b)
+{
+    size_t n = strlen(a);
+    if (n < 10 || n != strlen(b) || a[4] != '-' || a[7] != '-' || (n > 10 && a[10] != 'T'))
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        bool da = a[i] >= '0' && a[i] <= '9', db = b[i] >= '0' && b[i] <= '9';
+        if (da != db || (!da && a[i] != b[i]))
+            return false;
+    }
+    return n == 10 || (n > 15 && memcmp(a + n - 5, b + n - 5, 5) == 0);
+}
+
+/* Non-null values from two records. Strings that are both dates/dateTimes compare as
+ * instants (offsets may differ); other strings case-insensitively, as Salesforce sorts. */
+static int cmp_values(const cJSON *a, const cJSON *b)
+{
+    int64_t ma, mb;
+    if (type_rank(a) != type_rank(b))
+        return type_rank(a) - type_rank(b);
+    if (cJSON_IsNumber(a))
+        return cmp_num(a->valuedouble, b->valuedouble);
+    if (cJSON_IsBool(a))
+        return (int)cJSON_IsTrue(a) - (int)cJSON_IsTrue(b);
+    if (!cJSON_IsString(a))
+        return 0;
+    if (same_shape_timestamps(a->valuestring, b->valuestring))
+        return strcmp(a->valuestring, b->valuestring);
+    if (time_parse_sf(a->valuestring, &ma) && time_parse_sf(b->valuestring, &mb))
+        return cmp_i64(ma, mb);
+    return soql_strcasecmp(a->valuestring, b->valuestring);
+}
+
+int soql_compare(const soql_query *q, const cJSON *a, const cJSON *b)
+{
+    for (size_t i = 0; i < q->norder; i++) {
+        const struct soql_order *o = &q->order[i];
+        const cJSON *va = soql_lookup(a, o->field.name), *vb = soql_lookup(b, o->field.name);
+        bool na = is_null(va), nb = is_null(vb);
+        if (na && nb)
+            continue;
+        if (na || nb) /* NULLS FIRST/LAST place nulls whatever the direction */
+            return (na ? -1 : 1) * (o->nulls_last ? -1 : 1);
+        int c = cmp_values(va, vb);
+        if (c)
+            return o->desc ? (c < 0 ? 1 : -1) : (c < 0 ? -1 : 1);
+    }
+    return 0;
+}
+
+/* Stable merge sort (qsort is not stable, and equal keys must keep input order). */
+static void merge_sort(const soql_query *q, const cJSON **v, const cJSON **tmp, size_t n)
+{
+    if (n < 2)
+        return;
+    size_t h = n / 2, i = 0, j = h, k = 0;
+    merge_sort(q, v, tmp, h);
+    merge_sort(q, v + h, tmp, n - h);
+    while (i < h && j < n)
+        tmp[k++] = soql_compare(q, v[j], v[i]) < 0 ? v[j++] : v[i++];
+    while (i < h)
+        tmp[k++] = v[i++];
+    while (j < n)
+        tmp[k++] = v[j++];
+    memcpy(v, tmp, n * sizeof *v);
+}
+
+/* ---- projection ---- */
+
+static void add_path(cJSON *out, const cJSON *src, const char *path)
+{
+    size_t n = strcspn(path, ".");
+    const cJSON *v = get_ci(src, path, n);
+    cJSON *have = get_ci(out, path, n);
+    char *name = v ? xstrdup(v->string) : xstrndup(path, n);
+    if (path[n] == '\0' || !cJSON_IsObject(v)) {
+        /* A leaf, or a relationship that is empty in this record: Salesforce gives null. */
+        if (!have)
+            cJSON_AddItemToObject(
+                out, name, path[n] == '\0' && v ? cJSON_Duplicate(v, true) : cJSON_CreateNull());
+    } else {
+        if (!cJSON_IsObject(have)) {
+            const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(v, "attributes");
+            if (have)
+                cJSON_DeleteItemFromObjectCaseSensitive(out, have->string);
+            have = cJSON_AddObjectToObject(out, name);
+            if (attrs)
+                cJSON_AddItemToObject(have, "attributes", cJSON_Duplicate(attrs, true));
+        }
+        add_path(have, v, path + n + 1);
+    }
+    free(name);
+}
+
+static cJSON *project(const soql_query *q, const cJSON *rec)
+{
+    cJSON *out = cJSON_CreateObject();
+    const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(rec, "attributes");
+    if (attrs)
+        cJSON_AddItemToObject(out, "attributes", cJSON_Duplicate(attrs, true));
+    for (size_t i = 0; i < q->nfields; i++)
+        add_path(out, rec, q->fields[i].name);
+    return out;
+}
+
+/* COUNT(field) counts rows where field is not null; COUNT(Id) therefore every row. */
+static cJSON *aggregate_count(const soql_query *q, const cJSON **rows, size_t n)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += !is_null(soql_lookup(rows[i], q->count_field.name));
+    cJSON *arr = cJSON_CreateArray(), *rec = cJSON_CreateObject();
+    cJSON *attrs = cJSON_AddObjectToObject(rec, "attributes");
+    cJSON_AddStringToObject(attrs, "type", "AggregateResult");
+    cJSON_AddNumberToObject(rec, "expr0", (double)count);
+    cJSON_AddItemToArray(arr, rec);
+    return arr;
+}
+
+static size_t window(const soql_query *q, size_t n, size_t *first)
+{
+    size_t off = q->offset > 0 ? (size_t)q->offset : 0;
+    *first = off < n ? off : n;
+    size_t left = n - *first;
+    return q->limit >= 0 && (size_t)q->limit < left ? (size_t)q->limit : left;
+}
+
+cJSON *soql_execute(const soql_query *q, const cJSON *records, size_t *total)
+{
+    size_t cap = (size_t)(cJSON_IsArray(records) ? cJSON_GetArraySize(records) : 0), n = 0;
+    const cJSON **rows = xcalloc(cap + 1, sizeof *rows);
+    for (const cJSON *r = cap ? records->child : NULL; r && n < cap; r = r->next)
+        if (cJSON_IsObject(r) && soql_matches(q, r))
+            rows[n++] = r;
+    if (q->norder && n > 1) {
+        const cJSON **tmp = xcalloc(n, sizeof *tmp);
+        merge_sort(q, rows, tmp, n);
+        free(tmp);
+    }
+    size_t first, count = window(q, n, &first);
+    cJSON *out;
+    if (q->is_count && q->count_field.name) {
+        out = aggregate_count(q, rows, n);
+        n = 1;
+    } else if (q->is_count) {
+        out = cJSON_CreateArray();
+        n = count; /* COUNT(): totalSize is the count, records [] */
+    } else {
+        out = cJSON_CreateArray();
+        for (size_t i = first; i < first + count; i++)
+            cJSON_AddItemToArray(out, project(q, rows[i]));
+        n = count; /* totalSize counts only the rows LIMIT/OFFSET let through */
+    }
+    if (total)
+        *total = n;
+    free(rows);
+    return out;
+}
+
+/* ---- field validation ---- */
+
+typedef struct check {
+    const soql_query *q;
+    soql_field_exists_fn exists;
+    void *ctx;
+    soql_error *err;
+} check;
+
+static bool check_one(const check *c, const struct soql_fieldref *f)
+{
+    if (!f->name || c->exists(f->name, c->ctx))
+        return true;
+    char text[400];
+    snprintf(text, sizeof text,
+             "No such column '%.64s' on entity '%.64s'. If you are attempting to use a custom "
+             "field, be sure to append the '__c' after the custom field name. Please reference "
+             "your WSDL or the describe call for the appropriate names.",
+             f->name, c->q->from);
+    soql_error_at(c->err, "INVALID_FIELD", c->q->text, f->pos, text);
+    return false;
+}
+
+static bool check_node(const check *c, const struct soql_node *n)
+{
+    if (!n)
+        return true;
+    if (n->kind == SOQL_NODE_CMP)
+        return check_one(c, &n->field);
+    for (size_t i = 0; i < n->nkids; i++)
+        if (!check_node(c, n->kids[i]))
+            return false;
+    return true;
+}
+
+bool soql_check_fields(const soql_query *q, soql_field_exists_fn exists, void *ctx, soql_error *err)
+{
+    check c = {q, exists, ctx, err};
+    for (size_t i = 0; i < q->nfields; i++)
+        if (!check_one(&c, &q->fields[i]))
+            return false;
+    if (!check_one(&c, &q->count_field) || !check_node(&c, q->where))
+        return false;
+    for (size_t i = 0; i < q->norder; i++)
+        if (!check_one(&c, &q->order[i].field))
+            return false;
+    return true;
+}

@@ -1,0 +1,765 @@
+/* SOQL subset parser: a hand-written lexer and recursive-descent parser producing
+ * struct soql_query (soql_internal.h). Errors are worded the way Salesforce words them
+ * ("unexpected token: 'FRM'" under an "ERROR at Row:1:Column:N" line) so the emulator can
+ * return them verbatim. Hostile input is bounded: text length (SOQL_MAX_TEXT), nesting
+ * depth (SOQL_MAX_DEPTH), and every allocation is proportional to the input. */
+#include "soql/soql_internal.h"
+#include "util/alloc.h"
+#include "util/strbuf.h"
+#include "util/timeutil.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum tok_kind {
+    TK_EOF,
+    TK_IDENT, /* keywords too: the parser compares them case-insensitively */
+    TK_STRING,
+    TK_NUMBER,
+    TK_DATE,
+    TK_DATETIME,
+    TK_LPAREN,
+    TK_RPAREN,
+    TK_COMMA,
+    TK_OP,
+    TK_BAD, /* a character no token starts with */
+} tok_kind;
+
+typedef struct token {
+    tok_kind kind;
+    size_t pos, len;
+} token;
+
+typedef struct parser {
+    const char *text;
+    size_t n;
+    size_t at; /* lexer position */
+    token tok; /* current token */
+    soql_error *err;
+    bool failed;
+    int depth;
+} parser;
+
+void soql_error_at(soql_error *err, const char *code, const char *query, size_t pos,
+                   const char *text)
+{
+    if (!err)
+        return;
+    size_t row = 1, line_start = 0;
+    for (size_t i = 0; i < pos && query[i]; i++) {
+        if (query[i] == '\n') {
+            row++;
+            line_start = i + 1;
+        }
+    }
+    size_t col = pos - line_start + 1, line_len = strcspn(query + line_start, "\n");
+    strbuf sb = STRBUF_INIT;
+    /* Salesforce echoes the offending line with a caret; skip it for huge lines so the
+     * message (512 bytes) keeps the part that matters. */
+    if (line_len <= 200 && col <= 201) {
+        strbuf_add(&sb, query + line_start, line_len);
+        strbuf_addc(&sb, '\n');
+        for (size_t i = 1; i < col; i++)
+            strbuf_addc(&sb, ' ');
+        strbuf_adds(&sb, "^\n");
+    }
+    strbuf_addf(&sb, "ERROR at Row:%zu:Column:%zu\n%s", row, col, text);
+    snprintf(err->code, sizeof err->code, "%s", code);
+    snprintf(err->message, sizeof err->message, "%s", strbuf_str(&sb));
+    strbuf_free(&sb);
+}
+
+static void fail(parser *p, size_t pos, const char *text)
+{
+    if (p->failed)
+        return;
+    p->failed = true;
+    soql_error_at(p->err, "MALFORMED_QUERY", p->text, pos, text);
+}
+
+/* "unexpected token: 'X'" for the current token (long tokens shortened). */
+static void fail_unexpected(parser *p)
+{
+    char text[128];
+    if (p->tok.kind == TK_EOF)
+        snprintf(text, sizeof text, "unexpected token: '<EOF>'");
+    else
+        snprintf(text, sizeof text, "unexpected token: '%.*s'",
+                 (int)(p->tok.len > 64 ? 64 : p->tok.len), p->text + p->tok.pos);
+    fail(p, p->tok.pos, text);
+}
+
+/* ---- lexer ---- */
+
+static bool is_ident_start(char c)
+{
+    return isalpha((unsigned char)c) || c == '_';
+}
+
+static bool is_ident_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_';
+}
+
+static bool digits_at(const char *s, size_t n, size_t i, size_t count)
+{
+    for (size_t k = 0; k < count; k++)
+        if (i + k >= n || !isdigit((unsigned char)s[i + k]))
+            return false;
+    return true;
+}
+
+/* YYYY-MM-DD[Thh:mm:ss[.fff](Z|+hh:mm|-hh:mm)] at i: token length, 0 if not a date. */
+static size_t lex_date(const char *s, size_t n, size_t i, bool *is_datetime)
+{
+    if (!digits_at(s, n, i, 4) || i + 10 > n || s[i + 4] != '-' || !digits_at(s, n, i + 5, 2) ||
+        s[i + 7] != '-' || !digits_at(s, n, i + 8, 2))
+        return 0;
+    size_t k = i + 10;
+    *is_datetime = k < n && s[k] == 'T';
+    if (!*is_datetime)
+        return k - i;
+    k++;
+    while (k < n && (isdigit((unsigned char)s[k]) || s[k] == ':' || s[k] == '.'))
+        k++;
+    if (k < n && s[k] == 'Z')
+        return k + 1 - i;
+    if (k < n && (s[k] == '+' || s[k] == '-')) {
+        k++;
+        while (k < n && (isdigit((unsigned char)s[k]) || s[k] == ':'))
+            k++;
+    }
+    return k - i;
+}
+
+static size_t lex_number(const char *s, size_t n, size_t i)
+{
+    size_t k = i;
+    if (k < n && (s[k] == '-' || s[k] == '+'))
+        k++;
+    while (k < n && isdigit((unsigned char)s[k]))
+        k++;
+    if (k < n && s[k] == '.') {
+        k++;
+        while (k < n && isdigit((unsigned char)s[k]))
+            k++;
+    }
+    return k - i;
+}
+
+/* A quoted string: length up to and including the closing quote, 0 if unterminated. */
+static size_t lex_string(const char *s, size_t n, size_t i)
+{
+    for (size_t k = i + 1; k < n; k++) {
+        if (s[k] == '\\')
+            k++;
+        else if (s[k] == '\'')
+            return k + 1 - i;
+    }
+    return 0;
+}
+
+static void lex_op(parser *p, size_t i)
+{
+    const char *s = p->text;
+    size_t len = 1;
+    if ((s[i] == '!' || s[i] == '<' || s[i] == '>') && i + 1 < p->n && s[i + 1] == '=')
+        len = 2;
+    else if (s[i] == '<' && i + 1 < p->n && s[i + 1] == '>')
+        len = 2;
+    p->tok.kind = (s[i] == '!' && len == 1) ? TK_BAD : TK_OP;
+    p->tok.len = len;
+}
+
+static void lex_string_tok(parser *p, size_t i)
+{
+    size_t len = lex_string(p->text, p->n, i);
+    if (len == 0) {
+        char text[96];
+        /* Salesforce's lexer error for an unterminated literal. */
+        snprintf(text, sizeof text, "line 1:%zu mismatched character '<EOF>' expecting '''", p->n);
+        fail(p, i, text);
+        p->tok.kind = TK_EOF;
+        p->tok.len = 0;
+        return;
+    }
+    p->tok.kind = TK_STRING;
+    p->tok.len = len;
+}
+
+static void lex_numeric(parser *p, size_t i)
+{
+    bool dt = false;
+    size_t len = lex_date(p->text, p->n, i, &dt);
+    if (len) {
+        p->tok.kind = dt ? TK_DATETIME : TK_DATE;
+    } else {
+        len = lex_number(p->text, p->n, i);
+        p->tok.kind = TK_NUMBER;
+    }
+    /* "10abc" is one bad token, not a number followed by an identifier. */
+    while (i + len < p->n && (is_ident_char(p->text[i + len]) || p->text[i + len] == '.')) {
+        len++;
+        p->tok.kind = TK_BAD;
+    }
+    p->tok.len = len;
+}
+
+static void advance(parser *p)
+{
+    const char *s = p->text;
+    size_t i = p->at;
+    while (i < p->n && isspace((unsigned char)s[i]))
+        i++;
+    p->tok.pos = i;
+    p->tok.len = 0;
+    if (i >= p->n) {
+        p->tok.kind = TK_EOF;
+    } else if (is_ident_start(s[i])) {
+        size_t k = i;
+        /* Dotted paths (Account.Name) are one identifier token. */
+        while (k < p->n &&
+               (is_ident_char(s[k]) || (s[k] == '.' && k + 1 < p->n && is_ident_start(s[k + 1]))))
+            k++;
+        p->tok.kind = TK_IDENT;
+        p->tok.len = k - i;
+    } else if (isdigit((unsigned char)s[i]) ||
+               ((s[i] == '-' || s[i] == '+' || s[i] == '.') && i + 1 < p->n &&
+                (isdigit((unsigned char)s[i + 1]) || s[i + 1] == '.'))) {
+        lex_numeric(p, i);
+    } else if (s[i] == '\'') {
+        lex_string_tok(p, i);
+    } else if (strchr("=!<>", s[i])) {
+        lex_op(p, i);
+    } else {
+        p->tok.kind = s[i] == '('   ? TK_LPAREN
+                      : s[i] == ')' ? TK_RPAREN
+                      : s[i] == ',' ? TK_COMMA
+                                    : TK_BAD;
+        p->tok.len = 1;
+    }
+    p->at = p->tok.pos + p->tok.len;
+}
+
+/* ---- parser helpers ---- */
+
+static bool tok_is(const parser *p, const char *kw)
+{
+    size_t n = strlen(kw);
+    if (p->tok.kind != TK_IDENT || p->tok.len != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (toupper((unsigned char)p->text[p->tok.pos + i]) != kw[i])
+            return false;
+    return true;
+}
+
+static bool accept_kw(parser *p, const char *kw)
+{
+    if (!tok_is(p, kw))
+        return false;
+    advance(p);
+    return true;
+}
+
+static bool expect_kw(parser *p, const char *kw)
+{
+    if (accept_kw(p, kw))
+        return true;
+    fail_unexpected(p);
+    return false;
+}
+
+static bool accept(parser *p, tok_kind kind)
+{
+    if (p->tok.kind != kind)
+        return false;
+    advance(p);
+    return true;
+}
+
+static bool expect(parser *p, tok_kind kind)
+{
+    if (p->tok.kind == kind) {
+        advance(p);
+        return true;
+    }
+    fail_unexpected(p);
+    return false;
+}
+
+/* Words that end a field list or start a clause cannot be field names. */
+static bool is_reserved(const parser *p)
+{
+    static const char *const words[] = {"SELECT", "FROM", "WHERE", "AND",    "OR",   "NOT",
+                                        "ORDER",  "BY",   "LIMIT", "OFFSET", "IN",   "LIKE",
+                                        "NULL",   "TRUE", "FALSE", "ASC",    "DESC", "NULLS"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (tok_is(p, words[i]))
+            return true;
+    return false;
+}
+
+static bool parse_fieldref(parser *p, struct soql_fieldref *out)
+{
+    if (p->tok.kind != TK_IDENT || is_reserved(p)) {
+        fail_unexpected(p);
+        return false;
+    }
+    out->name = xstrndup(p->text + p->tok.pos, p->tok.len);
+    out->pos = p->tok.pos;
+    advance(p);
+    return true;
+}
+
+/* ---- WHERE ---- */
+
+static void lit_free(struct soql_lit *l)
+{
+    free(l->str);
+    free(l->wild);
+}
+
+void soql_node_free(struct soql_node *n)
+{
+    if (!n)
+        return;
+    for (size_t i = 0; i < n->nkids; i++)
+        soql_node_free(n->kids[i]);
+    free(n->kids);
+    free(n->field.name);
+    for (size_t i = 0; i < n->nlits; i++)
+        lit_free(&n->lits[i]);
+    free(n->lits);
+    free(n);
+}
+
+static struct soql_node *node_new(soql_node_kind kind)
+{
+    struct soql_node *n = xcalloc(1, sizeof *n);
+    n->kind = kind;
+    return n;
+}
+
+static void node_add_kid(struct soql_node *n, struct soql_node *kid, size_t *cap)
+{
+    if (n->nkids == *cap) {
+        *cap = *cap ? *cap * 2 : 4;
+        n->kids = xrealloc(n->kids, *cap * sizeof *n->kids);
+    }
+    n->kids[n->nkids++] = kid;
+}
+
+static bool parse_string_lit(parser *p, struct soql_lit *out, bool like)
+{
+    size_t bad = 0;
+    const char *raw = p->text + p->tok.pos + 1;
+    if (!soql_literal_decode(out, raw, p->tok.len - 2, like, &bad)) {
+        char text[256];
+        int seq = bad + 1 < p->tok.len - 2 ? 2 : 1;
+        snprintf(text, sizeof text,
+                 "Invalid string literal '%.*s'. Illegal character sequence '%.*s' in string "
+                 "literal.",
+                 (int)(p->tok.len - 2 > 64 ? 64 : p->tok.len - 2), raw, seq, raw + bad);
+        fail(p, p->tok.pos, text);
+        return false;
+    }
+    advance(p);
+    return true;
+}
+
+static bool parse_time_lit(parser *p, struct soql_lit *out)
+{
+    char *s = xstrndup(p->text + p->tok.pos, p->tok.len);
+    bool ok = time_parse_sf(s, &out->ms);
+    free(s);
+    if (!ok) {
+        fail_unexpected(p);
+        return false;
+    }
+    out->kind = p->tok.kind == TK_DATE ? SOQL_LIT_DATE : SOQL_LIT_DATETIME;
+    advance(p);
+    return true;
+}
+
+static bool parse_number_lit(parser *p, struct soql_lit *out)
+{
+    char *s = xstrndup(p->text + p->tok.pos, p->tok.len), *end = NULL;
+    errno = 0;
+    out->num = strtod(s, &end);
+    bool ok = end && *end == '\0' && errno == 0 && end != s;
+    free(s);
+    if (!ok) {
+        fail_unexpected(p);
+        return false;
+    }
+    out->kind = SOQL_LIT_NUM;
+    advance(p);
+    return true;
+}
+
+static bool parse_literal(parser *p, struct soql_lit *out)
+{
+    memset(out, 0, sizeof *out);
+    switch (p->tok.kind) {
+    case TK_STRING:
+        return parse_string_lit(p, out, false);
+    case TK_NUMBER:
+        return parse_number_lit(p, out);
+    case TK_DATE:
+    case TK_DATETIME:
+        return parse_time_lit(p, out);
+    case TK_IDENT:
+        if (accept_kw(p, "NULL")) {
+            out->kind = SOQL_LIT_NULL;
+            return true;
+        }
+        if (tok_is(p, "TRUE") || tok_is(p, "FALSE")) {
+            out->kind = SOQL_LIT_BOOL;
+            out->b = tok_is(p, "TRUE");
+            advance(p);
+            return true;
+        }
+        break;
+    default:
+        break;
+    }
+    fail_unexpected(p);
+    return false;
+}
+
+static bool parse_in_list(parser *p, struct soql_node *n)
+{
+    size_t cap = 0;
+    if (!expect(p, TK_LPAREN))
+        return false;
+    do {
+        if (n->nlits == cap) {
+            cap = cap ? cap * 2 : 4;
+            n->lits = xrealloc(n->lits, cap * sizeof *n->lits);
+        }
+        memset(&n->lits[n->nlits], 0, sizeof n->lits[0]);
+        n->nlits++; /* counted before parsing so a failed literal is still freed */
+        if (!parse_literal(p, &n->lits[n->nlits - 1]))
+            return false;
+    } while (accept(p, TK_COMMA));
+    return expect(p, TK_RPAREN);
+}
+
+static bool parse_op(parser *p, soql_op *op)
+{
+    static const struct {
+        const char *text;
+        soql_op op;
+    } ops[] = {{"=", SOQL_OP_EQ}, {"!=", SOQL_OP_NE}, {"<>", SOQL_OP_NE}, {"<", SOQL_OP_LT},
+               {">", SOQL_OP_GT}, {"<=", SOQL_OP_LE}, {">=", SOQL_OP_GE}};
+    for (size_t i = 0; p->tok.kind == TK_OP && i < sizeof ops / sizeof ops[0]; i++) {
+        if (strlen(ops[i].text) == p->tok.len &&
+            memcmp(ops[i].text, p->text + p->tok.pos, p->tok.len) == 0) {
+            *op = ops[i].op;
+            advance(p);
+            return true;
+        }
+    }
+    fail_unexpected(p);
+    return false;
+}
+
+/* field op literal | field LIKE 'pattern' | field [NOT] IN (literal, ...) */
+static bool parse_cmp_rhs(parser *p, struct soql_node *n)
+{
+    if (accept_kw(p, "LIKE")) {
+        n->op = SOQL_OP_LIKE;
+        n->lits = xcalloc(1, sizeof *n->lits);
+        n->nlits = 1;
+        if (p->tok.kind != TK_STRING) {
+            fail_unexpected(p);
+            return false;
+        }
+        return parse_string_lit(p, &n->lits[0], true);
+    }
+    if (accept_kw(p, "IN") || (accept_kw(p, "NOT") && expect_kw(p, "IN"))) {
+        return parse_in_list(p, n);
+    }
+    if (p->failed || !parse_op(p, &n->op))
+        return false;
+    n->lits = xcalloc(1, sizeof *n->lits);
+    n->nlits = 1;
+    return parse_literal(p, &n->lits[0]);
+}
+
+static struct soql_node *parse_cmp(parser *p)
+{
+    struct soql_node *n = node_new(SOQL_NODE_CMP);
+    if (!parse_fieldref(p, &n->field))
+        goto fail;
+    /* NOT IN is told from IN by peeking before parse_cmp_rhs consumes the words. */
+    n->op = tok_is(p, "NOT") ? SOQL_OP_NOT_IN : SOQL_OP_IN;
+    if (!parse_cmp_rhs(p, n))
+        goto fail;
+    return n;
+fail:
+    soql_node_free(n);
+    return NULL;
+}
+
+static struct soql_node *parse_cond(parser *p);
+
+/* NOT term | ( cond ) | comparison. Depth counts both parentheses and NOT. */
+static struct soql_node *parse_term(parser *p)
+{
+    struct soql_node *n = NULL;
+    if (++p->depth > SOQL_MAX_DEPTH) {
+        fail(p, p->tok.pos, "Query is too complicated: too many nested conditions.");
+        return NULL;
+    }
+    if (accept_kw(p, "NOT")) {
+        struct soql_node *kid = parse_term(p);
+        if (kid) {
+            size_t cap = 0;
+            n = node_new(SOQL_NODE_NOT);
+            node_add_kid(n, kid, &cap);
+        }
+    } else if (p->tok.kind == TK_LPAREN) {
+        advance(p);
+        n = parse_cond(p);
+        if (n && !expect(p, TK_RPAREN)) {
+            soql_node_free(n);
+            n = NULL;
+        }
+    } else {
+        n = parse_cmp(p);
+    }
+    p->depth--;
+    return n;
+}
+
+/* term (AND term)* | term (OR term)*: Salesforce requires parentheses whenever AND and
+ * OR are mixed ("Parentheses are required whenever you mix the operators", SOQL guide,
+ * Logical Operators), so `a AND b OR c` is MALFORMED_QUERY at the OR. */
+static struct soql_node *parse_cond(parser *p)
+{
+    struct soql_node *first = parse_term(p);
+    if (!first || (!tok_is(p, "AND") && !tok_is(p, "OR")))
+        return first;
+    bool is_and = tok_is(p, "AND");
+    const char *kw = is_and ? "AND" : "OR", *other = is_and ? "OR" : "AND";
+    struct soql_node *n = node_new(is_and ? SOQL_NODE_AND : SOQL_NODE_OR);
+    size_t cap = 0;
+    node_add_kid(n, first, &cap);
+    while (accept_kw(p, kw)) {
+        struct soql_node *kid = parse_term(p);
+        if (!kid)
+            goto fail;
+        node_add_kid(n, kid, &cap);
+    }
+    if (tok_is(p, other)) {
+        fail_unexpected(p);
+        goto fail;
+    }
+    return n;
+fail:
+    soql_node_free(n);
+    return NULL;
+}
+
+/* ---- clauses ---- */
+
+static void push_field(struct soql_query *q, size_t *cap, struct soql_fieldref f)
+{
+    if (q->nfields == *cap) {
+        *cap = *cap ? *cap * 2 : 8;
+        q->fields = xrealloc(q->fields, *cap * sizeof *q->fields);
+    }
+    q->fields[q->nfields++] = f;
+}
+
+/* COUNT() or COUNT(field), the current token being COUNT followed by '('. */
+static bool parse_count(parser *p, struct soql_query *q)
+{
+    advance(p); /* COUNT */
+    advance(p); /* ( */
+    q->is_count = true;
+    if (p->tok.kind != TK_RPAREN && !parse_fieldref(p, &q->count_field))
+        return false;
+    return expect(p, TK_RPAREN);
+}
+
+static bool next_is_lparen(const parser *p)
+{
+    size_t i = p->at;
+    while (i < p->n && isspace((unsigned char)p->text[i]))
+        i++;
+    return i < p->n && p->text[i] == '(';
+}
+
+static bool parse_select_list(parser *p, struct soql_query *q)
+{
+    if (tok_is(p, "COUNT") && next_is_lparen(p))
+        return parse_count(p, q);
+    size_t cap = 0;
+    do {
+        struct soql_fieldref f = {0};
+        if (!parse_fieldref(p, &f))
+            return false;
+        push_field(q, &cap, f);
+    } while (accept(p, TK_COMMA));
+    return true;
+}
+
+static bool parse_order_item(parser *p, struct soql_order *o)
+{
+    if (!parse_fieldref(p, &o->field))
+        return false;
+    if (accept_kw(p, "DESC"))
+        o->desc = true;
+    else
+        accept_kw(p, "ASC");
+    if (accept_kw(p, "NULLS")) {
+        if (accept_kw(p, "LAST"))
+            o->nulls_last = true;
+        else if (!expect_kw(p, "FIRST"))
+            return false;
+    }
+    return true;
+}
+
+static bool parse_order_by(parser *p, struct soql_query *q)
+{
+    size_t cap = 0;
+    if (!expect_kw(p, "BY"))
+        return false;
+    do {
+        if (q->norder == cap) {
+            cap = cap ? cap * 2 : 4;
+            q->order = xrealloc(q->order, cap * sizeof *q->order);
+        }
+        struct soql_order *o = &q->order[q->norder++];
+        memset(o, 0, sizeof *o);
+        if (!parse_order_item(p, o))
+            return false;
+    } while (accept(p, TK_COMMA));
+    return true;
+}
+
+/* LIMIT/OFFSET take a non-negative integer literal. */
+static bool parse_count_value(parser *p, long *out)
+{
+    if (p->tok.kind != TK_NUMBER || !isdigit((unsigned char)p->text[p->tok.pos])) {
+        fail_unexpected(p);
+        return false;
+    }
+    long v = 0;
+    for (size_t i = 0; i < p->tok.len; i++) {
+        char c = p->text[p->tok.pos + i];
+        if (!isdigit((unsigned char)c) || v > (2147483647L - (c - '0')) / 10) {
+            fail_unexpected(p);
+            return false;
+        }
+        v = v * 10 + (c - '0');
+    }
+    *out = v;
+    advance(p);
+    return true;
+}
+
+static bool parse_tail(parser *p, struct soql_query *q)
+{
+    if (accept_kw(p, "WHERE") && !(q->where = parse_cond(p)))
+        return false;
+    if (accept_kw(p, "ORDER") && !parse_order_by(p, q))
+        return false;
+    if (accept_kw(p, "LIMIT") && !parse_count_value(p, &q->limit))
+        return false;
+    if (accept_kw(p, "OFFSET") && !parse_count_value(p, &q->offset))
+        return false;
+    if (p->tok.kind != TK_EOF) {
+        fail_unexpected(p);
+        return false;
+    }
+    return true;
+}
+
+/* The FROM name. Order and Case are real sObjects, so reserved words are allowed here
+ * unless they start the next clause (WHERE, LIMIT, OFFSET, ORDER BY). */
+static bool is_object_name(const parser *p)
+{
+    if (p->tok.kind != TK_IDENT || memchr(p->text + p->tok.pos, '.', p->tok.len))
+        return false;
+    if (tok_is(p, "WHERE") || tok_is(p, "LIMIT") || tok_is(p, "OFFSET"))
+        return false;
+    if (tok_is(p, "ORDER")) {
+        parser ahead = *p; /* a copy: peeking must not consume or report */
+        ahead.err = NULL;
+        advance(&ahead);
+        return !tok_is(&ahead, "BY");
+    }
+    return true;
+}
+
+static bool parse_query(parser *p, struct soql_query *q)
+{
+    advance(p);
+    if (!expect_kw(p, "SELECT") || !parse_select_list(p, q) || !expect_kw(p, "FROM"))
+        return false;
+    if (!is_object_name(p)) {
+        fail_unexpected(p);
+        return false;
+    }
+    q->from = xstrndup(p->text + p->tok.pos, p->tok.len);
+    q->from_pos = p->tok.pos;
+    advance(p);
+    return parse_tail(p, q);
+}
+
+soql_query *soql_parse(const char *text, soql_error *err)
+{
+    if (err)
+        memset(err, 0, sizeof *err);
+    if (!text || strlen(text) > SOQL_MAX_TEXT) {
+        if (err) {
+            snprintf(err->code, sizeof err->code, "MALFORMED_QUERY");
+            snprintf(err->message, sizeof err->message,
+                     text ? "SOQL statements cannot be longer than 100000 characters."
+                          : "unexpected token: '<EOF>'");
+        }
+        return NULL;
+    }
+    parser p = {.text = text, .n = strlen(text), .err = err};
+    struct soql_query *q = xcalloc(1, sizeof *q);
+    q->limit = -1;
+    q->offset = -1;
+    q->text = xstrdup(text);
+    if (!parse_query(&p, q) || p.failed) {
+        if (!p.failed) /* defensive: every false path reports, but never return silently */
+            fail_unexpected(&p);
+        soql_free(q);
+        return NULL;
+    }
+    return q;
+}
+
+static void fieldref_free(struct soql_fieldref *f)
+{
+    free(f->name);
+}
+
+void soql_free(soql_query *q)
+{
+    if (!q)
+        return;
+    free(q->text);
+    free(q->from);
+    fieldref_free(&q->count_field);
+    for (size_t i = 0; i < q->nfields; i++)
+        fieldref_free(&q->fields[i]);
+    free(q->fields);
+    soql_node_free(q->where);
+    for (size_t i = 0; i < q->norder; i++)
+        fieldref_free(&q->order[i].field);
+    free(q->order);
+    free(q);
+}
