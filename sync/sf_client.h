@@ -7,9 +7,10 @@
  *   SF_UNKNOWN   - it may have been applied (timeout after connect, connection dropped,
  *                  truncated or unparseable response): resolve by key before resending;
  *   SF_ANSWERED  - Salesforce answered: look at status and the parsed body.
- * Mutating requests are sent with CURLOPT_FRESH_CONNECT disabled but libcurl's silent
- * resend on a dead reused connection is harmless because every mutating call sfagent
- * makes is idempotent by key (DESIGN.md "Failure handling").
+ * libcurl silently resends a request whose reused connection died without an answer.
+ * PATCH/PUT/DELETE keep the pooled connection (upserts by key, updates and deletes are
+ * safe to apply twice, DESIGN.md "Failure handling"); POST goes out on a fresh connection
+ * (CURLOPT_FRESH_CONNECT) so an unkeyed create can never be applied twice by libcurl.
  */
 #ifndef SFA_SYNC_SF_CLIENT_H
 #define SFA_SYNC_SF_CLIENT_H
@@ -28,18 +29,19 @@ typedef enum sf_outcome { SF_ANSWERED = 0, SF_NOT_SENT = 1, SF_UNKNOWN = 2 } sf_
 
 typedef struct sf_response {
     sf_outcome outcome;
-    long status;          /* HTTP status when answered, else 0 */
-    cJSON *json;          /* parsed body, or NULL (empty, or not JSON) */
-    char *body;           /* raw body (NUL-terminated), or NULL */
+    long status; /* HTTP status when answered, else 0 */
+    cJSON *json; /* parsed body, or NULL (empty, or not JSON) */
+    char *body;  /* raw body (NUL-terminated), or NULL */
     size_t body_len;
-    char *error_code;     /* first errorCode of a Salesforce error array/object, or NULL */
-    char *error_message;  /* its message, or a transport error text; never a secret */
-    int retry_after_s;    /* Retry-After header in seconds, or -1 */
+    char *error_code;    /* first errorCode of a Salesforce error array/object, or NULL */
+    char *error_message; /* its message, or a transport error text; never a secret */
+    int retry_after_s;   /* Retry-After header in seconds, or -1 */
 } sf_response;
 
 void sf_response_free(sf_response *resp);
 
-/* Build a client from configuration. Does not touch the network. */
+/* Build a client from configuration. Does not touch the network. cfg is borrowed and must
+ * outlive the client. */
 sfa_status sf_client_new(sf_client **out, const sfa_config *cfg, char **errmsg);
 void sf_client_free(sf_client *c);
 
@@ -51,9 +53,13 @@ sfa_status sf_client_login(sf_client *c);
  * with '/' is prefixed with "/services/data/vNN.N/". body may be NULL. Logs in first if
  * needed; on 401 INVALID_SESSION_ID re-authenticates once and replays.
  * Returns SFA_OK whenever a response object was produced (check resp->outcome and status);
- * other codes for failures before sending (e.g. SFA_EAUTH when login fails). */
-sfa_status sf_client_request(sf_client *c, const char *method, const char *path,
-                             const cJSON *body, sf_response *resp);
+ * other codes for failures before sending (e.g. SFA_EAUTH when login fails, SFA_ENETWORK
+ * when the login host is unreachable, SFA_ECONFIG when credentials are missing).
+ * In every case resp is initialised (outcome SF_NOT_SENT before sending, error_message set)
+ * and must be released with sf_response_free(), which frees its members only.
+ * A 2xx answer whose body is not valid JSON is SF_UNKNOWN (it may have been applied). */
+sfa_status sf_client_request(sf_client *c, const char *method, const char *path, const cJSON *body,
+                             sf_response *resp);
 
 /* Same with a raw body and content type (Bulk API CSV uploads). */
 sfa_status sf_client_request_raw(sf_client *c, const char *method, const char *path,
@@ -73,5 +79,9 @@ const char *sf_client_user_id(const sf_client *c);
 /* "vNN.N" */
 const char *sf_client_api_version(const sf_client *c);
 const char *sf_client_errmsg(const sf_client *c);
+/* Identity URL from the token response ("https://login.../id/<org>/<user>"; borrowed, may
+ * be NULL). GET it with sf_client_request (absolute URLs are allowed only for this URL and
+ * for URLs on the instance or login host) to learn the user name. */
+const char *sf_client_identity_url(const sf_client *c);
 
 #endif

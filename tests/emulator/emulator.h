@@ -28,6 +28,9 @@ typedef struct emu_options {
     int latency_ms;              /* added to every API request   (default 0) */
     const char *custom_objects;  /* comma list of custom sObjects to declare, e.g. "Visit__c" */
     uint64_t seed;               /* randomness for probabilistic faults (default 1) */
+    const char *tls_cert_pem;    /* PEM certificate (chain) to serve HTTPS with, or NULL */
+    const char *tls_key_pem;     /* its PEM private key; with both set emu_base_url() is
+                                    "https://127.0.0.1:PORT" */
 } emu_options;
 
 #define EMU_OPTIONS_INIT {0}
@@ -38,7 +41,7 @@ int emu_start(emu **out, const emu_options *opts);
 void emu_stop(emu *e);
 
 unsigned short emu_port(const emu *e);
-/* "http://127.0.0.1:PORT" (borrowed). */
+/* "http://127.0.0.1:PORT", or "https://..." with TLS (borrowed). */
 const char *emu_base_url(const emu *e);
 
 /* ---- inspection and mutation, as if someone used Salesforce directly ---- */

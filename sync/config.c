@@ -1,0 +1,710 @@
+/* Configuration: an INI file (libinih) plus SFAGENT_<SECTION>_<KEY> environment overrides.
+ *
+ * Loading happens in three steps: the file fills raw string slots (remembering where each
+ * came from), the environment replaces slots, then every value is validated once and
+ * converted into typed fields. After sfa_config_load() returns SFA_OK nothing is left to
+ * check, so the getters in config_internal.h cannot fail.
+ *
+ * Invariants:
+ *   I1. A secret value never appears in an error message, a log line or sfa_config_get().
+ *   I2. Every slot has an origin ("file:line" or the environment variable's name), so
+ *       an error names where the bad value came from.
+ *   I3. A typo (unknown section or key, in the file or in the SFAGENT_SALESFORCE_ /
+ *       SFAGENT_SYNC_ environment) is an error, never silently ignored.
+ *   I4. Secret files and the JWT key must not be readable by group or others.
+ */
+#include "sync/config_internal.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util/alloc.h"
+#include "util/names.h"
+#include "util/strbuf.h"
+
+enum cfg_key {
+    K_LOGIN_URL,
+    K_API_VERSION,
+    K_AUTH,
+    K_CLIENT_ID,
+    K_CLIENT_SECRET,
+    K_USERNAME,
+    K_PASSWORD,
+    K_SECURITY_TOKEN,
+    K_REFRESH_TOKEN,
+    K_PRIVATE_KEY_FILE,
+    K_CA_BUNDLE,
+    K_TIMEOUT,
+    K_OBJECTS,
+    K_IDEMPOTENCY_FIELD,
+    K_CONFLICT_POLICY,
+    K_BACKOFF_BASE,
+    K_BACKOFF_CAP,
+    K_API_LIMIT_SHARE,
+    K_COUNT
+};
+
+static const struct key_def {
+    const char *section;
+    const char *name;
+    const char *def; /* default, or NULL */
+    bool secret;     /* may also be given as <name>_file; never printed (I1) */
+} keys[K_COUNT] = {
+    [K_LOGIN_URL] = {"salesforce", "login_url", "https://login.salesforce.com", false},
+    [K_API_VERSION] = {"salesforce", "api_version", "62.0", false},
+    [K_AUTH] = {"salesforce", "auth", "password", false},
+    [K_CLIENT_ID] = {"salesforce", "client_id", NULL, false},
+    [K_CLIENT_SECRET] = {"salesforce", "client_secret", NULL, true},
+    [K_USERNAME] = {"salesforce", "username", NULL, false},
+    [K_PASSWORD] = {"salesforce", "password", NULL, true},
+    [K_SECURITY_TOKEN] = {"salesforce", "security_token", NULL, true},
+    [K_REFRESH_TOKEN] = {"salesforce", "refresh_token", NULL, true},
+    [K_PRIVATE_KEY_FILE] = {"salesforce", "private_key_file", NULL, false},
+    [K_CA_BUNDLE] = {"salesforce", "ca_bundle", NULL, false},
+    [K_TIMEOUT] = {"salesforce", "timeout", "30", false},
+    [K_OBJECTS] = {"sync", "objects", "Case,Contact", false},
+    [K_IDEMPOTENCY_FIELD] = {"sync", "idempotency_field", "Sync_Key__c", false},
+    [K_CONFLICT_POLICY] = {"sync", "conflict_policy", "local-wins", false},
+    [K_BACKOFF_BASE] = {"sync", "backoff_base", "2", false},
+    [K_BACKOFF_CAP] = {"sync", "backoff_cap", "3600", false},
+    [K_API_LIMIT_SHARE] = {"sync", "api_limit_share", "0.5", false},
+};
+
+static const char *const auth_names[] = {"password", "refresh_token", "client_credentials", "jwt",
+                                         NULL};
+static const char *const policy_names[] = {"local-wins", "server-wins", "manual", NULL};
+
+struct slot {
+    char *value;  /* as written (secrets: the value itself) */
+    char *file;   /* secrets only: path given as <name>_file */
+    char *origin; /* I2 */
+};
+
+struct sfa_config {
+    struct slot slots[K_COUNT];
+    char *secrets[K_COUNT]; /* resolved secret values (from value or file) */
+    sync_auth_flow auth;
+    sync_conflict_policy policy;
+    int timeout_s, backoff_base_s, backoff_cap_s;
+    double api_limit_share;
+    char **objects;
+    size_t nobjects;
+};
+
+/* ---- file parsing ---- */
+
+struct parse_ctx {
+    sfa_config *cfg;
+    const char *name; /* file name for messages */
+    int line;         /* counted by the reader: inih does not pass line numbers */
+    char *err;        /* first error */
+    const char *text; /* string source */
+    FILE *file;       /* file source */
+};
+
+static int find_key(const char *section, const char *name, bool *is_file)
+{
+    size_t n = strlen(name);
+    for (int k = 0; k < K_COUNT; k++) {
+        if (strcmp(keys[k].section, section) != 0)
+            continue;
+        if (strcmp(keys[k].name, name) == 0) {
+            *is_file = false;
+            return k;
+        }
+        size_t kn = strlen(keys[k].name);
+        if (keys[k].secret && n == kn + 5 && strncmp(name, keys[k].name, kn) == 0 &&
+            strcmp(name + kn, "_file") == 0) {
+            *is_file = true;
+            return k;
+        }
+    }
+    return -1;
+}
+
+static bool section_known(const char *section)
+{
+    return strcmp(section, "salesforce") == 0 || strcmp(section, "sync") == 0;
+}
+
+static int on_ini_value(void *user, const char *section, const char *name, const char *value)
+{
+    struct parse_ctx *pc = user;
+    if (pc->err)
+        return 1; /* keep only the first error; inih goes on reading */
+    if (!section_known(section)) {
+        pc->err =
+            xasprintf("%s:%d: unknown section [%s] (key '%s')", pc->name, pc->line, section, name);
+        return 0;
+    }
+    bool is_file = false;
+    int k = find_key(section, name, &is_file);
+    if (k < 0) {
+        pc->err = xasprintf("%s:%d: unknown key '%s' in [%s]", pc->name, pc->line, name, section);
+        return 0;
+    }
+    struct slot *s = &pc->cfg->slots[k];
+    if (s->origin) {
+        pc->err = xasprintf("%s:%d: %s.%s set twice (or with both %s and %s_file)", pc->name,
+                            pc->line, section, keys[k].name, keys[k].name, keys[k].name);
+        return 0;
+    }
+    if (is_file)
+        s->file = xstrdup(value);
+    else
+        s->value = xstrdup(value);
+    s->origin = xasprintf("%s:%d", pc->name, pc->line);
+    return 1;
+}
+
+/* libinih reads at most INI_MAX_LINE - 1 bytes per line and would parse the rest of a
+ * longer line as a line of its own (a value silently cut short): refuse such lines. */
+static void check_line_length(struct parse_ctx *pc, const char *str, int num, bool at_eof)
+{
+    size_t n = strlen(str);
+    if (!pc->err && n == (size_t)num - 1 && str[n - 1] != '\n' && !at_eof)
+        pc->err = xasprintf("%s:%d: line longer than %d characters (put long secrets in a "
+                            "<key>_file)",
+                            pc->name, pc->line, num - 2);
+}
+
+/* ini_reader over a FILE: counts lines for messages (I2). */
+static char *read_file_line(char *str, int num, void *stream)
+{
+    struct parse_ctx *pc = stream;
+    char *r = fgets(str, num, pc->file);
+    if (r) {
+        pc->line++;
+        int c = fgetc(pc->file);
+        if (c != EOF)
+            ungetc(c, pc->file);
+        check_line_length(pc, str, num, c == EOF);
+    }
+    return r;
+}
+
+/* ini_reader over a NUL-terminated string. */
+static char *read_string_line(char *str, int num, void *stream)
+{
+    struct parse_ctx *pc = stream;
+    if (!*pc->text || num < 2)
+        return NULL;
+    int i = 0;
+    while (i < num - 1 && pc->text[i] && pc->text[i] != '\n')
+        i++;
+    if (i < num - 1 && pc->text[i] == '\n')
+        i++;
+    memcpy(str, pc->text, (size_t)i);
+    str[i] = '\0';
+    pc->text += i;
+    pc->line++;
+    check_line_length(pc, str, num, *pc->text == '\0');
+    return str;
+}
+
+static sfa_status parse_ini(sfa_config *cfg, ini_reader reader, struct parse_ctx *pc, char **errmsg)
+{
+    pc->cfg = cfg;
+    int rc = ini_parse_stream(reader, pc, on_ini_value, pc);
+    if (pc->err) {
+        *errmsg = pc->err;
+        pc->err = NULL;
+        return SFA_ECONFIG;
+    }
+    if (rc != 0) {
+        *errmsg =
+            xasprintf("%s:%d: syntax error (expected [section] or key = value)", pc->name, rc);
+        return SFA_ECONFIG;
+    }
+    return SFA_OK;
+}
+
+/* ---- environment overrides ---- */
+
+static char *env_name(const struct key_def *kd, bool file)
+{
+    char *n = xasprintf("SFAGENT_%s_%s%s", kd->section, kd->name, file ? "_FILE" : "");
+    for (char *p = n; *p; p++)
+        *p = (char)toupper((unsigned char)*p);
+    return n;
+}
+
+static sfa_status apply_env_key(sfa_config *cfg, int k, char **errmsg)
+{
+    char *plain = env_name(&keys[k], false);
+    char *file = keys[k].secret ? env_name(&keys[k], true) : NULL;
+    const char *pv = getenv(plain);
+    const char *fv = file ? getenv(file) : NULL;
+    sfa_status st = SFA_OK;
+    struct slot *s = &cfg->slots[k];
+    if (pv && fv) {
+        *errmsg = xasprintf("both %s and %s are set; use one", plain, file);
+        st = SFA_ECONFIG;
+    } else if (pv || fv) {
+        /* The environment replaces the file's value in either form. */
+        free(s->value);
+        free(s->file);
+        free(s->origin);
+        s->value = pv ? xstrdup(pv) : NULL;
+        s->file = fv ? xstrdup(fv) : NULL;
+        s->origin = xstrdup(pv ? plain : file);
+    }
+    free(plain);
+    free(file);
+    return st;
+}
+
+extern char **environ;
+
+/* I3: an SFAGENT_SALESFORCE_* or SFAGENT_SYNC_* variable that names no key is a typo. */
+static sfa_status check_env_typos(char **errmsg)
+{
+    for (char **e = environ; e && *e; e++) {
+        const char *v = *e;
+        const char *rest = NULL, *section = NULL;
+        if (strncmp(v, "SFAGENT_SALESFORCE_", 19) == 0) {
+            rest = v + 19;
+            section = "salesforce";
+        } else if (strncmp(v, "SFAGENT_SYNC_", 13) == 0) {
+            rest = v + 13;
+            section = "sync";
+        } else {
+            continue;
+        }
+        const char *eq = strchr(rest, '=');
+        size_t n = eq ? (size_t)(eq - rest) : strlen(rest);
+        char *name = xstrndup(rest, n);
+        for (char *p = name; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        bool is_file;
+        int k = find_key(section, name, &is_file);
+        free(name);
+        if (k < 0) {
+            *errmsg =
+                xasprintf("unknown configuration variable %.*s", (int)(n + (size_t)(rest - v)), v);
+            return SFA_ECONFIG;
+        }
+    }
+    return SFA_OK;
+}
+
+static sfa_status apply_env(sfa_config *cfg, char **errmsg)
+{
+    sfa_status st = check_env_typos(errmsg);
+    for (int k = 0; st == SFA_OK && k < K_COUNT; k++)
+        st = apply_env_key(cfg, k, errmsg);
+    return st;
+}
+
+/* ---- validation ---- */
+
+static char *err_at(const sfa_config *cfg, int k, const char *what)
+{
+    const char *origin = cfg->slots[k].origin;
+    if (origin)
+        return xasprintf("%s: %s.%s: %s", origin, keys[k].section, keys[k].name, what);
+    return xasprintf("%s.%s: %s", keys[k].section, keys[k].name, what);
+}
+
+static const char *raw(const sfa_config *cfg, int k)
+{
+    return cfg->slots[k].value ? cfg->slots[k].value : keys[k].def;
+}
+
+/* I4: refuse a file that group or others may read. */
+static sfa_status check_private_file(const sfa_config *cfg, int k, const char *path, char **errmsg)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        char *what = xasprintf("cannot read %s: %s", path, strerror(errno));
+        *errmsg = err_at(cfg, k, what);
+        free(what);
+        return SFA_ECONFIG;
+    }
+    if (!S_ISREG(sb.st_mode) || (sb.st_mode & 077) != 0) {
+        char *what = xasprintf("%s must be a regular file readable only by its owner "
+                               "(chmod 600 %s)",
+                               path, path);
+        *errmsg = err_at(cfg, k, what);
+        free(what);
+        return SFA_ECONFIG;
+    }
+    return SFA_OK;
+}
+
+static sfa_status read_secret_file(sfa_config *cfg, int k, char **errmsg)
+{
+    const char *path = cfg->slots[k].file;
+    sfa_status st = check_private_file(cfg, k, path, errmsg);
+    if (st != SFA_OK)
+        return st;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        char *what = xasprintf("cannot open %s: %s", path, strerror(errno));
+        *errmsg = err_at(cfg, k, what);
+        free(what);
+        return SFA_ECONFIG;
+    }
+    strbuf sb = STRBUF_INIT;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0 && sb.len < 65536)
+        strbuf_add(&sb, buf, n);
+    fclose(f);
+    /* Editors add a final newline; it is never part of a secret. */
+    while (sb.len > 0 && (sb.buf[sb.len - 1] == '\n' || sb.buf[sb.len - 1] == '\r'))
+        sb.buf[--sb.len] = '\0';
+    cfg->secrets[k] = strbuf_detach(&sb);
+    return SFA_OK;
+}
+
+static bool parse_int(const char *s, long lo, long hi, int *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end != '\0' || !isdigit((unsigned char)s[0]) || v < lo || v > hi)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+static int parse_enum(const char *s, const char *const *names)
+{
+    for (int i = 0; names[i]; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static bool host_is_loopback(const char *host, size_t n)
+{
+    char buf[256];
+    if (n == 0 || n >= sizeof buf)
+        return false;
+    memcpy(buf, host, n);
+    buf[n] = '\0';
+    if (strcmp(buf, "localhost") == 0 || strcmp(buf, "[::1]") == 0)
+        return true;
+    struct in_addr a;
+    return inet_pton(AF_INET, buf, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+/* https://host[:port][/path] anywhere; http:// only on loopback (the emulator). */
+static const char *check_url(const char *url)
+{
+    bool https = strncmp(url, "https://", 8) == 0;
+    bool http = strncmp(url, "http://", 7) == 0;
+    if (!https && !http)
+        return "must start with https://";
+    const char *host = url + (https ? 8 : 7);
+    size_t n;
+    if (*host == '[') {
+        const char *close = strchr(host, ']');
+        if (!close)
+            return "is not a valid URL (unclosed [ in host)";
+        n = (size_t)(close - host) + 1;
+    } else {
+        n = strcspn(host, ":/?#");
+    }
+    if (n == 0)
+        return "is not a valid URL (no host)";
+    for (const char *p = url; *p; p++)
+        if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
+            return "is not a valid URL (contains white space)";
+    if (http && !host_is_loopback(host, n))
+        return "plain http:// is allowed only for loopback hosts; use https://";
+    return NULL;
+}
+
+static bool version_ok(const char *v)
+{
+    return strlen(v) == 4 && isdigit((unsigned char)v[0]) && isdigit((unsigned char)v[1]) &&
+           v[2] == '.' && isdigit((unsigned char)v[3]);
+}
+
+static sfa_status fail(sfa_config *cfg, int k, const char *what, char **errmsg)
+{
+    *errmsg = err_at(cfg, k, what);
+    return SFA_ECONFIG;
+}
+
+static sfa_status validate_objects(sfa_config *cfg, char **errmsg)
+{
+    const char *s = raw(cfg, K_OBJECTS);
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        const char *b = s, *e = s + n;
+        while (b < e && isspace((unsigned char)*b))
+            b++;
+        while (e > b && isspace((unsigned char)e[-1]))
+            e--;
+        char *name = xstrndup(b, (size_t)(e - b));
+        if (!name_is_valid_api_name(name)) {
+            char *what = xasprintf("'%s' is not an sObject API name", name);
+            free(name);
+            sfa_status st = fail(cfg, K_OBJECTS, what, errmsg);
+            free(what);
+            return st;
+        }
+        cfg->objects = xrealloc(cfg->objects, (cfg->nobjects + 1) * sizeof *cfg->objects);
+        cfg->objects[cfg->nobjects++] = name;
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    if (cfg->nobjects == 0)
+        return fail(cfg, K_OBJECTS, "must name at least one sObject", errmsg);
+    return SFA_OK;
+}
+
+static sfa_status validate_salesforce(sfa_config *cfg, char **errmsg)
+{
+    const char *why = check_url(raw(cfg, K_LOGIN_URL));
+    if (why)
+        return fail(cfg, K_LOGIN_URL, why, errmsg);
+    /* Normalise: no trailing slash, so "<login_url>/services/..." is well formed. */
+    char *url = xstrdup(raw(cfg, K_LOGIN_URL));
+    size_t len = strlen(url);
+    while (len > 0 && url[len - 1] == '/')
+        url[--len] = '\0';
+    free(cfg->slots[K_LOGIN_URL].value);
+    cfg->slots[K_LOGIN_URL].value = url;
+    if (!version_ok(raw(cfg, K_API_VERSION)))
+        return fail(cfg, K_API_VERSION, "must look like 62.0 (NN.N)", errmsg);
+    int a = parse_enum(raw(cfg, K_AUTH), auth_names);
+    if (a < 0)
+        return fail(cfg, K_AUTH, "must be one of password, refresh_token, client_credentials, jwt",
+                    errmsg);
+    cfg->auth = (sync_auth_flow)a;
+    if (!parse_int(raw(cfg, K_TIMEOUT), 1, 86400, &cfg->timeout_s))
+        return fail(cfg, K_TIMEOUT, "must be a whole number of seconds from 1 to 86400", errmsg);
+    if (cfg->slots[K_PRIVATE_KEY_FILE].value)
+        return check_private_file(cfg, K_PRIVATE_KEY_FILE, cfg->slots[K_PRIVATE_KEY_FILE].value,
+                                  errmsg);
+    return SFA_OK;
+}
+
+static sfa_status validate_sync(sfa_config *cfg, char **errmsg)
+{
+    sfa_status st = validate_objects(cfg, errmsg);
+    if (st != SFA_OK)
+        return st;
+    const char *idf = raw(cfg, K_IDEMPOTENCY_FIELD);
+    if (*idf && !name_is_valid_api_name(idf))
+        return fail(cfg, K_IDEMPOTENCY_FIELD, "must be a field API name (or empty)", errmsg);
+    int p = parse_enum(raw(cfg, K_CONFLICT_POLICY), policy_names);
+    if (p < 0)
+        return fail(cfg, K_CONFLICT_POLICY, "must be local-wins, server-wins or manual", errmsg);
+    cfg->policy = (sync_conflict_policy)p;
+    if (!parse_int(raw(cfg, K_BACKOFF_BASE), 1, 86400, &cfg->backoff_base_s))
+        return fail(cfg, K_BACKOFF_BASE, "must be a whole number of seconds from 1 to 86400",
+                    errmsg);
+    if (!parse_int(raw(cfg, K_BACKOFF_CAP), 1, 7 * 86400, &cfg->backoff_cap_s) ||
+        cfg->backoff_cap_s < cfg->backoff_base_s)
+        return fail(cfg, K_BACKOFF_CAP,
+                    "must be a whole number of seconds, at least backoff_base, at most 604800",
+                    errmsg);
+    const char *s = raw(cfg, K_API_LIMIT_SHARE);
+    char *end = NULL;
+    errno = 0;
+    double share = strtod(s, &end);
+    if (errno || end == s || *end || !isfinite(share) || share <= 0.0 || share > 1.0)
+        return fail(cfg, K_API_LIMIT_SHARE, "must be a number greater than 0 and at most 1",
+                    errmsg);
+    cfg->api_limit_share = share;
+    return SFA_OK;
+}
+
+static sfa_status resolve_secrets(sfa_config *cfg, char **errmsg)
+{
+    for (int k = 0; k < K_COUNT; k++) {
+        if (!keys[k].secret)
+            continue;
+        if (cfg->slots[k].file) {
+            sfa_status st = read_secret_file(cfg, k, errmsg);
+            if (st != SFA_OK)
+                return st;
+        } else if (cfg->slots[k].value) {
+            cfg->secrets[k] = xstrdup(cfg->slots[k].value);
+        }
+    }
+    return SFA_OK;
+}
+
+static sfa_status finish(sfa_config *cfg, char **errmsg)
+{
+    sfa_status st = apply_env(cfg, errmsg);
+    if (st == SFA_OK)
+        st = validate_salesforce(cfg, errmsg);
+    if (st == SFA_OK)
+        st = validate_sync(cfg, errmsg);
+    if (st == SFA_OK)
+        st = resolve_secrets(cfg, errmsg);
+    return st;
+}
+
+/* ---- public API ---- */
+
+sfa_status sfa_config_load(sfa_config **out, const char *path, char **errmsg)
+{
+    if (!out || !errmsg)
+        return SFA_EINVAL;
+    *out = NULL;
+    *errmsg = NULL;
+    sfa_config *cfg = xcalloc(1, sizeof *cfg);
+    sfa_status st = SFA_OK;
+    if (path) {
+        FILE *f = fopen(path, "r");
+        if (!f) {
+            *errmsg = xasprintf("cannot open configuration file %s: %s", path, strerror(errno));
+            st = SFA_ECONFIG;
+            goto out;
+        }
+        struct parse_ctx pc = {.name = path, .file = f};
+        st = parse_ini(cfg, read_file_line, &pc, errmsg);
+        fclose(f);
+        if (st != SFA_OK)
+            goto out;
+    }
+    st = finish(cfg, errmsg);
+out:
+    if (st != SFA_OK) {
+        sfa_config_free(cfg);
+        return st;
+    }
+    *out = cfg;
+    return SFA_OK;
+}
+
+sfa_status sync_config_load_string(sfa_config **out, const char *text, const char *name,
+                                   char **errmsg)
+{
+    *out = NULL;
+    *errmsg = NULL;
+    sfa_config *cfg = xcalloc(1, sizeof *cfg);
+    struct parse_ctx pc = {.name = name ? name : "<string>", .text = text ? text : ""};
+    sfa_status st = parse_ini(cfg, read_string_line, &pc, errmsg);
+    if (st == SFA_OK)
+        st = finish(cfg, errmsg);
+    if (st != SFA_OK) {
+        sfa_config_free(cfg);
+        return st;
+    }
+    *out = cfg;
+    return SFA_OK;
+}
+
+static void wipe_free(char *s)
+{
+    if (!s)
+        return;
+    /* Best effort: do not leave secrets lying in freed heap memory. */
+    volatile char *p = s;
+    while (*p)
+        *p++ = '\0';
+    free(s);
+}
+
+void sfa_config_free(sfa_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (int k = 0; k < K_COUNT; k++) {
+        if (keys[k].secret)
+            wipe_free(cfg->slots[k].value);
+        else
+            free(cfg->slots[k].value);
+        free(cfg->slots[k].file);
+        free(cfg->slots[k].origin);
+        wipe_free(cfg->secrets[k]);
+    }
+    for (size_t i = 0; i < cfg->nobjects; i++)
+        free(cfg->objects[i]);
+    free(cfg->objects);
+    free(cfg);
+}
+
+const char *sfa_config_get(const sfa_config *cfg, const char *section, const char *key)
+{
+    if (!cfg || !section || !key)
+        return NULL;
+    bool is_file = false;
+    int k = find_key(section, key, &is_file);
+    if (k < 0)
+        return NULL;
+    if (keys[k].secret) /* I1; the path of a secret file is not itself secret */
+        return is_file ? cfg->slots[k].file : NULL;
+    return raw(cfg, k);
+}
+
+/* ---- internal getters ---- */
+
+sync_auth_flow sync_config_auth_flow(const sfa_config *cfg)
+{
+    return cfg->auth;
+}
+
+sync_conflict_policy sync_config_conflict_policy(const sfa_config *cfg)
+{
+    return cfg->policy;
+}
+
+const char *sync_config_login_url(const sfa_config *cfg)
+{
+    return raw(cfg, K_LOGIN_URL);
+}
+
+const char *sync_config_api_version(const sfa_config *cfg)
+{
+    return raw(cfg, K_API_VERSION);
+}
+
+int sync_config_timeout_s(const sfa_config *cfg)
+{
+    return cfg->timeout_s;
+}
+
+int sync_config_backoff_base_s(const sfa_config *cfg)
+{
+    return cfg->backoff_base_s;
+}
+
+int sync_config_backoff_cap_s(const sfa_config *cfg)
+{
+    return cfg->backoff_cap_s;
+}
+
+double sync_config_api_limit_share(const sfa_config *cfg)
+{
+    return cfg->api_limit_share;
+}
+
+size_t sync_config_object_count(const sfa_config *cfg)
+{
+    return cfg->nobjects;
+}
+
+const char *sync_config_object(const sfa_config *cfg, size_t i)
+{
+    return i < cfg->nobjects ? cfg->objects[i] : NULL;
+}
+
+const char *sync_config_idempotency_field(const sfa_config *cfg)
+{
+    const char *f = raw(cfg, K_IDEMPOTENCY_FIELD);
+    return *f ? f : NULL;
+}
+
+const char *sync_config_secret(const sfa_config *cfg, sync_secret which)
+{
+    static const int map[] = {K_CLIENT_SECRET, K_PASSWORD, K_SECURITY_TOKEN, K_REFRESH_TOKEN};
+    return cfg->secrets[map[which]];
+}

@@ -1,0 +1,520 @@
+/* The Salesforce REST client: one libcurl easy handle reused across requests (so the
+ * connection stays alive), OAuth token handling with one re-login on an expired session,
+ * and the mapping of every transfer onto an outcome class (sf_client.h).
+ *
+ * Invariants:
+ *   I1. Secrets (access token, form bodies of the token endpoint) never reach a log line,
+ *       an error message or a response field; the Authorization header lives only in the
+ *       curl_slist for the duration of one transfer, and curl's verbose mode is never on.
+ *   I2. One request triggers at most one re-login and one replay: a second 401 is
+ *       returned as answered, never looped on.
+ *   I3. Token refreshes are serialised: one client owns one token and refreshes it only
+ *       from the thread using the client (sf_client.h: one client per thread), and a
+ *       request that saw a 401 re-logs in only if nobody replaced its token meanwhile
+ *       (token_gen); token requests of all clients in the process are serialised by
+ *       token_lock, so the same refresh token is never used by two requests at once.
+ *   I4. TLS peer and host verification are always on; http:// is only possible for
+ *       loopback hosts, which configuration enforces.
+ *   I5. Every sf_response this file returns is fully initialised (retry_after_s = -1 when
+ *       absent) and freed with sf_response_free(), whatever the status.
+ *   I6. POST requests to the data API go out on a fresh connection: libcurl silently
+ *       re-sends a request whose reused connection died without an answer, which would
+ *       apply a non-idempotent create twice (RELIABILITY.md section 3). PATCH, PUT and
+ *       DELETE (keyed upserts, updates, deletes) are safe to apply twice and keep the
+ *       pooled connection.
+ */
+#include "sync/sf_client.h"
+
+#include <ctype.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sync/config_internal.h"
+#include "sync/sf_client_internal.h"
+#include "util/alloc.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+struct sf_client {
+    const sfa_config *cfg; /* borrowed: outlives the client */
+    CURL *curl;
+    char api_version[8]; /* "v62.0" */
+    sf_token tok;
+    char *rotated_refresh; /* refresh token handed out by rotation (memory only) */
+    unsigned token_gen;    /* I3 */
+    long api_used, api_max, requests;
+    char *errmsg;
+    bool fresh_next; /* next transfer must not reuse a connection (I6) */
+};
+
+/* Per-transfer state filled by the curl callbacks. */
+struct xfer {
+    strbuf body;
+    char *content_type;
+    char *limit_info;
+    char *retry_after;
+};
+
+static void set_err(sf_client *c, char *msg) /* takes ownership */
+{
+    free(c->errmsg);
+    c->errmsg = msg;
+}
+
+void sf_response_free(sf_response *resp)
+{
+    if (!resp)
+        return;
+    cJSON_Delete(resp->json);
+    free(resp->body);
+    free(resp->error_code);
+    free(resp->error_message);
+    memset(resp, 0, sizeof *resp);
+    resp->retry_after_s = -1;
+}
+
+static void response_init(sf_response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    resp->outcome = SF_NOT_SENT;
+    resp->retry_after_s = -1;
+}
+
+static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
+{
+    struct xfer *x = ud;
+    strbuf_add(&x->body, ptr, size * n);
+    return size * n;
+}
+
+/* "Name: value\r\n" -> value without surrounding blanks, if the name matches. */
+static char *header_value(const char *line, size_t len, const char *name)
+{
+    size_t nl = strlen(name);
+    if (len <= nl || strncasecmp(line, name, nl) != 0 || line[nl] != ':')
+        return NULL;
+    const char *v = line + nl + 1, *end = line + len;
+    while (v < end && (*v == ' ' || *v == '\t'))
+        v++;
+    while (end > v && isspace((unsigned char)end[-1]))
+        end--;
+    return xstrndup(v, (size_t)(end - v));
+}
+
+static void replace(char **slot, char *value)
+{
+    if (!value)
+        return;
+    free(*slot);
+    *slot = value;
+}
+
+static size_t on_header(char *line, size_t size, size_t n, void *ud)
+{
+    struct xfer *x = ud;
+    size_t len = size * n;
+    if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
+        /* A new response (after 100 Continue or a retry): forget the previous headers. */
+        free(x->content_type);
+        free(x->limit_info);
+        free(x->retry_after);
+        x->content_type = x->limit_info = x->retry_after = NULL;
+        return len;
+    }
+    replace(&x->content_type, header_value(line, len, "Content-Type"));
+    replace(&x->limit_info, header_value(line, len, "Sforce-Limit-Info"));
+    replace(&x->retry_after, header_value(line, len, "Retry-After"));
+    return len;
+}
+
+static void xfer_free(struct xfer *x)
+{
+    strbuf_free(&x->body);
+    free(x->content_type);
+    free(x->limit_info);
+    free(x->retry_after);
+}
+
+static void set_transfer_options(sf_client *c, const char *method, const char *url,
+                                 struct curl_slist *hdrs, const char *body, size_t len,
+                                 struct xfer *x)
+{
+    CURL *h = c->curl;
+    /* Reset keeps live connections, so keep-alive survives (curl_easy_reset(3)). */
+    curl_easy_reset(h);
+    int timeout = sync_config_timeout_s(c->cfg);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)(timeout < 15 ? timeout : 15));
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)timeout);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L); /* I4 */
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    const char *ca = sfa_config_get(c->cfg, "salesforce", "ca_bundle");
+    if (ca)
+        curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, c->fresh_next ? 1L : 0L); /* I6 */
+    c->fresh_next = false;
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+    if (strcmp(method, "GET") == 0) {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    } else if (strcmp(method, "HEAD") == 0) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    } else {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        if (body || strcmp(method, "DELETE") != 0) {
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? len : 0));
+        }
+    }
+}
+
+static bool is_json_type(const char *ct)
+{
+    return ct && strstr(ct, "json") != NULL;
+}
+
+/* Fill resp from an answered transfer (status known). */
+static void fill_answered(sf_client *c, const char *method, struct xfer *x, bool json_call,
+                          sf_response *resp)
+{
+    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+    resp->outcome = SF_ANSWERED;
+    resp->body_len = x->body.len;
+    resp->body = x->body.len ? strbuf_detach(&x->body) : NULL;
+    bool want_json = resp->body && (json_call || is_json_type(x->content_type));
+    if (want_json)
+        resp->json = cJSON_ParseWithLength(resp->body, resp->body_len);
+    if (x->limit_info)
+        sf_parse_limit_info(x->limit_info, &c->api_used, &c->api_max);
+    if (x->retry_after)
+        resp->retry_after_s = sf_parse_retry_after(x->retry_after, time_now_ms());
+    bool ok = resp->status >= 200 && resp->status < 300;
+    if (ok && want_json && !resp->json) {
+        /* A 2xx whose body we cannot read: the change may well have been applied, and a
+         * read gave us nothing usable either (sf_client.h: SF_UNKNOWN). */
+        resp->outcome = SF_UNKNOWN;
+        resp->error_message = xasprintf("%s answered HTTP %ld with a body that is not valid "
+                                        "JSON (truncated?)",
+                                        method, resp->status);
+    } else if (!ok) {
+        sf_parse_error_body(resp->status, resp->json, &resp->error_code, &resp->error_message);
+    }
+}
+
+/* One HTTP exchange. Returns SFA_OK with resp filled in every case. */
+static sfa_status perform(sf_client *c, const char *method, const char *url,
+                          struct curl_slist *hdrs, const char *body, size_t len, bool json_call,
+                          sf_response *resp)
+{
+    struct xfer x = {STRBUF_INIT, NULL, NULL, NULL};
+    response_init(resp);
+    set_transfer_options(c, method, url, hdrs, body, len, &x);
+    c->requests++;
+    CURLcode rc = curl_easy_perform(c->curl);
+    long request_size = 0;
+    curl_easy_getinfo(c->curl, CURLINFO_REQUEST_SIZE, &request_size);
+    resp->outcome = sf_outcome_from_curl(rc, request_size);
+    if (resp->outcome == SF_ANSWERED) {
+        fill_answered(c, method, &x, json_call, resp);
+    } else {
+        /* curl_easy_strerror is generic text: no URL, header or body content (I1). */
+        resp->error_message =
+            xasprintf("%s: %s", resp->outcome == SF_NOT_SENT ? "not sent" : "outcome unknown",
+                      curl_easy_strerror(rc));
+    }
+    /* Drop the handle's reference to hdrs (freed by the caller) and to body. */
+    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);
+    xfer_free(&x);
+    return SFA_OK;
+}
+
+/* ---- lifecycle ---- */
+
+sfa_status sf_client_new(sf_client **out, const sfa_config *cfg, char **errmsg)
+{
+    *out = NULL;
+    *errmsg = NULL;
+    if (!cfg) {
+        *errmsg = xstrdup("no configuration");
+        return SFA_EINVAL;
+    }
+    static bool curl_ready; /* configuration-like global: set once, never reset */
+    if (!curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            *errmsg = xstrdup("libcurl initialisation failed");
+            return SFA_ERROR;
+        }
+        curl_ready = true;
+    }
+    sf_client *c = xcalloc(1, sizeof *c);
+    c->cfg = cfg;
+    c->curl = curl_easy_init();
+    if (!c->curl) {
+        free(c);
+        *errmsg = xstrdup("libcurl: cannot create a handle");
+        return SFA_ERROR;
+    }
+    snprintf(c->api_version, sizeof c->api_version, "v%s", sync_config_api_version(cfg));
+    c->api_used = c->api_max = -1;
+    *out = c;
+    return SFA_OK;
+}
+
+void sf_client_free(sf_client *c)
+{
+    if (!c)
+        return;
+    sf_token_clear(&c->tok);
+    if (c->rotated_refresh) {
+        memset(c->rotated_refresh, 0, strlen(c->rotated_refresh));
+        free(c->rotated_refresh);
+    }
+    curl_easy_cleanup(c->curl);
+    free(c->errmsg);
+    free(c);
+}
+
+/* ---- login ---- */
+
+static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static sfa_status login_error_from_transport(sf_client *c, const sf_response *r)
+{
+    if (r->outcome == SF_ANSWERED || r->status > 0)
+        return SFA_OK; /* answered: the token parser decides */
+    set_err(c, xasprintf("cannot reach Salesforce at %s: %s", sync_config_login_url(c->cfg),
+                         r->error_message ? r->error_message : "no answer"));
+    return SFA_ENETWORK;
+}
+
+sfa_status sf_client_login(sf_client *c)
+{
+    strbuf form = STRBUF_INIT;
+    char *err = NULL, *url = NULL;
+    struct curl_slist *hdrs = NULL;
+    sf_response r;
+    response_init(&r);
+    sf_token tok = {0};
+    sfa_status st =
+        oauth_build_form(&form, c->curl, c->cfg, c->rotated_refresh, time_now_ms() / 1000, &err);
+    if (st != SFA_OK) {
+        set_err(c, err);
+        goto out;
+    }
+    url = xasprintf("%s/services/oauth2/token", sync_config_login_url(c->cfg));
+    hdrs = curl_slist_append(hdrs, "Content-Type: application/x-www-form-urlencoded");
+    hdrs = curl_slist_append(hdrs, "Accept: application/json");
+    hdrs = curl_slist_append(hdrs, "Expect:");
+    /* I3: one token request at a time in the process, so two clients (threads) holding
+     * the same refresh token never race (Salesforce: "token request is already being
+     * processed"). A lock, not mutable state: STYLE.md rule 9 holds. */
+    pthread_mutex_lock(&token_lock);
+    perform(c, "POST", url, hdrs, strbuf_str(&form), form.len, true, &r);
+    pthread_mutex_unlock(&token_lock);
+    st = login_error_from_transport(c, &r);
+    if (st != SFA_OK)
+        goto out;
+    st = oauth_parse_token_response(&tok, r.status, r.json, &err);
+    if (st != SFA_OK) {
+        set_err(c, err);
+        goto out;
+    }
+    sf_token_clear(&c->tok);
+    c->tok = tok; /* ownership moves to the client */
+    memset(&tok, 0, sizeof tok);
+    if (c->tok.refresh_token) { /* rotation: the old one is now invalid */
+        free(c->rotated_refresh);
+        c->rotated_refresh = c->tok.refresh_token;
+        c->tok.refresh_token = NULL;
+    }
+    c->token_gen++;
+    log_info("logged in to Salesforce: instance %s", c->tok.instance_url);
+out:
+    if (form.buf)
+        memset(form.buf, 0, form.len); /* I1 */
+    strbuf_free(&form);
+    free(url);
+    curl_slist_free_all(hdrs);
+    sf_response_free(&r); /* token response body holds the access token: not kept */
+    sf_token_clear(&tok);
+    return st;
+}
+
+/* ---- requests ---- */
+
+static bool has_origin(const char *url, const char *base)
+{
+    size_t n = base ? strlen(base) : 0;
+    return n > 0 && strncmp(url, base, n) == 0 && (url[n] == '/' || url[n] == '\0');
+}
+
+/* NULL for an absolute URL on a host the token was not issued for (I1: the bearer token
+ * goes only to Salesforce's own hosts). */
+static char *request_url(const sf_client *c, const char *path)
+{
+    if (strncmp(path, "https://", 8) == 0 || strncmp(path, "http://", 7) == 0) {
+        bool ok = has_origin(path, c->tok.instance_url) ||
+                  has_origin(path, sync_config_login_url(c->cfg)) ||
+                  (c->tok.id_url && strcmp(path, c->tok.id_url) == 0);
+        return ok ? xstrdup(path) : NULL;
+    }
+    if (path[0] == '/')
+        return xasprintf("%s%s", c->tok.instance_url, path);
+    return xasprintf("%s/services/data/%s/%s", c->tok.instance_url, c->api_version, path);
+}
+
+static struct curl_slist *request_headers(const sf_client *c, const char *method,
+                                          const char *content_type)
+{
+    struct curl_slist *h = NULL;
+    char *auth = xasprintf("Authorization: Bearer %s", c->tok.access_token);
+    h = curl_slist_append(h, auth);
+    memset(auth, 0, strlen(auth)); /* I1 */
+    free(auth);
+    h = curl_slist_append(h, "Accept: application/json");
+    h = curl_slist_append(h, "Sforce-Call-Options: client=sfagent");
+    h = curl_slist_append(h, "Expect:");
+    if (sf_method_is_mutating(method)) {
+        /* Assignment rules would re-route Cases the field worker already owns on every
+         * sync; the agent replays user edits and must not add its own (SALESFORCE.md 10). */
+        h = curl_slist_append(h, "Sforce-Auto-Assign: FALSE");
+    }
+    if (content_type) {
+        char *ct = xasprintf("Content-Type: %s", content_type);
+        h = curl_slist_append(h, ct);
+        free(ct);
+    }
+    return h;
+}
+
+static sfa_status send_once(sf_client *c, const char *method, const char *path,
+                            const char *content_type, const char *body, size_t len, bool json_call,
+                            sf_response *resp)
+{
+    char *url = request_url(c, path);
+    if (!url) {
+        resp->error_message = xstrdup("refused: absolute URL outside the Salesforce instance");
+        return SFA_EINVAL;
+    }
+    struct curl_slist *hdrs = request_headers(c, method, body ? content_type : NULL);
+    c->fresh_next = strcmp(method, "POST") == 0; /* I6 */
+    sfa_status st = perform(c, method, url, hdrs, body, len, json_call, resp);
+    curl_slist_free_all(hdrs);
+    free(url);
+    return st;
+}
+
+static bool session_expired(const sf_response *r)
+{
+    return r->outcome == SF_ANSWERED && r->status == 401 &&
+           (!r->error_code || strcmp(r->error_code, "INVALID_SESSION_ID") == 0 ||
+            strncmp(r->error_code, "ERROR_HTTP_", 11) == 0);
+}
+
+static sfa_status fail_before_send(sf_client *c, sfa_status st, sf_response *resp)
+{
+    sf_response_free(resp);
+    resp->outcome = SF_NOT_SENT;
+    resp->error_message = xstrdup(c->errmsg ? c->errmsg : sfa_strerror(st));
+    return st;
+}
+
+static sfa_status request_common(sf_client *c, const char *method, const char *path,
+                                 const char *content_type, const char *body, size_t len,
+                                 bool json_call, sf_response *resp)
+{
+    response_init(resp);
+    if (!c || !method || !path)
+        return SFA_EINVAL;
+    sfa_status st = SFA_OK;
+    if (!c->tok.access_token && (st = sf_client_login(c)) != SFA_OK)
+        return fail_before_send(c, st, resp);
+    unsigned gen = c->token_gen;
+    st = send_once(c, method, path, content_type, body, len, json_call, resp);
+    if (st != SFA_OK || !session_expired(resp))
+        return st;
+    /* I2: one re-login, one replay. A 401 means the request was refused, not applied. */
+    log_info("Salesforce session expired or invalid; logging in again");
+    if (gen == c->token_gen && (st = sf_client_login(c)) != SFA_OK)
+        return fail_before_send(c, st, resp);
+    sf_response_free(resp);
+    send_once(c, method, path, content_type, body, len, json_call, resp);
+    if (session_expired(resp))
+        set_err(c, xstrdup("Salesforce refused a fresh session (401 after re-login)"));
+    return SFA_OK;
+}
+
+sfa_status sf_client_request(sf_client *c, const char *method, const char *path, const cJSON *body,
+                             sf_response *resp)
+{
+    char *text = body ? json_print(body) : NULL;
+    sfa_status st = request_common(c, method, path, "application/json", text,
+                                   text ? strlen(text) : 0, true, resp);
+    free(text);
+    return st;
+}
+
+sfa_status sf_client_request_raw(sf_client *c, const char *method, const char *path,
+                                 const char *content_type, const char *body, size_t len,
+                                 sf_response *resp)
+{
+    return request_common(c, method, path, content_type, body, len, false, resp);
+}
+
+/* ---- accessors ---- */
+
+long sf_client_api_used(const sf_client *c)
+{
+    return c->api_used;
+}
+
+long sf_client_api_max(const sf_client *c)
+{
+    return c->api_max;
+}
+
+long sf_client_requests_made(const sf_client *c)
+{
+    return c->requests;
+}
+
+const char *sf_client_instance_url(const sf_client *c)
+{
+    return c->tok.instance_url;
+}
+
+const char *sf_client_org_id(const sf_client *c)
+{
+    return c->tok.org_id;
+}
+
+const char *sf_client_user_id(const sf_client *c)
+{
+    return c->tok.user_id;
+}
+
+const char *sf_client_api_version(const sf_client *c)
+{
+    return c->api_version;
+}
+
+const char *sf_client_errmsg(const sf_client *c)
+{
+    return c && c->errmsg ? c->errmsg : "";
+}
+
+const char *sf_client_identity_url(const sf_client *c)
+{
+    return c->tok.id_url;
+}

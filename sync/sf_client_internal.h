@@ -1,0 +1,74 @@
+/* Internals of the Salesforce client shared by sync/sf_client.c, sf_parse.c, oauth.c,
+ * jwt.c and login.c, and exposed for unit tests: pure parsers (headers, error bodies,
+ * token responses), outcome classification, and the OAuth/JWT request builders. */
+#ifndef SFA_SYNC_SF_CLIENT_INTERNAL_H
+#define SFA_SYNC_SF_CLIENT_INTERNAL_H
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sfagent/config.h"
+#include "sfagent/status.h"
+#include "sync/sf_client.h"
+#include "util/strbuf.h"
+
+/* ---- sf_parse.c: pure parsers ---- */
+
+/* Sforce-Limit-Info value, e.g. "api-usage=10018/100000; api-bursts=1/750": fills used and
+ * max from api-usage. Unknown keys are ignored. False when api-usage is absent or bad. */
+bool sf_parse_limit_info(const char *value, long *used, long *max);
+/* Retry-After value: delay-seconds, or an HTTP date (RFC 9110 IMF-fixdate) relative to
+ * now_ms. Returns seconds (>= 0; a past date is 0), or -1 when unparseable. */
+int sf_parse_retry_after(const char *value, int64_t now_ms);
+/* Error code and message of a non-2xx body: a REST error array [{errorCode,message}], a
+ * bare object, an OAuth {error,error_description}, or anything else ("ERROR_HTTP_<status>").
+ * json is the parsed body or NULL. Outputs are owned by the caller. */
+void sf_parse_error_body(long status, const cJSON *json, char **code, char **message);
+/* Outcome class of a finished curl transfer (RELIABILITY.md section 3). request_size is
+ * CURLINFO_REQUEST_SIZE: 0 means nothing was issued. */
+sf_outcome sf_outcome_from_curl(CURLcode rc, long request_size);
+/* Is the method one that may change data on the server? */
+bool sf_method_is_mutating(const char *method);
+
+/* ---- oauth.c: token endpoint ---- */
+
+typedef struct sf_token {
+    char *access_token;
+    char *instance_url; /* without trailing slash */
+    char *id_url;       /* identity URL */
+    char *org_id;
+    char *user_id;
+    char *issued_at;     /* milliseconds since the epoch, as Salesforce sends it */
+    char *refresh_token; /* only when the server rotated it */
+} sf_token;
+
+void sf_token_clear(sf_token *t);
+/* Form body (application/x-www-form-urlencoded) for the configured flow, every value
+ * escaped with curl_easy_escape. now_s feeds the JWT exp claim. The result holds secrets:
+ * never log it. refresh_override replaces the configured refresh token (rotation). */
+sfa_status oauth_build_form(strbuf *out, CURL *curl, const sfa_config *cfg,
+                            const char *refresh_override, int64_t now_s, char **errmsg);
+/* Parse a token endpoint answer. 200 with access_token and instance_url -> SFA_OK;
+ * an OAuth error -> SFA_EAUTH with "Salesforce login failed: <error>: <description>";
+ * 5xx -> SFA_ESERVER; anything else -> SFA_EAUTH or SFA_ESERVER with a description. */
+sfa_status oauth_parse_token_response(sf_token *out, long status, const cJSON *json, char **errmsg);
+/* Split ".../id/<org>/<user>" into the two ids. False when the URL has another shape. */
+bool oauth_split_identity(const char *id_url, char **org_id, char **user_id);
+
+/* ---- jwt.c: JWT bearer assertion ---- */
+
+/* aud claim for a login URL: https://test.salesforce.com for sandboxes, https://login.
+ * salesforce.com for other *.salesforce.com hosts, else the login URL itself (Experience
+ * Cloud sites, the emulator). Caller frees. */
+char *jwt_audience(const char *login_url);
+/* base64url without padding. Caller frees. */
+char *jwt_base64url(const unsigned char *data, size_t len);
+/* Signed RS256 assertion: header {"alg":"RS256"}, claims iss/sub/aud/exp (now_s + 180).
+ * key_pem_path is a PEM private key file. Caller frees *out. */
+sfa_status jwt_build_assertion(char **out, const char *client_id, const char *username,
+                               const char *aud, int64_t now_s, const char *key_pem_path,
+                               char **errmsg);
+
+#endif

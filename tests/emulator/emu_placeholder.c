@@ -1,2 +1,0 @@
-#include "emulator.h"
-unsigned short emu_port(const emu *e) { (void)e; return 0; }

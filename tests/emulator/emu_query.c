@@ -1,0 +1,191 @@
+/* GET /query?q=, /queryAll?q= and /query/<locator>-<offset> (SALESFORCE.md section 4).
+ *
+ * The SOQL subset is parsed and evaluated by soql/ (shared with the agent). The whole
+ * result is snapshot at query time; when it does not fit on one page the rows are kept
+ * in a cursor (feature state) and nextRecordsUrl points at "<locator>-<offset>", which
+ * is how Salesforce pages: a later edit does not change the pages of an open query. */
+#include "emu_feat_common.h"
+
+#include "soql/soql.h"
+#include "util/alloc.h"
+#include "util/sfid.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE_DEFAULT 2000
+#define PAGE_MIN     200
+#define PAGE_MAX     2000
+
+/* Sforce-Query-Options: batchSize=N, clamped to [200, 2000] (docs: "not guaranteed"). */
+static int batch_size(const emu_req *req)
+{
+    const char *h = emu_req_header(req, "Sforce-Query-Options");
+    const char *p = h ? strstr(h, "batchSize=") : NULL;
+    if (!p)
+        return PAGE_DEFAULT;
+    char *end;
+    long n = strtol(p + strlen("batchSize="), &end, 10);
+    if (end == p + strlen("batchSize="))
+        return PAGE_DEFAULT;
+    return n < PAGE_MIN ? PAGE_MIN : n > PAGE_MAX ? PAGE_MAX : (int)n;
+}
+
+/* soql_check_fields callback: a plain field of the object, or a relationship path
+ * (Owner.Name) whose first segment names a lookup field (OwnerId, Parent__r -> Parent__c). */
+static bool field_exists(const char *field, void *ctx)
+{
+    const emu_object *obj = ctx;
+    const char *dot = strchr(field, '.');
+    if (!dot)
+        return emu_field_canonical(obj, field) != NULL;
+    size_t n = (size_t)(dot - field);
+    char *lookup;
+    if (n > 3 && strncmp(field + n - 3, "__r", 3) == 0)
+        lookup = xasprintf("%.*s__c", (int)(n - 3), field);
+    else
+        lookup = xasprintf("%.*sId", (int)n, field);
+    bool ok = emu_field_canonical(obj, lookup) != NULL;
+    free(lookup);
+    return ok;
+}
+
+static feat_cursor *cursor_new(emu *e)
+{
+    feat_state *st = feat_state_get(e);
+    feat_cursor *c = &st->cursors[0];
+    for (size_t i = 0; i < FEAT_MAX_CURSORS; i++) {
+        feat_cursor *k = &st->cursors[i];
+        if (!k->records) {
+            c = k;
+            break;
+        }
+        if (k->serial < c->serial)
+            c = k;
+    }
+    cJSON_Delete(c->records); /* the oldest cursor expires */
+    memset(c, 0, sizeof *c);
+    c->serial = ++st->cursor_serial;
+    sfid_make("01g", c->serial, c->id);
+    return c;
+}
+
+static feat_cursor *cursor_find(emu *e, const char *id, size_t len)
+{
+    feat_state *st = feat_state_get(e);
+    for (size_t i = 0; i < FEAT_MAX_CURSORS; i++) {
+        feat_cursor *c = &st->cursors[i];
+        if (c->records && len == strlen(c->id) && strncmp(c->id, id, len) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+/* One page: rows [offset, offset+batch) of all, plus done/nextRecordsUrl. */
+static cJSON *page(const emu_req *req, const feat_cursor *c, const cJSON *all, size_t offset)
+{
+    size_t nrows = (size_t)cJSON_GetArraySize(all);
+    size_t end = offset + (size_t)c->batch < nrows ? offset + (size_t)c->batch : nrows;
+    cJSON *body = cJSON_CreateObject(), *records = cJSON_CreateArray();
+    cJSON_AddNumberToObject(body, "totalSize", (double)c->total);
+    cJSON_AddBoolToObject(body, "done", end >= nrows);
+    if (end < nrows) {
+        char prefix[32], url[96];
+        feat_version_prefix(req->api_version, prefix);
+        snprintf(url, sizeof url, "%s/query/%s-%zu", prefix, c->id, end);
+        cJSON_AddStringToObject(body, "nextRecordsUrl", url);
+    }
+    size_t i = 0;
+    for (const cJSON *r = all->child; r && i < end; r = r->next, i++)
+        if (i >= offset)
+            cJSON_AddItemToArray(records, cJSON_Duplicate(r, true));
+    cJSON_AddItemToObject(body, "records", records);
+    return body;
+}
+
+static void next_page(emu_req *req, emu_resp *resp, const char *locator)
+{
+    const char *dash = strrchr(locator, '-');
+    feat_cursor *c = dash ? cursor_find(req->emu, locator, (size_t)(dash - locator)) : NULL;
+    char *end = NULL;
+    unsigned long long offset = dash ? strtoull(dash + 1, &end, 10) : 0;
+    if (!c || !end || end == dash + 1 || *end != '\0' ||
+        offset > (unsigned long long)cJSON_GetArraySize(c->records)) {
+        emu_resp_error(resp, 400, "INVALID_QUERY_LOCATOR", "invalid query locator", NULL);
+        return;
+    }
+    emu_resp_json(resp, 200, page(req, c, c->records, (size_t)offset));
+}
+
+static void unsupported_type(emu_resp *resp, const char *name)
+{
+    char msg[400];
+    snprintf(msg, sizeof msg,
+             "sObject type '%.100s' is not supported. If you are attempting to use a custom "
+             "object, be sure to append the '__c' after the entity name. Please reference your "
+             "WSDL or the describe call for the appropriate names.",
+             name);
+    emu_resp_error(resp, 400, "INVALID_TYPE", msg, NULL);
+}
+
+static void run_query(emu_req *req, emu_resp *resp, const char *text, bool all)
+{
+    soql_error err = {0};
+    soql_query *q = soql_parse(text, &err);
+    cJSON *rows = NULL, *result = NULL;
+    if (!q) {
+        emu_resp_error(resp, 400, err.code, err.message, NULL);
+        goto out;
+    }
+    const emu_object *obj = emu_object_find(req->emu, soql_from(q));
+    if (!obj) {
+        unsupported_type(resp, soql_from(q));
+        goto out;
+    }
+    if (!soql_check_fields(q, field_exists, (void *)obj, &err)) {
+        emu_resp_error(resp, 400, err.code, err.message, NULL);
+        goto out;
+    }
+    rows = emu_store_snapshot(req->emu, obj, all, req->api_version);
+    size_t total = 0;
+    result = soql_execute(q, rows, &total);
+    feat_cursor tmp = {.batch = batch_size(req), .total = total};
+    if (cJSON_GetArraySize(result) <= tmp.batch) {
+        emu_resp_json(resp, 200, page(req, &tmp, result, 0));
+        goto out;
+    }
+    feat_cursor *c = cursor_new(req->emu);
+    c->batch = tmp.batch;
+    c->total = total;
+    c->records = result;
+    result = NULL; /* owned by the cursor now */
+    emu_resp_json(resp, 200, page(req, c, c->records, 0));
+out:
+    cJSON_Delete(result);
+    cJSON_Delete(rows);
+    soql_free(q);
+}
+
+void emu_handle_query(emu_req *req, emu_resp *resp)
+{
+    bool all = strncmp(req->rest, "/queryAll", 9) == 0;
+    const char *tail = req->rest + (all ? 9 : 6);
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "HTTP Method '%s' not allowed. Allowed are GET,HEAD",
+                 req->method);
+        emu_resp_error(resp, 405, "METHOD_NOT_ALLOWED", msg, NULL);
+        return;
+    }
+    if (tail[0] == '/' && tail[1] != '\0') {
+        next_page(req, resp, tail + 1);
+        return;
+    }
+    const char *q = emu_req_arg(req, "q");
+    if (!q || !*q) {
+        emu_resp_error(resp, 400, "MALFORMED_QUERY", "A query string has to be specified", NULL);
+        return;
+    }
+    run_query(req, resp, q, all);
+}

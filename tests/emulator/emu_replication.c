@@ -1,0 +1,116 @@
+/* getUpdated / getDeleted: GET /sobjects/{Type}/updated/?start=&end= and /deleted/
+ * (SALESFORCE.md section 8).
+ *
+ * Seconds are ignored (both bounds truncated to the minute); start must precede end;
+ * getUpdated reaches back at most 30 days, getDeleted 15; anything else is
+ * INVALID_REPLICATION_DATE. The covered window ends at min(end, now) so a client that
+ * resumes from latestDateCovered misses nothing written after the call. Updated uses
+ * SystemModstamp. */
+#include "emu_feat_common.h"
+
+#include "util/json.h"
+#include "util/timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MINUTE_MS 60000LL
+#define DAY_MS    (24LL * 60 * MINUTE_MS)
+#define MAX_IDS   600000
+
+static int64_t to_minute(int64_t ms)
+{
+    return ms - (((ms % MINUTE_MS) + MINUTE_MS) % MINUTE_MS);
+}
+
+static void bad_date(emu_resp *resp, const char *msg)
+{
+    emu_resp_error(resp, 400, "INVALID_REPLICATION_DATE", msg, NULL);
+}
+
+/* Parse and check the window; false after answering the error. */
+static bool window(emu_req *req, emu_resp *resp, bool deleted, int64_t *start, int64_t *end)
+{
+    const char *s = emu_req_arg(req, "start"), *e = emu_req_arg(req, "end");
+    if (!s || !e) {
+        emu_resp_error(resp, 400, "MISSING_ARGUMENT",
+                       "Both start and end parameters must be specified", NULL);
+        return false;
+    }
+    if (!time_parse_sf(s, start) || !time_parse_sf(e, end)) {
+        bad_date(resp, "start and end must be valid dateTime values");
+        return false;
+    }
+    *start = to_minute(*start);
+    *end = to_minute(*end);
+    int64_t now = time_now_ms();
+    if (*start >= *end) {
+        bad_date(resp, "startDate must chronologically precede endDate by more than one minute");
+        return false;
+    }
+    int days = deleted ? 15 : 30;
+    if (*start < to_minute(now) - days * DAY_MS) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "startDate cannot be more than %d days ago", days);
+        bad_date(resp, msg);
+        return false;
+    }
+    if (*end > to_minute(now))
+        *end = to_minute(now);
+    if (*end < *start)
+        *end = *start;
+    return true;
+}
+
+static void add_date(cJSON *body, const char *key, int64_t ms)
+{
+    char buf[32];
+    time_format_sf(ms, buf);
+    cJSON_AddStringToObject(body, key, buf);
+}
+
+static cJSON *updated_ids(emu_req *req, const emu_object *obj, int64_t start, int64_t end)
+{
+    cJSON *rows = emu_store_snapshot(req->emu, obj, false, req->api_version);
+    cJSON *ids = cJSON_CreateArray();
+    for (const cJSON *r = rows->child; r; r = r->next) {
+        int64_t ms;
+        const char *stamp = json_str(r, "SystemModstamp");
+        if (!stamp)
+            stamp = json_str(r, "LastModifiedDate");
+        if (stamp && time_parse_sf(stamp, &ms) && ms >= start && ms < end && json_str(r, "Id"))
+            cJSON_AddItemToArray(ids, cJSON_CreateString(json_str(r, "Id")));
+    }
+    cJSON_Delete(rows);
+    return ids;
+}
+
+void emu_handle_replication(emu_req *req, emu_resp *resp, const emu_object *obj, bool deleted)
+{
+    int64_t start, end;
+    if (strcmp(req->method, "GET") != 0) {
+        emu_resp_error(resp, 405, "METHOD_NOT_ALLOWED",
+                       "HTTP Method not allowed. Allowed are GET,HEAD", NULL);
+        return;
+    }
+    if (!window(req, resp, deleted, &start, &end))
+        return;
+    cJSON *list = deleted ? emu_store_deleted_between(req->emu, obj, start, end)
+                          : updated_ids(req, obj, start, end);
+    if (cJSON_GetArraySize(list) > MAX_IDS) {
+        cJSON_Delete(list);
+        emu_resp_error(resp, 400, "EXCEEDED_ID_LIMIT",
+                       "The number of ids exceeds the limit of 600000", NULL);
+        return;
+    }
+    cJSON *body = cJSON_CreateObject();
+    if (deleted) {
+        cJSON_AddItemToObject(body, "deletedRecords", list);
+        add_date(body, "earliestDateAvailable", to_minute(time_now_ms()) - 15 * DAY_MS);
+    } else {
+        cJSON_AddItemToObject(body, "ids", list);
+    }
+    add_date(body, "latestDateCovered", end);
+    emu_resp_json(resp, 200, body);
+}

@@ -1,0 +1,122 @@
+/* Read views of emulator records: the Salesforce record JSON with its "attributes"
+ * block first, relationship fields (Account.Name) as nested records, snapshots of an
+ * object's records and the delete log for /deleted/. Lock held. */
+#include "emu_core.h"
+
+#include "util/alloc.h"
+#include "util/json.h"
+#include "util/timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* ---- reads ---- */
+
+const cJSON *emu_store_find(emu *e, const char *id, bool *deleted)
+{
+    emu_record *r = emu_store_get(e, id);
+    if (deleted)
+        *deleted = r && r->deleted;
+    return r ? r->fields : NULL;
+}
+
+static cJSON *attributes(const emu_object *obj, const char *id, double api_version)
+{
+    cJSON *a = cJSON_CreateObject();
+    cJSON_AddStringToObject(a, "type", obj->name);
+    char *url =
+        xasprintf("/services/data/v%.1f/sobjects/%s/%s", api_version, obj->name, id ? id : "");
+    cJSON_AddStringToObject(a, "url", url);
+    free(url);
+    return a;
+}
+
+/* "Contact.LastName": the nested relationship object (created on first use) or NULL when
+ * the record has no such parent (the whole relationship is then null). */
+static void add_dotted(emu *e, const emu_object *obj, const cJSON *stored, cJSON *view,
+                       const char *name, double api_version)
+{
+    const char *dot = strchr(name, '.');
+    char rel[128];
+    snprintf(rel, sizeof rel, "%.*s", (int)(dot - name), name);
+    const emu_field *rf = NULL;
+    for (size_t i = 0; i < obj->nfields; i++)
+        if (obj->fields[i].relationship && strcasecmp(obj->fields[i].relationship, rel) == 0)
+            rf = &obj->fields[i];
+    if (!rf)
+        return;
+    const char *pid = json_str(stored, rf->name);
+    emu_record *parent = pid ? emu_store_get(e, pid) : NULL;
+    cJSON *nested = cJSON_GetObjectItemCaseSensitive(view, rf->relationship);
+    if (!parent) {
+        if (!nested)
+            cJSON_AddNullToObject(view, rf->relationship);
+        return;
+    }
+    if (!nested) {
+        nested = cJSON_CreateObject();
+        cJSON_AddItemToObject(nested, "attributes",
+                              attributes(parent->obj, parent->id, api_version));
+        cJSON_AddItemToObject(view, rf->relationship, nested);
+    }
+    const char *rest = dot + 1;
+    if (strchr(rest, '.')) {
+        add_dotted(e, parent->obj, parent->fields, nested, rest, api_version);
+        return;
+    }
+    const emu_field *pf = emu_meta_field(parent->obj, rest);
+    if (pf && !cJSON_GetObjectItemCaseSensitive(nested, pf->name))
+        cJSON_AddItemToObject(nested, pf->name,
+                              cJSON_Duplicate(cJSON_GetObjectItem(parent->fields, pf->name), 1));
+}
+
+cJSON *emu_store_view(emu *e, const emu_object *obj, const cJSON *stored, const char *const *fields,
+                      size_t nfields, double api_version)
+{
+    cJSON *v = cJSON_CreateObject();
+    cJSON_AddItemToObject(v, "attributes", attributes(obj, json_str(stored, "Id"), api_version));
+    size_t n = fields ? nfields : obj->nfields;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = fields ? fields[i] : obj->fields[i].name;
+        if (strchr(name, '.')) {
+            add_dotted(e, obj, stored, v, name, api_version);
+            continue;
+        }
+        const emu_field *f = emu_meta_field(obj, name);
+        if (!f || cJSON_GetObjectItemCaseSensitive(v, f->name))
+            continue;
+        const cJSON *val = cJSON_GetObjectItemCaseSensitive(stored, f->name);
+        cJSON_AddItemToObject(v, f->name, val ? cJSON_Duplicate(val, 1) : cJSON_CreateNull());
+    }
+    return v;
+}
+
+cJSON *emu_store_snapshot(emu *e, const emu_object *obj, bool include_deleted, double api_version)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < e->nrecs; i++) {
+        const emu_record *r = e->recs[i];
+        if (r->obj == obj && (include_deleted || !r->deleted))
+            cJSON_AddItemToArray(arr, emu_store_view(e, obj, r->fields, NULL, 0, api_version));
+    }
+    return arr;
+}
+
+cJSON *emu_store_deleted_between(emu *e, const emu_object *obj, int64_t start_ms, int64_t end_ms)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; i < e->nrecs; i++) {
+        const emu_record *r = e->recs[i];
+        if (r->obj != obj || !r->deleted || r->deleted_ms < start_ms || r->deleted_ms >= end_ms)
+            continue;
+        cJSON *o = cJSON_CreateObject();
+        char buf[32];
+        time_format_sf(r->deleted_ms, buf);
+        cJSON_AddStringToObject(o, "id", r->id);
+        cJSON_AddStringToObject(o, "deletedDate", buf);
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
