@@ -1,9 +1,170 @@
-/* sfagent: placeholder entry point until the CLI lands. */
+/*
+ * sfagent: the command-line program. Parses the global options, then dispatches through
+ * one table of {name, handler, summary, help}; adding a command is one line here plus one
+ * file (handler signature in cli.h). The program reaches the library only through
+ * include/sfagent/ headers.
+ */
+#include <locale.h>
 #include <stdio.h>
-#include "sfagent.h"
+#include <stdlib.h>
+#include <string.h>
 
-int main(void)
+#include "cmd.h"
+
+typedef struct command {
+    const char *name;
+    cli_handler handler;
+    const char *summary; /* one line for `sfagent --help` */
+    const char *help;    /* full text for `sfagent COMMAND --help` */
+} command;
+
+static const command commands[] = {
+    {"init", cmd_init, "create (or migrate) the database", "usage: sfagent init\n"},
+    {"case", cmd_case, "create, get, update, list, delete Cases",
+     "usage: sfagent case create --subject TEXT [--set F=V] [--set-json F=JSON] [--fields JSON]\n"
+     "       sfagent case get REF\n"
+     "       sfagent case update REF [--subject TEXT] [--set F=V] [--set-json F=JSON] "
+     "[--fields JSON]\n"
+     "       sfagent case list [--status S] [--limit N] [--order FIELD] [--desc] "
+     "[--include-deleted]\n"
+     "       sfagent case delete REF\n"
+     "REF is a local id (loc-...), a 15/18-char Salesforce Id or a CaseNumber.\n"
+     "--set always gives a string; --set-json gives a typed value (true, 42, null, \"x\");\n"
+     "--fields gives a JSON object of fields. Later options override earlier ones.\n"},
+    {"contact", cmd_contact, "create, get, update, list, delete Contacts",
+     "usage: sfagent contact create --last-name X [--first-name Y] [--email E] [--set F=V]\n"
+     "                              [--set-json F=JSON] [--fields JSON]\n"
+     "       sfagent contact get REF\n"
+     "       sfagent contact update REF [--last-name X] [--first-name Y] [--email E] "
+     "[--set F=V] ...\n"
+     "       sfagent contact list [--limit N] [--order FIELD] [--desc] [--include-deleted]\n"
+     "       sfagent contact delete REF\n"
+     "REF is a local id (loc-...) or a 15/18-char Salesforce Id.\n"},
+    {"record", cmd_record, "the same verbs for any sObject, plus upsert",
+     "usage: sfagent record create SOBJECT [--set F=V] [--set-json F=JSON] [--fields JSON]\n"
+     "       sfagent record get SOBJECT REF\n"
+     "       sfagent record update SOBJECT REF [--set F=V] [--set-json F=JSON] [--fields JSON]\n"
+     "       sfagent record list SOBJECT [--status S] [--limit N] [--order FIELD] [--desc]\n"
+     "       sfagent record delete SOBJECT REF\n"
+     "       sfagent record upsert SOBJECT EXTFIELD VALUE [--set F=V] [--fields JSON]\n"},
+    {"import", cmd_import, "import JSON Lines records",
+     "usage: sfagent import SOBJECT FILE|- [--batch N]\n"
+     "One JSON object of fields per line; blank lines are skipped. A bad line stops the\n"
+     "import: batches before it stay imported, its batch (default 500 lines) is rolled back.\n"},
+    {"outbox", cmd_outbox, "list or show pending writes",
+     "usage: sfagent outbox list [--state pending|inflight|done|conflict|dead] [--limit N]\n"
+     "       sfagent outbox show OP      (op id or seq number)\n"},
+    {"status", cmd_status, "counts per outbox state, oldest pending write",
+     "usage: sfagent status\n"},
+    {"query", cmd_query, "local SOQL over the cached records",
+     "usage: sfagent query \"SELECT Subject, Status FROM Case WHERE Status = 'New'\"\n"},
+    {"version", cmd_version, "print the version", "usage: sfagent version\n"},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void print_help(FILE *out)
 {
-    fprintf(stderr, "sfagent: no commands yet (schema v%d)\n", sfa_schema_version_supported());
-    return 64;
+    fputs("usage: sfagent [--db PATH] [--json] [--durability full|normal] COMMAND [ARGS]\n\n"
+          "Offline-first Salesforce sync agent. Writes are durable when the command returns.\n\n"
+          "Commands:\n",
+          out);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fputs("\nOptions:\n"
+          "  --db PATH            database file (default: $SFAGENT_DB, else ./" SFA_DEFAULT_DB_PATH
+          ")\n"
+          "  --json               machine-readable JSON output\n"
+          "  --durability MODE    full (default): survives power loss; normal: may lose the\n"
+          "                       last writes on power loss (never on a crash)\n"
+          "Run 'sfagent COMMAND --help' for a command's usage.\n",
+          out);
+}
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
+}
+
+typedef struct globals {
+    const char *db;
+    bool json;
+    sfa_durability durability;
+} globals;
+
+/* Consume global options from argv[1..]; *first gets the command's index. */
+static int parse_globals(int argc, char **argv, globals *g, int *first)
+{
+    cli_args args = {argc, argv, 1};
+    int rc = CLI_EXIT_OK;
+    const char *durability = NULL;
+    while (rc == CLI_EXIT_OK && args.i < argc && argv[args.i][0] == '-') {
+        if (cli_take_opt(&args, "--db", &g->db, &rc) ||
+            cli_take_opt(&args, "--durability", &durability, &rc))
+            continue;
+        if (cli_take_flag(&args, "--json")) {
+            g->json = true;
+            continue;
+        }
+        if (strcmp(argv[args.i], "--help") == 0 || strcmp(argv[args.i], "-h") == 0)
+            break;
+        return cli_usage("unknown option %s (see 'sfagent --help')", argv[args.i]);
+    }
+    if (rc == CLI_EXIT_OK && durability) {
+        if (strcmp(durability, "full") == 0)
+            g->durability = SFA_DURABILITY_FULL;
+        else if (strcmp(durability, "normal") == 0)
+            g->durability = SFA_DURABILITY_NORMAL;
+        else
+            rc = cli_usage("--durability is full or normal, not '%s'", durability);
+    }
+    if (rc == CLI_EXIT_OK && g->db && !*g->db)
+        rc = cli_usage("--db needs a non-empty path");
+    *first = args.i;
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    /* Character widths for aligned tables only (wcwidth); numbers stay in the C locale. */
+    setlocale(LC_CTYPE, "C.UTF-8");
+    const char *env = getenv("SFAGENT_DB");
+    globals g = {env && *env ? env : SFA_DEFAULT_DB_PATH, false, SFA_DURABILITY_FULL};
+    int first = 1;
+    int rc = parse_globals(argc, argv, &g, &first);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (first >= argc) {
+        print_help(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    const char *name = argv[first];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+        const command *cmd = first + 1 < argc ? find_command(argv[first + 1]) : NULL;
+        if (cmd)
+            fputs(cmd->help, stdout);
+        else
+            print_help(stdout);
+        return CLI_EXIT_OK;
+    }
+    const command *cmd = find_command(name);
+    if (!cmd)
+        return cli_usage("unknown command '%s' (see 'sfagent --help')", name);
+    if (wants_help(argc - first, argv + first)) {
+        fputs(cmd->help, stdout);
+        return CLI_EXIT_OK;
+    }
+    cli_set_globals(g.db, g.json, g.durability);
+    return cmd->handler(argc - first, argv + first);
 }

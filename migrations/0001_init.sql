@@ -2,6 +2,9 @@
 -- Times are integer milliseconds since the epoch (UTC); Salesforce timestamps are kept
 -- as the text Salesforce sent (e.g. 2024-01-02T03:04:05.000+0000).
 
+-- Marks the file as an sfagent database ('SFAG'), so open can refuse foreign SQLite files.
+PRAGMA application_id = 1397113159;
+
 -- The mirror: one row per cached record of any sObject.
 CREATE TABLE records (
     local_id     TEXT PRIMARY KEY,            -- "loc-" + 26 Crockford base32 chars, stable forever

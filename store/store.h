@@ -39,4 +39,14 @@ void store_tx_rollback(sfa_agent *a);
 char *store_new_local_id(void);
 char *store_new_op_id(void);
 
+/* A prepared statement for sql, cached on the handle for its lifetime (sql must be a
+ * string with static storage: the cache is keyed by its address). Returned reset with
+ * bindings cleared; the caller steps it and calls sqlite3_reset() when done. NULL on
+ * failure (recorded on the handle; store_last_status() says which). */
+sqlite3_stmt *store_stmt(sfa_agent *a, const char *sql);
+/* Status of the last failure recorded on the handle (SFA_OK if none). */
+sfa_status store_last_status(const sfa_agent *a);
+/* True when the handle was opened read-only. */
+bool store_is_read_only(const sfa_agent *a);
+
 #endif

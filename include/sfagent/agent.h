@@ -37,7 +37,11 @@ typedef struct sfa_open_options {
  * Open (and with opts->create, create and migrate) the database at path.
  * On failure *out is still set when a handle could be made, so the caller can read
  * sfa_agent_errmsg(); free it with sfa_agent_free() either way.
- * A database newer than this library returns SFA_ETOONEW and is not modified.
+ * A database newer than this library returns SFA_ETOONEW and is not modified; a file that
+ * is not an sfagent database returns SFA_ECORRUPT and is not modified; a read-only file or
+ * directory (without opts->read_only) returns SFA_EREADONLY. With opts->read_only, a
+ * database that still needs migrating returns SFA_ESTATE.
+ * Test seam: the environment variable SFA_SQLITE_VFS names a registered SQLite VFS to use.
  */
 sfa_status sfa_agent_open(sfa_agent **out, const char *path, const sfa_open_options *opts);
 

@@ -1,0 +1,239 @@
+/*
+ * Global options, exit codes, error lines and option scanning shared by every command.
+ * Errors are one line on stderr: scripts read the exit code, people read the line.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* Configuration set once by main() (STYLE rule 9 allows configuration globals). */
+static const char *g_db_path = SFA_DEFAULT_DB_PATH;
+static bool g_json;
+static sfa_durability g_durability = SFA_DURABILITY_FULL;
+
+void cli_set_globals(const char *db_path, bool json, sfa_durability durability)
+{
+    g_db_path = db_path;
+    g_json = json;
+    g_durability = durability;
+}
+
+const char *cli_db_path(void)
+{
+    return g_db_path;
+}
+
+bool cli_json(void)
+{
+    return g_json;
+}
+
+sfa_durability cli_durability(void)
+{
+    return g_durability;
+}
+
+int cli_exit_code(sfa_status status)
+{
+    switch (status) {
+    case SFA_OK:
+        return CLI_EXIT_OK;
+    case SFA_EINVAL:
+    case SFA_EAMBIGUOUS:
+    case SFA_ESTATE:
+        return CLI_EXIT_DATA;
+    case SFA_ENOTFOUND:
+        return CLI_EXIT_NOINPUT;
+    case SFA_EIO:
+    case SFA_EFULL:
+    case SFA_EREADONLY:
+    case SFA_ECORRUPT:
+    case SFA_ETOONEW:
+        return CLI_EXIT_IO;
+    case SFA_EBUSY:
+    case SFA_ENETWORK:
+    case SFA_ELIMIT:
+    case SFA_ERETRY:
+        return CLI_EXIT_TEMP;
+    case SFA_ERROR:
+    case SFA_EAUTH:
+    case SFA_ESERVER:
+    case SFA_ECONFIG:
+    case SFA_EPARTIAL:
+        return CLI_EXIT_OTHER;
+    }
+    return CLI_EXIT_OTHER; /* a value outside the enum: treat as unclassified */
+}
+
+/* Print one line, with newlines in library text flattened so it stays one line. */
+static void print_line(const char *text)
+{
+    fputs("sfagent: ", stderr);
+    for (const char *p = text; *p; p++)
+        fputc(*p == '\n' || *p == '\r' ? ' ' : *p, stderr);
+    fputc('\n', stderr);
+}
+
+int cli_fail(sfa_status status, const sfa_agent *agent, const char *what)
+{
+    const char *msg = agent ? sfa_agent_errmsg(agent) : "";
+    if (!msg || !*msg)
+        msg = sfa_strerror(status);
+    size_t len = strlen(what) + strlen(msg) + 3;
+    char *line = malloc(len);
+    if (!line)
+        abort();
+    snprintf(line, len, "%s: %s", what, msg);
+    print_line(line);
+    free(line);
+    return cli_exit_code(status);
+}
+
+static int verror(int code, const char *fmt, va_list ap)
+{
+    char line[1024];
+    vsnprintf(line, sizeof line, fmt, ap);
+    print_line(line);
+    return code;
+}
+
+int cli_error(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    verror(code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int cli_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    verror(CLI_EXIT_USAGE, fmt, ap);
+    va_end(ap);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_open(sfa_agent **out, bool create)
+{
+    *out = NULL;
+    const char *path = cli_db_path();
+    if (!create && access(path, F_OK) != 0 && errno == ENOENT)
+        return cli_error(CLI_EXIT_NOINPUT, "no database at %s (run 'sfagent init' first)", path);
+    sfa_open_options opts = SFA_OPEN_OPTIONS_INIT;
+    opts.durability = cli_durability();
+    opts.create = create;
+    sfa_agent *agent = NULL;
+    sfa_status st = sfa_agent_open(&agent, path, &opts);
+    if (st != SFA_OK) {
+        int rc = cli_fail(st, agent, path);
+        sfa_agent_free(agent);
+        return rc;
+    }
+    *out = agent;
+    return CLI_EXIT_OK;
+}
+
+bool cli_take_flag(cli_args *args, const char *name)
+{
+    if (args->i >= args->argc || strcmp(args->argv[args->i], name) != 0)
+        return false;
+    args->i++;
+    return true;
+}
+
+bool cli_take_opt(cli_args *args, const char *name, const char **value, int *rc)
+{
+    if (args->i >= args->argc)
+        return false;
+    const char *arg = args->argv[args->i];
+    size_t n = strlen(name);
+    if (strncmp(arg, name, n) != 0)
+        return false;
+    if (arg[n] == '=') {
+        *value = arg + n + 1;
+        args->i++;
+        return true;
+    }
+    if (arg[n] != '\0')
+        return false;
+    if (args->i + 1 >= args->argc) {
+        *rc = cli_usage("%s needs a value", name);
+        args->i++;
+        return true;
+    }
+    *value = args->argv[args->i + 1];
+    args->i += 2;
+    return true;
+}
+
+bool cli_parse_count(const char *text, size_t *out)
+{
+    if (!text || *text < '0' || *text > '9')
+        return false;
+    errno = 0;
+    char *end = NULL;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0' || v > (unsigned long long)SIZE_MAX)
+        return false;
+    *out = (size_t)v;
+    return true;
+}
+
+char *cli_strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *copy = malloc(n);
+    if (!copy)
+        abort(); /* same OOM policy as the library: abort, the store survives kill -9 */
+    memcpy(copy, s, n);
+    return copy;
+}
+
+void cli_format_age(char *buf, size_t size, long long age_ms)
+{
+    long long s = age_ms < 0 ? 0 : age_ms / 1000;
+    if (s < 120)
+        snprintf(buf, size, "%lld s", s);
+    else if (s < 2 * 3600)
+        snprintf(buf, size, "%lld min", s / 60);
+    else if (s < 2 * 86400)
+        snprintf(buf, size, "%lld h", s / 3600);
+    else
+        snprintf(buf, size, "%lld d", s / 86400);
+}
+
+/* Length of the valid UTF-8 sequence at s (1-4), or 0: overlongs, surrogates, > U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t n = s[0] >= 0xF0 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 ? 2 : 0;
+    if (n == 0 || s[0] > 0xF4)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
+        (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
+        return 0;
+    return n;
+}
+
+bool cli_is_utf8(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        size_t n = utf8_seq(p);
+        if (n == 0)
+            return false;
+        p += n;
+    }
+    return true;
+}

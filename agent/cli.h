@@ -1,0 +1,134 @@
+/*
+ * Shared helpers of the sfagent program: global options, exit codes, error output,
+ * option parsing, field maps (--set / --set-json / --fields) and output (tables, JSON).
+ *
+ * Adding a command is one line in the table in main.c plus one file. A command handler is
+ *
+ *     int handler(int argc, char **argv);
+ *
+ * argv[0] is the command name ("case", "outbox", ...), argv[1..argc-1] its own arguments;
+ * the global options (--db, --json, --durability) are already consumed and read through
+ * cli_db_path(), cli_json() and cli_durability(). `COMMAND --help` never reaches the
+ * handler: main.c prints the table's help text. The handler prints its result to stdout,
+ * at most one error line to stderr (cli_fail / cli_usage), and returns an exit code below.
+ *
+ * The program uses the library only through include/sfagent/ headers, plus cJSON for JSON.
+ */
+#ifndef SFAGENT_CLI_H
+#define SFAGENT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <cjson/cJSON.h>
+#include "sfagent.h"
+
+/* Exit codes (sysexits.h values); docs/cli.md lists them for operators. */
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_OTHER = 1,
+    CLI_EXIT_USAGE = 64,   /* EX_USAGE: unknown command/option, missing argument */
+    CLI_EXIT_DATA = 65,    /* EX_DATAERR: invalid names, JSON, types, sizes; ambiguous ref */
+    CLI_EXIT_NOINPUT = 66, /* EX_NOINPUT: missing input file, unknown ref or op, no database */
+    CLI_EXIT_IO = 74,      /* EX_IOERR: disk, read-only, corrupt or too-new database */
+    CLI_EXIT_TEMP = 75,    /* EX_TEMPFAIL: busy, offline, rate-limited: try again later */
+};
+
+typedef int (*cli_handler)(int argc, char **argv);
+
+/* Global options, set once by main() before a handler runs. */
+void cli_set_globals(const char *db_path, bool json, sfa_durability durability);
+const char *cli_db_path(void);
+bool cli_json(void);
+sfa_durability cli_durability(void);
+
+/* Exit code for a library status (one switch, no default). */
+int cli_exit_code(sfa_status status);
+
+/*
+ * Print "sfagent: <what>: <library message>" (or sfa_strerror when the handle has none)
+ * as one line on stderr and return the exit code for status. agent may be NULL.
+ */
+int cli_fail(sfa_status status, const sfa_agent *agent, const char *what);
+
+/* Print "sfagent: <formatted message>" on stderr and return code. */
+int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Shorthand for cli_error(CLI_EXIT_USAGE, ...). */
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/*
+ * Open the database named by the global options. Only `init` passes create = true:
+ * every other command refuses to make a new file (a typo in --db must not silently start
+ * an empty outbox). On failure prints the error and returns its exit code; *out is NULL.
+ */
+int cli_open(sfa_agent **out, bool create);
+
+/* Option scanning over argv[*i]: accepts "--name VALUE" and "--name=VALUE". */
+typedef struct cli_args {
+    int argc;
+    char **argv;
+    int i; /* index of the argument being looked at */
+} cli_args;
+
+/* True when argv[i] is the flag name (no value); advances. */
+bool cli_take_flag(cli_args *args, const char *name);
+
+/*
+ * True when argv[i] is option name; *value gets its value and i advances past it.
+ * A missing value prints a usage error and sets *rc to CLI_EXIT_USAGE (still true).
+ */
+bool cli_take_opt(cli_args *args, const char *name, const char **value, int *rc);
+
+/* Parse a non-negative decimal count (e.g. --limit); false on anything else. */
+bool cli_parse_count(const char *text, size_t *out);
+
+/* A field map built from --set / --set-json / --fields; later options override. */
+typedef struct cli_fields {
+    cJSON *obj;
+} cli_fields;
+
+/*
+ * If argv[i] is --set, --set-json or --fields, apply it and advance: true. On bad input
+ * prints one line and sets *rc (64 for a missing value, 65 for bad JSON or FIELD=VALUE).
+ */
+bool cli_fields_take(cli_fields *fields, cli_args *args, int *rc);
+
+/* Put name = string value (used by --subject, --last-name, ...). */
+void cli_fields_put_string(cli_fields *fields, const char *name, const char *value);
+
+/* The map as compact JSON (caller frees with free()), "{}" when empty. */
+char *cli_fields_json(const cli_fields *fields);
+
+void cli_fields_free(cli_fields *fields);
+
+/* Aligned text table, columns sized by their widest cell (UTF-8 aware); headers may be NULL. */
+typedef struct cli_table cli_table;
+
+cli_table *cli_table_new(size_t ncols, const char *const *headers);
+/* Adds one row of ncols cells (NULL prints "-"); cells are copied. */
+void cli_table_add(cli_table *table, const char *const *cells);
+void cli_table_print(const cli_table *table);
+void cli_table_free(cli_table *table);
+
+/* A record as a JSON object for --json (localId, sobject, id, caseNumber, fields, ...). */
+cJSON *cli_record_to_json(const sfa_record *record);
+
+/* An outbox op as a JSON object for --json. */
+cJSON *cli_op_to_json(const sfa_op *op);
+
+/* Print item (pretty) on stdout and delete it; returns CLI_EXIT_OK. */
+int cli_print_json(cJSON *item);
+
+/* Field value of a record's fields object as display text (caller frees), NULL if absent. */
+char *cli_field_text(const cJSON *fields, const char *name);
+
+/* True when s is valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
+bool cli_is_utf8(const char *s);
+
+/* Copy of s (aborts on out-of-memory, like the library's allocator policy). */
+char *cli_strdup(const char *s);
+
+/* "3 s", "4 min", "2 h", "5 d": an age in human units into buf. */
+void cli_format_age(char *buf, size_t size, long long age_ms);
+
+#endif

@@ -1,0 +1,149 @@
+/*
+ * `outbox list` and `outbox show`: what is waiting for Salesforce, and why an op failed.
+ * Read-only here; retry/discard (agent/cmd_sync.c) plug into the actions table below.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static bool is_state(const char *s)
+{
+    static const char *const states[] = {"pending", "inflight", "done", "conflict", "dead"};
+    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
+        if (strcmp(s, states[i]) == 0)
+            return true;
+    return false;
+}
+
+static void print_ops(const sfa_op_array *ops)
+{
+    static const char *const headers[] = {"Seq",   "Kind",     "SObject", "LocalId",
+                                          "State", "Attempts", "Error",   "Fields"};
+    cli_table *t = cli_table_new(8, headers);
+    for (size_t i = 0; i < ops->count; i++) {
+        const sfa_op *op = &ops->items[i];
+        char seq[24], attempts[16];
+        snprintf(seq, sizeof seq, "%lld", (long long)op->seq);
+        snprintf(attempts, sizeof attempts, "%d", op->attempts);
+        const char *cells[] = {seq,       op->kind, op->sobject,         op->local_id,
+                               op->state, attempts, op->last_error_code, op->fields_json};
+        cli_table_add(t, cells);
+    }
+    cli_table_print(t);
+    cli_table_free(t);
+    printf("(%zu %s)\n", ops->count, ops->count == 1 ? "op" : "ops");
+}
+
+static int outbox_list(int argc, char **argv)
+{
+    cli_args all = {argc, argv, 1};
+    cli_args *args = &all;
+    const char *state = NULL, *limit_text = NULL;
+    size_t limit = 0;
+    int rc = CLI_EXIT_OK;
+    while (rc == CLI_EXIT_OK && args->i < args->argc) {
+        if (cli_take_opt(args, "--state", &state, &rc) ||
+            cli_take_opt(args, "--limit", &limit_text, &rc))
+            continue;
+        return cli_usage("outbox list: unknown argument %s", args->argv[args->i]);
+    }
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (state && !is_state(state))
+        return cli_usage("outbox list: --state is one of pending, inflight, done, conflict, dead");
+    if (limit_text && !cli_parse_count(limit_text, &limit))
+        return cli_error(CLI_EXIT_DATA, "outbox list: --limit expects a number, got '%s'",
+                         limit_text);
+    sfa_agent *agent = NULL;
+    if ((rc = cli_open(&agent, false)) != CLI_EXIT_OK)
+        return rc;
+    sfa_op_array ops = {0};
+    sfa_status st = sfa_outbox_list(&ops, agent, state, limit);
+    if (st != SFA_OK) {
+        rc = cli_fail(st, agent, "outbox list");
+    } else if (cli_json()) {
+        cJSON *arr = cJSON_CreateArray();
+        for (size_t i = 0; i < ops.count; i++)
+            cJSON_AddItemToArray(arr, cli_op_to_json(&ops.items[i]));
+        rc = cli_print_json(arr);
+    } else {
+        print_ops(&ops);
+    }
+    sfa_op_array_free(&ops);
+    sfa_agent_free(agent);
+    return rc;
+}
+
+static void print_op(const sfa_op *op)
+{
+    char seq[24], attempts[16];
+    snprintf(seq, sizeof seq, "%lld", (long long)op->seq);
+    snprintf(attempts, sizeof attempts, "%d", op->attempts);
+    const char *const rows[][2] = {
+        {"Seq", seq},
+        {"Op id", op->op_id},
+        {"Kind", op->kind},
+        {"SObject", op->sobject},
+        {"Local id", op->local_id},
+        {"State", op->state},
+        {"Attempts", attempts},
+        {"Fields", op->fields_json},
+        {"Error code", op->last_error_code},
+        {"Error", op->last_error},
+    };
+    cli_table *t = cli_table_new(2, NULL);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        cli_table_add(t, rows[i]);
+    cli_table_print(t);
+    cli_table_free(t);
+}
+
+static int outbox_show(int argc, char **argv)
+{
+    cli_args all = {argc, argv, 1};
+    cli_args *args = &all;
+    if (args->i >= args->argc)
+        return cli_usage("outbox show: missing OP (an op id or seq number)");
+    const char *ref = args->argv[args->i++];
+    if (args->i < args->argc)
+        return cli_usage("outbox show: unexpected argument '%s'", args->argv[args->i]);
+    sfa_agent *agent = NULL;
+    int rc = cli_open(&agent, false);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    sfa_op *op = NULL;
+    sfa_status st = sfa_outbox_get(&op, agent, ref);
+    if (st != SFA_OK)
+        rc = cli_fail(st, agent, ref);
+    else if (cli_json())
+        rc = cli_print_json(cli_op_to_json(op));
+    else
+        print_op(op);
+    sfa_op_free(op);
+    sfa_agent_free(agent);
+    return rc;
+}
+
+/*
+ * Actions of `outbox`, each a cli_handler called with argv[0] = the action name. The sync
+ * commands add theirs with one line each: {"retry", cmd_outbox_retry}, {"discard", ...}.
+ */
+static const struct {
+    const char *name;
+    cli_handler handler;
+} actions[] = {
+    {"list", outbox_list},
+    {"show", outbox_show},
+};
+
+int cmd_outbox(int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_usage("outbox: missing action (see 'sfagent outbox --help')");
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+        if (strcmp(argv[1], actions[i].name) == 0)
+            return actions[i].handler(argc - 1, argv + 1);
+    return cli_usage("outbox: unknown action '%s' (see 'sfagent outbox --help')", argv[1]);
+}

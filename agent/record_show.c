@@ -1,0 +1,174 @@
+/*
+ * `get` and `list` for records: reads of the local mirror, no network. People get an
+ * aligned listing; --json gives the records as objects (cli_record_to_json) for scripts.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "record_show.h"
+
+static bool is_case(const record_kind *kind)
+{
+    return strcmp(kind->sobject, "Case") == 0;
+}
+
+static bool is_column(const record_kind *kind, const char *name)
+{
+    for (size_t i = 0; i < kind->ncolumns; i++)
+        if (strcmp(kind->columns[i], name) == 0)
+            return true;
+    return false;
+}
+
+static void add_pair(cli_table *t, const char *key, const char *value)
+{
+    const char *cells[2] = {key, value};
+    cli_table_add(t, cells);
+}
+
+static void add_field_pair(cli_table *t, const cJSON *fields, const char *name)
+{
+    char *text = cli_field_text(fields, name);
+    add_pair(t, name, text);
+    free(text);
+}
+
+/* Key/value listing: the kind's columns, identity and sync state, then the other fields. */
+static void print_record(const record_kind *kind, const sfa_record *r)
+{
+    cJSON *fields = r->fields_json ? cJSON_Parse(r->fields_json) : NULL;
+    cli_table *t = cli_table_new(2, NULL);
+    for (size_t i = 0; i < kind->ncolumns; i++)
+        add_field_pair(t, fields, kind->columns[i]);
+    if (is_case(kind))
+        add_pair(t, "CaseNumber", r->case_number ? r->case_number : "- (assigned on sync)");
+    add_pair(t, "Id", r->sf_id ? r->sf_id : "- (not in Salesforce yet)");
+    add_pair(t, "Sync state", r->sync_state);
+    add_pair(t, "Local id", r->local_id);
+    if (r->deleted)
+        add_pair(t, "Deleted", "yes");
+    for (const cJSON *f = fields ? fields->child : NULL; f; f = f->next)
+        if (!is_column(kind, f->string))
+            add_field_pair(t, fields, f->string);
+    cli_table_print(t);
+    cli_table_free(t);
+    cJSON_Delete(fields);
+}
+
+int record_show_get(const record_kind *kind, cli_args *args)
+{
+    if (args->i >= args->argc)
+        return cli_usage("%s get: missing REF", kind->command);
+    const char *ref = args->argv[args->i++];
+    if (args->i < args->argc)
+        return cli_usage("%s get: unexpected argument '%s'", kind->command, args->argv[args->i]);
+    sfa_agent *agent = NULL;
+    sfa_record *record = NULL;
+    int rc = cli_open(&agent, false);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    sfa_status st = sfa_record_get(&record, agent, kind->sobject, ref);
+    if (st != SFA_OK)
+        rc = cli_fail(st, agent, ref);
+    else if (cli_json())
+        rc = cli_print_json(cli_record_to_json(record));
+    else
+        print_record(kind, record);
+    sfa_record_free(record);
+    sfa_agent_free(agent);
+    return rc;
+}
+
+static int parse_list_args(const record_kind *kind, cli_args *args, sfa_list_options *opts)
+{
+    int rc = CLI_EXIT_OK;
+    const char *limit = NULL;
+    while (rc == CLI_EXIT_OK && args->i < args->argc) {
+        if (cli_take_opt(args, "--status", &opts->status, &rc) ||
+            cli_take_opt(args, "--order", &opts->order_field, &rc) ||
+            cli_take_opt(args, "--limit", &limit, &rc))
+            continue;
+        if (cli_take_flag(args, "--desc")) {
+            opts->descending = true;
+            continue;
+        }
+        if (cli_take_flag(args, "--include-deleted")) {
+            opts->include_deleted = true;
+            continue;
+        }
+        return cli_usage("%s list: unknown argument %s", kind->command, args->argv[args->i]);
+    }
+    if (rc == CLI_EXIT_OK && limit && !cli_parse_count(limit, &opts->limit))
+        rc = cli_error(CLI_EXIT_DATA, "%s list: --limit expects a number, got '%s'", kind->command,
+                       limit);
+    return rc;
+}
+
+/* One table row: LocalId, Id, [CaseNumber], the kind's columns (or all fields), Sync. */
+static void add_list_row(const record_kind *kind, cli_table *t, const sfa_record *r)
+{
+    const char *cells[16] = {r->local_id, r->sf_id};
+    char *owned[16] = {NULL};
+    size_t n = 2;
+    if (is_case(kind))
+        cells[n++] = r->case_number;
+    cJSON *fields = r->fields_json ? cJSON_Parse(r->fields_json) : NULL;
+    if (kind->ncolumns == 0) {
+        owned[n] = fields ? cJSON_PrintUnformatted(fields) : NULL;
+        cells[n] = owned[n];
+        n++;
+    }
+    for (size_t i = 0; i < kind->ncolumns && n < 15; i++, n++) {
+        owned[n] = cli_field_text(fields, kind->columns[i]);
+        cells[n] = owned[n];
+    }
+    cells[n++] = r->sync_state;
+    cli_table_add(t, cells);
+    for (size_t i = 0; i < n; i++)
+        free(owned[i]);
+    cJSON_Delete(fields);
+}
+
+static void print_list(const record_kind *kind, const sfa_record_array *list)
+{
+    const char *headers[16] = {"LocalId", "Id"};
+    size_t n = 2;
+    if (is_case(kind))
+        headers[n++] = "CaseNumber";
+    if (kind->ncolumns == 0)
+        headers[n++] = "Fields";
+    for (size_t i = 0; i < kind->ncolumns && n < 15; i++)
+        headers[n++] = kind->columns[i];
+    headers[n++] = "Sync";
+    cli_table *t = cli_table_new(n, headers);
+    for (size_t i = 0; i < list->count; i++)
+        add_list_row(kind, t, &list->items[i]);
+    cli_table_print(t);
+    cli_table_free(t);
+    printf("(%zu %s)\n", list->count, list->count == 1 ? "record" : "records");
+}
+
+int record_show_list(const record_kind *kind, cli_args *args)
+{
+    sfa_list_options opts = SFA_LIST_OPTIONS_INIT;
+    int rc = parse_list_args(kind, args, &opts);
+    sfa_agent *agent = NULL;
+    if (rc != CLI_EXIT_OK || (rc = cli_open(&agent, false)) != CLI_EXIT_OK)
+        return rc;
+    sfa_record_array list = {0};
+    sfa_status st = sfa_record_list(&list, agent, kind->sobject, &opts);
+    if (st != SFA_OK) {
+        rc = cli_fail(st, agent, "list");
+    } else if (cli_json()) {
+        cJSON *arr = cJSON_CreateArray();
+        for (size_t i = 0; i < list.count; i++)
+            cJSON_AddItemToArray(arr, cli_record_to_json(&list.items[i]));
+        rc = cli_print_json(arr);
+    } else {
+        print_list(kind, &list);
+    }
+    sfa_record_array_free(&list);
+    sfa_agent_free(agent);
+    return rc;
+}

@@ -1,0 +1,495 @@
+/* Opening the agent database: file creation (mode 0600), refusal of foreign, corrupt or
+ * newer files before anything is written, connection pragmas, migrations, the error slot
+ * on the handle, transactions and the per-handle statement cache.
+ *
+ * Invariants:
+ * I1. A file that is not an sfagent database, or whose schema is newer than this
+ *     library, is never written: those checks run on a connection that has issued only
+ *     reads (no journal_mode change, no marker write, no migration).
+ * I2. Every connection sets synchronous, foreign_keys, busy_timeout and
+ *     journal_size_limit explicitly (RELIABILITY.md 1.3): compile-time defaults vary.
+ * I3. Each migration runs in its own BEGIN IMMEDIATE transaction that also sets
+ *     PRAGMA user_version, so a crash leaves the schema at exactly some version N.
+ * I4. An unclean end of an earlier session makes open run PRAGMA quick_check
+ *     (store/session.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/migrations.h"
+#include "store/store.h"
+#include "store/store_internal.h"
+#include "util/alloc.h"
+
+#define BUSY_TIMEOUT_MS    5000
+#define STMT_CACHE_INITIAL 32
+/* 'SFAG', set by migrations/0001_init.sql. */
+#define SFA_APPLICATION_ID 1397113159
+
+struct sfa_agent {
+    sqlite3 *db;
+    char *errmsg;
+    sfa_status last_status;
+    int schema_version;
+    bool read_only;
+    struct cached_stmt {
+        const char *sql;
+        sqlite3_stmt *stmt;
+    } * stmts;
+    size_t nstmts, capstmts;
+    store_describe_cache describes;
+    char *session_key; /* meta key of this handle's session row, or NULL */
+};
+
+char **store_session_key(sfa_agent *a)
+{
+    return &a->session_key;
+}
+
+sqlite3 *store_db(sfa_agent *a)
+{
+    return a->db;
+}
+
+bool store_is_read_only(const sfa_agent *a)
+{
+    return a->read_only;
+}
+
+sfa_status store_last_status(const sfa_agent *a)
+{
+    return a->last_status;
+}
+
+store_describe_cache *store_describes(sfa_agent *a)
+{
+    return &a->describes;
+}
+
+sfa_status store_fail(sfa_agent *a, sfa_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char buf[2048];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    free(a->errmsg);
+    a->errmsg = xstrdup(buf);
+    a->last_status = st;
+    return st;
+}
+
+static sfa_status status_of_sqlite(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+        return SFA_OK;
+    case SQLITE_FULL:
+        return SFA_EFULL;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+        return SFA_EREADONLY;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return SFA_EBUSY;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        return SFA_ECORRUPT;
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+        return SFA_EIO;
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_TOOBIG:
+    case SQLITE_RANGE:
+        return SFA_EINVAL;
+    default:
+        return SFA_ERROR;
+    }
+}
+
+sfa_status store_fail_sqlite(sfa_agent *a, int rc, const char *what)
+{
+    const char *msg = a->db ? sqlite3_errmsg(a->db) : sqlite3_errstr(rc);
+    /* No connection (open failed early) or no text: fall back to the code's own text. */
+    if (!msg || !*msg)
+        msg = sqlite3_errstr(rc);
+    return store_fail(a, status_of_sqlite(rc), "%s: %s", what, msg);
+}
+
+void store_clear_error(sfa_agent *a)
+{
+    free(a->errmsg);
+    a->errmsg = NULL;
+    a->last_status = SFA_OK;
+}
+
+const char *sfa_agent_errmsg(const sfa_agent *agent)
+{
+    return agent && agent->errmsg ? agent->errmsg : "";
+}
+
+int sfa_agent_schema_version(const sfa_agent *agent)
+{
+    return agent ? agent->schema_version : 0;
+}
+
+int sfa_schema_version_supported(void)
+{
+    return store_migration_count;
+}
+
+sqlite3_stmt *store_stmt(sfa_agent *a, const char *sql)
+{
+    for (size_t i = 0; i < a->nstmts; i++) {
+        if (a->stmts[i].sql == sql) {
+            sqlite3_reset(a->stmts[i].stmt);
+            sqlite3_clear_bindings(a->stmts[i].stmt);
+            return a->stmts[i].stmt;
+        }
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v3(a->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK) {
+        store_fail_sqlite(a, rc, "preparing a statement");
+        return NULL;
+    }
+    if (a->nstmts == a->capstmts) {
+        a->capstmts = a->capstmts ? a->capstmts * 2 : STMT_CACHE_INITIAL;
+        a->stmts = xrealloc(a->stmts, a->capstmts * sizeof *a->stmts);
+    }
+    a->stmts[a->nstmts].sql = sql;
+    a->stmts[a->nstmts].stmt = st;
+    a->nstmts++;
+    return st;
+}
+
+static sfa_status exec(sfa_agent *a, const char *sql, const char *what)
+{
+    int rc = sqlite3_exec(a->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? SFA_OK : store_fail_sqlite(a, rc, what);
+}
+
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
+static const char SQL_COMMIT[] = "COMMIT";
+
+/* Run a cached statement that returns no rows (hot path: no re-parse per write). */
+static int step_cached(sfa_agent *a, const char *sql)
+{
+    sqlite3_stmt *st = store_stmt(a, sql);
+    if (!st)
+        return sqlite3_errcode(a->db);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+sfa_status store_tx_begin(sfa_agent *a)
+{
+    int rc = step_cached(a, SQL_BEGIN);
+    return rc == SQLITE_OK ? SFA_OK : store_fail_sqlite(a, rc, "starting a write transaction");
+}
+
+sfa_status store_tx_commit(sfa_agent *a)
+{
+    int rc = step_cached(a, SQL_COMMIT);
+    if (rc == SQLITE_OK)
+        return SFA_OK;
+    sfa_status st = store_fail_sqlite(a, rc, "committing");
+    /* A COMMIT that failed with BUSY leaves the transaction open; never leave it so. */
+    store_tx_rollback(a);
+    return st;
+}
+
+void store_tx_rollback(sfa_agent *a)
+{
+    if (a->db && !sqlite3_get_autocommit(a->db))
+        sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* One integer from a read-only pragma or query. */
+static int query_int(sfa_agent *a, const char *sql, int *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(a->db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int(st, 0);
+            rc = SQLITE_OK;
+        } else if (rc == SQLITE_DONE) {
+            *out = 0;
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* I1: the file's first bytes must be SQLite's header (or the file is empty = new). */
+static sfa_status check_header(sfa_agent *a, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return store_fail(a, errno == ENOENT ? SFA_ENOTFOUND : SFA_EIO,
+                          "cannot open database '%s': %s", path, strerror(errno));
+    char hdr[16];
+    ssize_t n = read(fd, hdr, sizeof hdr);
+    close(fd);
+    if (n == 0)
+        return SFA_OK;
+    if (n != (ssize_t)sizeof hdr || memcmp(hdr, "SQLite format 3", 16) != 0)
+        return store_fail(a, SFA_ECORRUPT,
+                          "'%s' is not an sfagent database (not an SQLite file); left untouched",
+                          path);
+    return SFA_OK;
+}
+
+/* Create the file ourselves so it is born 0600 whatever the umask allows. */
+static sfa_status create_file(sfa_agent *a, const char *path, bool *created)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        *created = true;
+        /* umask may have cleared bits, never added any: 0600 is at most what we get. */
+        fchmod(fd, 0600);
+        close(fd);
+        return SFA_OK;
+    }
+    if (errno == EEXIST)
+        return SFA_OK;
+    if (errno == EACCES || errno == EROFS || errno == EPERM)
+        return store_fail(a, SFA_EREADONLY, "cannot create database '%s': %s", path,
+                          strerror(errno));
+    return store_fail(a, SFA_EIO, "cannot create database '%s': %s", path, strerror(errno));
+}
+
+static char *dir_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        return xstrdup(".");
+    if (slash == path)
+        return xstrdup("/");
+    return xstrndup(path, (size_t)(slash - path));
+}
+
+/* Writable by us and meant to be written: root passes access(), so a file or directory
+ * with no write bit at all also counts as read-only (the owner marked it so). */
+static bool is_writable(const char *path)
+{
+    struct stat sb;
+    return access(path, W_OK) == 0 && stat(path, &sb) == 0 && (sb.st_mode & 0222) != 0;
+}
+
+/* WAL needs to write the file and create -wal/-shm beside it. */
+static sfa_status check_writable(sfa_agent *a, const char *path)
+{
+    if (!is_writable(path))
+        return store_fail(a, SFA_EREADONLY,
+                          "database '%s' is read-only; open it read-only or make it writable",
+                          path);
+    char *dir = dir_of(path);
+    int ok = is_writable(dir);
+    sfa_status st = SFA_OK;
+    if (!ok)
+        st = store_fail(a, SFA_EREADONLY,
+                        "directory '%s' is read-only: sfagent needs to create '%s-wal' there", dir,
+                        path);
+    free(dir);
+    return st;
+}
+
+/* I1: the version and identity checks, using reads only. */
+static sfa_status check_identity(sfa_agent *a, const char *path)
+{
+    int version = 0, app_id = 0, objects = 0;
+    int rc = query_int(a, "PRAGMA user_version", &version);
+    if (rc == SQLITE_OK)
+        rc = query_int(a, "PRAGMA application_id", &app_id);
+    if (rc == SQLITE_OK)
+        rc = query_int(a, "SELECT count(*) FROM sqlite_master", &objects);
+    if ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT)
+        return store_fail(a, SFA_ECORRUPT,
+                          "'%s' is not a valid sfagent database (%s); left untouched", path,
+                          sqlite3_errstr(rc));
+    if (rc != SQLITE_OK)
+        return store_fail_sqlite(a, rc, "reading the schema version");
+    if ((version == 0 && objects > 0) || (version > 0 && app_id != SFA_APPLICATION_ID))
+        return store_fail(a, SFA_ECORRUPT,
+                          "'%s' is an SQLite database but not an sfagent database; left untouched",
+                          path);
+    if (version > store_migration_count)
+        return store_fail(a, SFA_ETOONEW,
+                          "database '%s' has schema version %d, newer than this sfagent "
+                          "supports (%d): upgrade sfagent; the file was not modified",
+                          path, version, store_migration_count);
+    a->schema_version = version;
+    return SFA_OK;
+}
+
+/* I2. */
+static sfa_status set_pragmas(sfa_agent *a, sfa_durability durability)
+{
+    sfa_status st = SFA_OK;
+    if (!a->read_only) {
+        char *mode = NULL;
+        sqlite3_stmt *s = NULL;
+        int rc = sqlite3_prepare_v2(a->db, "PRAGMA journal_mode=WAL", -1, &s, NULL);
+        if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+            mode = xstrdup((const char *)sqlite3_column_text(s, 0));
+            rc = SQLITE_OK;
+        }
+        sqlite3_finalize(s);
+        if (rc != SQLITE_OK)
+            st = store_fail_sqlite(a, rc, "switching to WAL mode");
+        else if (!mode || strcmp(mode, "wal") != 0)
+            st = store_fail(a, SFA_EIO, "could not switch the database to WAL mode (got %s)",
+                            mode ? mode : "nothing");
+        free(mode);
+        if (st != SFA_OK)
+            return st;
+    }
+    st = exec(a,
+              durability == SFA_DURABILITY_NORMAL ? "PRAGMA synchronous=NORMAL"
+                                                  : "PRAGMA synchronous=FULL",
+              "setting synchronous");
+    if (st == SFA_OK)
+        st = exec(a, "PRAGMA foreign_keys=ON", "enabling foreign keys");
+    if (st == SFA_OK)
+        st = exec(a, "PRAGMA journal_size_limit=67108864", "setting journal_size_limit");
+    return st;
+}
+
+/* I3. PRAGMA takes no bound parameters; the version is an integer we format ourselves. */
+static sfa_status apply_migration(sfa_agent *a, const store_migration *m)
+{
+    sfa_status st = store_tx_begin(a);
+    if (st != SFA_OK)
+        return st;
+    int current = 0;
+    int rc = query_int(a, "PRAGMA user_version", &current);
+    if (rc != SQLITE_OK) {
+        st = store_fail_sqlite(a, rc, "reading the schema version");
+        goto out;
+    }
+    if (current >= m->version) /* another process migrated meanwhile */
+        goto out;
+    rc = sqlite3_exec(a->db, m->sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        char what[160];
+        snprintf(what, sizeof what, "applying migration %s", m->name);
+        st = store_fail_sqlite(a, rc, what);
+        goto out;
+    }
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", m->version);
+    st = exec(a, pragma, "setting the schema version");
+out:
+    if (st == SFA_OK)
+        st = store_tx_commit(a);
+    else
+        store_tx_rollback(a);
+    return st;
+}
+
+static sfa_status migrate(sfa_agent *a)
+{
+    for (int i = 0; i < store_migration_count; i++) {
+        if (store_migrations[i].version <= a->schema_version)
+            continue;
+        sfa_status st = apply_migration(a, &store_migrations[i]);
+        if (st != SFA_OK)
+            return st;
+        a->schema_version = store_migrations[i].version;
+    }
+    return SFA_OK;
+}
+
+static sfa_status open_connection(sfa_agent *a, const char *path)
+{
+    /* Test seam (RELIABILITY.md 1.4): a fault-injecting VFS registered by the test. */
+    const char *vfs = getenv("SFA_SQLITE_VFS");
+    int flags = (a->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(path, &a->db, flags, vfs && *vfs ? vfs : NULL);
+    if (rc != SQLITE_OK)
+        return store_fail_sqlite(a, rc, "opening the database");
+    sqlite3_busy_timeout(a->db, BUSY_TIMEOUT_MS);
+    return SFA_OK;
+}
+
+static sfa_status open_steps(sfa_agent *a, const char *path, const sfa_open_options *o)
+{
+    bool created = false;
+    sfa_status st = SFA_OK;
+    if (o->create && !o->read_only)
+        st = create_file(a, path, &created);
+    if (st == SFA_OK)
+        st = check_header(a, path);
+    if (st == SFA_OK && !o->read_only)
+        st = check_writable(a, path);
+    if (st == SFA_OK)
+        st = open_connection(a, path);
+    if (st == SFA_OK)
+        st = check_identity(a, path);
+    if (st == SFA_OK && a->read_only && a->schema_version < store_migration_count)
+        st = store_fail(a, SFA_ESTATE,
+                        "database '%s' is at schema version %d and needs migrating; open it "
+                        "writable once",
+                        path, a->schema_version);
+    if (st == SFA_OK)
+        st = set_pragmas(a, o->durability);
+    if (st == SFA_OK && !a->read_only)
+        st = migrate(a);
+    if (st == SFA_OK)
+        st = store_session_start(a);
+    return st;
+}
+
+sfa_status sfa_agent_open(sfa_agent **out, const char *path, const sfa_open_options *opts)
+{
+    sfa_open_options def = SFA_OPEN_OPTIONS_INIT;
+    const sfa_open_options *o = opts ? opts : &def;
+    *out = NULL;
+    sfa_agent *a = xcalloc(1, sizeof *a);
+    *out = a;
+    if (!path || !*path)
+        return store_fail(a, SFA_EINVAL, "no database path given");
+    if (o->version != SFA_OPEN_OPTIONS_VERSION)
+        return store_fail(a, SFA_EINVAL, "unsupported sfa_open_options version %u", o->version);
+    a->read_only = o->read_only;
+    sfa_status st = open_steps(a, path, o);
+    if (st != SFA_OK && a->db) {
+        /* Keep the message; drop the connection so nothing more touches the file. */
+        for (size_t i = 0; i < a->nstmts; i++)
+            sqlite3_finalize(a->stmts[i].stmt);
+        a->nstmts = 0;
+        sqlite3_close_v2(a->db);
+        a->db = NULL;
+    }
+    return st;
+}
+
+void sfa_agent_free(sfa_agent *agent)
+{
+    if (!agent)
+        return;
+    if (agent->db) {
+        store_tx_rollback(agent);
+        store_session_end(agent);
+        for (size_t i = 0; i < agent->nstmts; i++)
+            sqlite3_finalize(agent->stmts[i].stmt);
+        sqlite3_close_v2(agent->db);
+    }
+    store_describe_cache_clear(&agent->describes);
+    free(agent->stmts);
+    free(agent->session_key);
+    free(agent->errmsg);
+    free(agent);
+}

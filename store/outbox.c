@@ -1,0 +1,347 @@
+/* The user's view of the outbox: list, get, retry, discard and counts.
+ *
+ * Invariants:
+ * I1. retry and discard touch only dead or conflict ops (never pending or inflight ones,
+ *     which the push engine may hold); anything else is SFA_ESTATE.
+ * I2. A discarded op is state 'done' with last_error_code 'DISCARDED': it is never sent.
+ *     The mirror's local view falls back to the server base plus the record's remaining
+ *     open ops, in seq order.
+ * I3. Discarding a create that never reached Salesforce discards the record's later ops
+ *     too (they have nothing to apply to) and marks the mirror row deleted.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sfagent/outbox.h"
+#include "store/store.h"
+#include "store/store_internal.h"
+#include "util/alloc.h"
+#include "util/timeutil.h"
+
+#define OP_COLUMNS                                                                                 \
+    "SELECT seq, op_id, sobject, local_id, kind, fields, state, attempts, next_attempt_at, "       \
+    "last_error_code, last_error, created_at, updated_at FROM outbox "
+
+static const char SQL_LIST_ALL[] = OP_COLUMNS "ORDER BY seq LIMIT ?1";
+static const char SQL_LIST_STATE[] = OP_COLUMNS "WHERE state = ?2 ORDER BY seq LIMIT ?1";
+static const char SQL_GET_BY_ID[] = OP_COLUMNS "WHERE op_id = ?1";
+static const char SQL_GET_BY_SEQ[] = OP_COLUMNS "WHERE seq = ?1";
+static const char SQL_RETRY[] =
+    "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = 0, "
+    "last_error_code = NULL, last_error = NULL, lease_owner = NULL, lease_expires_at = NULL, "
+    "updated_at = ?2 WHERE seq = ?1 AND state IN ('dead', 'conflict')";
+static const char SQL_DISCARD[] =
+    "UPDATE outbox SET state = 'done', last_error_code = 'DISCARDED', "
+    "last_error = 'discarded by the user', lease_owner = NULL, lease_expires_at = NULL, "
+    "updated_at = ?2 WHERE seq = ?1 AND state IN ('dead', 'conflict')";
+static const char SQL_DISCARD_LATER[] =
+    "UPDATE outbox SET state = 'done', last_error_code = 'DISCARDED', "
+    "last_error = 'its create was discarded', updated_at = ?2 "
+    "WHERE local_id = ?1 AND state IN ('pending', 'dead', 'conflict') AND lease_owner IS NULL";
+static const char SQL_RECORD_BASE[] = "SELECT base, sf_id FROM records WHERE local_id = ?1";
+static const char SQL_OPEN_OPS[] =
+    "SELECT kind, fields FROM outbox WHERE local_id = ?1 AND state != 'done' ORDER BY seq";
+static const char SQL_SET_VIEW[] =
+    "UPDATE records SET fields = ?2, dirty = ?3, deleted = ?4, updated_at = ?5 "
+    "WHERE local_id = ?1";
+static const char SQL_STATS[] =
+    "SELECT state, count(*), min(created_at) FROM outbox GROUP BY state";
+static const char SQL_COUNT_RECORDS[] = "SELECT count(*) FROM records WHERE deleted = 0";
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? xstrdup((const char *)t) : NULL;
+}
+
+static void fill_op(sfa_op *o, sqlite3_stmt *st)
+{
+    o->seq = sqlite3_column_int64(st, 0);
+    o->op_id = col_dup(st, 1);
+    o->sobject = col_dup(st, 2);
+    o->local_id = col_dup(st, 3);
+    o->kind = col_dup(st, 4);
+    o->fields_json = col_dup(st, 5);
+    o->state = col_dup(st, 6);
+    o->attempts = sqlite3_column_int(st, 7);
+    o->next_attempt_at_ms = sqlite3_column_int64(st, 8);
+    o->last_error_code = col_dup(st, 9);
+    o->last_error = col_dup(st, 10);
+    o->created_at_ms = sqlite3_column_int64(st, 11);
+    o->updated_at_ms = sqlite3_column_int64(st, 12);
+}
+
+static void op_clear(sfa_op *o)
+{
+    free(o->op_id);
+    free(o->sobject);
+    free(o->local_id);
+    free(o->kind);
+    free(o->fields_json);
+    free(o->state);
+    free(o->last_error_code);
+    free(o->last_error);
+}
+
+void sfa_op_free(sfa_op *op)
+{
+    if (!op)
+        return;
+    op_clear(op);
+    free(op);
+}
+
+void sfa_op_array_free(sfa_op_array *array)
+{
+    if (!array)
+        return;
+    for (size_t i = 0; i < array->count; i++)
+        op_clear(&array->items[i]);
+    free(array->items);
+    array->items = NULL;
+    array->count = 0;
+}
+
+sfa_status sfa_outbox_list(sfa_op_array *out, sfa_agent *agent, const char *state, size_t limit)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!agent || !out)
+        return agent ? store_fail(agent, SFA_EINVAL, "no output given") : SFA_EINVAL;
+    store_clear_error(agent);
+    sqlite3_stmt *st = store_stmt(agent, state ? SQL_LIST_STATE : SQL_LIST_ALL);
+    if (!st)
+        return store_last_status(agent);
+    sqlite3_bind_int64(st, 1, limit ? (sqlite3_int64)limit : -1);
+    if (state)
+        sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->count == cap) {
+            cap = cap ? cap * 2 : 16;
+            out->items = xrealloc(out->items, cap * sizeof *out->items);
+        }
+        fill_op(&out->items[out->count++], st);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        sfa_op_array_free(out);
+        return store_fail_sqlite(agent, rc, "listing the outbox");
+    }
+    return SFA_OK;
+}
+
+static bool parse_seq(const char *s, int64_t *out)
+{
+    if (!*s)
+        return false;
+    errno = 0;
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v <= 0)
+        return false;
+    *out = v;
+    return true;
+}
+
+sfa_status sfa_outbox_get(sfa_op **out, sfa_agent *agent, const char *op_ref)
+{
+    if (out)
+        *out = NULL;
+    if (!agent || !out)
+        return agent ? store_fail(agent, SFA_EINVAL, "no output given") : SFA_EINVAL;
+    store_clear_error(agent);
+    if (!op_ref || !*op_ref)
+        return store_fail(agent, SFA_EINVAL, "no op given (an op id or a seq number)");
+    int64_t seq = 0;
+    bool by_seq = parse_seq(op_ref, &seq);
+    sqlite3_stmt *st = store_stmt(agent, by_seq ? SQL_GET_BY_SEQ : SQL_GET_BY_ID);
+    if (!st)
+        return store_last_status(agent);
+    if (by_seq)
+        sqlite3_bind_int64(st, 1, seq);
+    else
+        sqlite3_bind_text(st, 1, op_ref, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = xcalloc(1, sizeof **out);
+        fill_op(*out, st);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return store_fail(agent, SFA_ENOTFOUND, "no outbox op '%s'", op_ref);
+    return rc == SQLITE_ROW ? SFA_OK : store_fail_sqlite(agent, rc, "reading the outbox");
+}
+
+static sfa_status step_bind2(sfa_agent *a, const char *sql, int64_t seq, const char *text,
+                             int64_t now, const char *what)
+{
+    sqlite3_stmt *st = store_stmt(a, sql);
+    if (!st)
+        return store_last_status(a);
+    if (text)
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_int64(st, 2, now);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, what);
+}
+
+/* Begin, fetch the op and check it is dead or conflict (I1). */
+static sfa_status begin_on_settled_op(sfa_agent *a, const char *op_ref, sfa_op **op,
+                                      const char *verb)
+{
+    if (store_is_read_only(a))
+        return store_fail(a, SFA_EREADONLY, "the database was opened read-only");
+    sfa_status s = store_tx_begin(a);
+    if (s == SFA_OK)
+        s = sfa_outbox_get(op, a, op_ref);
+    if (s == SFA_OK && strcmp((*op)->state, "dead") != 0 && strcmp((*op)->state, "conflict") != 0)
+        s = store_fail(a, SFA_ESTATE, "op %s is %s: only dead or conflict ops can be %s", op_ref,
+                       (*op)->state, verb);
+    if (s != SFA_OK)
+        store_tx_rollback(a);
+    return s;
+}
+
+sfa_status sfa_outbox_retry(sfa_agent *agent, const char *op_ref)
+{
+    if (!agent)
+        return SFA_EINVAL;
+    sfa_op *op = NULL;
+    sfa_status s = begin_on_settled_op(agent, op_ref, &op, "retried");
+    if (s != SFA_OK) {
+        sfa_op_free(op);
+        return s;
+    }
+    s = step_bind2(agent, SQL_RETRY, op->seq, NULL, time_now_ms(), "retrying the op");
+    s = s == SFA_OK ? store_tx_commit(agent) : (store_tx_rollback(agent), s);
+    sfa_op_free(op);
+    return s;
+}
+
+/* I2: rebuild the local view from base + the record's open ops. */
+static sfa_status rebuild_view(sfa_agent *a, const char *local_id, bool drop_record, int64_t now)
+{
+    sqlite3_stmt *st = store_stmt(a, SQL_RECORD_BASE);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    cJSON *view = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT)
+        view = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    if (!cJSON_IsObject(view)) {
+        cJSON_Delete(view);
+        view = cJSON_CreateObject();
+    }
+    bool deleted = drop_record, open = false;
+    int rc = SQLITE_DONE;
+    st = store_stmt(a, SQL_OPEN_OPS);
+    if (st) {
+        sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            open = true;
+            if (strcmp((const char *)sqlite3_column_text(st, 0), "delete") == 0)
+                deleted = true;
+            cJSON *f = sqlite3_column_type(st, 1) == SQLITE_TEXT
+                           ? cJSON_Parse((const char *)sqlite3_column_text(st, 1))
+                           : NULL;
+            if (cJSON_IsObject(f))
+                store_json_merge(view, f);
+            cJSON_Delete(f);
+        }
+        sqlite3_reset(st);
+    }
+    sfa_status s = !st                 ? store_last_status(a)
+                   : rc != SQLITE_DONE ? store_fail_sqlite(a, rc, "reading the outbox")
+                                       : SFA_OK;
+    st = s == SFA_OK ? store_stmt(a, SQL_SET_VIEW) : NULL;
+    if (st) {
+        char *text = cJSON_PrintUnformatted(view);
+        sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 3, open ? 1 : 0);
+        sqlite3_bind_int(st, 4, deleted ? 1 : 0);
+        sqlite3_bind_int64(st, 5, now);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        s = rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "updating the record");
+        cJSON_free(text);
+    } else if (s == SFA_OK) {
+        s = store_last_status(a);
+    }
+    cJSON_Delete(view);
+    return s;
+}
+
+sfa_status sfa_outbox_discard(sfa_agent *agent, const char *op_ref)
+{
+    if (!agent)
+        return SFA_EINVAL;
+    sfa_op *op = NULL;
+    sfa_status s = begin_on_settled_op(agent, op_ref, &op, "discarded");
+    if (s != SFA_OK) {
+        sfa_op_free(op);
+        return s;
+    }
+    int64_t now = time_now_ms();
+    /* I3: a create that never reached Salesforce takes the record's later ops with it. */
+    bool drop = strcmp(op->kind, "create") == 0 || strcmp(op->kind, "upsert") == 0;
+    s = step_bind2(agent, SQL_DISCARD, op->seq, NULL, now, "discarding the op");
+    if (s == SFA_OK && drop)
+        s = step_bind2(agent, SQL_DISCARD_LATER, 0, op->local_id, now, "discarding later ops");
+    if (s == SFA_OK)
+        s = rebuild_view(agent, op->local_id, drop, now);
+    s = s == SFA_OK ? store_tx_commit(agent) : (store_tx_rollback(agent), s);
+    sfa_op_free(op);
+    return s;
+}
+
+static void add_state_count(sfa_outbox_stats *out, const char *state, size_t n)
+{
+    if (strcmp(state, "pending") == 0)
+        out->pending = n;
+    else if (strcmp(state, "inflight") == 0)
+        out->inflight = n;
+    else if (strcmp(state, "done") == 0)
+        out->done = n;
+    else if (strcmp(state, "conflict") == 0)
+        out->conflict = n;
+    else if (strcmp(state, "dead") == 0)
+        out->dead = n;
+}
+
+sfa_status sfa_outbox_stats_get(sfa_outbox_stats *out, sfa_agent *agent)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!agent || !out)
+        return agent ? store_fail(agent, SFA_EINVAL, "no output given") : SFA_EINVAL;
+    store_clear_error(agent);
+    sqlite3_stmt *st = store_stmt(agent, SQL_STATS);
+    if (!st)
+        return store_last_status(agent);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *state = (const char *)sqlite3_column_text(st, 0);
+        add_state_count(out, state, (size_t)sqlite3_column_int64(st, 1));
+        if (strcmp(state, "pending") == 0)
+            out->oldest_pending_created_ms = sqlite3_column_int64(st, 2);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return store_fail_sqlite(agent, rc, "counting the outbox");
+    st = store_stmt(agent, SQL_COUNT_RECORDS);
+    if (!st)
+        return store_last_status(agent);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        out->records = (size_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? SFA_OK : store_fail_sqlite(agent, rc, "counting records");
+}

@@ -1,0 +1,491 @@
+/* Local writes: create, update, delete and upsert of records of any sObject. Each call is
+ * one BEGIN IMMEDIATE transaction holding its outbox op and the mirror row change.
+ *
+ * Invariants:
+ * I1. A write commits its outbox op and its mirror change together or not at all; on any
+ *     failure the transaction is rolled back and the handle says why.
+ * I2. Ops of one record are never reordered: coalescing only ever touches the record's
+ *     newest op, never an older one past a newer one.
+ * I3. Only an op that is 'pending' and unclaimed (lease_owner NULL) is ever modified or
+ *     removed; an op that may be in flight is left exactly as it is. Folding into a
+ *     create or upsert also needs attempts = 0 (never sent).
+ * I4. The mirror's fields are the local view: server base plus every pending edit.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sfagent/record.h"
+#include "store/store.h"
+#include "store/store_internal.h"
+#include "util/alloc.h"
+#include "util/crashpoint.h"
+#include "util/json.h"
+#include "util/names.h"
+#include "util/timeutil.h"
+
+static const char SQL_INSERT_RECORD[] =
+    "INSERT INTO records (local_id, sobject, fields, dirty, created_at, updated_at) "
+    "VALUES (?1, ?2, ?3, 1, ?4, ?4)";
+static const char SQL_INSERT_OP[] =
+    "INSERT INTO outbox (op_id, sobject, local_id, kind, fields, ext_field, ext_value, "
+    "base_modstamp, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)";
+static const char SQL_NEWEST_OP[] =
+    "SELECT seq, kind, state, attempts, lease_owner IS NULL, fields FROM outbox "
+    "WHERE local_id = ?1 ORDER BY seq DESC LIMIT 1";
+static const char SQL_FOLD_OP[] = "UPDATE outbox SET fields = ?2, updated_at = ?3 "
+                                  "WHERE seq = ?1 AND state = 'pending' AND lease_owner IS NULL";
+static const char SQL_SET_FIELDS[] =
+    "UPDATE records SET fields = ?2, dirty = 1, updated_at = ?3 WHERE local_id = ?1";
+static const char SQL_NEVER_SENT[] =
+    "SELECT (SELECT kind FROM outbox WHERE local_id = ?1 ORDER BY seq LIMIT 1), "
+    "(SELECT count(*) FROM outbox WHERE local_id = ?1 AND NOT (state = 'pending' AND "
+    "attempts = 0 AND lease_owner IS NULL))";
+static const char SQL_REFERRERS[] =
+    "SELECT local_id FROM records WHERE deleted = 0 AND local_id != ?1 AND EXISTS "
+    "(SELECT 1 FROM json_each(records.fields) WHERE json_each.value = ?1) LIMIT 1";
+static const char SQL_DELETE_OPS[] = "DELETE FROM outbox WHERE local_id = ?1";
+static const char SQL_DELETE_RECORD[] = "DELETE FROM records WHERE local_id = ?1";
+static const char SQL_MARK_DELETED[] =
+    "UPDATE records SET deleted = 1, dirty = 1, updated_at = ?2 WHERE local_id = ?1";
+static const char SQL_FIND_EXT[] =
+    "SELECT local_id FROM records WHERE sobject = ?1 AND deleted = 0 "
+    "AND json_extract(fields, ?2) = ?3 LIMIT 2";
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Step a cached write statement once and reset it. */
+static sfa_status step_done(sfa_agent *a, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, what);
+}
+
+typedef struct op_spec {
+    const char *sobject, *local_id, *kind, *fields, *ext_field, *ext_value, *base_modstamp;
+} op_spec;
+
+static sfa_status insert_op(sfa_agent *a, const op_spec *o, int64_t now)
+{
+    sqlite3_stmt *st = store_stmt(a, SQL_INSERT_OP);
+    if (!st)
+        return store_last_status(a);
+    char *op_id = store_new_op_id();
+    sqlite3_bind_text(st, 1, op_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, o->sobject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, o->local_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, o->kind, -1, SQLITE_STATIC);
+    bind_text_or_null(st, 5, o->fields);
+    bind_text_or_null(st, 6, o->ext_field);
+    bind_text_or_null(st, 7, o->ext_value);
+    bind_text_or_null(st, 8, o->base_modstamp);
+    sqlite3_bind_int64(st, 9, now);
+    sfa_status s = step_done(a, st, "adding the outbox op");
+    free(op_id);
+    if (s == SFA_OK)
+        CRASH_POINT("store.after_outbox_insert");
+    return s;
+}
+
+sfa_status store_insert_new(sfa_agent *a, const char *sobject, const cJSON *fields,
+                            const char *kind, const char *ext_field, const char *ext_value,
+                            char **out_local_id)
+{
+    sqlite3_stmt *st = store_stmt(a, SQL_INSERT_RECORD);
+    if (!st)
+        return store_last_status(a);
+    char *local_id = store_new_local_id();
+    char *text = json_print(fields);
+    int64_t now = time_now_ms();
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, sobject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now);
+    sfa_status s = step_done(a, st, "adding the record");
+    if (s == SFA_OK) {
+        op_spec o = {sobject, local_id, kind, text, ext_field, ext_value, NULL};
+        s = insert_op(a, &o, now);
+    }
+    free(text);
+    if (s == SFA_OK && out_local_id)
+        *out_local_id = local_id; /* ownership moves to the caller */
+    else
+        free(local_id);
+    return s;
+}
+
+/* Commit with the crash points around it. */
+static sfa_status commit(sfa_agent *a)
+{
+    CRASH_POINT("store.before_commit");
+    sfa_status s = store_tx_commit(a);
+    if (s == SFA_OK)
+        CRASH_POINT("store.after_commit");
+    return s;
+}
+
+static sfa_status begin(sfa_agent *a)
+{
+    if (store_is_read_only(a))
+        return store_fail(a, SFA_EREADONLY, "the database was opened read-only");
+    store_clear_error(a);
+    sfa_status s = store_tx_begin(a);
+    if (s == SFA_OK)
+        CRASH_POINT("store.after_begin");
+    return s;
+}
+
+static sfa_status finish(sfa_agent *a, sfa_status s)
+{
+    if (s == SFA_OK)
+        return commit(a);
+    store_tx_rollback(a);
+    return s;
+}
+
+sfa_status sfa_record_create(char **out_local_id, sfa_agent *agent, const char *sobject,
+                             const char *fields_json)
+{
+    if (out_local_id)
+        *out_local_id = NULL;
+    if (!agent || !out_local_id)
+        return agent ? store_fail(agent, SFA_EINVAL, "no output given") : SFA_EINVAL;
+    sfa_status s = store_check_sobject(agent, sobject);
+    if (s != SFA_OK)
+        return s;
+    s = begin(agent);
+    if (s != SFA_OK)
+        return s;
+    cJSON *fields = NULL;
+    s = store_fields_parse(&fields, agent, sobject, fields_json, STORE_WRITE_CREATE);
+    if (s == SFA_OK)
+        s = store_insert_new(agent, sobject, fields, "create", NULL, NULL, out_local_id);
+    cJSON_Delete(fields);
+    s = finish(agent, s);
+    if (s != SFA_OK) {
+        free(*out_local_id);
+        *out_local_id = NULL;
+    }
+    return s;
+}
+
+void store_json_merge(cJSON *dst, const cJSON *src)
+{
+    const cJSON *item = NULL;
+    cJSON_ArrayForEach(item, src)
+    {
+        cJSON_DeleteItemFromObject(dst, item->string); /* case-insensitive */
+        cJSON_AddItemToObject(dst, item->string, cJSON_Duplicate(item, true));
+    }
+}
+
+/* Merge changes into a stored JSON object text; caller frees the result. */
+static char *merged_text(const char *stored, const cJSON *changes)
+{
+    cJSON *obj = stored ? cJSON_Parse(stored) : NULL;
+    if (!cJSON_IsObject(obj)) {
+        cJSON_Delete(obj);
+        obj = cJSON_CreateObject();
+    }
+    store_json_merge(obj, changes);
+    char *text = json_print(obj);
+    cJSON_Delete(obj);
+    return text;
+}
+
+/* I2, I3: fold into the newest op when the rules allow; *folded says whether it did. */
+static sfa_status try_fold(sfa_agent *a, const char *local_id, const cJSON *changes, int64_t now,
+                           bool *folded)
+{
+    *folded = false;
+    sqlite3_stmt *st = store_stmt(a, SQL_NEWEST_OP);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "reading the outbox");
+    }
+    int64_t seq = sqlite3_column_int64(st, 0);
+    const char *kind = (const char *)sqlite3_column_text(st, 1);
+    const char *state = (const char *)sqlite3_column_text(st, 2);
+    int attempts = sqlite3_column_int(st, 3);
+    bool unclaimed = sqlite3_column_int(st, 4) != 0;
+    bool is_update = strcmp(kind, "update") == 0;
+    bool is_new = strcmp(kind, "create") == 0 || strcmp(kind, "upsert") == 0;
+    bool can =
+        strcmp(state, "pending") == 0 && unclaimed && (is_update || (is_new && attempts == 0));
+    char *text = can ? merged_text((const char *)sqlite3_column_text(st, 5), changes) : NULL;
+    sqlite3_reset(st);
+    if (!can)
+        return SFA_OK;
+    st = store_stmt(a, SQL_FOLD_OP);
+    sfa_status s = st ? SFA_OK : store_last_status(a);
+    if (st) {
+        sqlite3_bind_int64(st, 1, seq);
+        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, now);
+        s = step_done(a, st, "coalescing into the pending op");
+        *folded = s == SFA_OK && sqlite3_changes(store_db(a)) == 1;
+    }
+    free(text);
+    return s;
+}
+
+static sfa_status set_mirror_fields(sfa_agent *a, const store_row *row, const cJSON *changes,
+                                    int64_t now)
+{
+    sqlite3_stmt *st = store_stmt(a, SQL_SET_FIELDS);
+    if (!st)
+        return store_last_status(a);
+    char *text = merged_text(row->fields, changes); /* I4 */
+    sqlite3_bind_text(st, 1, row->local_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, now);
+    sfa_status s = step_done(a, st, "updating the record");
+    free(text);
+    return s;
+}
+
+/* The update half shared by update and upsert-of-an-existing-record. */
+static sfa_status apply_update(sfa_agent *a, const char *sobject, const store_row *row,
+                               const cJSON *changes, const char *kind, const char *ext_field,
+                               const char *ext_value)
+{
+    int64_t now = time_now_ms();
+    bool folded = false;
+    sfa_status s = SFA_OK;
+    /* An upsert is sent on its own key; it only folds when its key is not needed. */
+    if (strcmp(kind, "update") == 0)
+        s = try_fold(a, row->local_id, changes, now, &folded);
+    if (s == SFA_OK && !folded) {
+        char *text = json_print(changes);
+        op_spec o = {sobject, row->local_id, kind, text, ext_field, ext_value, row->sys_modstamp};
+        s = insert_op(a, &o, now);
+        free(text);
+    }
+    if (s == SFA_OK)
+        s = set_mirror_fields(a, row, changes, now);
+    return s;
+}
+
+static sfa_status refuse_deleted(sfa_agent *a, const char *sobject, const char *ref)
+{
+    return store_fail(a, SFA_ESTATE, "%s '%s' is deleted", sobject, ref);
+}
+
+sfa_status sfa_record_update(sfa_agent *agent, const char *sobject, const char *ref,
+                             const char *fields_json)
+{
+    if (!agent)
+        return SFA_EINVAL;
+    sfa_status s = store_check_sobject(agent, sobject);
+    if (s != SFA_OK)
+        return s;
+    s = begin(agent);
+    if (s != SFA_OK)
+        return s;
+    store_row row = {0};
+    cJSON *changes = NULL;
+    s = store_resolve(&row, agent, sobject, ref);
+    if (s == SFA_OK && row.deleted)
+        s = refuse_deleted(agent, sobject, ref);
+    if (s == SFA_OK)
+        s = store_fields_parse(&changes, agent, sobject, fields_json, STORE_WRITE_UPDATE);
+    if (s == SFA_OK && cJSON_GetArraySize(changes) == 0)
+        s = store_fail(agent, SFA_EINVAL, "no fields to update");
+    if (s == SFA_OK)
+        s = apply_update(agent, sobject, &row, changes, "update", NULL, NULL);
+    cJSON_Delete(changes);
+    store_row_clear(&row);
+    return finish(agent, s);
+}
+
+/* Is the record's whole history one never-sent create (plus folded edits)? */
+static sfa_status never_sent(sfa_agent *a, const store_row *row, bool *out)
+{
+    *out = false;
+    if (row->sf_id)
+        return SFA_OK;
+    sqlite3_stmt *st = store_stmt(a, SQL_NEVER_SENT);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_text(st, 1, row->local_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *first = (const char *)sqlite3_column_text(st, 0);
+        *out = first && strcmp(first, "create") == 0 && sqlite3_column_int(st, 1) == 0;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? SFA_OK : store_fail_sqlite(a, rc, "reading the outbox");
+}
+
+/* A never-synced record can go only if no other record points at its local id. */
+static sfa_status check_unreferenced(sfa_agent *a, const char *sobject, const store_row *row)
+{
+    sqlite3_stmt *st = store_stmt(a, SQL_REFERRERS);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_text(st, 1, row->local_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    char *other = rc == SQLITE_ROW ? xstrdup((const char *)sqlite3_column_text(st, 0)) : NULL;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_fail_sqlite(a, rc, "looking for references");
+    if (!other)
+        return SFA_OK;
+    sfa_status s = store_fail(a, SFA_ESTATE,
+                              "%s %s is referenced by local record %s; delete or change that "
+                              "record first",
+                              sobject, row->local_id, other);
+    free(other);
+    return s;
+}
+
+static sfa_status remove_local(sfa_agent *a, const char *sobject, const store_row *row)
+{
+    sfa_status s = check_unreferenced(a, sobject, row);
+    /* Ops first: outbox.local_id references records. */
+    const char *sqls[] = {SQL_DELETE_OPS, SQL_DELETE_RECORD};
+    for (size_t i = 0; i < 2 && s == SFA_OK; i++) {
+        sqlite3_stmt *st = store_stmt(a, sqls[i]);
+        if (!st)
+            return store_last_status(a);
+        sqlite3_bind_text(st, 1, row->local_id, -1, SQLITE_STATIC);
+        s = step_done(a, st, "removing the unsent record");
+    }
+    return s;
+}
+
+static sfa_status queue_delete(sfa_agent *a, const char *sobject, const store_row *row)
+{
+    int64_t now = time_now_ms();
+    op_spec o = {sobject, row->local_id, "delete", NULL, NULL, NULL, row->sys_modstamp};
+    sfa_status s = insert_op(a, &o, now);
+    sqlite3_stmt *st = s == SFA_OK ? store_stmt(a, SQL_MARK_DELETED) : NULL;
+    if (s == SFA_OK && !st)
+        return store_last_status(a);
+    if (s == SFA_OK) {
+        sqlite3_bind_text(st, 1, row->local_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now);
+        s = step_done(a, st, "marking the record deleted");
+    }
+    return s;
+}
+
+sfa_status sfa_record_delete(sfa_agent *agent, const char *sobject, const char *ref)
+{
+    if (!agent)
+        return SFA_EINVAL;
+    sfa_status s = store_check_sobject(agent, sobject);
+    if (s != SFA_OK)
+        return s;
+    s = begin(agent);
+    if (s != SFA_OK)
+        return s;
+    store_row row = {0};
+    bool unsent = false;
+    s = store_resolve(&row, agent, sobject, ref);
+    if (s == SFA_OK && row.deleted)
+        s = refuse_deleted(agent, sobject, ref);
+    if (s == SFA_OK)
+        s = never_sent(agent, &row, &unsent);
+    if (s == SFA_OK)
+        s = unsent ? remove_local(agent, sobject, &row) : queue_delete(agent, sobject, &row);
+    store_row_clear(&row);
+    return finish(agent, s);
+}
+
+/* The record whose ext_field equals ext_value: *found false if none. */
+static sfa_status find_by_ext(sfa_agent *a, const char *sobject, const char *ext_field,
+                              const char *ext_value, store_row *out, bool *found)
+{
+    *found = false;
+    sqlite3_stmt *st = store_stmt(a, SQL_FIND_EXT);
+    if (!st)
+        return store_last_status(a);
+    char *path = xasprintf("$.\"%s\"", ext_field);
+    sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, ext_value, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    char *id = rc == SQLITE_ROW ? xstrdup((const char *)sqlite3_column_text(st, 0)) : NULL;
+    if (rc == SQLITE_ROW)
+        rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    free(path);
+    sfa_status s = SFA_OK;
+    if (rc == SQLITE_ROW)
+        s = store_fail(a, SFA_EAMBIGUOUS, "more than one %s has %s = '%s'", sobject, ext_field,
+                       ext_value);
+    else if (rc != SQLITE_DONE)
+        s = store_fail_sqlite(a, rc, "looking up the external id");
+    else if (id) {
+        s = store_resolve(out, a, sobject, id);
+        *found = s == SFA_OK;
+    }
+    free(id);
+    return s;
+}
+
+static sfa_status check_upsert_args(sfa_agent *a, const char *sobject, const char *ext_field,
+                                    const char *ext_value)
+{
+    sfa_status s = store_check_sobject(a, sobject);
+    if (s != SFA_OK)
+        return s;
+    if (!ext_field || !name_is_valid_api_name(ext_field))
+        return store_fail(a, SFA_EINVAL, "'%s' is not a valid External ID field name",
+                          ext_field ? ext_field : "(null)");
+    if (!ext_value || !*ext_value)
+        return store_fail(a, SFA_EINVAL, "the External ID value for %s is empty", ext_field);
+    return SFA_OK;
+}
+
+sfa_status sfa_record_upsert(char **out_local_id, sfa_agent *agent, const char *sobject,
+                             const char *ext_field, const char *ext_value, const char *fields_json)
+{
+    if (out_local_id)
+        *out_local_id = NULL;
+    if (!agent)
+        return SFA_EINVAL;
+    sfa_status s = check_upsert_args(agent, sobject, ext_field, ext_value);
+    if (s == SFA_OK)
+        s = begin(agent);
+    if (s != SFA_OK)
+        return s;
+    store_row row = {0};
+    bool found = false;
+    cJSON *fields = NULL;
+    s = find_by_ext(agent, sobject, ext_field, ext_value, &row, &found);
+    if (s == SFA_OK)
+        s = store_fields_parse(&fields, agent, sobject, fields_json,
+                               found ? STORE_WRITE_UPDATE : STORE_WRITE_CREATE);
+    if (s == SFA_OK) {
+        /* The mirror must find the record by its key next time. */
+        cJSON_DeleteItemFromObject(fields, ext_field);
+        cJSON_AddStringToObject(fields, ext_field, ext_value);
+        if (found)
+            s = apply_update(agent, sobject, &row, fields, "upsert", ext_field, ext_value);
+        else
+            s = store_insert_new(agent, sobject, fields, "upsert", ext_field, ext_value,
+                                 out_local_id);
+    }
+    if (s == SFA_OK && found && out_local_id)
+        *out_local_id = xstrdup(row.local_id);
+    cJSON_Delete(fields);
+    store_row_clear(&row);
+    s = finish(agent, s);
+    if (s != SFA_OK && out_local_id) {
+        free(*out_local_id);
+        *out_local_id = NULL;
+    }
+    return s;
+}

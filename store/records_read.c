@@ -1,0 +1,182 @@
+/* Reads of the mirror: one record by reference, and filtered, ordered lists.
+ *
+ * Invariants:
+ * I1. sync_state is the state of the record's newest op that is not done, or "synced"
+ *     when every op is done (or there are none).
+ * I2. Reads never write.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sfagent/record.h"
+#include "store/store.h"
+#include "store/store_internal.h"
+#include "util/alloc.h"
+#include "util/names.h"
+
+#define RECORD_COLUMNS                                                                             \
+    "SELECT r.local_id, r.sobject, r.sf_id, r.case_number, r.fields, r.sys_modstamp, r.dirty, "    \
+    "r.deleted, r.created_at, r.updated_at, (SELECT o.state FROM outbox o WHERE o.local_id = "     \
+    "r.local_id AND o.state != 'done' ORDER BY o.seq DESC LIMIT 1) FROM records r "
+
+static const char SQL_GET[] = RECORD_COLUMNS "WHERE r.local_id = ?1";
+#define LIST_WHERE                                                                                 \
+    "WHERE r.sobject = ?1 AND (?2 OR r.deleted = 0) AND (?3 IS NULL OR "                           \
+    "json_extract(r.fields, '$.Status') = ?3) "
+static const char SQL_LIST_NEWEST[] =
+    RECORD_COLUMNS LIST_WHERE "ORDER BY r.created_at DESC, r.local_id DESC LIMIT ?4";
+static const char SQL_LIST_ASC[] = RECORD_COLUMNS LIST_WHERE
+    "ORDER BY json_extract(r.fields, ?5) ASC, r.created_at, r.local_id LIMIT ?4";
+static const char SQL_LIST_DESC[] = RECORD_COLUMNS LIST_WHERE
+    "ORDER BY json_extract(r.fields, ?5) DESC, r.created_at DESC, r.local_id DESC LIMIT ?4";
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? xstrdup((const char *)t) : NULL;
+}
+
+static void fill_record(sfa_record *r, sqlite3_stmt *st)
+{
+    r->local_id = col_dup(st, 0);
+    r->sobject = col_dup(st, 1);
+    r->sf_id = col_dup(st, 2);
+    r->case_number = col_dup(st, 3);
+    r->fields_json = col_dup(st, 4);
+    r->sys_modstamp = col_dup(st, 5);
+    r->dirty = sqlite3_column_int(st, 6) != 0;
+    r->deleted = sqlite3_column_int(st, 7) != 0;
+    r->created_at_ms = sqlite3_column_int64(st, 8);
+    r->updated_at_ms = sqlite3_column_int64(st, 9);
+    r->sync_state = col_dup(st, 10); /* I1 */
+    if (!r->sync_state)
+        r->sync_state = xstrdup("synced");
+}
+
+static void record_clear(sfa_record *r)
+{
+    free(r->local_id);
+    free(r->sobject);
+    free(r->sf_id);
+    free(r->case_number);
+    free(r->fields_json);
+    free(r->sys_modstamp);
+    free(r->sync_state);
+}
+
+void sfa_record_free(sfa_record *record)
+{
+    if (!record)
+        return;
+    record_clear(record);
+    free(record);
+}
+
+void sfa_record_array_free(sfa_record_array *array)
+{
+    if (!array)
+        return;
+    for (size_t i = 0; i < array->count; i++)
+        record_clear(&array->items[i]);
+    free(array->items);
+    array->items = NULL;
+    array->count = 0;
+}
+
+sfa_status sfa_record_get(sfa_record **out, sfa_agent *agent, const char *sobject, const char *ref)
+{
+    if (out)
+        *out = NULL;
+    if (!agent || !out)
+        return agent ? store_fail(agent, SFA_EINVAL, "no output given") : SFA_EINVAL;
+    store_clear_error(agent);
+    sfa_status s = store_check_sobject(agent, sobject);
+    store_row row = {0};
+    if (s == SFA_OK)
+        s = store_resolve(&row, agent, sobject, ref);
+    sqlite3_stmt *st = s == SFA_OK ? store_stmt(agent, SQL_GET) : NULL;
+    if (s == SFA_OK && !st)
+        s = store_last_status(agent);
+    if (s == SFA_OK) {
+        sqlite3_bind_text(st, 1, row.local_id, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *out = xcalloc(1, sizeof **out);
+            fill_record(*out, st);
+        } else {
+            s = store_fail_sqlite(agent, rc, "reading the record");
+        }
+        sqlite3_reset(st);
+    }
+    store_row_clear(&row);
+    return s;
+}
+
+static sfa_status check_list_opts(sfa_agent *a, const sfa_list_options *o)
+{
+    if (o->version != SFA_LIST_OPTIONS_VERSION)
+        return store_fail(a, SFA_EINVAL, "unsupported sfa_list_options version %u", o->version);
+    if (o->order_field && !name_is_valid_api_name(o->order_field))
+        return store_fail(a, SFA_EINVAL, "'%s' is not a valid field name to order by",
+                          o->order_field);
+    return SFA_OK;
+}
+
+static sqlite3_stmt *list_stmt(sfa_agent *a, const char *sobject, const sfa_list_options *o,
+                               char **path)
+{
+    const char *sql = !o->order_field ? SQL_LIST_NEWEST
+                      : o->descending ? SQL_LIST_DESC
+                                      : SQL_LIST_ASC;
+    sqlite3_stmt *st = store_stmt(a, sql);
+    if (!st)
+        return NULL;
+    sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, o->include_deleted ? 1 : 0);
+    if (o->status)
+        sqlite3_bind_text(st, 3, o->status, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, o->limit ? (sqlite3_int64)o->limit : -1);
+    if (o->order_field) {
+        *path = xasprintf("$.\"%s\"", o->order_field);
+        sqlite3_bind_text(st, 5, *path, -1, SQLITE_STATIC);
+    }
+    return st;
+}
+
+sfa_status sfa_record_list(sfa_record_array *out, sfa_agent *agent, const char *sobject,
+                           const sfa_list_options *opts)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!agent || !out)
+        return agent ? store_fail(agent, SFA_EINVAL, "no output given") : SFA_EINVAL;
+    store_clear_error(agent);
+    sfa_list_options def = SFA_LIST_OPTIONS_INIT;
+    const sfa_list_options *o = opts ? opts : &def;
+    sfa_status s = store_check_sobject(agent, sobject);
+    if (s == SFA_OK)
+        s = check_list_opts(agent, o);
+    if (s != SFA_OK)
+        return s;
+    char *path = NULL;
+    sqlite3_stmt *st = list_stmt(agent, sobject, o, &path);
+    if (!st)
+        return store_last_status(agent);
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (out->count == cap) {
+            cap = cap ? cap * 2 : 16;
+            out->items = xrealloc(out->items, cap * sizeof *out->items);
+        }
+        memset(&out->items[out->count], 0, sizeof out->items[0]);
+        fill_record(&out->items[out->count++], st);
+    }
+    sqlite3_reset(st);
+    free(path);
+    if (rc != SQLITE_DONE) {
+        sfa_record_array_free(out);
+        return store_fail_sqlite(agent, rc, "listing records");
+    }
+    return SFA_OK;
+}

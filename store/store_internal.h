@@ -1,0 +1,73 @@
+/* Shared by the files of store/ only: field validation, describe cache, reference
+ * resolution and the write helpers the record verbs and import have in common. */
+#ifndef SFA_STORE_STORE_INTERNAL_H
+#define SFA_STORE_STORE_INTERNAL_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sfagent/agent.h"
+#include "sfagent/status.h"
+
+/* Parsed describe_cache rows, loaded once per handle and sObject (a NULL describe
+ * remembers "no row"). A describe stored by another process after the first lookup is
+ * seen by the next handle. */
+typedef struct store_describe_entry {
+    char *sobject;
+    cJSON *describe;
+    struct store_describe_entry *next;
+} store_describe_entry;
+
+typedef struct store_describe_cache {
+    store_describe_entry *head;
+} store_describe_cache;
+
+store_describe_cache *store_describes(sfa_agent *a);
+void store_describe_cache_clear(store_describe_cache *c);
+
+typedef enum store_write_kind { STORE_WRITE_CREATE, STORE_WRITE_UPDATE } store_write_kind;
+
+/* sObject API-name syntax; message names the problem. */
+sfa_status store_check_sobject(sfa_agent *a, const char *sobject);
+/* Parse fields_json into *out (caller frees with cJSON_Delete) after checking every rule
+ * of field validation (names, scalars, types, lengths, read-only, required, references).
+ * Known field names are rewritten to their canonical spelling. Nothing is written. */
+sfa_status store_fields_parse(cJSON **out, sfa_agent *a, const char *sobject,
+                              const char *fields_json, store_write_kind kind);
+/* As store_fields_parse for an already parsed value (import): *out is a new, checked,
+ * canonically spelled copy of in. */
+sfa_status store_fields_check(cJSON **out, sfa_agent *a, const char *sobject, const cJSON *in,
+                              store_write_kind kind);
+
+/* A mirror row found by a reference. Strings owned; free with store_row_clear. */
+typedef struct store_row {
+    char *local_id;
+    char *sf_id;
+    char *sys_modstamp;
+    char *fields;
+    bool deleted;
+} store_row;
+
+void store_row_clear(store_row *r);
+/* Resolve ref (local id, 15/18-char Id, or CaseNumber for Case) among sObject's rows. */
+sfa_status store_resolve(store_row *out, sfa_agent *a, const char *sobject, const char *ref);
+
+/* Insert a brand-new record (mirror row + create op) inside the caller's transaction.
+ * fields is the validated field map; kind is "create" or "upsert". */
+sfa_status store_insert_new(sfa_agent *a, const char *sobject, const cJSON *fields,
+                            const char *kind, const char *ext_field, const char *ext_value,
+                            char **out_local_id);
+
+/* Session rows (meta "session:<pid>:<nonce>"): start records this handle's session and,
+ * if an earlier session's process is gone without removing its row (crash, kill -9),
+ * runs PRAGMA quick_check first (RELIABILITY.md 1.3). end removes the row. */
+sfa_status store_session_start(sfa_agent *a);
+void store_session_end(sfa_agent *a);
+char **store_session_key(sfa_agent *a);
+
+/* Merge src's members into dst (later values win, field by field; names compare
+ * case-insensitively). */
+void store_json_merge(cJSON *dst, const cJSON *src);
+
+#endif

@@ -1,0 +1,439 @@
+/* Validation of field maps before anything is written: API-name syntax, scalar values,
+ * types and lengths of known fields, read-only fields, required fields on create, and
+ * reference values. Field facts come from the sObject's describe (describe_cache) when
+ * there is one, else from a small built-in table of Case and Contact standard fields
+ * (SALESFORCE.md 9.3); other sObjects get syntax checks only.
+ *
+ * Invariants:
+ * I1. Validation never writes; a failure leaves the database as it was.
+ * I2. With a describe, a field it does not list is refused (Salesforce's INVALID_FIELD);
+ *     without one, unknown fields pass (custom fields are legal) unless read-only by name.
+ * I3. Lengths count characters (UTF-8 code points) as Salesforce does; any string over
+ *     STRING_MAX_BYTES is refused whatever the field.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "store/store.h"
+#include "store/store_internal.h"
+#include "util/alloc.h"
+#include "util/json.h"
+#include "util/names.h"
+#include "util/sfid.h"
+#include "util/timeutil.h"
+
+#define STRING_MAX_BYTES 131072
+
+typedef enum ftype {
+    FT_ANY,
+    FT_TEXT,
+    FT_REFERENCE,
+    FT_BOOL,
+    FT_NUMBER,
+    FT_DATE,
+    FT_DATETIME
+} ftype;
+
+typedef struct field_meta {
+    const char *name;
+    ftype type;
+    int length; /* characters; 0: no field-specific limit */
+    bool createable, updateable, nillable;
+    const char *ref_to;    /* built-in reference: the one sObject a local id may name */
+    const cJSON *ref_list; /* describe reference: its referenceTo array (borrowed) */
+} field_meta;
+
+#define RO(n, t)                                                                                   \
+    {                                                                                              \
+        n, t, 0, false, false, true, NULL, NULL                                                    \
+    }
+#define RW(n, t, len)                                                                              \
+    {                                                                                              \
+        n, t, len, true, true, true, NULL, NULL                                                    \
+    }
+#define REF(n, to)                                                                                 \
+    {                                                                                              \
+        n, FT_REFERENCE, 18, true, true, true, to, NULL                                            \
+    }
+
+static const field_meta CASE_FIELDS[] = {
+    RO("Id", FT_TEXT),
+    RO("CaseNumber", FT_TEXT),
+    RW("Subject", FT_TEXT, 255),
+    RW("Status", FT_TEXT, 0),
+    RW("Priority", FT_TEXT, 0),
+    RW("Origin", FT_TEXT, 255),
+    RW("Description", FT_TEXT, 32000),
+    REF("ContactId", "Contact"),
+    REF("AccountId", "Account"),
+    REF("OwnerId", NULL),
+    RO("IsClosed", FT_BOOL),
+    RO("CreatedDate", FT_DATETIME),
+    RO("LastModifiedDate", FT_DATETIME),
+    RO("SystemModstamp", FT_DATETIME),
+    RO("IsDeleted", FT_BOOL),
+    {NULL, FT_ANY, 0, false, false, false, NULL, NULL},
+};
+
+static const field_meta CONTACT_FIELDS[] = {
+    RO("Id", FT_TEXT),
+    {"LastName", FT_TEXT, 80, true, true, false, NULL, NULL},
+    REF("AccountId", "Account"),
+    REF("OwnerId", NULL),
+    RW("Description", FT_TEXT, 32000),
+    RO("CreatedDate", FT_DATETIME),
+    RO("LastModifiedDate", FT_DATETIME),
+    RO("SystemModstamp", FT_DATETIME),
+    RO("IsDeleted", FT_BOOL),
+    {NULL, FT_ANY, 0, false, false, false, NULL, NULL},
+};
+
+/* System fields every sObject has; read-only everywhere. */
+static const field_meta SYSTEM_FIELDS[] = {
+    RO("Id", FT_TEXT),
+    RO("CreatedDate", FT_DATETIME),
+    RO("LastModifiedDate", FT_DATETIME),
+    RO("SystemModstamp", FT_DATETIME),
+    RO("IsDeleted", FT_BOOL),
+    {NULL, FT_ANY, 0, false, false, false, NULL, NULL},
+};
+
+void store_describe_cache_clear(store_describe_cache *c)
+{
+    store_describe_entry *e = c->head;
+    while (e) {
+        store_describe_entry *next = e->next;
+        free(e->sobject);
+        cJSON_Delete(e->describe);
+        free(e);
+        e = next;
+    }
+    c->head = NULL;
+}
+
+static const char SQL_DESCRIBE[] =
+    "SELECT describe FROM describe_cache WHERE sobject = ?1 COLLATE NOCASE";
+
+/* The sObject's describe, or NULL when describe_cache has no row for it. */
+static const cJSON *describe_of(sfa_agent *a, const char *sobject)
+{
+    store_describe_cache *c = store_describes(a);
+    for (store_describe_entry *e = c->head; e; e = e->next)
+        if (strcasecmp(e->sobject, sobject) == 0)
+            return e->describe;
+    cJSON *d = NULL;
+    sqlite3_stmt *st = store_stmt(a, SQL_DESCRIBE);
+    if (st) {
+        sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            d = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+        sqlite3_reset(st);
+    }
+    store_describe_entry *e = xcalloc(1, sizeof *e);
+    e->sobject = xstrdup(sobject);
+    e->describe = d;
+    e->next = c->head;
+    c->head = e;
+    return d;
+}
+
+static ftype type_of_describe(const char *t)
+{
+    static const char *const text[] = {"string", "textarea",        "picklist", "multipicklist",
+                                       "email",  "phone",           "url",      "combobox",
+                                       "id",     "encryptedstring", "time",     NULL};
+    if (!t)
+        return FT_ANY;
+    for (size_t i = 0; text[i]; i++)
+        if (strcmp(t, text[i]) == 0)
+            return FT_TEXT;
+    if (strcmp(t, "reference") == 0)
+        return FT_REFERENCE;
+    if (strcmp(t, "boolean") == 0)
+        return FT_BOOL;
+    if (!strcmp(t, "double") || !strcmp(t, "currency") || !strcmp(t, "percent") ||
+        !strcmp(t, "int") || !strcmp(t, "long"))
+        return FT_NUMBER;
+    if (strcmp(t, "date") == 0)
+        return FT_DATE;
+    if (strcmp(t, "datetime") == 0)
+        return FT_DATETIME;
+    return FT_ANY;
+}
+
+static bool lookup_table(const field_meta *t, const char *name, field_meta *out)
+{
+    for (size_t i = 0; t[i].name; i++) {
+        if (strcasecmp(t[i].name, name) == 0) {
+            *out = t[i];
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool lookup_describe(const cJSON *d, const char *name, field_meta *out)
+{
+    const cJSON *f = NULL;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(d, "fields"))
+    {
+        const char *n = json_str(f, "name");
+        if (!n || strcasecmp(n, name) != 0)
+            continue;
+        out->name = n;
+        out->type = type_of_describe(json_str(f, "type"));
+        out->length = (int)json_num(f, "length", 0);
+        out->createable = json_bool(f, "createable", true);
+        out->updateable = json_bool(f, "updateable", true);
+        out->nillable = json_bool(f, "nillable", true);
+        out->ref_to = NULL;
+        out->ref_list = cJSON_GetObjectItemCaseSensitive(f, "referenceTo");
+        return true;
+    }
+    return false;
+}
+
+/* Field facts for name: true if known. *strict tells whether unknown names are refused. */
+static bool field_lookup(sfa_agent *a, const char *sobject, const char *name, field_meta *out,
+                         bool *strict)
+{
+    const cJSON *d = describe_of(a, sobject);
+    *strict = d != NULL;
+    if (d)
+        return lookup_describe(d, name, out);
+    if (strcasecmp(sobject, "Case") == 0)
+        return lookup_table(CASE_FIELDS, name, out);
+    if (strcasecmp(sobject, "Contact") == 0)
+        return lookup_table(CONTACT_FIELDS, name, out);
+    return lookup_table(SYSTEM_FIELDS, name, out);
+}
+
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+static bool is_blank(const char *s)
+{
+    for (; *s; s++)
+        if (!isspace((unsigned char)*s))
+            return false;
+    return true;
+}
+
+static const char SQL_REF_SOBJECT[] =
+    "SELECT sobject FROM records WHERE local_id = ?1 AND deleted = 0";
+
+/* May a local record of parent's sObject fill this reference field? */
+static bool ref_allows(const field_meta *m, const char *parent)
+{
+    if (m->ref_to)
+        return strcasecmp(m->ref_to, parent) == 0;
+    if (cJSON_GetArraySize(m->ref_list) == 0)
+        return true; /* targets unknown (OwnerId: User or Group): accept */
+    const cJSON *t = NULL;
+    cJSON_ArrayForEach(t, m->ref_list)
+    {
+        if (cJSON_IsString(t) && strcasecmp(t->valuestring, parent) == 0)
+            return true;
+    }
+    return false;
+}
+
+static sfa_status check_local_reference(sfa_agent *a, const char *sobject, const field_meta *m,
+                                        const char *v)
+{
+    sqlite3_stmt *st = store_stmt(a, SQL_REF_SOBJECT);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_text(st, 1, v, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    char *parent = rc == SQLITE_ROW ? xstrdup((const char *)sqlite3_column_text(st, 0)) : NULL;
+    sqlite3_reset(st);
+    sfa_status s = SFA_OK;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        s = store_fail_sqlite(a, rc, "checking a reference");
+    else if (!parent)
+        s = store_fail(a, SFA_ENOTFOUND,
+                       "%s.%s: no local record '%s' (a reference must be a Salesforce Id or the "
+                       "local id of an existing record)",
+                       sobject, m->name, v);
+    else if (!ref_allows(m, parent))
+        s = store_fail(a, SFA_EINVAL, "%s.%s: '%s' is a %s record, which this field cannot name",
+                       sobject, m->name, v, parent);
+    free(parent);
+    return s;
+}
+
+static sfa_status check_reference(sfa_agent *a, const char *sobject, const field_meta *m,
+                                  const char *v)
+{
+    if (sfid_is_valid(v))
+        return SFA_OK;
+    if (strncmp(v, "loc-", 4) == 0)
+        return check_local_reference(a, sobject, m, v);
+    return store_fail(a, SFA_EINVAL,
+                      "%s.%s: '%s' is not a Salesforce Id (15 or 18 characters) or a local id "
+                      "(loc-...)",
+                      sobject, m->name, v);
+}
+
+static sfa_status check_type(sfa_agent *a, const char *sobject, const field_meta *m, const cJSON *v)
+{
+    const char *f = m->name;
+    switch (m->type) {
+    case FT_ANY:
+        return SFA_OK;
+    case FT_BOOL:
+        if (!cJSON_IsBool(v))
+            return store_fail(a, SFA_EINVAL, "%s.%s must be true or false", sobject, f);
+        return SFA_OK;
+    case FT_NUMBER:
+        if (!cJSON_IsNumber(v))
+            return store_fail(a, SFA_EINVAL, "%s.%s must be a number", sobject, f);
+        return SFA_OK;
+    case FT_DATE:
+    case FT_DATETIME: {
+        int64_t ms;
+        if (!cJSON_IsString(v) || !time_parse_sf(v->valuestring, &ms))
+            return store_fail(a, SFA_EINVAL, "%s.%s must be a date%s string (e.g. %s)", sobject, f,
+                              m->type == FT_DATE ? "" : "Time",
+                              m->type == FT_DATE ? "2024-01-31" : "2024-01-31T12:00:00Z");
+        return SFA_OK;
+    }
+    case FT_TEXT:
+    case FT_REFERENCE:
+        if (!cJSON_IsString(v))
+            return store_fail(a, SFA_EINVAL, "%s.%s must be a string", sobject, f);
+        if (m->type == FT_REFERENCE) /* a local id is longer than an Id: check the form */
+            return check_reference(a, sobject, m, v->valuestring);
+        if (m->length > 0 && utf8_chars(v->valuestring) > (size_t)m->length)
+            return store_fail(a, SFA_EINVAL, "%s.%s is too long: %zu characters (at most %d)",
+                              sobject, f, utf8_chars(v->valuestring), m->length);
+        return SFA_OK;
+    }
+    return SFA_OK;
+}
+
+/* Name syntax, scalar value, size: the checks every field gets. */
+static sfa_status check_basic(sfa_agent *a, const char *sobject, const cJSON *item)
+{
+    const char *name = item->string;
+    if (!name_is_valid_api_name(name))
+        return store_fail(a, SFA_EINVAL, "'%s' is not a valid field name for %s", name, sobject);
+    if (cJSON_IsObject(item) || cJSON_IsArray(item))
+        return store_fail(a, SFA_EINVAL,
+                          "%s.%s: nested objects and arrays are not allowed (values must be a "
+                          "string, number, true/false or null)",
+                          sobject, name);
+    if (cJSON_IsString(item) && strlen(item->valuestring) > STRING_MAX_BYTES)
+        return store_fail(a, SFA_EINVAL, "%s.%s: value is larger than %d bytes", sobject, name,
+                          STRING_MAX_BYTES);
+    return SFA_OK;
+}
+
+static sfa_status check_field(sfa_agent *a, const char *sobject, const cJSON *item,
+                              store_write_kind kind, const char **canonical)
+{
+    sfa_status st = check_basic(a, sobject, item);
+    if (st != SFA_OK)
+        return st;
+    const char *name = item->string;
+    field_meta m;
+    bool strict = false;
+    *canonical = name;
+    if (!field_lookup(a, sobject, name, &m, &strict)) {
+        if (strict) /* I2 */
+            return store_fail(a, SFA_EINVAL, "No such column '%s' on sobject of type %s", name,
+                              sobject);
+        return SFA_OK;
+    }
+    *canonical = m.name;
+    if (kind == STORE_WRITE_CREATE ? !m.createable : !m.updateable)
+        return store_fail(a, SFA_EINVAL, "%s.%s is read-only and cannot be %s", sobject, m.name,
+                          kind == STORE_WRITE_CREATE ? "set on create" : "updated");
+    if (cJSON_IsNull(item)) {
+        if (!m.nillable)
+            return store_fail(a, SFA_EINVAL, "%s.%s is required and cannot be null", sobject,
+                              m.name);
+        return SFA_OK;
+    }
+    return check_type(a, sobject, &m, item);
+}
+
+/* Subject on Case and LastName on Contact must hold text: required on create, and never
+ * blanked by an update. */
+static sfa_status check_required(sfa_agent *a, const char *sobject, const cJSON *obj,
+                                 store_write_kind kind)
+{
+    const char *req = strcasecmp(sobject, "Case") == 0      ? "Subject"
+                      : strcasecmp(sobject, "Contact") == 0 ? "LastName"
+                                                            : NULL;
+    if (!req)
+        return SFA_OK;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, req);
+    if (!v && kind == STORE_WRITE_UPDATE)
+        return SFA_OK;
+    if (!v || !cJSON_IsString(v) || is_blank(v->valuestring))
+        return store_fail(a, SFA_EINVAL, "%s.%s is required and must not be empty", sobject, req);
+    return SFA_OK;
+}
+
+sfa_status store_check_sobject(sfa_agent *a, const char *sobject)
+{
+    if (!sobject || !name_is_valid_api_name(sobject))
+        return store_fail(a, SFA_EINVAL, "'%s' is not a valid sObject name",
+                          sobject ? sobject : "(null)");
+    return SFA_OK;
+}
+
+sfa_status store_fields_check(cJSON **out, sfa_agent *a, const char *sobject, const cJSON *in,
+                              store_write_kind kind)
+{
+    *out = NULL;
+    if (!cJSON_IsObject(in))
+        return store_fail(a, SFA_EINVAL, "fields must be a JSON object of field name to value");
+    cJSON *obj = cJSON_CreateObject();
+    const cJSON *item = NULL;
+    sfa_status st = SFA_OK;
+    cJSON_ArrayForEach(item, in)
+    {
+        const char *canonical = NULL;
+        st = check_field(a, sobject, item, kind, &canonical);
+        if (st != SFA_OK)
+            break;
+        if (cJSON_GetObjectItem(obj, canonical)) { /* case-insensitive, like Salesforce */
+            st = store_fail(a, SFA_EINVAL, "%s.%s is given more than once", sobject, canonical);
+            break;
+        }
+        cJSON_AddItemToObject(obj, canonical, cJSON_Duplicate(item, true));
+    }
+    if (st == SFA_OK)
+        st = check_required(a, sobject, obj, kind);
+    if (st != SFA_OK) {
+        cJSON_Delete(obj);
+        return st;
+    }
+    *out = obj;
+    return SFA_OK;
+}
+
+sfa_status store_fields_parse(cJSON **out, sfa_agent *a, const char *sobject,
+                              const char *fields_json, store_write_kind kind)
+{
+    *out = NULL;
+    if (!fields_json)
+        return store_fail(a, SFA_EINVAL, "no fields given");
+    cJSON *in = cJSON_Parse(fields_json);
+    if (!in)
+        return store_fail(a, SFA_EINVAL, "fields are not valid JSON");
+    sfa_status st = store_fields_check(out, a, sobject, in, kind);
+    cJSON_Delete(in);
+    return st;
+}

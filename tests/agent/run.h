@@ -1,0 +1,31 @@
+/* Run the real sfagent binary ($SFAGENT_BIN) and capture its exit code and output. */
+#ifndef SFA_TEST_AGENT_RUN_H
+#define SFA_TEST_AGENT_RUN_H
+
+typedef struct run_result {
+    int code;  /* exit status, or 128 + signal */
+    char *out; /* stdout, NUL-terminated */
+    char *err; /* stderr, NUL-terminated */
+} run_result;
+
+/*
+ * Run sfagent with args (NULL-terminated, without argv[0]) in a child process.
+ * stdin_text (may be NULL: /dev/null) is fed on stdin. env_db, when not NULL, is put in
+ * SFAGENT_DB for the child; otherwise SFAGENT_DB is removed from its environment.
+ * scratch_dir holds the temporary capture files. Aborts the test on spawn failure.
+ */
+void run_sfagent(run_result *res, const char *scratch_dir, const char *env_db,
+                 const char *stdin_text, const char *const *args);
+
+void run_result_free(run_result *res);
+
+/* Number of '\n'-terminated lines in s. */
+int run_count_lines(const char *s);
+
+/* Read a whole file (caller frees), NULL if it cannot be read. */
+char *run_read_file(const char *path);
+
+/* Remove dir and the files directly in it. */
+void run_remove_dir(const char *dir);
+
+#endif

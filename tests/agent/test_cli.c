@@ -1,0 +1,545 @@
+/*
+ * End-to-end tests of the sfagent program: the real binary ($SFAGENT_BIN) against a temp
+ * database. Covers the record verbs for case, contact and record, --json shapes, field
+ * typing (--set / --set-json / --fields), import, outbox, status, query, help, SFAGENT_DB,
+ * and that every bad input gives its exit code, one stderr line and no stored change.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+
+#include "agent/run.h"
+
+#define MAX_ARGS 24
+
+typedef struct fixture {
+    char dir[64];
+    char db[128];
+} fixture;
+
+/* Run sfagent --db <fixture db> args... (NULL-terminated) with optional stdin. */
+static void sfa_in(run_result *r, const fixture *f, const char *in, const char *arg0, ...)
+{
+    const char *args[MAX_ARGS] = {"--db", f->db};
+    size_t n = 2;
+    va_list ap;
+    va_start(ap, arg0);
+    for (const char *a = arg0; a; a = va_arg(ap, const char *)) {
+        assert_true(n < MAX_ARGS - 1);
+        args[n++] = a;
+    }
+    va_end(ap);
+    args[n] = NULL;
+    run_sfagent(r, f->dir, NULL, in, args);
+}
+
+#define sfa(r, f, ...) sfa_in((r), (f), NULL, __VA_ARGS__, (const char *)NULL)
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/sfa-cli-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->db, sizeof f->db, "%s/t.db", f->dir);
+    run_result r;
+    sfa(&r, f, "init");
+    int code = r.code;
+    run_result_free(&r);
+    *state = f;
+    return code == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    run_remove_dir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Run, assert exit 0, return stdout with the trailing newline cut (caller frees). */
+static char *ok_out(const fixture *f, const char *const *args)
+{
+    const char *full[MAX_ARGS] = {"--db", f->db};
+    size_t n = 2;
+    for (size_t i = 0; args[i]; i++)
+        full[n++] = args[i];
+    full[n] = NULL;
+    run_result r;
+    run_sfagent(&r, f->dir, NULL, NULL, full);
+    if (r.code != 0)
+        fprintf(stderr, "unexpected exit %d: %s", r.code, r.err);
+    assert_int_equal(r.code, 0);
+    size_t len = strlen(r.out);
+    if (len > 0 && r.out[len - 1] == '\n')
+        r.out[len - 1] = '\0';
+    free(r.err);
+    return r.out;
+}
+
+static cJSON *ok_json(const fixture *f, const char *const *args)
+{
+    char *out = ok_out(f, args);
+    cJSON *j = cJSON_Parse(out);
+    if (!j)
+        fprintf(stderr, "not JSON: %s\n", out);
+    assert_non_null(j);
+    free(out);
+    return j;
+}
+
+static const char *field_str(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static char *create_case(const fixture *f, const char *subject)
+{
+    const char *args[] = {"case", "create", "--subject", subject, NULL};
+    char *id = ok_out(f, args);
+    assert_int_equal(strncmp(id, "loc-", 4), 0);
+    return id;
+}
+
+static void test_case_create_get_update_list_delete(void **state)
+{
+    fixture *f = *state;
+    char *id = create_case(f, "Printer jam");
+    char *id2 = create_case(f, "Laptop won't boot");
+
+    const char *get[] = {"case", "get", id, NULL};
+    char *out = ok_out(f, get);
+    assert_non_null(strstr(out, "Printer jam"));
+    assert_non_null(strstr(out, "pending"));
+    assert_non_null(strstr(out, id));
+    free(out);
+
+    const char *upd[] = {"case", "update", id, "--set", "Status=Closed", NULL};
+    free(ok_out(f, upd));
+    const char *getj[] = {"--json", "case", "get", id, NULL};
+    cJSON *rec = ok_json(f, getj);
+    assert_string_equal(field_str(rec, "localId"), id);
+    assert_string_equal(field_str(rec, "sobject"), "Case");
+    assert_string_equal(field_str(rec, "syncState"), "pending");
+    const cJSON *fields = cJSON_GetObjectItemCaseSensitive(rec, "fields");
+    assert_string_equal(field_str(fields, "Status"), "Closed");
+    assert_string_equal(field_str(fields, "Subject"), "Printer jam");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(rec, "id")));
+    cJSON_Delete(rec);
+
+    const char *list[] = {"case", "list", NULL};
+    out = ok_out(f, list);
+    assert_non_null(strstr(out, id));
+    assert_non_null(strstr(out, id2));
+    assert_non_null(strstr(out, "(2 records)"));
+    free(out);
+    const char *listj[] = {"--json", "case", "list", "--status", "Closed", NULL};
+    cJSON *arr = ok_json(f, listj);
+    assert_int_equal(cJSON_GetArraySize(arr), 1);
+    assert_string_equal(field_str(cJSON_GetArrayItem(arr, 0), "localId"), id);
+    cJSON_Delete(arr);
+    const char *lim[] = {"--json", "case", "list", "--limit", "1", NULL};
+    arr = ok_json(f, lim);
+    assert_int_equal(cJSON_GetArraySize(arr), 1);
+    cJSON_Delete(arr);
+
+    const char *del[] = {"case", "delete", id, NULL};
+    free(ok_out(f, del));
+    arr = ok_json(f, (const char *const[]){"--json", "case", "list", NULL});
+    assert_int_equal(cJSON_GetArraySize(arr), 1);
+    assert_string_equal(field_str(cJSON_GetArrayItem(arr, 0), "localId"), id2);
+    cJSON_Delete(arr);
+    free(id);
+    free(id2);
+}
+
+static void test_contact_and_generic_record(void **state)
+{
+    fixture *f = *state;
+    const char *mk[] = {"contact", "create",  "--last-name",      "Doe", "--first-name",
+                        "Jane",    "--email", "jane@example.com", NULL};
+    char *id = ok_out(f, mk);
+    cJSON *rec = ok_json(f, (const char *const[]){"--json", "contact", "get", id, NULL});
+    const cJSON *fields = cJSON_GetObjectItemCaseSensitive(rec, "fields");
+    assert_string_equal(field_str(fields, "LastName"), "Doe");
+    assert_string_equal(field_str(fields, "FirstName"), "Jane");
+    assert_string_equal(field_str(fields, "Email"), "jane@example.com");
+    assert_string_equal(field_str(rec, "sobject"), "Contact");
+    cJSON_Delete(rec);
+    char *out = ok_out(f, (const char *const[]){"contact", "list", NULL});
+    assert_non_null(strstr(out, "jane@example.com"));
+    free(out);
+    free(id);
+
+    id =
+        ok_out(f, (const char *const[]){"record", "create", "Account", "--set", "Name=Acme", NULL});
+    free(ok_out(f, (const char *const[]){"record", "update", "Account", id, "--set",
+                                         "Name=Acme Ltd", NULL}));
+    rec = ok_json(f, (const char *const[]){"--json", "record", "get", "Account", id, NULL});
+    assert_string_equal(field_str(cJSON_GetObjectItemCaseSensitive(rec, "fields"), "Name"),
+                        "Acme Ltd");
+    cJSON_Delete(rec);
+    out = ok_out(f, (const char *const[]){"record", "list", "Account", NULL});
+    assert_non_null(strstr(out, "Acme Ltd"));
+    free(out);
+    free(ok_out(f, (const char *const[]){"record", "delete", "Account", id, NULL}));
+    free(id);
+}
+
+static void test_upsert_finds_the_same_record_by_external_id(void **state)
+{
+    fixture *f = *state;
+    const char *up1[] = {"record", "upsert", "Account",  "Ext_Id__c",
+                         "A-1",    "--set",  "Name=One", NULL};
+    const char *up2[] = {"record", "upsert", "Account",  "Ext_Id__c",
+                         "A-1",    "--set",  "Name=Two", NULL};
+    char *a = ok_out(f, up1);
+    char *b = ok_out(f, up2);
+    assert_string_equal(a, b);
+    cJSON *rec = ok_json(f, (const char *const[]){"--json", "record", "get", "Account", a, NULL});
+    assert_string_equal(field_str(cJSON_GetObjectItemCaseSensitive(rec, "fields"), "Name"), "Two");
+    cJSON_Delete(rec);
+    free(a);
+    free(b);
+}
+
+static void test_set_is_string_set_json_is_typed(void **state)
+{
+    fixture *f = *state;
+    const char *mk[] = {"case",       "create",           "--subject", "123",
+                        "--set-json", "IsEscalated=true", "--fields",  "{\"Priority\":\"High\"}",
+                        "--set",      "Origin=42",        NULL};
+    char *id = ok_out(f, mk);
+    cJSON *rec = ok_json(f, (const char *const[]){"--json", "case", "get", id, NULL});
+    const cJSON *fields = cJSON_GetObjectItemCaseSensitive(rec, "fields");
+    assert_string_equal(field_str(fields, "Subject"), "123");
+    assert_string_equal(field_str(fields, "Origin"), "42");
+    assert_string_equal(field_str(fields, "Priority"), "High");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(fields, "IsEscalated")));
+    cJSON_Delete(rec);
+    free(id);
+}
+
+static void test_unicode_subject_round_trips(void **state)
+{
+    fixture *f = *state;
+    const char *subject = "Caf\xc3\xa9 \xe2\x98\x95 \xe6\x97\xa5\xe6\x9c\xac";
+    char *id = create_case(f, subject);
+    cJSON *rec = ok_json(f, (const char *const[]){"--json", "case", "get", id, NULL});
+    assert_string_equal(field_str(cJSON_GetObjectItemCaseSensitive(rec, "fields"), "Subject"),
+                        subject);
+    cJSON_Delete(rec);
+    free(id);
+}
+
+/* The outbox as JSON: compared before and after a bad command to prove nothing changed. */
+static char *snapshot(const fixture *f)
+{
+    char *ops = ok_out(f, (const char *const[]){"--json", "outbox", "list", NULL});
+    char *recs = ok_out(
+        f, (const char *const[]){"--json", "record", "list", "Case", "--include-deleted", NULL});
+    size_t n = strlen(ops) + strlen(recs) + 2;
+    char *both = malloc(n);
+    snprintf(both, n, "%s\n%s", ops, recs);
+    free(ops);
+    free(recs);
+    return both;
+}
+
+#define A10  "aaaaaaaaaa"
+#define A100 A10 A10 A10 A10 A10 A10 A10 A10 A10 A10
+
+typedef struct bad_case {
+    int code;
+    const char *args[10]; /* "@" is replaced by an existing Case's local id */
+} bad_case;
+
+static const bad_case bad_cases[] = {
+    {64, {"frobnicate"}},
+    {64, {"--bogus", "status"}},
+    {64, {"--durability", "fast", "status"}},
+    {64, {"case"}},
+    {64, {"case", "explode"}},
+    {64, {"case", "create"}},
+    {64, {"case", "create", "--subject"}},
+    {64, {"case", "create", "--subject", "x", "--bogus"}},
+    {64, {"case", "create", "--subject", "x", "stray"}},
+    {64, {"case", "update", "@"}},
+    {64, {"case", "get"}},
+    {64, {"contact", "create", "--first-name", "NoLast"}},
+    {64, {"record", "create"}},
+    {64, {"outbox", "list", "--state", "bogus"}},
+    {64, {"query"}},
+    {64, {"import", "Case"}},
+    {65, {"case", "create", "--subject", "x", "--set", "NoEquals"}},
+    {65, {"case", "create", "--subject", "x", "--set", "=value"}},
+    {65, {"case", "create", "--subject", "x", "--set-json", "Priority=High"}},
+    {65, {"case", "create", "--subject", "x", "--set-json", "Priority=[1]"}},
+    {65, {"case", "create", "--subject", "x", "--fields", "[1,2]"}},
+    {65, {"case", "create", "--subject", "x", "--fields", "{bad"}},
+    {65, {"case", "create", "--subject", "x", "--set", "Bad Name=1"}},
+    {65, {"case", "create", "--subject", "x", "--fields", "{\"Nested\":{\"a\":1}}"}},
+    {65, {"case", "update", "@", "--set", "Bad-Name=1"}},
+    {65, {"case", "create", "--subject", "bad \xff\xfe utf8"}},
+    {65, {"record", "create", "Bad Object!", "--set", "Name=x"}},
+    {65, {"case", "create", "--subject", A100 A100 A100}}, /* Subject holds 255 */
+    {65, {"case", "create", "--subject", "x", "--set", "CaseNumber=00001234"}}, /* read-only */
+    {65, {"case", "create", "--subject", "x", "--set-json", "Subject=5"}},
+    {65, {"case", "update", "@", "--set", "Bad\xc3(=x"}},
+    {65, {"contact", "create", "--last-name", ""}},
+    {65, {"case", "list", "--limit", "many"}},
+    {65, {"query", "SELECT FROM WHERE"}},
+    {66, {"case", "get", "loc-00000000000000000000000000"}},
+    {66, {"case", "update", "500000000000001", "--set", "Status=New"}},
+    {66, {"case", "delete", "loc-00000000000000000000000000"}},
+    {66, {"outbox", "show", "999999"}},
+    {66, {"import", "Case", "/nonexistent/file.jsonl"}},
+};
+
+static void run_bad(const fixture *f, const bad_case *bc, const char *ref)
+{
+    const char *args[16] = {"--db", f->db};
+    size_t n = 2;
+    for (size_t i = 0; i < 10 && bc->args[i]; i++)
+        args[n++] = strcmp(bc->args[i], "@") == 0 ? ref : bc->args[i];
+    args[n] = NULL;
+    char *before = snapshot(f);
+    run_result r;
+    run_sfagent(&r, f->dir, NULL, NULL, args);
+    if (r.code != bc->code || run_count_lines(r.err) != 1)
+        fprintf(stderr, "case '%s %s %s': exit %d, stderr: %s", bc->args[0],
+                bc->args[1] ? bc->args[1] : "", bc->args[2] ? bc->args[2] : "", r.code, r.err);
+    assert_int_equal(r.code, bc->code);
+    assert_int_equal(run_count_lines(r.err), 1);
+    assert_int_equal(strncmp(r.err, "sfagent: ", 9), 0);
+    assert_string_equal(r.out, "");
+    char *after = snapshot(f);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    run_result_free(&r);
+}
+
+static void test_bad_input_exit_code_one_line_nothing_stored(void **state)
+{
+    fixture *f = *state;
+    char *ref = create_case(f, "Existing");
+    for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++)
+        run_bad(f, &bad_cases[i], ref);
+    free(ref);
+}
+
+static void test_missing_database_is_not_created(void **state)
+{
+    fixture *f = *state;
+    char path[160];
+    snprintf(path, sizeof path, "%s/none.db", f->dir);
+    run_result r;
+    run_sfagent(&r, f->dir, NULL, NULL, (const char *const[]){"--db", path, "case", "list", NULL});
+    assert_int_equal(r.code, 66);
+    assert_non_null(strstr(r.err, "sfagent init"));
+    assert_int_equal(access(path, F_OK), -1);
+    run_result_free(&r);
+}
+
+static void test_corrupt_database_is_io_error(void **state)
+{
+    fixture *f = *state;
+    char path[160];
+    snprintf(path, sizeof path, "%s/garbage.db", f->dir);
+    FILE *g = fopen(path, "wb");
+    for (int i = 0; i < 512; i++)
+        fputs("this is not a database ", g);
+    fclose(g);
+    run_result r;
+    run_sfagent(&r, f->dir, NULL, NULL, (const char *const[]){"--db", path, "status", NULL});
+    assert_int_equal(r.code, 74);
+    assert_int_equal(run_count_lines(r.err), 1);
+    run_result_free(&r);
+}
+
+/* Another process holding the write lock: exit 75 (try later) after the library's busy wait. */
+static void test_locked_database_is_temporary_failure(void **state)
+{
+    fixture *f = *state;
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    run_result r;
+    sfa(&r, f, "case", "create", "--subject", "blocked");
+    assert_int_equal(r.code, 75);
+    assert_int_equal(run_count_lines(r.err), 1);
+    run_result_free(&r);
+    assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    cJSON *arr = ok_json(f, (const char *const[]){"--json", "case", "list", NULL});
+    assert_int_equal(cJSON_GetArraySize(arr), 0);
+    cJSON_Delete(arr);
+}
+
+static void test_import_good_and_bad_line(void **state)
+{
+    fixture *f = *state;
+    run_result r;
+    const char *good = "{\"Subject\":\"one\"}\n\n{\"Subject\":\"two\",\"Status\":\"New\"}\n"
+                       "{\"Subject\":\"three\"}\n";
+    sfa_in(&r, f, good, "import", "Case", "-", (const char *)NULL);
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "imported 3 records"));
+    run_result_free(&r);
+
+    char *before = snapshot(f);
+    const char *bad = "{\"Subject\":\"four\"}\n{\"Subject\": oops}\n{\"Subject\":\"six\"}\n";
+    sfa_in(&r, f, bad, "import", "Case", "-", (const char *)NULL);
+    assert_int_equal(r.code, 65);
+    assert_int_equal(run_count_lines(r.err), 1);
+    assert_non_null(strstr(r.err, "2")); /* the library names line 2 */
+    char *after = snapshot(f);
+    assert_string_equal(before, after); /* one batch: rolled back whole */
+    free(before);
+    free(after);
+    run_result_free(&r);
+
+    char path[160];
+    snprintf(path, sizeof path, "%s/in.jsonl", f->dir);
+    FILE *in = fopen(path, "w");
+    fputs("{\"Name\":\"A\"}\n{\"Name\":\"B\"}\n", in);
+    fclose(in);
+    cJSON *res = ok_json(f, (const char *const[]){"--json", "import", "Account", path, NULL});
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(res, "imported")->valueint, 2);
+    cJSON_Delete(res);
+}
+
+static void test_outbox_status_and_query(void **state)
+{
+    fixture *f = *state;
+    char *id = create_case(f, "Queued");
+    free(ok_out(f, (const char *const[]){"case", "update", id, "--set", "Status=Working", NULL}));
+    cJSON *ops = ok_json(f, (const char *const[]){"--json", "outbox", "list", NULL});
+    assert_true(cJSON_GetArraySize(ops) >= 1);
+    const cJSON *op = cJSON_GetArrayItem(ops, 0);
+    assert_string_equal(field_str(op, "localId"), id);
+    assert_string_equal(field_str(op, "state"), "pending");
+    const char *op_id = field_str(op, "opId");
+    assert_non_null(op_id);
+    char *shown = ok_out(f, (const char *const[]){"outbox", "show", op_id, NULL});
+    assert_non_null(strstr(shown, id));
+    free(shown);
+    cJSON_Delete(ops);
+
+    cJSON *st = ok_json(f, (const char *const[]){"--json", "status", NULL});
+    const cJSON *ob = cJSON_GetObjectItemCaseSensitive(st, "outbox");
+    assert_true(cJSON_GetObjectItemCaseSensitive(ob, "pending")->valueint >= 1);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(st, "records")->valueint, 1);
+    cJSON_Delete(st);
+    char *human = ok_out(f, (const char *const[]){"status", NULL});
+    assert_non_null(strstr(human, "Oldest pending"));
+    free(human);
+
+    char *table =
+        ok_out(f, (const char *const[]){
+                      "query", "SELECT Subject, Status FROM Case WHERE Status = 'Working'", NULL});
+    assert_non_null(strstr(table, "Queued"));
+    assert_non_null(strstr(table, "(totalSize 1)"));
+    free(table);
+    free(id);
+}
+
+static void test_sfagent_db_env_and_db_option(void **state)
+{
+    fixture *f = *state;
+    char env_db[160];
+    snprintf(env_db, sizeof env_db, "%s/env.db", f->dir);
+    run_result r;
+    run_sfagent(&r, f->dir, env_db, NULL, (const char *const[]){"init", NULL});
+    assert_int_equal(r.code, 0);
+    assert_int_equal(access(env_db, F_OK), 0);
+    run_result_free(&r);
+    run_sfagent(&r, f->dir, env_db, NULL,
+                (const char *const[]){"case", "create", "--subject", "via env", NULL});
+    assert_int_equal(r.code, 0);
+    run_result_free(&r);
+    /* --db wins over SFAGENT_DB: the fixture db does not have the env case. */
+    run_sfagent(&r, f->dir, env_db, NULL,
+                (const char *const[]){"--db", f->db, "--json", "case", "list", NULL});
+    assert_int_equal(r.code, 0);
+    assert_null(strstr(r.out, "via env"));
+    run_result_free(&r);
+    run_sfagent(&r, f->dir, env_db, NULL, (const char *const[]){"case", "list", NULL});
+    assert_non_null(strstr(r.out, "via env"));
+    run_result_free(&r);
+}
+
+static void test_durability_normal_and_option_forms(void **state)
+{
+    fixture *f = *state;
+    const char *mk[] = {"--durability",          "normal",           "case", "create",
+                        "--subject=equals form", "--set=Status=New", NULL};
+    char *id = ok_out(f, mk);
+    cJSON *rec =
+        ok_json(f, (const char *const[]){"--durability=normal", "--json", "case", "get", id, NULL});
+    const cJSON *fields = cJSON_GetObjectItemCaseSensitive(rec, "fields");
+    assert_string_equal(field_str(fields, "Subject"), "equals form");
+    assert_string_equal(field_str(fields, "Status"), "New");
+    cJSON_Delete(rec);
+    free(id);
+}
+
+static void test_help_and_version(void **state)
+{
+    fixture *f = *state;
+    run_result r;
+    run_sfagent(&r, f->dir, NULL, NULL, (const char *const[]){"--help", NULL});
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "Commands:"));
+    assert_non_null(strstr(r.out, "outbox"));
+    run_result_free(&r);
+    run_sfagent(&r, f->dir, NULL, NULL, (const char *const[]){"case", "--help", NULL});
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "sfagent case create"));
+    run_result_free(&r);
+    run_sfagent(&r, f->dir, NULL, NULL, (const char *const[]){"case", "create", "--help", NULL});
+    assert_int_equal(r.code, 0);
+    run_result_free(&r);
+    run_sfagent(&r, f->dir, NULL, NULL, (const char *const[]){NULL});
+    assert_int_equal(r.code, 64);
+    run_result_free(&r);
+    run_sfagent(&r, f->dir, NULL, NULL, (const char *const[]){"version", NULL});
+    assert_int_equal(r.code, 0);
+    assert_int_equal(strncmp(r.out, "sfagent ", 8), 0);
+    run_result_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_case_create_get_update_list_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_contact_and_generic_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upsert_finds_the_same_record_by_external_id, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_set_is_string_set_json_is_typed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unicode_subject_round_trips, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_input_exit_code_one_line_nothing_stored, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_missing_database_is_not_created, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_database_is_io_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_locked_database_is_temporary_failure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_good_and_bad_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_status_and_query, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sfagent_db_env_and_db_option, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_durability_normal_and_option_forms, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_help_and_version, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

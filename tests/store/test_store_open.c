@@ -1,0 +1,275 @@
+/* Opening the database: creation mode, migrations, refusing newer, foreign, corrupt and
+ * read-only files without touching them, and the clean-shutdown marker. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sfagent/agent.h"
+#include "sfagent/record.h"
+#include "store/migrations.h"
+#include "store/store_test_util.h"
+#include "util/alloc.h"
+
+static void test_fresh_db_is_newest_version_and_mode_0600(void **state)
+{
+    (void)state;
+    mode_t old = umask(0); /* even a permissive umask must not widen the file */
+    store_fixture *f = fixture_new();
+    umask(old);
+    assert_int_equal(sfa_agent_schema_version(f->agent), sfa_schema_version_supported());
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_migration_count);
+    struct stat sb;
+    assert_int_equal(stat(f->path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE name = 'outbox'"),
+                     1);
+    fixture_free(f);
+}
+
+static void test_pragmas_set_on_connection(void **state)
+{
+    (void)state;
+    store_fixture *f = fixture_new();
+    sqlite3 *db = raw_open(f->path);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    fixture_free(f);
+}
+
+/* Build a database at version k by applying migrations 1..k by hand, then open it. */
+static void test_upgrade_from_each_earlier_version(void **state)
+{
+    (void)state;
+    for (int k = 0; k < store_migration_count; k++) {
+        char dir[] = "/tmp/sfa-store-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        char *path = xasprintf("%s/old.db", dir);
+        sqlite3 *db = NULL;
+        assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+        for (int i = 0; i < k; i++) {
+            assert_int_equal(sqlite3_exec(db, store_migrations[i].sql, NULL, NULL, NULL),
+                             SQLITE_OK);
+            char *v = xasprintf("PRAGMA user_version = %d", store_migrations[i].version);
+            assert_int_equal(sqlite3_exec(db, v, NULL, NULL, NULL), SQLITE_OK);
+            free(v);
+        }
+        if (k >= 1) /* data written at version k survives the upgrade */
+            assert_int_equal(
+                sqlite3_exec(db, "INSERT INTO meta VALUES ('probe', 'kept')", NULL, NULL, NULL),
+                SQLITE_OK);
+        sqlite3_close(db);
+        sfa_agent *a = NULL;
+        sfa_open_options o = SFA_OPEN_OPTIONS_INIT;
+        o.create = false;
+        sfa_status st = sfa_agent_open(&a, path, &o);
+        if (st != SFA_OK)
+            fail_msg("upgrade from %d: %s", k, sfa_agent_errmsg(a));
+        assert_int_equal(sfa_agent_schema_version(a), store_migration_count);
+        sfa_agent_free(a);
+        assert_int_equal(raw_int(path, "PRAGMA user_version"), store_migration_count);
+        assert_int_equal(raw_int(path, "SELECT count(*) FROM meta WHERE key = 'probe'"),
+                         k >= 1 ? 1 : 0);
+        free(path);
+        remove_tree(dir);
+    }
+}
+
+static void expect_refused_untouched(const char *path, sfa_status want, const char *needle)
+{
+    size_t n1 = 0, n2 = 0;
+    unsigned char *before = read_file_bytes(path, &n1);
+    assert_non_null(before);
+    sfa_agent *a = NULL;
+    sfa_open_options o = SFA_OPEN_OPTIONS_INIT;
+    assert_int_equal(sfa_agent_open(&a, path, &o), want);
+    assert_non_null(a);
+    if (!strstr(sfa_agent_errmsg(a), needle))
+        fail_msg("message '%s' lacks '%s'", sfa_agent_errmsg(a), needle);
+    sfa_agent_free(a);
+    unsigned char *after = read_file_bytes(path, &n2);
+    assert_non_null(after);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(before, after, n1);
+    free(before);
+    free(after);
+}
+
+static void test_refuses_newer_schema_untouched(void **state)
+{
+    (void)state;
+    store_fixture *f = fixture_new();
+    sfa_agent_free(f->agent);
+    f->agent = NULL;
+    raw_exec(f->path, "PRAGMA user_version = 999");
+    expect_refused_untouched(f->path, SFA_ETOONEW, "newer");
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 999);
+    fixture_free(f);
+}
+
+static void test_refuses_random_bytes_untouched(void **state)
+{
+    (void)state;
+    store_fixture *f = fixture_new();
+    sfa_agent_free(f->agent);
+    f->agent = NULL;
+    char *junk = xasprintf("%s/junk.db", f->dir);
+    unsigned char buf[8192];
+    assert_int_equal(getrandom(buf, sizeof buf, 0), (ssize_t)sizeof buf);
+    int fd = open(junk, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, buf, sizeof buf), (ssize_t)sizeof buf);
+    close(fd);
+    expect_refused_untouched(junk, SFA_ECORRUPT, "not");
+    /* An SQLite header followed by garbage is caught by SQLite itself. */
+    memcpy(buf, "SQLite format 3", 16);
+    fd = open(junk, O_WRONLY | O_TRUNC);
+    assert_int_equal(write(fd, buf, sizeof buf), (ssize_t)sizeof buf);
+    close(fd);
+    size_t n = 0;
+    unsigned char *before = read_file_bytes(junk, &n);
+    sfa_agent *a = NULL;
+    sfa_open_options o = SFA_OPEN_OPTIONS_INIT;
+    sfa_status st = sfa_agent_open(&a, junk, &o);
+    assert_int_not_equal(st, SFA_OK);
+    sfa_agent_free(a);
+    size_t n2 = 0;
+    unsigned char *after = read_file_bytes(junk, &n2);
+    assert_int_equal(n, n2);
+    assert_memory_equal(before, after, n);
+    free(before);
+    free(after);
+    free(junk);
+    fixture_free(f);
+}
+
+static void test_refuses_foreign_sqlite_db(void **state)
+{
+    (void)state;
+    store_fixture *f = fixture_new();
+    char *other = xasprintf("%s/other.db", f->dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(other, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "CREATE TABLE t (x); INSERT INTO t VALUES (1)", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    expect_refused_untouched(other, SFA_ECORRUPT, "not an sfagent database");
+    free(other);
+    fixture_free(f);
+}
+
+static void test_read_only_file(void **state)
+{
+    (void)state;
+    store_fixture *f = fixture_new();
+    char *id = NULL;
+    assert_int_equal(sfa_record_create(&id, f->agent, "Case", "{\"Subject\":\"a\"}"), SFA_OK);
+    sfa_agent_free(f->agent);
+    f->agent = NULL;
+    assert_int_equal(chmod(f->path, 0400), 0);
+    expect_refused_untouched(f->path, SFA_EREADONLY, "read-only");
+    /* Opened read-only on purpose it reads fine and refuses writes. */
+    sfa_agent *a = NULL;
+    sfa_open_options o = SFA_OPEN_OPTIONS_INIT;
+    o.read_only = true;
+    o.create = false;
+    if (sfa_agent_open(&a, f->path, &o) != SFA_OK)
+        fail_msg("read-only open: %s", sfa_agent_errmsg(a));
+    sfa_record *r = NULL;
+    assert_int_equal(sfa_record_get(&r, a, "Case", id), SFA_OK);
+    sfa_record_free(r);
+    char *id2 = NULL;
+    assert_int_equal(sfa_record_create(&id2, a, "Case", "{\"Subject\":\"b\"}"), SFA_EREADONLY);
+    assert_null(id2);
+    sfa_agent_free(a);
+    free(id);
+    fixture_free(f);
+}
+
+static void test_read_only_directory(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sfa-store-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_int_equal(chmod(dir, 0500), 0);
+    char *path = xasprintf("%s/x.db", dir);
+    sfa_agent *a = NULL;
+    sfa_open_options o = SFA_OPEN_OPTIONS_INIT;
+    sfa_status st = sfa_agent_open(&a, path, &o);
+    assert_int_equal(st, SFA_EREADONLY);
+    assert_non_null(strstr(sfa_agent_errmsg(a), "read-only"));
+    sfa_agent_free(a);
+    free(path);
+    chmod(dir, 0700);
+    remove_tree(dir);
+}
+
+static void test_missing_file_without_create(void **state)
+{
+    (void)state;
+    sfa_agent *a = NULL;
+    sfa_open_options o = SFA_OPEN_OPTIONS_INIT;
+    o.create = false;
+    assert_int_equal(sfa_agent_open(&a, "/tmp/sfa-does-not-exist/x.db", &o), SFA_ENOTFOUND);
+    assert_true(strlen(sfa_agent_errmsg(a)) > 0);
+    sfa_agent_free(a);
+}
+
+static void test_session_rows_and_stale_session(void **state)
+{
+    (void)state;
+    store_fixture *f = fixture_new();
+    const char *count = "SELECT count(*) FROM meta WHERE key LIKE 'session:%'";
+    assert_int_equal(raw_int(f->path, count), 1);
+    sfa_agent *second = NULL;
+    sfa_open_options o = SFA_OPEN_OPTIONS_INIT;
+    assert_int_equal(sfa_agent_open(&second, f->path, &o), SFA_OK);
+    assert_int_equal(raw_int(f->path, count), 2); /* one row per open handle */
+    sfa_agent_free(second);
+    sfa_agent_free(f->agent);
+    f->agent = NULL;
+    assert_int_equal(raw_int(f->path, count), 0);
+    /* A row of a process that is gone: the next open checks the file and drops the row. */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(0);
+    waitpid(pid, NULL, 0);
+    char *sql = xasprintf("INSERT INTO meta VALUES ('session:%ld:00', '1')", (long)pid);
+    raw_exec(f->path, sql);
+    free(sql);
+    assert_int_equal(sfa_agent_open(&f->agent, f->path, &o), SFA_OK);
+    assert_int_equal(raw_int(f->path, count), 1);
+    fixture_free(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fresh_db_is_newest_version_and_mode_0600),
+        cmocka_unit_test(test_pragmas_set_on_connection),
+        cmocka_unit_test(test_upgrade_from_each_earlier_version),
+        cmocka_unit_test(test_refuses_newer_schema_untouched),
+        cmocka_unit_test(test_refuses_random_bytes_untouched),
+        cmocka_unit_test(test_refuses_foreign_sqlite_db),
+        cmocka_unit_test(test_read_only_file),
+        cmocka_unit_test(test_read_only_directory),
+        cmocka_unit_test(test_missing_file_without_create),
+        cmocka_unit_test(test_session_rows_and_stale_session),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,255 @@
+/* The outbox API (list, get, retry/discard state rules, stats), JSON Lines import and
+ * local SOQL over the mirror. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sfagent/outbox.h"
+#include "sfagent/query.h"
+#include "sfagent/record.h"
+#include "store/store_test_util.h"
+#include "util/alloc.h"
+#include "util/strbuf.h"
+
+static int setup(void **state)
+{
+    *state = fixture_new();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_free(*state);
+    return 0;
+}
+
+static char *create_ok(store_fixture *f, const char *sobject, const char *json)
+{
+    char *id = NULL;
+    if (sfa_record_create(&id, f->agent, sobject, json) != SFA_OK)
+        fail_msg("create: %s", sfa_agent_errmsg(f->agent));
+    return id;
+}
+
+static void test_list_get_stats(void **state)
+{
+    store_fixture *f = *state;
+    char *a = create_ok(f, "Case", "{\"Subject\":\"a\"}");
+    char *b = create_ok(f, "Contact", "{\"LastName\":\"b\"}");
+    raw_exec(f->path, "UPDATE outbox SET state='dead', last_error_code='REQUIRED_FIELD_MISSING', "
+                      "last_error='Required fields are missing: [X]' WHERE seq=2");
+    sfa_op_array arr = {0};
+    assert_int_equal(sfa_outbox_list(&arr, f->agent, NULL, 0), SFA_OK);
+    assert_int_equal(arr.count, 2);
+    assert_int_equal(arr.items[0].seq, 1);
+    assert_string_equal(arr.items[0].kind, "create");
+    assert_string_equal(arr.items[1].last_error_code, "REQUIRED_FIELD_MISSING");
+    sfa_op_array_free(&arr);
+    assert_int_equal(sfa_outbox_list(&arr, f->agent, "dead", 0), SFA_OK);
+    assert_int_equal(arr.count, 1);
+    char *op_id = xstrdup(arr.items[0].op_id);
+    sfa_op_array_free(&arr);
+    sfa_op *op = NULL;
+    assert_int_equal(sfa_outbox_get(&op, f->agent, op_id), SFA_OK);
+    assert_int_equal(op->seq, 2);
+    sfa_op_free(op);
+    assert_int_equal(sfa_outbox_get(&op, f->agent, "1"), SFA_OK);
+    assert_string_equal(op->local_id, a);
+    sfa_op_free(op);
+    op = NULL;
+    assert_int_equal(sfa_outbox_get(&op, f->agent, "op-nope"), SFA_ENOTFOUND);
+    assert_null(op);
+    sfa_outbox_stats s;
+    assert_int_equal(sfa_outbox_stats_get(&s, f->agent), SFA_OK);
+    assert_int_equal(s.pending, 1);
+    assert_int_equal(s.dead, 1);
+    assert_int_equal(s.records, 2);
+    assert_true(s.oldest_pending_created_ms > 0);
+    free(op_id);
+    free(a);
+    free(b);
+}
+
+static void test_retry_only_dead_or_conflict(void **state)
+{
+    store_fixture *f = *state;
+    char *a = create_ok(f, "Case", "{\"Subject\":\"a\"}");
+    char *before = dump_tables(f->path);
+    assert_int_equal(sfa_outbox_retry(f->agent, "1"), SFA_ESTATE);
+    assert_non_null(strstr(sfa_agent_errmsg(f->agent), "pending"));
+    raw_exec(f->path, "UPDATE outbox SET state='inflight', lease_owner='r'");
+    assert_int_equal(sfa_outbox_retry(f->agent, "1"), SFA_ESTATE);
+    assert_int_equal(sfa_outbox_discard(f->agent, "1"), SFA_ESTATE);
+    raw_exec(f->path, "UPDATE outbox SET state='pending', lease_owner=NULL");
+    char *after = dump_tables(f->path);
+    assert_string_equal(before, after);
+    raw_exec(f->path, "UPDATE outbox SET state='dead', attempts=5, next_attempt_at=99999999999, "
+                      "last_error_code='X'");
+    assert_int_equal(sfa_outbox_retry(f->agent, "1"), SFA_OK);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox WHERE state='pending' AND "
+                                      "attempts=0 AND next_attempt_at=0"),
+                     1);
+    raw_exec(f->path, "UPDATE outbox SET state='conflict'");
+    assert_int_equal(sfa_outbox_retry(f->agent, "1"), SFA_OK);
+    free(before);
+    free(after);
+    free(a);
+}
+
+static void test_discard_update_falls_back_to_base(void **state)
+{
+    store_fixture *f = *state;
+    char *a = create_ok(f, "Case", "{\"Subject\":\"a\",\"Status\":\"New\"}");
+    raw_exec(f->path, "UPDATE outbox SET state='done'; UPDATE records SET base=fields, "
+                      "sf_id='500D000000IqhSLIAZ', dirty=0");
+    assert_int_equal(sfa_record_update(f->agent, "Case", a, "{\"Status\":\"Bad\"}"), SFA_OK);
+    raw_exec(f->path, "UPDATE outbox SET state='dead' WHERE seq=2");
+    assert_int_equal(sfa_outbox_discard(f->agent, "2"), SFA_OK);
+    sfa_record *r = NULL;
+    assert_int_equal(sfa_record_get(&r, f->agent, "Case", a), SFA_OK);
+    assert_non_null(strstr(r->fields_json, "\"Status\":\"New\""));
+    assert_false(r->dirty);
+    assert_string_equal(r->sync_state, "synced");
+    sfa_record_free(r);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox WHERE seq=2 AND state='done' "
+                                      "AND last_error_code='DISCARDED'"),
+                     1);
+    free(a);
+}
+
+static void test_discard_dead_create_drops_record(void **state)
+{
+    store_fixture *f = *state;
+    char *a = create_ok(f, "Case", "{\"Subject\":\"a\"}");
+    raw_exec(f->path, "UPDATE outbox SET state='dead', attempts=1");
+    assert_int_equal(sfa_record_update(f->agent, "Case", a, "{\"Status\":\"x\"}"), SFA_OK);
+    assert_int_equal(sfa_outbox_discard(f->agent, "1"), SFA_OK);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox WHERE state != 'done'"), 0);
+    assert_int_equal(raw_int(f->path, "SELECT deleted FROM records"), 1);
+    free(a);
+}
+
+static int fd_of(const char *text)
+{
+    char path[] = "/tmp/sfa-import-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    size_t n = strlen(text);
+    assert_int_equal(write(fd, text, n), (ssize_t)n);
+    lseek(fd, 0, SEEK_SET);
+    return fd;
+}
+
+static void test_import_good_with_blank_lines(void **state)
+{
+    store_fixture *f = *state;
+    int fd = fd_of("{\"Subject\":\"a\"}\n\n  \n{\"Subject\":\"b\"}\r\n{\"Subject\":\"c\"}");
+    sfa_import_result r;
+    assert_int_equal(sfa_record_import(&r, f->agent, "Case", fd, 2), SFA_OK);
+    close(fd);
+    assert_int_equal(r.imported, 3);
+    assert_int_equal(r.failed_line, 0);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM records"), 3);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox WHERE kind='create'"), 3);
+}
+
+static void test_import_bad_line_rolls_back_its_batch(void **state)
+{
+    store_fixture *f = *state;
+    /* batch 2: lines 1-2 commit; line 3 ok, line 4 bad -> line 3 rolled back too. */
+    int fd = fd_of("{\"Subject\":\"a\"}\n{\"Subject\":\"b\"}\n{\"Subject\":\"c\"}\n"
+                   "{\"Subject\":\"\"}\n{\"Subject\":\"e\"}\n");
+    sfa_import_result r;
+    assert_int_equal(sfa_record_import(&r, f->agent, "Case", fd, 2), SFA_EINVAL);
+    close(fd);
+    assert_int_equal(r.imported, 2);
+    assert_int_equal(r.failed_line, 4);
+    assert_non_null(strstr(sfa_agent_errmsg(f->agent), "line 4: "));
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM records"), 2);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox"), 2);
+    fd = fd_of("{\"Subject\":\"a\"}\nnot json\n");
+    assert_int_equal(sfa_record_import(&r, f->agent, "Case", fd, 0), SFA_EINVAL);
+    close(fd);
+    assert_int_equal(r.failed_line, 2);
+    assert_int_equal(r.imported, 0);
+    assert_non_null(strstr(sfa_agent_errmsg(f->agent), "line 2: "));
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM records"), 2);
+}
+
+static void test_import_many_lines_across_reads(void **state)
+{
+    store_fixture *f = *state;
+    strbuf sb = STRBUF_INIT;
+    for (int i = 0; i < 3000; i++)
+        strbuf_addf(&sb, "{\"Subject\":\"imported number %d with some padding text\"}\n", i);
+    int fd = fd_of(strbuf_str(&sb));
+    strbuf_free(&sb);
+    sfa_import_result r;
+    assert_int_equal(sfa_record_import(&r, f->agent, "Case", fd, 0), SFA_OK);
+    close(fd);
+    assert_int_equal(r.imported, 3000);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM records"), 3000);
+}
+
+static void test_query_local(void **state)
+{
+    store_fixture *f = *state;
+    char *a = create_ok(f, "Case", "{\"Subject\":\"Printer jam\",\"Status\":\"New\"}");
+    char *b = create_ok(f, "Case", "{\"Subject\":\"Login\",\"Status\":\"Closed\"}");
+    char *c = create_ok(f, "Contact", "{\"LastName\":\"O'Brien\"}");
+    raw_exec(f->path, "UPDATE records SET sf_id='500D000000IqhSLIAZ', case_number='00001001' "
+                      "WHERE fields LIKE '%Printer%'");
+    char *out = NULL;
+    assert_int_equal(sfa_query_local(&out, f->agent,
+                                     "SELECT Id, CaseNumber, Subject FROM Case WHERE Status = "
+                                     "'New'"),
+                     SFA_OK);
+    assert_non_null(strstr(out, "\"totalSize\":1"));
+    assert_non_null(strstr(out, "\"done\":true"));
+    assert_non_null(strstr(out, "\"Id\":\"500D000000IqhSLIAZ\""));
+    assert_non_null(strstr(out, "\"CaseNumber\":\"00001001\""));
+    assert_non_null(strstr(out, "\"type\":\"Case\""));
+    assert_null(strstr(out, "Login"));
+    free(out);
+    char *quoted = sfa_soql_quote("O'Brien");
+    char *soql = xasprintf("SELECT LastName FROM Contact WHERE LastName = %s", quoted);
+    assert_int_equal(sfa_query_local(&out, f->agent, soql), SFA_OK);
+    assert_non_null(strstr(out, "\"totalSize\":1"));
+    free(out);
+    assert_int_equal(sfa_query_local(&out, f->agent, "SELECT COUNT() FROM Case"), SFA_OK);
+    assert_non_null(strstr(out, "\"totalSize\":2"));
+    free(out);
+    out = NULL;
+    assert_int_equal(sfa_query_local(&out, f->agent, "SELEKT Id FRM Case"), SFA_EINVAL);
+    assert_null(out);
+    assert_non_null(strstr(sfa_agent_errmsg(f->agent), "MALFORMED_QUERY"));
+    free(soql);
+    free(quoted);
+    free(a);
+    free(b);
+    free(c);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_list_get_stats),
+        T(test_retry_only_dead_or_conflict),
+        T(test_discard_update_falls_back_to_base),
+        T(test_discard_dead_create_drops_record),
+        T(test_import_good_with_blank_lines),
+        T(test_import_bad_line_rolls_back_its_batch),
+        T(test_import_many_lines_across_reads),
+        T(test_query_local),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
