@@ -16,6 +16,12 @@ int cmd_outbox(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+/* agent/cmd_sync.c and agent/cmd_login.c (talk to Salesforce). */
+int cmd_sync(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
+int cmd_login(int argc, char **argv);
+int cmd_outbox_retry(int argc, char **argv);
+int cmd_outbox_discard(int argc, char **argv);
 
 /* How one kind of record is driven and shown by the record verbs. */
 typedef struct record_kind {

@@ -8,7 +8,7 @@
 #include <sfagent/config.h>
 #include <sfagent/login.h>
 
-int cmd_login(int argc, char **argv);
+#include "cmd.h"
 
 static void usage(FILE *f)
 {

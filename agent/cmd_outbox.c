@@ -136,6 +136,8 @@ static const struct {
 } actions[] = {
     {"list", outbox_list},
     {"show", outbox_show},
+    {"retry", cmd_outbox_retry},
+    {"discard", cmd_outbox_discard},
 };
 
 int cmd_outbox(int argc, char **argv)

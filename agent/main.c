@@ -51,9 +51,20 @@ static const command commands[] = {
      "usage: sfagent import SOBJECT FILE|- [--batch N]\n"
      "One JSON object of fields per line; blank lines are skipped. A bad line stops the\n"
      "import: batches before it stay imported, its batch (default 500 lines) is rolled back.\n"},
-    {"outbox", cmd_outbox, "list or show pending writes",
+    {"outbox", cmd_outbox, "list, show, retry or discard pending writes",
      "usage: sfagent outbox list [--state pending|inflight|done|conflict|dead] [--limit N]\n"
-     "       sfagent outbox show OP      (op id or seq number)\n"},
+     "       sfagent outbox show OP      (op id or seq number)\n"
+     "       sfagent outbox retry OP     (a dead or conflict op: send again, due now)\n"
+     "       sfagent outbox discard OP   (a dead or conflict op: never send; local view\n"
+     "                                    falls back to the server's values)\n"},
+    {"sync", cmd_sync, "push the outbox to Salesforce",
+     "usage: sfagent sync [--push-only] [--config FILE]\n"
+     "Exit codes: 0 all done, 65 some ops dead or in conflict, 75 try again later\n"
+     "(offline, backoff, API limit, another sync running), 77 login refused, 78 config.\n"},
+    {"login", cmd_login, "check the Salesforce credentials of a configuration",
+     "usage: sfagent login [--config FILE]\n"},
+    {"doctor", cmd_doctor, "check configuration, login and each object's idempotency field",
+     "usage: sfagent doctor [--config FILE]\n"},
     {"status", cmd_status, "counts per outbox state, oldest pending write",
      "usage: sfagent status\n"},
     {"query", cmd_query, "local SOQL over the cached records",

@@ -10,5 +10,8 @@
 #include <sfagent/record.h>
 #include <sfagent/outbox.h>
 #include <sfagent/query.h>
+#include <sfagent/config.h>
+#include <sfagent/login.h>
+#include <sfagent/sync.h>
 
 #endif

@@ -1,0 +1,221 @@
+/* `sfagent sync`, `sfagent doctor`, `sfagent outbox retry|discard`: thin CLI layers over
+ * sfa_sync_run(), sfa_doctor() and sfa_outbox_retry()/discard(). Uses only the public API.
+ *
+ * Exit codes of sync: 0 all done; 65 some ops dead or in conflict (a person must look);
+ * 75 try again later (Salesforce unreachable, backoff pending, unknown outcomes pending,
+ * API limit, another run busy); 77 login refused; 78 configuration error. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include <sfagent/sync.h>
+
+#define EXIT_CONFIG 78 /* EX_CONFIG */
+
+static int load_config(sfa_config **cfg, const char *path)
+{
+    char *err = NULL;
+    if (!path) {
+        path = getenv("SFAGENT_CONFIG");
+        if (path && !*path)
+            path = NULL;
+    }
+    sfa_status st = sfa_config_load(cfg, path, &err);
+    if (st == SFA_OK)
+        return CLI_EXIT_OK;
+    int rc = cli_error(EXIT_CONFIG, "%s", err ? err : sfa_strerror(st));
+    free(err);
+    return rc;
+}
+
+/* A progress bar on stderr, only on a terminal (never in logs or pipes). */
+typedef struct progress_state {
+    int64_t shown;
+} progress_state;
+
+static void show_progress(size_t done, size_t total, void *vctx)
+{
+    progress_state *p = vctx;
+    if (total < 1000 || (int64_t)done - p->shown < 200)
+        return; /* short runs need no bar */
+    p->shown = (int64_t)done;
+    int width = 40, filled = (int)((double)width * (double)done / (double)total);
+    if (filled > width)
+        filled = width;
+    fprintf(stderr, "\r[%.*s%*s] %zu/%zu", filled, "########################################",
+            width - filled, "", done, total);
+    fflush(stderr);
+}
+
+static void print_report(const sfa_sync_report *r, sfa_status st)
+{
+    if (cli_json()) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "status", st == SFA_OK ? "ok" : sfa_strerror(st));
+        cJSON_AddNumberToObject(j, "exitCode", sfa_sync_exit_code(st));
+        cJSON_AddNumberToObject(j, "sent", (double)r->sent);
+        cJSON_AddNumberToObject(j, "done", (double)r->done);
+        cJSON_AddNumberToObject(j, "retried", (double)r->retried);
+        cJSON_AddNumberToObject(j, "dead", (double)r->dead);
+        cJSON_AddNumberToObject(j, "conflict", (double)r->conflict);
+        cJSON_AddNumberToObject(j, "conflictsLogged", (double)r->conflicts_logged);
+        cJSON_AddNumberToObject(j, "parked", (double)r->parked);
+        cJSON_AddNumberToObject(j, "resolved", (double)r->resolved);
+        cJSON_AddNumberToObject(j, "apiCalls", (double)r->api_calls);
+        cJSON_AddNumberToObject(j, "elapsedMs", (double)r->elapsed_ms);
+        cJSON_AddNumberToObject(j, "pending", (double)r->pending_left);
+        cJSON_AddNumberToObject(j, "inflight", (double)r->inflight_left);
+        cJSON_AddNumberToObject(j, "deadTotal", (double)r->dead_total);
+        cJSON_AddNumberToObject(j, "conflictTotal", (double)r->conflict_total);
+        cJSON_AddNumberToObject(j, "nextAttemptMs", (double)r->next_attempt_ms);
+        cJSON_AddStringToObject(j, "message", r->message);
+        cli_print_json(j);
+        return;
+    }
+    printf("sync: %zu sent, %zu done, %zu retried, %zu dead, %zu conflict, %zu parked;"
+           " %ld API calls; %.1f s\n",
+           r->sent, r->done, r->retried, r->dead, r->conflict, r->parked, r->api_calls,
+           (double)r->elapsed_ms / 1000.0);
+    if (r->pending_left || r->inflight_left || r->dead_total || r->conflict_total)
+        printf("outbox: %zu pending, %zu unresolved, %zu dead, %zu in conflict\n", r->pending_left,
+               r->inflight_left, r->dead_total, r->conflict_total);
+    if (r->message[0])
+        printf("stopped: %s\n", r->message);
+}
+
+int cmd_sync(int argc, char **argv)
+{
+    sfa_sync_options opts = SFA_SYNC_OPTIONS_INIT;
+    const char *config = NULL, *max = NULL;
+    int rc = CLI_EXIT_OK;
+    cli_args args = {argc, argv, 1};
+    while (args.i < argc && rc == CLI_EXIT_OK) {
+        if (cli_take_flag(&args, "--push-only"))
+            opts.push_only = true;
+        else if (cli_take_flag(&args, "--now"))
+            opts.ignore_pause = true;
+        else if (cli_take_opt(&args, "--config", &config, &rc) ||
+                 cli_take_opt(&args, "--max-ops", &max, &rc))
+            continue;
+        else
+            return cli_usage("sync: unknown argument '%s'", argv[args.i]);
+    }
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (max && !cli_parse_count(max, &opts.max_ops))
+        return cli_usage("sync: --max-ops wants a count");
+    sfa_config *cfg = NULL;
+    if ((rc = load_config(&cfg, config)) != CLI_EXIT_OK)
+        return rc;
+    sfa_agent *agent = NULL;
+    if ((rc = cli_open(&agent, false)) != CLI_EXIT_OK) {
+        sfa_config_free(cfg);
+        return rc;
+    }
+    progress_state ps = {0};
+    if (isatty(STDERR_FILENO) && !cli_json()) {
+        opts.progress = show_progress;
+        opts.progress_ctx = &ps;
+    }
+    sfa_sync_report report;
+    sfa_status st = sfa_sync_run(&report, agent, cfg, &opts);
+    if (ps.shown)
+        fputc('\n', stderr);
+    print_report(&report, st);
+    sfa_agent_free(agent);
+    sfa_config_free(cfg);
+    return sfa_sync_exit_code(st);
+}
+
+static void print_doctor(const sfa_doctor_report *r)
+{
+    if (cli_json()) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON *checks = cJSON_AddArrayToObject(j, "checks");
+        for (size_t i = 0; i < r->count; i++) {
+            cJSON *c = cJSON_CreateObject();
+            cJSON_AddStringToObject(c, "name", r->items[i].name);
+            cJSON_AddBoolToObject(c, "ok", r->items[i].ok);
+            cJSON_AddStringToObject(c, "detail", r->items[i].detail);
+            if (r->items[i].fix)
+                cJSON_AddStringToObject(c, "fix", r->items[i].fix);
+            cJSON_AddItemToArray(checks, c);
+        }
+        cJSON_AddNumberToObject(j, "deadOps", (double)r->dead_ops);
+        cJSON_AddNumberToObject(j, "conflictOps", (double)r->conflict_ops);
+        cJSON_AddNumberToObject(j, "apiUsed", (double)r->api_used);
+        cJSON_AddNumberToObject(j, "apiMax", (double)r->api_max);
+        cli_print_json(j);
+        return;
+    }
+    for (size_t i = 0; i < r->count; i++) {
+        printf("%-4s %s: %s\n", r->items[i].ok ? "ok" : "FAIL", r->items[i].name,
+               r->items[i].detail);
+        if (!r->items[i].ok && r->items[i].fix)
+            printf("     fix: %s\n", r->items[i].fix);
+    }
+}
+
+int cmd_doctor(int argc, char **argv)
+{
+    const char *config = NULL;
+    int rc = CLI_EXIT_OK;
+    cli_args args = {argc, argv, 1};
+    while (args.i < argc && rc == CLI_EXIT_OK) {
+        if (!cli_take_opt(&args, "--config", &config, &rc))
+            return cli_usage("doctor: unknown argument '%s'", argv[args.i]);
+    }
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    sfa_config *cfg = NULL;
+    if ((rc = load_config(&cfg, config)) != CLI_EXIT_OK)
+        return rc;
+    /* The database is optional here: doctor also checks a machine before `init`. */
+    sfa_agent *agent = NULL;
+    sfa_open_options oo = SFA_OPEN_OPTIONS_INIT;
+    oo.create = false;
+    if (sfa_agent_open(&agent, cli_db_path(), &oo) != SFA_OK) {
+        sfa_agent_free(agent);
+        agent = NULL;
+    }
+    sfa_doctor_report report;
+    sfa_status st = sfa_doctor(&report, agent, cfg);
+    print_doctor(&report);
+    sfa_doctor_report_free(&report);
+    sfa_agent_free(agent);
+    sfa_config_free(cfg);
+    return st == SFA_OK ? CLI_EXIT_OK : CLI_EXIT_OTHER;
+}
+
+typedef sfa_status (*op_action)(sfa_agent *, const char *);
+
+static int outbox_act(int argc, char **argv, op_action act, const char *verb)
+{
+    if (argc < 2)
+        return cli_usage("outbox %s: which op? (op id or seq number)", verb);
+    sfa_agent *agent = NULL;
+    int rc = cli_open(&agent, false);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    for (int i = 1; i < argc && rc == CLI_EXIT_OK; i++) {
+        sfa_status st = act(agent, argv[i]);
+        if (st != SFA_OK)
+            rc = cli_fail(st, agent, argv[i]);
+        else if (!cli_json())
+            printf("%s: %s\n", argv[i], strcmp(verb, "retry") == 0 ? "pending again" : "discarded");
+    }
+    sfa_agent_free(agent);
+    return rc;
+}
+
+int cmd_outbox_retry(int argc, char **argv)
+{
+    return outbox_act(argc, argv, sfa_outbox_retry, "retry");
+}
+
+int cmd_outbox_discard(int argc, char **argv)
+{
+    return outbox_act(argc, argv, sfa_outbox_discard, "discard");
+}

@@ -1,0 +1,237 @@
+/* bench_push: how many API calls and how much time the push engine needs for a backlog.
+ *
+ * 10,000 Case creates are queued offline (imported in batched transactions), then one
+ * `sync` pushes them to the in-process emulator. Printed: API requests (target <= 51:
+ * 50 composite calls + 1 token request), records/s, peak RSS (ru_maxrss covers the whole
+ * process, emulator included; the growth during the sync alone is printed too), and the
+ * same run with 50 ms latency per request against requests x 50 ms.
+ *
+ * With SFAGENT_EMULATOR_BIN set, the emulator runs as a separate process instead, so the
+ * peak RSS printed is the agent's alone (the emulator's own request count is then not
+ * available; the agent's count is).
+ *
+ * Usage: bench_push [N]   (N creates, default 10000). Not a test: prints a table. */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "emulator/emulator.h"
+#include "sfagent/agent.h"
+#include "sfagent/record.h"
+#include "sfagent/sync.h"
+#include "sync/config_internal.h"
+#include "util/alloc.h"
+#include "util/timeutil.h"
+
+typedef struct bench_result {
+    size_t n;
+    long api_calls;      /* as counted by the agent's client, token included */
+    size_t emu_requests; /* data API requests the emulator received */
+    int64_t sync_ms;
+    double agent_cpu_s; /* CPU time of the agent's thread during the sync */
+    long rss_before_kb, rss_after_kb;
+    sfa_status status;
+} bench_result;
+
+static long peak_rss_kb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+static double thread_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* The emulator, in-process or as a child process (SFAGENT_EMULATOR_BIN). */
+typedef struct bench_emu {
+    emu *in_process;
+    pid_t pid;
+    char url[128];
+} bench_emu;
+
+static int emu_spawn(bench_emu *b, const char *bin, int latency_ms)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    char lat[16];
+    snprintf(lat, sizeof lat, "%d", latency_ms);
+    b->pid = fork();
+    if (b->pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        execl(bin, bin, "--port", "0", "--latency-ms", lat, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    char line[256] = "";
+    int rc = f && fgets(line, sizeof line, f) ? 0 : -1;
+    const char *at = strstr(line, "http://");
+    if (rc == 0 && at) {
+        snprintf(b->url, sizeof b->url, "%s", at);
+        b->url[strcspn(b->url, "\r\n")] = '\0';
+    } else {
+        rc = -1;
+    }
+    if (f)
+        fclose(f);
+    return rc;
+}
+
+static int bench_emu_start(bench_emu *b, int latency_ms)
+{
+    memset(b, 0, sizeof *b);
+    const char *bin = getenv("SFAGENT_EMULATOR_BIN");
+    if (bin && *bin)
+        return emu_spawn(b, bin, latency_ms);
+    emu_options eo = EMU_OPTIONS_INIT;
+    eo.latency_ms = latency_ms;
+    if (emu_start(&b->in_process, &eo) != 0)
+        return -1;
+    snprintf(b->url, sizeof b->url, "%s", emu_base_url(b->in_process));
+    return 0;
+}
+
+static void bench_emu_stop(bench_emu *b)
+{
+    emu_stop(b->in_process);
+    if (b->pid > 0) {
+        kill(b->pid, SIGTERM);
+        waitpid(b->pid, NULL, 0);
+    }
+}
+
+static int queue_creates(sfa_agent *agent, const char *dir, size_t n)
+{
+    char *path = xasprintf("%s/creates.jsonl", dir);
+    FILE *f = fopen(path, "w+");
+    if (!f) {
+        free(path);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "{\"Subject\":\"Bench case %zu\",\"Origin\":\"Web\",\"Priority\":\"Medium\"}\n",
+                i);
+    fflush(f);
+    rewind(f);
+    sfa_import_result ir;
+    sfa_status st = sfa_record_import(&ir, agent, "Case", fileno(f), 1000);
+    fclose(f);
+    unlink(path);
+    free(path);
+    if (st != SFA_OK || ir.imported != n) {
+        fprintf(stderr, "import: %s\n", sfa_agent_errmsg(agent));
+        return -1;
+    }
+    return 0;
+}
+
+static int run_one(size_t n, int latency_ms, bench_result *out)
+{
+    memset(out, 0, sizeof *out);
+    out->n = n;
+    char dir[] = "/tmp/sfa-bench-XXXXXX";
+    if (!mkdtemp(dir))
+        return -1;
+    bench_emu be;
+    if (bench_emu_start(&be, latency_ms) != 0)
+        return -1;
+    emu *e = be.in_process;
+    char *db = xasprintf("%s/agent.db", dir);
+    char *ini = xasprintf("[salesforce]\nlogin_url = %s\nauth = password\n"
+                          "client_id = sfagent-test-client\nclient_secret = sfagent-test-secret\n"
+                          "username = agent@example.com\npassword = password\n"
+                          "[sync]\napi_limit_share = 1\n",
+                          be.url);
+    sfa_agent *agent = NULL;
+    sfa_config *cfg = NULL;
+    char *err = NULL;
+    sfa_open_options oo = SFA_OPEN_OPTIONS_INIT;
+    int rc = -1;
+    if (sfa_agent_open(&agent, db, &oo) != SFA_OK ||
+        sync_config_load_string(&cfg, ini, "bench", &err) != SFA_OK) {
+        fprintf(stderr, "setup: %s\n", err ? err : sfa_agent_errmsg(agent));
+        goto out;
+    }
+    if (queue_creates(agent, dir, n) != 0)
+        goto out;
+    out->rss_before_kb = peak_rss_kb();
+    sfa_sync_report rep;
+    sfa_sync_options so = SFA_SYNC_OPTIONS_INIT;
+    so.push_only = true;
+    int64_t t0 = time_now_ms();
+    double cpu0 = thread_cpu_s();
+    out->status = sfa_sync_run(&rep, agent, cfg, &so);
+    out->agent_cpu_s = thread_cpu_s() - cpu0;
+    out->sync_ms = time_now_ms() - t0;
+    out->rss_after_kb = peak_rss_kb();
+    out->api_calls = rep.api_calls;
+    out->emu_requests = e ? emu_request_count(e, NULL, "/services/data/*") : 0;
+    if (rep.done != n || (e && emu_record_count(e, "Case", false) != n))
+        fprintf(stderr, "warning: %zu of %zu ops done (%s)\n", rep.done, n, rep.message);
+    rc = 0;
+out:
+    free(err);
+    sfa_config_free(cfg);
+    sfa_agent_free(agent);
+    bench_emu_stop(&be);
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char *p = xasprintf("%s%s", db, suffix[i]);
+        unlink(p);
+        free(p);
+    }
+    rmdir(dir);
+    free(ini);
+    free(db);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 10000;
+    if (n == 0)
+        n = 10000;
+    bench_result fast, slow;
+    if (run_one(n, 0, &fast) != 0 || run_one(n, 50, &slow) != 0)
+        return 1;
+    double rps = fast.sync_ms > 0 ? (double)n * 1000.0 / (double)fast.sync_ms : 0;
+    bool external = getenv("SFAGENT_EMULATOR_BIN") && *getenv("SFAGENT_EMULATOR_BIN");
+    printf("push benchmark: %zu queued Case creates, one sync, %s emulator\n\n", n,
+           external ? "separate-process" : "in-process");
+    printf("%-44s %12s\n", "measure", "value");
+    printf("%-44s %12ld\n", "API requests by the agent (incl. token)", fast.api_calls);
+    if (!external)
+        printf("%-44s %12zu\n", "data API requests seen by the emulator", fast.emu_requests);
+    printf("%-44s %12.1f\n", "records per API call", (double)n / (double)fast.api_calls);
+    printf("%-44s %12.2f\n", "sync elapsed, no latency (s)", (double)fast.sync_ms / 1000.0);
+    printf("%-44s %12.0f\n", "records/s, no latency", rps);
+    printf("%-44s %12.2f\n", "agent CPU during the sync (s)", fast.agent_cpu_s);
+    printf("%-44s %12.0f\n", "records/s per agent CPU second",
+           fast.agent_cpu_s > 0 ? (double)n / fast.agent_cpu_s : 0);
+    printf("%-44s %12ld\n",
+           external ? "peak RSS, agent only (KiB)" : "peak RSS, agent + emulator (KiB)",
+           fast.rss_after_kb);
+    printf("%-44s %12ld\n", "peak RSS growth during the sync (KiB)",
+           fast.rss_after_kb - fast.rss_before_kb);
+    printf("%-44s %12.2f\n", "sync elapsed, 50 ms latency (s)", (double)slow.sync_ms / 1000.0);
+    printf("%-44s %12.2f\n", "requests x 50 ms (s)", (double)slow.api_calls * 0.05);
+    printf("%-44s %12.2f\n", "agent CPU during the 50 ms sync (s)", slow.agent_cpu_s);
+    printf("%-44s %12s\n", "status",
+           fast.status == SFA_OK && slow.status == SFA_OK
+               ? "ok"
+               : sfa_strerror(fast.status != SFA_OK ? fast.status : slow.status));
+    return fast.status == SFA_OK && slow.status == SFA_OK ? 0 : 1;
+}

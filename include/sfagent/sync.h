@@ -1,0 +1,101 @@
+/**
+ * @file sfagent/sync.h
+ * @brief Sending the outbox to Salesforce (push), and checking a setup (doctor).
+ *
+ * A run takes the database's run lease (one run at a time per database), resolves ops
+ * whose outcome a previous run never learned, then sends every ready op in sObject
+ * Collections batches of up to 200 and records each result. It never sends an op twice
+ * without first finding out whether the earlier attempt was applied.
+ */
+#ifndef SFAGENT_SYNC_H
+#define SFAGENT_SYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sfagent/agent.h>
+#include <sfagent/config.h>
+#include <sfagent/status.h>
+
+/** Progress callback: done ops so far out of total known at the start of the run. */
+typedef void (*sfa_sync_progress_fn)(size_t done, size_t total, void *ctx);
+
+typedef struct sfa_sync_options {
+    unsigned version;  /**< SFA_SYNC_OPTIONS_VERSION */
+    bool push_only;    /**< do not pull after pushing */
+    bool ignore_pause; /**< try now even if a run-level backoff is pending */
+    uint64_t seed;     /**< backoff jitter seed; 0: random */
+    size_t max_ops;    /**< stop after sending this many ops (0: no limit) */
+    sfa_sync_progress_fn progress;
+    void *progress_ctx;
+} sfa_sync_options;
+
+#define SFA_SYNC_OPTIONS_VERSION 1
+#define SFA_SYNC_OPTIONS_INIT                                                                      \
+    {                                                                                              \
+        SFA_SYNC_OPTIONS_VERSION, false, false, 0, 0, NULL, NULL                                   \
+    }
+
+/** What one run did. */
+typedef struct sfa_sync_report {
+    size_t sent;             /**< ops sent in a request (an op sent twice counts twice) */
+    size_t done;             /**< ops that reached Salesforce (incl. resolved unknown outcomes) */
+    size_t retried;          /**< transient failures: pending again with backoff */
+    size_t dead;             /**< permanent failures in this run */
+    size_t conflict;         /**< ops parked in conflict (manual policy) in this run */
+    size_t conflicts_logged; /**< conflicts seen under local-wins / server-wins */
+    size_t parked;           /**< ops held back: parent not synced, or an earlier op dead */
+    size_t resolved;         /**< unknown outcomes resolved (found or re-queued) */
+    long api_calls;          /**< HTTP requests made, token requests included */
+    int64_t elapsed_ms;
+    size_t pending_left;     /**< pending ops after the run */
+    size_t inflight_left;    /**< unknown outcomes still to resolve */
+    size_t dead_total;       /**< dead ops in the outbox after the run */
+    size_t conflict_total;   /**< conflict ops in the outbox after the run */
+    int64_t next_attempt_ms; /**< earliest time a pending op is due (0: none) */
+    char message[256];       /**< why the run ended early, or "" */
+} sfa_sync_report;
+
+/**
+ * Push the outbox (and, unless opts->push_only, nothing else yet: pull is separate).
+ * Returns SFA_OK when every op is done; SFA_EPARTIAL when some are dead or in conflict;
+ * SFA_ERETRY when something must be retried later (backoff pending, Salesforce not
+ * reachable, unknown outcomes); SFA_EBUSY when another run holds the lease; SFA_ELIMIT
+ * when the API limit (or the configured share of it) is used; SFA_EAUTH on login failure;
+ * SFA_ECONFIG when the configuration is unusable. *out is filled in every case.
+ */
+sfa_status sfa_sync_run(sfa_sync_report *out, sfa_agent *agent, const sfa_config *cfg,
+                        const sfa_sync_options *opts);
+
+/** Process exit code for a sync status (0, 65, 75, ...), as `sfagent sync` uses. */
+int sfa_sync_exit_code(sfa_status status);
+
+/** One doctor check. */
+typedef struct sfa_doctor_check {
+    char *name; /**< e.g. "login", "Case.Sync_Key__c" */
+    bool ok;
+    char *detail; /**< what was found */
+    char *fix;    /**< how to fix it, or NULL */
+} sfa_doctor_check;
+
+typedef struct sfa_doctor_report {
+    sfa_doctor_check *items;
+    size_t count;
+    size_t dead_ops;
+    size_t conflict_ops;
+    long api_used; /**< -1 when unknown */
+    long api_max;
+} sfa_doctor_report;
+
+void sfa_doctor_report_free(sfa_doctor_report *report);
+
+/**
+ * Check a setup: config usable, login, API usage, and for each configured object that
+ * describe works and the idempotency field exists, is an External ID and unique.
+ * SFA_OK when every check passed; SFA_ERROR when one failed (see the items).
+ * agent may be NULL (the outbox counts are then skipped).
+ */
+sfa_status sfa_doctor(sfa_doctor_report *out, sfa_agent *agent, const sfa_config *cfg);
+
+#endif

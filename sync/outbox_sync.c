@@ -1,0 +1,637 @@
+/* The sync side of the outbox: reading ready ops, claiming them, writing results, and
+ * the mirror updates that go with results. SQL runs on the schema of migrations/0001
+ * through the store's connection (store/store.h).
+ *
+ * Invariants:
+ *   I1. Journal before mutate: ops are pending -> inflight (lease_owner = run id) in a
+ *       committed transaction before their request is sent.
+ *   I2. Results of one request are written in one transaction; a crash before its COMMIT
+ *       leaves the ops inflight, to be resolved as unknown outcomes.
+ *   I3. A result only touches a row still inflight under the writing run's id: a run that
+ *       lost its lease cannot overwrite what the run that took over decided.
+ *   I4. Only the oldest open op of a record is ready: ops of one record apply in seq
+ *       order (open = pending, inflight, conflict or dead).
+ *   I5. A record is dirty exactly while it has an open op.
+ *   I6. The store may fold a local write into a pending op (store/records.c) between our
+ *       read and our claim; the claim only succeeds if the op's fields are still the ones
+ *       read, so a folded change is never lost by sending the older fields.
+ *   I7. A failure outcome (retry, dead, conflict) is written with its error code.
+ */
+#include "sync/push.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "util/alloc.h"
+#include "util/crashpoint.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#define OP_COLUMNS                                                                                 \
+    "SELECT o.seq, o.op_id, o.sobject, o.local_id, o.kind, o.fields, o.ext_field, o.ext_value,"    \
+    " o.base_modstamp, o.attempts, r.sf_id FROM outbox o LEFT JOIN records r"                      \
+    " ON r.local_id = o.local_id "
+
+static const char sql_ready[] =
+    OP_COLUMNS "WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 AND o.seq > ?2"
+               " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.local_id = o.local_id"
+               " AND p.seq < o.seq AND p.state IN ('pending', 'inflight', 'conflict', 'dead'))"
+               " ORDER BY o.seq LIMIT ?3";
+
+static const char sql_inflight[] =
+    OP_COLUMNS "WHERE o.state = 'inflight' AND (?1 IS NULL OR o.lease_owner = ?1) ORDER BY o.seq";
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? xstrdup((const char *)t) : NULL;
+}
+
+void push_op_clear(push_op *op)
+{
+    free(op->op_id);
+    free(op->sobject);
+    free(op->local_id);
+    free(op->kind);
+    cJSON_Delete(op->fields);
+    free(op->fields_raw);
+    free(op->ext_field);
+    free(op->ext_value);
+    free(op->base_modstamp);
+    free(op->sf_id);
+    free(op->err_code);
+    free(op->err_msg);
+    cJSON_Delete(op->server);
+    cJSON_Delete(op->server_fill);
+    free(op->new_sf_id);
+    free(op->new_base_modstamp);
+    memset(op, 0, sizeof *op);
+}
+
+void push_ops_free(push_op *ops, size_t n)
+{
+    for (size_t i = 0; ops && i < n; i++)
+        push_op_clear(&ops[i]);
+    free(ops);
+}
+
+void push_op_set(push_op *op, push_outcome outcome, const char *code, const char *msg)
+{
+    op->outcome = outcome;
+    free(op->err_code);
+    free(op->err_msg);
+    op->err_code = code ? xstrdup(code) : NULL;
+    op->err_msg = msg ? xstrdup(msg) : NULL;
+}
+
+static void row_to_op(sqlite3_stmt *st, push_op *op)
+{
+    memset(op, 0, sizeof *op);
+    op->seq = sqlite3_column_int64(st, 0);
+    op->op_id = col_dup(st, 1);
+    op->sobject = col_dup(st, 2);
+    op->local_id = col_dup(st, 3);
+    op->kind = col_dup(st, 4);
+    const char *f = (const char *)sqlite3_column_text(st, 5);
+    op->fields_raw = f ? xstrdup(f) : NULL;
+    op->fields = f ? cJSON_Parse(f) : NULL;
+    if (op->fields && !cJSON_IsObject(op->fields)) {
+        cJSON_Delete(op->fields);
+        op->fields = NULL;
+    }
+    if (!op->fields && strcmp(op->kind, "delete") != 0)
+        op->fields = cJSON_CreateObject();
+    op->ext_field = col_dup(st, 6);
+    op->ext_value = col_dup(st, 7);
+    op->base_modstamp = col_dup(st, 8);
+    op->attempts = sqlite3_column_int(st, 9);
+    op->sf_id = col_dup(st, 10);
+}
+
+static sfa_status load_ops(sfa_agent *a, sqlite3_stmt *st, push_op **out, size_t *n)
+{
+    size_t cap = 0, count = 0;
+    push_op *ops = NULL;
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+        if (count == cap) {
+            cap = cap ? cap * 2 : 64;
+            ops = xrealloc(ops, cap * sizeof *ops);
+        }
+        row_to_op(st, &ops[count++]);
+    }
+    if (src != SQLITE_DONE) {
+        push_ops_free(ops, count);
+        return store_fail_sqlite(a, src, "read outbox");
+    }
+    *out = ops;
+    *n = count;
+    return SFA_OK;
+}
+
+sfa_status sync_outbox_ready(sfa_agent *a, int64_t now_ms, int64_t after_seq, size_t limit,
+                             push_op **out, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    *out = NULL;
+    *n = 0;
+    int src = sqlite3_prepare_v2(store_db(a), sql_ready, -1, &st, NULL);
+    if (src != SQLITE_OK)
+        return store_fail_sqlite(a, src, "read ready ops");
+    sqlite3_bind_int64(st, 1, now_ms);
+    sqlite3_bind_int64(st, 2, after_seq);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+    sfa_status rc = load_ops(a, st, out, n); /* I4 by the NOT EXISTS */
+    sqlite3_finalize(st);
+    return rc;
+}
+
+sfa_status sync_outbox_inflight(sfa_agent *a, const char *owner, push_op **out, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    *out = NULL;
+    *n = 0;
+    int src = sqlite3_prepare_v2(store_db(a), sql_inflight, -1, &st, NULL);
+    if (src != SQLITE_OK)
+        return store_fail_sqlite(a, src, "read inflight ops");
+    if (owner)
+        sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+    sfa_status rc = load_ops(a, st, out, n);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+sfa_status sync_outbox_claim(sfa_agent *a, const char *run_id, push_op *ops, size_t n,
+                             bool *claimed)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t now = time_now_ms();
+    sfa_status rc = store_tx_begin(a);
+    if (rc != SFA_OK)
+        return rc;
+    int src = sqlite3_prepare_v2(store_db(a),
+                                 "UPDATE outbox SET state = 'inflight', lease_owner = ?1,"
+                                 " lease_expires_at = ?2, updated_at = ?3"
+                                 " WHERE seq = ?4 AND state = 'pending' AND fields IS ?5",
+                                 -1, &st, NULL);
+    for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now + PUSH_LEASE_MS);
+        sqlite3_bind_int64(st, 3, now);
+        sqlite3_bind_int64(st, 4, ops[i].seq);
+        /* I1 with I6: what is sent is exactly what was claimed. */
+        sqlite3_bind_text(st, 5, ops[i].fields_raw, -1, SQLITE_STATIC);
+        src = sqlite3_step(st);
+        if (src == SQLITE_DONE) {
+            claimed[i] = sqlite3_changes(store_db(a)) == 1;
+            src = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_OK) {
+        rc = store_fail_sqlite(a, src, "claim ops");
+        store_tx_rollback(a);
+        return rc;
+    }
+    return store_tx_commit(a); /* I1: committed before the request leaves */
+}
+
+/* ---- results ---- */
+
+typedef struct apply_stmts {
+    sqlite3_stmt *done, *retry, *release, *dead, *conflict, *mirror_get, *mirror_put, *dup_drop;
+} apply_stmts;
+
+static const char sql_done[] =
+    "UPDATE outbox SET state = 'done', last_error_code = NULL, last_error = NULL,"
+    " lease_owner = NULL, lease_expires_at = NULL, updated_at = ?3"
+    " WHERE seq = ?1 AND state = 'inflight' AND lease_owner = ?2";
+static const char sql_retry[] =
+    "UPDATE outbox SET state = ?4, attempts = attempts + 1, next_attempt_at = ?5,"
+    " last_error_code = ?6, last_error = ?7, lease_owner = NULL, lease_expires_at = NULL,"
+    " updated_at = ?3 WHERE seq = ?1 AND state = 'inflight' AND lease_owner = ?2";
+static const char sql_release[] =
+    "UPDATE outbox SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL,"
+    " updated_at = ?3 WHERE seq = ?1 AND state = 'inflight' AND lease_owner = ?2";
+static const char sql_dead[] =
+    "UPDATE outbox SET state = ?4, last_error_code = ?5, last_error = ?6,"
+    " base_modstamp = coalesce(?7, base_modstamp), lease_owner = NULL, lease_expires_at = NULL,"
+    " updated_at = ?3 WHERE seq = ?1 AND state = 'inflight' AND lease_owner = ?2";
+static const char sql_mirror_get[] = "SELECT base, fields FROM records WHERE local_id = ?1";
+static const char sql_mirror_put[] =
+    "UPDATE records SET base = ?2, fields = ?3, sf_id = coalesce(?4, sf_id),"
+    " case_number = coalesce(?5, case_number), sys_modstamp = coalesce(?6, sys_modstamp),"
+    " dirty = EXISTS (SELECT 1 FROM outbox WHERE local_id = ?1"
+    " AND state IN ('pending', 'inflight', 'conflict', 'dead')), updated_at = ?7"
+    " WHERE local_id = ?1";
+/* A pull may have cached the record we just created before this result was written
+ * (lost answer, then pull): that copy has no ops of its own and is replaced by ours. */
+static const char sql_dup_drop[] =
+    "DELETE FROM records WHERE sobject = ?1 AND sf_id = ?2 AND local_id != ?3"
+    " AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.local_id = records.local_id)";
+
+static void stmts_free(apply_stmts *s)
+{
+    sqlite3_finalize(s->done);
+    sqlite3_finalize(s->retry);
+    sqlite3_finalize(s->release);
+    sqlite3_finalize(s->dead);
+    sqlite3_finalize(s->mirror_get);
+    sqlite3_finalize(s->mirror_put);
+    sqlite3_finalize(s->dup_drop);
+}
+
+static int stmts_prepare(sqlite3 *db, apply_stmts *s)
+{
+    int rc = sqlite3_prepare_v2(db, sql_done, -1, &s->done, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, sql_retry, -1, &s->retry, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, sql_release, -1, &s->release, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, sql_dead, -1, &s->dead, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, sql_mirror_get, -1, &s->mirror_get, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, sql_mirror_put, -1, &s->mirror_put, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, sql_dup_drop, -1, &s->dup_drop, NULL);
+    return rc;
+}
+
+/* Copy src's fields into dst; with fill_only, only those dst does not have. */
+static void merge_into(cJSON *dst, const cJSON *src, bool fill_only)
+{
+    const cJSON *f;
+    cJSON_ArrayForEach(f, src)
+    {
+        if (strcmp(f->string, "attributes") == 0)
+            continue;
+        if (fill_only && cJSON_GetObjectItemCaseSensitive(dst, f->string))
+            continue;
+        cJSON_DeleteItemFromObjectCaseSensitive(dst, f->string);
+        cJSON_AddItemToObject(dst, f->string, cJSON_Duplicate(f, true));
+    }
+}
+
+static cJSON *parse_obj(sqlite3_stmt *st, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(st, col);
+    cJSON *j = t ? cJSON_Parse(t) : NULL;
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        j = cJSON_CreateObject();
+    }
+    return j;
+}
+
+/* Mirror after a result: base takes what reached the server (sent fields when the op was
+ * applied, then server values); the local view takes server values; I5 for dirty. */
+static int mirror_update(apply_stmts *s, const push_op *op, bool applied, int64_t now)
+{
+    sqlite3_reset(s->mirror_get);
+    sqlite3_bind_text(s->mirror_get, 1, op->local_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s->mirror_get);
+    if (rc == SQLITE_DONE)
+        return SQLITE_OK; /* record gone locally (deleted before its create synced) */
+    if (rc != SQLITE_ROW)
+        return rc;
+    cJSON *base = parse_obj(s->mirror_get, 0);
+    cJSON *fields = parse_obj(s->mirror_get, 1);
+    sqlite3_reset(s->mirror_get);
+    if (applied && op->fields)
+        merge_into(base, op->fields, false);
+    if (op->server) {
+        merge_into(base, op->server, false);
+        /* A manual conflict keeps the local edit visible until retry/discard decides. */
+        if (op->outcome != PUSH_OUT_CONFLICT)
+            merge_into(fields, op->server, false);
+    }
+    if (op->server_fill) {
+        merge_into(base, op->server_fill, false);
+        merge_into(fields, op->server_fill, true); /* never over a local edit */
+    }
+    const char *sf_id = op->new_sf_id ? op->new_sf_id : json_str(op->server, "Id");
+    if (sf_id) {
+        sqlite3_reset(s->dup_drop);
+        sqlite3_bind_text(s->dup_drop, 1, op->sobject, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s->dup_drop, 2, sf_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s->dup_drop, 3, op->local_id, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s->dup_drop);
+    } else {
+        rc = SQLITE_DONE;
+    }
+    char *btxt = json_print(base), *ftxt = json_print(fields);
+    if (rc == SQLITE_DONE) {
+        sqlite3_stmt *p = s->mirror_put;
+        sqlite3_reset(p);
+        sqlite3_bind_text(p, 1, op->local_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(p, 2, btxt, -1, SQLITE_STATIC);
+        sqlite3_bind_text(p, 3, ftxt, -1, SQLITE_STATIC);
+        sqlite3_bind_text(p, 4, sf_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(p, 5, json_str(op->server, "CaseNumber"), -1, SQLITE_STATIC);
+        sqlite3_bind_text(p, 6, json_str(op->server, "SystemModstamp"), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(p, 7, now);
+        rc = sqlite3_step(p);
+        sqlite3_reset(p); /* bound buffers are freed below */
+    }
+    free(btxt);
+    free(ftxt);
+    cJSON_Delete(base);
+    cJSON_Delete(fields);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static void bind_key(sqlite3_stmt *st, const push_ctx *ctx, const push_op *op, int64_t now)
+{
+    sqlite3_reset(st);
+    sqlite3_bind_int64(st, 1, op->seq);
+    sqlite3_bind_text(st, 2, ctx->run_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, now);
+}
+
+static int step_changed(sqlite3 *db, sqlite3_stmt *st, bool *changed)
+{
+    int rc = sqlite3_step(st);
+    *changed = rc == SQLITE_DONE && sqlite3_changes(db) == 1;
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int apply_retry(push_ctx *ctx, apply_stmts *s, push_op *op, int64_t now, bool *changed)
+{
+    bool give_up = op->attempts + 1 >= ctx->max_attempts;
+    int64_t delay =
+        backoff_delay_ms(&ctx->rng, op->attempts, ctx->backoff_base_ms, ctx->backoff_cap_ms);
+    if (delay < op->retry_after_ms)
+        delay = op->retry_after_ms;
+    char *msg = give_up
+                    ? xasprintf("gave up after %d attempts; last error %s: %s", op->attempts + 1,
+                                op->err_code ? op->err_code : "?", op->err_msg ? op->err_msg : "")
+                    : NULL;
+    bind_key(s->retry, ctx, op, now);
+    sqlite3_bind_text(s->retry, 4, give_up ? "dead" : "pending", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s->retry, 5, now + delay);
+    sqlite3_bind_text(s->retry, 6, give_up ? "TOO_MANY_ATTEMPTS" : op->err_code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s->retry, 7, give_up ? msg : op->err_msg, -1, SQLITE_STATIC);
+    int rc = step_changed(store_db(ctx->agent), s->retry, changed);
+    sqlite3_reset(s->retry);
+    free(msg);
+    if (give_up && *changed)
+        ctx->report->dead++;
+    else if (*changed)
+        ctx->report->retried++;
+    return rc;
+}
+
+/* I7: a failure outcome carries the code that explains it (what `outbox list` shows). */
+static bool op_outcome_is_consistent(const push_op *op)
+{
+    switch (op->outcome) {
+    case PUSH_OUT_RETRY:
+    case PUSH_OUT_DEAD:
+    case PUSH_OUT_CONFLICT:
+        return op->err_code != NULL;
+    case PUSH_OUT_NONE:
+    case PUSH_OUT_DONE:
+    case PUSH_OUT_RELEASE:
+    case PUSH_OUT_INFLIGHT:
+        return true;
+    }
+    return false;
+}
+
+static int apply_one(push_ctx *ctx, apply_stmts *s, push_op *op, int64_t now)
+{
+    assert(op_outcome_is_consistent(op));
+    sqlite3 *db = store_db(ctx->agent);
+    bool changed = false;
+    int rc = SQLITE_OK;
+    switch (op->outcome) {
+    case PUSH_OUT_NONE:
+    case PUSH_OUT_INFLIGHT:
+        return SQLITE_OK; /* I2: stays inflight, resolved by key later */
+    case PUSH_OUT_DONE:
+        bind_key(s->done, ctx, op, now);
+        rc = step_changed(db, s->done, &changed);
+        if (rc == SQLITE_OK && changed) {
+            ctx->report->done++;
+            rc = mirror_update(s, op, true, now);
+        }
+        return rc;
+    case PUSH_OUT_RETRY:
+        return apply_retry(ctx, s, op, now, &changed);
+    case PUSH_OUT_RELEASE:
+        bind_key(s->release, ctx, op, now);
+        return step_changed(db, s->release, &changed);
+    case PUSH_OUT_DEAD:
+    case PUSH_OUT_CONFLICT:
+        bind_key(s->dead, ctx, op, now);
+        sqlite3_bind_text(s->dead, 4, op->outcome == PUSH_OUT_DEAD ? "dead" : "conflict", -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_text(s->dead, 5, op->err_code, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s->dead, 6, op->err_msg, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s->dead, 7, op->new_base_modstamp, -1, SQLITE_STATIC);
+        rc = step_changed(db, s->dead, &changed);
+        if (rc == SQLITE_OK && changed) {
+            if (op->outcome == PUSH_OUT_DEAD)
+                ctx->report->dead++;
+            else
+                ctx->report->conflict++;
+            rc = mirror_update(s, op, false, now);
+        }
+        return rc;
+    }
+    return SQLITE_OK;
+}
+
+sfa_status sync_outbox_apply(push_ctx *ctx, push_op *ops, size_t n)
+{
+    sfa_agent *a = ctx->agent;
+    apply_stmts s = {0};
+    int64_t now = time_now_ms();
+    sfa_status rc = store_tx_begin(a);
+    if (rc != SFA_OK)
+        return rc;
+    int src = stmts_prepare(store_db(a), &s);
+    for (size_t i = 0; src == SQLITE_OK && i < n; i++)
+        src = apply_one(ctx, &s, &ops[i], now);
+    stmts_free(&s);
+    if (src != SQLITE_OK) {
+        rc = store_fail_sqlite(a, src, "record push results");
+        store_tx_rollback(a);
+        return rc;
+    }
+    CRASH_POINT("push.before_result_commit"); /* I2: results all or nothing */
+    rc = store_tx_commit(a);
+    if (rc == SFA_OK)
+        CRASH_POINT("push.after_result_commit");
+    return rc;
+}
+
+/* ---- small reads and notes ---- */
+
+sfa_status sync_outbox_note(sfa_agent *a, int64_t seq, const char *code, const char *msg)
+{
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(store_db(a),
+                                 "UPDATE outbox SET last_error_code = ?2, last_error = ?3"
+                                 " WHERE seq = ?1 AND state = 'pending' AND"
+                                 " (last_error_code IS NOT ?2 OR last_error IS NOT ?3)",
+                                 -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, seq);
+        sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, msg, -1, SQLITE_STATIC);
+        src = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "note op");
+}
+
+char *sync_record_sf_id(sfa_agent *a, const char *local_id)
+{
+    sqlite3_stmt *st = NULL;
+    char *out = NULL;
+    if (sqlite3_prepare_v2(store_db(a), "SELECT sf_id FROM records WHERE local_id = ?1", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            out = col_dup(st, 0);
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+bool sync_record_create_op(sfa_agent *a, const char *local_id, char **state, char **code,
+                           char **msg)
+{
+    sqlite3_stmt *st = NULL;
+    bool found = false;
+    *state = *code = *msg = NULL;
+    if (sqlite3_prepare_v2(store_db(a),
+                           "SELECT state, last_error_code, last_error FROM outbox WHERE"
+                           " local_id = ?1 AND kind IN ('create', 'upsert')"
+                           " ORDER BY seq DESC LIMIT 1",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            *state = col_dup(st, 0);
+            *code = col_dup(st, 1);
+            *msg = col_dup(st, 2);
+            found = true;
+        }
+    }
+    sqlite3_finalize(st);
+    return found;
+}
+
+sfa_status sync_outbox_note_blocked(sfa_agent *a, size_t *count)
+{
+    static const char sql[] =
+        "UPDATE outbox AS o SET last_error_code = 'WAITING_FOR_OP', last_error ="
+        " (SELECT 'waits for ' || p.state || ' op ' || p.op_id || ' of the same record ('"
+        " || coalesce(p.last_error_code, '?') || '); retry or discard that op first'"
+        " FROM outbox p WHERE p.local_id = o.local_id AND p.seq < o.seq"
+        " AND p.state IN ('dead', 'conflict') ORDER BY p.seq LIMIT 1)"
+        " WHERE o.state = 'pending' AND EXISTS (SELECT 1 FROM outbox p WHERE"
+        " p.local_id = o.local_id AND p.seq < o.seq AND p.state IN ('dead', 'conflict'))";
+    sqlite3_stmt *st = NULL;
+    *count = 0;
+    int src = sqlite3_prepare_v2(store_db(a), sql, -1, &st, NULL);
+    if (src == SQLITE_OK)
+        src = sqlite3_step(st);
+    if (src == SQLITE_DONE)
+        *count = (size_t)sqlite3_changes(store_db(a));
+    sqlite3_finalize(st);
+    return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "note blocked ops");
+}
+
+cJSON *sync_record_base(sfa_agent *a, const char *local_id, char **sys_modstamp)
+{
+    sqlite3_stmt *st = NULL;
+    cJSON *base = NULL;
+    *sys_modstamp = NULL;
+    if (sqlite3_prepare_v2(store_db(a),
+                           "SELECT base, sys_modstamp FROM records WHERE local_id = ?1", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            base = parse_obj(st, 0);
+            *sys_modstamp = col_dup(st, 1);
+        }
+    }
+    sqlite3_finalize(st);
+    return base;
+}
+
+sfa_status sync_outbox_pending_info(sfa_agent *a, size_t *pending, size_t *inflight,
+                                    int64_t *next_due_ms)
+{
+    sqlite3_stmt *st = NULL;
+    int src =
+        sqlite3_prepare_v2(store_db(a),
+                           "SELECT (SELECT count(*) FROM outbox WHERE state = 'pending'),"
+                           " (SELECT count(*) FROM outbox WHERE state = 'inflight'),"
+                           " (SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending')",
+                           -1, &st, NULL);
+    if (src == SQLITE_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        *pending = (size_t)sqlite3_column_int64(st, 0);
+        *inflight = (size_t)sqlite3_column_int64(st, 1);
+        *next_due_ms = sqlite3_column_int64(st, 2);
+        src = SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "count outbox");
+}
+
+size_t sync_outbox_count_state(sfa_agent *a, const char *state)
+{
+    sqlite3_stmt *st = NULL;
+    size_t n = 0;
+    if (sqlite3_prepare_v2(store_db(a), "SELECT count(*) FROM outbox WHERE state = ?1", -1, &st,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            n = (size_t)sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return n;
+}
+
+cJSON *sync_describe_cached(sfa_agent *a, const char *sobject)
+{
+    sqlite3_stmt *st = NULL;
+    cJSON *out = NULL;
+    if (sqlite3_prepare_v2(store_db(a), "SELECT describe FROM describe_cache WHERE sobject = ?1",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            out = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+sfa_status sync_describe_store(sfa_agent *a, const char *sobject, const cJSON *describe)
+{
+    sqlite3_stmt *st = NULL;
+    char *txt = json_print(describe);
+    int src = sqlite3_prepare_v2(store_db(a),
+                                 "INSERT INTO describe_cache (sobject, describe, fetched_at)"
+                                 " VALUES (?1, ?2, ?3) ON CONFLICT (sobject) DO UPDATE SET"
+                                 " describe = ?2, fetched_at = ?3",
+                                 -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, txt, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, time_now_ms());
+        src = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    free(txt);
+    return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "cache describe");
+}

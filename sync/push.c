@@ -1,0 +1,603 @@
+/* The push engine's run: lease, start-up resolution, rounds of batches, the report.
+ *
+ * A run:
+ *   1. takes the run lease (sync/lease.c), so two runs never claim the same op;
+ *   2. honours a run-level pause left by an earlier run (offline, API limit);
+ *   3. resolves every op left inflight by a crashed or cut-off run (sync/reconcile.c)
+ *      before anything else is sent;
+ *   4. repeats rounds until a round sends nothing: each round pages through the ready
+ *      ops (oldest open op of each record), holds back those whose references are not
+ *      synced, groups the rest by (kind, sObject) and sends batches of up to 200,
+ *      creates first so that parents get their Ids before their children are sent;
+ *   5. releases the lease and reports.
+ *
+ * Invariants:
+ *   I1. Every request is preceded by a committed claim of its ops (outbox_sync.c I1).
+ *   I2. A run that ends early leaves no op claimed but undecided except unknown
+ *       outcomes, which stay inflight for resolution.
+ *   I3. Nothing is sent while the configured share of the org's API limit is used.
+ */
+#include "sync/push.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "sync/config_internal.h"
+#include "util/alloc.h"
+#include "util/crashpoint.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/names.h"
+#include "util/timeutil.h"
+
+void push_stop(push_ctx *ctx, sfa_status st, const char *fmt, ...)
+{
+    if (ctx->stop)
+        return; /* the first reason is the one that matters */
+    ctx->stop = true;
+    ctx->stop_status = st;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->report->message, sizeof ctx->report->message, fmt, ap);
+    va_end(ap);
+    log_warn("sync: %s", ctx->report->message);
+}
+
+static void pause_run(push_ctx *ctx, int64_t delay_ms, const char *reason)
+{
+    sync_pause_set(ctx->agent, time_now_ms() + delay_ms, reason);
+}
+
+static void offline_backoff(push_ctx *ctx, const char *why)
+{
+    int64_t until = 0;
+    int failures = 0;
+    sync_pause_get(ctx->agent, &until, NULL, &failures);
+    int64_t delay =
+        backoff_delay_ms(&ctx->rng, failures, ctx->backoff_base_ms, ctx->backoff_cap_ms);
+    pause_run(ctx, delay, why);
+}
+
+bool push_limit_ok(push_ctx *ctx)
+{
+    long used = sf_client_api_used(ctx->client), max = sf_client_api_max(ctx->client);
+    if (used < 0 || max <= 0 || (double)used < ctx->api_share * (double)max)
+        return true;
+    push_stop(ctx, SFA_ELIMIT,
+              "stopped pushing: %ld of %ld daily API requests used (api_limit_share %.2f)", used,
+              max, ctx->api_share);
+    /* Scheduled runs wait instead of each spending one more request to find out. */
+    pause_run(ctx, PUSH_LIMIT_PAUSE_MS, "api_limit_share reached");
+    return false;
+}
+
+sfa_status push_request(push_ctx *ctx, const char *method, const char *path, const cJSON *body,
+                        sf_response *resp)
+{
+    memset(resp, 0, sizeof *resp);
+    resp->outcome = SF_NOT_SENT;
+    if (!push_limit_ok(ctx)) /* I3 */
+        return SFA_ELIMIT;
+    sfa_status rc = sf_client_request(ctx->client, method, path, body, resp);
+    if (rc == SFA_OK && resp->outcome == SF_ANSWERED)
+        ctx->answered = true;
+    if (rc != SFA_OK) {
+        /* Failed before sending (login refused, or login unreachable): nothing was sent;
+         * callers leave the batch undecided, which send_batch() releases. */
+        resp->outcome = SF_NOT_SENT;
+        if (rc == SFA_ENETWORK) {
+            offline_backoff(ctx, sf_client_errmsg(ctx->client));
+            push_stop(ctx, SFA_ERETRY, "Salesforce not reachable (offline): %s",
+                      sf_client_errmsg(ctx->client));
+        } else {
+            push_stop(ctx, rc, "%s", sf_client_errmsg(ctx->client));
+        }
+    }
+    return rc;
+}
+
+/* ---- idempotency field per sObject ---- */
+
+static int describe_has_key(const cJSON *describe, const char *field)
+{
+    const cJSON *f;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(describe, "fields"))
+    {
+        const char *name = json_str(f, "name");
+        if (name && strcasecmp(name, field) == 0)
+            return json_bool(f, "externalId", false) ? 1 : 0;
+    }
+    return 0;
+}
+
+static push_keyinfo *key_slot(push_ctx *ctx, const char *sobject)
+{
+    for (size_t i = 0; i < ctx->nkeys; i++)
+        if (strcmp(ctx->keys[i].sobject, sobject) == 0)
+            return &ctx->keys[i];
+    ctx->keys = xrealloc(ctx->keys, (ctx->nkeys + 1) * sizeof *ctx->keys);
+    push_keyinfo *k = &ctx->keys[ctx->nkeys++];
+    k->sobject = xstrdup(sobject);
+    k->has_key = ctx->no_key ? 0 : -1;
+    if (ctx->no_key)
+        return k;
+    cJSON *cached = sync_describe_cached(ctx->agent, sobject);
+    if (cJSON_GetObjectItemCaseSensitive(cached, "fields"))
+        k->has_key = describe_has_key(cached, ctx->idem_field);
+    cJSON_Delete(cached);
+    return k;
+}
+
+int push_key_state(push_ctx *ctx, const char *sobject)
+{
+    return key_slot(ctx, sobject)->has_key;
+}
+
+int push_key_describe(push_ctx *ctx, const char *sobject)
+{
+    push_keyinfo *k = key_slot(ctx, sobject);
+    char *path = xasprintf("sobjects/%s/describe", sobject);
+    sf_response resp;
+    int out = -1;
+    if (push_request(ctx, "GET", path, NULL, &resp) == SFA_OK && resp.outcome == SF_ANSWERED &&
+        resp.status == 200 && cJSON_IsObject(resp.json)) {
+        sync_describe_store(ctx->agent, sobject, resp.json);
+        out = k->has_key = describe_has_key(resp.json, ctx->idem_field);
+        if (!out)
+            log_warn("%s has no External ID field %s: creates are sent without an idempotency"
+                     " key (run `sfagent doctor`)",
+                     sobject, ctx->idem_field);
+    } else {
+        push_stop(ctx, SFA_ERETRY, "describe %s failed: %s", sobject,
+                  resp.error_message ? resp.error_message : "no answer");
+    }
+    sf_response_free(&resp);
+    free(path);
+    return out;
+}
+
+/* ---- applying answers to ops ---- */
+
+void push_apply_response_class(push_ctx *ctx, push_op *ops, size_t n, push_resp_class cls,
+                               const sf_response *resp)
+{
+    char code[64];
+    const char *msg = resp->error_message ? resp->error_message : "";
+    if (resp->error_code)
+        snprintf(code, sizeof code, "%s", resp->error_code);
+    else
+        snprintf(code, sizeof code, "HTTP_%ld", resp->status);
+    push_outcome out = PUSH_OUT_RELEASE;
+    switch (cls) {
+    case PUSH_RESP_OK:
+        return;
+    case PUSH_RESP_NOT_SENT:
+        offline_backoff(ctx, msg);
+        push_stop(ctx, SFA_ERETRY, "Salesforce not reachable (offline): %s", msg);
+        break;
+    case PUSH_RESP_UNKNOWN:
+        out = PUSH_OUT_INFLIGHT;
+        break;
+    case PUSH_RESP_TRANSIENT:
+        out = PUSH_OUT_RETRY;
+        break;
+    case PUSH_RESP_LIMIT:
+        pause_run(ctx,
+                  resp->retry_after_s > 0 ? (int64_t)resp->retry_after_s * 1000
+                                          : PUSH_LIMIT_PAUSE_MS,
+                  code);
+        push_stop(ctx, SFA_ELIMIT, "Salesforce API limit reached (%s): pausing", code);
+        break;
+    case PUSH_RESP_PERMANENT:
+        out = PUSH_OUT_DEAD;
+        break;
+    case PUSH_RESP_AUTH:
+        push_stop(ctx, SFA_EAUTH, "Salesforce refused the session: %s", msg);
+        break;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (ops[i].outcome != PUSH_OUT_NONE)
+            continue;
+        push_op_set(&ops[i], out, out == PUSH_OUT_RELEASE ? NULL : code,
+                    out == PUSH_OUT_RELEASE ? NULL : msg);
+        if (out == PUSH_OUT_RETRY && resp->retry_after_s > 0)
+            ops[i].retry_after_ms = (int64_t)resp->retry_after_s * 1000;
+    }
+}
+
+void push_apply_record_result(push_ctx *ctx, push_op *op, const cJSON *result)
+{
+    (void)ctx;
+    if (json_bool(result, "success", false)) {
+        const char *id = json_str(result, "id");
+        push_op_set(op, PUSH_OUT_DONE, NULL, NULL);
+        if (id) {
+            free(op->new_sf_id);
+            op->new_sf_id = xstrdup(id);
+        }
+        return;
+    }
+    const cJSON *err = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(result, "errors"), 0);
+    const char *code = json_str(err, "statusCode");
+    if (!code)
+        code = json_str(err, "errorCode");
+    const char *msg = json_str(err, "message");
+    switch (push_classify_code(code, op->kind)) {
+    case PUSH_ERR_GONE:
+        push_op_set(op, PUSH_OUT_DONE, NULL, NULL);
+        break;
+    case PUSH_ERR_TRANSIENT:
+        push_op_set(op, PUSH_OUT_RETRY, code, msg);
+        break;
+    case PUSH_ERR_PERMANENT:
+        push_op_set(op, PUSH_OUT_DEAD, code ? code : "UNKNOWN_ERROR",
+                    msg ? msg : "Salesforce refused the record without an error code");
+        break;
+    }
+}
+
+/* ---- one round ---- */
+
+typedef struct ref_lookup {
+    sfa_agent *agent;
+    char *last; /* owned result of the last lookup */
+} ref_lookup;
+
+static const char *lookup_sf_id(const char *local_id, void *vctx)
+{
+    ref_lookup *rl = vctx;
+    free(rl->last);
+    rl->last = sync_record_sf_id(rl->agent, local_id);
+    return rl->last;
+}
+
+/* Hold back an op whose reference is not synced: park it (parent dead) or let it wait
+ * for a later round (parent still on its way). */
+static void hold_back(push_ctx *ctx, push_op *op, const char *parent)
+{
+    char *state = NULL, *code = NULL, *msg = NULL;
+    bool has_op = sync_record_create_op(ctx->agent, parent, &state, &code, &msg);
+    if (has_op && strcmp(state, "pending") != 0 && strcmp(state, "inflight") != 0 &&
+        strcmp(state, "done") != 0) {
+        char *why = xasprintf("parent %s is not synced: its create is %s (%s: %s)", parent, state,
+                              code ? code : "?", msg ? msg : "");
+        sync_outbox_note(ctx->agent, op->seq, "PARENT_NOT_SYNCED", why);
+        ctx->report->parked += ctx->round == 0; /* count each op once per run */
+        free(why);
+    } else if (!has_op) {
+        char *why = xasprintf("parent %s is not a record known to this agent", parent);
+        sync_outbox_note(ctx->agent, op->seq, "PARENT_NOT_SYNCED", why);
+        ctx->report->parked += ctx->round == 0;
+        free(why);
+    }
+    free(state);
+    free(code);
+    free(msg);
+}
+
+/* Rank for grouping: creates (parents first) before updates before deletes; 9 = skip. */
+static int prepare_op(push_ctx *ctx, push_op *op, ref_lookup *rl)
+{
+    bool is_delete = strcmp(op->kind, "delete") == 0;
+    bool is_create = strcmp(op->kind, "create") == 0 || strcmp(op->kind, "upsert") == 0;
+    if (!is_create && !op->sf_id) {
+        sync_outbox_note(ctx->agent, op->seq, "NOT_SYNCED", "the record has no Salesforce Id yet");
+        ctx->report->parked += ctx->round == 0;
+        return 9;
+    }
+    if (op->fields) {
+        cJSON *copy = cJSON_Duplicate(op->fields, true);
+        const char *parent = push_refs_rewrite(copy, lookup_sf_id, rl);
+        if (parent) {
+            hold_back(ctx, op, parent);
+            cJSON_Delete(copy);
+            return 9;
+        }
+        cJSON_Delete(op->fields);
+        op->fields = copy; /* what is sent, and what base will hold */
+    }
+    return is_create ? 0 : is_delete ? 2 : 1;
+}
+
+static int cmp_ops(const void *pa, const void *pb)
+{
+    const push_op *a = pa, *b = pb;
+    if (a->rank != b->rank)
+        return a->rank - b->rank;
+    int c = strcmp(a->kind, b->kind);
+    if (c == 0)
+        c = strcmp(a->sobject, b->sobject);
+    if (c == 0)
+        c = strcmp(a->ext_field ? a->ext_field : "", b->ext_field ? b->ext_field : "");
+    if (c == 0)
+        c = a->seq < b->seq ? -1 : a->seq > b->seq;
+    return c;
+}
+
+static bool same_group(const push_op *a, const push_op *b)
+{
+    return strcmp(a->kind, b->kind) == 0 && strcmp(a->sobject, b->sobject) == 0 &&
+           strcmp(a->ext_field ? a->ext_field : "", b->ext_field ? b->ext_field : "") == 0;
+}
+
+static void progress(push_ctx *ctx)
+{
+    if (ctx->opts->progress)
+        ctx->opts->progress(ctx->report->done, ctx->total, ctx->opts->progress_ctx);
+}
+
+/* Claim, send and record one batch (I1). */
+static void send_batch(push_ctx *ctx, push_op *ops, size_t n)
+{
+    bool *claimed = xcalloc(n, sizeof *claimed);
+    sfa_status st = sync_outbox_claim(ctx->agent, ctx->run_id, ops, n, claimed);
+    if (st != SFA_OK) {
+        push_stop(ctx, st, "could not claim ops: %s", sfa_agent_errmsg(ctx->agent));
+        free(claimed);
+        return;
+    }
+    /* Ops that changed since they were read are moved out of the batch (next round). */
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!claimed[i]) {
+            ctx->raced = true;
+            continue;
+        }
+        if (m != i) {
+            push_op t = ops[m];
+            ops[m] = ops[i];
+            ops[i] = t;
+        }
+        m++;
+    }
+    free(claimed);
+    if (m == 0)
+        return;
+    CRASH_POINT("push.after_claim");
+    ctx->report->sent += m;
+    const char *kind = ops[0].kind;
+    sfa_status rc;
+    if (strcmp(kind, "create") == 0 || strcmp(kind, "upsert") == 0)
+        rc = push_send_creates(ctx, ops, m);
+    else if (strcmp(kind, "update") == 0)
+        rc = push_send_updates(ctx, ops, m);
+    else
+        rc = push_send_deletes(ctx, ops, m);
+    (void)rc; /* outcomes are on the ops; the run is stopped on run-level failures */
+    bool unknown = false;
+    for (size_t i = 0; i < m; i++) {
+        if (ops[i].outcome == PUSH_OUT_NONE) /* I2: undecided = not sent */
+            push_op_set(&ops[i], PUSH_OUT_RELEASE, NULL, NULL);
+        unknown |= ops[i].outcome == PUSH_OUT_INFLIGHT;
+    }
+    /* A failure here leaves the batch inflight: the next run resolves it by key. */
+    if ((st = sync_outbox_apply(ctx, ops, m)) != SFA_OK) {
+        push_stop(ctx, st, "could not record results: %s", sfa_agent_errmsg(ctx->agent));
+        return;
+    }
+    /* A lost answer: find out now by key, if Salesforce is still reachable. */
+    if (unknown && !ctx->stop)
+        push_resolve_inflight(ctx, ctx->run_id);
+    if (!ctx->stop && sync_lease_renew(ctx->agent, ctx->run_id, PUSH_LEASE_MS) != SFA_OK)
+        push_stop(ctx, SFA_EBUSY, "lost the sync lease: %s", sfa_agent_errmsg(ctx->agent));
+    progress(ctx);
+}
+
+static void send_groups(push_ctx *ctx, push_op *ops, size_t n)
+{
+    size_t i = 0;
+    while (i < n && !ctx->stop && ops[i].rank < 9) {
+        size_t j = i + 1;
+        while (j < n && j - i < PUSH_BATCH_MAX && ops[j].rank == ops[i].rank &&
+               same_group(&ops[i], &ops[j]))
+            j++;
+        size_t max = ctx->opts->max_ops;
+        if (max && ctx->report->sent >= max)
+            return;
+        if (max && j - i > max - ctx->report->sent)
+            j = i + (max - ctx->report->sent);
+        send_batch(ctx, ops + i, j - i);
+        i = j;
+    }
+}
+
+/* Process one page of ready ops; returns false when it was empty. */
+static bool round_page(push_ctx *ctx, int64_t *cursor)
+{
+    push_op *ops = NULL;
+    size_t n = 0;
+    sfa_status st = sync_outbox_ready(ctx->agent, time_now_ms(), *cursor, PUSH_PAGE_SIZE, &ops, &n);
+    if (st != SFA_OK) {
+        push_stop(ctx, st, "could not read the outbox: %s", sfa_agent_errmsg(ctx->agent));
+        return false;
+    }
+    if (n == 0)
+        return false;
+    *cursor = ops[n - 1].seq;
+    ref_lookup rl = {ctx->agent, NULL};
+    for (size_t i = 0; i < n; i++)
+        ops[i].rank = prepare_op(ctx, &ops[i], &rl);
+    free(rl.last);
+    /* Creates of all sObjects before updates before deletes; a child whose parent is
+     * created in this page was held back above and goes in the next round. */
+    qsort(ops, n, sizeof *ops, cmp_ops);
+    send_groups(ctx, ops, n);
+    push_ops_free(ops, n);
+    return !ctx->stop;
+}
+
+/* ---- the run ---- */
+
+static sfa_status read_config(push_ctx *ctx, const sfa_config *cfg, char *err, size_t errlen)
+{
+    /* Values were validated by sfa_config_load(); only the field name is re-checked
+     * because it is pasted into SOQL and URLs. */
+    const char *v = sync_config_idempotency_field(cfg);
+    ctx->no_key = !v || !*v;
+    snprintf(ctx->idem_field, sizeof ctx->idem_field, "%s", ctx->no_key ? "Sync_Key__c" : v);
+    if (!name_is_valid_api_name(ctx->idem_field)) {
+        snprintf(err, errlen, "sync.idempotency_field '%s' is not a valid field name",
+                 ctx->idem_field);
+        return SFA_ECONFIG;
+    }
+    switch (sync_config_conflict_policy(cfg)) {
+    case SYNC_CONFLICT_LOCAL_WINS:
+        ctx->policy = PUSH_POLICY_LOCAL_WINS;
+        break;
+    case SYNC_CONFLICT_SERVER_WINS:
+        ctx->policy = PUSH_POLICY_SERVER_WINS;
+        break;
+    case SYNC_CONFLICT_MANUAL:
+        ctx->policy = PUSH_POLICY_MANUAL;
+        break;
+    }
+    ctx->backoff_base_ms = (int64_t)sync_config_backoff_base_s(cfg) * 1000;
+    ctx->backoff_cap_ms = (int64_t)sync_config_backoff_cap_s(cfg) * 1000;
+    ctx->api_share = sync_config_api_limit_share(cfg);
+    ctx->max_attempts = PUSH_MAX_ATTEMPTS;
+    return SFA_OK;
+}
+
+static void new_run_id(char out[48])
+{
+    backoff_rng rng;
+    backoff_rng_seed(&rng, 0);
+    snprintf(out, 48, "run-%lld-%016llx", (long long)time_now_ms(),
+             (unsigned long long)backoff_rng_next(&rng));
+}
+
+/* Everything after the lease: pause check, client, resolution, rounds. */
+static void run_locked(push_ctx *ctx)
+{
+    int64_t until = 0;
+    char *reason = NULL;
+    sync_pause_get(ctx->agent, &until, &reason, NULL);
+    bool idle = ctx->total == 0 && ctx->inflight_at_start == 0;
+    if (until > time_now_ms() && !ctx->opts->ignore_pause && !idle) {
+        char when[32];
+        time_format_sf(until, when);
+        push_stop(ctx, SFA_ERETRY, "backing off until %s (%s)", when, reason ? reason : "");
+        free(reason);
+        return;
+    }
+    free(reason);
+    char *err = NULL;
+    if (sf_client_new(&ctx->client, ctx->cfg, &err) != SFA_OK) {
+        push_stop(ctx, SFA_ECONFIG, "%s", err ? err : "cannot build the Salesforce client");
+        free(err);
+        return;
+    }
+    if (push_resolve_inflight(ctx, NULL) != SFA_OK)
+        push_stop(ctx, SFA_EIO, "could not resolve inflight ops: %s", sfa_agent_errmsg(ctx->agent));
+    size_t blocked = 0;
+    if (!ctx->stop && sync_outbox_note_blocked(ctx->agent, &blocked) == SFA_OK)
+        ctx->report->parked += blocked;
+    while (!ctx->stop) {
+        size_t sent_before = ctx->report->sent;
+        int64_t cursor = 0;
+        ctx->raced = false;
+        while (round_page(ctx, &cursor))
+            ;
+        /* Nothing more is eligible; a raced op gets a few more rounds, not forever. */
+        if (ctx->report->sent == sent_before && (!ctx->raced || ctx->round > 50))
+            break;
+        if (ctx->opts->max_ops && ctx->report->sent >= ctx->opts->max_ops)
+            break;
+        ctx->round++;
+    }
+    if (!ctx->stop && ctx->answered)
+        sync_pause_set(ctx->agent, 0, NULL); /* Salesforce answered: no run-level backoff */
+}
+
+static sfa_status final_status(push_ctx *ctx)
+{
+    sfa_sync_report *r = ctx->report;
+    sync_outbox_pending_info(ctx->agent, &r->pending_left, &r->inflight_left, &r->next_attempt_ms);
+    r->dead_total = sync_outbox_count_state(ctx->agent, "dead");
+    r->conflict_total = sync_outbox_count_state(ctx->agent, "conflict");
+    if (r->pending_left == 0)
+        r->next_attempt_ms = 0;
+    if (ctx->stop)
+        return ctx->stop_status;
+    /* Dead or conflicting ops need a person; that outranks "try again later" (their
+     * parked dependants stay pending until the person acts). */
+    if (r->dead_total + r->conflict_total > 0)
+        return SFA_EPARTIAL;
+    if (r->pending_left + r->inflight_left > 0)
+        return SFA_ERETRY;
+    return SFA_OK;
+}
+
+sfa_status sfa_sync_run(sfa_sync_report *out, sfa_agent *agent, const sfa_config *cfg,
+                        const sfa_sync_options *opts)
+{
+    static const sfa_sync_options defaults = SFA_SYNC_OPTIONS_INIT;
+    if (!out)
+        return SFA_EINVAL;
+    memset(out, 0, sizeof *out);
+    if (!agent || !cfg)
+        return SFA_EINVAL;
+    int64_t start = time_now_ms();
+    push_ctx ctx = {0};
+    ctx.agent = agent;
+    ctx.cfg = cfg;
+    ctx.report = out;
+    ctx.opts = opts ? opts : &defaults;
+    backoff_rng_seed(&ctx.rng, ctx.opts->seed);
+    new_run_id(ctx.run_id);
+    char err[256];
+    sfa_status rc = read_config(&ctx, cfg, err, sizeof err);
+    if (rc != SFA_OK) {
+        snprintf(out->message, sizeof out->message, "%s", err);
+        return store_fail(agent, rc, "%s", err);
+    }
+    rc = sync_lease_acquire(agent, ctx.run_id, PUSH_LEASE_MS);
+    if (rc != SFA_OK) {
+        /* Nothing was claimed or sent: another run owns the outbox right now. */
+        snprintf(out->message, sizeof out->message, "%s", sfa_agent_errmsg(agent));
+        return rc;
+    }
+    CRASH_POINT("push.after_lease");
+    int64_t due = 0;
+    sync_outbox_pending_info(agent, &ctx.total, &ctx.inflight_at_start, &due);
+    run_locked(&ctx);
+    rc = final_status(&ctx);
+    sync_lease_release(agent, ctx.run_id);
+    out->api_calls = ctx.client ? sf_client_requests_made(ctx.client) : 0;
+    out->elapsed_ms = time_now_ms() - start;
+    sf_client_free(ctx.client);
+    for (size_t i = 0; i < ctx.nkeys; i++)
+        free(ctx.keys[i].sobject);
+    free(ctx.keys);
+    if (rc != SFA_OK && rc != SFA_EPARTIAL && rc != SFA_ERETRY && out->message[0])
+        store_fail(agent, rc, "%s", out->message);
+    return rc;
+}
+
+int sfa_sync_exit_code(sfa_status status)
+{
+    switch (status) {
+    case SFA_OK:
+        return 0;
+    case SFA_EPARTIAL:
+        return 65; /* EX_DATAERR: some ops need a person */
+    case SFA_ERETRY:
+    case SFA_EBUSY:
+    case SFA_ENETWORK:
+    case SFA_ELIMIT:
+        return 75; /* EX_TEMPFAIL: try again later, nothing lost */
+    case SFA_EAUTH:
+        return 77; /* EX_NOPERM */
+    case SFA_ECONFIG:
+        return 78; /* EX_CONFIG */
+    case SFA_EIO:
+    case SFA_EFULL:
+    case SFA_EREADONLY:
+        return 74; /* EX_IOERR */
+    default:
+        return 1;
+    }
+}

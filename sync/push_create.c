@@ -1,0 +1,245 @@
+/* Sending creates (and upserts): one /composite request per batch of up to 200 holds the
+ * sObject Collections upsert on the key field AND the query by key that reads back Id,
+ * CaseNumber and SystemModstamp: one API call per 200 creates, reconciliation included.
+ *
+ * Invariants:
+ *   I1. A create is only ever sent as an upsert on its key (the record's local id in the
+ *       idempotency field), so a resend after a lost answer updates instead of
+ *       duplicating. Objects without the key field get plain creates, and their unknown
+ *       outcomes are parked (reconcile.c I2).
+ *   I2. collateSubrequests is false: the query runs after the upsert and sees its rows.
+ *   I3. allOrNone is false everywhere: one bad record never holds the others back.
+ */
+#include "sync/push.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "util/crashpoint.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/sfid.h"
+
+static cJSON *record_body(const push_op *op, const char *key_field, const char *key_value)
+{
+    cJSON *rec = cJSON_Duplicate(op->fields, true);
+    cJSON *attrs = cJSON_CreateObject();
+    cJSON_AddStringToObject(attrs, "type", op->sobject);
+    cJSON_AddItemToObject(rec, "attributes", attrs);
+    cJSON_DeleteItemFromObjectCaseSensitive(rec, "Id");
+    if (key_field) {
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, key_field);
+        cJSON_AddStringToObject(rec, key_field, key_value);
+    }
+    return rec;
+}
+
+static cJSON *collection_body(const push_op *ops, size_t n, const push_ctx *ctx, bool keyed)
+{
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddBoolToObject(body, "allOrNone", false); /* I3 */
+    cJSON *records = cJSON_AddArrayToObject(body, "records");
+    for (size_t i = 0; i < n; i++) {
+        const char *field = NULL, *value = NULL;
+        if (keyed)
+            push_op_key(ctx, &ops[i], &field, &value);
+        cJSON_AddItemToArray(records, record_body(&ops[i], field, value));
+    }
+    return body;
+}
+
+static cJSON *subrequest(const char *method, const char *url, const char *ref, cJSON *body)
+{
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddStringToObject(s, "method", method);
+    cJSON_AddStringToObject(s, "url", url);
+    cJSON_AddStringToObject(s, "referenceId", ref);
+    if (body)
+        cJSON_AddItemToObject(s, "body", body);
+    return s;
+}
+
+/* The composite sub-result with referenceId ref, or NULL. */
+static const cJSON *sub_result(const cJSON *json, const char *ref)
+{
+    const cJSON *s;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(json, "compositeResponse"))
+    {
+        const char *r = json_str(s, "referenceId");
+        if (r && strcmp(r, ref) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+/* A sub-result that is not a per-record array: an error for the whole collection. */
+static void sub_error(const cJSON *sub, sf_response *fake)
+{
+    memset(fake, 0, sizeof *fake);
+    fake->outcome = SF_ANSWERED;
+    fake->status = sub ? (long)json_num(sub, "httpStatusCode", 500) : 500;
+    const cJSON *err = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sub, "body"), 0);
+    const char *code = json_str(err, "errorCode");
+    const char *msg = json_str(err, "message");
+    fake->error_code = code ? xstrdup(code) : NULL;
+    fake->error_message = xstrdup(msg   ? msg
+                                  : sub ? "collection request failed"
+                                        : "composite answer lacks a sub-result");
+    fake->retry_after_s = -1;
+}
+
+static bool is_missing_field_error(const sf_response *r)
+{
+    return r->error_code &&
+           (strcmp(r->error_code, "NOT_FOUND") == 0 || strcmp(r->error_code, "INVALID_FIELD") == 0);
+}
+
+static void apply_results(push_ctx *ctx, push_op *ops, size_t n, const cJSON *results)
+{
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *r = cJSON_GetArrayItem(results, (int)i);
+        if (r)
+            push_apply_record_result(ctx, &ops[i], r);
+        else
+            push_op_set(&ops[i], PUSH_OUT_INFLIGHT, NULL, NULL); /* no answer for it: unknown */
+    }
+}
+
+static sfa_status send_plain(push_ctx *ctx, push_op *ops, size_t n);
+
+/* Returns 1 when the answer says the key field is missing and the batch must be re-sent
+ * as plain creates. */
+static int read_keyed_answer(push_ctx *ctx, push_op *ops, size_t n, const sf_response *resp)
+{
+    const cJSON *up = sub_result(resp->json, "upsert");
+    const cJSON *results = cJSON_GetObjectItemCaseSensitive(up, "body");
+    if (!up || !cJSON_IsArray(results) || json_num(up, "httpStatusCode", 0) >= 300 ||
+        (cJSON_GetArraySize(results) > 0 && !cJSON_IsObject(cJSON_GetArrayItem(results, 0)))) {
+        sf_response fake;
+        sub_error(up, &fake);
+        int again = 0;
+        if (is_missing_field_error(&fake) && strcmp(ops[0].kind, "create") == 0 &&
+            push_key_state(ctx, ops[0].sobject) != 1)
+            again = push_key_describe(ctx, ops[0].sobject) == 0;
+        if (!again)
+            push_apply_response_class(ctx, ops, n, push_classify_response(&fake), &fake);
+        sf_response_free(&fake);
+        return again;
+    }
+    apply_results(ctx, ops, n, results);
+    const cJSON *q = sub_result(resp->json, "keys");
+    const cJSON *rows =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(q, "body"), "records");
+    if (cJSON_IsArray(rows))
+        push_match_rows(ctx, ops, n, rows);
+    else
+        log_warn("read-back query failed; CaseNumber/SystemModstamp come with the next pull");
+    return 0;
+}
+
+static sfa_status send_keyed(push_ctx *ctx, push_op *ops, size_t n)
+{
+    const char *field = NULL, *value = NULL;
+    push_op_key(ctx, &ops[0], &field, &value);
+    const char **keys = xcalloc(n, sizeof *keys);
+    for (size_t i = 0; i < n; i++)
+        push_op_key(ctx, &ops[i], &field, &keys[i]);
+    const char *ver = sf_client_api_version(ctx->client);
+    char *up_url =
+        xasprintf("/services/data/%s/composite/sobjects/%s/%s", ver, ops[0].sobject, field);
+    char *select = push_reconcile_select(ops[0].sobject, field);
+    char *soql = push_soql_in(select, ops[0].sobject, field, keys, n);
+    char *q_url = push_query_path(ver, soql);
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddBoolToObject(body, "allOrNone", false);
+    cJSON_AddBoolToObject(body, "collateSubrequests", false); /* I2 */
+    cJSON *subs = cJSON_AddArrayToObject(body, "compositeRequest");
+    cJSON_AddItemToArray(
+        subs, subrequest("PATCH", up_url, "upsert", collection_body(ops, n, ctx, true))); /* I1 */
+    cJSON_AddItemToArray(subs, subrequest("GET", q_url, "keys", NULL));
+    sf_response resp;
+    sfa_status rc = push_request(ctx, "POST", "composite", body, &resp);
+    CRASH_POINT("push.after_response");
+    int again = 0;
+    if (rc == SFA_OK) {
+        push_resp_class cls = push_classify_response(&resp);
+        if (cls == PUSH_RESP_OK && cJSON_IsObject(resp.json))
+            again = read_keyed_answer(ctx, ops, n, &resp);
+        else /* a 200 that is not a composite answer is as good as lost */
+            push_apply_response_class(ctx, ops, n, cls == PUSH_RESP_OK ? PUSH_RESP_UNKNOWN : cls,
+                                      &resp);
+    }
+    sf_response_free(&resp);
+    cJSON_Delete(body);
+    free(q_url);
+    free(soql);
+    free(select);
+    free(up_url);
+    free(keys);
+    if (again)
+        return send_plain(ctx, ops, n);
+    return rc;
+}
+
+/* Read back Id-keyed rows (plain creates): CaseNumber and SystemModstamp. */
+static void read_back_by_id(push_ctx *ctx, push_op *ops, size_t n)
+{
+    const char **ids = xcalloc(n, sizeof *ids);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ops[i].outcome == PUSH_OUT_DONE && ops[i].new_sf_id)
+            ids[m++] = ops[i].new_sf_id;
+    if (m > 0) {
+        char *select = push_reconcile_select(ops[0].sobject, NULL);
+        char *soql = push_soql_in(select, ops[0].sobject, "Id", ids, m);
+        char *path = push_query_path(sf_client_api_version(ctx->client), soql);
+        sf_response resp;
+        if (push_request(ctx, "GET", path, NULL, &resp) == SFA_OK &&
+            push_classify_response(&resp) == PUSH_RESP_OK) {
+            const cJSON *row;
+            cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(resp.json, "records"))
+            {
+                const char *id = json_str(row, "Id");
+                for (size_t i = 0; id && i < n; i++) {
+                    if (ops[i].new_sf_id && sfid_equal(ops[i].new_sf_id, id))
+                        push_take_row(&ops[i], row, NULL);
+                }
+            }
+        }
+        sf_response_free(&resp);
+        free(path);
+        free(soql);
+        free(select);
+    }
+    free(ids);
+}
+
+/* Objects without the key field: collections create, then a read-back by Id. */
+static sfa_status send_plain(push_ctx *ctx, push_op *ops, size_t n)
+{
+    cJSON *body = collection_body(ops, n, ctx, false);
+    sf_response resp;
+    sfa_status rc = push_request(ctx, "POST", "composite/sobjects", body, &resp);
+    CRASH_POINT("push.after_response");
+    if (rc == SFA_OK) {
+        push_resp_class cls = push_classify_response(&resp);
+        if (cls == PUSH_RESP_OK && cJSON_IsArray(resp.json))
+            apply_results(ctx, ops, n, resp.json);
+        else
+            push_apply_response_class(ctx, ops, n, cls == PUSH_RESP_OK ? PUSH_RESP_UNKNOWN : cls,
+                                      &resp);
+    }
+    sf_response_free(&resp);
+    cJSON_Delete(body);
+    if (rc == SFA_OK && !ctx->stop)
+        read_back_by_id(ctx, ops, n);
+    return rc;
+}
+
+sfa_status push_send_creates(push_ctx *ctx, push_op *ops, size_t n)
+{
+    if (strcmp(ops[0].kind, "create") == 0 && push_key_state(ctx, ops[0].sobject) == 0)
+        return send_plain(ctx, ops, n);
+    return send_keyed(ctx, ops, n);
+}

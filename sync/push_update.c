@@ -1,0 +1,316 @@
+/* Sending updates: a collections retrieve of the batch's current server values (the
+ * conflict check), then one /composite request holding the collections PATCH (only the
+ * fields each op changes) and a query that reads back the new SystemModstamp.
+ *
+ * The check and the PATCH cannot share one composite request: what is sent depends on
+ * what the check finds. So an update batch costs two API calls per 200 records.
+ *
+ * Conflict (three-way, per field): the server moved since the edit (SystemModstamp
+ * differs from the op's base_modstamp) and holds a value for a changed field that is
+ * neither the local value nor the base value the edit started from. Policies:
+ * local-wins sends anyway; server-wins drops those fields (the mirror takes the server
+ * values); manual parks the op in state conflict with the server values recorded and
+ * the op's base moved to the server version, so `outbox retry` re-sends (local wins)
+ * and `outbox discard` keeps the server's values.
+ *
+ * Invariants:
+ *   I1. Every conflict is logged, whatever the policy.
+ *   I2. Only fields the op changes are sent; a field dropped by server-wins is not.
+ */
+#include "sync/push.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "util/crashpoint.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/sfid.h"
+#include "util/strbuf.h"
+
+static char *retrieve_path(push_ctx *ctx, push_op *ops, size_t n)
+{
+    strbuf sb = STRBUF_INIT;
+    strbuf_addf(&sb, "composite/sobjects/%s?ids=", ops[0].sobject);
+    for (size_t i = 0; i < n; i++)
+        strbuf_addf(&sb, "%s%s", i ? "," : "", ops[i].sf_id);
+    /* Union of changed fields; names come from the store, which checked their syntax. */
+    strbuf fields = STRBUF_INIT;
+    strbuf_adds(&fields, "Id,SystemModstamp");
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *f;
+        cJSON_ArrayForEach(f, ops[i].fields)
+        {
+            char needle[128];
+            snprintf(needle, sizeof needle, ",%s,", f->string);
+            strbuf probe = STRBUF_INIT;
+            strbuf_addf(&probe, ",%s,", strbuf_str(&fields));
+            if (!strstr(strbuf_str(&probe), needle))
+                strbuf_addf(&fields, ",%s", f->string);
+            strbuf_free(&probe);
+        }
+    }
+    char *enc = push_url_encode(strbuf_str(&fields));
+    strbuf_addf(&sb, "&fields=%s", enc);
+    free(enc);
+    strbuf_free(&fields);
+    (void)ctx;
+    return strbuf_detach(&sb);
+}
+
+static bool same_value(const cJSON *a, const cJSON *b)
+{
+    if (!a || cJSON_IsNull(a))
+        return !b || cJSON_IsNull(b);
+    return b && cJSON_Compare(a, b, true);
+}
+
+/* Fields of op that conflict with server (an object of field -> server value), or NULL. */
+static cJSON *conflicting_fields(push_ctx *ctx, const push_op *op, const cJSON *server)
+{
+    const char *server_ms = json_str(server, "SystemModstamp");
+    if (!op->base_modstamp || !server_ms || strcmp(server_ms, op->base_modstamp) == 0)
+        return NULL;
+    char *rec_ms = NULL;
+    cJSON *base = sync_record_base(ctx->agent, op->local_id, &rec_ms);
+    /* The mirror's base is the edit's base only if no pull replaced it since. */
+    bool base_known = rec_ms && strcmp(rec_ms, op->base_modstamp) == 0;
+    cJSON *out = NULL;
+    const cJSON *f;
+    cJSON_ArrayForEach(f, op->fields)
+    {
+        const cJSON *sv = cJSON_GetObjectItemCaseSensitive(server, f->string);
+        if (same_value(sv, f))
+            continue;
+        if (base_known && same_value(sv, cJSON_GetObjectItemCaseSensitive(base, f->string)))
+            continue; /* only we changed it */
+        if (!out)
+            out = cJSON_CreateObject();
+        cJSON_AddItemToObject(out, f->string, sv ? cJSON_Duplicate(sv, true) : cJSON_CreateNull());
+    }
+    cJSON_Delete(base);
+    free(rec_ms);
+    return out;
+}
+
+static void log_conflict(push_ctx *ctx, const push_op *op, const cJSON *conflicts,
+                         const char *decision)
+{
+    char *txt = json_print(conflicts);
+    char *mine = json_print(op->fields);
+    log_warn("conflict on %s %s (op %s): Salesforce has %s, local change %s; %s", op->sobject,
+             op->local_id, op->op_id, txt, mine, decision);
+    free(mine);
+    free(txt);
+    ctx->report->conflicts_logged++; /* I1 */
+}
+
+/* Apply the policy; returns true when the op is still to be sent. */
+static bool decide(push_ctx *ctx, push_op *op, const cJSON *server)
+{
+    cJSON *conflicts = conflicting_fields(ctx, op, server);
+    if (!conflicts)
+        return true;
+    const char *server_ms = json_str(server, "SystemModstamp");
+    bool send = true;
+    if (ctx->policy == PUSH_POLICY_LOCAL_WINS) {
+        log_conflict(ctx, op, conflicts, "local wins (sent)");
+    } else if (ctx->policy == PUSH_POLICY_SERVER_WINS) {
+        log_conflict(ctx, op, conflicts, "server wins (local change dropped)");
+        const cJSON *f;
+        cJSON_ArrayForEach(f, conflicts)
+            cJSON_DeleteItemFromObjectCaseSensitive(op->fields, f->string);
+        op->server = cJSON_Duplicate(conflicts, true);
+        cJSON_AddStringToObject(op->server, "SystemModstamp", server_ms);
+        send = op->fields->child != NULL; /* I2 */
+        if (!send)
+            push_op_set(op, PUSH_OUT_DONE, NULL, NULL);
+    } else {
+        log_conflict(ctx, op, conflicts, "parked for a decision (manual policy)");
+        char *txt = json_print(conflicts);
+        char *msg = xasprintf("changed on Salesforce too: server has %s; `sfagent outbox retry"
+                              " %s` sends the local value, `sfagent outbox discard %s` keeps"
+                              " Salesforce's",
+                              txt, op->op_id, op->op_id);
+        push_op_set(op, PUSH_OUT_CONFLICT, "CONFLICT", msg);
+        op->server = cJSON_Duplicate(conflicts, true);
+        cJSON_AddStringToObject(op->server, "SystemModstamp", server_ms);
+        op->new_base_modstamp = xstrdup(server_ms);
+        free(msg);
+        free(txt);
+        send = false;
+    }
+    cJSON_Delete(conflicts);
+    return send;
+}
+
+/* Step 1: the check. Returns false when the batch was decided by a failure. */
+static bool check_batch(push_ctx *ctx, push_op *ops, size_t n, bool *send)
+{
+    char *path = retrieve_path(ctx, ops, n);
+    sf_response resp;
+    bool ok = false;
+    if (push_request(ctx, "GET", path, NULL, &resp) == SFA_OK) {
+        push_resp_class cls = push_classify_response(&resp);
+        if (cls == PUSH_RESP_OK && cJSON_IsArray(resp.json)) {
+            ok = true;
+            for (size_t i = 0; i < n; i++) {
+                const cJSON *server = cJSON_GetArrayItem(resp.json, (int)i);
+                if (!cJSON_IsObject(server)) {
+                    /* null slot: deleted on the server or not visible to this user */
+                    push_op_set(&ops[i], PUSH_OUT_DEAD, "ENTITY_IS_DELETED",
+                                "the record is deleted on Salesforce or not visible");
+                    send[i] = false;
+                } else {
+                    send[i] = decide(ctx, &ops[i], server);
+                }
+            }
+        } else {
+            /* Nothing was changed by a read: an unknown outcome is simply not sent. */
+            push_apply_response_class(ctx, ops, n,
+                                      cls == PUSH_RESP_UNKNOWN ? PUSH_RESP_TRANSIENT : cls, &resp);
+        }
+    }
+    sf_response_free(&resp);
+    free(path);
+    return ok;
+}
+
+static cJSON *patch_body(const push_op *ops, size_t n, const bool *send)
+{
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddBoolToObject(body, "allOrNone", false);
+    cJSON *records = cJSON_AddArrayToObject(body, "records");
+    for (size_t i = 0; i < n; i++) {
+        if (!send[i])
+            continue;
+        cJSON *rec = cJSON_Duplicate(ops[i].fields, true);
+        cJSON *attrs = cJSON_CreateObject();
+        cJSON_AddStringToObject(attrs, "type", ops[i].sobject);
+        cJSON_AddItemToObject(rec, "attributes", attrs);
+        cJSON_DeleteItemFromObjectCaseSensitive(rec, "Id");
+        cJSON_AddStringToObject(rec, "id", ops[i].sf_id);
+        cJSON_AddItemToArray(records, rec);
+    }
+    return body;
+}
+
+static void read_answer(push_ctx *ctx, push_op **sent, size_t m, const cJSON *json)
+{
+    const cJSON *sub = NULL, *s;
+    const cJSON *rows = NULL;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(json, "compositeResponse"))
+    {
+        const char *ref = json_str(s, "referenceId");
+        if (ref && strcmp(ref, "patch") == 0)
+            sub = s;
+        else if (ref && strcmp(ref, "after") == 0)
+            rows = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "body"),
+                                                    "records");
+    }
+    const cJSON *results = cJSON_GetObjectItemCaseSensitive(sub, "body");
+    bool per_record = cJSON_IsArray(results) && json_num(sub, "httpStatusCode", 0) < 300 &&
+                      cJSON_IsObject(cJSON_GetArrayItem(results, 0));
+    for (size_t i = 0; i < m; i++) {
+        const cJSON *r = per_record ? cJSON_GetArrayItem(results, (int)i) : NULL;
+        if (r) {
+            push_apply_record_result(ctx, sent[i], r);
+        } else {
+            const cJSON *err = cJSON_GetArrayItem(results, 0);
+            const char *code = json_str(err, "errorCode");
+            push_op_set(sent[i],
+                        push_classify_code(code, "update") == PUSH_ERR_TRANSIENT ? PUSH_OUT_RETRY
+                                                                                 : PUSH_OUT_DEAD,
+                        code ? code : "UNKNOWN_ERROR",
+                        json_str(err, "message") ? json_str(err, "message") : "update refused");
+        }
+        const cJSON *row;
+        cJSON_ArrayForEach(row, rows)
+        {
+            const char *id = json_str(row, "Id");
+            if (id && sent[i]->outcome == PUSH_OUT_DONE && sfid_equal(id, sent[i]->sf_id)) {
+                cJSON_Delete(sent[i]->server);
+                sent[i]->server = cJSON_Duplicate(row, true);
+                cJSON_DeleteItemFromObjectCaseSensitive(sent[i]->server, "attributes");
+            }
+        }
+    }
+}
+
+/* Step 2: the PATCH plus the read-back of SystemModstamp in one composite request. */
+static sfa_status send_patch(push_ctx *ctx, push_op *ops, size_t n, const bool *send)
+{
+    push_op **sent = xcalloc(n, sizeof *sent);
+    const char **ids = xcalloc(n, sizeof *ids);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (send[i]) {
+            sent[m] = &ops[i];
+            ids[m++] = ops[i].sf_id;
+        }
+    sfa_status rc = SFA_OK;
+    if (m == 0)
+        goto out;
+    const char *ver = sf_client_api_version(ctx->client);
+    char *url = xasprintf("/services/data/%s/composite/sobjects", ver);
+    char *soql = push_soql_in("Id, SystemModstamp", ops[0].sobject, "Id", ids, m);
+    char *q_url = push_query_path(ver, soql);
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddBoolToObject(body, "allOrNone", false);
+    cJSON_AddBoolToObject(body, "collateSubrequests", false);
+    cJSON *subs = cJSON_AddArrayToObject(body, "compositeRequest");
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "method", "PATCH");
+    cJSON_AddStringToObject(p, "url", url);
+    cJSON_AddStringToObject(p, "referenceId", "patch");
+    cJSON_AddItemToObject(p, "body", patch_body(ops, n, send));
+    cJSON_AddItemToArray(subs, p);
+    cJSON *q = cJSON_CreateObject();
+    cJSON_AddStringToObject(q, "method", "GET");
+    cJSON_AddStringToObject(q, "url", q_url);
+    cJSON_AddStringToObject(q, "referenceId", "after");
+    cJSON_AddItemToArray(subs, q);
+    sf_response resp;
+    rc = push_request(ctx, "POST", "composite", body, &resp);
+    CRASH_POINT("push.after_response");
+    if (rc == SFA_OK) {
+        push_resp_class cls = push_classify_response(&resp);
+        if (cls == PUSH_RESP_OK && cJSON_IsObject(resp.json)) {
+            read_answer(ctx, sent, m, resp.json);
+        } else {
+            /* Ops not sent were decided by the check; the class applies to the rest. */
+            push_apply_response_class(ctx, ops, n, cls == PUSH_RESP_OK ? PUSH_RESP_UNKNOWN : cls,
+                                      &resp);
+        }
+    }
+    sf_response_free(&resp);
+    cJSON_Delete(body);
+    free(q_url);
+    free(soql);
+    free(url);
+out:
+    free(ids);
+    free(sent);
+    return rc;
+}
+
+sfa_status push_send_updates(push_ctx *ctx, push_op *ops, size_t n)
+{
+    bool *send = xcalloc(n, sizeof *send);
+    sfa_status rc = SFA_OK;
+    /* Without a known base version no conflict can be detected: skip the check call. */
+    bool any_base = false;
+    for (size_t i = 0; i < n; i++)
+        any_base |= ops[i].base_modstamp != NULL;
+    if (!any_base) {
+        for (size_t i = 0; i < n; i++)
+            send[i] = true;
+        rc = send_patch(ctx, ops, n, send);
+    } else if (check_batch(ctx, ops, n, send)) {
+        rc = send_patch(ctx, ops, n, send);
+    }
+    free(send);
+    return rc;
+}

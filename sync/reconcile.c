@@ -1,0 +1,212 @@
+/* Reconciliation: finding out what Salesforce holds for creates, by their key.
+ *
+ * Used after creates land (the query that fills Id, CaseNumber and SystemModstamp rides
+ * in the same composite request, see push_create.c) and to resolve "unknown" outcomes:
+ * an op found inflight at start-up (crash or lost answer) or after a lost answer in this
+ * run. This is mbsync's TUID match (RELIABILITY.md 2.2) with the local id as the TUID.
+ *
+ * Invariants:
+ *   I1. An inflight create with a key is re-sent only after a query by its key came back
+ *       without it; found means done (no second record, ever).
+ *   I2. An inflight create without a key is never re-sent automatically: it is parked
+ *       dead with UNKNOWN_OUTCOME for a human (`sfagent doctor`, `outbox retry`).
+ *   I3. Updates, upserts and deletes carry absolute values / are idempotent, so an
+ *       unknown one simply becomes pending again (attempts unchanged).
+ */
+#include "sync/push.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "util/alloc.h"
+#include "util/crashpoint.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+
+void push_op_key(const push_ctx *ctx, const push_op *op, const char **field, const char **value)
+{
+    *field = NULL;
+    *value = NULL;
+    if (strcmp(op->kind, "upsert") == 0) {
+        *field = op->ext_field;
+        *value = op->ext_value;
+    } else if (strcmp(op->kind, "create") == 0) {
+        *field = ctx->idem_field;
+        *value = op->local_id;
+    }
+}
+
+void push_take_row(push_op *op, const cJSON *row, const char *key_field)
+{
+    static const char *const identity[] = {"Id", "CaseNumber", "SystemModstamp"};
+    cJSON *server = cJSON_CreateObject(), *fill = cJSON_CreateObject();
+    const cJSON *f;
+    cJSON_ArrayForEach(f, row)
+    {
+        if (strcmp(f->string, "attributes") == 0)
+            continue;
+        bool ident = key_field && strcmp(f->string, key_field) == 0;
+        for (size_t k = 0; k < sizeof identity / sizeof *identity; k++)
+            ident |= strcmp(f->string, identity[k]) == 0;
+        cJSON_AddItemToObject(ident ? server : fill, f->string, cJSON_Duplicate(f, true));
+    }
+    cJSON_Delete(op->server);
+    cJSON_Delete(op->server_fill);
+    op->server = server;
+    op->server_fill = fill;
+    const char *id = json_str(row, "Id");
+    if (id) {
+        free(op->new_sf_id);
+        op->new_sf_id = xstrdup(id);
+    }
+}
+
+size_t push_match_rows(const push_ctx *ctx, push_op *ops, size_t n, const cJSON *records)
+{
+    size_t matched = 0;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, records)
+    {
+        for (size_t i = 0; json_str(row, "Id") && i < n; i++) {
+            const char *field, *value;
+            push_op_key(ctx, &ops[i], &field, &value);
+            const char *got = field ? json_str(row, field) : NULL;
+            if (!got || !value || strcmp(got, value) != 0)
+                continue;
+            push_take_row(&ops[i], row, field);
+            matched++;
+            break;
+        }
+    }
+    return matched;
+}
+
+/* Take over inflight ops of a dead run so results can be written under our run id. */
+static sfa_status adopt(push_ctx *ctx, push_op *ops, size_t n)
+{
+    sfa_agent *a = ctx->agent;
+    sqlite3_stmt *st = NULL;
+    sfa_status rc = store_tx_begin(a);
+    if (rc != SFA_OK)
+        return rc;
+    int src = sqlite3_prepare_v2(store_db(a),
+                                 "UPDATE outbox SET lease_owner = ?1 WHERE seq = ?2"
+                                 " AND state = 'inflight'",
+                                 -1, &st, NULL);
+    for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, ctx->run_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, ops[i].seq);
+        src = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_OK) {
+        rc = store_fail_sqlite(a, sqlite3_errcode(store_db(a)), "adopt inflight ops");
+        store_tx_rollback(a);
+        return rc;
+    }
+    return store_tx_commit(a);
+}
+
+/* Query by key for ops[0..n) (same sobject, creates with a key). Decides each op: found
+ * -> done, missing -> pending again. On a failed query leaves them undecided and stops. */
+static void resolve_chunk(push_ctx *ctx, push_op *ops, size_t n)
+{
+    const char **keys = xcalloc(n, sizeof *keys);
+    const char *field = NULL;
+    for (size_t i = 0; i < n; i++)
+        push_op_key(ctx, &ops[i], &field, &keys[i]);
+    char *select = push_reconcile_select(ops[0].sobject, field);
+    char *soql = push_soql_in(select, ops[0].sobject, field, keys, n);
+    char *path = push_query_path(sf_client_api_version(ctx->client), soql);
+    sf_response resp = {0};
+    if (push_request(ctx, "GET", path, NULL, &resp) == SFA_OK) {
+        push_resp_class cls = push_classify_response(&resp);
+        const cJSON *records = cJSON_GetObjectItemCaseSensitive(resp.json, "records");
+        if (cls == PUSH_RESP_OK && cJSON_IsArray(records)) {
+            push_match_rows(ctx, ops, n, records);
+            for (size_t i = 0; i < n; i++)
+                if (ops[i].new_sf_id)
+                    push_op_set(&ops[i], PUSH_OUT_DONE, NULL, NULL);
+                else /* I1: not there, so sending it again cannot duplicate */
+                    push_op_set(&ops[i], PUSH_OUT_RELEASE, NULL, NULL);
+        } else {
+            push_stop(ctx, SFA_ERETRY, "could not resolve %zu unknown outcome(s): %s", n,
+                      resp.error_message ? resp.error_message : "query failed");
+        }
+    }
+    sf_response_free(&resp);
+    free(path);
+    free(soql);
+    free(select);
+    free(keys);
+}
+
+static void decide_without_query(push_ctx *ctx, push_op *op)
+{
+    if (strcmp(op->kind, "create") != 0) {
+        push_op_set(op, PUSH_OUT_RELEASE, NULL, NULL); /* I3 */
+        return;
+    }
+    if (push_key_state(ctx, op->sobject) == 0) {
+        char *msg = xasprintf("create of %s %s may or may not have reached Salesforce and %s has"
+                              " no %s External ID field to check; find it in Salesforce, then"
+                              " `sfagent outbox retry %s` or `discard`; run `sfagent doctor`",
+                              op->sobject, op->local_id, op->sobject, ctx->idem_field, op->op_id);
+        push_op_set(op, PUSH_OUT_DEAD, "UNKNOWN_OUTCOME", msg); /* I2 */
+        free(msg);
+    }
+}
+
+/* Creates with a key, grouped per sobject, queried in chunks of PUSH_BATCH_MAX. */
+static void resolve_keyed(push_ctx *ctx, push_op *ops, size_t n)
+{
+    push_op **chunk = xcalloc(PUSH_BATCH_MAX, sizeof *chunk);
+    bool *seen = xcalloc(n ? n : 1, sizeof *seen);
+    for (size_t i = 0; i < n && !ctx->stop; i++) {
+        if (seen[i] || ops[i].outcome != PUSH_OUT_NONE)
+            continue;
+        /* Gather up to a batch of same-sobject undecided creates into a contiguous copy. */
+        size_t m = 0;
+        for (size_t j = i; j < n && m < PUSH_BATCH_MAX; j++)
+            if (!seen[j] && ops[j].outcome == PUSH_OUT_NONE &&
+                strcmp(ops[j].sobject, ops[i].sobject) == 0) {
+                seen[j] = true;
+                chunk[m++] = &ops[j];
+            }
+        push_op *tmp = xcalloc(m, sizeof *tmp);
+        for (size_t k = 0; k < m; k++)
+            tmp[k] = *chunk[k]; /* shallow: ownership stays with ops[] */
+        resolve_chunk(ctx, tmp, m);
+        for (size_t k = 0; k < m; k++)
+            *chunk[k] = tmp[k]; /* take back the decided fields */
+        free(tmp);
+    }
+    free(seen);
+    free(chunk);
+}
+
+sfa_status push_resolve_inflight(push_ctx *ctx, const char *owner)
+{
+    push_op *ops = NULL;
+    size_t n = 0;
+    sfa_status rc = sync_outbox_inflight(ctx->agent, owner, &ops, &n);
+    if (rc != SFA_OK || n == 0)
+        goto out;
+    log_info("resolving %zu op(s) whose outcome is unknown", n);
+    if ((rc = adopt(ctx, ops, n)) != SFA_OK)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        decide_without_query(ctx, &ops[i]);
+    resolve_keyed(ctx, ops, n);
+    CRASH_POINT("push.resolve");
+    for (size_t i = 0; i < n; i++)
+        if (ops[i].outcome != PUSH_OUT_NONE)
+            ctx->report->resolved++;
+    rc = sync_outbox_apply(ctx, ops, n);
+out:
+    push_ops_free(ops, n);
+    return rc;
+}

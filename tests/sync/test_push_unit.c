@@ -1,0 +1,211 @@
+/* Tests for the push engine's pure pieces: backoff with full jitter, classification of
+ * Salesforce answers, local reference rewriting, and request building. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sync/push.h"
+
+static void test_backoff_stays_within_full_jitter_bounds(void **state)
+{
+    (void)state;
+    backoff_rng rng;
+    backoff_rng_seed(&rng, 42);
+    for (int attempts = 0; attempts < 40; attempts++) {
+        int64_t ceiling = 1000;
+        for (int i = 0; i < attempts && ceiling < 60000; i++)
+            ceiling *= 2;
+        if (ceiling > 60000)
+            ceiling = 60000;
+        for (int k = 0; k < 50; k++) {
+            int64_t d = backoff_delay_ms(&rng, attempts, 1000, 60000);
+            assert_true(d >= 0);
+            assert_true(d <= ceiling);
+        }
+    }
+}
+
+static void test_backoff_grows_and_is_jittered(void **state)
+{
+    (void)state;
+    backoff_rng rng;
+    backoff_rng_seed(&rng, 7);
+    int64_t max0 = 0, max6 = 0, min6 = INT64_MAX;
+    for (int k = 0; k < 500; k++) {
+        int64_t a = backoff_delay_ms(&rng, 0, 1000, 3600000);
+        int64_t b = backoff_delay_ms(&rng, 6, 1000, 3600000);
+        if (a > max0)
+            max0 = a;
+        if (b > max6)
+            max6 = b;
+        if (b < min6)
+            min6 = b;
+    }
+    assert_true(max0 <= 1000);
+    assert_true(max6 > 32000); /* ceiling 64 s: 500 draws get well above half */
+    assert_true(min6 < 32000); /* and well below: full jitter, not equal jitter */
+}
+
+static void test_backoff_same_seed_same_delays(void **state)
+{
+    (void)state;
+    backoff_rng a, b;
+    backoff_rng_seed(&a, 123);
+    backoff_rng_seed(&b, 123);
+    for (int i = 0; i < 20; i++)
+        assert_int_equal(backoff_delay_ms(&a, i, 500, 100000),
+                         backoff_delay_ms(&b, i, 500, 100000));
+    assert_int_equal(backoff_delay_ms(&a, 3, 0, 1000), 0);
+}
+
+static void test_classify_record_codes(void **state)
+{
+    (void)state;
+    assert_int_equal(push_classify_code("UNABLE_TO_LOCK_ROW", "create"), PUSH_ERR_TRANSIENT);
+    assert_int_equal(push_classify_code("SERVER_UNAVAILABLE", "update"), PUSH_ERR_TRANSIENT);
+    assert_int_equal(push_classify_code("ALL_OR_NONE_OPERATION_ROLLED_BACK", "create"),
+                     PUSH_ERR_TRANSIENT);
+    assert_int_equal(push_classify_code("REQUIRED_FIELD_MISSING", "create"), PUSH_ERR_PERMANENT);
+    assert_int_equal(push_classify_code("STRING_TOO_LONG", "update"), PUSH_ERR_PERMANENT);
+    assert_int_equal(push_classify_code("SOMETHING_NEW_IN_V99", "create"), PUSH_ERR_PERMANENT);
+    assert_int_equal(push_classify_code(NULL, "create"), PUSH_ERR_PERMANENT);
+    assert_int_equal(push_classify_code("ENTITY_IS_DELETED", "update"), PUSH_ERR_PERMANENT);
+    assert_int_equal(push_classify_code("ENTITY_IS_DELETED", "delete"), PUSH_ERR_GONE);
+    assert_int_equal(push_classify_code("NOT_FOUND", "delete"), PUSH_ERR_GONE);
+}
+
+static push_resp_class classify(sf_outcome outcome, long status, const char *code)
+{
+    sf_response r = {0};
+    r.outcome = outcome;
+    r.status = status;
+    r.error_code = (char *)code;
+    return push_classify_response(&r);
+}
+
+static void test_classify_whole_responses(void **state)
+{
+    (void)state;
+    assert_int_equal(classify(SF_NOT_SENT, 0, NULL), PUSH_RESP_NOT_SENT);
+    assert_int_equal(classify(SF_UNKNOWN, 0, NULL), PUSH_RESP_UNKNOWN);
+    assert_int_equal(classify(SF_ANSWERED, 200, NULL), PUSH_RESP_OK);
+    assert_int_equal(classify(SF_ANSWERED, 503, "SERVER_UNAVAILABLE"), PUSH_RESP_TRANSIENT);
+    assert_int_equal(classify(SF_ANSWERED, 500, NULL), PUSH_RESP_TRANSIENT);
+    assert_int_equal(classify(SF_ANSWERED, 403, "REQUEST_LIMIT_EXCEEDED"), PUSH_RESP_LIMIT);
+    assert_int_equal(classify(SF_ANSWERED, 401, "INVALID_SESSION_ID"), PUSH_RESP_AUTH);
+    assert_int_equal(classify(SF_ANSWERED, 400, "MALFORMED_QUERY"), PUSH_RESP_PERMANENT);
+    assert_int_equal(classify(SF_ANSWERED, 400, "UNABLE_TO_LOCK_ROW"), PUSH_RESP_TRANSIENT);
+}
+
+static void test_local_ref_shape(void **state)
+{
+    (void)state;
+    assert_true(push_is_local_ref("loc-01HQ3Z8K9V0000000000000000"));
+    assert_false(push_is_local_ref("loc-01HQ3Z8K9V000000000000000"));  /* 25 chars */
+    assert_false(push_is_local_ref("loc-01HQ3Z8K9V00000000000000IL")); /* I, L not Crockford */
+    assert_false(push_is_local_ref("003D000000QV9n2IAD"));
+    assert_false(push_is_local_ref("location-is-not-a-ref"));
+    assert_false(push_is_local_ref(NULL));
+}
+
+static const char *lookup(const char *local_id, void *ctx)
+{
+    (void)ctx;
+    if (strcmp(local_id, "loc-01HQ3Z8K9V0000000000000001") == 0)
+        return "003000000000001AAA";
+    return NULL;
+}
+
+static void test_refs_rewritten_or_reported(void **state)
+{
+    (void)state;
+    cJSON *f =
+        cJSON_Parse("{\"Subject\":\"loc-x\",\"ContactId\":\"loc-01HQ3Z8K9V0000000000000001\","
+                    "\"Priority\":3}");
+    assert_null(push_refs_rewrite(f, lookup, NULL));
+    assert_string_equal(cJSON_GetObjectItem(f, "ContactId")->valuestring, "003000000000001AAA");
+    assert_string_equal(cJSON_GetObjectItem(f, "Subject")->valuestring, "loc-x");
+    cJSON_Delete(f);
+    f = cJSON_Parse("{\"ContactId\":\"loc-01HQ3Z8K9V0000000000000002\"}");
+    const char *missing = push_refs_rewrite(f, lookup, NULL);
+    assert_non_null(missing);
+    assert_string_equal(missing, "loc-01HQ3Z8K9V0000000000000002");
+    cJSON_Delete(f);
+}
+
+static void test_soql_in_quotes_every_key(void **state)
+{
+    (void)state;
+    const char *keys[] = {"loc-A", "it's"};
+    char *q = push_soql_in("Id, CaseNumber", "Case", "Sync_Key__c", keys, 2);
+    assert_string_equal(q,
+                        "SELECT Id, CaseNumber FROM Case WHERE Sync_Key__c IN ('loc-A','it\\'s')");
+    char *path = push_query_path("v62.0", "SELECT Id FROM Case WHERE X = 'a b'");
+    assert_string_equal(path, "/services/data/v62.0/query?q=SELECT%20Id%20FROM%20Case%20WHERE%20X%"
+                              "20%3D%20%27a%20b%27");
+    free(path);
+    free(q);
+}
+
+static void test_read_back_rows_match_ops_by_key(void **state)
+{
+    (void)state;
+    push_ctx ctx = {0};
+    snprintf(ctx.idem_field, sizeof ctx.idem_field, "Sync_Key__c");
+    push_op ops[2] = {0};
+    ops[0].kind = "create";
+    ops[0].local_id = "loc-A";
+    ops[1].kind = "upsert";
+    ops[1].ext_field = "Ext__c";
+    ops[1].ext_value = "E1";
+    cJSON *rows =
+        cJSON_Parse("[{\"attributes\":{\"type\":\"Case\"},\"Id\":\"500000000000001AAA\","
+                    "\"Sync_Key__c\":\"loc-A\",\"CaseNumber\":\"00001000\",\"Status\":\"New\","
+                    "\"SystemModstamp\":\"2024-01-02T03:04:05.000+0000\"},"
+                    "{\"Id\":\"500000000000002AAA\",\"Sync_Key__c\":\"loc-other\"}]");
+    assert_int_equal(push_match_rows(&ctx, ops, 2, rows), 1);
+    assert_string_equal(ops[0].new_sf_id, "500000000000001AAA");
+    assert_string_equal(cJSON_GetObjectItem(ops[0].server, "CaseNumber")->valuestring, "00001000");
+    assert_null(cJSON_GetObjectItem(ops[0].server, "Status")); /* server default: fill only */
+    assert_string_equal(cJSON_GetObjectItem(ops[0].server_fill, "Status")->valuestring, "New");
+    assert_null(cJSON_GetObjectItem(ops[0].server, "attributes"));
+    assert_null(ops[1].new_sf_id);
+    free(ops[0].new_sf_id);
+    cJSON_Delete(ops[0].server);
+    cJSON_Delete(ops[0].server_fill);
+    cJSON_Delete(rows);
+}
+
+static void test_exit_codes(void **state)
+{
+    (void)state;
+    assert_int_equal(sfa_sync_exit_code(SFA_OK), 0);
+    assert_int_equal(sfa_sync_exit_code(SFA_EPARTIAL), 65);
+    assert_int_equal(sfa_sync_exit_code(SFA_ERETRY), 75);
+    assert_int_equal(sfa_sync_exit_code(SFA_EBUSY), 75);
+    assert_int_equal(sfa_sync_exit_code(SFA_ELIMIT), 75);
+    assert_int_equal(sfa_sync_exit_code(SFA_EAUTH), 77);
+    assert_int_equal(sfa_sync_exit_code(SFA_ECONFIG), 78);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_backoff_stays_within_full_jitter_bounds),
+        cmocka_unit_test(test_backoff_grows_and_is_jittered),
+        cmocka_unit_test(test_backoff_same_seed_same_delays),
+        cmocka_unit_test(test_classify_record_codes),
+        cmocka_unit_test(test_classify_whole_responses),
+        cmocka_unit_test(test_local_ref_shape),
+        cmocka_unit_test(test_refs_rewritten_or_reported),
+        cmocka_unit_test(test_soql_in_quotes_every_key),
+        cmocka_unit_test(test_read_back_rows_match_ops_by_key),
+        cmocka_unit_test(test_exit_codes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
