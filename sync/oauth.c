@@ -198,16 +198,16 @@ sfa_status oauth_parse_token_response(sf_token *out, long status, const cJSON *j
     }
     const char *at = json_str(json, "access_token");
     const char *iu = json_str(json, "instance_url");
-    if (!at || !*at || !iu || !*iu) { /* I3 */
+    size_t iu_len = iu ? strlen(iu) : 0;
+    while (iu_len > 0 && iu[iu_len - 1] == '/')
+        iu_len--; /* "/" alone is as empty as "" once trailing slashes go (I3) */
+    if (!at || !*at || iu_len == 0) { /* I3 */
         *errmsg = xstrdup("Salesforce login failed: token response lacks access_token or "
                           "instance_url");
         return SFA_ESERVER;
     }
     out->access_token = xstrdup(at);
-    out->instance_url = xstrdup(iu);
-    size_t n = strlen(out->instance_url);
-    while (n > 0 && out->instance_url[n - 1] == '/')
-        out->instance_url[--n] = '\0';
+    out->instance_url = xstrndup(iu, iu_len);
     out->id_url = dup_opt(json_str(json, "id"));
     out->issued_at = dup_opt(json_str(json, "issued_at"));
     out->refresh_token = dup_opt(json_str(json, "refresh_token"));
