@@ -204,6 +204,7 @@ sfa_status sync_outbox_claim(sfa_agent *a, const char *run_id, push_op *ops, siz
 
 typedef struct apply_stmts {
     sqlite3_stmt *done, *retry, *release, *dead, *conflict, *mirror_get, *mirror_put, *dup_drop;
+    sqlite3_stmt *ref_get;
 } apply_stmts;
 
 static const char sql_done[] =
@@ -234,8 +235,12 @@ static const char sql_dup_drop[] =
     "DELETE FROM records WHERE sobject = ?1 AND sf_id = ?2 AND local_id != ?3"
     " AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.local_id = records.local_id)";
 
+static const char sql_ref_get[] =
+    "SELECT sf_id FROM records WHERE local_id = ?1 AND sf_id IS NOT NULL";
+
 static void stmts_free(apply_stmts *s)
 {
+    sqlite3_finalize(s->ref_get);
     sqlite3_finalize(s->done);
     sqlite3_finalize(s->retry);
     sqlite3_finalize(s->release);
@@ -260,6 +265,8 @@ static int stmts_prepare(sqlite3 *db, apply_stmts *s)
         rc = sqlite3_prepare_v2(db, sql_mirror_put, -1, &s->mirror_put, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(db, sql_dup_drop, -1, &s->dup_drop, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(db, sql_ref_get, -1, &s->ref_get, NULL);
     return rc;
 }
 
@@ -289,6 +296,33 @@ static cJSON *parse_obj(sqlite3_stmt *st, int col)
     return j;
 }
 
+/* The local view keeps what the user typed: a reference to a local record ("loc-...").
+ * Once that record has its Salesforce Id, the view holds the Id, as Salesforce does, so
+ * local queries by the parent's Id find the child. */
+static int resolve_local_refs(apply_stmts *s, cJSON *fields)
+{
+    cJSON *f;
+    cJSON_ArrayForEach(f, fields)
+    {
+        if (!cJSON_IsString(f) || strncmp(f->valuestring, "loc-", 4) != 0)
+            continue;
+        sqlite3_reset(s->ref_get);
+        sqlite3_bind_text(s->ref_get, 1, f->valuestring, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(s->ref_get);
+        if (rc == SQLITE_ROW) {
+            char *sf_id = xstrdup((const char *)sqlite3_column_text(s->ref_get, 0));
+            sqlite3_reset(s->ref_get);
+            cJSON_SetValuestring(f, sf_id);
+            free(sf_id);
+        } else if (rc != SQLITE_DONE) {
+            sqlite3_reset(s->ref_get);
+            return rc;
+        }
+    }
+    sqlite3_reset(s->ref_get);
+    return SQLITE_OK;
+}
+
 /* Mirror after a result: base takes what reached the server (sent fields when the op was
  * applied, then server values); the local view takes server values; I5 for dirty. */
 static int mirror_update(apply_stmts *s, const push_op *op, bool applied, int64_t now)
@@ -314,6 +348,12 @@ static int mirror_update(apply_stmts *s, const push_op *op, bool applied, int64_
     if (op->server_fill) {
         merge_into(base, op->server_fill, false);
         merge_into(fields, op->server_fill, true); /* never over a local edit */
+    }
+    rc = applied ? resolve_local_refs(s, fields) : SQLITE_OK;
+    if (rc != SQLITE_OK) {
+        cJSON_Delete(base);
+        cJSON_Delete(fields);
+        return rc;
     }
     const char *sf_id = op->new_sf_id ? op->new_sf_id : json_str(op->server, "Id");
     if (sf_id) {

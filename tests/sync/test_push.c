@@ -194,6 +194,12 @@ static void test_child_reference_rewritten_after_parent_created(void **state)
     sfa_record *c = push_fixture_record(f, "Contact", contact);
     cJSON *s = server_record(f, kase, "Case");
     assert_string_equal(json_str(s, "ContactId"), c->sf_id);
+    /* The local view follows: the child's mirror row now holds the parent's Id too. */
+    sfa_record *k = push_fixture_record(f, "Case", kase);
+    cJSON *kf = cJSON_Parse(k->fields_json);
+    assert_string_equal(json_str(kf, "ContactId"), c->sf_id);
+    cJSON_Delete(kf);
+    sfa_record_free(k);
     cJSON_Delete(s);
     sfa_record_free(c);
     free(json);
