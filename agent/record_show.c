@@ -48,8 +48,10 @@ static void print_record(const record_kind *kind, const sfa_record *r)
     add_pair(t, "Local id", r->local_id);
     if (r->deleted)
         add_pair(t, "Deleted", "yes");
+    /* Id and CaseNumber were shown above from the mirror's identity columns. */
     for (const cJSON *f = fields ? fields->child : NULL; f; f = f->next)
-        if (!is_column(kind, f->string))
+        if (!is_column(kind, f->string) && strcmp(f->string, "Id") != 0 &&
+            strcmp(f->string, "CaseNumber") != 0)
             add_field_pair(t, fields, f->string);
     cli_table_print(t);
     cli_table_free(t);
