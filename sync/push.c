@@ -84,6 +84,8 @@ sfa_status push_request(push_ctx *ctx, const char *method, const char *path, con
     sfa_status rc = sf_client_request(ctx->client, method, path, body, resp);
     if (rc == SFA_OK && resp->outcome == SF_ANSWERED)
         ctx->answered = true;
+    if (rc == SFA_OK && resp->outcome != SF_NOT_SENT)
+        ctx->requests_out++;
     if (rc != SFA_OK) {
         /* Failed before sending (login refused, or login unreachable): nothing was sent;
          * callers leave the batch undecided, which send_batch() releases. */
@@ -357,7 +359,7 @@ static void send_batch(push_ctx *ctx, push_op *ops, size_t n)
     if (m == 0)
         return;
     CRASH_POINT("push.after_claim");
-    ctx->report->sent += m;
+    long out_before = ctx->requests_out;
     const char *kind = ops[0].kind;
     sfa_status rc;
     if (strcmp(kind, "create") == 0 || strcmp(kind, "upsert") == 0)
@@ -367,6 +369,8 @@ static void send_batch(push_ctx *ctx, push_op *ops, size_t n)
     else
         rc = push_send_deletes(ctx, ops, m);
     (void)rc; /* outcomes are on the ops; the run is stopped on run-level failures */
+    if (ctx->requests_out > out_before) /* offline: claimed, released, never sent */
+        ctx->report->sent += m;
     bool unknown = false;
     for (size_t i = 0; i < m; i++) {
         if (ops[i].outcome == PUSH_OUT_NONE) /* I2: undecided = not sent */

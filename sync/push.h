@@ -172,6 +172,8 @@ typedef struct push_ctx {
     /* Set when the run must end early; stop_status is what sfa_sync_run returns. */
     bool stop;
     sfa_status stop_status;
+    /* Requests that left the machine (answered or unknown), for the report's "sent". */
+    long requests_out;
     push_keyinfo *keys;
     size_t nkeys;
 } push_ctx;
