@@ -39,6 +39,11 @@ void store_tx_rollback(sfa_agent *a);
 char *store_new_local_id(void);
 char *store_new_op_id(void);
 
+/* Check the outbox and mirror invariants V1-V6 (store/invariants.c). False on the first
+ * violation, with *why (caller frees; may be NULL) naming the invariant and the op or
+ * record that breaks it. */
+bool store_check_invariants(sfa_agent *a, char **why);
+
 /* A prepared statement for sql, cached on the handle for its lifetime (sql must be a
  * string with static storage: the cache is keyed by its address). Returned reset with
  * bindings cleared; the caller steps it and calls sqlite3_reset() when done. NULL on

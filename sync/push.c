@@ -19,6 +19,7 @@
  */
 #include "sync/push.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -535,6 +536,21 @@ static sfa_status final_status(push_ctx *ctx)
     return SFA_OK;
 }
 
+/* Debug and test builds check the outbox invariants after every run (STYLE.md rule 8). */
+static void assert_invariants(sfa_agent *agent)
+{
+#ifndef NDEBUG
+    char *why = NULL;
+    if (!store_check_invariants(agent, &why)) {
+        log_error("outbox invariant broken after a sync run: %s", why ? why : "?");
+        assert(!"outbox invariant broken");
+    }
+    free(why);
+#else
+    (void)agent;
+#endif
+}
+
 sfa_status sfa_sync_run(sfa_sync_report *out, sfa_agent *agent, const sfa_config *cfg,
                         const sfa_sync_options *opts)
 {
@@ -569,6 +585,7 @@ sfa_status sfa_sync_run(sfa_sync_report *out, sfa_agent *agent, const sfa_config
     sync_outbox_pending_info(agent, &ctx.total, &ctx.inflight_at_start, &due);
     run_locked(&ctx);
     rc = final_status(&ctx);
+    assert_invariants(agent);
     sync_lease_release(agent, ctx.run_id);
     out->api_calls = ctx.client ? sf_client_requests_made(ctx.client) : 0;
     out->elapsed_ms = time_now_ms() - start;
