@@ -122,9 +122,6 @@ int cli_print_json(cJSON *item);
 /* Field value of a record's fields object as display text (caller frees), NULL if absent. */
 char *cli_field_text(const cJSON *fields, const char *name);
 
-/* True when s is valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
-bool cli_is_utf8(const char *s);
-
 /* Copy of s (aborts on out-of-memory, like the library's allocator policy). */
 char *cli_strdup(const char *s);
 

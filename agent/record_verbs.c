@@ -21,21 +21,6 @@ static int unexpected(const record_kind *kind, const char *verb, const char *arg
 }
 
 /*
- * Salesforce takes UTF-8 only and the library stores bytes as given, so reject any other
- * encoding here, before anything is written. Checks names and string values.
- */
-static int check_utf8(const record_kind *kind, const char *verb, const cli_fields *fields)
-{
-    for (const cJSON *f = fields->obj ? fields->obj->child : NULL; f; f = f->next) {
-        bool ok = cli_is_utf8(f->string) && (!cJSON_IsString(f) || cli_is_utf8(f->valuestring));
-        if (!ok)
-            return cli_error(CLI_EXIT_DATA, "%s %s: field %s: value is not valid UTF-8",
-                             kind->command, verb, cli_is_utf8(f->string) ? f->string : "name");
-    }
-    return CLI_EXIT_OK;
-}
-
-/*
  * Scan the arguments of a writing verb: field options, the kind's own options and up to
  * npos positional values. Returns an exit code; fewer than npos positionals is a usage error.
  */
@@ -58,12 +43,7 @@ static int parse_write_args(const record_kind *kind, const char *verb, cli_args 
     }
     if (rc == CLI_EXIT_OK && got < npos)
         rc = cli_usage("%s %s: missing %s", kind->command, verb, pos_names[got]);
-    for (size_t i = 0; rc == CLI_EXIT_OK && i < got; i++)
-        if (!cli_is_utf8(pos[i]))
-            rc = cli_error(CLI_EXIT_DATA, "%s %s: %s is not valid UTF-8", kind->command, verb,
-                           pos_names[i]);
-    if (rc == CLI_EXIT_OK)
-        rc = check_utf8(kind, verb, fields);
+    /* UTF-8, names, types and sizes are the library's checks, made before it writes. */
     return rc;
 }
 

@@ -18,6 +18,7 @@
 #include "util/alloc.h"
 #include "util/sfid.h"
 #include "util/strbuf.h"
+#include "util/utf8.h"
 
 #define MAX_MATCHES 4
 
@@ -123,6 +124,8 @@ sfa_status store_resolve(store_row *out, sfa_agent *a, const char *sobject, cons
     memset(out, 0, sizeof *out);
     if (!ref || !*ref)
         return store_fail(a, SFA_EINVAL, "no %s reference given", sobject);
+    if (!utf8_is_valid(ref))
+        return store_fail(a, SFA_EINVAL, "the %s reference is not valid UTF-8", sobject);
     matches m;
     memset(&m, 0, sizeof m);
     sfa_status s = find_all(a, sobject, ref, &m);

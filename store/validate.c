@@ -23,6 +23,7 @@
 #include "util/names.h"
 #include "util/sfid.h"
 #include "util/timeutil.h"
+#include "util/utf8.h"
 
 #define STRING_MAX_BYTES 131072
 
@@ -210,15 +211,6 @@ static bool field_lookup(sfa_agent *a, const char *sobject, const char *name, fi
     return lookup_table(SYSTEM_FIELDS, name, out);
 }
 
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
 static bool is_blank(const char *s)
 {
     for (; *s; s++)
@@ -313,9 +305,9 @@ static sfa_status check_type(sfa_agent *a, const char *sobject, const field_meta
             return store_fail(a, SFA_EINVAL, "%s.%s must be a string", sobject, f);
         if (m->type == FT_REFERENCE) /* a local id is longer than an Id: check the form */
             return check_reference(a, sobject, m, v->valuestring);
-        if (m->length > 0 && utf8_chars(v->valuestring) > (size_t)m->length)
+        if (m->length > 0 && utf8_count(v->valuestring) > (size_t)m->length)
             return store_fail(a, SFA_EINVAL, "%s.%s is too long: %zu characters (at most %d)",
-                              sobject, f, utf8_chars(v->valuestring), m->length);
+                              sobject, f, utf8_count(v->valuestring), m->length);
         return SFA_OK;
     }
     return SFA_OK;
@@ -332,6 +324,8 @@ static sfa_status check_basic(sfa_agent *a, const char *sobject, const cJSON *it
                           "%s.%s: nested objects and arrays are not allowed (values must be a "
                           "string, number, true/false or null)",
                           sobject, name);
+    if (cJSON_IsString(item) && !utf8_is_valid(item->valuestring))
+        return store_fail(a, SFA_EINVAL, "%s.%s: value is not valid UTF-8", sobject, name);
     if (cJSON_IsString(item) && strlen(item->valuestring) > STRING_MAX_BYTES)
         return store_fail(a, SFA_EINVAL, "%s.%s: value is larger than %d bytes", sobject, name,
                           STRING_MAX_BYTES);

@@ -199,6 +199,30 @@ static void test_import_many_lines_across_reads(void **state)
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM records"), 3000);
 }
 
+static void test_invalid_utf8_is_refused_everywhere(void **state)
+{
+    store_fixture *f = *state;
+    char *id = NULL;
+    assert_int_equal(sfa_record_create(&id, f->agent, "Case", "{\"Subject\":\"bad \xff\"}"),
+                     SFA_EINVAL);
+    assert_non_null(strstr(sfa_agent_errmsg(f->agent), "not valid UTF-8"));
+    /* an overlong encoding of '/' and a UTF-16 surrogate are refused too */
+    assert_int_equal(sfa_record_create(&id, f->agent, "Case", "{\"Subject\":\"\xc0\xaf\"}"),
+                     SFA_EINVAL);
+    assert_int_equal(sfa_record_create(&id, f->agent, "Case", "{\"Subject\":\"\xed\xa0\x80\"}"),
+                     SFA_EINVAL);
+    int fd = fd_of("{\"Subject\":\"fine \xc3\xa9\"}\n{\"Subject\":\"bad \xfe\"}\n");
+    sfa_import_result r;
+    assert_int_equal(sfa_record_import(&r, f->agent, "Case", fd, 0), SFA_EINVAL);
+    close(fd);
+    assert_int_equal(r.failed_line, 2);
+    assert_non_null(strstr(sfa_agent_errmsg(f->agent), "line 2: "));
+    sfa_record *rec = NULL;
+    assert_int_equal(sfa_record_get(&rec, f->agent, "Case", "loc-\xff"), SFA_EINVAL);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM records"), 0);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox"), 0);
+}
+
 static void test_query_local(void **state)
 {
     store_fixture *f = *state;
@@ -249,6 +273,7 @@ int main(void)
         T(test_import_good_with_blank_lines),
         T(test_import_bad_line_rolls_back_its_batch),
         T(test_import_many_lines_across_reads),
+        T(test_invalid_utf8_is_refused_everywhere),
         T(test_query_local),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
