@@ -16,19 +16,23 @@ typedef struct sfa_agent sfa_agent;
 
 /** What survives a power cut (see README "Durability"). An app crash loses nothing in either. */
 typedef enum sfa_durability {
-    SFA_DURABILITY_FULL = 0,   /**< synchronous=FULL: every acknowledged write survives a power cut */
-    SFA_DURABILITY_NORMAL = 1, /**< synchronous=NORMAL: the last writes may roll back after a power cut */
+    SFA_DURABILITY_FULL = 0, /**< synchronous=FULL: every acknowledged write survives a power cut */
+    SFA_DURABILITY_NORMAL =
+        1, /**< synchronous=NORMAL: the last writes may roll back after a power cut */
 } sfa_durability;
 
 typedef struct sfa_open_options {
-    unsigned version;          /**< SFA_OPEN_OPTIONS_VERSION */
+    unsigned version; /**< SFA_OPEN_OPTIONS_VERSION */
     sfa_durability durability;
-    bool create;               /**< create the file (mode 0600) and migrate if missing */
-    bool read_only;            /**< open without writing; migrations are not applied */
+    bool create;    /**< create the file (mode 0600) and migrate if missing */
+    bool read_only; /**< open without writing; migrations are not applied */
 } sfa_open_options;
 
 #define SFA_OPEN_OPTIONS_VERSION 1
-#define SFA_OPEN_OPTIONS_INIT {SFA_OPEN_OPTIONS_VERSION, SFA_DURABILITY_FULL, true, false}
+#define SFA_OPEN_OPTIONS_INIT                                                                      \
+    {                                                                                              \
+        SFA_OPEN_OPTIONS_VERSION, SFA_DURABILITY_FULL, true, false                                 \
+    }
 
 /** Default database path when neither --db nor SFAGENT_DB is given: "./sfagent.db". */
 #define SFA_DEFAULT_DB_PATH "sfagent.db"

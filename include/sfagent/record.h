@@ -61,24 +61,25 @@ sfa_status sfa_record_delete(sfa_agent *agent, const char *sobject, const char *
  * ext_value is updated, else a new one is made; sent as an upsert on that field.
  */
 sfa_status sfa_record_upsert(char **out_local_id, sfa_agent *agent, const char *sobject,
-                             const char *ext_field, const char *ext_value,
-                             const char *fields_json);
+                             const char *ext_field, const char *ext_value, const char *fields_json);
 
 /** Read one record by ref. */
-sfa_status sfa_record_get(sfa_record **out, sfa_agent *agent, const char *sobject,
-                          const char *ref);
+sfa_status sfa_record_get(sfa_record **out, sfa_agent *agent, const char *sobject, const char *ref);
 
 typedef struct sfa_list_options {
-    unsigned version;         /**< SFA_LIST_OPTIONS_VERSION */
-    const char *status;       /**< only records whose Status field equals this (NULL: any) */
-    size_t limit;             /**< 0: no limit */
-    const char *order_field;  /**< field name, or NULL for newest first */
+    unsigned version;        /**< SFA_LIST_OPTIONS_VERSION */
+    const char *status;      /**< only records whose Status field equals this (NULL: any) */
+    size_t limit;            /**< 0: no limit */
+    const char *order_field; /**< field name, or NULL for newest first */
     bool descending;
     bool include_deleted;
 } sfa_list_options;
 
 #define SFA_LIST_OPTIONS_VERSION 1
-#define SFA_LIST_OPTIONS_INIT {SFA_LIST_OPTIONS_VERSION, NULL, 0, NULL, false, false}
+#define SFA_LIST_OPTIONS_INIT                                                                      \
+    {                                                                                              \
+        SFA_LIST_OPTIONS_VERSION, NULL, 0, NULL, false, false                                      \
+    }
 
 sfa_status sfa_record_list(sfa_record_array *out, sfa_agent *agent, const char *sobject,
                            const sfa_list_options *opts);
@@ -95,7 +96,7 @@ typedef struct sfa_import_result {
  * batches stay committed, the failing batch is rolled back whole, and the error
  * message names the line number. Blank lines are skipped.
  */
-sfa_status sfa_record_import(sfa_import_result *out, sfa_agent *agent, const char *sobject,
-                             int fd, size_t batch_size);
+sfa_status sfa_record_import(sfa_import_result *out, sfa_agent *agent, const char *sobject, int fd,
+                             size_t batch_size);
 
 #endif

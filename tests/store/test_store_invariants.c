@@ -114,8 +114,7 @@ static void test_old_schema_is_caught(void **state)
 {
     store_fixture *f = *state;
     /* As if a migration had not run: only reachable behind the API's back. */
-    assert_int_equal(sqlite3_exec(store_db(f->agent), "PRAGMA user_version = 1", NULL, NULL,
-                                  NULL),
+    assert_int_equal(sqlite3_exec(store_db(f->agent), "PRAGMA user_version = 1", NULL, NULL, NULL),
                      SQLITE_OK);
     char *why = NULL;
     bool ok = store_check_invariants(f->agent, &why);
