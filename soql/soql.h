@@ -59,6 +59,16 @@ bool soql_check_fields(const soql_query *q, soql_field_exists_fn exists, void *c
  * equals NULL. */
 bool soql_matches(const soql_query *q, const cJSON *record);
 
+/* Index hint for servers holding many records: when the WHERE clause is `field = 'str'` or
+ * `field IN ('s1', ...)` with string literals only, or an AND with such a comparison among
+ * its operands (the first one), returns the number of literals and sets *field to the field
+ * as written; soql_where_key(q, i) is literal i (decoded, borrowed). Otherwise 0 and *field
+ * NULL. A record can satisfy the clause only if that field compares equal (as = does, see
+ * soql_matches) to one of the literals, so a server may fetch candidates from an index and
+ * still decide with soql_matches. */
+size_t soql_where_keys(const soql_query *q, const char **field);
+const char *soql_where_key(const soql_query *q, size_t i);
+
 /* ORDER BY comparator: <0, 0, >0. Records equal on every key compare 0. */
 int soql_compare(const soql_query *q, const cJSON *a, const cJSON *b);
 

@@ -247,6 +247,38 @@ bool soql_matches(const soql_query *q, const cJSON *record)
     return !q->where || eval_node(q->where, record);
 }
 
+/* ---- index hint ---- */
+
+static const struct soql_node *key_node(const struct soql_node *n)
+{
+    if (n->kind == SOQL_NODE_CMP && (n->op == SOQL_OP_EQ || n->op == SOQL_OP_IN)) {
+        for (size_t i = 0; i < n->nlits; i++)
+            if (n->lits[i].kind != SOQL_LIT_STR)
+                return NULL;
+        return n->nlits ? n : NULL;
+    }
+    if (n->kind != SOQL_NODE_AND)
+        return NULL;
+    /* Only direct comparisons: an OR below the AND could widen the match set. */
+    for (size_t i = 0; i < n->nkids; i++)
+        if (n->kids[i]->kind == SOQL_NODE_CMP && key_node(n->kids[i]))
+            return n->kids[i];
+    return NULL;
+}
+
+size_t soql_where_keys(const soql_query *q, const char **field)
+{
+    const struct soql_node *n = q->where ? key_node(q->where) : NULL;
+    *field = n ? n->field.name : NULL;
+    return n ? n->nlits : 0;
+}
+
+const char *soql_where_key(const soql_query *q, size_t i)
+{
+    const struct soql_node *n = q->where ? key_node(q->where) : NULL;
+    return n && i < n->nlits ? n->lits[i].str : NULL;
+}
+
 /* ---- ORDER BY ---- */
 
 static int type_rank(const cJSON *v)

@@ -117,6 +117,8 @@ struct emu {
     size_t nrecs, caprecs;
     size_t *slots; /* open-addressing index: recs position + 1, 0 = empty */
     size_t nslots;
+    struct emu_xent **xbuckets; /* external-ID index (emu_extidx.c) */
+    size_t nxbuckets, nxent;
     uint64_t id_counter;
     long case_number;
     int64_t last_modstamp;
@@ -155,6 +157,19 @@ int64_t emu_store_next_modstamp(emu *e);
 void emu_store_index_add(emu *e, emu_record *r); /* append to recs[] and the index */
 void emu_store_index_rebuild(emu *e);
 void emu_record_free(emu_record *r);
+
+/* emu_extidx.c (lock held): records by (object, external-ID or unique field, value
+ * case-insensitive). add indexes r's current fields; remove must see the same fields, so
+ * every change of r->fields is bracketed by remove (before) and add (after). */
+void emu_extidx_add(emu *e, emu_record *r);
+void emu_extidx_remove(emu *e, emu_record *r);
+void emu_extidx_clear(emu *e);
+/* Records of obj (live; deleted too with include_deleted) whose field f (of obj) equals
+ * value case-insensitively (ASCII), in insertion order: the count, and *out (caller frees;
+ * NULL when none). Works for any field (a non-indexed one is scanned). */
+size_t emu_extidx_find(emu *e, const emu_object *obj, const emu_field *f, const char *value,
+                       bool include_deleted, emu_record ***out);
+bool emu_extidx_covers(const emu_field *f); /* is f in the index? */
 
 /* emu_persist.c (lock held); put/remove/counters are no-ops without a state file */
 int emu_store_open(emu *e); /* open/create the state file and load it; 0 or -1 */
@@ -200,6 +215,9 @@ void emu_handle_versions(emu *e, emu_resp *resp);
 void emu_handle_resources(emu_req *req, emu_resp *resp);
 void emu_handle_limits(emu_req *req, emu_resp *resp);
 void emu_handle_sobjects(emu_req *req, emu_resp *resp);
+
+/* emu_identity.c: GET /id/<orgId>/<userId>, the Identity URL (lock held). */
+void emu_handle_identity(emu_req *req, emu_resp *resp);
 
 /* emu_control.c: /__emulator/... (lock held) */
 void emu_handle_control(emu_req *req, emu_resp *resp);

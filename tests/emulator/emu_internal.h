@@ -24,15 +24,15 @@
 
 typedef struct emu_req {
     emu *emu;
-    const char *method;   /* "GET", "POST", "PATCH", "PUT", "DELETE", "HEAD" */
-    const char *path;     /* full path, e.g. "/services/data/v62.0/query" */
-    const char *rest;     /* path after "/services/data/vNN.N", e.g. "/query"; "" for the root */
-    double api_version;   /* e.g. 62.0 */
-    const char *body;     /* raw body (NUL-terminated), or NULL */
+    const char *method; /* "GET", "POST", "PATCH", "PUT", "DELETE", "HEAD" */
+    const char *path;   /* full path, e.g. "/services/data/v62.0/query" */
+    const char *rest;   /* path after "/services/data/vNN.N", e.g. "/query"; "" for the root */
+    double api_version; /* e.g. 62.0 */
+    const char *body;   /* raw body (NUL-terminated), or NULL */
     size_t body_len;
-    cJSON *json;          /* body parsed as JSON, or NULL if absent or not JSON */
-    void *conn;           /* transport handle: use emu_req_arg / emu_req_header */
-    bool internal;        /* a composite subrequest: no usage counting, no faults */
+    cJSON *json;   /* body parsed as JSON, or NULL if absent or not JSON */
+    void *conn;    /* transport handle: use emu_req_arg / emu_req_header */
+    bool internal; /* a composite subrequest: no usage counting, no faults */
 } emu_req;
 
 /* Query-string argument (URL-decoded) or NULL. */
@@ -44,7 +44,7 @@ const char *emu_req_header(const emu_req *req, const char *name);
 
 typedef struct emu_resp {
     int status;
-    char *body;          /* owned; NULL for no body */
+    char *body; /* owned; NULL for no body */
     size_t body_len;
     const char *content_type; /* static string; default "application/json;charset=UTF-8" */
     char *header_names[EMU_MAX_HEADERS];
@@ -65,6 +65,11 @@ void emu_resp_clear(emu_resp *resp);
 /* Run a subrequest through the router as part of the current request (composite):
  * same auth, no extra API usage, no faults. req->path must be a full path. */
 void emu_dispatch_internal(emu *e, emu_req *req, emu_resp *resp);
+
+/* Charge one more API request to the org's usage (lock held): Composite Batch subrequests
+ * after the first, since each counts against the limits while the router counted the batch
+ * once (SALESFORCE.md 6). False, charging nothing, once the limit is reached. */
+bool emu_usage_charge(emu *e);
 
 /* ---- objects and fields (metadata) ---- */
 
@@ -93,10 +98,10 @@ const emu_object *const *emu_objects(emu *e);
 /* ---- records (DML). Validation follows field metadata; errors are Salesforce's. ---- */
 
 typedef struct emu_dml_error {
-    int http_status;       /* status a single-record REST call would answer with */
-    char code[64];         /* statusCode / errorCode */
+    int http_status; /* status a single-record REST call would answer with */
+    char code[64];   /* statusCode / errorCode */
     char message[512];
-    char field[128];       /* offending field or "" */
+    char field[128]; /* offending field or "" */
 } emu_dml_error;
 
 /* Create. fields: JSON object (attributes ignored, Id refused). out_id: 18 chars. */
@@ -116,16 +121,36 @@ bool emu_store_delete(emu *e, const char *id, emu_dml_error *err);
 const cJSON *emu_store_find(emu *e, const char *id, bool *deleted);
 /* A record view with "attributes" {type,url} first, then the requested fields (NULL: all)
  * in that order; api_version builds the url. Caller frees. */
-cJSON *emu_store_view(emu *e, const emu_object *obj, const cJSON *stored,
-                      const char *const *fields, size_t nfields, double api_version);
+cJSON *emu_store_view(emu *e, const emu_object *obj, const cJSON *stored, const char *const *fields,
+                      size_t nfields, double api_version);
 /* Every record of obj as views with all fields (array, caller frees); deleted ones only
  * with include_deleted (they carry IsDeleted true). */
-cJSON *emu_store_snapshot(emu *e, const emu_object *obj, bool include_deleted,
-                          double api_version);
+cJSON *emu_store_snapshot(emu *e, const emu_object *obj, bool include_deleted, double api_version);
+/* What emu_store_select selects (queries). */
+typedef bool (*emu_match_fn)(const cJSON *record, void *ctx);
+typedef struct emu_select {
+    const emu_object *obj;
+    bool include_deleted; /* deleted records too (they carry IsDeleted true) */
+    emu_match_fn match;   /* NULL: every record */
+    void *ctx;            /* for match */
+    /* match sees the stored record (every field, no attributes, no nested relationships)
+     * unless match_view, when it sees the full view (dotted paths such as Account.Name). */
+    bool match_view;
+    const char *const *fields; /* fields of the views built (NULL: all, as emu_store_view) */
+    size_t nfields;
+    /* Optional index hint: a record can match only if field key_field (canonical name)
+     * equals one of keys as SOQL = compares (soql_where_keys). Used when Id or an
+     * external-ID/unique field, else ignored. */
+    const char *key_field;
+    const char *const *keys;
+    size_t nkeys;
+} emu_select;
+/* Filter first, then build views: the records of sel->obj that match, as views, in
+ * insertion order. Caller frees. */
+cJSON *emu_store_select(emu *e, const emu_select *sel, double api_version);
 /* Deleted records of obj whose deletion time is in [start_ms, end_ms): array of
  * {"id","deletedDate"}. */
-cJSON *emu_store_deleted_between(emu *e, const emu_object *obj, int64_t start_ms,
-                                 int64_t end_ms);
+cJSON *emu_store_deleted_between(emu *e, const emu_object *obj, int64_t start_ms, int64_t end_ms);
 
 /* allOrNone: everything done through emu_store_* between begin and rollback is undone
  * by rollback; commit keeps it. Not nested. */

@@ -80,8 +80,8 @@ static const emu_field contact_fields[] = {
     {"Description", "Contact Description", "textarea", 32000, RW, NULL, NULL, NULL, NULL},
     /* A non-unique external ID, so upserts can meet several matches (300) as in orgs
      * whose external IDs are not marked unique. */
-    {"External_Ref__c", "External Ref", "string", 255, RW | EF_EXTID | EF_CUSTOM, NULL, NULL,
-     NULL, NULL},
+    {"External_Ref__c", "External Ref", "string", 255, RW | EF_EXTID | EF_CUSTOM, NULL, NULL, NULL,
+     NULL},
     SYS_FIELDS_TAIL,
 };
 

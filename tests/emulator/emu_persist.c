@@ -145,6 +145,7 @@ int emu_store_open(emu *e)
 
 static void free_memory(emu *e)
 {
+    emu_extidx_clear(e); /* before the records its entries point at */
     for (size_t i = 0; i < e->nrecs; i++)
         emu_record_free(e->recs[i]);
     free(e->recs);

@@ -3,7 +3,11 @@
  * The SOQL subset is parsed and evaluated by soql/ (shared with the agent). The whole
  * result is snapshot at query time; when it does not fit on one page the rows are kept
  * in a cursor (feature state) and nextRecordsUrl points at "<locator>-<offset>", which
- * is how Salesforce pages: a later edit does not change the pages of an open query. */
+ * is how Salesforce pages: a later edit does not change the pages of an open query.
+ *
+ * Scale (10,000+ records): WHERE is evaluated on the stored records and views are built
+ * only for the matches, holding only the fields the query names; `WHERE Id/<external ID>
+ * IN (...)` or `=` fetches its candidates from the store's indexes (emu_store_select). */
 #include "emu_feat_common.h"
 
 #include "soql/soql.h"
@@ -32,14 +36,31 @@ static int batch_size(const emu_req *req)
     return n < PAGE_MIN ? PAGE_MIN : n > PAGE_MAX ? PAGE_MAX : (int)n;
 }
 
+/* The fields a query names (select list, WHERE, ORDER BY), collected while checking
+ * them: the views built for the matching rows hold only these, and a dotted one means
+ * WHERE may need the nested relationship objects only a full view has. */
+typedef struct named_fields {
+    const emu_object *obj;
+    const char **names; /* borrowed from the query */
+    size_t n, cap;
+    bool dotted;
+} named_fields;
+
 /* soql_check_fields callback: a plain field of the object, or a relationship path
  * (Owner.Name) whose first segment names a lookup field (OwnerId, Parent__r -> Parent__c). */
 static bool field_exists(const char *field, void *ctx)
 {
-    const emu_object *obj = ctx;
+    named_fields *nf = ctx;
+    const emu_object *obj = nf->obj;
+    if (nf->n == nf->cap) {
+        nf->cap = nf->cap ? nf->cap * 2 : 16;
+        nf->names = xrealloc(nf->names, nf->cap * sizeof *nf->names);
+    }
+    nf->names[nf->n++] = field;
     const char *dot = strchr(field, '.');
     if (!dot)
         return emu_field_canonical(obj, field) != NULL;
+    nf->dotted = true;
     size_t n = (size_t)(dot - field);
     char *lookup;
     if (n > 3 && strncmp(field + n - 3, "__r", 3) == 0)
@@ -129,11 +150,37 @@ static void unsupported_type(emu_resp *resp, const char *name)
     emu_resp_error(resp, 400, "INVALID_TYPE", msg, NULL);
 }
 
+/* WHERE <field> = / IN (...) names the only values a match can have: pass them as the
+ * index hint (used for Id and external-ID fields). Returns the key array (caller frees). */
+static const char **where_keys(const soql_query *q, const emu_object *obj, emu_select *sel)
+{
+    const char *field = NULL;
+    size_t n = soql_where_keys(q, &field);
+    const char *canon = n ? emu_field_canonical(obj, field) : NULL;
+    if (!canon)
+        return NULL;
+    const char **keys = xcalloc(n, sizeof *keys);
+    for (size_t i = 0; i < n; i++)
+        keys[i] = soql_where_key(q, i);
+    sel->key_field = canon;
+    sel->keys = keys;
+    sel->nkeys = n;
+    return keys;
+}
+
+static const char *const no_fields[] = {NULL};
+
+static bool matches(const cJSON *record, void *ctx)
+{
+    return soql_matches(ctx, record);
+}
+
 static void run_query(emu_req *req, emu_resp *resp, const char *text, bool all)
 {
     soql_error err = {0};
     soql_query *q = soql_parse(text, &err);
     cJSON *rows = NULL, *result = NULL;
+    named_fields nf = {0};
     if (!q) {
         emu_resp_error(resp, 400, err.code, err.message, NULL);
         goto out;
@@ -143,11 +190,23 @@ static void run_query(emu_req *req, emu_resp *resp, const char *text, bool all)
         unsupported_type(resp, soql_from(q));
         goto out;
     }
-    if (!soql_check_fields(q, field_exists, (void *)obj, &err)) {
+    nf.obj = obj;
+    if (!soql_check_fields(q, field_exists, &nf, &err)) {
         emu_resp_error(resp, 400, err.code, err.message, NULL);
         goto out;
     }
-    rows = emu_store_snapshot(req->emu, obj, all, req->api_version);
+    /* Filter before building views (a query over 10,000 records used to copy them all);
+     * soql_execute filters the matches again (cheap), sorts and projects them. */
+    emu_select sel = {.obj = obj,
+                      .include_deleted = all,
+                      .match = matches,
+                      .ctx = q,
+                      .match_view = nf.dotted,
+                      .fields = nf.n ? nf.names : no_fields, /* COUNT(): attributes only */
+                      .nfields = nf.n};
+    const char **keys = where_keys(q, obj, &sel);
+    rows = emu_store_select(req->emu, &sel, req->api_version);
+    free(keys);
     size_t total = 0;
     result = soql_execute(q, rows, &total);
     feat_cursor tmp = {.batch = batch_size(req), .total = total};
@@ -162,6 +221,7 @@ static void run_query(emu_req *req, emu_resp *resp, const char *text, bool all)
     result = NULL; /* owned by the cursor now */
     emu_resp_json(resp, 200, page(req, c, c->records, 0));
 out:
+    free(nf.names);
     cJSON_Delete(result);
     cJSON_Delete(rows);
     soql_free(q);

@@ -70,18 +70,30 @@ static void add_date(cJSON *body, const char *key, int64_t ms)
     cJSON_AddStringToObject(body, key, buf);
 }
 
+typedef struct modstamp_window {
+    int64_t start, end;
+} modstamp_window;
+
+static bool in_window(const cJSON *r, void *ctx)
+{
+    const modstamp_window *w = ctx;
+    int64_t ms;
+    const char *stamp = json_str(r, "SystemModstamp");
+    if (!stamp)
+        stamp = json_str(r, "LastModifiedDate");
+    return stamp && time_parse_sf(stamp, &ms) && ms >= w->start && ms < w->end && json_str(r, "Id");
+}
+
 static cJSON *updated_ids(emu_req *req, const emu_object *obj, int64_t start, int64_t end)
 {
-    cJSON *rows = emu_store_snapshot(req->emu, obj, false, req->api_version);
+    static const char *const id_only[] = {"Id"};
+    modstamp_window w = {start, end};
+    /* Filtered on the stored records, so only the matches are copied (views of Id only). */
+    emu_select sel = {.obj = obj, .match = in_window, .ctx = &w, .fields = id_only, .nfields = 1};
+    cJSON *rows = emu_store_select(req->emu, &sel, req->api_version);
     cJSON *ids = cJSON_CreateArray();
-    for (const cJSON *r = rows->child; r; r = r->next) {
-        int64_t ms;
-        const char *stamp = json_str(r, "SystemModstamp");
-        if (!stamp)
-            stamp = json_str(r, "LastModifiedDate");
-        if (stamp && time_parse_sf(stamp, &ms) && ms >= start && ms < end && json_str(r, "Id"))
-            cJSON_AddItemToArray(ids, cJSON_CreateString(json_str(r, "Id")));
-    }
+    for (const cJSON *r = rows->child; r; r = r->next)
+        cJSON_AddItemToArray(ids, cJSON_CreateString(json_str(r, "Id")));
     cJSON_Delete(rows);
     return ids;
 }

@@ -352,14 +352,10 @@ static void row(emu_req *req, emu_resp *resp, const emu_object *obj, const char 
 static size_t ext_matches(emu *e, const emu_object *obj, const char *field, const char *value,
                           emu_record **first)
 {
-    size_t n = 0;
-    *first = NULL;
-    for (size_t i = 0; i < e->nrecs; i++) {
-        emu_record *r = e->recs[i];
-        const char *v = r->obj == obj && !r->deleted ? json_str(r->fields, field) : NULL;
-        if (v && strcasecmp(v, value) == 0 && n++ == 0)
-            *first = r;
-    }
+    emu_record **found = NULL;
+    size_t n = emu_extidx_find(e, obj, emu_meta_field(obj, field), value, false, &found);
+    *first = n ? found[0] : NULL;
+    free(found);
     return n;
 }
 
@@ -367,16 +363,15 @@ static void multiple_choices(emu_req *req, emu_resp *resp, const emu_object *obj
                              const char *value)
 {
     cJSON *arr = cJSON_CreateArray();
-    for (size_t i = 0; i < req->emu->nrecs; i++) {
-        emu_record *r = req->emu->recs[i];
-        const char *v = r->obj == obj && !r->deleted ? json_str(r->fields, field) : NULL;
-        if (v && strcasecmp(v, value) == 0) {
-            char *u = xasprintf("/services/data/v%.1f/sobjects/%s/%s", req->api_version, obj->name,
-                                r->id);
-            cJSON_AddItemToArray(arr, cJSON_CreateString(u));
-            free(u);
-        }
+    emu_record **found = NULL;
+    size_t n = emu_extidx_find(req->emu, obj, emu_meta_field(obj, field), value, false, &found);
+    for (size_t i = 0; i < n; i++) {
+        char *u = xasprintf("/services/data/v%.1f/sobjects/%s/%s", req->api_version, obj->name,
+                            found[i]->id);
+        cJSON_AddItemToArray(arr, cJSON_CreateString(u));
+        free(u);
     }
+    free(found);
     emu_resp_json(resp, 300, arr);
 }
 

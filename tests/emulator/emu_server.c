@@ -262,6 +262,14 @@ bool emu_fault_record_error(emu *e, const emu_req *req, int index, emu_dml_error
 
 /* ---- routing ---- */
 
+bool emu_usage_charge(emu *e)
+{
+    if (e->api_usage >= e->api_limit)
+        return false;
+    e->api_usage++;
+    return true;
+}
+
 static void route_versioned(emu_req *req, emu_resp *resp, bool count_usage)
 {
     emu *e = req->emu;
@@ -327,6 +335,10 @@ static void dispatch(emu_req *req, emu_resp *resp, bool count_usage)
     }
     if (parse_versioned(req->path, &req->api_version, &req->rest)) {
         route_versioned(req, resp, count_usage);
+        return;
+    }
+    if (strncmp(req->path, "/id/", 4) == 0) {
+        emu_handle_identity(req, resp);
         return;
     }
     emu_resp_error(resp, 404, "NOT_FOUND", "The requested resource does not exist", NULL);

@@ -15,6 +15,9 @@
  *     log; rollback restores those states newest first.
  *  S5 with a state file, every change to a record or counter is written through before the
  *     request that made it answers (so DROP_AFTER loses the answer, never the change).
+ *  S6 the external-ID index (emu_extidx.c, X1-X3) follows every record in recs[]: records
+ *     enter it in emu_store_index_add, leave it before they are freed, and each swap of
+ *     r->fields is bracketed by emu_extidx_remove/emu_extidx_add.
  */
 #include "emu_core.h"
 
@@ -105,6 +108,7 @@ void emu_store_index_add(emu *e, emu_record *r)
         e->recs = xrealloc(e->recs, e->caprecs * sizeof *e->recs);
     }
     e->recs[e->nrecs++] = r;
+    emu_extidx_add(e, r); /* S6 */
     if (e->nrecs * 2 + 2 > e->nslots) {
         emu_store_index_rebuild(e);
         return;
@@ -178,6 +182,7 @@ static void remove_record(emu *e, const char *id)
     for (size_t i = 0; i < e->nrecs; i++) {
         if (strcmp(e->recs[i]->id, id) != 0)
             continue;
+        emu_extidx_remove(e, e->recs[i]); /* S6 */
         emu_record_free(e->recs[i]);
         memmove(&e->recs[i], &e->recs[i + 1], (e->nrecs - i - 1) * sizeof *e->recs);
         e->nrecs--;
@@ -197,10 +202,12 @@ void emu_store_txn_rollback(emu *e)
             continue;
         }
         if (cur) {
+            emu_extidx_remove(e, cur); /* S6 */
             cJSON_Delete(cur->fields);
             *cur = *u->before;
             free(u->before); /* fields moved into cur */
             u->before = NULL;
+            emu_extidx_add(e, cur);
             emu_persist_put(e, cur);
         }
     }
@@ -310,8 +317,10 @@ bool emu_store_update(emu *e, const emu_object *obj, const char *id, const cJSON
     undo_touch(e, r->id, r);
     int64_t ms = emu_store_next_modstamp(e);
     stamp(e, t, ms, false);
+    emu_extidx_remove(e, r); /* S6 */
     cJSON_Delete(r->fields);
     r->fields = t;
+    emu_extidx_add(e, r);
     r->modstamp_ms = ms;
     emu_persist_put(e, r);
     emu_persist_counters(e);
@@ -329,27 +338,17 @@ bool emu_store_upsert(emu *e, const emu_object *obj, const char *ext_field, cons
         not_found(err);
         return false;
     }
-    emu_record *hit = NULL;
-    int n = 0;
-    for (size_t i = 0; i < e->nrecs; i++) {
-        emu_record *r = e->recs[i];
-        const char *v = r->obj == obj && !r->deleted ? json_str(r->fields, f->name) : NULL;
-        if (v && strcasecmp(v, value) == 0) {
-            hit = r;
-            n++;
-        }
-    }
+    emu_record **found = NULL;
+    size_t n = emu_extidx_find(e, obj, f, value, false, &found);
+    emu_record *hit = n ? found[n - 1] : NULL;
     if (n > 1) {
         cJSON *arr = cJSON_CreateArray();
-        for (size_t i = 0; i < e->nrecs; i++) {
-            emu_record *r = e->recs[i];
-            const char *v = r->obj == obj && !r->deleted ? json_str(r->fields, f->name) : NULL;
-            if (v && strcasecmp(v, value) == 0) {
-                char *url = xasprintf("/services/data/v62.0/sobjects/%s/%s", obj->name, r->id);
-                cJSON_AddItemToArray(arr, cJSON_CreateString(url));
-                free(url);
-            }
+        for (size_t i = 0; i < n; i++) {
+            char *url = xasprintf("/services/data/v62.0/sobjects/%s/%s", obj->name, found[i]->id);
+            cJSON_AddItemToArray(arr, cJSON_CreateString(url));
+            free(url);
         }
+        free(found);
         if (matches)
             *matches = arr;
         else
@@ -358,6 +357,7 @@ bool emu_store_upsert(emu *e, const emu_object *obj, const char *ext_field, cons
                           "external id matched more than one record");
         return false;
     }
+    free(found); /* hit stays valid: the store is not changed in between */
     cJSON *body = cJSON_IsObject(fields) ? cJSON_Duplicate(fields, 1) : cJSON_CreateObject();
     /* The key comes from the URL; a copy of it in the body is allowed. */
     const cJSON *item;

@@ -231,21 +231,23 @@ bool emu_validate_unique(emu *e, const emu_object *obj, const cJSON *t, const ch
         const char *v = (f->flags & EF_UNIQUE) ? json_str(t, f->name) : NULL;
         if (!v)
             continue;
-        for (size_t k = 0; k < e->nrecs; k++) {
-            const emu_record *r = e->recs[k];
-            if (r->obj != obj || r->deleted || (self_id && strcmp(r->id, self_id) == 0))
+        emu_record **found = NULL;
+        size_t n = emu_extidx_find(e, obj, f, v, false, &found);
+        for (size_t k = 0; k < n; k++) {
+            const emu_record *r = found[k];
+            if (self_id && strcmp(r->id, self_id) == 0)
                 continue;
             const char *o = json_str(r->fields, f->name);
-            bool same =
-                o && ((f->flags & EF_CASE_SENSITIVE) ? strcmp(o, v) == 0 : strcasecmp(o, v) == 0);
-            if (same) {
-                emu_dml_error_set(err, 400, "DUPLICATE_VALUE", f->name,
-                                  "duplicate value found: %s duplicates value on record with "
-                                  "id: %.15s",
-                                  f->name, r->id);
-                return false;
-            }
+            if ((f->flags & EF_CASE_SENSITIVE) && strcmp(o, v) != 0)
+                continue;
+            emu_dml_error_set(err, 400, "DUPLICATE_VALUE", f->name,
+                              "duplicate value found: %s duplicates value on record with "
+                              "id: %.15s",
+                              f->name, r->id);
+            free(found);
+            return false;
         }
+        free(found);
     }
     return true;
 }

@@ -5,6 +5,7 @@
 
 #include "util/alloc.h"
 #include "util/json.h"
+#include "util/sfid.h"
 #include "util/timeutil.h"
 
 #include <stdio.h>
@@ -101,6 +102,120 @@ cJSON *emu_store_snapshot(emu *e, const emu_object *obj, bool include_deleted, d
         if (r->obj == obj && (include_deleted || !r->deleted))
             cJSON_AddItemToArray(arr, emu_store_view(e, obj, r->fields, NULL, 0, api_version));
     }
+    return arr;
+}
+
+/* ---- selection (queries) ---- */
+
+static void push_rec(emu_record ***v, size_t *n, size_t *cap, emu_record *r)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 16;
+        *v = xrealloc(*v, *cap * sizeof **v);
+    }
+    (*v)[(*n)++] = r;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+    const emu_record *x = *(emu_record *const *)a, *y = *(emu_record *const *)b;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* Id keys: SOQL compares a valid 15- or 18-char Id literal with the record's Id on the
+ * case-sensitive 15-char key (an 18-char one is case-insensitive, but for a valid 18-char
+ * Id that is the same thing: its suffix encodes the case of the first 15), which is what
+ * emu_store_get looks up. An invalid literal compares as plain text: no index then. */
+static bool id_candidates(emu *e, const emu_select *sel, emu_record ***v, size_t *n, size_t *cap)
+{
+    for (size_t i = 0; i < sel->nkeys; i++)
+        if (!sfid_is_valid(sel->keys[i]))
+            return false;
+    for (size_t i = 0; i < sel->nkeys; i++) {
+        emu_record *r = emu_store_get(e, sel->keys[i]);
+        if (r)
+            push_rec(v, n, cap, r);
+    }
+    return true;
+}
+
+/* Text keys compare case-insensitively (ASCII), as the index does; except that an
+ * Id-shaped literal also matches a 15/18-char form of itself, which the index cannot see. */
+static bool key_candidates(emu *e, const emu_select *sel, const emu_field *f, emu_record ***v,
+                           size_t *n, size_t *cap)
+{
+    for (size_t i = 0; i < sel->nkeys; i++)
+        if (sfid_is_valid(sel->keys[i]))
+            return false;
+    for (size_t i = 0; i < sel->nkeys; i++) {
+        emu_record **found = NULL;
+        size_t k = emu_extidx_find(e, sel->obj, f, sel->keys[i], sel->include_deleted, &found);
+        for (size_t j = 0; j < k; j++)
+            push_rec(v, n, cap, found[j]);
+        free(found);
+    }
+    return true;
+}
+
+/* The records an indexed key hint allows, in insertion order without repeats; false when
+ * the hint cannot be used (then every record is a candidate). */
+static bool candidates(emu *e, const emu_select *sel, emu_record ***v, size_t *n)
+{
+    size_t cap = 0;
+    const emu_field *f = sel->key_field ? emu_meta_field(sel->obj, sel->key_field) : NULL;
+    bool ok = false;
+    *v = NULL;
+    *n = 0;
+    if (!f || !sel->nkeys)
+        return false;
+    if (strcmp(f->name, "Id") == 0)
+        ok = id_candidates(e, sel, v, n, &cap);
+    else if (emu_extidx_covers(f))
+        ok = key_candidates(e, sel, f, v, n, &cap);
+    if (!ok) {
+        free(*v);
+        *v = NULL;
+        *n = 0;
+        return false;
+    }
+    if (*n > 1)
+        qsort(*v, *n, sizeof **v, by_seq);
+    size_t w = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (w == 0 || (*v)[w - 1] != (*v)[i])
+            (*v)[w++] = (*v)[i];
+    *n = w;
+    return true;
+}
+
+static bool selected(emu *e, const emu_select *sel, const emu_record *r, double api_version)
+{
+    if (r->obj != sel->obj || (!sel->include_deleted && r->deleted))
+        return false;
+    if (!sel->match)
+        return true;
+    if (!sel->match_view)
+        return sel->match(r->fields, sel->ctx); /* no view for a record that does not match */
+    cJSON *full = emu_store_view(e, sel->obj, r->fields, NULL, 0, api_version);
+    bool keep = sel->match(full, sel->ctx);
+    cJSON_Delete(full);
+    return keep;
+}
+
+cJSON *emu_store_select(emu *e, const emu_select *sel, double api_version)
+{
+    cJSON *arr = cJSON_CreateArray();
+    emu_record **cand = NULL;
+    size_t ncand = 0;
+    bool indexed = candidates(e, sel, &cand, &ncand);
+    size_t n = indexed ? ncand : e->nrecs;
+    for (size_t i = 0; i < n; i++) {
+        const emu_record *r = indexed ? cand[i] : e->recs[i];
+        if (selected(e, sel, r, api_version))
+            cJSON_AddItemToArray(arr, emu_store_view(e, sel->obj, r->fields, sel->fields,
+                                                     sel->nfields, api_version));
+    }
+    free(cand);
     return arr;
 }
 

@@ -15,25 +15,28 @@
 typedef struct emu emu;
 
 typedef struct emu_options {
-    unsigned short port;         /* 0: ephemeral */
-    const char *state_file;      /* SQLite file to persist records in, or NULL (memory only) */
-    const char *client_id;       /* connected app consumer key   (default "sfagent-test-client") */
-    const char *client_secret;   /* consumer secret              (default "sfagent-test-secret") */
-    const char *username;        /* default "agent@example.com" */
-    const char *password;        /* password + security token as one string (default "password") */
-    const char *refresh_token;   /* accepted refresh token       (default "sfagent-test-refresh") */
+    unsigned short port;       /* 0: ephemeral */
+    const char *state_file;    /* SQLite file to persist records in, or NULL (memory only) */
+    const char *client_id;     /* connected app consumer key   (default "sfagent-test-client") */
+    const char *client_secret; /* consumer secret              (default "sfagent-test-secret") */
+    const char *username;      /* default "agent@example.com" */
+    const char *password;      /* password + security token as one string (default "password") */
+    const char *refresh_token; /* accepted refresh token       (default "sfagent-test-refresh") */
     const char *jwt_public_key_pem; /* PEM public key or certificate for JWT bearer, or NULL */
-    int token_ttl_s;             /* access token lifetime        (default 7200) */
-    long api_limit;              /* daily API requests allowed   (default 100000) */
-    int latency_ms;              /* added to every API request   (default 0) */
-    const char *custom_objects;  /* comma list of custom sObjects to declare, e.g. "Visit__c" */
-    uint64_t seed;               /* randomness for probabilistic faults (default 1) */
-    const char *tls_cert_pem;    /* PEM certificate (chain) to serve HTTPS with, or NULL */
-    const char *tls_key_pem;     /* its PEM private key; with both set emu_base_url() is
-                                    "https://127.0.0.1:PORT" */
+    int token_ttl_s;                /* access token lifetime        (default 7200) */
+    long api_limit;                 /* daily API requests allowed   (default 100000) */
+    int latency_ms;                 /* added to every API request   (default 0) */
+    const char *custom_objects;     /* comma list of custom sObjects to declare, e.g. "Visit__c" */
+    uint64_t seed;                  /* randomness for probabilistic faults (default 1) */
+    const char *tls_cert_pem;       /* PEM certificate (chain) to serve HTTPS with, or NULL */
+    const char *tls_key_pem;        /* its PEM private key; with both set emu_base_url() is
+                                       "https://127.0.0.1:PORT" */
 } emu_options;
 
-#define EMU_OPTIONS_INIT {0}
+#define EMU_OPTIONS_INIT                                                                           \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 /* Start serving; *out is the running emulator. Returns 0, or -1 with a message on stderr. */
 int emu_start(emu **out, const emu_options *opts);
@@ -62,16 +65,16 @@ int emu_record_remove(emu *e, const char *id);
 /* ---- faults ---- */
 
 typedef enum emu_fault_kind {
-    EMU_FAULT_STATUS,        /* answer status with a Salesforce error body (error_code, message) */
-    EMU_FAULT_DELAY,         /* sleep delay_ms, then serve normally */
-    EMU_FAULT_DROP_BEFORE,   /* close the connection without applying or answering */
-    EMU_FAULT_DROP_AFTER,    /* apply the request, then close without a response */
-    EMU_FAULT_TRUNCATE,      /* apply, answer with the body cut in half */
-    EMU_FAULT_INVALID_JSON,  /* apply, answer 200 with a body that is not JSON */
-    EMU_FAULT_EXPIRE_TOKEN,  /* expire every access token, then answer as Salesforce would (401) */
-    EMU_FAULT_LIMIT,         /* exhaust the daily API limit (403 REQUEST_LIMIT_EXCEEDED) */
-    EMU_FAULT_RECORD_ERROR,  /* in a collection/composite request, fail record #record_index
-                                (-1: every record) with error_code/message, others proceed */
+    EMU_FAULT_STATUS,       /* answer status with a Salesforce error body (error_code, message) */
+    EMU_FAULT_DELAY,        /* sleep delay_ms, then serve normally */
+    EMU_FAULT_DROP_BEFORE,  /* close the connection without applying or answering */
+    EMU_FAULT_DROP_AFTER,   /* apply the request, then close without a response */
+    EMU_FAULT_TRUNCATE,     /* apply, answer with the body cut in half */
+    EMU_FAULT_INVALID_JSON, /* apply, answer 200 with a body that is not JSON */
+    EMU_FAULT_EXPIRE_TOKEN, /* expire every access token, then answer as Salesforce would (401) */
+    EMU_FAULT_LIMIT,        /* exhaust the daily API limit (403 REQUEST_LIMIT_EXCEEDED) */
+    EMU_FAULT_RECORD_ERROR, /* in a collection/composite request, fail record #record_index
+                               (-1: every record) with error_code/message, others proceed */
 } emu_fault_kind;
 
 typedef struct emu_fault {
@@ -84,11 +87,14 @@ typedef struct emu_fault {
     int status;               /* EMU_FAULT_STATUS: HTTP status (e.g. 503) */
     const char *error_code;   /* e.g. "SERVER_UNAVAILABLE"; defaults per status */
     const char *message;
-    int delay_ms;             /* EMU_FAULT_DELAY */
-    int record_index;         /* EMU_FAULT_RECORD_ERROR */
+    int delay_ms;     /* EMU_FAULT_DELAY */
+    int record_index; /* EMU_FAULT_RECORD_ERROR */
 } emu_fault;
 
-#define EMU_FAULT_INIT {0}
+#define EMU_FAULT_INIT                                                                             \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 /* Add a fault; returns its id (>0) or -1 on bad arguments. */
 int emu_fault_add(emu *e, const emu_fault *fault);

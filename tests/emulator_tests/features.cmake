@@ -6,3 +6,7 @@ foreach(t query collections composite replication bulk)
     LIBS sfemu PkgConfig::CURL TIMEOUT 120)
   target_include_directories(test_emu_feat_${t} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 endforeach()
+# Record indexes (external ID, Id) and 10,000-record scale; same fixture as the feature tests.
+sfa_add_test(test_emu_index SOURCES test_emu_index.c test_emu_feat_common.c emu_http.c
+             LIBS sfemu PkgConfig::CURL TIMEOUT 120)
+target_include_directories(test_emu_index PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})

@@ -443,6 +443,71 @@ static void test_versions_list_and_retired_versions(void **state)
     free(tok);
 }
 
+/* The Identity URL from the token response answers who is logged in (Bearer token). */
+static void test_identity_url(void **state)
+{
+    fixture *f = *state;
+    eh_response r;
+    assert_int_equal(eh_token_request(f->e, password_form, NULL, NULL, &r), 0);
+    char *token = xstrdup(json_str(r.json, "access_token"));
+    char *id = xstrdup(json_str(r.json, "id"));
+    eh_response_free(&r);
+    long usage = emu_api_usage(f->e);
+
+    assert_int_equal(eh_request(f->e, "GET", id, token, NULL, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(json_str(r.json, "id"), id);
+    const char *user = json_str(r.json, "user_id"), *org = json_str(r.json, "organization_id");
+    assert_true(user && org && strlen(user) == 18 && strlen(org) == 18);
+    char *tail = xasprintf("/id/%s/%s", org, user);
+    assert_non_null(strstr(id, tail));
+    free(tail);
+    assert_string_equal(json_str(r.json, "username"), "agent@example.com");
+    assert_string_equal(json_str(r.json, "email"), "agent@example.com");
+    assert_non_null(json_str(r.json, "display_name"));
+    assert_non_null(json_str(r.json, "nick_name"));
+    assert_true(json_bool(r.json, "asserted_user", false));
+    assert_true(json_bool(r.json, "active", false));
+    assert_string_equal(json_str(r.json, "user_type"), "STANDARD");
+    assert_non_null(json_str(r.json, "language"));
+    assert_non_null(json_str(r.json, "locale"));
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(r.json, "utcOffset")));
+    assert_non_null(json_str(r.json, "last_modified_date"));
+    const cJSON *urls = cJSON_GetObjectItem(r.json, "urls");
+    char *rest = xasprintf("%s/services/data/v{version}/", emu_base_url(f->e));
+    assert_string_equal(json_str(urls, "rest"), rest); /* documented placeholder */
+    free(rest);
+    assert_non_null(json_str(urls, "sobjects"));
+    assert_non_null(json_str(urls, "query"));
+    eh_response_free(&r);
+
+    char *latest = xasprintf("%s?version=latest", id);
+    assert_int_equal(eh_request(f->e, "GET", latest, token, NULL, &r), 0);
+    free(latest);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(json_str(cJSON_GetObjectItem(r.json, "urls"), "rest"), "/v62.0/"));
+    eh_response_free(&r);
+    assert_int_equal(emu_api_usage(f->e), usage); /* not a /services/data call */
+
+    assert_int_equal(eh_request(f->e, "GET", id, NULL, NULL, &r), 0);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(r.body, "Missing_OAuth_Token");
+    eh_response_free(&r);
+    assert_int_equal(eh_request(f->e, "GET", id, "00Dbogus!token", NULL, &r), 0);
+    assert_int_equal(r.status, 403);
+    assert_string_equal(r.body, "Bad_OAuth_Token");
+    eh_response_free(&r);
+    char *other = xstrdup(id);
+    other[strlen(other) - 4] = other[strlen(other) - 4] == 'A' ? 'B' : 'A'; /* another user */
+    assert_int_equal(eh_request(f->e, "GET", other, token, NULL, &r), 0);
+    assert_int_equal(r.status, 404);
+    assert_string_equal(r.body, "Bad_Id");
+    eh_response_free(&r);
+    free(other);
+    free(id);
+    free(token);
+}
+
 static void test_jwt_with_certificate(void **state)
 {
     fixture *f = *state;
@@ -470,6 +535,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_token_expires_after_ttl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expire_tokens_api_and_endpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_versions_list_and_retired_versions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_identity_url, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -286,6 +286,54 @@ static void test_composite_batch_runs_independently_and_halts(void **state)
     eh_response_free(&r);
 }
 
+/* SALESFORCE.md 6: each Composite Batch subrequest counts against the API limit; a
+ * /composite call counts once however many subrequests it holds. */
+static void test_composite_batch_counts_each_subrequest(void **state)
+{
+    fe_env *env = *state;
+    static const char three[] = "{\"batchRequests\":["
+                                "{\"method\":\"GET\",\"url\":\"v62.0/limits\"},"
+                                "{\"method\":\"GET\",\"url\":\"v62.0/limits\"},"
+                                "{\"method\":\"GET\",\"url\":\"v62.0/limits\"}]}";
+    eh_response r;
+    long before = emu_api_usage(env->e);
+    fe_req(env, "POST", COMP "/batch", three, &r);
+    assert_int_equal(r.status, 200);
+    eh_response_free(&r);
+    assert_int_equal(emu_api_usage(env->e), before + 3);
+
+    before = emu_api_usage(env->e);
+    fe_req(env, "POST", COMP,
+           "{\"compositeRequest\":["
+           "{\"method\":\"GET\",\"url\":\"/services/data/v62.0/limits\",\"referenceId\":\"a\"},"
+           "{\"method\":\"GET\",\"url\":\"/services/data/v62.0/limits\",\"referenceId\":\"b\"},"
+           "{\"method\":\"GET\",\"url\":\"/services/data/v62.0/limits\",\"referenceId\":\"c\"}]}",
+           &r);
+    assert_int_equal(r.status, 200);
+    eh_response_free(&r);
+    assert_int_equal(emu_api_usage(env->e), before + 1);
+
+    /* Two requests left: the batch runs two subrequests, the third is over the limit. */
+    emu_set_api_limit(env->e, emu_api_usage(env->e) + 2);
+    fe_req(env, "POST", COMP "/batch", three, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(json_bool(r.json, "hasErrors", false));
+    const cJSON *res = cJSON_GetObjectItem(r.json, "results");
+    assert_int_equal(json_num(cJSON_GetArrayItem(res, 1), "statusCode", 0), 200);
+    const cJSON *third = cJSON_GetArrayItem(res, 2);
+    assert_int_equal(json_num(third, "statusCode", 0), 403);
+    assert_string_equal(
+        json_str(cJSON_GetArrayItem(cJSON_GetObjectItem(third, "result"), 0), "errorCode"),
+        "REQUEST_LIMIT_EXCEEDED");
+    char *info = eh_header(&r, "Sforce-Limit-Info");
+    char *want = xasprintf("api-usage=%ld/%ld", emu_api_usage(env->e), emu_api_usage(env->e));
+    assert_string_equal(info, want);
+    free(info);
+    free(want);
+    eh_response_free(&r);
+    emu_set_api_limit(env->e, 100000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +345,7 @@ int main(void)
         cmocka_unit_test_setup(test_composite_request_level_errors, fe_reset),
         cmocka_unit_test_setup(test_composite_record_fault_reaches_inner_collection, fe_reset),
         cmocka_unit_test_setup(test_composite_batch_runs_independently_and_halts, fe_reset),
+        cmocka_unit_test_setup(test_composite_batch_counts_each_subrequest, fe_reset),
     };
     return cmocka_run_group_tests(tests, fe_group_setup, fe_group_teardown);
 }

@@ -210,6 +210,54 @@ static void test_parse_accessors(void **state)
     soql_free(NULL);
 }
 
+/* soql_where_keys: the index hint is offered only where every match must equal a key. */
+static void test_where_keys_hint(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *soql;
+        const char *field; /* NULL: no hint */
+        const char *keys;  /* comma-joined */
+    } cases[] = {
+        {"SELECT Id FROM Case WHERE Sync_Key__c IN ('a', 'B\\'c', 'd')", "Sync_Key__c", "a,B'c,d"},
+        {"SELECT Id FROM Case WHERE id = 'x'", "id", "x"},
+        {"SELECT Id FROM Case WHERE Status = 'New' AND Id IN ('p','q')", "Status", "New"},
+        {"SELECT Id FROM Case WHERE (Status = 'New' OR Id = 'q') AND Id IN ('p')", "Id", "p"},
+        {"SELECT Id FROM Case WHERE Status = 'New' OR Id = 'q'", NULL, ""},
+        {"SELECT Id FROM Case WHERE NOT Id = 'q'", NULL, ""},
+        {"SELECT Id FROM Case WHERE Id NOT IN ('q')", NULL, ""},
+        {"SELECT Id FROM Case WHERE Id != 'q'", NULL, ""},
+        {"SELECT Id FROM Case WHERE Amount__c IN (1, 2)", NULL, ""},
+        {"SELECT Id FROM Case WHERE Sync_Key__c IN ('a', NULL)", NULL, ""},
+        {"SELECT Id FROM Case WHERE Subject LIKE 'a%'", NULL, ""},
+        {"SELECT Id FROM Case", NULL, ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        soql_error err;
+        soql_query *q = soql_parse(cases[i].soql, &err);
+        if (!q)
+            fail_msg("'%s' did not parse: %s", cases[i].soql, err.message);
+        const char *field = "unset";
+        size_t n = soql_where_keys(q, &field);
+        strbuf sb = STRBUF_INIT;
+        for (size_t k = 0; k < n; k++) {
+            if (k)
+                strbuf_addc(&sb, ',');
+            strbuf_adds(&sb, soql_where_key(q, k));
+        }
+        if (cases[i].field) {
+            assert_non_null(field);
+            assert_string_equal(field, cases[i].field);
+        } else {
+            assert_null(field);
+        }
+        assert_string_equal(sb.len ? strbuf_str(&sb) : "", cases[i].keys);
+        assert_null(soql_where_key(q, n));
+        strbuf_free(&sb);
+        soql_free(q);
+    }
+}
+
 /* ---- evaluation ---- */
 
 static const char *const FIXTURE =
@@ -626,6 +674,7 @@ int main(void)
         cmocka_unit_test(test_parse_error_layout_has_caret_row_column),
         cmocka_unit_test(test_parse_limits_depth_and_length),
         cmocka_unit_test(test_parse_accessors),
+        cmocka_unit_test(test_where_keys_hint),
         cmocka_unit_test(test_eval_table),
         cmocka_unit_test(test_execute_total_count_and_aggregate),
         cmocka_unit_test(test_execute_projects_select_list),
