@@ -22,5 +22,17 @@ check 'curl_easy_perform\s*\(' "curl_easy_perform outside sync/sf_client.c and t
   $(echo "$files" | grep -vE '^(sync/sf_client\.c|sync/oauth\.c|sync/http[a-z_]*\.c|tests/|bench/)')
 check '(^|[^_a-z])(rename|fsync|fdatasync)\s*\(' "rename/fsync outside store/" \
   $(echo "$files" | grep -vE '^(store/|tests/)')
+# Layout is .clang-format's (STYLE.md): every C file must already be formatted.
+if command -v clang-format >/dev/null 2>&1; then
+  unformatted=""
+  for f in $files; do
+    clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || unformatted="$unformatted $f"
+  done
+  if [ -n "$unformatted" ]; then
+    echo "lint: not formatted per .clang-format (run clang-format -i):$unformatted"; status=1
+  fi
+else
+  echo "lint: clang-format not installed; layout not checked"
+fi
 if [ $status -eq 0 ]; then echo "lint: ok ($(echo "$files" | wc -l) files)"; fi
 exit $status
