@@ -48,6 +48,7 @@ enum cfg_key {
     K_BACKOFF_BASE,
     K_BACKOFF_CAP,
     K_API_LIMIT_SHARE,
+    K_SETTLE_TIME,
     K_COUNT
 };
 
@@ -75,6 +76,8 @@ static const struct key_def {
     [K_BACKOFF_BASE] = {"sync", "backoff_base", "2", false},
     [K_BACKOFF_CAP] = {"sync", "backoff_cap", "3600", false},
     [K_API_LIMIT_SHARE] = {"sync", "api_limit_share", "0.5", false},
+    /* Salesforce runs a REST request for up to 10 minutes, even after its client left. */
+    [K_SETTLE_TIME] = {"sync", "settle_time", "600", false},
 };
 
 static const char *const auth_names[] = {"password", "refresh_token", "client_credentials", "jwt",
@@ -92,7 +95,7 @@ struct sfa_config {
     char *secrets[K_COUNT]; /* resolved secret values (from value or file) */
     sync_auth_flow auth;
     sync_conflict_policy policy;
-    int timeout_s, backoff_base_s, backoff_cap_s;
+    int timeout_s, backoff_base_s, backoff_cap_s, settle_s;
     double api_limit_share;
     char **objects;
     size_t nobjects;
@@ -512,6 +515,9 @@ static sfa_status validate_sync(sfa_config *cfg, char **errmsg)
         return fail(cfg, K_BACKOFF_CAP,
                     "must be a whole number of seconds, at least backoff_base, at most 604800",
                     errmsg);
+    if (!parse_int(raw(cfg, K_SETTLE_TIME), 0, 86400, &cfg->settle_s))
+        return fail(cfg, K_SETTLE_TIME, "must be a whole number of seconds from 0 to 86400",
+                    errmsg);
     const char *s = raw(cfg, K_API_LIMIT_SHARE);
     char *end = NULL;
     errno = 0;
@@ -680,6 +686,11 @@ int sync_config_backoff_base_s(const sfa_config *cfg)
 int sync_config_backoff_cap_s(const sfa_config *cfg)
 {
     return cfg->backoff_cap_s;
+}
+
+int sync_config_settle_s(const sfa_config *cfg)
+{
+    return cfg->settle_s;
 }
 
 double sync_config_api_limit_share(const sfa_config *cfg)

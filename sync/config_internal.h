@@ -44,6 +44,9 @@ const char *sync_config_api_version(const sfa_config *cfg);
 int sync_config_timeout_s(const sfa_config *cfg);
 int sync_config_backoff_base_s(const sfa_config *cfg);
 int sync_config_backoff_cap_s(const sfa_config *cfg);
+/* How long an op whose answer was lost waits before it is sent again (or anything newer
+ * of its record is sent): Salesforce may still apply the lost request until then. */
+int sync_config_settle_s(const sfa_config *cfg);
 /* Share (0 < share <= 1) of the org's daily API limit the agent may use. */
 double sync_config_api_limit_share(const sfa_config *cfg);
 size_t sync_config_object_count(const sfa_config *cfg);

@@ -32,7 +32,7 @@
 
 #define OP_COLUMNS                                                                                 \
     "SELECT o.seq, o.op_id, o.sobject, o.local_id, o.kind, o.fields, o.ext_field, o.ext_value,"    \
-    " o.base_modstamp, o.attempts, r.sf_id FROM outbox o LEFT JOIN records r"                      \
+    " o.base_modstamp, o.attempts, r.sf_id, o.updated_at FROM outbox o LEFT JOIN records r"        \
     " ON r.local_id = o.local_id "
 
 static const char sql_ready[] =
@@ -109,6 +109,7 @@ static void row_to_op(sqlite3_stmt *st, push_op *op)
     op->base_modstamp = col_dup(st, 8);
     op->attempts = sqlite3_column_int(st, 9);
     op->sf_id = col_dup(st, 10);
+    op->updated_at = sqlite3_column_int64(st, 11);
 }
 
 static sfa_status load_ops(sfa_agent *a, sqlite3_stmt *st, push_op **out, size_t *n)

@@ -461,6 +461,7 @@ static sfa_status read_config(push_ctx *ctx, const sfa_config *cfg, char *err, s
     }
     ctx->backoff_base_ms = (int64_t)sync_config_backoff_base_s(cfg) * 1000;
     ctx->backoff_cap_ms = (int64_t)sync_config_backoff_cap_s(cfg) * 1000;
+    ctx->settle_ms = (int64_t)sync_config_settle_s(cfg) * 1000;
     ctx->api_share = sync_config_api_limit_share(cfg);
     ctx->max_attempts = PUSH_MAX_ATTEMPTS;
     return SFA_OK;

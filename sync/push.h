@@ -118,8 +118,9 @@ typedef struct push_op {
     char *ext_value;
     char *base_modstamp;
     int attempts;
-    char *sf_id; /* the record's Salesforce Id when known */
-    int rank;    /* send order in a round: 0 creates, 1 updates, 2 deletes, 9 held back */
+    char *sf_id;        /* the record's Salesforce Id when known */
+    int rank;           /* send order in a round: 0 creates, 1 updates, 2 deletes, 9 held back */
+    int64_t updated_at; /* for an inflight op: when it was claimed, just before it was sent */
     /* decided by the senders: */
     push_outcome outcome;
     char *err_code;
@@ -157,6 +158,7 @@ typedef struct push_ctx {
     backoff_rng rng;
     int64_t backoff_base_ms;
     int64_t backoff_cap_ms;
+    int64_t settle_ms; /* an unanswered request may still be applied until sent + settle */
     int max_attempts;
     char idem_field[96];
     bool no_key; /* idempotency_field configured empty: no object has a key */

@@ -10,8 +10,15 @@
  *       without it; found means done (no second record, ever).
  *   I2. An inflight create without a key is never re-sent automatically: it is parked
  *       dead with UNKNOWN_OUTCOME for a human (`sfagent doctor`, `outbox retry`).
- *   I3. Updates, upserts and deletes carry absolute values / are idempotent, so an
- *       unknown one simply becomes pending again (attempts unchanged).
+ *   I3. Updates, upserts and deletes carry absolute values / are idempotent, so sending
+ *       one again is safe in itself.
+ *   I4. "Not found" or "no answer" does not mean "never applied": Salesforce keeps running
+ *       a request whose client went away (up to its 10-minute limit), so a lost create or
+ *       update may still land later. Such an op goes back to pending but is not due before
+ *       it was sent + settle_time; nothing newer of its record is sent before it (ops of a
+ *       record apply in order), and a newer edit folded into it goes out only after the
+ *       window. So a late arrival can never overwrite a newer value. Deletes are exempt:
+ *       nothing newer follows a delete.
  */
 #include "sync/push.h"
 
@@ -24,6 +31,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/strbuf.h"
+#include "util/timeutil.h"
 
 void push_op_key(const push_ctx *ctx, const push_op *op, const char **field, const char **value)
 {
@@ -110,6 +118,25 @@ static sfa_status adopt(push_ctx *ctx, push_op *ops, size_t n)
     return store_tx_commit(a);
 }
 
+/* I4: pending again, but not due before the op was sent + settle_time. */
+static void settle(push_ctx *ctx, push_op *op)
+{
+    int64_t due = op->updated_at + ctx->settle_ms;
+    int64_t wait = due - time_now_ms();
+    if (strcmp(op->kind, "delete") == 0 || wait <= 0) {
+        push_op_set(op, PUSH_OUT_RELEASE, NULL, NULL);
+        return;
+    }
+    char when[32];
+    time_format_sf(due, when);
+    char *msg = xasprintf("sent without an answer and not confirmed in Salesforce; not sent again "
+                          "before %s (settle_time), in case Salesforce still applies it",
+                          when);
+    push_op_set(op, PUSH_OUT_RETRY, "UNKNOWN_OUTCOME", msg);
+    op->retry_after_ms = wait;
+    free(msg);
+}
+
 /* Query by key for ops[0..n) (same sobject, creates with a key). Decides each op: found
  * -> done, missing -> pending again. On a failed query leaves them undecided and stops. */
 static void resolve_chunk(push_ctx *ctx, push_op *ops, size_t n)
@@ -130,8 +157,8 @@ static void resolve_chunk(push_ctx *ctx, push_op *ops, size_t n)
             for (size_t i = 0; i < n; i++)
                 if (ops[i].new_sf_id)
                     push_op_set(&ops[i], PUSH_OUT_DONE, NULL, NULL);
-                else /* I1: not there, so sending it again cannot duplicate */
-                    push_op_set(&ops[i], PUSH_OUT_RELEASE, NULL, NULL);
+                else /* I1: sending it again cannot duplicate; I4: but not yet */
+                    settle(ctx, &ops[i]);
         } else {
             push_stop(ctx, SFA_ERETRY, "could not resolve %zu unknown outcome(s): %s", n,
                       resp.error_message ? resp.error_message : "query failed");
@@ -147,7 +174,7 @@ static void resolve_chunk(push_ctx *ctx, push_op *ops, size_t n)
 static void decide_without_query(push_ctx *ctx, push_op *op)
 {
     if (strcmp(op->kind, "create") != 0) {
-        push_op_set(op, PUSH_OUT_RELEASE, NULL, NULL); /* I3 */
+        settle(ctx, op); /* I3, I4 */
         return;
     }
     if (push_key_state(ctx, op->sobject) == 0) {

@@ -119,6 +119,7 @@ static void test_config_defaults(void **state)
     assert_int_equal(sync_config_conflict_policy(cfg), SYNC_CONFLICT_LOCAL_WINS);
     assert_int_equal(sync_config_backoff_base_s(cfg), 2);
     assert_int_equal(sync_config_backoff_cap_s(cfg), 3600);
+    assert_int_equal(sync_config_settle_s(cfg), 600); /* Salesforce's 10-minute request limit */
     assert_true(sync_config_api_limit_share(cfg) == 0.5);
     assert_null(sync_config_secret(cfg, SYNC_SECRET_PASSWORD));
     assert_string_equal(sfa_config_get(cfg, "sync", "conflict_policy"), "local-wins");
@@ -150,6 +151,7 @@ static void test_config_every_key(void **state)
                            "conflict_policy = manual\n"
                            "backoff_base = 5\n"
                            "backoff_cap = 600\n"
+                           "settle_time = 30\n"
                            "api_limit_share = 0.25\n",
                            key);
     sfa_config *cfg = load_ok(text);
@@ -175,6 +177,7 @@ static void test_config_every_key(void **state)
     assert_int_equal(sync_config_conflict_policy(cfg), SYNC_CONFLICT_MANUAL);
     assert_int_equal(sync_config_backoff_base_s(cfg), 5);
     assert_int_equal(sync_config_backoff_cap_s(cfg), 600);
+    assert_int_equal(sync_config_settle_s(cfg), 30);
     assert_true(sync_config_api_limit_share(cfg) == 0.25);
     sfa_config_free(cfg);
     free(text);
@@ -292,6 +295,8 @@ static void test_config_bad_values(void **state)
     expect_error("[sync]\napi_limit_share = half\n", "sync.api_limit_share");
     expect_error("[sync]\nconflict_policy = newest\n", "sync.conflict_policy");
     expect_error("[sync]\nbackoff_base = 10\nbackoff_cap = 5\n", "sync.backoff_cap");
+    expect_error("[sync]\nsettle_time = -1\n", "sync.settle_time");
+    expect_error("[sync]\nsettle_time = soon\n", "sync.settle_time");
     expect_error("[sync]\nobjects = Case, 1Bad\n", "sync.objects");
     expect_error("[sync]\nidempotency_field = Bad Field\n", "sync.idempotency_field");
     /* An empty idempotency field means: no key. */
