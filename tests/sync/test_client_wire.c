@@ -79,7 +79,8 @@ static void *serve(void *arg)
     return NULL;
 }
 
-static void server_start(server *s)
+/* Bind an ephemeral loopback port; s->base is known from here on. */
+static void server_listen(server *s)
 {
     s->listen_fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(s->listen_fd >= 0);
@@ -95,6 +96,13 @@ static void server_start(server *s)
     getsockname(s->listen_fd, (struct sockaddr *)&a, &len);
     s->port = ntohs(a.sin_port);
     snprintf(s->base, sizeof s->base, "http://127.0.0.1:%u", s->port);
+}
+
+/* Serve the scripted replies. Only once replies and nreplies are set: the thread reads
+ * them without a lock (starting it earlier raced with the script being written). */
+static void server_run(server *s)
+{
+    assert_true(s->nreplies > 0);
     assert_int_equal(pthread_create(&s->thread, NULL, serve, s), 0);
 }
 
@@ -143,7 +151,7 @@ static void test_wire_headers_and_limits(void **state)
 {
     (void)state;
     server s = {0};
-    server_start(&s);
+    server_listen(&s);
     char *tok = token_reply(s.base);
     char *created = http_reply("201 Created",
                                "Content-Type: application/json;charset=UTF-8\r\n"
@@ -157,6 +165,7 @@ static void test_wire_headers_and_limits(void **state)
     s.replies[1] = created;
     s.replies[2] = busy;
     s.nreplies = 3;
+    server_run(&s);
     sfa_config *cfg = cfg_for(&s);
     sf_client *c = NULL;
     char *err = NULL;
@@ -219,10 +228,11 @@ static void test_wire_refuses_foreign_absolute_url(void **state)
 {
     (void)state;
     server s = {0};
-    server_start(&s);
+    server_listen(&s);
     char *tok = token_reply(s.base);
     s.replies[0] = tok;
     s.nreplies = 1;
+    server_run(&s);
     sfa_config *cfg = cfg_for(&s);
     sf_client *c = NULL;
     char *err = NULL;
