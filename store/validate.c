@@ -44,19 +44,20 @@ typedef struct field_meta {
     bool createable, updateable, nillable;
     const char *ref_to;    /* built-in reference: the one sObject a local id may name */
     const cJSON *ref_list; /* describe reference: its referenceTo array (borrowed) */
+    const cJSON *picklist; /* describe restricted picklist: picklistValues (borrowed) */
 } field_meta;
 
 #define RO(n, t)                                                                                   \
     {                                                                                              \
-        n, t, 0, false, false, true, NULL, NULL                                                    \
+        n, t, 0, false, false, true, NULL, NULL, NULL                                              \
     }
 #define RW(n, t, len)                                                                              \
     {                                                                                              \
-        n, t, len, true, true, true, NULL, NULL                                                    \
+        n, t, len, true, true, true, NULL, NULL, NULL                                              \
     }
 #define REF(n, to)                                                                                 \
     {                                                                                              \
-        n, FT_REFERENCE, 18, true, true, true, to, NULL                                            \
+        n, FT_REFERENCE, 18, true, true, true, to, NULL, NULL                                      \
     }
 
 static const field_meta CASE_FIELDS[] = {
@@ -75,12 +76,12 @@ static const field_meta CASE_FIELDS[] = {
     RO("LastModifiedDate", FT_DATETIME),
     RO("SystemModstamp", FT_DATETIME),
     RO("IsDeleted", FT_BOOL),
-    {NULL, FT_ANY, 0, false, false, false, NULL, NULL},
+    {NULL, FT_ANY, 0, false, false, false, NULL, NULL, NULL},
 };
 
 static const field_meta CONTACT_FIELDS[] = {
     RO("Id", FT_TEXT),
-    {"LastName", FT_TEXT, 80, true, true, false, NULL, NULL},
+    {"LastName", FT_TEXT, 80, true, true, false, NULL, NULL, NULL},
     REF("AccountId", "Account"),
     REF("OwnerId", NULL),
     RW("Description", FT_TEXT, 32000),
@@ -88,7 +89,7 @@ static const field_meta CONTACT_FIELDS[] = {
     RO("LastModifiedDate", FT_DATETIME),
     RO("SystemModstamp", FT_DATETIME),
     RO("IsDeleted", FT_BOOL),
-    {NULL, FT_ANY, 0, false, false, false, NULL, NULL},
+    {NULL, FT_ANY, 0, false, false, false, NULL, NULL, NULL},
 };
 
 /* System fields every sObject has; read-only everywhere. */
@@ -98,7 +99,7 @@ static const field_meta SYSTEM_FIELDS[] = {
     RO("LastModifiedDate", FT_DATETIME),
     RO("SystemModstamp", FT_DATETIME),
     RO("IsDeleted", FT_BOOL),
-    {NULL, FT_ANY, 0, false, false, false, NULL, NULL},
+    {NULL, FT_ANY, 0, false, false, false, NULL, NULL, NULL},
 };
 
 void store_describe_cache_clear(store_describe_cache *c)
@@ -191,6 +192,9 @@ static bool lookup_describe(const cJSON *d, const char *name, field_meta *out)
         out->nillable = json_bool(f, "nillable", true);
         out->ref_to = NULL;
         out->ref_list = cJSON_GetObjectItemCaseSensitive(f, "referenceTo");
+        out->picklist = json_bool(f, "restrictedPicklist", false)
+                            ? cJSON_GetObjectItemCaseSensitive(f, "picklistValues")
+                            : NULL;
         return true;
     }
     return false;
@@ -276,6 +280,23 @@ static sfa_status check_reference(sfa_agent *a, const char *sobject, const field
                       sobject, m->name, v);
 }
 
+/* A restricted picklist takes only its active values (Salesforce answers anything else
+ * with INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST; refusing it here keeps it out of the
+ * outbox instead of dead-lettering it later). */
+static sfa_status check_picklist(sfa_agent *a, const char *sobject, const field_meta *m,
+                                 const char *value)
+{
+    const cJSON *p;
+    cJSON_ArrayForEach(p, m->picklist)
+    {
+        const char *v = json_str(p, "value");
+        if (v && strcmp(v, value) == 0 && json_bool(p, "active", true))
+            return SFA_OK;
+    }
+    return store_fail(a, SFA_EINVAL, "%s.%s: bad value for restricted picklist field: %s", sobject,
+                      m->name, value);
+}
+
 static sfa_status check_type(sfa_agent *a, const char *sobject, const field_meta *m, const cJSON *v)
 {
     const char *f = m->name;
@@ -308,6 +329,8 @@ static sfa_status check_type(sfa_agent *a, const char *sobject, const field_meta
         if (m->length > 0 && utf8_count(v->valuestring) > (size_t)m->length)
             return store_fail(a, SFA_EINVAL, "%s.%s is too long: %zu characters (at most %d)",
                               sobject, f, utf8_count(v->valuestring), m->length);
+        if (m->picklist)
+            return check_picklist(a, sobject, m, v->valuestring);
         return SFA_OK;
     }
     return SFA_OK;

@@ -395,19 +395,28 @@ static void test_describe_cache_takes_precedence(void **state)
              "{\"name\":\"Owner__c\",\"type\":\"reference\",\"referenceTo\":[\"Contact\"],"
              "\"createable\":true,\"updateable\":true,\"nillable\":true},"
              "{\"name\":\"Ok__c\",\"type\":\"boolean\",\"createable\":true,\"updateable\":false,"
-             "\"nillable\":false}]}', 1)");
+             "\"nillable\":false},"
+             "{\"name\":\"Size__c\",\"type\":\"picklist\",\"restrictedPicklist\":true,"
+             "\"createable\":true,\"updateable\":true,\"nillable\":true,\"picklistValues\":["
+             "{\"value\":\"S\",\"active\":true},{\"value\":\"XL\",\"active\":false}]},"
+             "{\"name\":\"Tag__c\",\"type\":\"picklist\",\"restrictedPicklist\":false,"
+             "\"createable\":true,\"updateable\":true,\"nillable\":true,\"picklistValues\":["
+             "{\"value\":\"a\",\"active\":true}]}]}', 1)");
     const bad_case cases[] = {
         {"Widget__c", "{\"Nope__c\":1}", SFA_EINVAL, "No such column 'Nope__c'"},
         {"Widget__c", "{\"Name\":\"01234567890\"}", SFA_EINVAL, "too long"},
         {"Widget__c", "{\"Qty__c\":\"3\"}", SFA_EINVAL, "number"},
         {"Widget__c", "{\"Due__c\":\"tomorrow\"}", SFA_EINVAL, "date"},
         {"Widget__c", "{\"Ok__c\":\"yes\"}", SFA_EINVAL, "true or false"},
+        {"Widget__c", "{\"Size__c\":\"M\"}", SFA_EINVAL, "restricted picklist"},
+        {"Widget__c", "{\"Size__c\":\"XL\"}", SFA_EINVAL, "restricted picklist"}, /* inactive */
         {NULL, NULL, SFA_OK, NULL},
     };
     for (size_t i = 0; cases[i].sobject; i++)
         expect_create_refused(f, &cases[i]);
-    char *id = create_ok(
-        f, "Widget__c", "{\"name\":\"w\",\"Qty__c\":2.5,\"Due__c\":\"2024-02-01\",\"Ok__c\":true}");
+    char *id = create_ok(f, "Widget__c",
+                         "{\"name\":\"w\",\"Qty__c\":2.5,\"Due__c\":\"2024-02-01\",\"Ok__c\":true,"
+                         "\"Size__c\":\"S\",\"Tag__c\":\"free text: not restricted\"}");
     char *contact = create_ok(f, "Contact", "{\"LastName\":\"c\"}");
     char *ok = xasprintf("{\"Owner__c\":\"%s\"}", contact);
     assert_int_equal(sfa_record_update(f->agent, "Widget__c", id, ok), SFA_OK);
