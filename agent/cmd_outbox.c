@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cmd.h"
 
@@ -126,6 +127,47 @@ static int outbox_show(int argc, char **argv)
     return rc;
 }
 
+/* `outbox prune [--older-than DAYS]`: drop done ops older than DAYS (default 30). */
+static int outbox_prune(int argc, char **argv)
+{
+    cli_args all = {argc, argv, 1};
+    cli_args *args = &all;
+    const char *days_text = NULL;
+    size_t days = 30;
+    int rc = CLI_EXIT_OK;
+    while (rc == CLI_EXIT_OK && args->i < args->argc) {
+        if (cli_take_opt(args, "--older-than", &days_text, &rc))
+            continue;
+        return cli_usage("outbox prune: unknown argument %s", args->argv[args->i]);
+    }
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (days_text && (!cli_parse_count(days_text, &days) || days > 36500))
+        return cli_error(CLI_EXIT_DATA,
+                         "outbox prune: --older-than expects a number of days (0 to 36500), "
+                         "got '%s'",
+                         days_text);
+    sfa_agent *agent = NULL;
+    if ((rc = cli_open(&agent, false)) != CLI_EXIT_OK)
+        return rc;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t cutoff = ((int64_t)now.tv_sec - (int64_t)days * 86400) * 1000;
+    size_t removed = 0;
+    sfa_status st = sfa_outbox_prune(agent, cutoff, &removed);
+    if (st != SFA_OK)
+        rc = cli_fail(st, agent, "outbox prune");
+    else if (cli_json()) {
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddNumberToObject(j, "removed", (double)removed);
+        rc = cli_print_json(j);
+    } else
+        printf("removed %zu done op%s older than %zu day%s\n", removed, removed == 1 ? "" : "s",
+               days, days == 1 ? "" : "s");
+    sfa_agent_free(agent);
+    return rc;
+}
+
 /*
  * Actions of `outbox`, each a cli_handler called with argv[0] = the action name. The sync
  * commands add theirs with one line each: {"retry", cmd_outbox_retry}, {"discard", ...}.
@@ -134,10 +176,8 @@ static const struct {
     const char *name;
     cli_handler handler;
 } actions[] = {
-    {"list", outbox_list},
-    {"show", outbox_show},
-    {"retry", cmd_outbox_retry},
-    {"discard", cmd_outbox_discard},
+    {"list", outbox_list},           {"show", outbox_show},   {"retry", cmd_outbox_retry},
+    {"discard", cmd_outbox_discard}, {"prune", outbox_prune},
 };
 
 int cmd_outbox(int argc, char **argv)

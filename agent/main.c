@@ -56,7 +56,8 @@ static const command commands[] = {
      "       sfagent outbox show OP      (op id or seq number)\n"
      "       sfagent outbox retry OP     (a dead or conflict op: send again, due now)\n"
      "       sfagent outbox discard OP   (a dead or conflict op: never send; local view\n"
-     "                                    falls back to the server's values)\n"},
+     "                                    falls back to the server's values)\n"
+     "       sfagent outbox prune [--older-than DAYS]   (drop done ops, default 30 days)\n"},
     {"sync", cmd_sync, "push the outbox to Salesforce",
      "usage: sfagent sync [--push-only] [--config FILE]\n"
      "Exit codes: 0 all done, 65 some ops dead or in conflict, 75 try again later\n"

@@ -345,3 +345,33 @@ sfa_status sfa_outbox_stats_get(sfa_outbox_stats *out, sfa_agent *agent)
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? SFA_OK : store_fail_sqlite(agent, rc, "counting records");
 }
+
+static const char SQL_PRUNE[] = "DELETE FROM outbox WHERE state = 'done' AND updated_at < ?1";
+
+sfa_status sfa_outbox_prune(sfa_agent *agent, int64_t older_than_ms, size_t *removed)
+{
+    if (removed)
+        *removed = 0;
+    if (!agent)
+        return SFA_EINVAL;
+    sqlite3_stmt *st = store_stmt(agent, SQL_PRUNE);
+    if (!st)
+        return store_last_status(agent);
+    sfa_status s = store_tx_begin(agent);
+    if (s != SFA_OK) {
+        sqlite3_reset(st);
+        return s;
+    }
+    sqlite3_bind_int64(st, 1, older_than_ms);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        store_tx_rollback(agent);
+        return store_fail_sqlite(agent, rc, "pruning done ops");
+    }
+    size_t n = (size_t)sqlite3_changes(store_db(agent));
+    s = store_tx_commit(agent);
+    if (s == SFA_OK && removed)
+        *removed = n;
+    return s;
+}

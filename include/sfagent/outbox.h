@@ -53,6 +53,14 @@ sfa_status sfa_outbox_retry(sfa_agent *agent, const char *op_ref);
  */
 sfa_status sfa_outbox_discard(sfa_agent *agent, const char *op_ref);
 
+/**
+ * Remove done ops last changed before older_than_ms (milliseconds since the epoch), so a
+ * long-running agent's outbox does not grow forever. Ops that are still open (pending,
+ * inflight, conflict, dead) are never removed, nor is any mirror row. *removed (may be
+ * NULL) gets the number of ops removed.
+ */
+sfa_status sfa_outbox_prune(sfa_agent *agent, int64_t older_than_ms, size_t *removed);
+
 /** Counts for `sfagent status`. */
 typedef struct sfa_outbox_stats {
     size_t pending, inflight, done, conflict, dead;

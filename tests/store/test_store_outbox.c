@@ -14,6 +14,7 @@
 #include "sfagent/outbox.h"
 #include "sfagent/query.h"
 #include "sfagent/record.h"
+#include "store/store.h"
 #include "store/store_test_util.h"
 #include "util/alloc.h"
 #include "util/strbuf.h"
@@ -223,6 +224,32 @@ static void test_invalid_utf8_is_refused_everywhere(void **state)
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox"), 0);
 }
 
+static void test_prune_removes_only_old_done_ops(void **state)
+{
+    store_fixture *f = *state;
+    char *a = create_ok(f, "Case", "{\"Subject\":\"a\"}");
+    char *b = create_ok(f, "Case", "{\"Subject\":\"b\"}");
+    char *c = create_ok(f, "Case", "{\"Subject\":\"c\"}");
+    /* a: done long ago; b: done just now; c: dead long ago (open: must stay) */
+    raw_exec(f->path, "UPDATE outbox SET state = 'done', updated_at = 1000 WHERE seq = 1;"
+                      "UPDATE outbox SET state = 'done', updated_at = 9000 WHERE seq = 2;"
+                      "UPDATE outbox SET state = 'dead', last_error_code = 'X', last_error = 'x',"
+                      " updated_at = 1000 WHERE seq = 3");
+    size_t removed = 99;
+    assert_int_equal(sfa_outbox_prune(f->agent, 5000, &removed), SFA_OK);
+    assert_int_equal(removed, 1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox WHERE seq = 1"), 0);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox"), 2);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM records"), 3); /* mirror kept */
+    assert_int_equal(sfa_outbox_prune(f->agent, 5000, &removed), SFA_OK);
+    assert_int_equal(removed, 0);
+    char *why = NULL;
+    assert_true(store_check_invariants(f->agent, &why));
+    free(a);
+    free(b);
+    free(c);
+}
+
 static void test_query_local(void **state)
 {
     store_fixture *f = *state;
@@ -274,6 +301,7 @@ int main(void)
         T(test_import_bad_line_rolls_back_its_batch),
         T(test_import_many_lines_across_reads),
         T(test_invalid_utf8_is_refused_everywhere),
+        T(test_prune_removes_only_old_done_ops),
         T(test_query_local),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
