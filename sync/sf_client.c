@@ -219,11 +219,12 @@ static sfa_status perform(sf_client *c, const char *method, const char *url,
     struct xfer x = {STRBUF_INIT, NULL, NULL, NULL};
     response_init(resp);
     set_transfer_options(c, method, url, hdrs, body, len, &x);
-    c->requests++;
     CURLcode rc = curl_easy_perform(c->curl);
     long request_size = 0;
     curl_easy_getinfo(c->curl, CURLINFO_REQUEST_SIZE, &request_size);
     resp->outcome = sf_outcome_from_curl(rc, request_size);
+    if (resp->outcome != SF_NOT_SENT)
+        c->requests++; /* reached (or may have reached) Salesforce: what the org counts */
     if (resp->outcome == SF_ANSWERED) {
         fill_answered(c, method, &x, json_call, resp);
     } else {

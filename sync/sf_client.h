@@ -69,7 +69,8 @@ sfa_status sf_client_request_raw(sf_client *c, const char *method, const char *p
 /* From the last Sforce-Limit-Info header: api-usage=used/max. -1 when not seen yet. */
 long sf_client_api_used(const sf_client *c);
 long sf_client_api_max(const sf_client *c);
-/* HTTP requests this client made (token requests included). */
+/* HTTP requests this client sent that reached, or may have reached, Salesforce (token
+ * requests included); attempts that never left the machine are not counted. */
 long sf_client_requests_made(const sf_client *c);
 
 const char *sf_client_instance_url(const sf_client *c);
