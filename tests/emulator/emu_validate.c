@@ -9,6 +9,7 @@
 #include "util/json.h"
 #include "util/sfid.h"
 #include "util/strbuf.h"
+#include "util/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,15 +17,6 @@
 #include <strings.h>
 
 /* ---- validation (S3) ---- */
-
-static size_t utf8_len(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
-}
 
 static bool email_is_valid(const char *s)
 {
@@ -100,7 +92,7 @@ static bool set_value(emu *e, cJSON *target, const emu_field *f, const cJSON *v,
         ok = true;
         goto out;
     }
-    if (f->length > 0 && utf8_len(text) > (size_t)f->length) {
+    if (f->length > 0 && utf8_count(text) > (size_t)f->length) {
         emu_dml_error_set(err, 400, "STRING_TOO_LONG", f->name,
                           "data value too large: %.300s (max length=%d)", text, f->length);
         goto out;
