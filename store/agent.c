@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "store/migrations.h"
-#include "store/store.h"
+#include "store/sql.h"
 #include "store/store_internal.h"
 #include "util/alloc.h"
 

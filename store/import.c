@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "sfagent/record.h"
-#include "store/store.h"
+#include "store/sql.h"
 #include "store/store_internal.h"
 #include "util/crashpoint.h"
 #include "util/strbuf.h"

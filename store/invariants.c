@@ -10,7 +10,7 @@
  *   V5. Every op names a record that exists (foreign keys hold).
  *   V6. The schema is the newest this binary knows (user_version).
  */
-#include "store/store.h"
+#include "store/sql.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "sfagent/outbox.h"
-#include "store/store.h"
+#include "store/sql.h"
 #include "store/store_internal.h"
 #include "util/alloc.h"
 #include "util/timeutil.h"

@@ -13,7 +13,7 @@
 
 #include "sfagent/query.h"
 #include "soql/soql.h"
-#include "store/store.h"
+#include "store/sql.h"
 #include "util/alloc.h"
 #include "util/json.h"
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "sfagent/record.h"
-#include "store/store.h"
+#include "store/sql.h"
 #include "store/store_internal.h"
 #include "util/alloc.h"
 #include "util/names.h"

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "store/store.h"
+#include "store/sql.h"
 #include "store/store_internal.h"
 #include "util/alloc.h"
 #include "util/sfid.h"

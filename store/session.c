@@ -21,7 +21,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include "store/store.h"
+#include "store/sql.h"
 #include "store/store_internal.h"
 #include "util/alloc.h"
 #include "util/strbuf.h"

@@ -77,7 +77,7 @@ static void check_object(sfa_doctor_report *r, sfa_agent *agent, sf_client *c, c
     }
     add_check(r, sobject, true, NULL, "describe ok");
     if (agent)
-        sync_describe_store(agent, sobject, resp.json);
+        store_describe_put(agent, sobject, resp.json);
     const cJSON *f = find_field(resp.json, key);
     if (!f)
         add_check(r, name, false, fix, "%s has no field %s", sobject, key);
@@ -111,8 +111,8 @@ static void check_objects(sfa_doctor_report *r, sfa_agent *agent, sf_client *c,
 
 static void check_outbox(sfa_doctor_report *r, sfa_agent *agent)
 {
-    r->dead_ops = sync_outbox_count_state(agent, "dead");
-    r->conflict_ops = sync_outbox_count_state(agent, "conflict");
+    r->dead_ops = store_outbox_count_state(agent, "dead");
+    r->conflict_ops = store_outbox_count_state(agent, "conflict");
     add_check(r, "outbox", r->dead_ops + r->conflict_ops == 0,
               r->dead_ops + r->conflict_ops
                   ? "see `sfagent outbox list --state dead`, fix the data, then"

@@ -49,14 +49,14 @@ void push_stop(push_ctx *ctx, sfa_status st, const char *fmt, ...)
 
 static void pause_run(push_ctx *ctx, int64_t delay_ms, const char *reason)
 {
-    sync_pause_set(ctx->agent, time_now_ms() + delay_ms, reason);
+    store_pause_set(ctx->agent, time_now_ms() + delay_ms, reason);
 }
 
 static void offline_backoff(push_ctx *ctx, const char *why)
 {
     int64_t until = 0;
     int failures = 0;
-    sync_pause_get(ctx->agent, &until, NULL, &failures);
+    store_pause_get(ctx->agent, &until, NULL, &failures);
     int64_t delay =
         backoff_delay_ms(&ctx->rng, failures, ctx->backoff_base_ms, ctx->backoff_cap_ms);
     pause_run(ctx, delay, why);
@@ -102,6 +102,23 @@ sfa_status push_request(push_ctx *ctx, const char *method, const char *path, con
     return rc;
 }
 
+sfa_status push_write_results(push_ctx *ctx, store_op *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ops[i].outcome == STORE_OUT_RETRY)
+            ops[i].retry_delay_ms = backoff_delay_ms(&ctx->rng, ops[i].attempts,
+                                                     ctx->backoff_base_ms, ctx->backoff_cap_ms);
+    store_apply_counts c = {0};
+    sfa_status rc = store_outbox_apply(ctx->agent, ctx->run_id, ctx->max_attempts, ops, n, &c);
+    if (rc == SFA_OK) {
+        ctx->report->done += c.done;
+        ctx->report->retried += c.retried;
+        ctx->report->dead += c.dead;
+        ctx->report->conflict += c.conflict;
+    }
+    return rc;
+}
+
 /* ---- idempotency field per sObject ---- */
 
 static int describe_has_key(const cJSON *describe, const char *field)
@@ -127,7 +144,7 @@ static push_keyinfo *key_slot(push_ctx *ctx, const char *sobject)
     k->has_key = ctx->no_key ? 0 : -1;
     if (ctx->no_key)
         return k;
-    cJSON *cached = sync_describe_cached(ctx->agent, sobject);
+    cJSON *cached = store_describe_get(ctx->agent, sobject);
     if (cJSON_GetObjectItemCaseSensitive(cached, "fields"))
         k->has_key = describe_has_key(cached, ctx->idem_field);
     cJSON_Delete(cached);
@@ -147,7 +164,7 @@ int push_key_describe(push_ctx *ctx, const char *sobject)
     int out = -1;
     if (push_request(ctx, "GET", path, NULL, &resp) == SFA_OK && resp.outcome == SF_ANSWERED &&
         resp.status == 200 && cJSON_IsObject(resp.json)) {
-        sync_describe_store(ctx->agent, sobject, resp.json);
+        store_describe_put(ctx->agent, sobject, resp.json);
         out = k->has_key = describe_has_key(resp.json, ctx->idem_field);
         if (!out)
             log_warn("%s has no External ID field %s: creates are sent without an idempotency"
@@ -164,7 +181,7 @@ int push_key_describe(push_ctx *ctx, const char *sobject)
 
 /* ---- applying answers to ops ---- */
 
-void push_apply_response_class(push_ctx *ctx, push_op *ops, size_t n, push_resp_class cls,
+void push_apply_response_class(push_ctx *ctx, store_op *ops, size_t n, push_resp_class cls,
                                const sf_response *resp)
 {
     char code[64];
@@ -173,7 +190,7 @@ void push_apply_response_class(push_ctx *ctx, push_op *ops, size_t n, push_resp_
         snprintf(code, sizeof code, "%s", resp->error_code);
     else
         snprintf(code, sizeof code, "HTTP_%ld", resp->status);
-    push_outcome out = PUSH_OUT_RELEASE;
+    store_outcome out = STORE_OUT_RELEASE;
     switch (cls) {
     case PUSH_RESP_OK:
         return;
@@ -182,10 +199,10 @@ void push_apply_response_class(push_ctx *ctx, push_op *ops, size_t n, push_resp_
         push_stop(ctx, SFA_ERETRY, "Salesforce not reachable (offline): %s", msg);
         break;
     case PUSH_RESP_UNKNOWN:
-        out = PUSH_OUT_INFLIGHT;
+        out = STORE_OUT_INFLIGHT;
         break;
     case PUSH_RESP_TRANSIENT:
-        out = PUSH_OUT_RETRY;
+        out = STORE_OUT_RETRY;
         break;
     case PUSH_RESP_LIMIT:
         pause_run(ctx,
@@ -195,28 +212,28 @@ void push_apply_response_class(push_ctx *ctx, push_op *ops, size_t n, push_resp_
         push_stop(ctx, SFA_ELIMIT, "Salesforce API limit reached (%s): pausing", code);
         break;
     case PUSH_RESP_PERMANENT:
-        out = PUSH_OUT_DEAD;
+        out = STORE_OUT_DEAD;
         break;
     case PUSH_RESP_AUTH:
         push_stop(ctx, SFA_EAUTH, "Salesforce refused the session: %s", msg);
         break;
     }
     for (size_t i = 0; i < n; i++) {
-        if (ops[i].outcome != PUSH_OUT_NONE)
+        if (ops[i].outcome != STORE_OUT_NONE)
             continue;
-        push_op_set(&ops[i], out, out == PUSH_OUT_RELEASE ? NULL : code,
-                    out == PUSH_OUT_RELEASE ? NULL : msg);
-        if (out == PUSH_OUT_RETRY && resp->retry_after_s > 0)
+        store_op_set(&ops[i], out, out == STORE_OUT_RELEASE ? NULL : code,
+                     out == STORE_OUT_RELEASE ? NULL : msg);
+        if (out == STORE_OUT_RETRY && resp->retry_after_s > 0)
             ops[i].retry_after_ms = (int64_t)resp->retry_after_s * 1000;
     }
 }
 
-void push_apply_record_result(push_ctx *ctx, push_op *op, const cJSON *result)
+void push_apply_record_result(push_ctx *ctx, store_op *op, const cJSON *result)
 {
     (void)ctx;
     if (json_bool(result, "success", false)) {
         const char *id = json_str(result, "id");
-        push_op_set(op, PUSH_OUT_DONE, NULL, NULL);
+        store_op_set(op, STORE_OUT_DONE, NULL, NULL);
         if (id) {
             free(op->new_sf_id);
             op->new_sf_id = xstrdup(id);
@@ -230,14 +247,14 @@ void push_apply_record_result(push_ctx *ctx, push_op *op, const cJSON *result)
     const char *msg = json_str(err, "message");
     switch (push_classify_code(code, op->kind)) {
     case PUSH_ERR_GONE:
-        push_op_set(op, PUSH_OUT_DONE, NULL, NULL);
+        store_op_set(op, STORE_OUT_DONE, NULL, NULL);
         break;
     case PUSH_ERR_TRANSIENT:
-        push_op_set(op, PUSH_OUT_RETRY, code, msg);
+        store_op_set(op, STORE_OUT_RETRY, code, msg);
         break;
     case PUSH_ERR_PERMANENT:
-        push_op_set(op, PUSH_OUT_DEAD, code ? code : "UNKNOWN_ERROR",
-                    msg ? msg : "Salesforce refused the record without an error code");
+        store_op_set(op, STORE_OUT_DEAD, code ? code : "UNKNOWN_ERROR",
+                     msg ? msg : "Salesforce refused the record without an error code");
         break;
     }
 }
@@ -253,26 +270,26 @@ static const char *lookup_sf_id(const char *local_id, void *vctx)
 {
     ref_lookup *rl = vctx;
     free(rl->last);
-    rl->last = sync_record_sf_id(rl->agent, local_id);
+    rl->last = store_record_sf_id(rl->agent, local_id);
     return rl->last;
 }
 
 /* Hold back an op whose reference is not synced: park it (parent dead) or let it wait
  * for a later round (parent still on its way). */
-static void hold_back(push_ctx *ctx, push_op *op, const char *parent)
+static void hold_back(push_ctx *ctx, store_op *op, const char *parent)
 {
     char *state = NULL, *code = NULL, *msg = NULL;
-    bool has_op = sync_record_create_op(ctx->agent, parent, &state, &code, &msg);
+    bool has_op = store_record_create_op(ctx->agent, parent, &state, &code, &msg);
     if (has_op && strcmp(state, "pending") != 0 && strcmp(state, "inflight") != 0 &&
         strcmp(state, "done") != 0) {
         char *why = xasprintf("parent %s is not synced: its create is %s (%s: %s)", parent, state,
                               code ? code : "?", msg ? msg : "");
-        sync_outbox_note(ctx->agent, op->seq, "PARENT_NOT_SYNCED", why);
+        store_outbox_note(ctx->agent, op->seq, "PARENT_NOT_SYNCED", why);
         ctx->report->parked += ctx->round == 0; /* count each op once per run */
         free(why);
     } else if (!has_op) {
         char *why = xasprintf("parent %s is not a record known to this agent", parent);
-        sync_outbox_note(ctx->agent, op->seq, "PARENT_NOT_SYNCED", why);
+        store_outbox_note(ctx->agent, op->seq, "PARENT_NOT_SYNCED", why);
         ctx->report->parked += ctx->round == 0;
         free(why);
     }
@@ -282,12 +299,12 @@ static void hold_back(push_ctx *ctx, push_op *op, const char *parent)
 }
 
 /* Rank for grouping: creates (parents first) before updates before deletes; 9 = skip. */
-static int prepare_op(push_ctx *ctx, push_op *op, ref_lookup *rl)
+static int prepare_op(push_ctx *ctx, store_op *op, ref_lookup *rl)
 {
     bool is_delete = strcmp(op->kind, "delete") == 0;
     bool is_create = strcmp(op->kind, "create") == 0 || strcmp(op->kind, "upsert") == 0;
     if (!is_create && !op->sf_id) {
-        sync_outbox_note(ctx->agent, op->seq, "NOT_SYNCED", "the record has no Salesforce Id yet");
+        store_outbox_note(ctx->agent, op->seq, "NOT_SYNCED", "the record has no Salesforce Id yet");
         ctx->report->parked += ctx->round == 0;
         return 9;
     }
@@ -307,7 +324,7 @@ static int prepare_op(push_ctx *ctx, push_op *op, ref_lookup *rl)
 
 static int cmp_ops(const void *pa, const void *pb)
 {
-    const push_op *a = pa, *b = pb;
+    const store_op *a = pa, *b = pb;
     if (a->rank != b->rank)
         return a->rank - b->rank;
     int c = strcmp(a->kind, b->kind);
@@ -320,7 +337,7 @@ static int cmp_ops(const void *pa, const void *pb)
     return c;
 }
 
-static bool same_group(const push_op *a, const push_op *b)
+static bool same_group(const store_op *a, const store_op *b)
 {
     return strcmp(a->kind, b->kind) == 0 && strcmp(a->sobject, b->sobject) == 0 &&
            strcmp(a->ext_field ? a->ext_field : "", b->ext_field ? b->ext_field : "") == 0;
@@ -333,10 +350,10 @@ static void progress(push_ctx *ctx)
 }
 
 /* Claim, send and record one batch (I1). */
-static void send_batch(push_ctx *ctx, push_op *ops, size_t n)
+static void send_batch(push_ctx *ctx, store_op *ops, size_t n)
 {
     bool *claimed = xcalloc(n, sizeof *claimed);
-    sfa_status st = sync_outbox_claim(ctx->agent, ctx->run_id, ops, n, claimed);
+    sfa_status st = store_outbox_claim(ctx->agent, ctx->run_id, ops, n, claimed);
     if (st != SFA_OK) {
         push_stop(ctx, st, "could not claim ops: %s", sfa_agent_errmsg(ctx->agent));
         free(claimed);
@@ -350,7 +367,7 @@ static void send_batch(push_ctx *ctx, push_op *ops, size_t n)
             continue;
         }
         if (m != i) {
-            push_op t = ops[m];
+            store_op t = ops[m];
             ops[m] = ops[i];
             ops[i] = t;
         }
@@ -374,24 +391,24 @@ static void send_batch(push_ctx *ctx, push_op *ops, size_t n)
         ctx->report->sent += m;
     bool unknown = false;
     for (size_t i = 0; i < m; i++) {
-        if (ops[i].outcome == PUSH_OUT_NONE) /* I2: undecided = not sent */
-            push_op_set(&ops[i], PUSH_OUT_RELEASE, NULL, NULL);
-        unknown |= ops[i].outcome == PUSH_OUT_INFLIGHT;
+        if (ops[i].outcome == STORE_OUT_NONE) /* I2: undecided = not sent */
+            store_op_set(&ops[i], STORE_OUT_RELEASE, NULL, NULL);
+        unknown |= ops[i].outcome == STORE_OUT_INFLIGHT;
     }
     /* A failure here leaves the batch inflight: the next run resolves it by key. */
-    if ((st = sync_outbox_apply(ctx, ops, m)) != SFA_OK) {
+    if ((st = push_write_results(ctx, ops, m)) != SFA_OK) {
         push_stop(ctx, st, "could not record results: %s", sfa_agent_errmsg(ctx->agent));
         return;
     }
     /* A lost answer: find out now by key, if Salesforce is still reachable. */
     if (unknown && !ctx->stop)
         push_resolve_inflight(ctx, ctx->run_id);
-    if (!ctx->stop && sync_lease_renew(ctx->agent, ctx->run_id, PUSH_LEASE_MS) != SFA_OK)
+    if (!ctx->stop && store_lease_renew(ctx->agent, ctx->run_id, STORE_LEASE_MS) != SFA_OK)
         push_stop(ctx, SFA_EBUSY, "lost the sync lease: %s", sfa_agent_errmsg(ctx->agent));
     progress(ctx);
 }
 
-static void send_groups(push_ctx *ctx, push_op *ops, size_t n)
+static void send_groups(push_ctx *ctx, store_op *ops, size_t n)
 {
     size_t i = 0;
     while (i < n && !ctx->stop && ops[i].rank < 9) {
@@ -412,9 +429,10 @@ static void send_groups(push_ctx *ctx, push_op *ops, size_t n)
 /* Process one page of ready ops; returns false when it was empty. */
 static bool round_page(push_ctx *ctx, int64_t *cursor)
 {
-    push_op *ops = NULL;
+    store_op *ops = NULL;
     size_t n = 0;
-    sfa_status st = sync_outbox_ready(ctx->agent, time_now_ms(), *cursor, PUSH_PAGE_SIZE, &ops, &n);
+    sfa_status st =
+        store_outbox_ready(ctx->agent, time_now_ms(), *cursor, PUSH_PAGE_SIZE, &ops, &n);
     if (st != SFA_OK) {
         push_stop(ctx, st, "could not read the outbox: %s", sfa_agent_errmsg(ctx->agent));
         return false;
@@ -430,7 +448,7 @@ static bool round_page(push_ctx *ctx, int64_t *cursor)
      * created in this page was held back above and goes in the next round. */
     qsort(ops, n, sizeof *ops, cmp_ops);
     send_groups(ctx, ops, n);
-    push_ops_free(ops, n);
+    store_ops_free(ops, n);
     return !ctx->stop;
 }
 
@@ -480,7 +498,7 @@ static void run_locked(push_ctx *ctx)
 {
     int64_t until = 0;
     char *reason = NULL;
-    sync_pause_get(ctx->agent, &until, &reason, NULL);
+    store_pause_get(ctx->agent, &until, &reason, NULL);
     bool idle = ctx->total == 0 && ctx->inflight_at_start == 0;
     if (until > time_now_ms() && !ctx->opts->ignore_pause && !idle) {
         char when[32];
@@ -499,7 +517,7 @@ static void run_locked(push_ctx *ctx)
     if (push_resolve_inflight(ctx, NULL) != SFA_OK)
         push_stop(ctx, SFA_EIO, "could not resolve inflight ops: %s", sfa_agent_errmsg(ctx->agent));
     size_t blocked = 0;
-    if (!ctx->stop && sync_outbox_note_blocked(ctx->agent, &blocked) == SFA_OK)
+    if (!ctx->stop && store_outbox_note_blocked(ctx->agent, &blocked) == SFA_OK)
         ctx->report->parked += blocked;
     while (!ctx->stop) {
         size_t sent_before = ctx->report->sent;
@@ -515,15 +533,15 @@ static void run_locked(push_ctx *ctx)
         ctx->round++;
     }
     if (!ctx->stop && ctx->answered)
-        sync_pause_set(ctx->agent, 0, NULL); /* Salesforce answered: no run-level backoff */
+        store_pause_set(ctx->agent, 0, NULL); /* Salesforce answered: no run-level backoff */
 }
 
 static sfa_status final_status(push_ctx *ctx)
 {
     sfa_sync_report *r = ctx->report;
-    sync_outbox_pending_info(ctx->agent, &r->pending_left, &r->inflight_left, &r->next_attempt_ms);
-    r->dead_total = sync_outbox_count_state(ctx->agent, "dead");
-    r->conflict_total = sync_outbox_count_state(ctx->agent, "conflict");
+    store_outbox_pending_info(ctx->agent, &r->pending_left, &r->inflight_left, &r->next_attempt_ms);
+    r->dead_total = store_outbox_count_state(ctx->agent, "dead");
+    r->conflict_total = store_outbox_count_state(ctx->agent, "conflict");
     if (r->pending_left == 0)
         r->next_attempt_ms = 0;
     if (ctx->stop)
@@ -575,7 +593,7 @@ sfa_status sfa_sync_run(sfa_sync_report *out, sfa_agent *agent, const sfa_config
         snprintf(out->message, sizeof out->message, "%s", err);
         return store_fail(agent, rc, "%s", err);
     }
-    rc = sync_lease_acquire(agent, ctx.run_id, PUSH_LEASE_MS);
+    rc = store_lease_acquire(agent, ctx.run_id, STORE_LEASE_MS);
     if (rc != SFA_OK) {
         /* Nothing was claimed or sent: another run owns the outbox right now. */
         snprintf(out->message, sizeof out->message, "%s", sfa_agent_errmsg(agent));
@@ -583,11 +601,11 @@ sfa_status sfa_sync_run(sfa_sync_report *out, sfa_agent *agent, const sfa_config
     }
     CRASH_POINT("push.after_lease");
     int64_t due = 0;
-    sync_outbox_pending_info(agent, &ctx.total, &ctx.inflight_at_start, &due);
+    store_outbox_pending_info(agent, &ctx.total, &ctx.inflight_at_start, &due);
     run_locked(&ctx);
     rc = final_status(&ctx);
     assert_invariants(agent);
-    sync_lease_release(agent, ctx.run_id);
+    store_lease_release(agent, ctx.run_id);
     out->api_calls = ctx.client ? sf_client_requests_made(ctx.client) : 0;
     out->elapsed_ms = time_now_ms() - start;
     sf_client_free(ctx.client);

@@ -4,8 +4,6 @@ target_sources(sfagent PRIVATE
   ${CMAKE_CURRENT_LIST_DIR}/push_classify.c
   ${CMAKE_CURRENT_LIST_DIR}/push_refs.c
   ${CMAKE_CURRENT_LIST_DIR}/push_build.c
-  ${CMAKE_CURRENT_LIST_DIR}/lease.c
-  ${CMAKE_CURRENT_LIST_DIR}/outbox_sync.c
   ${CMAKE_CURRENT_LIST_DIR}/reconcile.c
   ${CMAKE_CURRENT_LIST_DIR}/push.c
   ${CMAKE_CURRENT_LIST_DIR}/push_create.c

@@ -18,6 +18,9 @@
 #include "sfagent/config.h"
 #include "sfagent/status.h"
 #include "sfagent/sync.h"
+#include "store/describe.h"
+#include "store/op.h"
+#include "store/run.h"
 #include "sync/sf_client.h"
 
 /* Most records per sObject Collections request (SALESFORCE.md section 5). */
@@ -26,8 +29,6 @@
 #define PUSH_PAGE_SIZE 1000
 /* After this many failed attempts a transiently failing op is dead (TOO_MANY_ATTEMPTS). */
 #define PUSH_MAX_ATTEMPTS 20
-/* Run lease lifetime; renewed after every batch. */
-#define PUSH_LEASE_MS (5 * 60 * 1000)
 /* Pause after REQUEST_LIMIT_EXCEEDED without a Retry-After header. */
 #define PUSH_LIMIT_PAUSE_MS (10 * 60 * 1000)
 
@@ -94,49 +95,6 @@ char *push_reconcile_select(const char *sobject, const char *key_field);
 /* "/services/data/vNN.N/query?q=<encoded soql>". Caller frees. */
 char *push_query_path(const char *api_version, const char *soql);
 
-/* ---- ops in memory ---- */
-
-typedef enum push_outcome {
-    PUSH_OUT_NONE = 0, /* not decided (stays as claimed) */
-    PUSH_OUT_DONE,     /* applied: op done, mirror updated from server */
-    PUSH_OUT_RETRY,    /* transient: pending, attempts++, next_attempt_at with backoff */
-    PUSH_OUT_RELEASE,  /* not sent / paused: pending, attempts unchanged */
-    PUSH_OUT_DEAD,     /* permanent: dead with code + message */
-    PUSH_OUT_CONFLICT, /* manual policy: conflict with the server values recorded */
-    PUSH_OUT_INFLIGHT, /* unknown outcome: stays inflight for resolution */
-} push_outcome;
-
-typedef struct push_op {
-    int64_t seq;
-    char *op_id;
-    char *sobject;
-    char *local_id;
-    char *kind;       /* create | update | upsert | delete */
-    cJSON *fields;    /* what the op changes (object), NULL for delete */
-    char *fields_raw; /* the fields column as read: the claim checks it is unchanged */
-    char *ext_field;
-    char *ext_value;
-    char *base_modstamp;
-    int attempts;
-    char *sf_id;        /* the record's Salesforce Id when known */
-    int rank;           /* send order in a round: 0 creates, 1 updates, 2 deletes, 9 held back */
-    int64_t updated_at; /* for an inflight op: when it was claimed, just before it was sent */
-    /* decided by the senders: */
-    push_outcome outcome;
-    char *err_code;
-    char *err_msg;
-    cJSON *server;           /* server values to merge into base and fields (object) or NULL */
-    cJSON *server_fill;      /* server-defaulted values (e.g. Case.Status): into base, and into
-                                the local view only where it has no value of its own */
-    char *new_sf_id;         /* Id learned from the answer */
-    char *new_base_modstamp; /* conflict: the server version the op now stands against */
-    int64_t retry_after_ms;  /* RETRY: minimum delay (Retry-After), 0 if none */
-} push_op;
-
-void push_op_clear(push_op *op);
-void push_ops_free(push_op *ops, size_t n);
-void push_op_set(push_op *op, push_outcome outcome, const char *code, const char *msg);
-
 /* ---- the run context ---- */
 
 typedef enum push_policy {
@@ -194,84 +152,36 @@ int push_key_state(push_ctx *ctx, const char *sobject);
 /* Decide from describe (one call, cached in describe_cache). Returns 1/0, or -1 when
  * describe could not be fetched (the run stops). */
 int push_key_describe(push_ctx *ctx, const char *sobject);
+/* Write the decided outcomes of ops[0..n) (store_outbox_apply), choosing each retry's
+ * backoff delay, and count them in the report. */
+sfa_status push_write_results(push_ctx *ctx, store_op *ops, size_t n);
 /* Apply a whole-response class to every undecided op of a batch. */
-void push_apply_response_class(push_ctx *ctx, push_op *ops, size_t n, push_resp_class cls,
+void push_apply_response_class(push_ctx *ctx, store_op *ops, size_t n, push_resp_class cls,
                                const sf_response *resp);
 /* Per-record collections result into op (success: done with id; errors: classified). */
-void push_apply_record_result(push_ctx *ctx, push_op *op, const cJSON *result);
+void push_apply_record_result(push_ctx *ctx, store_op *op, const cJSON *result);
 
 /* ---- push_create.c / push_update.c / push_delete.c: one batch each ---- */
 
 /* ops: same sobject and kind (create | upsert; upsert: same ext_field). */
-sfa_status push_send_creates(push_ctx *ctx, push_op *ops, size_t n);
-sfa_status push_send_updates(push_ctx *ctx, push_op *ops, size_t n);
-sfa_status push_send_deletes(push_ctx *ctx, push_op *ops, size_t n);
+sfa_status push_send_creates(push_ctx *ctx, store_op *ops, size_t n);
+sfa_status push_send_updates(push_ctx *ctx, store_op *ops, size_t n);
+sfa_status push_send_deletes(push_ctx *ctx, store_op *ops, size_t n);
 
 /* ---- reconcile.c: finding creates by key ---- */
 
 /* Key field and value an op's record carries on the server (create: idempotency field +
  * local id; upsert: its ext field/value). NULL field when it has none. */
-void push_op_key(const push_ctx *ctx, const push_op *op, const char **field, const char **value);
+void push_op_key(const push_ctx *ctx, const store_op *op, const char **field, const char **value);
 /* Take a read-back row into op: identity values (Id, CaseNumber, SystemModstamp, key) into
  * op->server and new_sf_id, other fields into op->server_fill. */
-void push_take_row(push_op *op, const cJSON *row, const char *key_field);
+void push_take_row(store_op *op, const cJSON *row, const char *key_field);
 /* Match query rows (records array of a query response) to ops by key (push_take_row for
  * each match); returns how many matched. */
-size_t push_match_rows(const push_ctx *ctx, push_op *ops, size_t n, const cJSON *records);
+size_t push_match_rows(const push_ctx *ctx, store_op *ops, size_t n, const cJSON *records);
 /* Resolve every inflight op (start-up, or after an unknown outcome in this run):
  * creates by key (found -> done, else pending), updates/deletes/upserts -> pending,
  * creates without a key -> dead UNKNOWN_OUTCOME. owner NULL: every inflight op. */
 sfa_status push_resolve_inflight(push_ctx *ctx, const char *owner);
-
-/* ---- lease.c: one sync run at a time, in the database ---- */
-
-/* Take the run lease for run_id (BEGIN IMMEDIATE). SFA_EBUSY with the holder's pid in
- * the handle's message when another live run holds it. */
-sfa_status sync_lease_acquire(sfa_agent *a, const char *run_id, int64_t lease_ms);
-sfa_status sync_lease_renew(sfa_agent *a, const char *run_id, int64_t lease_ms);
-void sync_lease_release(sfa_agent *a, const char *run_id);
-/* Run-level pause (offline, API limit): until_ms 0 clears. */
-sfa_status sync_pause_set(sfa_agent *a, int64_t until_ms, const char *reason);
-/* Current pause end (0 if none) and reason (caller frees, may be NULL). failures: how many
- * consecutive not-sent runs led to it (for growing the backoff). */
-sfa_status sync_pause_get(sfa_agent *a, int64_t *until_ms, char **reason, int *failures);
-
-/* ---- outbox_sync.c: claim, results, parking ---- */
-
-/* Ready ops (pending, due, oldest open op of their record) with seq > after_seq, in seq
- * order, at most limit. *out is an array of *n ops (free with push_ops_free). */
-sfa_status sync_outbox_ready(sfa_agent *a, int64_t now_ms, int64_t after_seq, size_t limit,
-                             push_op **out, size_t *n);
-/* pending -> inflight for ops[0..n) under run_id, one transaction, committed before any
- * request is sent. An op that changed since it was read (a local write folded into it, or
- * another process took it) is not claimed: claimed[i] false. */
-sfa_status sync_outbox_claim(sfa_agent *a, const char *run_id, push_op *ops, size_t n,
-                             bool *claimed);
-/* Write every decided outcome of ops[0..n) in one transaction (only rows still inflight
- * under run_id are touched). */
-sfa_status sync_outbox_apply(push_ctx *ctx, push_op *ops, size_t n);
-/* Leave a pending op pending with a reason (parked): code + message, no attempts++. */
-sfa_status sync_outbox_note(sfa_agent *a, int64_t seq, const char *code, const char *msg);
-/* Inflight ops (owner NULL: all), for resolution. */
-sfa_status sync_outbox_inflight(sfa_agent *a, const char *owner, push_op **out, size_t *n);
-/* Salesforce Id of a local record, or NULL (caller frees). */
-char *sync_record_sf_id(sfa_agent *a, const char *local_id);
-/* The newest create/upsert op of a local record: state, code, message (caller frees
- * each; NULL when there is none). */
-bool sync_record_create_op(sfa_agent *a, const char *local_id, char **state, char **code,
-                           char **msg);
-/* Note on every pending op held back by an earlier dead/conflict op of its record why it
- * waits (code WAITING_FOR_OP, message naming that op). *count gets how many wait. */
-sfa_status sync_outbox_note_blocked(sfa_agent *a, size_t *count);
-/* Records' base values and SystemModstamp (for the conflict check). Caller frees. */
-cJSON *sync_record_base(sfa_agent *a, const char *local_id, char **sys_modstamp);
-/* Counts for the report: pending ops and the earliest next_attempt_at among them. */
-sfa_status sync_outbox_pending_info(sfa_agent *a, size_t *pending, size_t *inflight,
-                                    int64_t *next_due_ms);
-/* Dead + conflict ops. */
-size_t sync_outbox_count_state(sfa_agent *a, const char *state);
-/* describe_cache read/write. */
-cJSON *sync_describe_cached(sfa_agent *a, const char *sobject);
-sfa_status sync_describe_store(sfa_agent *a, const char *sobject, const cJSON *describe);
 
 #endif

@@ -21,7 +21,7 @@
 #include "util/log.h"
 #include "util/sfid.h"
 
-static cJSON *record_body(const push_op *op, const char *key_field, const char *key_value)
+static cJSON *record_body(const store_op *op, const char *key_field, const char *key_value)
 {
     cJSON *rec = cJSON_Duplicate(op->fields, true);
     cJSON *attrs = cJSON_CreateObject();
@@ -35,7 +35,7 @@ static cJSON *record_body(const push_op *op, const char *key_field, const char *
     return rec;
 }
 
-static cJSON *collection_body(const push_op *ops, size_t n, const push_ctx *ctx, bool keyed)
+static cJSON *collection_body(const store_op *ops, size_t n, const push_ctx *ctx, bool keyed)
 {
     cJSON *body = cJSON_CreateObject();
     cJSON_AddBoolToObject(body, "allOrNone", false); /* I3 */
@@ -95,22 +95,22 @@ static bool is_missing_field_error(const sf_response *r)
            (strcmp(r->error_code, "NOT_FOUND") == 0 || strcmp(r->error_code, "INVALID_FIELD") == 0);
 }
 
-static void apply_results(push_ctx *ctx, push_op *ops, size_t n, const cJSON *results)
+static void apply_results(push_ctx *ctx, store_op *ops, size_t n, const cJSON *results)
 {
     for (size_t i = 0; i < n; i++) {
         const cJSON *r = cJSON_GetArrayItem(results, (int)i);
         if (r)
             push_apply_record_result(ctx, &ops[i], r);
         else
-            push_op_set(&ops[i], PUSH_OUT_INFLIGHT, NULL, NULL); /* no answer for it: unknown */
+            store_op_set(&ops[i], STORE_OUT_INFLIGHT, NULL, NULL); /* no answer for it: unknown */
     }
 }
 
-static sfa_status send_plain(push_ctx *ctx, push_op *ops, size_t n);
+static sfa_status send_plain(push_ctx *ctx, store_op *ops, size_t n);
 
 /* Returns 1 when the answer says the key field is missing and the batch must be re-sent
  * as plain creates. */
-static int read_keyed_answer(push_ctx *ctx, push_op *ops, size_t n, const sf_response *resp)
+static int read_keyed_answer(push_ctx *ctx, store_op *ops, size_t n, const sf_response *resp)
 {
     const cJSON *up = sub_result(resp->json, "upsert");
     const cJSON *results = cJSON_GetObjectItemCaseSensitive(up, "body");
@@ -138,7 +138,7 @@ static int read_keyed_answer(push_ctx *ctx, push_op *ops, size_t n, const sf_res
     return 0;
 }
 
-static sfa_status send_keyed(push_ctx *ctx, push_op *ops, size_t n)
+static sfa_status send_keyed(push_ctx *ctx, store_op *ops, size_t n)
 {
     const char *field = NULL, *value = NULL;
     push_op_key(ctx, &ops[0], &field, &value);
@@ -183,12 +183,12 @@ static sfa_status send_keyed(push_ctx *ctx, push_op *ops, size_t n)
 }
 
 /* Read back Id-keyed rows (plain creates): CaseNumber and SystemModstamp. */
-static void read_back_by_id(push_ctx *ctx, push_op *ops, size_t n)
+static void read_back_by_id(push_ctx *ctx, store_op *ops, size_t n)
 {
     const char **ids = xcalloc(n, sizeof *ids);
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
-        if (ops[i].outcome == PUSH_OUT_DONE && ops[i].new_sf_id)
+        if (ops[i].outcome == STORE_OUT_DONE && ops[i].new_sf_id)
             ids[m++] = ops[i].new_sf_id;
     if (m > 0) {
         char *select = push_reconcile_select(ops[0].sobject, NULL);
@@ -216,7 +216,7 @@ static void read_back_by_id(push_ctx *ctx, push_op *ops, size_t n)
 }
 
 /* Objects without the key field: collections create, then a read-back by Id. */
-static sfa_status send_plain(push_ctx *ctx, push_op *ops, size_t n)
+static sfa_status send_plain(push_ctx *ctx, store_op *ops, size_t n)
 {
     cJSON *body = collection_body(ops, n, ctx, false);
     sf_response resp;
@@ -237,7 +237,7 @@ static sfa_status send_plain(push_ctx *ctx, push_op *ops, size_t n)
     return rc;
 }
 
-sfa_status push_send_creates(push_ctx *ctx, push_op *ops, size_t n)
+sfa_status push_send_creates(push_ctx *ctx, store_op *ops, size_t n)
 {
     if (strcmp(ops[0].kind, "create") == 0 && push_key_state(ctx, ops[0].sobject) == 0)
         return send_plain(ctx, ops, n);

@@ -11,7 +11,7 @@
 #include "util/crashpoint.h"
 #include "util/strbuf.h"
 
-sfa_status push_send_deletes(push_ctx *ctx, push_op *ops, size_t n)
+sfa_status push_send_deletes(push_ctx *ctx, store_op *ops, size_t n)
 {
     strbuf sb = STRBUF_INIT;
     strbuf_adds(&sb, "composite/sobjects?ids=");
@@ -29,7 +29,7 @@ sfa_status push_send_deletes(push_ctx *ctx, push_op *ops, size_t n)
                 if (r)
                     push_apply_record_result(ctx, &ops[i], r); /* I1 via classification */
                 else
-                    push_op_set(&ops[i], PUSH_OUT_INFLIGHT, NULL, NULL);
+                    store_op_set(&ops[i], STORE_OUT_INFLIGHT, NULL, NULL);
             }
         } else {
             push_apply_response_class(ctx, ops, n, cls == PUSH_RESP_OK ? PUSH_RESP_UNKNOWN : cls,

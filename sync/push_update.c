@@ -30,7 +30,7 @@
 #include "util/sfid.h"
 #include "util/strbuf.h"
 
-static char *retrieve_path(push_ctx *ctx, push_op *ops, size_t n)
+static char *retrieve_path(push_ctx *ctx, store_op *ops, size_t n)
 {
     strbuf sb = STRBUF_INIT;
     strbuf_addf(&sb, "composite/sobjects/%s?ids=", ops[0].sobject);
@@ -68,13 +68,13 @@ static bool same_value(const cJSON *a, const cJSON *b)
 }
 
 /* Fields of op that conflict with server (an object of field -> server value), or NULL. */
-static cJSON *conflicting_fields(push_ctx *ctx, const push_op *op, const cJSON *server)
+static cJSON *conflicting_fields(push_ctx *ctx, const store_op *op, const cJSON *server)
 {
     const char *server_ms = json_str(server, "SystemModstamp");
     if (!op->base_modstamp || !server_ms || strcmp(server_ms, op->base_modstamp) == 0)
         return NULL;
     char *rec_ms = NULL;
-    cJSON *base = sync_record_base(ctx->agent, op->local_id, &rec_ms);
+    cJSON *base = store_record_base(ctx->agent, op->local_id, &rec_ms);
     /* The mirror's base is the edit's base only if no pull replaced it since. */
     bool base_known = rec_ms && strcmp(rec_ms, op->base_modstamp) == 0;
     cJSON *out = NULL;
@@ -95,7 +95,7 @@ static cJSON *conflicting_fields(push_ctx *ctx, const push_op *op, const cJSON *
     return out;
 }
 
-static void log_conflict(push_ctx *ctx, const push_op *op, const cJSON *conflicts,
+static void log_conflict(push_ctx *ctx, const store_op *op, const cJSON *conflicts,
                          const char *decision)
 {
     char *txt = json_print(conflicts);
@@ -108,7 +108,7 @@ static void log_conflict(push_ctx *ctx, const push_op *op, const cJSON *conflict
 }
 
 /* Apply the policy; returns true when the op is still to be sent. */
-static bool decide(push_ctx *ctx, push_op *op, const cJSON *server)
+static bool decide(push_ctx *ctx, store_op *op, const cJSON *server)
 {
     cJSON *conflicts = conflicting_fields(ctx, op, server);
     if (!conflicts)
@@ -126,7 +126,7 @@ static bool decide(push_ctx *ctx, push_op *op, const cJSON *server)
         cJSON_AddStringToObject(op->server, "SystemModstamp", server_ms);
         send = op->fields->child != NULL; /* I2 */
         if (!send)
-            push_op_set(op, PUSH_OUT_DONE, NULL, NULL);
+            store_op_set(op, STORE_OUT_DONE, NULL, NULL);
     } else {
         log_conflict(ctx, op, conflicts, "parked for a decision (manual policy)");
         char *txt = json_print(conflicts);
@@ -134,7 +134,7 @@ static bool decide(push_ctx *ctx, push_op *op, const cJSON *server)
                               " %s` sends the local value, `sfagent outbox discard %s` keeps"
                               " Salesforce's",
                               txt, op->op_id, op->op_id);
-        push_op_set(op, PUSH_OUT_CONFLICT, "CONFLICT", msg);
+        store_op_set(op, STORE_OUT_CONFLICT, "CONFLICT", msg);
         op->server = cJSON_Duplicate(conflicts, true);
         cJSON_AddStringToObject(op->server, "SystemModstamp", server_ms);
         op->new_base_modstamp = xstrdup(server_ms);
@@ -147,7 +147,7 @@ static bool decide(push_ctx *ctx, push_op *op, const cJSON *server)
 }
 
 /* Step 1: the check. Returns false when the batch was decided by a failure. */
-static bool check_batch(push_ctx *ctx, push_op *ops, size_t n, bool *send)
+static bool check_batch(push_ctx *ctx, store_op *ops, size_t n, bool *send)
 {
     char *path = retrieve_path(ctx, ops, n);
     sf_response resp;
@@ -160,8 +160,8 @@ static bool check_batch(push_ctx *ctx, push_op *ops, size_t n, bool *send)
                 const cJSON *server = cJSON_GetArrayItem(resp.json, (int)i);
                 if (!cJSON_IsObject(server)) {
                     /* null slot: deleted on the server or not visible to this user */
-                    push_op_set(&ops[i], PUSH_OUT_DEAD, "ENTITY_IS_DELETED",
-                                "the record is deleted on Salesforce or not visible");
+                    store_op_set(&ops[i], STORE_OUT_DEAD, "ENTITY_IS_DELETED",
+                                 "the record is deleted on Salesforce or not visible");
                     send[i] = false;
                 } else {
                     send[i] = decide(ctx, &ops[i], server);
@@ -178,7 +178,7 @@ static bool check_batch(push_ctx *ctx, push_op *ops, size_t n, bool *send)
     return ok;
 }
 
-static cJSON *patch_body(const push_op *ops, size_t n, const bool *send)
+static cJSON *patch_body(const store_op *ops, size_t n, const bool *send)
 {
     cJSON *body = cJSON_CreateObject();
     cJSON_AddBoolToObject(body, "allOrNone", false);
@@ -197,7 +197,7 @@ static cJSON *patch_body(const push_op *ops, size_t n, const bool *send)
     return body;
 }
 
-static void read_answer(push_ctx *ctx, push_op **sent, size_t m, const cJSON *json)
+static void read_answer(push_ctx *ctx, store_op **sent, size_t m, const cJSON *json)
 {
     const cJSON *sub = NULL, *s;
     const cJSON *rows = NULL;
@@ -220,17 +220,17 @@ static void read_answer(push_ctx *ctx, push_op **sent, size_t m, const cJSON *js
         } else {
             const cJSON *err = cJSON_GetArrayItem(results, 0);
             const char *code = json_str(err, "errorCode");
-            push_op_set(sent[i],
-                        push_classify_code(code, "update") == PUSH_ERR_TRANSIENT ? PUSH_OUT_RETRY
-                                                                                 : PUSH_OUT_DEAD,
-                        code ? code : "UNKNOWN_ERROR",
-                        json_str(err, "message") ? json_str(err, "message") : "update refused");
+            store_op_set(sent[i],
+                         push_classify_code(code, "update") == PUSH_ERR_TRANSIENT ? STORE_OUT_RETRY
+                                                                                  : STORE_OUT_DEAD,
+                         code ? code : "UNKNOWN_ERROR",
+                         json_str(err, "message") ? json_str(err, "message") : "update refused");
         }
         const cJSON *row;
         cJSON_ArrayForEach(row, rows)
         {
             const char *id = json_str(row, "Id");
-            if (id && sent[i]->outcome == PUSH_OUT_DONE && sfid_equal(id, sent[i]->sf_id)) {
+            if (id && sent[i]->outcome == STORE_OUT_DONE && sfid_equal(id, sent[i]->sf_id)) {
                 cJSON_Delete(sent[i]->server);
                 sent[i]->server = cJSON_Duplicate(row, true);
                 cJSON_DeleteItemFromObjectCaseSensitive(sent[i]->server, "attributes");
@@ -240,9 +240,9 @@ static void read_answer(push_ctx *ctx, push_op **sent, size_t m, const cJSON *js
 }
 
 /* Step 2: the PATCH plus the read-back of SystemModstamp in one composite request. */
-static sfa_status send_patch(push_ctx *ctx, push_op *ops, size_t n, const bool *send)
+static sfa_status send_patch(push_ctx *ctx, store_op *ops, size_t n, const bool *send)
 {
-    push_op **sent = xcalloc(n, sizeof *sent);
+    store_op **sent = xcalloc(n, sizeof *sent);
     const char **ids = xcalloc(n, sizeof *ids);
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
@@ -296,7 +296,7 @@ out:
     return rc;
 }
 
-sfa_status push_send_updates(push_ctx *ctx, push_op *ops, size_t n)
+sfa_status push_send_updates(push_ctx *ctx, store_op *ops, size_t n)
 {
     bool *send = xcalloc(n, sizeof *send);
     sfa_status rc = SFA_OK;

@@ -33,7 +33,7 @@
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 
-void push_op_key(const push_ctx *ctx, const push_op *op, const char **field, const char **value)
+void push_op_key(const push_ctx *ctx, const store_op *op, const char **field, const char **value)
 {
     *field = NULL;
     *value = NULL;
@@ -46,7 +46,7 @@ void push_op_key(const push_ctx *ctx, const push_op *op, const char **field, con
     }
 }
 
-void push_take_row(push_op *op, const cJSON *row, const char *key_field)
+void push_take_row(store_op *op, const cJSON *row, const char *key_field)
 {
     static const char *const identity[] = {"Id", "CaseNumber", "SystemModstamp"};
     cJSON *server = cJSON_CreateObject(), *fill = cJSON_CreateObject();
@@ -71,7 +71,7 @@ void push_take_row(push_op *op, const cJSON *row, const char *key_field)
     }
 }
 
-size_t push_match_rows(const push_ctx *ctx, push_op *ops, size_t n, const cJSON *records)
+size_t push_match_rows(const push_ctx *ctx, store_op *ops, size_t n, const cJSON *records)
 {
     size_t matched = 0;
     const cJSON *row;
@@ -91,40 +91,13 @@ size_t push_match_rows(const push_ctx *ctx, push_op *ops, size_t n, const cJSON 
     return matched;
 }
 
-/* Take over inflight ops of a dead run so results can be written under our run id. */
-static sfa_status adopt(push_ctx *ctx, push_op *ops, size_t n)
-{
-    sfa_agent *a = ctx->agent;
-    sqlite3_stmt *st = NULL;
-    sfa_status rc = store_tx_begin(a);
-    if (rc != SFA_OK)
-        return rc;
-    int src = sqlite3_prepare_v2(store_db(a),
-                                 "UPDATE outbox SET lease_owner = ?1 WHERE seq = ?2"
-                                 " AND state = 'inflight'",
-                                 -1, &st, NULL);
-    for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, ctx->run_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, ops[i].seq);
-        src = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-    }
-    sqlite3_finalize(st);
-    if (src != SQLITE_OK) {
-        rc = store_fail_sqlite(a, sqlite3_errcode(store_db(a)), "adopt inflight ops");
-        store_tx_rollback(a);
-        return rc;
-    }
-    return store_tx_commit(a);
-}
-
 /* I4: pending again, but not due before the op was sent + settle_time. */
-static void settle(push_ctx *ctx, push_op *op)
+static void settle(push_ctx *ctx, store_op *op)
 {
     int64_t due = op->updated_at + ctx->settle_ms;
     int64_t wait = due - time_now_ms();
     if (strcmp(op->kind, "delete") == 0 || wait <= 0) {
-        push_op_set(op, PUSH_OUT_RELEASE, NULL, NULL);
+        store_op_set(op, STORE_OUT_RELEASE, NULL, NULL);
         return;
     }
     char when[32];
@@ -132,14 +105,14 @@ static void settle(push_ctx *ctx, push_op *op)
     char *msg = xasprintf("sent without an answer and not confirmed in Salesforce; not sent again "
                           "before %s (settle_time), in case Salesforce still applies it",
                           when);
-    push_op_set(op, PUSH_OUT_RETRY, "UNKNOWN_OUTCOME", msg);
+    store_op_set(op, STORE_OUT_RETRY, "UNKNOWN_OUTCOME", msg);
     op->retry_after_ms = wait;
     free(msg);
 }
 
 /* Query by key for ops[0..n) (same sobject, creates with a key). Decides each op: found
  * -> done, missing -> pending again. On a failed query leaves them undecided and stops. */
-static void resolve_chunk(push_ctx *ctx, push_op *ops, size_t n)
+static void resolve_chunk(push_ctx *ctx, store_op *ops, size_t n)
 {
     const char **keys = xcalloc(n, sizeof *keys);
     const char *field = NULL;
@@ -156,7 +129,7 @@ static void resolve_chunk(push_ctx *ctx, push_op *ops, size_t n)
             push_match_rows(ctx, ops, n, records);
             for (size_t i = 0; i < n; i++)
                 if (ops[i].new_sf_id)
-                    push_op_set(&ops[i], PUSH_OUT_DONE, NULL, NULL);
+                    store_op_set(&ops[i], STORE_OUT_DONE, NULL, NULL);
                 else /* I1: sending it again cannot duplicate; I4: but not yet */
                     settle(ctx, &ops[i]);
         } else {
@@ -171,7 +144,7 @@ static void resolve_chunk(push_ctx *ctx, push_op *ops, size_t n)
     free(keys);
 }
 
-static void decide_without_query(push_ctx *ctx, push_op *op)
+static void decide_without_query(push_ctx *ctx, store_op *op)
 {
     if (strcmp(op->kind, "create") != 0) {
         settle(ctx, op); /* I3, I4 */
@@ -182,28 +155,28 @@ static void decide_without_query(push_ctx *ctx, push_op *op)
                               " no %s External ID field to check; find it in Salesforce, then"
                               " `sfagent outbox retry %s` or `discard`; run `sfagent doctor`",
                               op->sobject, op->local_id, op->sobject, ctx->idem_field, op->op_id);
-        push_op_set(op, PUSH_OUT_DEAD, "UNKNOWN_OUTCOME", msg); /* I2 */
+        store_op_set(op, STORE_OUT_DEAD, "UNKNOWN_OUTCOME", msg); /* I2 */
         free(msg);
     }
 }
 
 /* Creates with a key, grouped per sobject, queried in chunks of PUSH_BATCH_MAX. */
-static void resolve_keyed(push_ctx *ctx, push_op *ops, size_t n)
+static void resolve_keyed(push_ctx *ctx, store_op *ops, size_t n)
 {
-    push_op **chunk = xcalloc(PUSH_BATCH_MAX, sizeof *chunk);
+    store_op **chunk = xcalloc(PUSH_BATCH_MAX, sizeof *chunk);
     bool *seen = xcalloc(n ? n : 1, sizeof *seen);
     for (size_t i = 0; i < n && !ctx->stop; i++) {
-        if (seen[i] || ops[i].outcome != PUSH_OUT_NONE)
+        if (seen[i] || ops[i].outcome != STORE_OUT_NONE)
             continue;
         /* Gather up to a batch of same-sobject undecided creates into a contiguous copy. */
         size_t m = 0;
         for (size_t j = i; j < n && m < PUSH_BATCH_MAX; j++)
-            if (!seen[j] && ops[j].outcome == PUSH_OUT_NONE &&
+            if (!seen[j] && ops[j].outcome == STORE_OUT_NONE &&
                 strcmp(ops[j].sobject, ops[i].sobject) == 0) {
                 seen[j] = true;
                 chunk[m++] = &ops[j];
             }
-        push_op *tmp = xcalloc(m, sizeof *tmp);
+        store_op *tmp = xcalloc(m, sizeof *tmp);
         for (size_t k = 0; k < m; k++)
             tmp[k] = *chunk[k]; /* shallow: ownership stays with ops[] */
         resolve_chunk(ctx, tmp, m);
@@ -217,23 +190,23 @@ static void resolve_keyed(push_ctx *ctx, push_op *ops, size_t n)
 
 sfa_status push_resolve_inflight(push_ctx *ctx, const char *owner)
 {
-    push_op *ops = NULL;
+    store_op *ops = NULL;
     size_t n = 0;
-    sfa_status rc = sync_outbox_inflight(ctx->agent, owner, &ops, &n);
+    sfa_status rc = store_outbox_inflight(ctx->agent, owner, &ops, &n);
     if (rc != SFA_OK || n == 0)
         goto out;
     log_info("resolving %zu op(s) whose outcome is unknown", n);
-    if ((rc = adopt(ctx, ops, n)) != SFA_OK)
+    if ((rc = store_outbox_adopt(ctx->agent, ctx->run_id, ops, n)) != SFA_OK)
         goto out;
     for (size_t i = 0; i < n; i++)
         decide_without_query(ctx, &ops[i]);
     resolve_keyed(ctx, ops, n);
     CRASH_POINT("push.resolve");
     for (size_t i = 0; i < n; i++)
-        if (ops[i].outcome != PUSH_OUT_NONE)
+        if (ops[i].outcome != STORE_OUT_NONE)
             ctx->report->resolved++;
-    rc = sync_outbox_apply(ctx, ops, n);
+    rc = push_write_results(ctx, ops, n);
 out:
-    push_ops_free(ops, n);
+    store_ops_free(ops, n);
     return rc;
 }

@@ -71,8 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char KEY_FIELD[] = "Sync_Key__c";
 
-/* One op of each kind, as sync_outbox_ready() would hand them out. */
-static void make_ops(push_op *ops)
+/* One op of each kind, as store_outbox_ready() would hand them out. */
+static void make_ops(store_op *ops)
 {
     static const char *const kinds[NOPS] = {"create", "upsert", "update", "delete"};
     memset(ops, 0, NOPS * sizeof *ops);
@@ -88,10 +88,10 @@ static void make_ops(push_op *ops)
     ops[3].sf_id = xstrdup("500xx000003DGb3AAG");
 }
 
-static void ops_clear(push_op *ops)
+static void ops_clear(store_op *ops)
 {
     for (int i = 0; i < NOPS; i++)
-        push_op_clear(&ops[i]);
+        store_op_clear(&ops[i]);
 }
 
 static bool is_gone_code(const char *code)
@@ -100,16 +100,16 @@ static bool is_gone_code(const char *code)
                     strcmp(code, "INVALID_CROSS_REFERENCE_KEY") == 0);
 }
 
-static void check_record_result(push_ctx *ctx, push_op *op, const cJSON *result)
+static void check_record_result(push_ctx *ctx, store_op *op, const cJSON *result)
 {
-    push_op_set(op, PUSH_OUT_NONE, NULL, NULL);
+    store_op_set(op, STORE_OUT_NONE, NULL, NULL);
     free(op->new_sf_id);
     op->new_sf_id = NULL;
     push_apply_record_result(ctx, op, result);
     bool success = json_bool(result, "success", false);
     const char *id = json_str(result, "id");
     switch (op->outcome) {
-    case PUSH_OUT_DONE:
+    case STORE_OUT_DONE:
         if (op->err_code || op->err_msg)
             abort();
         if (success && (id ? !op->new_sf_id || strcmp(id, op->new_sf_id) != 0 : !!op->new_sf_id))
@@ -117,12 +117,12 @@ static void check_record_result(push_ctx *ctx, push_op *op, const cJSON *result)
         if (!success && strcmp(op->kind, "delete") != 0)
             abort(); /* only a delete of a gone record is done without success */
         break;
-    case PUSH_OUT_RETRY:
+    case STORE_OUT_RETRY:
         if (success || !op->err_code ||
             push_classify_code(op->err_code, op->kind) != PUSH_ERR_TRANSIENT)
             abort();
         break;
-    case PUSH_OUT_DEAD:
+    case STORE_OUT_DEAD:
         if (success || !op->err_code || !op->err_msg)
             abort();
         if (strcmp(op->kind, "delete") == 0 && is_gone_code(op->err_code))
@@ -133,7 +133,7 @@ static void check_record_result(push_ctx *ctx, push_op *op, const cJSON *result)
     }
 }
 
-static void check_results(push_ctx *ctx, push_op *ops, const cJSON *results)
+static void check_results(push_ctx *ctx, store_op *ops, const cJSON *results)
 {
     int i = 0;
     const cJSON *r;
@@ -150,7 +150,7 @@ static size_t count_fields(const cJSON *obj)
 
 static void check_take_row(const cJSON *row, const char *key_field)
 {
-    push_op op = {0};
+    store_op op = {0};
     push_take_row(&op, row, key_field);
     size_t attrs = 0;
     const cJSON *f;
@@ -163,12 +163,12 @@ static void check_take_row(const cJSON *row, const char *key_field)
     const char *id = json_str(row, "Id");
     if (id ? !op.new_sf_id || strcmp(id, op.new_sf_id) != 0 : op.new_sf_id != NULL)
         abort();
-    push_op_clear(&op);
+    store_op_clear(&op);
 }
 
 static void check_rows(const push_ctx *ctx, const cJSON *records)
 {
-    push_op ops[NOPS];
+    store_op ops[NOPS];
     make_ops(ops);
     size_t matched = push_match_rows(ctx, ops, NOPS, records);
     if (matched > (size_t)cJSON_GetArraySize(records))
@@ -197,7 +197,7 @@ static void check_rows(const push_ctx *ctx, const cJSON *records)
 }
 
 /* Composite answer: sub-results whose body is a results array or a query page. */
-static void check_composite(push_ctx *ctx, push_op *ops, const cJSON *json)
+static void check_composite(push_ctx *ctx, store_op *ops, const cJSON *json)
 {
     const cJSON *sub;
     cJSON_ArrayForEach(sub, cJSON_GetObjectItemCaseSensitive(json, "compositeResponse"))
@@ -243,7 +243,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     push_ctx ctx = {0};
     memcpy(ctx.idem_field, KEY_FIELD, sizeof KEY_FIELD);
-    push_op ops[NOPS];
+    store_op ops[NOPS];
     make_ops(ops);
     if (cJSON_IsArray(json)) {
         check_results(&ctx, ops, json);

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "sfagent.h"
-#include "store/store.h"
+#include "store/sql.h"
 #include "store/store_test_util.h"
 
 static int setup(void **state)

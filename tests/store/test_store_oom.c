@@ -28,7 +28,7 @@
 
 #include "sfagent/record.h"
 #include "store/fault_vfs.h"
-#include "store/store.h"
+#include "store/sql.h"
 #include "store/store_test_util.h"
 #include "util/alloc.h"
 #include "util/json.h"

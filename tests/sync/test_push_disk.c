@@ -21,7 +21,7 @@
 
 #include "push_fixture.h"
 #include "store/fault_vfs.h"
-#include "store/store.h"
+#include "store/sql.h"
 #include "util/alloc.h"
 #include "util/json.h"
 #include "util/timeutil.h"

@@ -315,7 +315,7 @@ static void test_limit_exceeded_pauses_without_attempts(void **state)
     assert_int_equal(op->attempts, 0);
     sfa_op_free(op);
     int64_t until = 0;
-    assert_int_equal(sync_pause_get(f->agent, &until, NULL, NULL), SFA_OK);
+    assert_int_equal(store_pause_get(f->agent, &until, NULL, NULL), SFA_OK);
     assert_true(until > time_now_ms());
     emu_faults_clear(f->emu);
     emu_set_api_limit(f->emu, 1000000);
@@ -340,7 +340,7 @@ static void test_api_share_stops_pushing(void **state)
     assert_int_equal(emu_record_count(f->emu, "Case", false), 200);
     assert_int_equal(rep.pending_left, 200);
     int64_t until = 0;
-    assert_int_equal(sync_pause_get(f->agent, &until, NULL, NULL), SFA_OK);
+    assert_int_equal(store_pause_get(f->agent, &until, NULL, NULL), SFA_OK);
     assert_true(until > time_now_ms()); /* scheduled runs wait instead of probing */
     sfa_op *op = push_fixture_first_op(f, ids[399]);
     assert_string_equal(op->state, "pending");
@@ -356,7 +356,7 @@ static void test_second_run_is_busy_and_sends_nothing(void **state)
     sfa_agent *other = NULL;
     sfa_open_options oo = SFA_OPEN_OPTIONS_INIT;
     assert_int_equal(sfa_agent_open(&other, f->db_path, &oo), SFA_OK);
-    assert_int_equal(sync_lease_acquire(other, "run-other", 60000), SFA_OK);
+    assert_int_equal(store_lease_acquire(other, "run-other", 60000), SFA_OK);
     sfa_sync_report rep;
     sfa_status rc = push_fixture_sync(f, &rep);
     assert_int_equal(rc, SFA_EBUSY);
@@ -364,10 +364,10 @@ static void test_second_run_is_busy_and_sends_nothing(void **state)
     assert_non_null(strstr(rep.message, "another sync is running (pid"));
     assert_int_equal(emu_request_count(f->emu, NULL, NULL), 0);
     /* Released: the next run goes ahead. */
-    sync_lease_release(other, "run-other");
+    store_lease_release(other, "run-other");
     assert_int_equal(push_fixture_sync(f, &rep), SFA_OK);
     /* An expired lease of a crashed run is taken over. */
-    assert_int_equal(sync_lease_acquire(other, "run-dead", -1), SFA_OK);
+    assert_int_equal(store_lease_acquire(other, "run-dead", -1), SFA_OK);
     assert_int_equal(push_fixture_sync(f, &rep), SFA_OK);
     sfa_agent_free(other);
     assert_exactly_once(f, ids, 2);
@@ -380,17 +380,17 @@ static void test_claim_refuses_op_changed_since_read(void **state)
 {
     push_fixture *f = *state;
     char **ids = make_cases(f, 1);
-    push_op *ops = NULL;
+    store_op *ops = NULL;
     size_t n = 0;
-    assert_int_equal(sync_outbox_ready(f->agent, time_now_ms(), 0, 10, &ops, &n), SFA_OK);
+    assert_int_equal(store_outbox_ready(f->agent, time_now_ms(), 0, 10, &ops, &n), SFA_OK);
     assert_int_equal(n, 1);
     /* The store folds this into the never-sent create. */
     assert_int_equal(sfa_record_update(f->agent, "Case", ids[0], "{\"Priority\":\"High\"}"),
                      SFA_OK);
     bool claimed = true;
-    assert_int_equal(sync_outbox_claim(f->agent, "run-test", ops, n, &claimed), SFA_OK);
+    assert_int_equal(store_outbox_claim(f->agent, "run-test", ops, n, &claimed), SFA_OK);
     assert_false(claimed);
-    push_ops_free(ops, n);
+    store_ops_free(ops, n);
     sfa_sync_report rep;
     assert_int_equal(push_fixture_sync(f, &rep), SFA_OK);
     sfa_record *r = push_fixture_record(f, "Case", ids[0]);

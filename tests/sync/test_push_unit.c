@@ -157,7 +157,7 @@ static void test_read_back_rows_match_ops_by_key(void **state)
     (void)state;
     push_ctx ctx = {0};
     snprintf(ctx.idem_field, sizeof ctx.idem_field, "Sync_Key__c");
-    push_op ops[2] = {0};
+    store_op ops[2] = {0};
     ops[0].kind = "create";
     ops[0].local_id = "loc-A";
     ops[1].kind = "upsert";

@@ -17,13 +17,13 @@
  *       read, so a folded change is never lost by sending the older fields.
  *   I7. A failure outcome (retry, dead, conflict) is written with its error code.
  */
-#include "sync/push.h"
+#include "store/op.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "store/store.h"
+#include "store/sql.h"
 #include "util/alloc.h"
 #include "util/crashpoint.h"
 #include "util/json.h"
@@ -50,7 +50,7 @@ static char *col_dup(sqlite3_stmt *st, int i)
     return t ? xstrdup((const char *)t) : NULL;
 }
 
-void push_op_clear(push_op *op)
+void store_op_clear(store_op *op)
 {
     free(op->op_id);
     free(op->sobject);
@@ -71,14 +71,14 @@ void push_op_clear(push_op *op)
     memset(op, 0, sizeof *op);
 }
 
-void push_ops_free(push_op *ops, size_t n)
+void store_ops_free(store_op *ops, size_t n)
 {
     for (size_t i = 0; ops && i < n; i++)
-        push_op_clear(&ops[i]);
+        store_op_clear(&ops[i]);
     free(ops);
 }
 
-void push_op_set(push_op *op, push_outcome outcome, const char *code, const char *msg)
+void store_op_set(store_op *op, store_outcome outcome, const char *code, const char *msg)
 {
     op->outcome = outcome;
     free(op->err_code);
@@ -87,7 +87,7 @@ void push_op_set(push_op *op, push_outcome outcome, const char *code, const char
     op->err_msg = msg ? xstrdup(msg) : NULL;
 }
 
-static void row_to_op(sqlite3_stmt *st, push_op *op)
+static void row_to_op(sqlite3_stmt *st, store_op *op)
 {
     memset(op, 0, sizeof *op);
     op->seq = sqlite3_column_int64(st, 0);
@@ -112,10 +112,10 @@ static void row_to_op(sqlite3_stmt *st, push_op *op)
     op->updated_at = sqlite3_column_int64(st, 11);
 }
 
-static sfa_status load_ops(sfa_agent *a, sqlite3_stmt *st, push_op **out, size_t *n)
+static sfa_status load_ops(sfa_agent *a, sqlite3_stmt *st, store_op **out, size_t *n)
 {
     size_t cap = 0, count = 0;
-    push_op *ops = NULL;
+    store_op *ops = NULL;
     int src;
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         if (count == cap) {
@@ -125,7 +125,7 @@ static sfa_status load_ops(sfa_agent *a, sqlite3_stmt *st, push_op **out, size_t
         row_to_op(st, &ops[count++]);
     }
     if (src != SQLITE_DONE) {
-        push_ops_free(ops, count);
+        store_ops_free(ops, count);
         return store_fail_sqlite(a, src, "read outbox");
     }
     *out = ops;
@@ -133,8 +133,8 @@ static sfa_status load_ops(sfa_agent *a, sqlite3_stmt *st, push_op **out, size_t
     return SFA_OK;
 }
 
-sfa_status sync_outbox_ready(sfa_agent *a, int64_t now_ms, int64_t after_seq, size_t limit,
-                             push_op **out, size_t *n)
+sfa_status store_outbox_ready(sfa_agent *a, int64_t now_ms, int64_t after_seq, size_t limit,
+                              store_op **out, size_t *n)
 {
     sqlite3_stmt *st = NULL;
     *out = NULL;
@@ -150,7 +150,7 @@ sfa_status sync_outbox_ready(sfa_agent *a, int64_t now_ms, int64_t after_seq, si
     return rc;
 }
 
-sfa_status sync_outbox_inflight(sfa_agent *a, const char *owner, push_op **out, size_t *n)
+sfa_status store_outbox_inflight(sfa_agent *a, const char *owner, store_op **out, size_t *n)
 {
     sqlite3_stmt *st = NULL;
     *out = NULL;
@@ -165,8 +165,8 @@ sfa_status sync_outbox_inflight(sfa_agent *a, const char *owner, push_op **out, 
     return rc;
 }
 
-sfa_status sync_outbox_claim(sfa_agent *a, const char *run_id, push_op *ops, size_t n,
-                             bool *claimed)
+sfa_status store_outbox_claim(sfa_agent *a, const char *run_id, store_op *ops, size_t n,
+                              bool *claimed)
 {
     sqlite3_stmt *st = NULL;
     int64_t now = time_now_ms();
@@ -181,7 +181,7 @@ sfa_status sync_outbox_claim(sfa_agent *a, const char *run_id, push_op *ops, siz
     for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
         sqlite3_reset(st);
         sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, now + PUSH_LEASE_MS);
+        sqlite3_bind_int64(st, 2, now + STORE_LEASE_MS);
         sqlite3_bind_int64(st, 3, now);
         sqlite3_bind_int64(st, 4, ops[i].seq);
         /* I1 with I6: what is sent is exactly what was claimed. */
@@ -199,6 +199,33 @@ sfa_status sync_outbox_claim(sfa_agent *a, const char *run_id, push_op *ops, siz
         return rc;
     }
     return store_tx_commit(a); /* I1: committed before the request leaves */
+}
+
+sfa_status store_outbox_adopt(sfa_agent *a, const char *run_id, const store_op *ops, size_t n)
+{
+    sqlite3_stmt *st = NULL;
+    sfa_status rc = store_tx_begin(a);
+    if (rc != SFA_OK)
+        return rc;
+    int src = sqlite3_prepare_v2(store_db(a),
+                                 "UPDATE outbox SET lease_owner = ?1 WHERE seq = ?2"
+                                 " AND state = 'inflight'",
+                                 -1, &st, NULL);
+    for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, ops[i].seq);
+        src = sqlite3_step(st);
+        if (src == SQLITE_DONE)
+            src = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_OK) {
+        rc = store_fail_sqlite(a, src, "adopt inflight ops");
+        store_tx_rollback(a);
+        return rc;
+    }
+    return store_tx_commit(a);
 }
 
 /* ---- results ---- */
@@ -326,7 +353,7 @@ static int resolve_local_refs(apply_stmts *s, cJSON *fields)
 
 /* Mirror after a result: base takes what reached the server (sent fields when the op was
  * applied, then server values); the local view takes server values; I5 for dirty. */
-static int mirror_update(apply_stmts *s, const push_op *op, bool applied, int64_t now)
+static int mirror_update(apply_stmts *s, const store_op *op, bool applied, int64_t now)
 {
     sqlite3_reset(s->mirror_get);
     sqlite3_bind_text(s->mirror_get, 1, op->local_id, -1, SQLITE_STATIC);
@@ -343,7 +370,7 @@ static int mirror_update(apply_stmts *s, const push_op *op, bool applied, int64_
     if (op->server) {
         merge_into(base, op->server, false);
         /* A manual conflict keeps the local edit visible until retry/discard decides. */
-        if (op->outcome != PUSH_OUT_CONFLICT)
+        if (op->outcome != STORE_OUT_CONFLICT)
             merge_into(fields, op->server, false);
     }
     if (op->server_fill) {
@@ -387,7 +414,15 @@ static int mirror_update(apply_stmts *s, const push_op *op, bool applied, int64_
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-static void bind_key(sqlite3_stmt *st, const push_ctx *ctx, const push_op *op, int64_t now)
+/* What one results transaction writes with: the run, its limits, what it counted. */
+typedef struct apply_ctx {
+    const char *run_id;
+    int max_attempts;
+    store_apply_counts *counts;
+    sqlite3 *db;
+} apply_ctx;
+
+static void bind_key(sqlite3_stmt *st, const apply_ctx *ctx, const store_op *op, int64_t now)
 {
     sqlite3_reset(st);
     sqlite3_bind_int64(st, 1, op->seq);
@@ -402,13 +437,11 @@ static int step_changed(sqlite3 *db, sqlite3_stmt *st, bool *changed)
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-static int apply_retry(push_ctx *ctx, apply_stmts *s, push_op *op, int64_t now, bool *changed)
+static int apply_retry(apply_ctx *ctx, apply_stmts *s, store_op *op, int64_t now, bool *changed)
 {
     bool give_up = op->attempts + 1 >= ctx->max_attempts;
     int64_t delay =
-        backoff_delay_ms(&ctx->rng, op->attempts, ctx->backoff_base_ms, ctx->backoff_cap_ms);
-    if (delay < op->retry_after_ms)
-        delay = op->retry_after_ms;
+        op->retry_delay_ms > op->retry_after_ms ? op->retry_delay_ms : op->retry_after_ms;
     char *msg = give_up
                     ? xasprintf("gave up after %d attempts; last error %s: %s", op->attempts + 1,
                                 op->err_code ? op->err_code : "?", op->err_msg ? op->err_msg : "")
@@ -418,70 +451,70 @@ static int apply_retry(push_ctx *ctx, apply_stmts *s, push_op *op, int64_t now, 
     sqlite3_bind_int64(s->retry, 5, now + delay);
     sqlite3_bind_text(s->retry, 6, give_up ? "TOO_MANY_ATTEMPTS" : op->err_code, -1, SQLITE_STATIC);
     sqlite3_bind_text(s->retry, 7, give_up ? msg : op->err_msg, -1, SQLITE_STATIC);
-    int rc = step_changed(store_db(ctx->agent), s->retry, changed);
+    int rc = step_changed(ctx->db, s->retry, changed);
     sqlite3_reset(s->retry);
     free(msg);
     if (give_up && *changed)
-        ctx->report->dead++;
+        ctx->counts->dead++;
     else if (*changed)
-        ctx->report->retried++;
+        ctx->counts->retried++;
     return rc;
 }
 
 /* I7: a failure outcome carries the code that explains it (what `outbox list` shows). */
-static bool op_outcome_is_consistent(const push_op *op)
+static bool op_outcome_is_consistent(const store_op *op)
 {
     switch (op->outcome) {
-    case PUSH_OUT_RETRY:
-    case PUSH_OUT_DEAD:
-    case PUSH_OUT_CONFLICT:
+    case STORE_OUT_RETRY:
+    case STORE_OUT_DEAD:
+    case STORE_OUT_CONFLICT:
         return op->err_code != NULL;
-    case PUSH_OUT_NONE:
-    case PUSH_OUT_DONE:
-    case PUSH_OUT_RELEASE:
-    case PUSH_OUT_INFLIGHT:
+    case STORE_OUT_NONE:
+    case STORE_OUT_DONE:
+    case STORE_OUT_RELEASE:
+    case STORE_OUT_INFLIGHT:
         return true;
     }
     return false;
 }
 
-static int apply_one(push_ctx *ctx, apply_stmts *s, push_op *op, int64_t now)
+static int apply_one(apply_ctx *ctx, apply_stmts *s, store_op *op, int64_t now)
 {
     assert(op_outcome_is_consistent(op));
-    sqlite3 *db = store_db(ctx->agent);
+    sqlite3 *db = ctx->db;
     bool changed = false;
     int rc = SQLITE_OK;
     switch (op->outcome) {
-    case PUSH_OUT_NONE:
-    case PUSH_OUT_INFLIGHT:
+    case STORE_OUT_NONE:
+    case STORE_OUT_INFLIGHT:
         return SQLITE_OK; /* I2: stays inflight, resolved by key later */
-    case PUSH_OUT_DONE:
+    case STORE_OUT_DONE:
         bind_key(s->done, ctx, op, now);
         rc = step_changed(db, s->done, &changed);
         if (rc == SQLITE_OK && changed) {
-            ctx->report->done++;
+            ctx->counts->done++;
             rc = mirror_update(s, op, true, now);
         }
         return rc;
-    case PUSH_OUT_RETRY:
+    case STORE_OUT_RETRY:
         return apply_retry(ctx, s, op, now, &changed);
-    case PUSH_OUT_RELEASE:
+    case STORE_OUT_RELEASE:
         bind_key(s->release, ctx, op, now);
         return step_changed(db, s->release, &changed);
-    case PUSH_OUT_DEAD:
-    case PUSH_OUT_CONFLICT:
+    case STORE_OUT_DEAD:
+    case STORE_OUT_CONFLICT:
         bind_key(s->dead, ctx, op, now);
-        sqlite3_bind_text(s->dead, 4, op->outcome == PUSH_OUT_DEAD ? "dead" : "conflict", -1,
+        sqlite3_bind_text(s->dead, 4, op->outcome == STORE_OUT_DEAD ? "dead" : "conflict", -1,
                           SQLITE_STATIC);
         sqlite3_bind_text(s->dead, 5, op->err_code, -1, SQLITE_STATIC);
         sqlite3_bind_text(s->dead, 6, op->err_msg, -1, SQLITE_STATIC);
         sqlite3_bind_text(s->dead, 7, op->new_base_modstamp, -1, SQLITE_STATIC);
         rc = step_changed(db, s->dead, &changed);
         if (rc == SQLITE_OK && changed) {
-            if (op->outcome == PUSH_OUT_DEAD)
-                ctx->report->dead++;
+            if (op->outcome == STORE_OUT_DEAD)
+                ctx->counts->dead++;
             else
-                ctx->report->conflict++;
+                ctx->counts->conflict++;
             rc = mirror_update(s, op, false, now);
         }
         return rc;
@@ -489,9 +522,11 @@ static int apply_one(push_ctx *ctx, apply_stmts *s, push_op *op, int64_t now)
     return SQLITE_OK;
 }
 
-sfa_status sync_outbox_apply(push_ctx *ctx, push_op *ops, size_t n)
+sfa_status store_outbox_apply(sfa_agent *a, const char *run_id, int max_attempts, store_op *ops,
+                              size_t n, store_apply_counts *counts)
 {
-    sfa_agent *a = ctx->agent;
+    apply_ctx actx = {run_id, max_attempts, counts, store_db(a)};
+    apply_ctx *ctx = &actx;
     apply_stmts s = {0};
     int64_t now = time_now_ms();
     sfa_status rc = store_tx_begin(a);
@@ -515,7 +550,7 @@ sfa_status sync_outbox_apply(push_ctx *ctx, push_op *ops, size_t n)
 
 /* ---- small reads and notes ---- */
 
-sfa_status sync_outbox_note(sfa_agent *a, int64_t seq, const char *code, const char *msg)
+sfa_status store_outbox_note(sfa_agent *a, int64_t seq, const char *code, const char *msg)
 {
     sqlite3_stmt *st = NULL;
     int src = sqlite3_prepare_v2(store_db(a),
@@ -533,7 +568,7 @@ sfa_status sync_outbox_note(sfa_agent *a, int64_t seq, const char *code, const c
     return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "note op");
 }
 
-char *sync_record_sf_id(sfa_agent *a, const char *local_id)
+char *store_record_sf_id(sfa_agent *a, const char *local_id)
 {
     sqlite3_stmt *st = NULL;
     char *out = NULL;
@@ -547,8 +582,8 @@ char *sync_record_sf_id(sfa_agent *a, const char *local_id)
     return out;
 }
 
-bool sync_record_create_op(sfa_agent *a, const char *local_id, char **state, char **code,
-                           char **msg)
+bool store_record_create_op(sfa_agent *a, const char *local_id, char **state, char **code,
+                            char **msg)
 {
     sqlite3_stmt *st = NULL;
     bool found = false;
@@ -570,7 +605,7 @@ bool sync_record_create_op(sfa_agent *a, const char *local_id, char **state, cha
     return found;
 }
 
-sfa_status sync_outbox_note_blocked(sfa_agent *a, size_t *count)
+sfa_status store_outbox_note_blocked(sfa_agent *a, size_t *count)
 {
     static const char sql[] =
         "UPDATE outbox AS o SET last_error_code = 'WAITING_FOR_OP', last_error ="
@@ -591,7 +626,7 @@ sfa_status sync_outbox_note_blocked(sfa_agent *a, size_t *count)
     return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "note blocked ops");
 }
 
-cJSON *sync_record_base(sfa_agent *a, const char *local_id, char **sys_modstamp)
+cJSON *store_record_base(sfa_agent *a, const char *local_id, char **sys_modstamp)
 {
     sqlite3_stmt *st = NULL;
     cJSON *base = NULL;
@@ -609,8 +644,8 @@ cJSON *sync_record_base(sfa_agent *a, const char *local_id, char **sys_modstamp)
     return base;
 }
 
-sfa_status sync_outbox_pending_info(sfa_agent *a, size_t *pending, size_t *inflight,
-                                    int64_t *next_due_ms)
+sfa_status store_outbox_pending_info(sfa_agent *a, size_t *pending, size_t *inflight,
+                                     int64_t *next_due_ms)
 {
     sqlite3_stmt *st = NULL;
     int src =
@@ -629,7 +664,7 @@ sfa_status sync_outbox_pending_info(sfa_agent *a, size_t *pending, size_t *infli
     return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "count outbox");
 }
 
-size_t sync_outbox_count_state(sfa_agent *a, const char *state)
+size_t store_outbox_count_state(sfa_agent *a, const char *state)
 {
     sqlite3_stmt *st = NULL;
     size_t n = 0;
@@ -641,38 +676,4 @@ size_t sync_outbox_count_state(sfa_agent *a, const char *state)
     }
     sqlite3_finalize(st);
     return n;
-}
-
-cJSON *sync_describe_cached(sfa_agent *a, const char *sobject)
-{
-    sqlite3_stmt *st = NULL;
-    cJSON *out = NULL;
-    if (sqlite3_prepare_v2(store_db(a), "SELECT describe FROM describe_cache WHERE sobject = ?1",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            out = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
-    }
-    sqlite3_finalize(st);
-    return out;
-}
-
-sfa_status sync_describe_store(sfa_agent *a, const char *sobject, const cJSON *describe)
-{
-    sqlite3_stmt *st = NULL;
-    char *txt = json_print(describe);
-    int src = sqlite3_prepare_v2(store_db(a),
-                                 "INSERT INTO describe_cache (sobject, describe, fetched_at)"
-                                 " VALUES (?1, ?2, ?3) ON CONFLICT (sobject) DO UPDATE SET"
-                                 " describe = ?2, fetched_at = ?3",
-                                 -1, &st, NULL);
-    if (src == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, txt, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, time_now_ms());
-        src = sqlite3_step(st);
-    }
-    sqlite3_finalize(st);
-    free(txt);
-    return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "cache describe");
 }

@@ -15,7 +15,7 @@
  *       is active: an earlier run here that could not release it (disk full), which must
  *       not block a daemon's next runs until expiry.
  */
-#include "sync/push.h"
+#include "store/run.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -24,7 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store/store.h"
+#include "store/sql.h"
 #include "util/alloc.h"
 #include "util/timeutil.h"
 
@@ -35,7 +35,7 @@ static const char sql_lease_put[] = "INSERT INTO sync_lease (id, owner, pid, hos
                                     " ON CONFLICT (id) DO UPDATE SET owner = ?1, pid = ?2, host = "
                                     "?3, taken_at = ?4, expires_at = ?5";
 
-/* Runs between sync_lease_acquire and sync_lease_release in this process. A process-wide
+/* Runs between store_lease_acquire and store_lease_release in this process. A process-wide
  * fact like the pid itself (the one mutable global here, STYLE.md rule 9): with two runs in
  * one process on different handles, a lease under our pid may belong to the other one. */
 static atomic_int runs_in_process;
@@ -118,7 +118,7 @@ static sfa_status take(sfa_agent *a, const char *run_id, int64_t lease_ms)
     return rc;
 }
 
-sfa_status sync_lease_acquire(sfa_agent *a, const char *run_id, int64_t lease_ms)
+sfa_status store_lease_acquire(sfa_agent *a, const char *run_id, int64_t lease_ms)
 {
     sfa_status rc = take(a, run_id, lease_ms);
     if (rc == SFA_OK)
@@ -126,14 +126,14 @@ sfa_status sync_lease_acquire(sfa_agent *a, const char *run_id, int64_t lease_ms
     return rc;
 }
 
-sfa_status sync_lease_renew(sfa_agent *a, const char *run_id, int64_t lease_ms)
+sfa_status store_lease_renew(sfa_agent *a, const char *run_id, int64_t lease_ms)
 {
     /* Renewing is taking again as the same owner; if a takeover happened meanwhile (we
      * were paused past expiry) this fails with EBUSY and the run stops. */
     return take(a, run_id, lease_ms);
 }
 
-void sync_lease_release(sfa_agent *a, const char *run_id)
+void store_lease_release(sfa_agent *a, const char *run_id)
 {
     atomic_fetch_sub(&runs_in_process, 1); /* the run has ended, released or not (I3) */
     sqlite3_stmt *st = NULL;
@@ -145,7 +145,7 @@ void sync_lease_release(sfa_agent *a, const char *run_id)
     sqlite3_finalize(st);
 }
 
-sfa_status sync_pause_set(sfa_agent *a, int64_t until_ms, const char *reason)
+sfa_status store_pause_set(sfa_agent *a, int64_t until_ms, const char *reason)
 {
     sqlite3_stmt *st = NULL;
     const char *sql =
@@ -166,7 +166,7 @@ sfa_status sync_pause_set(sfa_agent *a, int64_t until_ms, const char *reason)
     return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "write sync pause");
 }
 
-sfa_status sync_pause_get(sfa_agent *a, int64_t *until_ms, char **reason, int *failures)
+sfa_status store_pause_get(sfa_agent *a, int64_t *until_ms, char **reason, int *failures)
 {
     sqlite3_stmt *st = NULL;
     *until_ms = 0;

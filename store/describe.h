@@ -1,0 +1,16 @@
+/* The describe cache: Salesforce's describe of each sObject as last fetched, for offline
+ * validation and the engine's idempotency-field check (store/describe.c). */
+#ifndef SFA_STORE_DESCRIBE_H
+#define SFA_STORE_DESCRIBE_H
+
+#include <cjson/cJSON.h>
+
+#include "sfagent/agent.h"
+#include "sfagent/status.h"
+
+/* The cached describe of sobject (caller frees), or NULL when none is cached. */
+cJSON *store_describe_get(sfa_agent *a, const char *sobject);
+/* Cache describe for sobject, replacing any earlier one. */
+sfa_status store_describe_put(sfa_agent *a, const char *sobject, const cJSON *describe);
+
+#endif

@@ -1,0 +1,31 @@
+/* The SQLite side of the store, for the files of store/ (and the store's own tests) only: the
+ * connection, statements, transactions, and SQLite error mapping. Every write
+ * transaction is BEGIN IMMEDIATE (docs/sync-protocol.md#local-writes). */
+#ifndef SFA_STORE_SQL_H
+#define SFA_STORE_SQL_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+/* The connection (borrowed). */
+sqlite3 *store_db(sfa_agent *a);
+
+/* Map a SQLite result code to a status (SQLITE_FULL -> SFA_EFULL, SQLITE_READONLY ->
+ * SFA_EREADONLY, SQLITE_BUSY/LOCKED -> SFA_EBUSY, SQLITE_CORRUPT/NOTADB -> SFA_ECORRUPT,
+ * SQLITE_IOERR* -> SFA_EIO, ...), record "<what>: <sqlite message>" and return it. */
+sfa_status store_fail_sqlite(sfa_agent *a, int rc, const char *what);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Rollback is safe to call when no transaction is
+ * open. A failed COMMIT leaves nothing half-applied (SQLite rolls back). */
+sfa_status store_tx_begin(sfa_agent *a);
+sfa_status store_tx_commit(sfa_agent *a);
+void store_tx_rollback(sfa_agent *a);
+
+/* A prepared statement for sql, cached on the handle for its lifetime (sql must be a
+ * string with static storage: the cache is keyed by its address). Returned reset with
+ * bindings cleared; the caller steps it and calls sqlite3_reset() when done. NULL on
+ * failure (recorded on the handle; store_last_status() says which). */
+sqlite3_stmt *store_stmt(sfa_agent *a, const char *sql);
+
+#endif
