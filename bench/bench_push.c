@@ -26,7 +26,7 @@
 #include "sfagent/agent.h"
 #include "sfagent/record.h"
 #include "sfagent/sync.h"
-#include "sync/config_internal.h"
+#include "sync/client/config_internal.h"
 #include "util/alloc.h"
 #include "util/timeutil.h"
 

@@ -6,11 +6,11 @@
  *
  * Invariants:
  *   I1. At most one unexpired lease row whose pid is alive exists; only its owner claims
- *       ops (sync/outbox_sync.c) while it holds it.
+ *       ops (store/op_sync.c) while it holds it.
  *   I2. The lease is taken and renewed in BEGIN IMMEDIATE transactions, so two runs that
  *       start together serialise on SQLite's write lock and one of them sees the other.
  *   I3. A lease whose holder died (expired, or its pid is gone on this host) may be taken
- *       over; its inflight ops are then resolved as unknown outcomes (sync/reconcile.c).
+ *       over; its inflight ops are then resolved as unknown outcomes (sync/engine/reconcile.c).
  *       So may a lease left under this very process's pid while no run of this process
  *       is active: an earlier run here that could not release it (disk full), which must
  *       not block a daemon's next runs until expiry.

@@ -1,6 +1,6 @@
 /* libFuzzer target for what Salesforce (or a middlebox) sends back to the REST client
- * (STYLE.md rule 19, RELIABILITY.md section 6): the pure parsers of sync/sf_parse.c and
- * sync/oauth.c. Every input is used whole by each parser: as a header value
+ * (STYLE.md rule 19, RELIABILITY.md section 6): the pure parsers of sync/client/sf_parse.c and
+ * sync/client/oauth.c. Every input is used whole by each parser: as a header value
  * (Sforce-Limit-Info, Retry-After), as a JSON body (error bodies under several statuses,
  * token responses), as an identity URL and as bytes to base64url-encode. A violated
  * property calls abort() so both libFuzzer and the replay test notice.
@@ -18,9 +18,9 @@
  * tests/sync/fuzz.cmake); turn each crash into a new corpus file. Build and run from the
  * repository root (clang with libFuzzer), one line: */
 /* clang-format off */
-/* clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Iinclude fuzz/client/fuzz_sf_parse.c sync/sf_parse.c sync/oauth.c sync/jwt.c sync/config.c util/alloc.c util/strbuf.c util/json.c util/names.c $(pkg-config --cflags --libs libcjson libcurl inih libcrypto) -o /tmp/fuzz_sf_parse && mkdir -p /tmp/sf-parse-corpus && /tmp/fuzz_sf_parse -dict=fuzz/client/sf.dict -max_total_time=90 -max_len=4096 /tmp/sf-parse-corpus fuzz/client/corpus */
+/* clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Iinclude fuzz/client/fuzz_sf_parse.c sync/client/sf_parse.c sync/client/oauth.c sync/client/jwt.c sync/client/config.c util/alloc.c util/strbuf.c util/json.c util/names.c $(pkg-config --cflags --libs libcjson libcurl inih libcrypto) -o /tmp/fuzz_sf_parse && mkdir -p /tmp/sf-parse-corpus && /tmp/fuzz_sf_parse -dict=fuzz/client/sf.dict -max_total_time=90 -max_len=4096 /tmp/sf-parse-corpus fuzz/client/corpus */
 /* clang-format on */
-#include "sync/sf_client_internal.h"
+#include "sync/client/sf_client_internal.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -21,9 +21,9 @@
  * SFAGENT_SALESFORCE_* or SFAGENT_SYNC_* variables in the environment. Build and run from
  * the repository root (clang with libFuzzer), one line: */
 /* clang-format off */
-/* clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Iinclude fuzz/config/fuzz_config.c sync/config.c util/alloc.c util/strbuf.c util/names.c $(pkg-config --cflags --libs inih) -o /tmp/fuzz_config && mkdir -p /tmp/config-corpus && /tmp/fuzz_config -dict=fuzz/config/config.dict -max_total_time=90 -max_len=2048 /tmp/config-corpus fuzz/config/corpus */
+/* clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Iinclude fuzz/config/fuzz_config.c sync/client/config.c util/alloc.c util/strbuf.c util/names.c $(pkg-config --cflags --libs inih) -o /tmp/fuzz_config && mkdir -p /tmp/config-corpus && /tmp/fuzz_config -dict=fuzz/config/config.dict -max_total_time=90 -max_len=2048 /tmp/config-corpus fuzz/config/corpus */
 /* clang-format on */
-#include "sync/config_internal.h"
+#include "sync/client/config_internal.h"
 
 #include <ctype.h>
 #include <stdint.h>

@@ -25,8 +25,7 @@
 /* clang-format off */
 /* cmake -S . -B build-fuzz-clang -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DSFA_BUILD_TESTS=OFF -DCMAKE_C_FLAGS='-fsanitize=fuzzer-no-link,address,undefined' && cmake --build build-fuzz-clang -j2 --target sfagent && clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -I. -Iinclude fuzz/push/fuzz_push_results.c build-fuzz-clang/libsfagent.a $(pkg-config --cflags --libs libcjson libcurl inih libcrypto sqlite3) -lpthread -lm -o /tmp/fuzz_push_results && mkdir -p /tmp/push-corpus && /tmp/fuzz_push_results -dict=fuzz/client/sf.dict -max_total_time=90 -max_len=4096 /tmp/push-corpus fuzz/push/corpus */
 /* clang-format on */
-#include "sync/push.h"
-#include "sync/sf_client_internal.h"
+#include "sync/client/sf_client_internal.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -34,6 +33,11 @@
 
 #include "util/alloc.h"
 #include "util/json.h"
+#include "store/op.h"
+#include "sync/engine/classify.h"
+#include "sync/engine/push.h"
+#include "sync/engine/reconcile.h"
+#include "sync/engine/refs.h"
 
 /* Local ids ending in an even digit are "synced" (resolve to a Salesforce Id). */
 static const char *lookup_even(const char *local_id, void *ctx)

@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "sync/config_internal.h"
+#include "sync/client/config_internal.h"
 #include "util/alloc.h"
 #include "util/json.h"
 #include "util/strbuf.h"

@@ -17,8 +17,8 @@
 
 #include "emulator/emulator.h"
 #include "sfagent/login.h"
-#include "sync/config_internal.h"
-#include "sync/sf_client.h"
+#include "sync/client/config_internal.h"
+#include "sync/client/sf_client.h"
 #include "util/alloc.h"
 #include "util/log.h"
 #include "util/strbuf.h"

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync/config_internal.h"
-#include "sync/sf_client_internal.h"
+#include "sync/client/config_internal.h"
+#include "sync/client/sf_client_internal.h"
 #include "util/alloc.h"
 
 #define ROUNDS 3000

@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sync/config_internal.h"
-#include "sync/sf_client_internal.h"
+#include "sync/client/config_internal.h"
+#include "sync/client/sf_client_internal.h"
 #include "util/alloc.h"
 
 static void test_limit_info(void **state)

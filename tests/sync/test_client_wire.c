@@ -17,8 +17,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "sync/config_internal.h"
-#include "sync/sf_client.h"
+#include "sync/client/config_internal.h"
+#include "sync/client/sf_client.h"
 #include "util/alloc.h"
 #include "util/strbuf.h"
 

@@ -1,4 +1,4 @@
-/* Tests for sync/config.c: every key, defaults, environment overrides, secrets from files
+/* Tests for sync/client/config.c: every key, defaults, environment overrides, secrets from files
  * (and their permission check), unknown sections/keys/variables, bad values, and the
  * loopback-only rule for plain http. */
 #include <setjmp.h>
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "sfagent/config.h"
-#include "sync/config_internal.h"
+#include "sync/client/config_internal.h"
 #include "util/alloc.h"
 
 static char tmpdir[64];

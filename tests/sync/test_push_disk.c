@@ -172,7 +172,7 @@ static int released_late;
 static int leases_waited;
 
 /* A lease the faulted run could not release stays behind under this process's pid. The
- * next run in this process must take it over at once (sync/lease.c I3: no run of ours is
+ * next run in this process must take it over at once (store/lease.c I3: no run of ours is
  * active), as a daemon's next run must once disk space is back; count such leases. */
 static void count_left_lease(push_fixture *f)
 {
@@ -191,7 +191,7 @@ static bool run_trial(push_fixture *f, const scenario *s, int n, char **pool)
     fault_vfs_disarm();
     bool fired = fault_vfs_fired();
     /* The one write allowed to fail unreported is the best-effort lease release at the
-     * end of a run (sync/lease.c: an unreleased lease just expires); then the lease row
+     * end of a run (store/lease.c: an unreleased lease just expires); then the lease row
      * is still there. Any other fault must surface as the run's status. */
     if (fired && st == SFA_OK && lease_rows(f) == 0)
         fail_msg("%s at %d: the run hit the fault but returned SFA_OK", s->name, n);

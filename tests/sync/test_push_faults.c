@@ -13,11 +13,12 @@
 #include <unistd.h>
 
 #include "push_fixture.h"
-#include "sync/push.h"
 #include "util/alloc.h"
 #include "util/json.h"
 #include "util/crashpoint.h"
 #include "util/timeutil.h"
+#include "store/op.h"
+#include "store/run.h"
 
 static int setup(void **state)
 {
@@ -374,7 +375,7 @@ static void test_second_run_is_busy_and_sends_nothing(void **state)
     free_ids(ids, 2);
 }
 
-/* I6 of outbox_sync.c: a local edit folded into a pending op between the engine's read and
+/* I6 of store/op_sync.c: a local edit folded into a pending op between the engine's read and
  * its claim makes the claim fail, so the older fields are never sent as if final. */
 static void test_claim_refuses_op_changed_since_read(void **state)
 {

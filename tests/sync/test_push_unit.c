@@ -1,3 +1,10 @@
+#include "store/op.h"
+#include "sync/engine/backoff.h"
+#include "sync/engine/build.h"
+#include "sync/engine/classify.h"
+#include "sync/engine/push.h"
+#include "sync/engine/reconcile.h"
+#include "sync/engine/refs.h"
 /* Tests for the push engine's pure pieces: backoff with full jitter, classification of
  * Salesforce answers, local reference rewriting, and request building. */
 #include <setjmp.h>
@@ -8,8 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "sync/push.h"
 
 static void test_backoff_stays_within_full_jitter_bounds(void **state)
 {

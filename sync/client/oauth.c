@@ -8,12 +8,12 @@
  *       contain credentials) or a fixed text.
  *   I3. A token is usable only with both access_token and instance_url.
  */
-#include "sync/sf_client_internal.h"
+#include "sync/client/sf_client_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync/config_internal.h"
+#include "sync/client/config_internal.h"
 #include "util/alloc.h"
 #include "util/json.h"
 

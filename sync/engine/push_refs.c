@@ -4,7 +4,7 @@
  * Invariants:
  *   I1. A request never carries a local id as a field value (no dangling references).
  */
-#include "sync/push.h"
+#include "sync/engine/refs.h"
 
 #include <string.h>
 

@@ -8,7 +8,7 @@
  *       error page may be large or reflect request data).
  *   I3. When the table cannot tell whether a request left, the outcome is SF_UNKNOWN.
  */
-#include "sync/sf_client_internal.h"
+#include "sync/client/sf_client_internal.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -20,7 +20,7 @@
  *       window. So a late arrival can never overwrite a newer value. Deletes are exempt:
  *       nothing newer follows a delete.
  */
-#include "sync/push.h"
+#include "sync/engine/reconcile.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +32,10 @@
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
+#include "store/op.h"
+#include "sync/engine/build.h"
+#include "sync/engine/classify.h"
+#include "sync/engine/push.h"
 
 void push_op_key(const push_ctx *ctx, const store_op *op, const char **field, const char **value)
 {

@@ -4,12 +4,14 @@
  *   I1. A delete answered NOT_FOUND / ENTITY_IS_DELETED is done: the record is gone,
  *       which is what the op asked for (a retry after a lost answer lands here).
  */
-#include "sync/push.h"
 
 #include <stdlib.h>
 
 #include "util/crashpoint.h"
 #include "util/strbuf.h"
+#include "store/op.h"
+#include "sync/engine/classify.h"
+#include "sync/engine/push.h"
 
 sfa_status push_send_deletes(push_ctx *ctx, store_op *ops, size_t n)
 {

@@ -1,9 +1,9 @@
 /* The push engine's run: lease, start-up resolution, rounds of batches, the report.
  *
  * A run:
- *   1. takes the run lease (sync/lease.c), so two runs never claim the same op;
+ *   1. takes the run lease (store/lease.c), so two runs never claim the same op;
  *   2. honours a run-level pause left by an earlier run (offline, API limit);
- *   3. resolves every op left inflight by a crashed or cut-off run (sync/reconcile.c)
+ *   3. resolves every op left inflight by a crashed or cut-off run (sync/engine/reconcile.c)
  *      before anything else is sent;
  *   4. repeats rounds until a round sends nothing: each round pages through the ready
  *      ops (oldest open op of each record), holds back those whose references are not
@@ -12,12 +12,12 @@
  *   5. releases the lease and reports.
  *
  * Invariants:
- *   I1. Every request is preceded by a committed claim of its ops (outbox_sync.c I1).
+ *   I1. Every request is preceded by a committed claim of its ops (store/op_sync.c I1).
  *   I2. A run that ends early leaves no op claimed but undecided except unknown
  *       outcomes, which stay inflight for resolution.
  *   I3. Nothing is sent while the configured share of the org's API limit is used.
  */
-#include "sync/push.h"
+#include "sync/engine/push.h"
 
 #include <assert.h>
 #include <stdarg.h>
@@ -26,13 +26,20 @@
 #include <string.h>
 
 #include "store/store.h"
-#include "sync/config_internal.h"
+#include "sync/client/config_internal.h"
 #include "util/alloc.h"
 #include "util/crashpoint.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/names.h"
 #include "util/timeutil.h"
+#include "store/describe.h"
+#include "store/op.h"
+#include "store/run.h"
+#include "sync/engine/backoff.h"
+#include "sync/engine/classify.h"
+#include "sync/engine/reconcile.h"
+#include "sync/engine/refs.h"
 
 void push_stop(push_ctx *ctx, sfa_status st, const char *fmt, ...)
 {

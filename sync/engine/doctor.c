@@ -2,7 +2,7 @@
  * configuration, login, API usage, each configured object's describe and idempotency
  * field (exists, External ID, Unique), and the outbox's dead and conflict ops.
  * Describe results are cached in describe_cache, which the push engine reads. */
-#include "sync/push.h"
+#include "sfagent/sync.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +11,10 @@
 
 #include "util/alloc.h"
 #include "util/json.h"
+#include "store/describe.h"
+#include "store/op.h"
+#include "sync/client/config_internal.h"
+#include "sync/client/sf_client.h"
 #include "util/names.h"
 
 static void add_check(sfa_doctor_report *r, const char *name, bool ok, const char *fix,

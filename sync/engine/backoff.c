@@ -8,7 +8,7 @@
  *   I1. 0 <= backoff_delay_ms() <= min(cap, base * 2^attempts); never overflows.
  *   I2. The same seed gives the same sequence of delays.
  */
-#include "sync/push.h"
+#include "sync/engine/backoff.h"
 
 #include <unistd.h>
 

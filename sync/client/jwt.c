@@ -7,7 +7,7 @@
  *   I2. The private key never leaves this file's stack frames; OpenSSL's error strings are
  *       not passed on (they can quote key file contents on some versions).
  */
-#include "sync/sf_client_internal.h"
+#include "sync/client/sf_client_internal.h"
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>

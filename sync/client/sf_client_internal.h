@@ -1,4 +1,4 @@
-/* Internals of the Salesforce client shared by sync/sf_client.c, sf_parse.c, oauth.c,
+/* Internals of the Salesforce client shared by sync/client/sf_client.c, sf_parse.c, oauth.c,
  * jwt.c and login.c, and exposed for unit tests: pure parsers (headers, error bodies,
  * token responses), outcome classification, and the OAuth/JWT request builders. */
 #ifndef SFA_SYNC_SF_CLIENT_INTERNAL_H
@@ -11,7 +11,7 @@
 
 #include "sfagent/config.h"
 #include "sfagent/status.h"
-#include "sync/sf_client.h"
+#include "sync/client/sf_client.h"
 #include "util/strbuf.h"
 
 /* ---- sf_parse.c: pure parsers ---- */

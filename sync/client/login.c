@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync/sf_client.h"
+#include "sync/client/sf_client.h"
 #include "util/alloc.h"
 #include "util/json.h"
 

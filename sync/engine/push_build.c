@@ -1,6 +1,6 @@
 /* Building request paths and SOQL for the push engine. SOQL literals go through
  * soql_quote only (STYLE.md rule 12); field and object names are checked API names. */
-#include "sync/push.h"
+#include "sync/engine/build.h"
 
 #include <stdlib.h>
 #include <string.h>

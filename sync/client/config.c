@@ -13,7 +13,7 @@
  *       SFAGENT_SYNC_ environment) is an error, never silently ignored.
  *   I4. Secret files and the JWT key must not be readable by group or others.
  */
-#include "sync/config_internal.h"
+#include "sync/client/config_internal.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

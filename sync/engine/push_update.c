@@ -17,7 +17,6 @@
  *   I1. Every conflict is logged, whatever the policy.
  *   I2. Only fields the op changes are sent; a field dropped by server-wins is not.
  */
-#include "sync/push.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,10 @@
 #include "util/log.h"
 #include "util/sfid.h"
 #include "util/strbuf.h"
+#include "store/op.h"
+#include "sync/engine/build.h"
+#include "sync/engine/classify.h"
+#include "sync/engine/push.h"
 
 static char *retrieve_path(push_ctx *ctx, store_op *ops, size_t n)
 {

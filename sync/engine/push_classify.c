@@ -5,7 +5,7 @@
  *   I1. An unknown per-record code is permanent: an op is never retried on a guess.
  *   I2. NOT_SENT never costs an op attempt; UNKNOWN never leads to a blind resend.
  */
-#include "sync/push.h"
+#include "sync/engine/classify.h"
 
 #include <string.h>
 

@@ -10,7 +10,6 @@
  *   I2. collateSubrequests is false: the query runs after the upsert and sees its rows.
  *   I3. allOrNone is false everywhere: one bad record never holds the others back.
  */
-#include "sync/push.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,11 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/sfid.h"
+#include "store/op.h"
+#include "sync/engine/build.h"
+#include "sync/engine/classify.h"
+#include "sync/engine/push.h"
+#include "sync/engine/reconcile.h"
 
 static cJSON *record_body(const store_op *op, const char *key_field, const char *key_value)
 {

@@ -23,7 +23,7 @@
  *       DELETE (keyed upserts, updates, deletes) are safe to apply twice and keep the
  *       pooled connection.
  */
-#include "sync/sf_client.h"
+#include "sync/client/sf_client.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -31,8 +31,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "sync/config_internal.h"
-#include "sync/sf_client_internal.h"
+#include "sync/client/config_internal.h"
+#include "sync/client/sf_client_internal.h"
 #include "util/alloc.h"
 #include "util/json.h"
 #include "util/log.h"

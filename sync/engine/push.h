@@ -1,0 +1,108 @@
+/* The push run's context and the pieces the senders share (sync/engine/push.c), and
+ * the senders themselves (push_create.c, push_update.c, push_delete.c). Never used by
+ * agent/ or embedders.
+ *
+ * The engine decides what happens to each claimed op (store/op.h outcomes); the store
+ * writes the transition. Pure pieces have their own headers: backoff.h, classify.h,
+ * refs.h, build.h; reconciliation is reconcile.h.
+ */
+#ifndef SFA_SYNC_ENGINE_PUSH_H
+#define SFA_SYNC_ENGINE_PUSH_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sfagent/agent.h"
+#include "sfagent/config.h"
+#include "sfagent/status.h"
+#include "sfagent/sync.h"
+#include "store/op.h"
+#include "sync/client/sf_client.h"
+#include "sync/engine/backoff.h"
+#include "sync/engine/classify.h"
+
+/* Most records per sObject Collections request (SALESFORCE.md section 5). */
+#define PUSH_BATCH_MAX 200
+/* Ready ops read per page while scanning the outbox. */
+#define PUSH_PAGE_SIZE 1000
+/* After this many failed attempts a transiently failing op is dead (TOO_MANY_ATTEMPTS). */
+#define PUSH_MAX_ATTEMPTS 20
+/* Pause after REQUEST_LIMIT_EXCEEDED without a Retry-After header. */
+#define PUSH_LIMIT_PAUSE_MS (10 * 60 * 1000)
+
+/* ---- the run context ---- */
+
+typedef enum push_policy {
+    PUSH_POLICY_LOCAL_WINS = 0,
+    PUSH_POLICY_SERVER_WINS = 1,
+    PUSH_POLICY_MANUAL = 2,
+} push_policy;
+
+typedef struct push_keyinfo {
+    char *sobject;
+    int has_key; /* 1 yes, 0 no, -1 not known yet */
+} push_keyinfo;
+
+typedef struct push_ctx {
+    sfa_agent *agent;
+    sf_client *client;
+    const sfa_config *cfg;
+    char run_id[48];
+    backoff_rng rng;
+    int64_t backoff_base_ms;
+    int64_t backoff_cap_ms;
+    int64_t settle_ms; /* an unanswered request may still be applied until sent + settle */
+    int max_attempts;
+    char idem_field[96];
+    bool no_key; /* idempotency_field configured empty: no object has a key */
+    push_policy policy;
+    double api_share;
+    sfa_sync_report *report;
+    size_t total;             /* ops pending at the start (progress) */
+    size_t inflight_at_start; /* unknown outcomes left by earlier runs */
+    int round;                /* rounds completed in this run */
+    bool raced;               /* an op changed between read and claim: run another round */
+    bool answered;            /* Salesforce answered at least one request in this run */
+    const sfa_sync_options *opts;
+    /* Set when the run must end early; stop_status is what sfa_sync_run returns. */
+    bool stop;
+    sfa_status stop_status;
+    /* Requests that left the machine (answered or unknown), for the report's "sent". */
+    long requests_out;
+    push_keyinfo *keys;
+    size_t nkeys;
+} push_ctx;
+
+/* Stop the run with status and a message for the report (printf-style). */
+void push_stop(push_ctx *ctx, sfa_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Before every request: false (and the run stopped) when the API share is used up. */
+bool push_limit_ok(push_ctx *ctx);
+/* Send one request, counting it; on SFA_OK resp holds an outcome. */
+sfa_status push_request(push_ctx *ctx, const char *method, const char *path, const cJSON *body,
+                        sf_response *resp);
+/* Does sobject have the idempotency External ID field? 1 yes, 0 no, -1 unknown
+ * (not known yet: try the upsert; a NOT_FOUND/INVALID_FIELD answer triggers a describe). */
+int push_key_state(push_ctx *ctx, const char *sobject);
+/* Decide from describe (one call, cached in describe_cache). Returns 1/0, or -1 when
+ * describe could not be fetched (the run stops). */
+int push_key_describe(push_ctx *ctx, const char *sobject);
+/* Write the decided outcomes of ops[0..n) (store_outbox_apply), choosing each retry's
+ * backoff delay, and count them in the report. */
+sfa_status push_write_results(push_ctx *ctx, store_op *ops, size_t n);
+/* Apply a whole-response class to every undecided op of a batch. */
+void push_apply_response_class(push_ctx *ctx, store_op *ops, size_t n, push_resp_class cls,
+                               const sf_response *resp);
+/* Per-record collections result into op (success: done with id; errors: classified). */
+void push_apply_record_result(push_ctx *ctx, store_op *op, const cJSON *result);
+
+/* ---- push_create.c / push_update.c / push_delete.c: one batch each ---- */
+
+/* ops: same sobject and kind (create | upsert; upsert: same ext_field). */
+sfa_status push_send_creates(push_ctx *ctx, store_op *ops, size_t n);
+sfa_status push_send_updates(push_ctx *ctx, store_op *ops, size_t n);
+sfa_status push_send_deletes(push_ctx *ctx, store_op *ops, size_t n);
+
+#endif

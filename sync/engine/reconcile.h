@@ -1,0 +1,26 @@
+/* Reconciliation: finding creates by their key, resolving unknown outcomes
+ * (sync/engine/reconcile.c). */
+#ifndef SFA_SYNC_ENGINE_RECONCILE_H
+#define SFA_SYNC_ENGINE_RECONCILE_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+#include "store/op.h"
+#include "sync/engine/push.h"
+
+/* Key field and value an op's record carries on the server (create: idempotency field +
+ * local id; upsert: its ext field/value). NULL field when it has none. */
+void push_op_key(const push_ctx *ctx, const store_op *op, const char **field, const char **value);
+/* Take a read-back row into op: identity values (Id, CaseNumber, SystemModstamp, key) into
+ * op->server and new_sf_id, other fields into op->server_fill. */
+void push_take_row(store_op *op, const cJSON *row, const char *key_field);
+/* Match query rows (records array of a query response) to ops by key (push_take_row for
+ * each match); returns how many matched. */
+size_t push_match_rows(const push_ctx *ctx, store_op *ops, size_t n, const cJSON *records);
+/* Resolve every inflight op (start-up, or after an unknown outcome in this run):
+ * creates by key (found -> done, else pending), updates/deletes/upserts -> pending,
+ * creates without a key -> dead UNKNOWN_OUTCOME. owner NULL: every inflight op. */
+sfa_status push_resolve_inflight(push_ctx *ctx, const char *owner);
+
+#endif
