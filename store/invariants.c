@@ -26,7 +26,7 @@ typedef struct invariant {
 static const invariant invariants[] = {
     {"V1 inflight ops hold a lease, others none",
      "SELECT 'op ' || seq || ' (' || state || ')' FROM outbox"
-     " WHERE (state = 'inflight') != (lease_owner IS NOT NULL AND lease_expires_at IS NOT NULL)"
+     " WHERE (state = 'inflight') != (lease_owner IS NOT NULL)"
      " LIMIT 1"},
     {"V2 records with open ops are dirty",
      "SELECT 'record ' || r.local_id FROM records r WHERE r.dirty = 0 AND EXISTS"

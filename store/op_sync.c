@@ -23,8 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/op_state.h"
 #include "store/sql.h"
 #include "util/alloc.h"
+#include "util/check.h"
 #include "util/crashpoint.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -165,91 +167,47 @@ sfa_status store_outbox_inflight(sfa_agent *a, const char *owner, store_op **out
     return rc;
 }
 
-sfa_status store_outbox_claim(sfa_agent *a, const char *run_id, store_op *ops, size_t n,
-                              bool *claimed)
+/* One transaction applying ev to each of ops[0..n); changed[i] (may be NULL) says which
+ * ops it applied to (the others raced: see store/op_state.c). */
+static sfa_status transition_all(sfa_agent *a, const char *run_id, store_op_event ev,
+                                 const store_op *ops, size_t n, bool *changed, const char *what)
 {
-    sqlite3_stmt *st = NULL;
-    int64_t now = time_now_ms();
     sfa_status rc = store_tx_begin(a);
-    if (rc != SFA_OK)
-        return rc;
-    int src = sqlite3_prepare_v2(store_db(a),
-                                 "UPDATE outbox SET state = 'inflight', lease_owner = ?1,"
-                                 " lease_expires_at = ?2, updated_at = ?3"
-                                 " WHERE seq = ?4 AND state = 'pending' AND fields IS ?5",
-                                 -1, &st, NULL);
-    for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, now + STORE_LEASE_MS);
-        sqlite3_bind_int64(st, 3, now);
-        sqlite3_bind_int64(st, 4, ops[i].seq);
-        /* I1 with I6: what is sent is exactly what was claimed. */
-        sqlite3_bind_text(st, 5, ops[i].fields_raw, -1, SQLITE_STATIC);
-        src = sqlite3_step(st);
-        if (src == SQLITE_DONE) {
-            claimed[i] = sqlite3_changes(store_db(a)) == 1;
-            src = SQLITE_OK;
-        }
+    for (size_t i = 0; rc == SFA_OK && i < n; i++) {
+        store_op_change c = {.seq = ops[i].seq, .event = ev, .run_id = run_id};
+        c.expect_fields = ops[i].fields_raw; /* I1 with I6: what is sent is what was claimed */
+        bool ch = false;
+        rc = store_op_transition(a, &c, NULL, &ch);
+        if (changed)
+            changed[i] = ch;
     }
-    sqlite3_finalize(st);
-    if (src != SQLITE_OK) {
-        rc = store_fail_sqlite(a, src, "claim ops");
-        store_tx_rollback(a);
-        return rc;
-    }
-    return store_tx_commit(a); /* I1: committed before the request leaves */
-}
-
-sfa_status store_outbox_adopt(sfa_agent *a, const char *run_id, const store_op *ops, size_t n)
-{
-    sqlite3_stmt *st = NULL;
-    sfa_status rc = store_tx_begin(a);
-    if (rc != SFA_OK)
-        return rc;
-    int src = sqlite3_prepare_v2(store_db(a),
-                                 "UPDATE outbox SET lease_owner = ?1 WHERE seq = ?2"
-                                 " AND state = 'inflight'",
-                                 -1, &st, NULL);
-    for (size_t i = 0; src == SQLITE_OK && i < n; i++) {
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, ops[i].seq);
-        src = sqlite3_step(st);
-        if (src == SQLITE_DONE)
-            src = SQLITE_OK;
-    }
-    sqlite3_finalize(st);
-    if (src != SQLITE_OK) {
-        rc = store_fail_sqlite(a, src, "adopt inflight ops");
-        store_tx_rollback(a);
+    (void)what;
+    if (rc != SFA_OK) {
+        store_tx_rollback(a); /* the handle keeps the failure's message */
         return rc;
     }
     return store_tx_commit(a);
 }
 
+sfa_status store_outbox_claim(sfa_agent *a, const char *run_id, store_op *ops, size_t n,
+                              bool *claimed)
+{
+    /* I1: committed before the request leaves */
+    return transition_all(a, run_id, STORE_EV_CLAIM, ops, n, claimed, "claim ops");
+}
+
+sfa_status store_outbox_adopt(sfa_agent *a, const char *run_id, const store_op *ops, size_t n)
+{
+    return transition_all(a, run_id, STORE_EV_ADOPT, ops, n, NULL, "adopt inflight ops");
+}
+
 /* ---- results ---- */
 
 typedef struct apply_stmts {
-    sqlite3_stmt *done, *retry, *release, *dead, *conflict, *mirror_get, *mirror_put, *dup_drop;
+    sqlite3_stmt *mirror_get, *mirror_put, *dup_drop;
     sqlite3_stmt *ref_get;
 } apply_stmts;
 
-static const char sql_done[] =
-    "UPDATE outbox SET state = 'done', last_error_code = NULL, last_error = NULL,"
-    " lease_owner = NULL, lease_expires_at = NULL, updated_at = ?3"
-    " WHERE seq = ?1 AND state = 'inflight' AND lease_owner = ?2";
-static const char sql_retry[] =
-    "UPDATE outbox SET state = ?4, attempts = attempts + 1, next_attempt_at = ?5,"
-    " last_error_code = ?6, last_error = ?7, lease_owner = NULL, lease_expires_at = NULL,"
-    " updated_at = ?3 WHERE seq = ?1 AND state = 'inflight' AND lease_owner = ?2";
-static const char sql_release[] =
-    "UPDATE outbox SET state = 'pending', lease_owner = NULL, lease_expires_at = NULL,"
-    " updated_at = ?3 WHERE seq = ?1 AND state = 'inflight' AND lease_owner = ?2";
-static const char sql_dead[] =
-    "UPDATE outbox SET state = ?4, last_error_code = ?5, last_error = ?6,"
-    " base_modstamp = coalesce(?7, base_modstamp), lease_owner = NULL, lease_expires_at = NULL,"
-    " updated_at = ?3 WHERE seq = ?1 AND state = 'inflight' AND lease_owner = ?2";
 static const char sql_mirror_get[] = "SELECT base, fields FROM records WHERE local_id = ?1";
 static const char sql_mirror_put[] =
     "UPDATE records SET base = ?2, fields = ?3, sf_id = coalesce(?4, sf_id),"
@@ -269,10 +227,6 @@ static const char sql_ref_get[] =
 static void stmts_free(apply_stmts *s)
 {
     sqlite3_finalize(s->ref_get);
-    sqlite3_finalize(s->done);
-    sqlite3_finalize(s->retry);
-    sqlite3_finalize(s->release);
-    sqlite3_finalize(s->dead);
     sqlite3_finalize(s->mirror_get);
     sqlite3_finalize(s->mirror_put);
     sqlite3_finalize(s->dup_drop);
@@ -280,15 +234,7 @@ static void stmts_free(apply_stmts *s)
 
 static int stmts_prepare(sqlite3 *db, apply_stmts *s)
 {
-    int rc = sqlite3_prepare_v2(db, sql_done, -1, &s->done, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(db, sql_retry, -1, &s->retry, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(db, sql_release, -1, &s->release, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(db, sql_dead, -1, &s->dead, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(db, sql_mirror_get, -1, &s->mirror_get, NULL);
+    int rc = sqlite3_prepare_v2(db, sql_mirror_get, -1, &s->mirror_get, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(db, sql_mirror_put, -1, &s->mirror_put, NULL);
     if (rc == SQLITE_OK)
@@ -419,47 +365,8 @@ typedef struct apply_ctx {
     const char *run_id;
     int max_attempts;
     store_apply_counts *counts;
-    sqlite3 *db;
+    sfa_agent *agent;
 } apply_ctx;
-
-static void bind_key(sqlite3_stmt *st, const apply_ctx *ctx, const store_op *op, int64_t now)
-{
-    sqlite3_reset(st);
-    sqlite3_bind_int64(st, 1, op->seq);
-    sqlite3_bind_text(st, 2, ctx->run_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, now);
-}
-
-static int step_changed(sqlite3 *db, sqlite3_stmt *st, bool *changed)
-{
-    int rc = sqlite3_step(st);
-    *changed = rc == SQLITE_DONE && sqlite3_changes(db) == 1;
-    return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-static int apply_retry(apply_ctx *ctx, apply_stmts *s, store_op *op, int64_t now, bool *changed)
-{
-    bool give_up = op->attempts + 1 >= ctx->max_attempts;
-    int64_t delay =
-        op->retry_delay_ms > op->retry_after_ms ? op->retry_delay_ms : op->retry_after_ms;
-    char *msg = give_up
-                    ? xasprintf("gave up after %d attempts; last error %s: %s", op->attempts + 1,
-                                op->err_code ? op->err_code : "?", op->err_msg ? op->err_msg : "")
-                    : NULL;
-    bind_key(s->retry, ctx, op, now);
-    sqlite3_bind_text(s->retry, 4, give_up ? "dead" : "pending", -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s->retry, 5, now + delay);
-    sqlite3_bind_text(s->retry, 6, give_up ? "TOO_MANY_ATTEMPTS" : op->err_code, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s->retry, 7, give_up ? msg : op->err_msg, -1, SQLITE_STATIC);
-    int rc = step_changed(ctx->db, s->retry, changed);
-    sqlite3_reset(s->retry);
-    free(msg);
-    if (give_up && *changed)
-        ctx->counts->dead++;
-    else if (*changed)
-        ctx->counts->retried++;
-    return rc;
-}
 
 /* I7: a failure outcome carries the code that explains it (what `outbox list` shows). */
 static bool op_outcome_is_consistent(const store_op *op)
@@ -478,54 +385,73 @@ static bool op_outcome_is_consistent(const store_op *op)
     return false;
 }
 
-static int apply_one(apply_ctx *ctx, apply_stmts *s, store_op *op, int64_t now)
+static store_op_event outcome_event(store_outcome o)
 {
-    assert(op_outcome_is_consistent(op));
-    sqlite3 *db = ctx->db;
-    bool changed = false;
-    int rc = SQLITE_OK;
-    switch (op->outcome) {
+    switch (o) {
+    case STORE_OUT_DONE:
+        return STORE_EV_DONE;
+    case STORE_OUT_RETRY:
+        return STORE_EV_RETRY;
+    case STORE_OUT_RELEASE:
+        return STORE_EV_RELEASE;
+    case STORE_OUT_DEAD:
+        return STORE_EV_DEAD;
+    case STORE_OUT_CONFLICT:
     case STORE_OUT_NONE:
     case STORE_OUT_INFLIGHT:
-        return SQLITE_OK; /* I2: stays inflight, resolved by key later */
-    case STORE_OUT_DONE:
-        bind_key(s->done, ctx, op, now);
-        rc = step_changed(db, s->done, &changed);
-        if (rc == SQLITE_OK && changed) {
-            ctx->counts->done++;
-            rc = mirror_update(s, op, true, now);
-        }
-        return rc;
-    case STORE_OUT_RETRY:
-        return apply_retry(ctx, s, op, now, &changed);
-    case STORE_OUT_RELEASE:
-        bind_key(s->release, ctx, op, now);
-        return step_changed(db, s->release, &changed);
-    case STORE_OUT_DEAD:
-    case STORE_OUT_CONFLICT:
-        bind_key(s->dead, ctx, op, now);
-        sqlite3_bind_text(s->dead, 4, op->outcome == STORE_OUT_DEAD ? "dead" : "conflict", -1,
-                          SQLITE_STATIC);
-        sqlite3_bind_text(s->dead, 5, op->err_code, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s->dead, 6, op->err_msg, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s->dead, 7, op->new_base_modstamp, -1, SQLITE_STATIC);
-        rc = step_changed(db, s->dead, &changed);
-        if (rc == SQLITE_OK && changed) {
-            if (op->outcome == STORE_OUT_DEAD)
-                ctx->counts->dead++;
-            else
-                ctx->counts->conflict++;
-            rc = mirror_update(s, op, false, now);
-        }
-        return rc;
+        break;
     }
+    return STORE_EV_CONFLICT;
+}
+
+static void count(store_apply_counts *c, store_op_state to, store_outcome o)
+{
+    if (to == STORE_OP_DONE)
+        c->done++;
+    else if (to == STORE_OP_DEAD)
+        c->dead++;
+    else if (to == STORE_OP_CONFLICT)
+        c->conflict++;
+    else if (o == STORE_OUT_RETRY)
+        c->retried++;
+}
+
+static int apply_one(apply_ctx *ctx, apply_stmts *s, store_op *op, int64_t now)
+{
+    if (!SFA_ALWAYS(op_outcome_is_consistent(op)))
+        return SQLITE_MISUSE;
+    if (op->outcome == STORE_OUT_NONE || op->outcome == STORE_OUT_INFLIGHT)
+        return SQLITE_OK; /* I2: stays inflight, resolved by key later */
+    int64_t delay =
+        op->retry_delay_ms > op->retry_after_ms ? op->retry_delay_ms : op->retry_after_ms;
+    store_op_change c = {
+        .seq = op->seq,
+        .event = outcome_event(op->outcome),
+        .run_id = ctx->run_id,
+        .next_attempt_at = now + delay,
+        .max_attempts = ctx->max_attempts,
+        .code = op->err_code,
+        .msg = op->err_msg,
+        .base_modstamp = op->new_base_modstamp,
+    };
+    store_op_state to = STORE_OP_PENDING;
+    bool changed = false;
+    if (store_op_transition(ctx->agent, &c, &to, &changed) != SFA_OK)
+        return SQLITE_ABORT; /* the handle says why */
+    if (!changed)
+        return SQLITE_OK; /* I3: another run took the op over */
+    count(ctx->counts, to, op->outcome);
+    if (op->outcome == STORE_OUT_DONE)
+        return mirror_update(s, op, true, now);
+    if (op->outcome == STORE_OUT_DEAD || op->outcome == STORE_OUT_CONFLICT)
+        return mirror_update(s, op, false, now);
     return SQLITE_OK;
 }
 
 sfa_status store_outbox_apply(sfa_agent *a, const char *run_id, int max_attempts, store_op *ops,
                               size_t n, store_apply_counts *counts)
 {
-    apply_ctx actx = {run_id, max_attempts, counts, store_db(a)};
+    apply_ctx actx = {run_id, max_attempts, counts, a};
     apply_ctx *ctx = &actx;
     apply_stmts s = {0};
     int64_t now = time_now_ms();
@@ -537,7 +463,9 @@ sfa_status store_outbox_apply(sfa_agent *a, const char *run_id, int max_attempts
         src = apply_one(ctx, &s, &ops[i], now);
     stmts_free(&s);
     if (src != SQLITE_OK) {
-        rc = store_fail_sqlite(a, src, "record push results");
+        /* SQLITE_ABORT: a transition failed and already recorded why on the handle. */
+        rc = src == SQLITE_ABORT ? store_last_status(a)
+                                 : store_fail_sqlite(a, src, "record push results");
         store_tx_rollback(a);
         return rc;
     }

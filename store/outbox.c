@@ -2,7 +2,8 @@
  *
  * Invariants:
  * I1. retry and discard touch only dead or conflict ops (never pending or inflight ones,
- *     which the push engine may hold); anything else is SFA_ESTATE.
+ *     which the push engine may hold); anything else is SFA_ESTATE. The transitions
+ *     themselves (T10, T11, T13) are store/op_state.c's.
  * I2. A discarded op is state 'done' with last_error_code 'DISCARDED': it is never sent.
  *     The mirror's local view falls back to the server base plus the record's remaining
  *     open ops, in seq order.
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "sfagent/outbox.h"
+#include "store/op_state.h"
 #include "store/sql.h"
 #include "store/store_internal.h"
 #include "util/alloc.h"
@@ -27,18 +29,6 @@ static const char SQL_LIST_ALL[] = OP_COLUMNS "ORDER BY seq LIMIT ?1";
 static const char SQL_LIST_STATE[] = OP_COLUMNS "WHERE state = ?2 ORDER BY seq LIMIT ?1";
 static const char SQL_GET_BY_ID[] = OP_COLUMNS "WHERE op_id = ?1";
 static const char SQL_GET_BY_SEQ[] = OP_COLUMNS "WHERE seq = ?1";
-static const char SQL_RETRY[] =
-    "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_at = 0, "
-    "last_error_code = NULL, last_error = NULL, lease_owner = NULL, lease_expires_at = NULL, "
-    "updated_at = ?2 WHERE seq = ?1 AND state IN ('dead', 'conflict')";
-static const char SQL_DISCARD[] =
-    "UPDATE outbox SET state = 'done', last_error_code = 'DISCARDED', "
-    "last_error = 'discarded by the user', lease_owner = NULL, lease_expires_at = NULL, "
-    "updated_at = ?2 WHERE seq = ?1 AND state IN ('dead', 'conflict')";
-static const char SQL_DISCARD_LATER[] =
-    "UPDATE outbox SET state = 'done', last_error_code = 'DISCARDED', "
-    "last_error = 'its create was discarded', updated_at = ?2 "
-    "WHERE local_id = ?1 AND state IN ('pending', 'dead', 'conflict') AND lease_owner IS NULL";
 static const char SQL_RECORD_BASE[] = "SELECT base, sf_id FROM records WHERE local_id = ?1";
 static const char SQL_OPEN_OPS[] =
     "SELECT kind, fields FROM outbox WHERE local_id = ?1 AND state != 'done' ORDER BY seq";
@@ -175,22 +165,6 @@ sfa_status sfa_outbox_get(sfa_op **out, sfa_agent *agent, const char *op_ref)
     return rc == SQLITE_ROW ? SFA_OK : store_fail_sqlite(agent, rc, "reading the outbox");
 }
 
-static sfa_status step_bind2(sfa_agent *a, const char *sql, int64_t seq, const char *text,
-                             int64_t now, const char *what)
-{
-    sqlite3_stmt *st = store_stmt(a, sql);
-    if (!st)
-        return store_last_status(a);
-    if (text)
-        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_int64(st, 1, seq);
-    sqlite3_bind_int64(st, 2, now);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, what);
-}
-
 /* Begin, fetch the op and check it is dead or conflict (I1). */
 static sfa_status begin_on_settled_op(sfa_agent *a, const char *op_ref, sfa_op **op,
                                       const char *verb)
@@ -218,7 +192,9 @@ sfa_status sfa_outbox_retry(sfa_agent *agent, const char *op_ref)
         sfa_op_free(op);
         return s;
     }
-    s = step_bind2(agent, SQL_RETRY, op->seq, NULL, time_now_ms(), "retrying the op");
+    store_op_change c = {.seq = op->seq, .event = STORE_EV_USER_RETRY};
+    bool changed = false;
+    s = store_op_transition(agent, &c, NULL, &changed);
     s = s == SFA_OK ? store_tx_commit(agent) : (store_tx_rollback(agent), s);
     sfa_op_free(op);
     return s;
@@ -292,9 +268,11 @@ sfa_status sfa_outbox_discard(sfa_agent *agent, const char *op_ref)
     int64_t now = time_now_ms();
     /* I3: a create that never reached Salesforce takes the record's later ops with it. */
     bool drop = strcmp(op->kind, "create") == 0 || strcmp(op->kind, "upsert") == 0;
-    s = step_bind2(agent, SQL_DISCARD, op->seq, NULL, now, "discarding the op");
+    store_op_change c = {.seq = op->seq, .event = STORE_EV_DISCARD};
+    bool changed = false;
+    s = store_op_transition(agent, &c, NULL, &changed);
     if (s == SFA_OK && drop)
-        s = step_bind2(agent, SQL_DISCARD_LATER, 0, op->local_id, now, "discarding later ops");
+        s = store_op_discard_dependents(agent, op->local_id, now);
     if (s == SFA_OK)
         s = rebuild_view(agent, op->local_id, drop, now);
     s = s == SFA_OK ? store_tx_commit(agent) : (store_tx_rollback(agent), s);
@@ -346,31 +324,18 @@ sfa_status sfa_outbox_stats_get(sfa_outbox_stats *out, sfa_agent *agent)
     return rc == SQLITE_ROW ? SFA_OK : store_fail_sqlite(agent, rc, "counting records");
 }
 
-static const char SQL_PRUNE[] = "DELETE FROM outbox WHERE state = 'done' AND updated_at < ?1";
-
 sfa_status sfa_outbox_prune(sfa_agent *agent, int64_t older_than_ms, size_t *removed)
 {
     if (removed)
         *removed = 0;
     if (!agent)
         return SFA_EINVAL;
-    sqlite3_stmt *st = store_stmt(agent, SQL_PRUNE);
-    if (!st)
-        return store_last_status(agent);
     sfa_status s = store_tx_begin(agent);
-    if (s != SFA_OK) {
-        sqlite3_reset(st);
+    if (s != SFA_OK)
         return s;
-    }
-    sqlite3_bind_int64(st, 1, older_than_ms);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        store_tx_rollback(agent);
-        return store_fail_sqlite(agent, rc, "pruning done ops");
-    }
-    size_t n = (size_t)sqlite3_changes(store_db(agent));
-    s = store_tx_commit(agent);
+    size_t n = 0;
+    s = store_op_prune(agent, older_than_ms, &n);
+    s = s == SFA_OK ? store_tx_commit(agent) : (store_tx_rollback(agent), s);
     if (s == SFA_OK && removed)
         *removed = n;
     return s;

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "sfagent/record.h"
+#include "store/op_state.h"
 #include "store/sql.h"
 #include "store/store_internal.h"
 #include "util/alloc.h"
@@ -26,14 +27,9 @@
 static const char SQL_INSERT_RECORD[] =
     "INSERT INTO records (local_id, sobject, fields, dirty, created_at, updated_at) "
     "VALUES (?1, ?2, ?3, 1, ?4, ?4)";
-static const char SQL_INSERT_OP[] =
-    "INSERT INTO outbox (op_id, sobject, local_id, kind, fields, ext_field, ext_value, "
-    "base_modstamp, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)";
 static const char SQL_NEWEST_OP[] =
     "SELECT seq, kind, state, attempts, lease_owner IS NULL, fields FROM outbox "
     "WHERE local_id = ?1 ORDER BY seq DESC LIMIT 1";
-static const char SQL_FOLD_OP[] = "UPDATE outbox SET fields = ?2, updated_at = ?3 "
-                                  "WHERE seq = ?1 AND state = 'pending' AND lease_owner IS NULL";
 static const char SQL_SET_FIELDS[] =
     "UPDATE records SET fields = ?2, dirty = 1, updated_at = ?3 WHERE local_id = ?1";
 static const char SQL_NEVER_SENT[] =
@@ -43,7 +39,6 @@ static const char SQL_NEVER_SENT[] =
 static const char SQL_REFERRERS[] =
     "SELECT local_id FROM records WHERE deleted = 0 AND local_id != ?1 AND EXISTS "
     "(SELECT 1 FROM json_each(records.fields) WHERE json_each.value = ?1) LIMIT 1";
-static const char SQL_DELETE_OPS[] = "DELETE FROM outbox WHERE local_id = ?1";
 static const char SQL_DELETE_RECORD[] = "DELETE FROM records WHERE local_id = ?1";
 static const char SQL_MARK_DELETED[] =
     "UPDATE records SET deleted = 1, dirty = 1, updated_at = ?2 WHERE local_id = ?1";
@@ -51,46 +46,12 @@ static const char SQL_FIND_EXT[] =
     "SELECT local_id FROM records WHERE sobject = ?1 AND deleted = 0 "
     "AND json_extract(fields, ?2) = ?3 LIMIT 2";
 
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
-}
-
 /* Step a cached write statement once and reset it. */
 static sfa_status step_done(sfa_agent *a, sqlite3_stmt *st, const char *what)
 {
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, what);
-}
-
-typedef struct op_spec {
-    const char *sobject, *local_id, *kind, *fields, *ext_field, *ext_value, *base_modstamp;
-} op_spec;
-
-static sfa_status insert_op(sfa_agent *a, const op_spec *o, int64_t now)
-{
-    sqlite3_stmt *st = store_stmt(a, SQL_INSERT_OP);
-    if (!st)
-        return store_last_status(a);
-    char *op_id = store_new_op_id();
-    sqlite3_bind_text(st, 1, op_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, o->sobject, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, o->local_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, o->kind, -1, SQLITE_STATIC);
-    bind_text_or_null(st, 5, o->fields);
-    bind_text_or_null(st, 6, o->ext_field);
-    bind_text_or_null(st, 7, o->ext_value);
-    bind_text_or_null(st, 8, o->base_modstamp);
-    sqlite3_bind_int64(st, 9, now);
-    sfa_status s = step_done(a, st, "adding the outbox op");
-    free(op_id);
-    if (s == SFA_OK)
-        CRASH_POINT("store.after_outbox_insert");
-    return s;
 }
 
 sfa_status store_insert_new(sfa_agent *a, const char *sobject, const cJSON *fields,
@@ -109,8 +70,8 @@ sfa_status store_insert_new(sfa_agent *a, const char *sobject, const cJSON *fiel
     sqlite3_bind_int64(st, 4, now);
     sfa_status s = step_done(a, st, "adding the record");
     if (s == SFA_OK) {
-        op_spec o = {sobject, local_id, kind, text, ext_field, ext_value, NULL};
-        s = insert_op(a, &o, now);
+        store_op_new o = {sobject, local_id, kind, text, ext_field, ext_value, NULL};
+        s = store_op_enqueue(a, &o, now);
     }
     free(text);
     if (s == SFA_OK && out_local_id)
@@ -200,8 +161,7 @@ static char *merged_text(const char *stored, const cJSON *changes)
 }
 
 /* I2, I3: fold into the newest op when the rules allow; *folded says whether it did. */
-static sfa_status try_fold(sfa_agent *a, const char *local_id, const cJSON *changes, int64_t now,
-                           bool *folded)
+static sfa_status try_fold(sfa_agent *a, const char *local_id, const cJSON *changes, bool *folded)
 {
     *folded = false;
     sqlite3_stmt *st = store_stmt(a, SQL_NEWEST_OP);
@@ -226,15 +186,8 @@ static sfa_status try_fold(sfa_agent *a, const char *local_id, const cJSON *chan
     sqlite3_reset(st);
     if (!can)
         return SFA_OK;
-    st = store_stmt(a, SQL_FOLD_OP);
-    sfa_status s = st ? SFA_OK : store_last_status(a);
-    if (st) {
-        sqlite3_bind_int64(st, 1, seq);
-        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, now);
-        s = step_done(a, st, "coalescing into the pending op");
-        *folded = s == SFA_OK && sqlite3_changes(store_db(a)) == 1;
-    }
+    store_op_change c = {.seq = seq, .event = STORE_EV_FOLD, .fields = text};
+    sfa_status s = store_op_transition(a, &c, NULL, folded);
     free(text);
     return s;
 }
@@ -264,11 +217,12 @@ static sfa_status apply_update(sfa_agent *a, const char *sobject, const store_ro
     sfa_status s = SFA_OK;
     /* An upsert is sent on its own key; it only folds when its key is not needed. */
     if (strcmp(kind, "update") == 0)
-        s = try_fold(a, row->local_id, changes, now, &folded);
+        s = try_fold(a, row->local_id, changes, &folded);
     if (s == SFA_OK && !folded) {
         char *text = json_print(changes);
-        op_spec o = {sobject, row->local_id, kind, text, ext_field, ext_value, row->sys_modstamp};
-        s = insert_op(a, &o, now);
+        store_op_new o = {sobject,   row->local_id,    kind, text, ext_field,
+                          ext_value, row->sys_modstamp};
+        s = store_op_enqueue(a, &o, now);
         free(text);
     }
     if (s == SFA_OK)
@@ -353,22 +307,20 @@ static sfa_status remove_local(sfa_agent *a, const char *sobject, const store_ro
 {
     sfa_status s = check_unreferenced(a, sobject, row);
     /* Ops first: outbox.local_id references records. */
-    const char *sqls[] = {SQL_DELETE_OPS, SQL_DELETE_RECORD};
-    for (size_t i = 0; i < 2 && s == SFA_OK; i++) {
-        sqlite3_stmt *st = store_stmt(a, sqls[i]);
-        if (!st)
-            return store_last_status(a);
-        sqlite3_bind_text(st, 1, row->local_id, -1, SQLITE_STATIC);
-        s = step_done(a, st, "removing the unsent record");
-    }
-    return s;
+    if (s == SFA_OK)
+        s = store_op_cancel_record(a, row->local_id);
+    sqlite3_stmt *st = s == SFA_OK ? store_stmt(a, SQL_DELETE_RECORD) : NULL;
+    if (s != SFA_OK || !st)
+        return s != SFA_OK ? s : store_last_status(a);
+    sqlite3_bind_text(st, 1, row->local_id, -1, SQLITE_STATIC);
+    return step_done(a, st, "removing the unsent record");
 }
 
 static sfa_status queue_delete(sfa_agent *a, const char *sobject, const store_row *row)
 {
     int64_t now = time_now_ms();
-    op_spec o = {sobject, row->local_id, "delete", NULL, NULL, NULL, row->sys_modstamp};
-    sfa_status s = insert_op(a, &o, now);
+    store_op_new o = {sobject, row->local_id, "delete", NULL, NULL, NULL, row->sys_modstamp};
+    sfa_status s = store_op_enqueue(a, &o, now);
     sqlite3_stmt *st = s == SFA_OK ? store_stmt(a, SQL_MARK_DELETED) : NULL;
     if (s == SFA_OK && !st)
         return store_last_status(a);

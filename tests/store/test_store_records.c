@@ -106,7 +106,7 @@ static void test_update_not_folded_into_claimed_create(void **state)
     store_fixture *f = *state;
     char *id = create_ok(f, "Case", "{\"Subject\":\"a\"}");
     /* A run holds the create: it may be in flight and must not change under it. */
-    raw_exec(f->path, "UPDATE outbox SET lease_owner='run-1', lease_expires_at=1 WHERE seq=1");
+    raw_exec(f->path, "UPDATE outbox SET lease_owner='run-1' WHERE seq=1");
     assert_int_equal(sfa_record_update(f->agent, "Case", id, "{\"Subject\":\"b\"}"), SFA_OK);
     assert_int_equal(q(f, "SELECT count(*) FROM outbox WHERE local_id='%s'", id), 2);
     char *first = op_fields(f, 1);

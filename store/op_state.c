@@ -1,0 +1,404 @@
+/* The outbox op state machine: every change of an op's state is made here, checked
+ * against this table (docs/sync-protocol.md#states-and-transitions).
+ *
+ *   states:  pending   waiting to be sent, due at next_attempt_at
+ *            inflight  claimed by a run (lease_owner) and perhaps sent; outcome unknown
+ *            done      applied in Salesforce, or discarded by a person (DISCARDED)
+ *            conflict  manual policy: the server changed the same field; a person decides
+ *            dead      permanent failure; a person fixes and retries, or discards
+ *
+ *   T1  enqueue      -                         -> pending   local write
+ *   T2  fold         pending, unclaimed        -> pending   local write merged into it
+ *   T3  claim        pending, fields unchanged -> inflight  run, committed before sending
+ *   T4  adopt        inflight                  -> inflight  run takes over a dead run's op
+ *   T5  done         inflight, ours            -> done      run: applied
+ *   T6  retry        inflight, ours            -> pending   run: transient (attempts + 1),
+ *                                              -> dead      ... or the last attempt
+ *   T7  release      inflight, ours            -> pending   run: not sent (attempts kept)
+ *   T8  dead         inflight, ours            -> dead      run: permanent failure
+ *   T9  conflict     inflight, ours            -> conflict  run: manual policy
+ *   T10 user retry   dead | conflict           -> pending   `outbox retry` (attempts 0)
+ *   T11 discard      dead | conflict           -> done      `outbox discard`; in bulk, the
+ *                    pending|dead|conflict, unclaimed ops of a record whose create it was
+ *   T12 cancel       pending, never sent       -> removed   local delete of an unsent record
+ *   T13 prune        done                      -> removed   `outbox prune`
+ *
+ * Invariants of every op row, checked after each transition (SFA_ALWAYS):
+ *   S1. lease_owner is set exactly while the op is inflight.
+ *   S2. A dead or conflict op carries an error code saying why.
+ *   S3. attempts never goes down except by a person's retry (T10), which zeroes it.
+ *   S4. updated_at of an inflight op is when it was claimed (just before it was sent);
+ *       adopting keeps it, because the settle window counts from the send.
+ * "ours" means lease_owner is the run writing: a run that lost its lease cannot overwrite
+ * what the run that took over decided. Where the table names a race (claim, results,
+ * adopt), a mismatch is not an error: the op is left as it is and the caller is told.
+ */
+#include "store/op_state.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/sql.h"
+#include "util/alloc.h"
+#include "util/check.h"
+#include "util/crashpoint.h"
+#include "util/timeutil.h"
+
+#define BIT(s) (1u << (s))
+
+typedef struct transition {
+    unsigned from;     /* states the event applies to */
+    store_op_state to; /* the state it leads to (T6 may give up instead: dead) */
+    bool ours;         /* the op must be inflight under the writing run */
+    bool race_ok;      /* a mismatch is an expected race, not a bug */
+} transition;
+
+static const transition table[] = {
+    [STORE_EV_FOLD] = {BIT(STORE_OP_PENDING), STORE_OP_PENDING, false, false},
+    [STORE_EV_CLAIM] = {BIT(STORE_OP_PENDING), STORE_OP_INFLIGHT, false, true},
+    [STORE_EV_ADOPT] = {BIT(STORE_OP_INFLIGHT), STORE_OP_INFLIGHT, false, true},
+    [STORE_EV_DONE] = {BIT(STORE_OP_INFLIGHT), STORE_OP_DONE, true, true},
+    [STORE_EV_RETRY] = {BIT(STORE_OP_INFLIGHT), STORE_OP_PENDING, true, true},
+    [STORE_EV_RELEASE] = {BIT(STORE_OP_INFLIGHT), STORE_OP_PENDING, true, true},
+    [STORE_EV_DEAD] = {BIT(STORE_OP_INFLIGHT), STORE_OP_DEAD, true, true},
+    [STORE_EV_CONFLICT] = {BIT(STORE_OP_INFLIGHT), STORE_OP_CONFLICT, true, true},
+    [STORE_EV_USER_RETRY] = {BIT(STORE_OP_DEAD) | BIT(STORE_OP_CONFLICT), STORE_OP_PENDING, false,
+                             false},
+    [STORE_EV_DISCARD] = {BIT(STORE_OP_DEAD) | BIT(STORE_OP_CONFLICT), STORE_OP_DONE, false, false},
+};
+
+static const char *const state_names[] = {
+    [STORE_OP_PENDING] = "pending",   [STORE_OP_INFLIGHT] = "inflight", [STORE_OP_DONE] = "done",
+    [STORE_OP_CONFLICT] = "conflict", [STORE_OP_DEAD] = "dead",
+};
+
+const char *store_op_state_name(store_op_state s)
+{
+    return (unsigned)s < sizeof state_names / sizeof *state_names ? state_names[s] : "?";
+}
+
+bool store_op_state_parse(const char *name, store_op_state *out)
+{
+    for (size_t i = 0; name && i < sizeof state_names / sizeof *state_names; i++)
+        if (strcmp(name, state_names[i]) == 0) {
+            *out = (store_op_state)i;
+            return true;
+        }
+    return false;
+}
+
+/* ---- one op row ---- */
+
+typedef struct op_row {
+    store_op_state state;
+    char *owner, *fields, *code, *msg, *base_modstamp;
+    int attempts;
+    int64_t next_attempt_at, updated_at;
+} op_row;
+
+static const char SQL_ROW_GET[] =
+    "SELECT state, lease_owner, fields, attempts, next_attempt_at, last_error_code,"
+    " last_error, base_modstamp, updated_at FROM outbox WHERE seq = ?1";
+static const char SQL_ROW_PUT[] =
+    "UPDATE outbox SET state = ?2, lease_owner = ?3, fields = ?4, attempts = ?5,"
+    " next_attempt_at = ?6, last_error_code = ?7, last_error = ?8, base_modstamp = ?9,"
+    " updated_at = ?10 WHERE seq = ?1";
+
+static char *dup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+static void row_clear(op_row *r)
+{
+    free(r->owner);
+    free(r->fields);
+    free(r->code);
+    free(r->msg);
+    free(r->base_modstamp);
+    memset(r, 0, sizeof *r);
+}
+
+static void set_str(char **dst, const char *src)
+{
+    free(*dst);
+    *dst = dup_or_null(src);
+}
+
+static void row_copy(op_row *dst, const op_row *src)
+{
+    *dst = *src;
+    dst->owner = dup_or_null(src->owner);
+    dst->fields = dup_or_null(src->fields);
+    dst->code = dup_or_null(src->code);
+    dst->msg = dup_or_null(src->msg);
+    dst->base_modstamp = dup_or_null(src->base_modstamp);
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    return dup_or_null((const char *)sqlite3_column_text(st, i));
+}
+
+static sfa_status row_get(sfa_agent *a, int64_t seq, op_row *r, bool *found)
+{
+    sqlite3_stmt *st = store_stmt(a, SQL_ROW_GET);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_int64(st, 1, seq);
+    int rc = sqlite3_step(st);
+    *found = rc == SQLITE_ROW;
+    bool known = true;
+    if (*found) {
+        known = store_op_state_parse((const char *)sqlite3_column_text(st, 0), &r->state);
+        r->owner = col_dup(st, 1);
+        r->fields = col_dup(st, 2);
+        r->attempts = sqlite3_column_int(st, 3);
+        r->next_attempt_at = sqlite3_column_int64(st, 4);
+        r->code = col_dup(st, 5);
+        r->msg = col_dup(st, 6);
+        r->base_modstamp = col_dup(st, 7);
+        r->updated_at = sqlite3_column_int64(st, 8);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_fail_sqlite(a, rc, "reading the outbox op");
+    if (!SFA_ALWAYS(known)) /* the schema's CHECK constraint guarantees it */
+        return store_fail(a, SFA_ECORRUPT, "outbox op %lld has an unknown state", (long long)seq);
+    return SFA_OK;
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static sfa_status row_put(sfa_agent *a, int64_t seq, const op_row *r)
+{
+    sqlite3_stmt *st = store_stmt(a, SQL_ROW_PUT);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_text(st, 2, store_op_state_name(r->state), -1, SQLITE_STATIC);
+    bind_text_or_null(st, 3, r->owner);
+    bind_text_or_null(st, 4, r->fields);
+    sqlite3_bind_int(st, 5, r->attempts);
+    sqlite3_bind_int64(st, 6, r->next_attempt_at);
+    bind_text_or_null(st, 7, r->code);
+    bind_text_or_null(st, 8, r->msg);
+    bind_text_or_null(st, 9, r->base_modstamp);
+    sqlite3_bind_int64(st, 10, r->updated_at);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "writing the outbox op");
+}
+
+/* S1-S3 on the row about to be written (old is the row as it was). */
+static bool row_is_consistent(const op_row *old, const op_row *r, store_op_event ev)
+{
+    bool s1 = (r->state == STORE_OP_INFLIGHT) == (r->owner != NULL);
+    bool s2 = (r->state != STORE_OP_DEAD && r->state != STORE_OP_CONFLICT) || r->code != NULL;
+    bool s3 = ev == STORE_EV_USER_RETRY ? r->attempts == 0 : r->attempts >= old->attempts;
+    return s1 && s2 && s3;
+}
+
+/* Does the op stand where the event applies (state, owner, claimed fields)? */
+static bool precondition_holds(const transition *t, const op_row *r, const store_op_change *c)
+{
+    if (!(t->from & BIT(r->state)))
+        return false;
+    if (t->ours && !(r->owner && c->run_id && strcmp(r->owner, c->run_id) == 0))
+        return false;
+    if (c->event == STORE_EV_CLAIM) {
+        bool same = (r->fields == NULL) == (c->expect_fields == NULL) &&
+                    (!r->fields || strcmp(r->fields, c->expect_fields) == 0);
+        if (!same)
+            return false; /* a local write folded into it since it was read */
+    }
+    return !(c->event == STORE_EV_FOLD && r->owner);
+}
+
+/* The row after the event (r holds the old row on entry). */
+static void next_row(op_row *r, const store_op_change *c, int64_t now)
+{
+    const transition *t = &table[c->event];
+    r->state = t->to;
+    if (c->event != STORE_EV_ADOPT) /* S4 */
+        r->updated_at = now;
+    switch (c->event) {
+    case STORE_EV_FOLD:
+        set_str(&r->fields, c->fields);
+        return;
+    case STORE_EV_CLAIM:
+    case STORE_EV_ADOPT:
+        set_str(&r->owner, c->run_id);
+        return;
+    case STORE_EV_DONE:
+    case STORE_EV_RELEASE:
+        set_str(&r->owner, NULL);
+        if (c->event == STORE_EV_DONE) {
+            set_str(&r->code, NULL);
+            set_str(&r->msg, NULL);
+        }
+        return;
+    case STORE_EV_RETRY:
+        set_str(&r->owner, NULL);
+        r->attempts++;
+        r->next_attempt_at = c->next_attempt_at;
+        set_str(&r->code, c->code);
+        set_str(&r->msg, c->msg);
+        if (c->max_attempts > 0 && r->attempts >= c->max_attempts) {
+            char *why = xasprintf("gave up after %d attempts; last error %s: %s", r->attempts,
+                                  c->code ? c->code : "?", c->msg ? c->msg : "");
+            r->state = STORE_OP_DEAD;
+            set_str(&r->code, "TOO_MANY_ATTEMPTS");
+            free(r->msg);
+            r->msg = why;
+        }
+        return;
+    case STORE_EV_DEAD:
+    case STORE_EV_CONFLICT:
+        set_str(&r->owner, NULL);
+        set_str(&r->code, c->code);
+        set_str(&r->msg, c->msg);
+        if (c->base_modstamp)
+            set_str(&r->base_modstamp, c->base_modstamp);
+        return;
+    case STORE_EV_USER_RETRY:
+        r->attempts = 0;
+        r->next_attempt_at = 0;
+        set_str(&r->code, NULL);
+        set_str(&r->msg, NULL);
+        return;
+    case STORE_EV_DISCARD:
+        set_str(&r->code, "DISCARDED");
+        set_str(&r->msg, "discarded by the user");
+        return;
+    }
+}
+
+sfa_status store_op_transition(sfa_agent *a, const store_op_change *c, store_op_state *to,
+                               bool *changed)
+{
+    *changed = false;
+    if (!SFA_ALWAYS((unsigned)c->event < sizeof table / sizeof *table))
+        return store_fail(a, SFA_ESTATE, "unknown outbox op event %d", (int)c->event);
+    const transition *t = &table[c->event];
+    op_row old = {0}, r = {0};
+    bool found = false;
+    sfa_status s = row_get(a, c->seq, &old, &found);
+    if (s != SFA_OK || !found || !precondition_holds(t, &old, c)) {
+        if (s == SFA_OK && !SFA_ALWAYS(t->race_ok && found))
+            s = store_fail(a, SFA_ESTATE, "outbox op %lld: event %d does not apply to a %s op",
+                           (long long)c->seq, (int)c->event,
+                           found ? store_op_state_name(old.state) : "missing");
+        if (to)
+            *to = old.state;
+        row_clear(&old);
+        row_clear(&r);
+        return s;
+    }
+    row_copy(&r, &old);
+    next_row(&r, c, time_now_ms());
+    if (!SFA_ALWAYS(row_is_consistent(&old, &r, c->event)))
+        s = store_fail(a, SFA_ESTATE, "outbox op %lld: event %d would break S1-S3",
+                       (long long)c->seq, (int)c->event);
+    if (s == SFA_OK)
+        s = row_put(a, c->seq, &r);
+    *changed = s == SFA_OK;
+    if (to)
+        *to = r.state;
+    row_clear(&old);
+    row_clear(&r);
+    return s;
+}
+
+/* ---- T1, and the bulk transitions ---- */
+
+static const char SQL_ENQUEUE[] =
+    "INSERT INTO outbox (op_id, sobject, local_id, kind, fields, ext_field, ext_value, "
+    "base_modstamp, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)";
+static const char SQL_CANCEL[] =
+    "DELETE FROM outbox WHERE local_id = ?1 AND state = 'pending' AND lease_owner IS NULL"
+    " AND attempts = 0";
+static const char SQL_LEFT_AFTER_CANCEL[] = "SELECT count(*) FROM outbox WHERE local_id = ?1";
+static const char SQL_DISCARD_DEPENDENTS[] =
+    "UPDATE outbox SET state = 'done', last_error_code = 'DISCARDED',"
+    " last_error = 'its create was discarded', updated_at = ?2"
+    " WHERE local_id = ?1 AND state IN ('pending', 'dead', 'conflict') AND lease_owner IS NULL";
+static const char SQL_PRUNE[] = "DELETE FROM outbox WHERE state = 'done' AND updated_at < ?1";
+
+static sfa_status step_done(sfa_agent *a, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, what);
+}
+
+sfa_status store_op_enqueue(sfa_agent *a, const store_op_new *o, int64_t now)
+{
+    sqlite3_stmt *st = store_stmt(a, SQL_ENQUEUE);
+    if (!st)
+        return store_last_status(a);
+    char *op_id = store_new_op_id();
+    sqlite3_bind_text(st, 1, op_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, o->sobject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, o->local_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, o->kind, -1, SQLITE_STATIC);
+    bind_text_or_null(st, 5, o->fields);
+    bind_text_or_null(st, 6, o->ext_field);
+    bind_text_or_null(st, 7, o->ext_value);
+    bind_text_or_null(st, 8, o->base_modstamp);
+    sqlite3_bind_int64(st, 9, now);
+    sfa_status s = step_done(a, st, "adding the outbox op");
+    free(op_id);
+    if (s == SFA_OK)
+        CRASH_POINT("store.after_outbox_insert");
+    return s;
+}
+
+sfa_status store_op_cancel_record(sfa_agent *a, const char *local_id)
+{
+    sqlite3_stmt *st = store_stmt(a, SQL_CANCEL);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    sfa_status s = step_done(a, st, "removing the unsent record's ops");
+    if (s != SFA_OK || !(st = store_stmt(a, SQL_LEFT_AFTER_CANCEL)))
+        return s != SFA_OK ? s : store_last_status(a);
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int64_t left = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return store_fail_sqlite(a, rc, "reading the outbox");
+    /* T12 applies only to never-sent ops; the caller checked that all of them are. */
+    if (!SFA_ALWAYS(left == 0))
+        return store_fail(a, SFA_ESTATE, "record %s has ops that were sent", local_id);
+    return SFA_OK;
+}
+
+sfa_status store_op_discard_dependents(sfa_agent *a, const char *local_id, int64_t now)
+{
+    sqlite3_stmt *st = store_stmt(a, SQL_DISCARD_DEPENDENTS);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, now);
+    return step_done(a, st, "discarding later ops");
+}
+
+sfa_status store_op_prune(sfa_agent *a, int64_t older_than_ms, size_t *removed)
+{
+    sqlite3_stmt *st = store_stmt(a, SQL_PRUNE);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_int64(st, 1, older_than_ms);
+    sfa_status s = step_done(a, st, "pruning done ops");
+    if (s == SFA_OK && removed)
+        *removed = (size_t)sqlite3_changes(store_db(a));
+    return s;
+}
