@@ -8,7 +8,9 @@
  *            dead      permanent failure; a person fixes and retries, or discards
  *
  *   T1  enqueue      -                         -> pending   local write
- *   T2  fold         pending, unclaimed        -> pending   local write merged into it
+ *   T2  fold         pending | dead, unclaimed -> (same)    local write merged into it (a
+ *                                                           dead op only if it is a create:
+ *                                                           the person's fix, then retry)
  *   T3  claim        pending, fields unchanged -> inflight  run, committed before sending
  *   T4  adopt        inflight                  -> inflight  run takes over a dead run's op
  *   T5  done         inflight, ours            -> done      run: applied
@@ -18,10 +20,12 @@
  *   T8  dead         inflight, ours            -> dead      run: permanent failure
  *   T9  conflict     inflight, ours            -> conflict  run: manual policy
  *   T10 user retry   dead | conflict           -> pending   `outbox retry` (attempts 0)
- *   T11 discard      dead | conflict           -> done      `outbox discard`; in bulk, the
- *                    pending|dead|conflict, unclaimed ops of a record whose create it was
+ *   T11 discard      dead | conflict           -> done      `outbox discard`; a discarded
+ *                    create takes every op of its record with it (removed, none inflight)
  *   T12 cancel       pending, never sent       -> removed   local delete of an unsent record
  *   T13 prune        done                      -> removed   `outbox prune`
+ *   T14 orphan       pending, unclaimed        -> dead      its parent's create was
+ *                                                           discarded (PARENT_DISCARDED)
  *
  * Invariants of every op row, checked after each transition (SFA_ALWAYS):
  *   S1. lease_owner is set exactly while the op is inflight.
@@ -48,13 +52,13 @@
 
 typedef struct transition {
     unsigned from;     /* states the event applies to */
-    store_op_state to; /* the state it leads to (T6 may give up instead: dead) */
+    store_op_state to; /* the state it leads to (T6 may give up instead: dead; T2 keeps it) */
     bool ours;         /* the op must be inflight under the writing run */
     bool race_ok;      /* a mismatch is an expected race, not a bug */
 } transition;
 
 static const transition table[] = {
-    [STORE_EV_FOLD] = {BIT(STORE_OP_PENDING), STORE_OP_PENDING, false, false},
+    [STORE_EV_FOLD] = {BIT(STORE_OP_PENDING) | BIT(STORE_OP_DEAD), STORE_OP_PENDING, false, false},
     [STORE_EV_CLAIM] = {BIT(STORE_OP_PENDING), STORE_OP_INFLIGHT, false, true},
     [STORE_EV_ADOPT] = {BIT(STORE_OP_INFLIGHT), STORE_OP_INFLIGHT, false, true},
     [STORE_EV_DONE] = {BIT(STORE_OP_INFLIGHT), STORE_OP_DONE, true, true},
@@ -65,7 +69,10 @@ static const transition table[] = {
     [STORE_EV_USER_RETRY] = {BIT(STORE_OP_DEAD) | BIT(STORE_OP_CONFLICT), STORE_OP_PENDING, false,
                              false},
     [STORE_EV_DISCARD] = {BIT(STORE_OP_DEAD) | BIT(STORE_OP_CONFLICT), STORE_OP_DONE, false, false},
+    [STORE_EV_ORPHAN] = {BIT(STORE_OP_PENDING), STORE_OP_DEAD, false, false},
 };
+
+_Static_assert(sizeof table / sizeof *table == STORE_EV_COUNT, "every event has a row");
 
 static const char *const state_names[] = {
     [STORE_OP_PENDING] = "pending",   [STORE_OP_INFLIGHT] = "inflight", [STORE_OP_DONE] = "done",
@@ -218,6 +225,8 @@ static bool precondition_holds(const transition *t, const op_row *r, const store
         if (!same)
             return false; /* a local write folded into it since it was read */
     }
+    if (c->event == STORE_EV_ORPHAN && r->owner)
+        return false;
     return !(c->event == STORE_EV_FOLD && r->owner);
 }
 
@@ -225,7 +234,8 @@ static bool precondition_holds(const transition *t, const op_row *r, const store
 static void next_row(op_row *r, const store_op_change *c, int64_t now)
 {
     const transition *t = &table[c->event];
-    r->state = t->to;
+    if (c->event != STORE_EV_FOLD) /* T2 keeps the state: a dead create stays dead */
+        r->state = t->to;
     if (c->event != STORE_EV_ADOPT) /* S4 */
         r->updated_at = now;
     switch (c->event) {
@@ -261,6 +271,7 @@ static void next_row(op_row *r, const store_op_change *c, int64_t now)
         return;
     case STORE_EV_DEAD:
     case STORE_EV_CONFLICT:
+    case STORE_EV_ORPHAN:
         set_str(&r->owner, NULL);
         set_str(&r->code, c->code);
         set_str(&r->msg, c->msg);
@@ -277,6 +288,8 @@ static void next_row(op_row *r, const store_op_change *c, int64_t now)
         set_str(&r->code, "DISCARDED");
         set_str(&r->msg, "discarded by the user");
         return;
+    case STORE_EV_COUNT:
+        return; /* refused by store_op_transition before it gets here */
     }
 }
 
@@ -325,10 +338,8 @@ static const char SQL_CANCEL[] =
     "DELETE FROM outbox WHERE local_id = ?1 AND state = 'pending' AND lease_owner IS NULL"
     " AND attempts = 0";
 static const char SQL_LEFT_AFTER_CANCEL[] = "SELECT count(*) FROM outbox WHERE local_id = ?1";
-static const char SQL_DISCARD_DEPENDENTS[] =
-    "UPDATE outbox SET state = 'done', last_error_code = 'DISCARDED',"
-    " last_error = 'its create was discarded', updated_at = ?2"
-    " WHERE local_id = ?1 AND state IN ('pending', 'dead', 'conflict') AND lease_owner IS NULL";
+static const char SQL_DROP_RECORD_OPS[] =
+    "DELETE FROM outbox WHERE local_id = ?1 AND lease_owner IS NULL";
 static const char SQL_PRUNE[] = "DELETE FROM outbox WHERE state = 'done' AND updated_at < ?1";
 
 static sfa_status step_done(sfa_agent *a, sqlite3_stmt *st, const char *what)
@@ -360,13 +371,15 @@ sfa_status store_op_enqueue(sfa_agent *a, const store_op_new *o, int64_t now)
     return s;
 }
 
-sfa_status store_op_cancel_record(sfa_agent *a, const char *local_id)
+/* Run a bulk removal of a record's ops, then check none is left (the caller checked
+ * that every op qualifies). */
+static sfa_status remove_record_ops(sfa_agent *a, const char *sql, const char *local_id)
 {
-    sqlite3_stmt *st = store_stmt(a, SQL_CANCEL);
+    sqlite3_stmt *st = store_stmt(a, sql);
     if (!st)
         return store_last_status(a);
     sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
-    sfa_status s = step_done(a, st, "removing the unsent record's ops");
+    sfa_status s = step_done(a, st, "removing the record's ops");
     if (s != SFA_OK || !(st = store_stmt(a, SQL_LEFT_AFTER_CANCEL)))
         return s != SFA_OK ? s : store_last_status(a);
     sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
@@ -375,20 +388,19 @@ sfa_status store_op_cancel_record(sfa_agent *a, const char *local_id)
     sqlite3_reset(st);
     if (rc != SQLITE_ROW)
         return store_fail_sqlite(a, rc, "reading the outbox");
-    /* T12 applies only to never-sent ops; the caller checked that all of them are. */
     if (!SFA_ALWAYS(left == 0))
-        return store_fail(a, SFA_ESTATE, "record %s has ops that were sent", local_id);
+        return store_fail(a, SFA_ESTATE, "record %s has ops that may be in flight", local_id);
     return SFA_OK;
 }
 
-sfa_status store_op_discard_dependents(sfa_agent *a, const char *local_id, int64_t now)
+sfa_status store_op_cancel_record(sfa_agent *a, const char *local_id)
 {
-    sqlite3_stmt *st = store_stmt(a, SQL_DISCARD_DEPENDENTS);
-    if (!st)
-        return store_last_status(a);
-    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now);
-    return step_done(a, st, "discarding later ops");
+    return remove_record_ops(a, SQL_CANCEL, local_id); /* T12: never-sent ops only */
+}
+
+sfa_status store_op_drop_record(sfa_agent *a, const char *local_id)
+{
+    return remove_record_ops(a, SQL_DROP_RECORD_OPS, local_id); /* T11: none inflight */
 }
 
 sfa_status store_op_prune(sfa_agent *a, int64_t older_than_ms, size_t *removed)

@@ -32,6 +32,8 @@ typedef enum store_op_event {
     STORE_EV_CONFLICT,   /* T9  manual conflict policy: waits for a person */
     STORE_EV_USER_RETRY, /* T10 `outbox retry` */
     STORE_EV_DISCARD,    /* T11 `outbox discard` */
+    STORE_EV_ORPHAN,     /* T14 the record's parent create was discarded */
+    STORE_EV_COUNT       /* not an event: how many there are */
 } store_op_event;
 
 /* One transition request. Only the members the event uses are read. */
@@ -65,8 +67,9 @@ sfa_status store_op_enqueue(sfa_agent *a, const store_op_new *o, int64_t now);
 /* T12 (bulk): remove every op of a record whose whole history is a never-sent create
  * (local delete of a record Salesforce never saw). */
 sfa_status store_op_cancel_record(sfa_agent *a, const char *local_id);
-/* T11 (bulk): the other open, unclaimed ops of a record whose create was discarded. */
-sfa_status store_op_discard_dependents(sfa_agent *a, const char *local_id, int64_t now);
+/* T11 (bulk): remove every op of a record whose create a person discarded (none may be
+ * inflight), so the record can leave the mirror. */
+sfa_status store_op_drop_record(sfa_agent *a, const char *local_id);
 /* T13 (bulk): remove done ops last changed before older_than_ms; *removed how many. */
 sfa_status store_op_prune(sfa_agent *a, int64_t older_than_ms, size_t *removed);
 

@@ -7,8 +7,11 @@
  * I2. A discarded op is state 'done' with last_error_code 'DISCARDED': it is never sent.
  *     The mirror's local view falls back to the server base plus the record's remaining
  *     open ops, in seq order.
- * I3. Discarding a create that never reached Salesforce discards the record's later ops
- *     too (they have nothing to apply to) and marks the mirror row deleted.
+ * I3. Discarding a create (it never reached Salesforce, or a person gave up on it) removes
+ *     the record and all its ops from the agent: there is nothing left to sync.
+ * I4. ...and every pending op of another record that references it becomes dead with
+ *     PARENT_DISCARDED naming it, instead of waiting forever for a parent that will
+ *     never have an Id.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -35,6 +38,11 @@ static const char SQL_OPEN_OPS[] =
 static const char SQL_SET_VIEW[] =
     "UPDATE records SET fields = ?2, dirty = ?3, deleted = ?4, updated_at = ?5 "
     "WHERE local_id = ?1";
+static const char SQL_CHILD_OPS[] =
+    "SELECT seq FROM outbox WHERE local_id != ?1 AND state = 'pending' AND lease_owner IS NULL"
+    " AND fields IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(outbox.fields)"
+    " WHERE json_each.value = ?1) ORDER BY seq";
+static const char SQL_DROP_RECORD[] = "DELETE FROM records WHERE local_id = ?1";
 static const char SQL_STATS[] =
     "SELECT state, count(*), min(created_at) FROM outbox GROUP BY state";
 static const char SQL_COUNT_RECORDS[] = "SELECT count(*) FROM records WHERE deleted = 0";
@@ -201,7 +209,7 @@ sfa_status sfa_outbox_retry(sfa_agent *agent, const char *op_ref)
 }
 
 /* I2: rebuild the local view from base + the record's open ops. */
-static sfa_status rebuild_view(sfa_agent *a, const char *local_id, bool drop_record, int64_t now)
+static sfa_status rebuild_view(sfa_agent *a, const char *local_id, int64_t now)
 {
     sqlite3_stmt *st = store_stmt(a, SQL_RECORD_BASE);
     if (!st)
@@ -215,7 +223,7 @@ static sfa_status rebuild_view(sfa_agent *a, const char *local_id, bool drop_rec
         cJSON_Delete(view);
         view = cJSON_CreateObject();
     }
-    bool deleted = drop_record, open = false;
+    bool deleted = false, open = false;
     int rc = SQLITE_DONE;
     st = store_stmt(a, SQL_OPEN_OPS);
     if (st) {
@@ -255,6 +263,61 @@ static sfa_status rebuild_view(sfa_agent *a, const char *local_id, bool drop_rec
     return s;
 }
 
+/* I4: pending ops of other records that point at local_id become dead (T14). */
+static sfa_status orphan_children(sfa_agent *a, const sfa_op *parent)
+{
+    sqlite3_stmt *st = store_stmt(a, SQL_CHILD_OPS);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_text(st, 1, parent->local_id, -1, SQLITE_STATIC);
+    size_t n = 0, cap = 0;
+    int64_t *seqs = NULL;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap)
+            seqs = xrealloc(seqs, (cap = cap ? cap * 2 : 8) * sizeof *seqs);
+        seqs[n++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    sfa_status s = rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "reading the outbox");
+    char *why = xasprintf("its parent %s %s was discarded (op %s); point the reference at"
+                          " another record and retry, or discard this op",
+                          parent->sobject, parent->local_id, parent->op_id);
+    for (size_t i = 0; s == SFA_OK && i < n; i++) {
+        store_op_change c = {
+            .seq = seqs[i], .event = STORE_EV_ORPHAN, .code = "PARENT_DISCARDED", .msg = why};
+        bool changed = false;
+        s = store_op_transition(a, &c, NULL, &changed);
+    }
+    free(why);
+    free(seqs);
+    return s;
+}
+
+/* I3: a discarded create takes its record, and every op of it, out of the agent. */
+static sfa_status discard_create(sfa_agent *a, const sfa_op *op)
+{
+    sfa_status s = orphan_children(a, op);
+    if (s == SFA_OK)
+        s = store_op_drop_record(a, op->local_id);
+    sqlite3_stmt *st = s == SFA_OK ? store_stmt(a, SQL_DROP_RECORD) : NULL;
+    if (s != SFA_OK || !st)
+        return s != SFA_OK ? s : store_last_status(a);
+    sqlite3_bind_text(st, 1, op->local_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "removing the record");
+}
+
+/* I2: a discarded edit leaves the record at its base plus the remaining open ops. */
+static sfa_status discard_edit(sfa_agent *a, const sfa_op *op)
+{
+    store_op_change c = {.seq = op->seq, .event = STORE_EV_DISCARD};
+    bool changed = false;
+    sfa_status s = store_op_transition(a, &c, NULL, &changed);
+    return s == SFA_OK ? rebuild_view(a, op->local_id, time_now_ms()) : s;
+}
+
 sfa_status sfa_outbox_discard(sfa_agent *agent, const char *op_ref)
 {
     if (!agent)
@@ -265,16 +328,8 @@ sfa_status sfa_outbox_discard(sfa_agent *agent, const char *op_ref)
         sfa_op_free(op);
         return s;
     }
-    int64_t now = time_now_ms();
-    /* I3: a create that never reached Salesforce takes the record's later ops with it. */
     bool drop = strcmp(op->kind, "create") == 0 || strcmp(op->kind, "upsert") == 0;
-    store_op_change c = {.seq = op->seq, .event = STORE_EV_DISCARD};
-    bool changed = false;
-    s = store_op_transition(agent, &c, NULL, &changed);
-    if (s == SFA_OK && drop)
-        s = store_op_discard_dependents(agent, op->local_id, now);
-    if (s == SFA_OK)
-        s = rebuild_view(agent, op->local_id, drop, now);
+    s = drop ? discard_create(agent, op) : discard_edit(agent, op);
     s = s == SFA_OK ? store_tx_commit(agent) : (store_tx_rollback(agent), s);
     sfa_op_free(op);
     return s;

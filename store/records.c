@@ -10,6 +10,8 @@
  *     removed; an op that may be in flight is left exactly as it is. Folding into a
  *     create or upsert also needs attempts = 0 (never sent).
  * I4. The mirror's fields are the local view: server base plus every pending edit.
+ * I5. A record whose create is dead takes later edits into that create (T2 on a dead op),
+ *     so `outbox retry` sends the corrected values; nothing queues behind it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +32,14 @@ static const char SQL_INSERT_RECORD[] =
 static const char SQL_NEWEST_OP[] =
     "SELECT seq, kind, state, attempts, lease_owner IS NULL, fields FROM outbox "
     "WHERE local_id = ?1 ORDER BY seq DESC LIMIT 1";
+/* The record's dead, unclaimed create (oldest open op) and the pending updates behind it:
+ * the rows I5 folds a new edit into. Empty unless the oldest open op is such a create. */
+static const char SQL_DEAD_CREATE_CHAIN[] =
+    "SELECT o.seq, o.fields FROM outbox o, (SELECT seq, kind, state, lease_owner FROM outbox"
+    " WHERE local_id = ?1 AND state != 'done' ORDER BY seq LIMIT 1) c"
+    " WHERE c.kind IN ('create', 'upsert') AND c.state = 'dead' AND c.lease_owner IS NULL"
+    " AND o.local_id = ?1 AND o.lease_owner IS NULL AND (o.seq = c.seq OR (o.seq > c.seq"
+    " AND o.state = 'pending' AND o.kind = 'update')) ORDER BY o.seq";
 static const char SQL_SET_FIELDS[] =
     "UPDATE records SET fields = ?2, dirty = 1, updated_at = ?3 WHERE local_id = ?1";
 static const char SQL_NEVER_SENT[] =
@@ -160,10 +170,67 @@ static char *merged_text(const char *stored, const cJSON *changes)
     return text;
 }
 
+static char *dup_text(sqlite3_stmt *st, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(st, col);
+    return t ? xstrdup(t) : NULL;
+}
+
+/* Merge changes into op seq's stored fields (T2). */
+static sfa_status fold_into(sfa_agent *a, int64_t seq, const char *stored, const cJSON *changes,
+                            bool *folded)
+{
+    char *text = merged_text(stored, changes);
+    store_op_change c = {.seq = seq, .event = STORE_EV_FOLD, .fields = text};
+    sfa_status s = store_op_transition(a, &c, NULL, folded);
+    free(text);
+    return s;
+}
+
+/* I5: the record's dead create and, behind it, its pending updates (queued before I5
+ * held) take the edit. *folded false when the record has no dead create. */
+static sfa_status fold_dead_create(sfa_agent *a, const char *local_id, const cJSON *changes,
+                                   bool *folded)
+{
+    *folded = false;
+    sqlite3_stmt *st = store_stmt(a, SQL_DEAD_CREATE_CHAIN);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    size_t n = 0, cap = 0;
+    int64_t *seqs = NULL;
+    char **texts = NULL;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (n == cap) {
+            cap = cap ? cap * 2 : 4;
+            seqs = xrealloc(seqs, cap * sizeof *seqs);
+            texts = xrealloc(texts, cap * sizeof *texts);
+        }
+        seqs[n] = sqlite3_column_int64(st, 0);
+        const char *t = (const char *)sqlite3_column_text(st, 1);
+        texts[n++] = t ? xstrdup(t) : NULL;
+    }
+    sqlite3_reset(st);
+    sfa_status s = rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "reading the outbox");
+    for (size_t i = 0; i < n; i++) {
+        bool one = false;
+        if (s == SFA_OK)
+            s = fold_into(a, seqs[i], texts[i], changes, &one);
+        *folded = *folded || one;
+        free(texts[i]);
+    }
+    free(seqs);
+    free(texts);
+    return s;
+}
+
 /* I2, I3: fold into the newest op when the rules allow; *folded says whether it did. */
 static sfa_status try_fold(sfa_agent *a, const char *local_id, const cJSON *changes, bool *folded)
 {
-    *folded = false;
+    sfa_status s0 = fold_dead_create(a, local_id, changes, folded);
+    if (s0 != SFA_OK || *folded)
+        return s0;
     sqlite3_stmt *st = store_stmt(a, SQL_NEWEST_OP);
     if (!st)
         return store_last_status(a);
@@ -182,13 +249,10 @@ static sfa_status try_fold(sfa_agent *a, const char *local_id, const cJSON *chan
     bool is_new = strcmp(kind, "create") == 0 || strcmp(kind, "upsert") == 0;
     bool can =
         strcmp(state, "pending") == 0 && unclaimed && (is_update || (is_new && attempts == 0));
-    char *text = can ? merged_text((const char *)sqlite3_column_text(st, 5), changes) : NULL;
+    char *stored = can ? dup_text(st, 5) : NULL;
     sqlite3_reset(st);
-    if (!can)
-        return SFA_OK;
-    store_op_change c = {.seq = seq, .event = STORE_EV_FOLD, .fields = text};
-    sfa_status s = store_op_transition(a, &c, NULL, folded);
-    free(text);
+    sfa_status s = can ? fold_into(a, seq, stored, changes, folded) : SFA_OK;
+    free(stored);
     return s;
 }
 

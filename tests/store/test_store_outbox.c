@@ -125,16 +125,57 @@ static void test_discard_update_falls_back_to_base(void **state)
     free(a);
 }
 
-static void test_discard_dead_create_drops_record(void **state)
+static void test_discard_dead_create_removes_record(void **state)
 {
     store_fixture *f = *state;
     char *a = create_ok(f, "Case", "{\"Subject\":\"a\"}");
-    raw_exec(f->path, "UPDATE outbox SET state='dead', attempts=1");
+    raw_exec(f->path, "UPDATE outbox SET state='dead', attempts=1, last_error_code='X'");
     assert_int_equal(sfa_record_update(f->agent, "Case", a, "{\"Status\":\"x\"}"), SFA_OK);
     assert_int_equal(sfa_outbox_discard(f->agent, "1"), SFA_OK);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox WHERE state != 'done'"), 0);
-    assert_int_equal(raw_int(f->path, "SELECT deleted FROM records"), 1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox"), 0);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM records"), 0);
+    sfa_record *r = NULL;
+    assert_int_equal(sfa_record_get(&r, f->agent, "Case", a), SFA_ENOTFOUND);
     free(a);
+}
+
+/* Issue 8.11: an edit of a record whose create is dead folds into that create, so a
+ * retry sends the corrected values instead of the rejected ones. */
+static void test_edit_of_dead_create_folds_into_it(void **state)
+{
+    store_fixture *f = *state;
+    char *a = create_ok(f, "Case", "{\"Subject\":\"bad\"}");
+    raw_exec(f->path, "UPDATE outbox SET state='dead', attempts=1,"
+                      " last_error_code='STRING_TOO_LONG'");
+    assert_int_equal(sfa_record_update(f->agent, "Case", a, "{\"Subject\":\"fixed\"}"), SFA_OK);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox"), 1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox WHERE state='dead' AND"
+                                      " json_extract(fields, '$.Subject') = 'fixed'"),
+                     1);
+    assert_int_equal(sfa_outbox_retry(f->agent, "1"), SFA_OK);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox WHERE state='pending' AND"
+                                      " json_extract(fields, '$.Subject') = 'fixed'"),
+                     1);
+    free(a);
+}
+
+/* Issue 8.11: discarding a parent's create makes its children's ops dead, naming it,
+ * instead of leaving them to wait for an Id that will never come. */
+static void test_discard_parent_create_orphans_children(void **state)
+{
+    store_fixture *f = *state;
+    char *parent = create_ok(f, "Contact", "{\"LastName\":\"Doe\"}");
+    char body[128];
+    snprintf(body, sizeof body, "{\"Subject\":\"s\",\"ContactId\":\"%s\"}", parent);
+    char *child = create_ok(f, "Case", body);
+    raw_exec(f->path, "UPDATE outbox SET state='dead', last_error_code='X' WHERE seq=1");
+    assert_int_equal(sfa_outbox_discard(f->agent, "1"), SFA_OK);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox WHERE seq=2 AND state='dead'"
+                                      " AND last_error_code='PARENT_DISCARDED'"),
+                     1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM records"), 1);
+    free(parent);
+    free(child);
 }
 
 static int fd_of(const char *text)
@@ -296,7 +337,9 @@ int main(void)
         T(test_list_get_stats),
         T(test_retry_only_dead_or_conflict),
         T(test_discard_update_falls_back_to_base),
-        T(test_discard_dead_create_drops_record),
+        T(test_discard_dead_create_removes_record),
+        T(test_edit_of_dead_create_folds_into_it),
+        T(test_discard_parent_create_orphans_children),
         T(test_import_good_with_blank_lines),
         T(test_import_bad_line_rolls_back_its_batch),
         T(test_import_many_lines_across_reads),
