@@ -1,6 +1,7 @@
 /* `sfagent login [--config FILE]`: check the Salesforce credentials of a configuration.
- * Prints the instance URL, org id, user id and user name; exits 0, 77 (bad credentials),
- * 75 (Salesforce unreachable) or 78 (configuration error). Uses only the public API. */
+ * Prints the instance URL, org id, user id and user name. Exit codes come from the one
+ * table in cli.c (77 bad credentials, 75 unreachable, 78 configuration, ...). Uses only
+ * the public API. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,7 @@ static const char *config_path(int argc, char **argv, int *bad)
             *bad = 0;
             return NULL;
         } else {
-            *bad = 64; /* EX_USAGE */
+            *bad = CLI_EXIT_USAGE;
             return NULL;
         }
     }
@@ -53,7 +54,7 @@ int cmd_login(int argc, char **argv)
     if (st != SFA_OK) {
         fprintf(stderr, "sfagent: %s\n", err ? err : sfa_strerror(st));
         free(err);
-        return 78; /* EX_CONFIG */
+        return CLI_EXIT_CONFIG;
     }
     sfa_login_info info;
     st = sfa_login(cfg, &info, &err);
@@ -65,7 +66,7 @@ int cmd_login(int argc, char **argv)
     } else {
         fprintf(stderr, "sfagent: %s\n", err && *err ? err : sfa_strerror(st));
     }
-    int code = sfa_login_exit_code(st);
+    int code = cli_exit_code(st);
     sfa_login_info_free(&info);
     free(err);
     sfa_config_free(cfg);

@@ -1,9 +1,6 @@
 /* `sfagent sync`, `sfagent doctor`, `sfagent outbox retry|discard`: thin CLI layers over
  * sfa_sync_run(), sfa_doctor() and sfa_outbox_retry()/discard(). Uses only the public API.
- *
- * Exit codes of sync: 0 all done; 65 some ops dead or in conflict (a person must look);
- * 75 try again later (Salesforce unreachable, backoff pending, unknown outcomes pending,
- * API limit, another run busy); 77 login refused; 78 configuration error. */
+ * Exit codes come from the one table in cli.c (cli_exit_code). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +8,6 @@
 
 #include "cmd.h"
 #include <sfagent/sync.h>
-
-#define EXIT_CONFIG 78 /* EX_CONFIG */
 
 static int load_config(sfa_config **cfg, const char *path)
 {
@@ -25,7 +20,7 @@ static int load_config(sfa_config **cfg, const char *path)
     sfa_status st = sfa_config_load(cfg, path, &err);
     if (st == SFA_OK)
         return CLI_EXIT_OK;
-    int rc = cli_error(EXIT_CONFIG, "%s", err ? err : sfa_strerror(st));
+    int rc = cli_error(CLI_EXIT_CONFIG, "%s", err ? err : sfa_strerror(st));
     free(err);
     return rc;
 }
@@ -54,7 +49,7 @@ static void print_report(const sfa_sync_report *r, sfa_status st)
     if (cli_json()) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "status", st == SFA_OK ? "ok" : sfa_strerror(st));
-        cJSON_AddNumberToObject(j, "exitCode", sfa_sync_exit_code(st));
+        cJSON_AddNumberToObject(j, "exitCode", cli_exit_code(st));
         cJSON_AddNumberToObject(j, "sent", (double)r->sent);
         cJSON_AddNumberToObject(j, "done", (double)r->done);
         cJSON_AddNumberToObject(j, "retried", (double)r->retried);
@@ -126,7 +121,7 @@ int cmd_sync(int argc, char **argv)
     print_report(&report, st);
     sfa_agent_free(agent);
     sfa_config_free(cfg);
-    return sfa_sync_exit_code(st);
+    return cli_exit_code(st);
 }
 
 static void print_doctor(const sfa_doctor_report *r)
@@ -186,7 +181,9 @@ int cmd_doctor(int argc, char **argv)
     sfa_doctor_report_free(&report);
     sfa_agent_free(agent);
     sfa_config_free(cfg);
-    return st == SFA_OK ? CLI_EXIT_OK : CLI_EXIT_OTHER;
+    /* sfa_doctor() returns SFA_ERROR for "a check failed" (sync.h): the setup needs
+     * fixing, which for an operator is a configuration problem, not a bug. */
+    return st == SFA_ERROR ? CLI_EXIT_CONFIG : cli_exit_code(st);
 }
 
 typedef sfa_status (*op_action)(sfa_agent *, const char *);

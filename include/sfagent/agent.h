@@ -34,9 +34,6 @@ typedef struct sfa_open_options {
         SFA_OPEN_OPTIONS_VERSION, SFA_DURABILITY_FULL, true, false                                 \
     }
 
-/** Default database path when neither --db nor SFAGENT_DB is given: "./sfagent.db". */
-#define SFA_DEFAULT_DB_PATH "sfagent.db"
-
 /**
  * Open (and with opts->create, create and migrate) the database at path.
  * On failure *out is still set when a handle could be made, so the caller can read

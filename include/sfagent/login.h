@@ -29,8 +29,4 @@ sfa_status sfa_login(const sfa_config *cfg, sfa_login_info *out, char **errmsg);
 /** Free the members of info (not info itself). NULL is a no-op. */
 void sfa_login_info_free(sfa_login_info *info);
 
-/** Process exit code for a login status: 0, 77 (EX_NOPERM) bad credentials, 75
- *  (EX_TEMPFAIL) unreachable, 78 (EX_CONFIG) configuration, 69 (EX_UNAVAILABLE) otherwise. */
-int sfa_login_exit_code(sfa_status status);
-
 #endif

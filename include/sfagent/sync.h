@@ -68,9 +68,6 @@ typedef struct sfa_sync_report {
 sfa_status sfa_sync_run(sfa_sync_report *out, sfa_agent *agent, const sfa_config *cfg,
                         const sfa_sync_options *opts);
 
-/** Process exit code for a sync status (0, 65, 75, ...), as `sfagent sync` uses. */
-int sfa_sync_exit_code(sfa_status status);
-
 /** One doctor check. */
 typedef struct sfa_doctor_check {
     char *name; /**< e.g. "login", "Case.Sync_Key__c" */

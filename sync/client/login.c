@@ -75,19 +75,3 @@ void sfa_login_info_free(sfa_login_info *info)
     free(info->api_version);
     memset(info, 0, sizeof *info);
 }
-
-int sfa_login_exit_code(sfa_status status)
-{
-    switch (status) {
-    case SFA_OK:
-        return 0;
-    case SFA_EAUTH:
-        return 77; /* EX_NOPERM */
-    case SFA_ENETWORK:
-        return 75; /* EX_TEMPFAIL */
-    case SFA_ECONFIG:
-        return 78; /* EX_CONFIG */
-    default:
-        return 69; /* EX_UNAVAILABLE */
-    }
-}

@@ -361,10 +361,6 @@ static void test_login_reports_identity(void **state)
     assert_string_equal(info.api_version, "v62.0");
     sfa_login_info_free(&info);
     sfa_config_free(cfg);
-    assert_int_equal(sfa_login_exit_code(SFA_OK), 0);
-    assert_int_equal(sfa_login_exit_code(SFA_EAUTH), 77);
-    assert_int_equal(sfa_login_exit_code(SFA_ENETWORK), 75);
-    assert_int_equal(sfa_login_exit_code(SFA_ECONFIG), 78);
 
     cfg = make_cfg(f, "auth = client_credentials\nclient_secret = nope-secret\n");
     assert_int_equal(sfa_login(cfg, &info, &err), SFA_EAUTH);
