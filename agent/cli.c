@@ -85,9 +85,17 @@ static void print_line(const char *text)
 
 int cli_fail(sfa_status status, const sfa_agent *agent, const char *what)
 {
-    const char *msg = agent ? sfa_agent_errmsg(agent) : "";
+    const char *msg = "";
+    if (agent)
+        msg = sfa_agent_errmsg(agent);
+    else if (sfa_error_last()->status == status) /* the failure just reported, not an older one */
+        msg = sfa_error_last()->message;
     if (!msg || !*msg)
         msg = sfa_strerror(status);
+    if (!what) {
+        print_line(msg);
+        return cli_exit_code(status);
+    }
     size_t len = strlen(what) + strlen(msg) + 3;
     char *line = malloc(len);
     if (!line)

@@ -56,8 +56,10 @@ sfa_durability cli_durability(void);
 int cli_exit_code(sfa_status status);
 
 /*
- * Print "sfagent: <what>: <library message>" (or sfa_strerror when the handle has none)
- * as one line on stderr and return the exit code for status. agent may be NULL.
+ * Print "sfagent: <what>: <library message>" as one line on stderr and return the exit
+ * code for status. The message is the handle's, or with agent NULL the thread's last
+ * error (sfa_error_last()), or sfa_strerror(status) when there is none. what NULL
+ * prints the message alone.
  */
 int cli_fail(sfa_status status, const sfa_agent *agent, const char *what);
 

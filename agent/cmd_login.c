@@ -49,26 +49,21 @@ int cmd_login(int argc, char **argv)
         return bad;
     }
     sfa_config *cfg = NULL;
-    char *err = NULL;
-    sfa_status st = sfa_config_load(&cfg, path, &err);
-    if (st != SFA_OK) {
-        fprintf(stderr, "sfagent: %s\n", err ? err : sfa_strerror(st));
-        free(err);
-        return CLI_EXIT_CONFIG;
-    }
+    sfa_status st = sfa_config_load(&cfg, path);
+    if (st != SFA_OK)
+        return cli_fail(st, NULL, NULL);
     sfa_login_info info;
-    st = sfa_login(cfg, &info, &err);
+    st = sfa_login_check(&info, cfg);
     if (st == SFA_OK) {
         printf("instance_url: %s\norg_id: %s\nuser_id: %s\nusername: %s\napi_version: %s\n",
                info.instance_url, info.org_id ? info.org_id : "-",
                info.user_id ? info.user_id : "-", info.username ? info.username : "-",
                info.api_version);
     } else {
-        fprintf(stderr, "sfagent: %s\n", err && *err ? err : sfa_strerror(st));
+        cli_fail(st, NULL, NULL);
     }
     int code = cli_exit_code(st);
     sfa_login_info_free(&info);
-    free(err);
     sfa_config_free(cfg);
     return code;
 }

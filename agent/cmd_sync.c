@@ -1,5 +1,5 @@
 /* `sfagent sync`, `sfagent doctor`, `sfagent outbox retry|discard`: thin CLI layers over
- * sfa_sync_run(), sfa_doctor() and sfa_outbox_retry()/discard(). Uses only the public API.
+ * sfa_sync_run(), sfa_doctor_run() and sfa_outbox_retry()/discard(). Uses only the public API.
  * Exit codes come from the one table in cli.c (cli_exit_code). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,18 +11,15 @@
 
 static int load_config(sfa_config **cfg, const char *path)
 {
-    char *err = NULL;
     if (!path) {
         path = getenv("SFAGENT_CONFIG");
         if (path && !*path)
             path = NULL;
     }
-    sfa_status st = sfa_config_load(cfg, path, &err);
+    sfa_status st = sfa_config_load(cfg, path);
     if (st == SFA_OK)
         return CLI_EXIT_OK;
-    int rc = cli_error(CLI_EXIT_CONFIG, "%s", err ? err : sfa_strerror(st));
-    free(err);
-    return rc;
+    return cli_fail(st, NULL, NULL);
 }
 
 /* A progress bar on stderr, only on a terminal (never in logs or pipes). */
@@ -176,12 +173,12 @@ int cmd_doctor(int argc, char **argv)
         agent = NULL;
     }
     sfa_doctor_report report;
-    sfa_status st = sfa_doctor(&report, agent, cfg);
+    sfa_status st = sfa_doctor_run(&report, agent, cfg);
     print_doctor(&report);
     sfa_doctor_report_free(&report);
     sfa_agent_free(agent);
     sfa_config_free(cfg);
-    /* sfa_doctor() returns SFA_ERROR for "a check failed" (sync.h): the setup needs
+    /* sfa_doctor_run() returns SFA_ERROR for "a check failed" (sync.h): the setup needs
      * fixing, which for an operator is a configuration problem, not a bug. */
     return st == SFA_ERROR ? CLI_EXIT_CONFIG : cli_exit_code(st);
 }

@@ -348,7 +348,7 @@ sfa_status sfa_outbox_stats_get(sfa_outbox_stats *out, sfa_agent *agent)
 
 static const char SQL_PRUNE[] = "DELETE FROM outbox WHERE state = 'done' AND updated_at < ?1";
 
-sfa_status sfa_outbox_prune(sfa_agent *agent, int64_t older_than_ms, size_t *removed)
+sfa_status sfa_outbox_prune(size_t *removed, sfa_agent *agent, int64_t older_than_ms)
 {
     if (removed)
         *removed = 0;

@@ -46,16 +46,18 @@ typedef struct sfa_open_options {
  */
 sfa_status sfa_agent_open(sfa_agent **out, const char *path, const sfa_open_options *opts);
 
-/** Close the database. NULL is a no-op. */
+/** Close the database and free the handle. NULL is a no-op. */
 void sfa_agent_free(sfa_agent *agent);
 
-/** Message of the last failure on this handle ("" if none). Borrowed until the next call. */
+/** Message of the last failure on this handle ("" if none; NULL agent: ""). Borrowed until
+ *  the next call on the handle. The same failure is also the thread's last error
+ *  (sfa_error_last(), sfagent/error.h). */
 const char *sfa_agent_errmsg(const sfa_agent *agent);
 
 /** Schema version of the open database (PRAGMA user_version). */
 int sfa_agent_schema_version(const sfa_agent *agent);
 
 /** Newest schema version this library knows. */
-int sfa_schema_version_supported(void);
+int sfa_agent_schema_version_supported(void);
 
 #endif

@@ -21,12 +21,13 @@ typedef struct sfa_login_info {
  * Log in with the configured OAuth flow and ask the identity service who we are.
  * Returns SFA_OK; SFA_EAUTH when Salesforce refused the credentials; SFA_ENETWORK when it
  * could not be reached; SFA_ECONFIG when required settings are missing; SFA_ESERVER for an
- * unusable answer. On failure *errmsg (caller frees) is one line without secrets.
- * out is zeroed first and filled only on SFA_OK.
+ * unusable answer. On failure sfa_error_last() (sfagent/error.h) holds one line without
+ * secrets. *out is zeroed first and filled only on SFA_OK; free its members with
+ * sfa_login_info_free() either way. Initialises libcurl if needed (sfagent/global.h).
  */
-sfa_status sfa_login(const sfa_config *cfg, sfa_login_info *out, char **errmsg);
+sfa_status sfa_login_check(sfa_login_info *out, const sfa_config *cfg);
 
-/** Free the members of info (not info itself). NULL is a no-op. */
+/** Free the members of info (not info itself) and zero them. NULL is a no-op. */
 void sfa_login_info_free(sfa_login_info *info);
 
 #endif

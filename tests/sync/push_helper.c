@@ -8,6 +8,7 @@
 
 #include "sfagent/agent.h"
 #include "sfagent/config.h"
+#include "sfagent/error.h"
 #include "sfagent/sync.h"
 #include "util/timeutil.h"
 
@@ -18,10 +19,8 @@ int main(int argc, char **argv)
         return 64;
     }
     sfa_config *cfg = NULL;
-    char *err = NULL;
-    if (sfa_config_load(&cfg, argv[2], &err) != SFA_OK) {
-        fprintf(stderr, "push_helper: %s\n", err ? err : "config");
-        free(err);
+    if (sfa_config_load(&cfg, argv[2]) != SFA_OK) {
+        fprintf(stderr, "push_helper: %s\n", sfa_error_last()->message);
         return 78;
     }
     sfa_agent *agent = NULL;
