@@ -12,7 +12,7 @@
 #include "cli.h"
 
 /* Configuration set once by main() (STYLE rule 9 allows configuration globals). */
-static const char *g_db_path = SFA_DEFAULT_DB_PATH;
+static const char *g_db_path = CLI_DEFAULT_DB_PATH;
 static bool g_json;
 static sfa_durability g_durability = SFA_DURABILITY_FULL;
 
@@ -46,12 +46,18 @@ int cli_exit_code(sfa_status status)
     case SFA_EINVAL:
     case SFA_EAMBIGUOUS:
     case SFA_ESTATE:
+    case SFA_EPARTIAL: /* sync: some ops are dead or in conflict, a person must look */
         return CLI_EXIT_DATA;
     case SFA_ENOTFOUND:
         return CLI_EXIT_NOINPUT;
+    case SFA_ESERVER:
+        return CLI_EXIT_UNAVAILABLE;
+    case SFA_ERROR:
+        return CLI_EXIT_SOFTWARE;
+    case SFA_EREADONLY:
+        return CLI_EXIT_CANTCREAT;
     case SFA_EIO:
     case SFA_EFULL:
-    case SFA_EREADONLY:
     case SFA_ECORRUPT:
     case SFA_ETOONEW:
         return CLI_EXIT_IO;
@@ -59,15 +65,13 @@ int cli_exit_code(sfa_status status)
     case SFA_ENETWORK:
     case SFA_ELIMIT:
     case SFA_ERETRY:
-        return CLI_EXIT_TEMP;
-    case SFA_ERROR:
+        return CLI_EXIT_TEMP; /* nothing lost: a scheduler just runs us again later */
     case SFA_EAUTH:
-    case SFA_ESERVER:
+        return CLI_EXIT_NOPERM;
     case SFA_ECONFIG:
-    case SFA_EPARTIAL:
-        return CLI_EXIT_OTHER;
+        return CLI_EXIT_CONFIG;
     }
-    return CLI_EXIT_OTHER; /* a value outside the enum: treat as unclassified */
+    return CLI_EXIT_SOFTWARE; /* a value outside the enum: a bug somewhere */
 }
 
 /* Print one line, with newlines in library text flattened so it stays one line. */
@@ -81,9 +85,17 @@ static void print_line(const char *text)
 
 int cli_fail(sfa_status status, const sfa_agent *agent, const char *what)
 {
-    const char *msg = agent ? sfa_agent_errmsg(agent) : "";
+    const char *msg = "";
+    if (agent)
+        msg = sfa_agent_errmsg(agent);
+    else if (sfa_error_last()->status == status) /* the failure just reported, not an older one */
+        msg = sfa_error_last()->message;
     if (!msg || !*msg)
         msg = sfa_strerror(status);
+    if (!what) {
+        print_line(msg);
+        return cli_exit_code(status);
+    }
     size_t len = strlen(what) + strlen(msg) + 3;
     char *line = malloc(len);
     if (!line)

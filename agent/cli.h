@@ -22,16 +22,26 @@
 #include <cjson/cJSON.h>
 #include "sfagent.h"
 
-/* Exit codes (sysexits.h values); docs/cli.md lists them for operators. */
+/* Exit codes (sysexits.h values), one table for every command (cli_exit_code). README
+ * "Errors and exit codes" lists them for operators; keep the two in step. */
 enum {
     CLI_EXIT_OK = 0,
-    CLI_EXIT_OTHER = 1,
-    CLI_EXIT_USAGE = 64,   /* EX_USAGE: unknown command/option, missing argument */
-    CLI_EXIT_DATA = 65,    /* EX_DATAERR: invalid names, JSON, types, sizes; ambiguous ref */
-    CLI_EXIT_NOINPUT = 66, /* EX_NOINPUT: missing input file, unknown ref or op, no database */
-    CLI_EXIT_IO = 74,      /* EX_IOERR: disk, read-only, corrupt or too-new database */
-    CLI_EXIT_TEMP = 75,    /* EX_TEMPFAIL: busy, offline, rate-limited: try again later */
+    CLI_EXIT_USAGE = 64,       /* EX_USAGE: unknown command/option, missing argument */
+    CLI_EXIT_DATA = 65,        /* EX_DATAERR: invalid input, ambiguous ref, wrong op state,
+                                  ops left dead or in conflict by sync */
+    CLI_EXIT_NOINPUT = 66,     /* EX_NOINPUT: missing input file, unknown ref or op, no database */
+    CLI_EXIT_UNAVAILABLE = 69, /* EX_UNAVAILABLE: Salesforce answered with an error */
+    CLI_EXIT_SOFTWARE = 70,    /* EX_SOFTWARE: unclassified failure (a bug: please report) */
+    CLI_EXIT_CANTCREAT = 73,   /* EX_CANTCREAT: database file or directory not writable */
+    CLI_EXIT_IO = 74,          /* EX_IOERR: disk error or full, corrupt or too-new database */
+    CLI_EXIT_TEMP = 75,        /* EX_TEMPFAIL: busy, offline, backoff, API limit: try later */
+    CLI_EXIT_NOPERM = 77,      /* EX_NOPERM: Salesforce refused the credentials */
+    CLI_EXIT_CONFIG = 78,      /* EX_CONFIG: configuration missing or invalid */
 };
+
+/* Database used when neither --db nor SFAGENT_DB is given (a program concern: the
+ * library always takes an explicit path). */
+#define CLI_DEFAULT_DB_PATH "sfagent.db"
 
 typedef int (*cli_handler)(int argc, char **argv);
 
@@ -41,12 +51,15 @@ const char *cli_db_path(void);
 bool cli_json(void);
 sfa_durability cli_durability(void);
 
-/* Exit code for a library status (one switch, no default). */
+/* Exit code for a library status: one switch over every sfa_status, no default, so
+ * -Wswitch flags a new status until it is given a code here. */
 int cli_exit_code(sfa_status status);
 
 /*
- * Print "sfagent: <what>: <library message>" (or sfa_strerror when the handle has none)
- * as one line on stderr and return the exit code for status. agent may be NULL.
+ * Print "sfagent: <what>: <library message>" as one line on stderr and return the exit
+ * code for status. The message is the handle's, or with agent NULL the thread's last
+ * error (sfa_error_last()), or sfa_strerror(status) when there is none. what NULL
+ * prints the message alone.
  */
 int cli_fail(sfa_status status, const sfa_agent *agent, const char *what);
 

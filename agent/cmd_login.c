@@ -1,6 +1,7 @@
 /* `sfagent login [--config FILE]`: check the Salesforce credentials of a configuration.
- * Prints the instance URL, org id, user id and user name; exits 0, 77 (bad credentials),
- * 75 (Salesforce unreachable) or 78 (configuration error). Uses only the public API. */
+ * Prints the instance URL, org id, user id and user name. Exit codes come from the one
+ * table in cli.c (77 bad credentials, 75 unreachable, 78 configuration, ...). Uses only
+ * the public API. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,7 @@ static const char *config_path(int argc, char **argv, int *bad)
             *bad = 0;
             return NULL;
         } else {
-            *bad = 64; /* EX_USAGE */
+            *bad = CLI_EXIT_USAGE;
             return NULL;
         }
     }
@@ -48,26 +49,21 @@ int cmd_login(int argc, char **argv)
         return bad;
     }
     sfa_config *cfg = NULL;
-    char *err = NULL;
-    sfa_status st = sfa_config_load(&cfg, path, &err);
-    if (st != SFA_OK) {
-        fprintf(stderr, "sfagent: %s\n", err ? err : sfa_strerror(st));
-        free(err);
-        return 78; /* EX_CONFIG */
-    }
+    sfa_status st = sfa_config_load(&cfg, path);
+    if (st != SFA_OK)
+        return cli_fail(st, NULL, NULL);
     sfa_login_info info;
-    st = sfa_login(cfg, &info, &err);
+    st = sfa_login_check(&info, cfg);
     if (st == SFA_OK) {
         printf("instance_url: %s\norg_id: %s\nuser_id: %s\nusername: %s\napi_version: %s\n",
                info.instance_url, info.org_id ? info.org_id : "-",
                info.user_id ? info.user_id : "-", info.username ? info.username : "-",
                info.api_version);
     } else {
-        fprintf(stderr, "sfagent: %s\n", err && *err ? err : sfa_strerror(st));
+        cli_fail(st, NULL, NULL);
     }
-    int code = sfa_login_exit_code(st);
+    int code = cli_exit_code(st);
     sfa_login_info_free(&info);
-    free(err);
     sfa_config_free(cfg);
     return code;
 }

@@ -154,7 +154,7 @@ static int outbox_prune(int argc, char **argv)
     clock_gettime(CLOCK_REALTIME, &now);
     int64_t cutoff = ((int64_t)now.tv_sec - (int64_t)days * 86400) * 1000;
     size_t removed = 0;
-    sfa_status st = sfa_outbox_prune(agent, cutoff, &removed);
+    sfa_status st = sfa_outbox_prune(&removed, agent, cutoff);
     if (st != SFA_OK)
         rc = cli_fail(st, agent, "outbox prune");
     else if (cli_json()) {

@@ -68,7 +68,7 @@ int cmd_query(int argc, char **argv)
     } else {
         cJSON *result = cJSON_Parse(json);
         if (!result)
-            rc = cli_error(CLI_EXIT_OTHER, "query: library returned invalid JSON");
+            rc = cli_error(CLI_EXIT_SOFTWARE, "query: library returned invalid JSON");
         else if (cli_json())
             rc = cli_print_json(result);
         else {

@@ -111,11 +111,11 @@ int cmd_version(int argc, char **argv)
     if (rc != CLI_EXIT_OK)
         return rc;
     if (!cli_json()) {
-        printf("sfagent %s (schema v%d)\n", SFA_VERSION, sfa_schema_version_supported());
+        printf("sfagent %s (schema v%d)\n", SFA_VERSION, sfa_agent_schema_version_supported());
         return CLI_EXIT_OK;
     }
     cJSON *obj = cJSON_CreateObject();
     cJSON_AddStringToObject(obj, "version", SFA_VERSION);
-    cJSON_AddNumberToObject(obj, "schemaVersion", sfa_schema_version_supported());
+    cJSON_AddNumberToObject(obj, "schemaVersion", sfa_agent_schema_version_supported());
     return cli_print_json(obj);
 }

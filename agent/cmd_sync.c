@@ -1,9 +1,6 @@
 /* `sfagent sync`, `sfagent doctor`, `sfagent outbox retry|discard`: thin CLI layers over
- * sfa_sync_run(), sfa_doctor() and sfa_outbox_retry()/discard(). Uses only the public API.
- *
- * Exit codes of sync: 0 all done; 65 some ops dead or in conflict (a person must look);
- * 75 try again later (Salesforce unreachable, backoff pending, unknown outcomes pending,
- * API limit, another run busy); 77 login refused; 78 configuration error. */
+ * sfa_sync_run(), sfa_doctor_run() and sfa_outbox_retry()/discard(). Uses only the public API.
+ * Exit codes come from the one table in cli.c (cli_exit_code). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,22 +9,17 @@
 #include "cmd.h"
 #include <sfagent/sync.h>
 
-#define EXIT_CONFIG 78 /* EX_CONFIG */
-
 static int load_config(sfa_config **cfg, const char *path)
 {
-    char *err = NULL;
     if (!path) {
         path = getenv("SFAGENT_CONFIG");
         if (path && !*path)
             path = NULL;
     }
-    sfa_status st = sfa_config_load(cfg, path, &err);
+    sfa_status st = sfa_config_load(cfg, path);
     if (st == SFA_OK)
         return CLI_EXIT_OK;
-    int rc = cli_error(EXIT_CONFIG, "%s", err ? err : sfa_strerror(st));
-    free(err);
-    return rc;
+    return cli_fail(st, NULL, NULL);
 }
 
 /* A progress bar on stderr, only on a terminal (never in logs or pipes). */
@@ -54,7 +46,7 @@ static void print_report(const sfa_sync_report *r, sfa_status st)
     if (cli_json()) {
         cJSON *j = cJSON_CreateObject();
         cJSON_AddStringToObject(j, "status", st == SFA_OK ? "ok" : sfa_strerror(st));
-        cJSON_AddNumberToObject(j, "exitCode", sfa_sync_exit_code(st));
+        cJSON_AddNumberToObject(j, "exitCode", cli_exit_code(st));
         cJSON_AddNumberToObject(j, "sent", (double)r->sent);
         cJSON_AddNumberToObject(j, "done", (double)r->done);
         cJSON_AddNumberToObject(j, "retried", (double)r->retried);
@@ -126,7 +118,7 @@ int cmd_sync(int argc, char **argv)
     print_report(&report, st);
     sfa_agent_free(agent);
     sfa_config_free(cfg);
-    return sfa_sync_exit_code(st);
+    return cli_exit_code(st);
 }
 
 static void print_doctor(const sfa_doctor_report *r)
@@ -181,12 +173,14 @@ int cmd_doctor(int argc, char **argv)
         agent = NULL;
     }
     sfa_doctor_report report;
-    sfa_status st = sfa_doctor(&report, agent, cfg);
+    sfa_status st = sfa_doctor_run(&report, agent, cfg);
     print_doctor(&report);
     sfa_doctor_report_free(&report);
     sfa_agent_free(agent);
     sfa_config_free(cfg);
-    return st == SFA_OK ? CLI_EXIT_OK : CLI_EXIT_OTHER;
+    /* sfa_doctor_run() returns SFA_ERROR for "a check failed" (sync.h): the setup needs
+     * fixing, which for an operator is a configuration problem, not a bug. */
+    return st == SFA_ERROR ? CLI_EXIT_CONFIG : cli_exit_code(st);
 }
 
 typedef sfa_status (*op_action)(sfa_agent *, const char *);

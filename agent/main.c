@@ -84,7 +84,7 @@ static void print_help(FILE *out)
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fputs("\nOptions:\n"
-          "  --db PATH            database file (default: $SFAGENT_DB, else ./" SFA_DEFAULT_DB_PATH
+          "  --db PATH            database file (default: $SFAGENT_DB, else ./" CLI_DEFAULT_DB_PATH
           ")\n"
           "  --json               machine-readable JSON output\n"
           "  --durability MODE    full (default): survives power loss; normal: may lose the\n"
@@ -152,7 +152,7 @@ int main(int argc, char **argv)
     /* Character widths for aligned tables only (wcwidth); numbers stay in the C locale. */
     setlocale(LC_CTYPE, "C.UTF-8");
     const char *env = getenv("SFAGENT_DB");
-    globals g = {env && *env ? env : SFA_DEFAULT_DB_PATH, false, SFA_DURABILITY_FULL};
+    globals g = {env && *env ? env : CLI_DEFAULT_DB_PATH, false, SFA_DURABILITY_FULL};
     int first = 1;
     int rc = parse_globals(argc, argv, &g, &first);
     if (rc != CLI_EXIT_OK)

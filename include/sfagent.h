@@ -6,6 +6,9 @@
 #define SFAGENT_H
 
 #include <sfagent/status.h>
+#include <sfagent/error.h>
+#include <sfagent/global.h>
+#include <sfagent/log.h>
 #include <sfagent/agent.h>
 #include <sfagent/record.h>
 #include <sfagent/outbox.h>

@@ -1,6 +1,7 @@
 /* Opening the agent database: file creation (mode 0600), refusal of foreign, corrupt or
  * newer files before anything is written, connection pragmas, migrations, the error slot
- * on the handle, transactions and the per-handle statement cache.
+ * on the handle and the thread's last error, transactions and the per-handle statement
+ * cache.
  *
  * Invariants:
  * I1. A file that is not an sfagent database, or whose schema is newer than this
@@ -22,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sfagent/error.h"
 #include "store/migrations.h"
 #include "store/sql.h"
 #include "store/store_internal.h"
@@ -72,6 +74,43 @@ store_describe_cache *store_describes(sfa_agent *a)
     return &a->describes;
 }
 
+/* The calling thread's last error (sfagent/error.h). Fixed buffers, so a thread that
+ * ends leaves nothing to free; a longer message is cut (the handle keeps it whole). */
+static _Thread_local sfa_status last_status_tls;
+static _Thread_local char last_message_tls[1024];
+static _Thread_local sfa_error last_error_tls;
+
+static void error_set_thread(sfa_status st, const char *msg)
+{
+    last_status_tls = st;
+    size_t n = strnlen(msg, sizeof last_message_tls - 1);
+    memcpy(last_message_tls, msg, n);
+    last_message_tls[n] = '\0';
+}
+
+const sfa_error *sfa_error_last(void)
+{
+    last_error_tls.status = last_status_tls;
+    last_error_tls.message = last_message_tls;
+    return &last_error_tls;
+}
+
+void sfa_error_clear(void)
+{
+    error_set_thread(SFA_OK, "");
+}
+
+sfa_status store_error_set(sfa_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char buf[2048];
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    error_set_thread(st, buf);
+    return st;
+}
+
 sfa_status store_fail(sfa_agent *a, sfa_status st, const char *fmt, ...)
 {
     va_list ap;
@@ -82,6 +121,7 @@ sfa_status store_fail(sfa_agent *a, sfa_status st, const char *fmt, ...)
     free(a->errmsg);
     a->errmsg = xstrdup(buf);
     a->last_status = st;
+    error_set_thread(st, buf);
     return st;
 }
 
@@ -140,7 +180,7 @@ int sfa_agent_schema_version(const sfa_agent *agent)
     return agent ? agent->schema_version : 0;
 }
 
-int sfa_schema_version_supported(void)
+int sfa_agent_schema_version_supported(void)
 {
     return store_migration_count;
 }

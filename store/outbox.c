@@ -379,7 +379,7 @@ sfa_status sfa_outbox_stats_get(sfa_outbox_stats *out, sfa_agent *agent)
     return rc == SQLITE_ROW ? SFA_OK : store_fail_sqlite(agent, rc, "counting records");
 }
 
-sfa_status sfa_outbox_prune(sfa_agent *agent, int64_t older_than_ms, size_t *removed)
+sfa_status sfa_outbox_prune(size_t *removed, sfa_agent *agent, int64_t older_than_ms)
 {
     if (removed)
         *removed = 0;

@@ -111,7 +111,7 @@ sfa_status sfa_query_local(char **out_json, sfa_agent *agent, const char *soql)
     return s;
 }
 
-char *sfa_soql_quote(const char *value)
+char *sfa_query_quote(const char *value)
 {
     return soql_quote(value);
 }

@@ -1,8 +1,9 @@
 /* Internals of the store shared by store/ and sync/ (never by agent/ or embedders). No
  * SQL crosses this header: the SQLite connection is store/'s alone (store/sql.h).
  *
- * struct sfa_agent is defined in store/agent.c. Errors are recorded on the handle with
- * store_fail() and the same status is returned, so callers write
+ * struct sfa_agent is defined in store/agent.c. Errors are recorded on the handle (and as
+ * the thread's last error) with store_fail() and the same status is returned, so callers
+ * write
  *     return store_fail(a, SFA_EINVAL, "field name '%s' is not a valid API name", f);
  */
 #ifndef SFA_STORE_STORE_H
@@ -14,9 +15,13 @@
 #include "sfagent/agent.h"
 #include "sfagent/status.h"
 
-/* Record a failure message on the handle and return st. */
+/* Record a failure message on the handle and as the thread's last error
+ * (sfagent/error.h), and return st. */
 sfa_status store_fail(sfa_agent *a, sfa_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Record a failure of a call that has no handle as the thread's last error; returns st. */
+sfa_status store_error_set(sfa_status st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void store_clear_error(sfa_agent *a);
 
 /* New ids. local ids: "loc-" + 26 Crockford base32 chars (48-bit ms time + 80 random

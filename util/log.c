@@ -1,4 +1,5 @@
-/* Log sink: level filter + one pluggable writer (stderr by default). */
+/* Log sink: level filter + one pluggable writer (stderr by default), public as
+ * sfa_log_set_callback() / sfa_log_set_level() (sfagent/log.h). */
 #include "util/log.h"
 
 #include <stdarg.h>
@@ -19,10 +20,20 @@ void log_set_sink(log_sink_fn fn, void *ctx)
     sink_ctx = ctx;
 }
 
+void sfa_log_set_callback(sfa_log_fn fn, void *ctx)
+{
+    log_set_sink(fn, ctx);
+}
+
+void sfa_log_set_level(sfa_log_level level)
+{
+    log_set_level(level);
+}
+
 void log_msg(log_level level, const char *fmt, ...)
 {
     static const char *names[] = {"error", "warn", "info", "debug"};
-    if (level > current_level)
+    if (level > current_level || level < LOG_ERROR)
         return;
     char line[2048];
     va_list ap;

@@ -1,11 +1,20 @@
 /* The log sink (one of the two mutable globals STYLE.md allows). Messages go to stderr
- * by default, one line each, prefixed with a level. Never pass secrets or tokens. */
+ * by default, one line each, prefixed with a level; an embedder routes them elsewhere
+ * with sfa_log_set_callback() (sfagent/log.h), which is log_set_sink(). Never pass
+ * secrets or tokens. */
 #ifndef SFA_UTIL_LOG_H
 #define SFA_UTIL_LOG_H
 
-typedef enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 } log_level;
+#include "sfagent/log.h"
 
-typedef void (*log_sink_fn)(log_level level, const char *line, void *ctx);
+/* Internal names for the public level and callback types. */
+typedef sfa_log_level log_level;
+#define LOG_ERROR SFA_LOG_ERROR
+#define LOG_WARN  SFA_LOG_WARN
+#define LOG_INFO  SFA_LOG_INFO
+#define LOG_DEBUG SFA_LOG_DEBUG
+
+typedef sfa_log_fn log_sink_fn;
 
 void log_set_level(log_level level);
 /* NULL restores the stderr sink. */

@@ -34,9 +34,6 @@ typedef struct sfa_open_options {
         SFA_OPEN_OPTIONS_VERSION, SFA_DURABILITY_FULL, true, false                                 \
     }
 
-/** Default database path when neither --db nor SFAGENT_DB is given: "./sfagent.db". */
-#define SFA_DEFAULT_DB_PATH "sfagent.db"
-
 /**
  * Open (and with opts->create, create and migrate) the database at path.
  * On failure *out is still set when a handle could be made, so the caller can read
@@ -49,16 +46,18 @@ typedef struct sfa_open_options {
  */
 sfa_status sfa_agent_open(sfa_agent **out, const char *path, const sfa_open_options *opts);
 
-/** Close the database. NULL is a no-op. */
+/** Close the database and free the handle. NULL is a no-op. */
 void sfa_agent_free(sfa_agent *agent);
 
-/** Message of the last failure on this handle ("" if none). Borrowed until the next call. */
+/** Message of the last failure on this handle ("" if none; NULL agent: ""). Borrowed until
+ *  the next call on the handle. The same failure is also the thread's last error
+ *  (sfa_error_last(), sfagent/error.h). */
 const char *sfa_agent_errmsg(const sfa_agent *agent);
 
 /** Schema version of the open database (PRAGMA user_version). */
 int sfa_agent_schema_version(const sfa_agent *agent);
 
 /** Newest schema version this library knows. */
-int sfa_schema_version_supported(void);
+int sfa_agent_schema_version_supported(void);
 
 #endif

@@ -18,11 +18,13 @@ typedef struct sfa_config sfa_config;
 
 /**
  * Load path (NULL: only defaults + environment) and apply environment overrides.
- * On failure *errmsg (caller frees) names the file, line or key at fault; it never
- * contains a secret value.
+ * On success *out is the caller's; free it with sfa_config_free(). On failure *out is
+ * NULL and sfa_error_last() (sfagent/error.h) names the file, line or key at fault; the
+ * message never contains a secret value.
  */
-sfa_status sfa_config_load(sfa_config **out, const char *path, char **errmsg);
+sfa_status sfa_config_load(sfa_config **out, const char *path);
 
+/** Free a configuration from sfa_config_load(). NULL is a no-op. */
 void sfa_config_free(sfa_config *cfg);
 
 /** Non-secret value of "section.key" as configured (defaults applied), or NULL.

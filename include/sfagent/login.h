@@ -21,16 +21,13 @@ typedef struct sfa_login_info {
  * Log in with the configured OAuth flow and ask the identity service who we are.
  * Returns SFA_OK; SFA_EAUTH when Salesforce refused the credentials; SFA_ENETWORK when it
  * could not be reached; SFA_ECONFIG when required settings are missing; SFA_ESERVER for an
- * unusable answer. On failure *errmsg (caller frees) is one line without secrets.
- * out is zeroed first and filled only on SFA_OK.
+ * unusable answer. On failure sfa_error_last() (sfagent/error.h) holds one line without
+ * secrets. *out is zeroed first and filled only on SFA_OK; free its members with
+ * sfa_login_info_free() either way. Initialises libcurl if needed (sfagent/global.h).
  */
-sfa_status sfa_login(const sfa_config *cfg, sfa_login_info *out, char **errmsg);
+sfa_status sfa_login_check(sfa_login_info *out, const sfa_config *cfg);
 
-/** Free the members of info (not info itself). NULL is a no-op. */
+/** Free the members of info (not info itself) and zero them. NULL is a no-op. */
 void sfa_login_info_free(sfa_login_info *info);
-
-/** Process exit code for a login status: 0, 77 (EX_NOPERM) bad credentials, 75
- *  (EX_TEMPFAIL) unreachable, 78 (EX_CONFIG) configuration, 69 (EX_UNAVAILABLE) otherwise. */
-int sfa_login_exit_code(sfa_status status);
 
 #endif

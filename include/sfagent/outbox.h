@@ -29,6 +29,7 @@ typedef struct sfa_op {
     int64_t updated_at_ms;
 } sfa_op;
 
+/** Free an op from sfa_outbox_get() and its strings. NULL is a no-op. */
 void sfa_op_free(sfa_op *op);
 
 typedef struct sfa_op_array {
@@ -36,12 +37,15 @@ typedef struct sfa_op_array {
     size_t count;
 } sfa_op_array;
 
+/** Free the ops of an array filled by sfa_outbox_list() (not array itself) and zero it.
+ *  NULL is a no-op. */
 void sfa_op_array_free(sfa_op_array *array);
 
-/** Ops in seq order; state NULL lists all states. limit 0: no limit. */
+/** Ops in seq order; state NULL lists all states. limit 0: no limit. *out is filled on
+ *  SFA_OK (free with sfa_op_array_free()) and empty on failure. */
 sfa_status sfa_outbox_list(sfa_op_array *out, sfa_agent *agent, const char *state, size_t limit);
 
-/** One op by op_id or by seq number (decimal). */
+/** One op by op_id or by seq number (decimal); *out is the caller's (sfa_op_free()). */
 sfa_status sfa_outbox_get(sfa_op **out, sfa_agent *agent, const char *op_ref);
 
 /** Make a dead or conflict op pending again, due now, attempts reset. */
@@ -56,10 +60,10 @@ sfa_status sfa_outbox_discard(sfa_agent *agent, const char *op_ref);
 /**
  * Remove done ops last changed before older_than_ms (milliseconds since the epoch), so a
  * long-running agent's outbox does not grow forever. Ops that are still open (pending,
- * inflight, conflict, dead) are never removed, nor is any mirror row. *removed (may be
- * NULL) gets the number of ops removed.
+ * inflight, conflict, dead) are never removed, nor is any mirror row. *removed (the
+ * output; may be NULL) gets the number of ops removed.
  */
-sfa_status sfa_outbox_prune(sfa_agent *agent, int64_t older_than_ms, size_t *removed);
+sfa_status sfa_outbox_prune(size_t *removed, sfa_agent *agent, int64_t older_than_ms);
 
 /** Counts for `sfagent status`. */
 typedef struct sfa_outbox_stats {

@@ -18,7 +18,8 @@
  */
 sfa_status sfa_query_local(char **out_json, sfa_agent *agent, const char *soql);
 
-/** Escape value as a quoted SOQL string literal ('...' with \\ escapes); caller frees. */
-char *sfa_soql_quote(const char *value);
+/** Escape value as a quoted SOQL string literal ('...' with \\ escapes). The caller
+ *  owns the result and frees it with free(). */
+char *sfa_query_quote(const char *value);
 
 #endif

@@ -36,6 +36,7 @@ typedef struct sfa_record {
     int64_t updated_at_ms;
 } sfa_record;
 
+/** Free a record from sfa_record_get() and its strings. NULL is a no-op. */
 void sfa_record_free(sfa_record *record);
 
 typedef struct sfa_record_array {
@@ -43,6 +44,8 @@ typedef struct sfa_record_array {
     size_t count;
 } sfa_record_array;
 
+/** Free the records of an array filled by sfa_record_list() (not array itself) and zero
+ *  it. NULL is a no-op. */
 void sfa_record_array_free(sfa_record_array *array);
 
 /** Create a record locally; *out_local_id (caller frees) is its new local id. */
@@ -63,7 +66,7 @@ sfa_status sfa_record_delete(sfa_agent *agent, const char *sobject, const char *
 sfa_status sfa_record_upsert(char **out_local_id, sfa_agent *agent, const char *sobject,
                              const char *ext_field, const char *ext_value, const char *fields_json);
 
-/** Read one record by ref. */
+/** Read one record by ref; *out is the caller's (sfa_record_free()). */
 sfa_status sfa_record_get(sfa_record **out, sfa_agent *agent, const char *sobject, const char *ref);
 
 typedef struct sfa_list_options {

@@ -3,7 +3,8 @@
  * @brief The one status enum of the sfagent library.
  *
  * Every action returns an ::sfa_status. Codes are never renumbered; new codes are
- * appended. Details of the last failure live on the handle (sfa_agent_errmsg()).
+ * appended. Details of the last failure live on the handle (sfa_agent_errmsg()) and as
+ * the thread's last error (sfa_error_last(), sfagent/error.h).
  */
 #ifndef SFAGENT_STATUS_H
 #define SFAGENT_STATUS_H

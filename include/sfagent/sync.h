@@ -63,13 +63,12 @@ typedef struct sfa_sync_report {
  * SFA_ERETRY when something must be retried later (backoff pending, Salesforce not
  * reachable, unknown outcomes); SFA_EBUSY when another run holds the lease; SFA_ELIMIT
  * when the API limit (or the configured share of it) is used; SFA_EAUTH on login failure;
- * SFA_ECONFIG when the configuration is unusable. *out is filled in every case.
+ * SFA_ECONFIG when the configuration is unusable. *out is filled in every case; the
+ * failure's message is on the handle (sfa_agent_errmsg()). Initialises libcurl if needed
+ * (sfagent/global.h).
  */
 sfa_status sfa_sync_run(sfa_sync_report *out, sfa_agent *agent, const sfa_config *cfg,
                         const sfa_sync_options *opts);
-
-/** Process exit code for a sync status (0, 65, 75, ...), as `sfagent sync` uses. */
-int sfa_sync_exit_code(sfa_status status);
 
 /** One doctor check. */
 typedef struct sfa_doctor_check {
@@ -88,14 +87,18 @@ typedef struct sfa_doctor_report {
     long api_max;
 } sfa_doctor_report;
 
+/** Free the checks of a report filled by sfa_doctor_run() (not report itself) and zero it.
+ *  NULL is a no-op. */
 void sfa_doctor_report_free(sfa_doctor_report *report);
 
 /**
  * Check a setup: config usable, login, API usage, and for each configured object that
  * describe works and the idempotency field exists, is an External ID and unique.
  * SFA_OK when every check passed; SFA_ERROR when one failed (see the items).
- * agent may be NULL (the outbox counts are then skipped).
+ * agent may be NULL (the outbox counts are then skipped). Free *out with
+ * sfa_doctor_report_free() whatever the result. Initialises libcurl if needed
+ * (sfagent/global.h).
  */
-sfa_status sfa_doctor(sfa_doctor_report *out, sfa_agent *agent, const sfa_config *cfg);
+sfa_status sfa_doctor_run(sfa_doctor_report *out, sfa_agent *agent, const sfa_config *cfg);
 
 #endif

@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "store/store.h"
 #include "util/alloc.h"
 #include "util/names.h"
 #include "util/strbuf.h"
@@ -559,12 +560,8 @@ static sfa_status finish(sfa_config *cfg, char **errmsg)
 
 /* ---- public API ---- */
 
-sfa_status sfa_config_load(sfa_config **out, const char *path, char **errmsg)
+static sfa_status load_file(sfa_config **out, const char *path, char **errmsg)
 {
-    if (!out || !errmsg)
-        return SFA_EINVAL;
-    *out = NULL;
-    *errmsg = NULL;
     sfa_config *cfg = xcalloc(1, sizeof *cfg);
     sfa_status st = SFA_OK;
     if (path) {
@@ -588,6 +585,19 @@ out:
     }
     *out = cfg;
     return SFA_OK;
+}
+
+sfa_status sfa_config_load(sfa_config **out, const char *path)
+{
+    if (!out)
+        return store_error_set(SFA_EINVAL, "sfa_config_load: out is NULL");
+    *out = NULL;
+    char *err = NULL;
+    sfa_status st = load_file(out, path, &err);
+    if (st != SFA_OK)
+        store_error_set(st, "%s", err ? err : sfa_strerror(st)); /* I1 */
+    free(err);
+    return st;
 }
 
 sfa_status sync_config_load_string(sfa_config **out, const char *text, const char *name,

@@ -1,4 +1,4 @@
-/* sfa_login(): one login with the configured flow, then one GET of the identity URL to
+/* sfa_login_check(): one login with the configured flow, then one GET of the identity URL to
  * learn the user name (the identity service answers {"username","user_id",
  * "organization_id",...}). Used by `sfagent login` to check a setup.
  *
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/store.h"
 #include "sync/client/sf_client.h"
 #include "util/alloc.h"
 #include "util/json.h"
@@ -38,19 +39,22 @@ static void ask_identity(sf_client *c, sfa_login_info *out)
     sf_response_free(&r); /* I1 */
 }
 
-sfa_status sfa_login(const sfa_config *cfg, sfa_login_info *out, char **errmsg)
+sfa_status sfa_login_check(sfa_login_info *out, const sfa_config *cfg)
 {
-    if (!cfg || !out || !errmsg)
-        return SFA_EINVAL;
+    if (!cfg || !out)
+        return store_error_set(SFA_EINVAL, "sfa_login_check: out and cfg are required");
     memset(out, 0, sizeof *out);
-    *errmsg = NULL;
     sf_client *c = NULL;
-    sfa_status st = sf_client_new(&c, cfg, errmsg);
-    if (st != SFA_OK)
+    char *err = NULL;
+    sfa_status st = sf_client_new(&c, cfg, &err);
+    if (st != SFA_OK) {
+        store_error_set(st, "%s", err ? err : sfa_strerror(st));
+        free(err);
         return st;
+    }
     st = sf_client_login(c);
     if (st != SFA_OK) {
-        *errmsg = xstrdup(sf_client_errmsg(c)); /* I2 */
+        store_error_set(st, "%s", sf_client_errmsg(c)); /* I2 */
         goto out;
     }
     out->instance_url = xstrdup(sf_client_instance_url(c));
@@ -74,20 +78,4 @@ void sfa_login_info_free(sfa_login_info *info)
     free(info->username);
     free(info->api_version);
     memset(info, 0, sizeof *info);
-}
-
-int sfa_login_exit_code(sfa_status status)
-{
-    switch (status) {
-    case SFA_OK:
-        return 0;
-    case SFA_EAUTH:
-        return 77; /* EX_NOPERM */
-    case SFA_ENETWORK:
-        return 75; /* EX_TEMPFAIL */
-    case SFA_ECONFIG:
-        return 78; /* EX_CONFIG */
-    default:
-        return 69; /* EX_UNAVAILABLE */
-    }
 }

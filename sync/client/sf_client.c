@@ -25,6 +25,8 @@
  */
 #include "sync/client/sf_client.h"
 
+#include "sfagent/global.h"
+
 #include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -242,6 +244,22 @@ static sfa_status perform(sf_client *c, const char *method, const char *url,
 
 /* ---- lifecycle ---- */
 
+/* curl_global_init() once per process (sfagent/global.h): set by the pthread_once below,
+ * read only after it, so no lock is needed (a configuration-like global, STYLE rule 9). */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init_once(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+sfa_status sfa_global_init(void)
+{
+    pthread_once(&curl_once, curl_init_once);
+    return curl_init_rc == CURLE_OK ? SFA_OK : SFA_ERROR;
+}
+
 sfa_status sf_client_new(sf_client **out, const sfa_config *cfg, char **errmsg)
 {
     *out = NULL;
@@ -250,13 +268,9 @@ sfa_status sf_client_new(sf_client **out, const sfa_config *cfg, char **errmsg)
         *errmsg = xstrdup("no configuration");
         return SFA_EINVAL;
     }
-    static bool curl_ready; /* configuration-like global: set once, never reset */
-    if (!curl_ready) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            *errmsg = xstrdup("libcurl initialisation failed");
-            return SFA_ERROR;
-        }
-        curl_ready = true;
+    if (sfa_global_init() != SFA_OK) {
+        *errmsg = xstrdup("libcurl initialisation failed");
+        return SFA_ERROR;
     }
     sf_client *c = xcalloc(1, sizeof *c);
     c->cfg = cfg;

@@ -125,7 +125,7 @@ static void check_outbox(sfa_doctor_report *r, sfa_agent *agent)
               "%zu dead op(s), %zu in conflict", r->dead_ops, r->conflict_ops);
 }
 
-sfa_status sfa_doctor(sfa_doctor_report *out, sfa_agent *agent, const sfa_config *cfg)
+sfa_status sfa_doctor_run(sfa_doctor_report *out, sfa_agent *agent, const sfa_config *cfg)
 {
     if (!out || !cfg)
         return SFA_EINVAL;

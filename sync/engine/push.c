@@ -623,28 +623,3 @@ sfa_status sfa_sync_run(sfa_sync_report *out, sfa_agent *agent, const sfa_config
         store_fail(agent, rc, "%s", out->message);
     return rc;
 }
-
-int sfa_sync_exit_code(sfa_status status)
-{
-    switch (status) {
-    case SFA_OK:
-        return 0;
-    case SFA_EPARTIAL:
-        return 65; /* EX_DATAERR: some ops need a person */
-    case SFA_ERETRY:
-    case SFA_EBUSY:
-    case SFA_ENETWORK:
-    case SFA_ELIMIT:
-        return 75; /* EX_TEMPFAIL: try again later, nothing lost */
-    case SFA_EAUTH:
-        return 77; /* EX_NOPERM */
-    case SFA_ECONFIG:
-        return 78; /* EX_CONFIG */
-    case SFA_EIO:
-    case SFA_EFULL:
-    case SFA_EREADONLY:
-        return 74; /* EX_IOERR */
-    default:
-        return 1;
-    }
-}

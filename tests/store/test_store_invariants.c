@@ -118,7 +118,7 @@ static void test_old_schema_is_caught(void **state)
                      SQLITE_OK);
     char *why = NULL;
     bool ok = store_check_invariants(f->agent, &why);
-    if (sfa_schema_version_supported() > 1) {
+    if (sfa_agent_schema_version_supported() > 1) {
         assert_false(ok);
         if (!strstr(why, "V6"))
             fail_msg("expected V6, got: %s", why);

@@ -26,7 +26,7 @@ static void test_fresh_db_is_newest_version_and_mode_0600(void **state)
     mode_t old = umask(0); /* even a permissive umask must not widen the file */
     store_fixture *f = fixture_new();
     umask(old);
-    assert_int_equal(sfa_agent_schema_version(f->agent), sfa_schema_version_supported());
+    assert_int_equal(sfa_agent_schema_version(f->agent), sfa_agent_schema_version_supported());
     assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_migration_count);
     struct stat sb;
     assert_int_equal(stat(f->path, &sb), 0);

@@ -277,12 +277,12 @@ static void test_prune_removes_only_old_done_ops(void **state)
                       "UPDATE outbox SET state = 'dead', last_error_code = 'X', last_error = 'x',"
                       " updated_at = 1000 WHERE seq = 3");
     size_t removed = 99;
-    assert_int_equal(sfa_outbox_prune(f->agent, 5000, &removed), SFA_OK);
+    assert_int_equal(sfa_outbox_prune(&removed, f->agent, 5000), SFA_OK);
     assert_int_equal(removed, 1);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox WHERE seq = 1"), 0);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox"), 2);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM records"), 3); /* mirror kept */
-    assert_int_equal(sfa_outbox_prune(f->agent, 5000, &removed), SFA_OK);
+    assert_int_equal(sfa_outbox_prune(&removed, f->agent, 5000), SFA_OK);
     assert_int_equal(removed, 0);
     char *why = NULL;
     assert_true(store_check_invariants(f->agent, &why));
@@ -311,7 +311,7 @@ static void test_query_local(void **state)
     assert_non_null(strstr(out, "\"type\":\"Case\""));
     assert_null(strstr(out, "Login"));
     free(out);
-    char *quoted = sfa_soql_quote("O'Brien");
+    char *quoted = sfa_query_quote("O'Brien");
     char *soql = xasprintf("SELECT LastName FROM Contact WHERE LastName = %s", quoted);
     assert_int_equal(sfa_query_local(&out, f->agent, soql), SFA_OK);
     assert_non_null(strstr(out, "\"totalSize\":1"));

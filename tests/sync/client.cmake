@@ -7,7 +7,8 @@ sfa_add_test(test_client_emu SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_client_emu.c
              LIBS sfagent sfemu TIMEOUT 120)
 # agent/cmd_login.c is compiled into its test until the CLI wires it into sfagent.
 sfa_add_test(test_client_login_cmd SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_client_login_cmd.c
-             ${PROJECT_SOURCE_DIR}/agent/cmd_login.c LIBS sfagent sfemu TIMEOUT 60)
+             ${PROJECT_SOURCE_DIR}/agent/cmd_login.c ${PROJECT_SOURCE_DIR}/agent/cli.c
+             LIBS sfagent sfemu PkgConfig::CJSON TIMEOUT 60)
 sfa_add_test(test_client_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_client_fuzz.c
              LIBS sfagent TIMEOUT 60)
 sfa_add_test(test_client_wire SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_client_wire.c

@@ -36,7 +36,7 @@ int push_fixture_write_config(push_fixture *f, const char *sync_extra);
 /* Run tests/sync/push_helper.c (path from $SFA_PUSH_HELPER or the PUSH_HELPER define) in
  * a fresh process on the fixture's database and config file: it syncs to convergence.
  * crash_at ("push.after_claim:1") sets SFA_CRASH_AT for it. Returns its exit status
- * (100 = crashed at the point, 0 = all done, else sfa_sync_exit_code()), 128+sig when
+ * (100 = crashed at the point, 0 = all done, else minus the last sfa_status), 128+sig when
  * killed, -1 if it could not run. The emulator keeps serving from this process. */
 int push_fixture_run_helper(push_fixture *f, const char *crash_at);
 /* The same with one environment variable set for the helper (e.g. SFA_CRASH_COUNT=file to

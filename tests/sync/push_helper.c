@@ -1,13 +1,14 @@
 /* push_helper DB CONFIG: sync the database at DB with the configuration file CONFIG until
  * nothing is left to retry (moving the test clock over backoffs), in a fresh process, so
  * crash-point tests (SFA_CRASH_AT, read once per process) and kill tests can run the
- * engine in a child. Exits with sfa_sync_exit_code() of the last run, or 100 at a crash
- * point. */
+ * engine in a child. Exits 0 when the last run returned SFA_OK, else minus its sfa_status
+ * (exit codes are the program's concern, agent/), or 100 at a crash point. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "sfagent/agent.h"
 #include "sfagent/config.h"
+#include "sfagent/error.h"
 #include "sfagent/sync.h"
 #include "util/timeutil.h"
 
@@ -18,10 +19,8 @@ int main(int argc, char **argv)
         return 64;
     }
     sfa_config *cfg = NULL;
-    char *err = NULL;
-    if (sfa_config_load(&cfg, argv[2], &err) != SFA_OK) {
-        fprintf(stderr, "push_helper: %s\n", err ? err : "config");
-        free(err);
+    if (sfa_config_load(&cfg, argv[2]) != SFA_OK) {
+        fprintf(stderr, "push_helper: %s\n", sfa_error_last()->message);
         return 78;
     }
     sfa_agent *agent = NULL;
@@ -48,5 +47,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "push_helper: %s: %s\n", sfa_strerror(st), rep.message);
     sfa_agent_free(agent);
     sfa_config_free(cfg);
-    return sfa_sync_exit_code(st);
+    return -(int)st;
 }

@@ -1,6 +1,6 @@
 /* Integration tests of the Salesforce client against the in-process emulator: every OAuth
  * flow (success and refused credentials), re-login on an expired session without looping,
- * the outcome classes (not sent / unknown / answered), sfa_login(), and that no secret
+ * the outcome classes (not sent / unknown / answered), sfa_login_check(), and that no secret
  * reaches an error message or a log line. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "emulator/emulator.h"
+#include "sfagent/error.h"
 #include "sfagent/login.h"
 #include "sync/client/config_internal.h"
 #include "sync/client/sf_client.h"
@@ -352,8 +353,7 @@ static void test_login_reports_identity(void **state)
     fixture *f = *state;
     sfa_config *cfg = make_cfg(f, pw_ok);
     sfa_login_info info;
-    char *err = NULL;
-    assert_int_equal(sfa_login(cfg, &info, &err), SFA_OK);
+    assert_int_equal(sfa_login_check(&info, cfg), SFA_OK);
     assert_string_equal(info.instance_url, emu_base_url(f->e));
     assert_non_null(info.org_id);
     assert_non_null(info.user_id);
@@ -361,16 +361,13 @@ static void test_login_reports_identity(void **state)
     assert_string_equal(info.api_version, "v62.0");
     sfa_login_info_free(&info);
     sfa_config_free(cfg);
-    assert_int_equal(sfa_login_exit_code(SFA_OK), 0);
-    assert_int_equal(sfa_login_exit_code(SFA_EAUTH), 77);
-    assert_int_equal(sfa_login_exit_code(SFA_ENETWORK), 75);
-    assert_int_equal(sfa_login_exit_code(SFA_ECONFIG), 78);
 
     cfg = make_cfg(f, "auth = client_credentials\nclient_secret = nope-secret\n");
-    assert_int_equal(sfa_login(cfg, &info, &err), SFA_EAUTH);
+    assert_int_equal(sfa_login_check(&info, cfg), SFA_EAUTH);
+    const char *err = sfa_error_last()->message;
     assert_non_null(strstr(err, "Salesforce login failed"));
     assert_null(strstr(err, "nope-secret"));
-    free(err);
+    sfa_login_info_free(&info);
     sfa_config_free(cfg);
 }
 

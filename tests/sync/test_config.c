@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "sfagent/config.h"
+#include "sfagent/error.h"
 #include "sync/client/config_internal.h"
 #include "util/alloc.h"
 
@@ -105,8 +106,7 @@ static void test_config_defaults(void **state)
 {
     (void)state;
     sfa_config *cfg = NULL;
-    char *err = NULL;
-    assert_int_equal(sfa_config_load(&cfg, NULL, &err), SFA_OK);
+    assert_int_equal(sfa_config_load(&cfg, NULL), SFA_OK);
     assert_string_equal(sync_config_login_url(cfg), "https://login.salesforce.com");
     assert_string_equal(sync_config_api_version(cfg), "62.0");
     assert_int_equal(sync_config_auth_flow(cfg), SYNC_AUTH_PASSWORD);
@@ -195,8 +195,7 @@ static void test_config_file_and_env_override(void **state)
     setenv("SFAGENT_SYNC_OBJECTS", "Account", 1);
     setenv("SFAGENT_SALESFORCE_AUTH", "client_credentials", 1);
     sfa_config *cfg = NULL;
-    char *err = NULL;
-    assert_int_equal(sfa_config_load(&cfg, path, &err), SFA_OK);
+    assert_int_equal(sfa_config_load(&cfg, path), SFA_OK);
     assert_int_equal(sync_config_timeout_s(cfg), 99);
     assert_int_equal(sync_config_auth_flow(cfg), SYNC_AUTH_CLIENT_CREDENTIALS);
     assert_int_equal(sync_config_object_count(cfg), 1);
@@ -205,10 +204,10 @@ static void test_config_file_and_env_override(void **state)
     sfa_config_free(cfg);
     /* A bad override names the variable. */
     setenv("SFAGENT_SALESFORCE_TIMEOUT", "-3", 1);
-    assert_int_equal(sfa_config_load(&cfg, path, &err), SFA_ECONFIG);
+    assert_int_equal(sfa_config_load(&cfg, path), SFA_ECONFIG);
+    const char *err = sfa_error_last()->message;
     assert_non_null(strstr(err, "SFAGENT_SALESFORCE_TIMEOUT"));
     assert_non_null(strstr(err, "timeout"));
-    free(err);
     free(path);
 }
 
@@ -328,10 +327,10 @@ static void test_config_missing_file(void **state)
 {
     (void)state;
     sfa_config *cfg = NULL;
-    char *err = NULL;
-    assert_int_equal(sfa_config_load(&cfg, "/nonexistent/sfagent.ini", &err), SFA_ECONFIG);
-    assert_non_null(strstr(err, "/nonexistent/sfagent.ini"));
-    free(err);
+    assert_int_equal(sfa_config_load(&cfg, "/nonexistent/sfagent.ini"), SFA_ECONFIG);
+    assert_null(cfg);
+    assert_int_equal(sfa_error_last()->status, SFA_ECONFIG);
+    assert_non_null(strstr(sfa_error_last()->message, "/nonexistent/sfagent.ini"));
 }
 
 int main(void)

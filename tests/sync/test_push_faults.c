@@ -231,7 +231,6 @@ static void test_transient_503_backs_off_then_completes(void **state)
     sfa_sync_report rep;
     sfa_status rc = push_fixture_sync(f, &rep);
     assert_int_equal(rc, SFA_ERETRY);
-    assert_int_equal(sfa_sync_exit_code(rc), 75);
     assert_int_equal(rep.retried, 2);
     sfa_op *op = push_fixture_first_op(f, ids[0]);
     assert_string_equal(op->state, "pending");
@@ -279,7 +278,6 @@ static void test_not_sent_keeps_attempts_and_retries_later(void **state)
     sfa_sync_options o = SFA_SYNC_OPTIONS_INIT;
     sfa_status rc = sfa_sync_run(&rep, f->agent, f->cfg, &o);
     assert_int_equal(rc, SFA_ERETRY);
-    assert_int_equal(sfa_sync_exit_code(rc), 75);
     sfa_op *op = push_fixture_first_op(f, ids[0]);
     assert_string_equal(op->state, "pending");
     assert_int_equal(op->attempts, 0);
@@ -310,7 +308,6 @@ static void test_limit_exceeded_pauses_without_attempts(void **state)
     sfa_sync_report rep;
     sfa_status rc = push_fixture_sync(f, &rep);
     assert_int_equal(rc, SFA_ELIMIT);
-    assert_int_equal(sfa_sync_exit_code(rc), 75);
     sfa_op *op = push_fixture_first_op(f, ids[0]);
     assert_string_equal(op->state, "pending");
     assert_int_equal(op->attempts, 0);
@@ -336,7 +333,6 @@ static void test_api_share_stops_pushing(void **state)
     sfa_sync_report rep;
     sfa_status rc = push_fixture_sync(f, &rep);
     assert_int_equal(rc, SFA_ELIMIT);
-    assert_int_equal(sfa_sync_exit_code(rc), 75);
     assert_non_null(strstr(rep.message, "api_limit_share"));
     assert_int_equal(emu_record_count(f->emu, "Case", false), 200);
     assert_int_equal(rep.pending_left, 200);
@@ -361,7 +357,6 @@ static void test_second_run_is_busy_and_sends_nothing(void **state)
     sfa_sync_report rep;
     sfa_status rc = push_fixture_sync(f, &rep);
     assert_int_equal(rc, SFA_EBUSY);
-    assert_int_equal(sfa_sync_exit_code(rc), 75);
     assert_non_null(strstr(rep.message, "another sync is running (pid"));
     assert_int_equal(emu_request_count(f->emu, NULL, NULL), 0);
     /* Released: the next run goes ahead. */

@@ -92,7 +92,7 @@ static void test_doctor_reports_missing_key_field_with_fix(void **state)
 {
     push_fixture *f = *state;
     sfa_doctor_report r;
-    assert_int_equal(sfa_doctor(&r, f->agent, f->cfg), SFA_ERROR);
+    assert_int_equal(sfa_doctor_run(&r, f->agent, f->cfg), SFA_ERROR);
     const sfa_doctor_check *c = find_check(&r, "login");
     assert_non_null(c);
     assert_true(c->ok);
@@ -114,7 +114,7 @@ static void test_doctor_passes_on_a_good_setup(void **state)
     sfa_config_free(f->cfg);
     f->cfg = push_fixture_config(emu_base_url(f->emu), "objects = Case,Contact\n");
     sfa_doctor_report r;
-    assert_int_equal(sfa_doctor(&r, f->agent, f->cfg), SFA_OK);
+    assert_int_equal(sfa_doctor_run(&r, f->agent, f->cfg), SFA_OK);
     assert_true(r.count >= 5);
     for (size_t i = 0; i < r.count; i++)
         assert_true(r.items[i].ok);

@@ -186,18 +186,6 @@ static void test_read_back_rows_match_ops_by_key(void **state)
     cJSON_Delete(rows);
 }
 
-static void test_exit_codes(void **state)
-{
-    (void)state;
-    assert_int_equal(sfa_sync_exit_code(SFA_OK), 0);
-    assert_int_equal(sfa_sync_exit_code(SFA_EPARTIAL), 65);
-    assert_int_equal(sfa_sync_exit_code(SFA_ERETRY), 75);
-    assert_int_equal(sfa_sync_exit_code(SFA_EBUSY), 75);
-    assert_int_equal(sfa_sync_exit_code(SFA_ELIMIT), 75);
-    assert_int_equal(sfa_sync_exit_code(SFA_EAUTH), 77);
-    assert_int_equal(sfa_sync_exit_code(SFA_ECONFIG), 78);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,7 +198,6 @@ int main(void)
         cmocka_unit_test(test_refs_rewritten_or_reported),
         cmocka_unit_test(test_soql_in_quotes_every_key),
         cmocka_unit_test(test_read_back_rows_match_ops_by_key),
-        cmocka_unit_test(test_exit_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
