@@ -16,6 +16,8 @@
  * Invariants:
  *   I1. Every conflict is logged, whatever the policy.
  *   I2. Only fields the op changes are sent; a field dropped by server-wins is not.
+ *   I3. After an update is done, every field it touched holds Salesforce's value in the
+ *       mirror: the sent value, or the server's where server-wins dropped the local one.
  */
 
 #include <stdio.h>
@@ -200,6 +202,23 @@ static cJSON *patch_body(const store_op *ops, size_t n, const bool *send)
     return body;
 }
 
+/* Add the read-back row (Id, SystemModstamp) to what the check already recorded: the
+ * server values of fields server-wins dropped must reach the mirror too, or the local
+ * view would keep the losing local value of a record marked synced (I3). */
+static void take_read_back(store_op *op, const cJSON *row)
+{
+    if (!op->server)
+        op->server = cJSON_CreateObject();
+    const cJSON *f;
+    cJSON_ArrayForEach(f, row)
+    {
+        if (strcmp(f->string, "attributes") == 0)
+            continue;
+        cJSON_DeleteItemFromObjectCaseSensitive(op->server, f->string);
+        cJSON_AddItemToObject(op->server, f->string, cJSON_Duplicate(f, true));
+    }
+}
+
 static void read_answer(push_ctx *ctx, store_op **sent, size_t m, const cJSON *json)
 {
     const cJSON *sub = NULL, *s;
@@ -233,11 +252,8 @@ static void read_answer(push_ctx *ctx, store_op **sent, size_t m, const cJSON *j
         cJSON_ArrayForEach(row, rows)
         {
             const char *id = json_str(row, "Id");
-            if (id && sent[i]->outcome == STORE_OUT_DONE && sfid_equal(id, sent[i]->sf_id)) {
-                cJSON_Delete(sent[i]->server);
-                sent[i]->server = cJSON_Duplicate(row, true);
-                cJSON_DeleteItemFromObjectCaseSensitive(sent[i]->server, "attributes");
-            }
+            if (id && sent[i]->outcome == STORE_OUT_DONE && sfid_equal(id, sent[i]->sf_id))
+                take_read_back(sent[i], row);
         }
     }
 }
