@@ -38,6 +38,7 @@
 #include "sync/engine/push.h"
 #include "sync/engine/reconcile.h"
 #include "sync/engine/refs.h"
+#include "util/localid.h"
 
 /* Local ids ending in an even digit are "synced" (resolve to a Salesforce Id). */
 static const char *lookup_even(const char *local_id, void *ctx)
@@ -54,13 +55,13 @@ static void check_refs(const cJSON *json)
     cJSON *fields = cJSON_Duplicate(json, true);
     const char *unresolved = push_refs_rewrite(fields, lookup_even, NULL);
     if (unresolved) {
-        if (!push_is_local_ref(unresolved) || lookup_even(unresolved, NULL))
+        if (!local_id_is_valid(unresolved) || lookup_even(unresolved, NULL))
             abort();
     } else {
         const cJSON *f;
         cJSON_ArrayForEach(f, fields)
         {
-            if (cJSON_IsString(f) && push_is_local_ref(f->valuestring))
+            if (cJSON_IsString(f) && local_id_is_valid(f->valuestring))
                 abort();
         }
     }

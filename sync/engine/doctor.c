@@ -16,6 +16,7 @@
 #include "sync/client/config_internal.h"
 #include "sync/client/sf_client.h"
 #include "util/names.h"
+#include "util/sfdescribe.h"
 
 static void add_check(sfa_doctor_report *r, const char *name, bool ok, const char *fix,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -49,18 +50,6 @@ void sfa_doctor_report_free(sfa_doctor_report *report)
     memset(report, 0, sizeof *report);
 }
 
-static const cJSON *find_field(const cJSON *describe, const char *name)
-{
-    const cJSON *f;
-    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(describe, "fields"))
-    {
-        const char *n = json_str(f, "name");
-        if (n && strcasecmp(n, name) == 0)
-            return f;
-    }
-    return NULL;
-}
-
 static void check_object(sfa_doctor_report *r, sfa_agent *agent, sf_client *c, const char *sobject,
                          const char *key)
 {
@@ -82,7 +71,7 @@ static void check_object(sfa_doctor_report *r, sfa_agent *agent, sf_client *c, c
     add_check(r, sobject, true, NULL, "describe ok");
     if (agent)
         store_describe_put(agent, sobject, resp.json);
-    const cJSON *f = find_field(resp.json, key);
+    const cJSON *f = sf_describe_field(resp.json, key);
     if (!f)
         add_check(r, name, false, fix, "%s has no field %s", sobject, key);
     else if (!json_bool(f, "externalId", false) || !json_bool(f, "unique", false))

@@ -32,6 +32,7 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/names.h"
+#include "util/sfdescribe.h"
 #include "util/timeutil.h"
 #include "store/describe.h"
 #include "store/op.h"
@@ -130,14 +131,7 @@ sfa_status push_write_results(push_ctx *ctx, store_op *ops, size_t n)
 
 static int describe_has_key(const cJSON *describe, const char *field)
 {
-    const cJSON *f;
-    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(describe, "fields"))
-    {
-        const char *name = json_str(f, "name");
-        if (name && strcasecmp(name, field) == 0)
-            return json_bool(f, "externalId", false) ? 1 : 0;
-    }
-    return 0;
+    return json_bool(sf_describe_field(describe, field), "externalId", false) ? 1 : 0;
 }
 
 static push_keyinfo *key_slot(push_ctx *ctx, const char *sobject)

@@ -5,6 +5,7 @@
 #include "sync/engine/push.h"
 #include "sync/engine/reconcile.h"
 #include "sync/engine/refs.h"
+#include "util/localid.h"
 /* Tests for the push engine's pure pieces: backoff with full jitter, classification of
  * Salesforce answers, local reference rewriting, and request building. */
 #include <setjmp.h>
@@ -110,12 +111,12 @@ static void test_classify_whole_responses(void **state)
 static void test_local_ref_shape(void **state)
 {
     (void)state;
-    assert_true(push_is_local_ref("loc-01HQ3Z8K9V0000000000000000"));
-    assert_false(push_is_local_ref("loc-01HQ3Z8K9V000000000000000"));  /* 25 chars */
-    assert_false(push_is_local_ref("loc-01HQ3Z8K9V00000000000000IL")); /* I, L not Crockford */
-    assert_false(push_is_local_ref("003D000000QV9n2IAD"));
-    assert_false(push_is_local_ref("location-is-not-a-ref"));
-    assert_false(push_is_local_ref(NULL));
+    assert_true(local_id_is_valid("loc-01HQ3Z8K9V0000000000000000"));
+    assert_false(local_id_is_valid("loc-01HQ3Z8K9V000000000000000"));  /* 25 chars */
+    assert_false(local_id_is_valid("loc-01HQ3Z8K9V00000000000000IL")); /* I, L not Crockford */
+    assert_false(local_id_is_valid("003D000000QV9n2IAD"));
+    assert_false(local_id_is_valid("location-is-not-a-ref"));
+    assert_false(local_id_is_valid(NULL));
 }
 
 static const char *lookup(const char *local_id, void *ctx)
