@@ -24,9 +24,11 @@
 #include <string.h>
 
 #include "store/sql.h"
+#include "store/store_internal.h"
 #include "util/alloc.h"
 #include "util/crashpoint.h"
 #include "util/json.h"
+#include "util/localid.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -233,6 +235,7 @@ sfa_status store_outbox_adopt(sfa_agent *a, const char *run_id, const store_op *
 typedef struct apply_stmts {
     sqlite3_stmt *done, *retry, *release, *dead, *conflict, *mirror_get, *mirror_put, *dup_drop;
     sqlite3_stmt *ref_get;
+    sfa_agent *agent; /* for field metadata (store_field_is_reference) */
 } apply_stmts;
 
 static const char sql_done[] =
@@ -326,13 +329,16 @@ static cJSON *parse_obj(sqlite3_stmt *st, int col)
 
 /* The local view keeps what the user typed: a reference to a local record ("loc-...").
  * Once that record has its Salesforce Id, the view holds the Id, as Salesforce does, so
- * local queries by the parent's Id find the child. */
-static int resolve_local_refs(apply_stmts *s, cJSON *fields)
+ * local queries by the parent's Id find the child. Only reference fields are references:
+ * the record's own idempotency key (Sync_Key__c = its local id) is a text value that
+ * Salesforce holds as such, and so must the mirror. */
+static int resolve_local_refs(apply_stmts *s, const char *sobject, cJSON *fields)
 {
     cJSON *f;
     cJSON_ArrayForEach(f, fields)
     {
-        if (!cJSON_IsString(f) || strncmp(f->valuestring, "loc-", 4) != 0)
+        if (!cJSON_IsString(f) || !local_id_is_valid(f->valuestring) ||
+            !store_field_is_reference(s->agent, sobject, f->string))
             continue;
         sqlite3_reset(s->ref_get);
         sqlite3_bind_text(s->ref_get, 1, f->valuestring, -1, SQLITE_STATIC);
@@ -377,7 +383,7 @@ static int mirror_update(apply_stmts *s, const store_op *op, bool applied, int64
         merge_into(base, op->server_fill, false);
         merge_into(fields, op->server_fill, true); /* never over a local edit */
     }
-    rc = applied ? resolve_local_refs(s, fields) : SQLITE_OK;
+    rc = applied ? resolve_local_refs(s, op->sobject, fields) : SQLITE_OK;
     if (rc != SQLITE_OK) {
         cJSON_Delete(base);
         cJSON_Delete(fields);
@@ -528,6 +534,7 @@ sfa_status store_outbox_apply(sfa_agent *a, const char *run_id, int max_attempts
     apply_ctx actx = {run_id, max_attempts, counts, store_db(a)};
     apply_ctx *ctx = &actx;
     apply_stmts s = {0};
+    s.agent = a;
     int64_t now = time_now_ms();
     sfa_status rc = store_tx_begin(a);
     if (rc != SFA_OK)

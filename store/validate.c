@@ -450,3 +450,10 @@ sfa_status store_fields_parse(cJSON **out, sfa_agent *a, const char *sobject,
     cJSON_Delete(in);
     return st;
 }
+
+bool store_field_is_reference(sfa_agent *a, const char *sobject, const char *name)
+{
+    field_meta m;
+    bool strict;
+    return field_lookup(a, sobject, name, &m, &strict) && m.type == FT_REFERENCE;
+}

@@ -73,6 +73,26 @@ static void server_edit(push_fixture *f, const char *local_id, const char *json)
     sfa_record_free(r);
 }
 
+/* Every field the local view holds that Salesforce also has must be equal. */
+static void assert_mirror_matches_server(push_fixture *f, const char *local_id)
+{
+    cJSON *mine = local_fields(f, local_id);
+    cJSON *theirs = server_record(f, local_id);
+    const cJSON *v;
+    cJSON_ArrayForEach(v, mine)
+    {
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(theirs, v->string);
+        if (!s)
+            continue;
+        if (!cJSON_Compare(v, s, true)) {
+            char *a = cJSON_PrintUnformatted(v), *b = cJSON_PrintUnformatted(s);
+            fail_msg("%s: mirror has %s, Salesforce has %s", v->string, a, b);
+        }
+    }
+    cJSON_Delete(theirs);
+    cJSON_Delete(mine);
+}
+
 /* server-wins drops only the conflicting field; the mirror must show the server's value
  * of that field, not the losing local one, once the rest of the edit is sent. */
 static void test_server_wins_partial_keeps_server_value_in_mirror(void **state)
@@ -94,6 +114,24 @@ static void test_server_wins_partial_keeps_server_value_in_mirror(void **state)
     cJSON *mine = local_fields(f, a);
     assert_string_equal(json_str(mine, "Status"), "Working");
     cJSON_Delete(mine);
+    assert_mirror_matches_server(f, a);
+    free(a);
+}
+
+/* The record's own key (Sync_Key__c = its local id) is text, not a reference: an update
+ * that syncs must not rewrite it to the record's Salesforce Id in the mirror. */
+static void test_update_keeps_own_key_in_mirror(void **state)
+{
+    push_fixture *f = *state;
+    char *a = push_fixture_create(f, "Case", "{\"Subject\":\"keyed\"}");
+    sfa_sync_report rep;
+    assert_int_equal(push_fixture_sync(f, &rep), SFA_OK);
+    assert_int_equal(sfa_record_update(f->agent, "Case", a, "{\"Subject\":\"edited\"}"), SFA_OK);
+    assert_int_equal(push_fixture_sync(f, &rep), SFA_OK);
+    cJSON *mine = local_fields(f, a);
+    assert_string_equal(json_str(mine, "Sync_Key__c"), a);
+    cJSON_Delete(mine);
+    assert_mirror_matches_server(f, a);
     free(a);
 }
 
@@ -102,7 +140,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_server_wins_partial_keeps_server_value_in_mirror,
                                         setup_server_wins, teardown),
+        cmocka_unit_test_setup_teardown(test_update_keeps_own_key_in_mirror, setup, teardown),
     };
-    (void)setup;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
