@@ -5,8 +5,7 @@
  * The check and the PATCH cannot share one composite request: what is sent depends on
  * what the check finds. So an update batch costs two API calls per 200 records.
  *
- * Conflict (three-way, per field): the server moved since the edit (SystemModstamp
- * differs from the op's base_modstamp) and holds a value for a changed field that is
+ * Conflict (three-way, per field): the server holds a value for a changed field that is
  * neither the local value nor the base value the edit started from. Policies:
  * local-wins sends anyway; server-wins drops those fields (the mirror takes the server
  * values); manual parks the op in state conflict with the server values recorded and
@@ -18,6 +17,8 @@
  *   I2. Only fields the op changes are sent; a field dropped by server-wins is not.
  *   I3. After an update is done, every field it touched holds Salesforce's value in the
  *       mirror: the sent value, or the server's where server-wins dropped the local one.
+ *   I4. SystemModstamp is a hint, never the decision: an unchanged stamp does not prove
+ *       an unchanged record (one-second resolution, docs/salesforce.md).
  */
 
 #include <stdio.h>
@@ -72,12 +73,13 @@ static bool same_value(const cJSON *a, const cJSON *b)
     return b && cJSON_Compare(a, b, true);
 }
 
-/* Fields of op that conflict with server (an object of field -> server value), or NULL. */
+/* Fields of op that conflict with server (an object of field -> server value), or NULL.
+ * Decided by values, not by SystemModstamp: Salesforce stamps to the second, so an edit
+ * in the same second as the base shows the base's stamp (I4). */
 static cJSON *conflicting_fields(push_ctx *ctx, const store_op *op, const cJSON *server)
 {
-    const char *server_ms = json_str(server, "SystemModstamp");
-    if (!op->base_modstamp || !server_ms || strcmp(server_ms, op->base_modstamp) == 0)
-        return NULL;
+    if (!op->base_modstamp)
+        return NULL; /* no known base version: nothing to compare against */
     char *rec_ms = NULL;
     cJSON *base = store_record_base(ctx->agent, op->local_id, &rec_ms);
     /* The mirror's base is the edit's base only if no pull replaced it since. */

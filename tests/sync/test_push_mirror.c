@@ -14,6 +14,7 @@
 #include "push_fixture.h"
 #include "util/alloc.h"
 #include "util/json.h"
+#include "util/timeutil.h"
 
 static int setup_with(void **state, const char *sync_extra)
 {
@@ -32,6 +33,11 @@ static int setup(void **state)
 static int setup_server_wins(void **state)
 {
     return setup_with(state, "conflict_policy = server-wins\n");
+}
+
+static int setup_manual(void **state)
+{
+    return setup_with(state, "conflict_policy = manual\n");
 }
 
 static int teardown(void **state)
@@ -135,12 +141,38 @@ static void test_update_keeps_own_key_in_mirror(void **state)
     free(a);
 }
 
+/* Salesforce's SystemModstamp has one-second resolution: a server edit in the same second
+ * as the agent's base shows the base's stamp. The conflict is found by the values. */
+static void test_same_second_server_edit_is_a_conflict(void **state)
+{
+    push_fixture *f = *state;
+    char *a = push_fixture_create(f, "Case", "{\"Subject\":\"original\"}");
+    sfa_sync_report rep;
+    assert_int_equal(push_fixture_sync(f, &rep), SFA_OK);
+    cJSON *before = server_record(f, a);
+    int64_t base_ms = 0;
+    assert_true(time_parse_sf(json_str(before, "SystemModstamp"), &base_ms));
+    server_edit(f, a, "{\"Subject\":\"server text\"}");
+    assert_int_equal(emu_record_set_modstamp(f->emu, json_str(before, "Id"), base_ms), 0);
+    cJSON_Delete(before);
+    assert_int_equal(sfa_record_update(f->agent, "Case", a, "{\"Subject\":\"local text\"}"),
+                     SFA_OK);
+    assert_int_equal(push_fixture_sync(f, &rep), SFA_EPARTIAL);
+    assert_int_equal(rep.conflict, 1);
+    cJSON *s = server_record(f, a);
+    assert_string_equal(json_str(s, "Subject"), "server text");
+    cJSON_Delete(s);
+    free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_server_wins_partial_keeps_server_value_in_mirror,
                                         setup_server_wins, teardown),
         cmocka_unit_test_setup_teardown(test_update_keeps_own_key_in_mirror, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_second_server_edit_is_a_conflict, setup_manual,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
