@@ -33,6 +33,7 @@
 #include "util/log.h"
 #include "util/names.h"
 #include "util/sfdescribe.h"
+#include "util/sfid.h"
 #include "util/timeutil.h"
 #include "store/describe.h"
 #include "store/op.h"
@@ -229,16 +230,28 @@ void push_apply_response_class(push_ctx *ctx, store_op *ops, size_t n, push_resp
     }
 }
 
+/* A success answer whose Id is not a valid Salesforce Id: a protocol error for this
+ * record. Keyed creates, updates and deletes are safe to send again (the key or the Id
+ * finds the same record); a plain create may have made a record, so it is parked for a
+ * person instead of being sent twice (reconcile.c I2). */
+static void bad_id(push_ctx *ctx, store_op *op, const char *id)
+{
+    char *msg = xasprintf("Salesforce answered success with an invalid Id '%.40s'", id);
+    bool plain = strcmp(op->kind, "create") == 0 && push_key_state(ctx, op->sobject) == 0;
+    store_op_set(op, plain ? STORE_OUT_DEAD : STORE_OUT_RETRY, "MALFORMED_ID", msg);
+    free(msg);
+}
+
 void push_apply_record_result(push_ctx *ctx, store_op *op, const cJSON *result)
 {
-    (void)ctx;
     if (json_bool(result, "success", false)) {
         const char *id = json_str(result, "id");
-        store_op_set(op, STORE_OUT_DONE, NULL, NULL);
-        if (id) {
-            free(op->new_sf_id);
-            op->new_sf_id = xstrdup(id);
+        bool need_id = strcmp(op->kind, "delete") != 0; /* the mirror keeps it */
+        if ((id || need_id) && !push_take_id(op, id)) {
+            bad_id(ctx, op, id ? id : "(none)");
+            return;
         }
+        store_op_set(op, STORE_OUT_DONE, NULL, NULL);
         return;
     }
     const cJSON *err = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(result, "errors"), 0);
@@ -306,6 +319,12 @@ static int prepare_op(push_ctx *ctx, store_op *op, ref_lookup *rl)
     bool is_create = strcmp(op->kind, "create") == 0 || strcmp(op->kind, "upsert") == 0;
     if (!is_create && !op->sf_id) {
         store_outbox_note(ctx->agent, op->seq, "NOT_SYNCED", "the record has no Salesforce Id yet");
+        ctx->report->parked += ctx->round == 0;
+        return 9;
+    }
+    if (!is_create && !sfid_is_valid(op->sf_id)) { /* it would be pasted into a URL */
+        store_outbox_note(ctx->agent, op->seq, "MALFORMED_ID",
+                          "the record's Salesforce Id is not a valid Id");
         ctx->report->parked += ctx->round == 0;
         return 9;
     }

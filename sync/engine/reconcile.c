@@ -30,6 +30,7 @@
 #include "util/crashpoint.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/sfid.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 #include "store/op.h"
@@ -50,9 +51,23 @@ void push_op_key(const push_ctx *ctx, const store_op *op, const char **field, co
     }
 }
 
+bool push_take_id(store_op *op, const char *id)
+{
+    char id18[SFID_LEN + 1];
+    if (!id || !sfid_to18(id, id18))
+        return false;
+    free(op->new_sf_id);
+    op->new_sf_id = xstrdup(id18);
+    return true;
+}
+
 void push_take_row(store_op *op, const cJSON *row, const char *key_field)
 {
     static const char *const identity[] = {"Id", "CaseNumber", "SystemModstamp"};
+    if (!push_take_id(op, json_str(row, "Id"))) {
+        log_warn("ignoring a row with an invalid Id for %s %s", op->sobject, op->local_id);
+        return;
+    }
     cJSON *server = cJSON_CreateObject(), *fill = cJSON_CreateObject();
     const cJSON *f;
     cJSON_ArrayForEach(f, row)
@@ -66,13 +81,9 @@ void push_take_row(store_op *op, const cJSON *row, const char *key_field)
     }
     cJSON_Delete(op->server);
     cJSON_Delete(op->server_fill);
+    cJSON_ReplaceItemInObjectCaseSensitive(server, "Id", cJSON_CreateString(op->new_sf_id));
     op->server = server;
     op->server_fill = fill;
-    const char *id = json_str(row, "Id");
-    if (id) {
-        free(op->new_sf_id);
-        op->new_sf_id = xstrdup(id);
-    }
 }
 
 size_t push_match_rows(const push_ctx *ctx, store_op *ops, size_t n, const cJSON *records)
@@ -88,7 +99,7 @@ size_t push_match_rows(const push_ctx *ctx, store_op *ops, size_t n, const cJSON
             if (!got || !value || strcmp(got, value) != 0)
                 continue;
             push_take_row(&ops[i], row, field);
-            matched++;
+            matched += ops[i].new_sf_id != NULL;
             break;
         }
     }

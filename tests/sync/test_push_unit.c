@@ -5,6 +5,7 @@
 #include "sync/engine/push.h"
 #include "sync/engine/reconcile.h"
 #include "sync/engine/refs.h"
+#include "util/alloc.h"
 #include "util/localid.h"
 /* Tests for the push engine's pure pieces: backoff with full jitter, classification of
  * Salesforce answers, local reference rewriting, and request building. */
@@ -187,6 +188,39 @@ static void test_read_back_rows_match_ops_by_key(void **state)
     cJSON_Delete(rows);
 }
 
+/* Ids in answers are checked before they are kept (and later stored or sent). */
+static void test_invalid_ids_in_answers_are_not_taken(void **state)
+{
+    (void)state;
+    push_ctx ctx = {0};
+    snprintf(ctx.idem_field, sizeof ctx.idem_field, "Sync_Key__c");
+    store_op op = {0};
+    op.kind = xstrdup("upsert");
+    op.sobject = xstrdup("Case");
+    cJSON *r = cJSON_Parse("{\"success\":true,\"id\":\"500/../../x\",\"errors\":[]}");
+    push_apply_record_result(&ctx, &op, r);
+    assert_int_not_equal(op.outcome, STORE_OUT_DONE);
+    assert_null(op.new_sf_id);
+    assert_string_equal(op.err_code, "MALFORMED_ID");
+    cJSON_Delete(r);
+    /* A valid 15-char Id is kept in its 18-char form. */
+    r = cJSON_Parse("{\"success\":true,\"id\":\"001D000000IqhSL\",\"errors\":[]}");
+    push_apply_record_result(&ctx, &op, r);
+    assert_int_equal(op.outcome, STORE_OUT_DONE);
+    assert_string_equal(op.new_sf_id, "001D000000IqhSLIAZ");
+    cJSON_Delete(r);
+    /* A read-back row whose Id has a wrong checksum is not matched. */
+    store_op c = {0};
+    c.kind = xstrdup("create");
+    c.local_id = xstrdup("loc-A");
+    cJSON *rows = cJSON_Parse("[{\"Id\":\"001D000000IqhSLAAA\",\"Sync_Key__c\":\"loc-A\"}]");
+    assert_int_equal(push_match_rows(&ctx, &c, 1, rows), 0);
+    assert_null(c.new_sf_id);
+    cJSON_Delete(rows);
+    store_op_clear(&c);
+    store_op_clear(&op);
+}
+
 static void test_exit_codes(void **state)
 {
     (void)state;
@@ -211,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_refs_rewritten_or_reported),
         cmocka_unit_test(test_soql_in_quotes_every_key),
         cmocka_unit_test(test_read_back_rows_match_ops_by_key),
+        cmocka_unit_test(test_invalid_ids_in_answers_are_not_taken),
         cmocka_unit_test(test_exit_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
