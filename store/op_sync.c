@@ -575,41 +575,48 @@ sfa_status store_outbox_note(sfa_agent *a, int64_t seq, const char *code, const 
     return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "note op");
 }
 
-char *store_record_sf_id(sfa_agent *a, const char *local_id)
+sfa_status store_record_sf_id(char **out, sfa_agent *a, const char *local_id)
 {
     sqlite3_stmt *st = NULL;
-    char *out = NULL;
-    if (sqlite3_prepare_v2(store_db(a), "SELECT sf_id FROM records WHERE local_id = ?1", -1, &st,
-                           NULL) == SQLITE_OK) {
+    *out = NULL;
+    int src = sqlite3_prepare_v2(store_db(a), "SELECT sf_id FROM records WHERE local_id = ?1", -1,
+                                 &st, NULL);
+    if (src == SQLITE_OK) {
         sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            out = col_dup(st, 0);
-    }
-    sqlite3_finalize(st);
-    return out;
-}
-
-bool store_record_create_op(sfa_agent *a, const char *local_id, char **state, char **code,
-                            char **msg)
-{
-    sqlite3_stmt *st = NULL;
-    bool found = false;
-    *state = *code = *msg = NULL;
-    if (sqlite3_prepare_v2(store_db(a),
-                           "SELECT state, last_error_code, last_error FROM outbox WHERE"
-                           " local_id = ?1 AND kind IN ('create', 'upsert')"
-                           " ORDER BY seq DESC LIMIT 1",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            *state = col_dup(st, 0);
-            *code = col_dup(st, 1);
-            *msg = col_dup(st, 2);
-            found = true;
+        src = sqlite3_step(st);
+        if (src == SQLITE_ROW) {
+            *out = col_dup(st, 0);
+            src = SQLITE_DONE;
         }
     }
     sqlite3_finalize(st);
-    return found;
+    return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "read a record's Id");
+}
+
+sfa_status store_record_create_op(bool *found, sfa_agent *a, const char *local_id, char **state,
+                                  char **code, char **msg)
+{
+    sqlite3_stmt *st = NULL;
+    *found = false;
+    *state = *code = *msg = NULL;
+    int src = sqlite3_prepare_v2(store_db(a),
+                                 "SELECT state, last_error_code, last_error FROM outbox WHERE"
+                                 " local_id = ?1 AND kind IN ('create', 'upsert')"
+                                 " ORDER BY seq DESC LIMIT 1",
+                                 -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+        src = sqlite3_step(st);
+        if (src == SQLITE_ROW) {
+            *state = col_dup(st, 0);
+            *code = col_dup(st, 1);
+            *msg = col_dup(st, 2);
+            *found = true;
+            src = SQLITE_DONE;
+        }
+    }
+    sqlite3_finalize(st);
+    return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "read a record's create op");
 }
 
 sfa_status store_outbox_note_blocked(sfa_agent *a, size_t *count)
@@ -633,22 +640,24 @@ sfa_status store_outbox_note_blocked(sfa_agent *a, size_t *count)
     return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "note blocked ops");
 }
 
-cJSON *store_record_base(sfa_agent *a, const char *local_id, char **sys_modstamp)
+sfa_status store_record_base(cJSON **out, sfa_agent *a, const char *local_id, char **sys_modstamp)
 {
     sqlite3_stmt *st = NULL;
-    cJSON *base = NULL;
+    *out = NULL;
     *sys_modstamp = NULL;
-    if (sqlite3_prepare_v2(store_db(a),
-                           "SELECT base, sys_modstamp FROM records WHERE local_id = ?1", -1, &st,
-                           NULL) == SQLITE_OK) {
+    int src = sqlite3_prepare_v2(
+        store_db(a), "SELECT base, sys_modstamp FROM records WHERE local_id = ?1", -1, &st, NULL);
+    if (src == SQLITE_OK) {
         sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            base = parse_obj(st, 0);
+        src = sqlite3_step(st);
+        if (src == SQLITE_ROW) {
+            *out = parse_obj(st, 0);
             *sys_modstamp = col_dup(st, 1);
+            src = SQLITE_DONE;
         }
     }
     sqlite3_finalize(st);
-    return base;
+    return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "read a record's base");
 }
 
 sfa_status store_outbox_pending_info(sfa_agent *a, size_t *pending, size_t *inflight,
@@ -671,16 +680,20 @@ sfa_status store_outbox_pending_info(sfa_agent *a, size_t *pending, size_t *infl
     return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "count outbox");
 }
 
-size_t store_outbox_count_state(sfa_agent *a, const char *state)
+sfa_status store_outbox_count_state(size_t *out, sfa_agent *a, const char *state)
 {
     sqlite3_stmt *st = NULL;
-    size_t n = 0;
-    if (sqlite3_prepare_v2(store_db(a), "SELECT count(*) FROM outbox WHERE state = ?1", -1, &st,
-                           NULL) == SQLITE_OK) {
+    *out = 0;
+    int src = sqlite3_prepare_v2(store_db(a), "SELECT count(*) FROM outbox WHERE state = ?1", -1,
+                                 &st, NULL);
+    if (src == SQLITE_OK) {
         sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            n = (size_t)sqlite3_column_int64(st, 0);
+        src = sqlite3_step(st);
+        if (src == SQLITE_ROW) {
+            *out = (size_t)sqlite3_column_int64(st, 0);
+            src = SQLITE_DONE;
+        }
     }
     sqlite3_finalize(st);
-    return n;
+    return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "count ops");
 }

@@ -69,8 +69,9 @@ static void check_object(sfa_doctor_report *r, sfa_agent *agent, sf_client *c, c
         goto out;
     }
     add_check(r, sobject, true, NULL, "describe ok");
-    if (agent)
-        store_describe_put(agent, sobject, resp.json);
+    if (agent && store_describe_put(agent, sobject, resp.json) != SFA_OK)
+        add_check(r, "describe cache", false, "check the database (disk, permissions)",
+                  "could not cache the describe of %s: %s", sobject, sfa_agent_errmsg(agent));
     const cJSON *f = sf_describe_field(resp.json, key);
     if (!f)
         add_check(r, name, false, fix, "%s has no field %s", sobject, key);
@@ -104,8 +105,14 @@ static void check_objects(sfa_doctor_report *r, sfa_agent *agent, sf_client *c,
 
 static void check_outbox(sfa_doctor_report *r, sfa_agent *agent)
 {
-    r->dead_ops = store_outbox_count_state(agent, "dead");
-    r->conflict_ops = store_outbox_count_state(agent, "conflict");
+    sfa_status st = store_outbox_count_state(&r->dead_ops, agent, "dead");
+    if (st == SFA_OK)
+        st = store_outbox_count_state(&r->conflict_ops, agent, "conflict");
+    if (st != SFA_OK) {
+        add_check(r, "outbox", false, "check the database (disk, permissions)",
+                  "could not count ops: %s", sfa_agent_errmsg(agent));
+        return;
+    }
     add_check(r, "outbox", r->dead_ops + r->conflict_ops == 0,
               r->dead_ops + r->conflict_ops
                   ? "see `sfagent outbox list --state dead`, fix the data, then"

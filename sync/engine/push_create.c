@@ -243,7 +243,10 @@ static sfa_status send_plain(push_ctx *ctx, store_op *ops, size_t n)
 
 sfa_status push_send_creates(push_ctx *ctx, store_op *ops, size_t n)
 {
-    if (strcmp(ops[0].kind, "create") == 0 && push_key_state(ctx, ops[0].sobject) == 0)
+    int key = strcmp(ops[0].kind, "create") == 0 ? push_key_state(ctx, ops[0].sobject) : 1;
+    if (ctx->stop) /* the describe cache could not be read: nothing sent, ops released */
+        return ctx->stop_status;
+    if (key == 0)
         return send_plain(ctx, ops, n);
     return send_keyed(ctx, ops, n);
 }

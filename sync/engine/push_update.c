@@ -76,15 +76,19 @@ static bool same_value(const cJSON *a, const cJSON *b)
 /* Fields of op that conflict with server (an object of field -> server value), or NULL.
  * Decided by values, not by SystemModstamp: Salesforce stamps to the second, so an edit
  * in the same second as the base shows the base's stamp (I4). */
-static cJSON *conflicting_fields(push_ctx *ctx, const store_op *op, const cJSON *server)
+static sfa_status conflicting_fields(cJSON **out, push_ctx *ctx, const store_op *op,
+                                     const cJSON *server)
 {
+    *out = NULL;
     if (!op->base_modstamp)
-        return NULL; /* no known base version: nothing to compare against */
+        return SFA_OK; /* no known base version: nothing to compare against */
     char *rec_ms = NULL;
-    cJSON *base = store_record_base(ctx->agent, op->local_id, &rec_ms);
+    cJSON *base = NULL;
+    sfa_status st = store_record_base(&base, ctx->agent, op->local_id, &rec_ms);
+    if (st != SFA_OK)
+        return st;
     /* The mirror's base is the edit's base only if no pull replaced it since. */
     bool base_known = rec_ms && strcmp(rec_ms, op->base_modstamp) == 0;
-    cJSON *out = NULL;
     const cJSON *f;
     cJSON_ArrayForEach(f, op->fields)
     {
@@ -93,13 +97,13 @@ static cJSON *conflicting_fields(push_ctx *ctx, const store_op *op, const cJSON 
             continue;
         if (base_known && same_value(sv, cJSON_GetObjectItemCaseSensitive(base, f->string)))
             continue; /* only we changed it */
-        if (!out)
-            out = cJSON_CreateObject();
-        cJSON_AddItemToObject(out, f->string, sv ? cJSON_Duplicate(sv, true) : cJSON_CreateNull());
+        if (!*out)
+            *out = cJSON_CreateObject();
+        cJSON_AddItemToObject(*out, f->string, sv ? cJSON_Duplicate(sv, true) : cJSON_CreateNull());
     }
     cJSON_Delete(base);
     free(rec_ms);
-    return out;
+    return SFA_OK;
 }
 
 static void log_conflict(push_ctx *ctx, const store_op *op, const cJSON *conflicts,
@@ -114,10 +118,17 @@ static void log_conflict(push_ctx *ctx, const store_op *op, const cJSON *conflic
     ctx->report->conflicts_logged++; /* I1 */
 }
 
-/* Apply the policy; returns true when the op is still to be sent. */
+/* Apply the policy; returns true when the op is still to be sent. A failed read of the
+ * local database stops the run and leaves the op undecided (released, not sent). */
 static bool decide(push_ctx *ctx, store_op *op, const cJSON *server)
 {
-    cJSON *conflicts = conflicting_fields(ctx, op, server);
+    cJSON *conflicts = NULL;
+    sfa_status st = conflicting_fields(&conflicts, ctx, op, server);
+    if (st != SFA_OK) {
+        push_stop(ctx, st, "could not read the base of %s: %s", op->local_id,
+                  sfa_agent_errmsg(ctx->agent));
+        return false;
+    }
     if (!conflicts)
         return true;
     const char *server_ms = json_str(server, "SystemModstamp");
@@ -329,7 +340,7 @@ sfa_status push_send_updates(push_ctx *ctx, store_op *ops, size_t n)
         for (size_t i = 0; i < n; i++)
             send[i] = true;
         rc = send_patch(ctx, ops, n, send);
-    } else if (check_batch(ctx, ops, n, send)) {
+    } else if (check_batch(ctx, ops, n, send) && !ctx->stop) {
         rc = send_patch(ctx, ops, n, send);
     }
     free(send);

@@ -17,3 +17,5 @@ sfa_add_test(test_push_keys SOURCES test_push_keys.c push_fixture.c LIBS sfagent
              TIMEOUT 60)
 sfa_add_test(test_push_mirror SOURCES test_push_mirror.c push_fixture.c LIBS sfagent sfemu
              TIMEOUT 60)
+sfa_add_test(test_push_store_errors SOURCES test_push_store_errors.c push_fixture.c LIBS sfagent
+             sfemu TIMEOUT 60)
