@@ -173,8 +173,9 @@ int push_key_describe(push_ctx *ctx, const char *sobject)
     char *path = xasprintf("sobjects/%s/describe", sobject);
     sf_response resp;
     int out = -1;
-    if (push_request(ctx, "GET", path, NULL, &resp) == SFA_OK && resp.outcome == SF_ANSWERED &&
-        resp.status == 200 && cJSON_IsObject(resp.json)) {
+    sfa_status rc = push_request(ctx, "GET", path, NULL, &resp);
+    if (rc == SFA_OK && resp.outcome == SF_ANSWERED && resp.status == 200 &&
+        cJSON_IsObject(resp.json)) {
         sfa_status st = store_describe_put(ctx->agent, sobject, resp.json);
         if (st != SFA_OK)
             push_stop(ctx, st, "could not cache a describe: %s", sfa_agent_errmsg(ctx->agent));
@@ -183,9 +184,12 @@ int push_key_describe(push_ctx *ctx, const char *sobject)
             log_warn("%s has no External ID field %s: creates are sent without an idempotency"
                      " key (run `sfagent doctor`)",
                      sobject, ctx->idem_field);
-    } else {
-        push_stop(ctx, SFA_ERETRY, "describe %s failed: %s", sobject,
-                  resp.error_message ? resp.error_message : "no answer");
+    } else if (rc == SFA_OK) {
+        /* Object scope: only this object's ops wait (the caller decides them); a link,
+         * limit or session failure still stops the run (push_apply_response_class). */
+        log_warn("describe %s failed: %s", sobject,
+                 resp.error_message ? resp.error_message : "no usable answer");
+        push_apply_response_class(ctx, NULL, 0, push_classify_response(&resp), &resp);
     }
     sf_response_free(&resp);
     free(path);

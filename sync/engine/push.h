@@ -87,7 +87,8 @@ sfa_status push_request(push_ctx *ctx, const char *method, const char *path, con
  * (not known yet: try the upsert; a NOT_FOUND/INVALID_FIELD answer triggers a describe). */
 int push_key_state(push_ctx *ctx, const char *sobject);
 /* Decide from describe (one call, cached in describe_cache). Returns 1/0, or -1 when
- * describe could not be fetched (the run stops). */
+ * describe could not be fetched: the run stops only when the link, the API limit or the
+ * session failed; otherwise the caller decides the object's ops (object scope). */
 int push_key_describe(push_ctx *ctx, const char *sobject);
 /* Write the decided outcomes of ops[0..n) (store_outbox_apply), choosing each retry's
  * backoff delay, and count them in the report. */

@@ -112,6 +112,20 @@ static void apply_results(push_ctx *ctx, store_op *ops, size_t n, const cJSON *r
 
 static sfa_status send_plain(push_ctx *ctx, store_op *ops, size_t n);
 
+/* The key field looked missing and describe could not tell: the upsert was refused (not
+ * applied), so the batch retries with backoff, with the reason; it is an object-scoped
+ * failure, never a reason to make the ops dead. */
+static void describe_failed(store_op *ops, size_t n, const sf_response *refusal)
+{
+    char *msg = xasprintf("the upsert on the key field was refused (%s) and describe %s"
+                          " failed, so whether the field exists is unknown; retried later",
+                          refusal->error_code ? refusal->error_code : "an error", ops[0].sobject);
+    for (size_t i = 0; i < n; i++)
+        if (ops[i].outcome == STORE_OUT_NONE)
+            store_op_set(&ops[i], STORE_OUT_RETRY, "DESCRIBE_FAILED", msg);
+    free(msg);
+}
+
 /* Returns 1 when the answer says the key field is missing and the batch must be re-sent
  * as plain creates. */
 static int read_keyed_answer(push_ctx *ctx, store_op *ops, size_t n, const sf_response *resp)
@@ -122,11 +136,15 @@ static int read_keyed_answer(push_ctx *ctx, store_op *ops, size_t n, const sf_re
         (cJSON_GetArraySize(results) > 0 && !cJSON_IsObject(cJSON_GetArrayItem(results, 0)))) {
         sf_response fake;
         sub_error(up, &fake);
-        int again = 0;
+        int again = 0, key = 1;
         if (is_missing_field_error(&fake) && strcmp(ops[0].kind, "create") == 0 &&
-            push_key_state(ctx, ops[0].sobject) != 1)
-            again = push_key_describe(ctx, ops[0].sobject) == 0;
-        if (!again)
+            push_key_state(ctx, ops[0].sobject) != 1) {
+            key = push_key_describe(ctx, ops[0].sobject);
+            again = key == 0;
+        }
+        if (key < 0) /* describe failed: the upsert was refused, so retry later */
+            describe_failed(ops, n, &fake);
+        else if (!again)
             push_apply_response_class(ctx, ops, n, push_classify_response(&fake), &fake);
         sf_response_free(&fake);
         return again;
