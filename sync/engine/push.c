@@ -288,6 +288,62 @@ void push_apply_record_result(push_ctx *ctx, store_op *op, const cJSON *result)
     }
 }
 
+/* ---- composite sub-results: one reading for creates, updates and deletes ---- */
+
+const cJSON *push_sub_result(const cJSON *composite, const char *ref)
+{
+    const cJSON *s;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(composite, "compositeResponse"))
+    {
+        const char *r = json_str(s, "referenceId");
+        if (r && strcmp(r, ref) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+const cJSON *push_sub_records(const cJSON *sub)
+{
+    const cJSON *body = cJSON_GetObjectItemCaseSensitive(sub, "body");
+    if (!sub || !cJSON_IsArray(body) || json_num(sub, "httpStatusCode", 0) >= 300)
+        return NULL;
+    if (cJSON_GetArraySize(body) > 0 && !cJSON_IsObject(cJSON_GetArrayItem(body, 0)))
+        return NULL;
+    return body;
+}
+
+void push_sub_response(const cJSON *sub, sf_response *fake)
+{
+    memset(fake, 0, sizeof *fake);
+    fake->outcome = SF_ANSWERED;
+    fake->status = sub ? (long)json_num(sub, "httpStatusCode", 500) : 500;
+    const cJSON *err = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sub, "body"), 0);
+    const char *code = json_str(err, "errorCode");
+    const char *msg = json_str(err, "message");
+    fake->error_code = code ? xstrdup(code) : NULL;
+    fake->error_message = xstrdup(msg   ? msg
+                                  : sub ? "collection request failed"
+                                        : "composite answer lacks a sub-result");
+    fake->retry_after_s = -1;
+}
+
+void push_apply_sub_failure(push_ctx *ctx, store_op *ops, size_t n, const cJSON *sub)
+{
+    sf_response fake;
+    push_sub_response(sub, &fake);
+    push_apply_response_class(ctx, ops, n, push_classify_response(&fake), &fake);
+    sf_response_free(&fake);
+}
+
+void push_apply_result_at(push_ctx *ctx, store_op *op, const cJSON *results, size_t i)
+{
+    const cJSON *r = cJSON_GetArrayItem(results, (int)i);
+    if (r)
+        push_apply_record_result(ctx, op, r);
+    else
+        store_op_set(op, STORE_OUT_INFLIGHT, NULL, NULL); /* no answer for it: unknown */
+}
+
 /* ---- one round ---- */
 
 typedef struct ref_lookup {
@@ -516,17 +572,7 @@ static sfa_status read_config(push_ctx *ctx, const sfa_config *cfg, char *err, s
                  ctx->idem_field);
         return SFA_ECONFIG;
     }
-    switch (sync_config_conflict_policy(cfg)) {
-    case SYNC_CONFLICT_LOCAL_WINS:
-        ctx->policy = PUSH_POLICY_LOCAL_WINS;
-        break;
-    case SYNC_CONFLICT_SERVER_WINS:
-        ctx->policy = PUSH_POLICY_SERVER_WINS;
-        break;
-    case SYNC_CONFLICT_MANUAL:
-        ctx->policy = PUSH_POLICY_MANUAL;
-        break;
-    }
+    ctx->policy = sync_config_conflict_policy(cfg);
     ctx->backoff_base_ms = (int64_t)sync_config_backoff_base_s(cfg) * 1000;
     ctx->backoff_cap_ms = (int64_t)sync_config_backoff_cap_s(cfg) * 1000;
     ctx->settle_ms = (int64_t)sync_config_settle_s(cfg) * 1000;

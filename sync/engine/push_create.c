@@ -64,35 +64,6 @@ static cJSON *subrequest(const char *method, const char *url, const char *ref, c
     return s;
 }
 
-/* The composite sub-result with referenceId ref, or NULL. */
-static const cJSON *sub_result(const cJSON *json, const char *ref)
-{
-    const cJSON *s;
-    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(json, "compositeResponse"))
-    {
-        const char *r = json_str(s, "referenceId");
-        if (r && strcmp(r, ref) == 0)
-            return s;
-    }
-    return NULL;
-}
-
-/* A sub-result that is not a per-record array: an error for the whole collection. */
-static void sub_error(const cJSON *sub, sf_response *fake)
-{
-    memset(fake, 0, sizeof *fake);
-    fake->outcome = SF_ANSWERED;
-    fake->status = sub ? (long)json_num(sub, "httpStatusCode", 500) : 500;
-    const cJSON *err = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sub, "body"), 0);
-    const char *code = json_str(err, "errorCode");
-    const char *msg = json_str(err, "message");
-    fake->error_code = code ? xstrdup(code) : NULL;
-    fake->error_message = xstrdup(msg   ? msg
-                                  : sub ? "collection request failed"
-                                        : "composite answer lacks a sub-result");
-    fake->retry_after_s = -1;
-}
-
 static bool is_missing_field_error(const sf_response *r)
 {
     return r->error_code &&
@@ -101,13 +72,8 @@ static bool is_missing_field_error(const sf_response *r)
 
 static void apply_results(push_ctx *ctx, store_op *ops, size_t n, const cJSON *results)
 {
-    for (size_t i = 0; i < n; i++) {
-        const cJSON *r = cJSON_GetArrayItem(results, (int)i);
-        if (r)
-            push_apply_record_result(ctx, &ops[i], r);
-        else
-            store_op_set(&ops[i], STORE_OUT_INFLIGHT, NULL, NULL); /* no answer for it: unknown */
-    }
+    for (size_t i = 0; i < n; i++)
+        push_apply_result_at(ctx, &ops[i], results, i);
 }
 
 static sfa_status send_plain(push_ctx *ctx, store_op *ops, size_t n);
@@ -130,12 +96,11 @@ static void describe_failed(store_op *ops, size_t n, const sf_response *refusal)
  * as plain creates. */
 static int read_keyed_answer(push_ctx *ctx, store_op *ops, size_t n, const sf_response *resp)
 {
-    const cJSON *up = sub_result(resp->json, "upsert");
-    const cJSON *results = cJSON_GetObjectItemCaseSensitive(up, "body");
-    if (!up || !cJSON_IsArray(results) || json_num(up, "httpStatusCode", 0) >= 300 ||
-        (cJSON_GetArraySize(results) > 0 && !cJSON_IsObject(cJSON_GetArrayItem(results, 0)))) {
+    const cJSON *up = push_sub_result(resp->json, "upsert");
+    const cJSON *results = push_sub_records(up);
+    if (!results) {
         sf_response fake;
-        sub_error(up, &fake);
+        push_sub_response(up, &fake);
         int again = 0, key = 1;
         if (is_missing_field_error(&fake) && strcmp(ops[0].kind, "create") == 0 &&
             push_key_state(ctx, ops[0].sobject) != 1) {
@@ -150,7 +115,7 @@ static int read_keyed_answer(push_ctx *ctx, store_op *ops, size_t n, const sf_re
         return again;
     }
     apply_results(ctx, ops, n, results);
-    const cJSON *q = sub_result(resp->json, "keys");
+    const cJSON *q = push_sub_result(resp->json, "keys");
     const cJSON *rows =
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(q, "body"), "records");
     if (cJSON_IsArray(rows))

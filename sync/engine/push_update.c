@@ -133,9 +133,9 @@ static bool decide(push_ctx *ctx, store_op *op, const cJSON *server)
         return true;
     const char *server_ms = json_str(server, "SystemModstamp");
     bool send = true;
-    if (ctx->policy == PUSH_POLICY_LOCAL_WINS) {
+    if (ctx->policy == SYNC_CONFLICT_LOCAL_WINS) {
         log_conflict(ctx, op, conflicts, "local wins (sent)");
-    } else if (ctx->policy == PUSH_POLICY_SERVER_WINS) {
+    } else if (ctx->policy == SYNC_CONFLICT_SERVER_WINS) {
         log_conflict(ctx, op, conflicts, "server wins (local change dropped)");
         const cJSON *f;
         cJSON_ArrayForEach(f, conflicts)
@@ -232,35 +232,23 @@ static void take_read_back(store_op *op, const cJSON *row)
     }
 }
 
-static void read_answer(push_ctx *ctx, store_op **sent, size_t m, const cJSON *json)
+/* The composite answer: per-record results of the PATCH for the sent ops, read like a
+ * create's or a delete's (push.c); a PATCH that failed as a whole decides every op not
+ * decided by the check; the read-back rows go into the ops that are done. */
+static void read_answer(push_ctx *ctx, store_op *ops, size_t n, store_op **sent, size_t m,
+                        const cJSON *json)
 {
-    const cJSON *sub = NULL, *s;
-    const cJSON *rows = NULL;
-    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(json, "compositeResponse"))
-    {
-        const char *ref = json_str(s, "referenceId");
-        if (ref && strcmp(ref, "patch") == 0)
-            sub = s;
-        else if (ref && strcmp(ref, "after") == 0)
-            rows = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "body"),
-                                                    "records");
+    const cJSON *sub = push_sub_result(json, "patch");
+    const cJSON *results = push_sub_records(sub);
+    if (!results) {
+        push_apply_sub_failure(ctx, ops, n, sub);
+        return;
     }
-    const cJSON *results = cJSON_GetObjectItemCaseSensitive(sub, "body");
-    bool per_record = cJSON_IsArray(results) && json_num(sub, "httpStatusCode", 0) < 300 &&
-                      cJSON_IsObject(cJSON_GetArrayItem(results, 0));
+    const cJSON *after = push_sub_result(json, "after");
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(after, "body"), "records");
     for (size_t i = 0; i < m; i++) {
-        const cJSON *r = per_record ? cJSON_GetArrayItem(results, (int)i) : NULL;
-        if (r) {
-            push_apply_record_result(ctx, sent[i], r);
-        } else {
-            const cJSON *err = cJSON_GetArrayItem(results, 0);
-            const char *code = json_str(err, "errorCode");
-            store_op_set(sent[i],
-                         push_classify_code(code, "update") == PUSH_ERR_TRANSIENT ? STORE_OUT_RETRY
-                                                                                  : STORE_OUT_DEAD,
-                         code ? code : "UNKNOWN_ERROR",
-                         json_str(err, "message") ? json_str(err, "message") : "update refused");
-        }
+        push_apply_result_at(ctx, sent[i], results, i);
         const cJSON *row;
         cJSON_ArrayForEach(row, rows)
         {
@@ -310,7 +298,7 @@ static sfa_status send_patch(push_ctx *ctx, store_op *ops, size_t n, const bool 
     if (rc == SFA_OK) {
         push_resp_class cls = push_classify_response(&resp);
         if (cls == PUSH_RESP_OK && cJSON_IsObject(resp.json)) {
-            read_answer(ctx, sent, m, resp.json);
+            read_answer(ctx, ops, n, sent, m, resp.json);
         } else {
             /* Ops not sent were decided by the check; the class applies to the rest. */
             push_apply_response_class(ctx, ops, n, cls == PUSH_RESP_OK ? PUSH_RESP_UNKNOWN : cls,

@@ -221,6 +221,39 @@ static void test_invalid_ids_in_answers_are_not_taken(void **state)
     store_op_clear(&op);
 }
 
+/* A composite sub-request that failed as a whole is classified like a plain request's
+ * answer, for every kind: a 500 is retried (updates used to go dead on it), a 400 with a
+ * permanent code is dead with that code, and a missing per-record result is unknown. */
+static void test_failed_sub_request_is_classified_like_a_request(void **state)
+{
+    (void)state;
+    push_ctx ctx = {0};
+    static const char *const kinds[] = {"create", "update", "delete"};
+    for (size_t k = 0; k < 3; k++) {
+        store_op op = {0};
+        op.kind = xstrdup(kinds[k]);
+        cJSON *sub = cJSON_Parse("{\"referenceId\":\"patch\",\"httpStatusCode\":500,"
+                                 "\"body\":[{\"errorCode\":\"SOMETHING\",\"message\":\"m\"}]}");
+        assert_null(push_sub_records(sub));
+        push_apply_sub_failure(&ctx, &op, 1, sub);
+        assert_int_equal(op.outcome, STORE_OUT_RETRY);
+        cJSON_Delete(sub);
+        store_op_set(&op, STORE_OUT_NONE, NULL, NULL);
+        sub = cJSON_Parse("{\"httpStatusCode\":400,\"body\":[{\"errorCode\":\"INVALID_FIELD\","
+                          "\"message\":\"no such column\"}]}");
+        push_apply_sub_failure(&ctx, &op, 1, sub);
+        assert_int_equal(op.outcome, STORE_OUT_DEAD);
+        assert_string_equal(op.err_code, "INVALID_FIELD");
+        cJSON_Delete(sub);
+        store_op_set(&op, STORE_OUT_NONE, NULL, NULL);
+        cJSON *results = cJSON_CreateArray();
+        push_apply_result_at(&ctx, &op, results, 0);
+        assert_int_equal(op.outcome, STORE_OUT_INFLIGHT);
+        cJSON_Delete(results);
+        store_op_clear(&op);
+    }
+}
+
 static void test_exit_codes(void **state)
 {
     (void)state;
@@ -246,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_soql_in_quotes_every_key),
         cmocka_unit_test(test_read_back_rows_match_ops_by_key),
         cmocka_unit_test(test_invalid_ids_in_answers_are_not_taken),
+        cmocka_unit_test(test_failed_sub_request_is_classified_like_a_request),
         cmocka_unit_test(test_exit_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
