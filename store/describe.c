@@ -9,18 +9,22 @@
 #include "util/json.h"
 #include "util/timeutil.h"
 
-cJSON *store_describe_get(sfa_agent *a, const char *sobject)
+sfa_status store_describe_get(cJSON **out, sfa_agent *a, const char *sobject)
 {
     sqlite3_stmt *st = NULL;
-    cJSON *out = NULL;
-    if (sqlite3_prepare_v2(store_db(a), "SELECT describe FROM describe_cache WHERE sobject = ?1",
-                           -1, &st, NULL) == SQLITE_OK) {
+    *out = NULL;
+    int src = sqlite3_prepare_v2(
+        store_db(a), "SELECT describe FROM describe_cache WHERE sobject = ?1", -1, &st, NULL);
+    if (src == SQLITE_OK) {
         sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            out = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+        src = sqlite3_step(st);
+        if (src == SQLITE_ROW) {
+            *out = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+            src = SQLITE_DONE;
+        }
     }
     sqlite3_finalize(st);
-    return out;
+    return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "read the describe cache");
 }
 
 sfa_status store_describe_put(sfa_agent *a, const char *sobject, const cJSON *describe)

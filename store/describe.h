@@ -8,8 +8,9 @@
 #include "sfagent/agent.h"
 #include "sfagent/status.h"
 
-/* The cached describe of sobject (caller frees), or NULL when none is cached. */
-cJSON *store_describe_get(sfa_agent *a, const char *sobject);
+/* The cached describe of sobject into *out (caller frees; NULL when none is cached). A
+ * failed read is an error, never "not cached". */
+sfa_status store_describe_get(cJSON **out, sfa_agent *a, const char *sobject);
 /* Cache describe for sobject, replacing any earlier one. */
 sfa_status store_describe_put(sfa_agent *a, const char *sobject, const cJSON *describe);
 

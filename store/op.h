@@ -87,21 +87,23 @@ sfa_status store_outbox_apply(sfa_agent *a, const char *run_id, int max_attempts
 sfa_status store_outbox_note(sfa_agent *a, int64_t seq, const char *code, const char *msg);
 /* Inflight ops (owner NULL: all), for resolution. */
 sfa_status store_outbox_inflight(sfa_agent *a, const char *owner, store_op **out, size_t *n);
-/* Salesforce Id of a local record, or NULL (caller frees). */
-char *store_record_sf_id(sfa_agent *a, const char *local_id);
-/* The newest create/upsert op of a local record: state, code, message (caller frees
- * each; NULL when there is none). */
-bool store_record_create_op(sfa_agent *a, const char *local_id, char **state, char **code,
-                            char **msg);
+/* Salesforce Id of a local record into *out (caller frees; NULL when the record has none
+ * or does not exist). A failed read is an error, never "no Id". */
+sfa_status store_record_sf_id(char **out, sfa_agent *a, const char *local_id);
+/* The newest create/upsert op of a local record: *found, and its state, code, message
+ * (caller frees each; NULL when there is none). */
+sfa_status store_record_create_op(bool *found, sfa_agent *a, const char *local_id, char **state,
+                                  char **code, char **msg);
 /* Note on every pending op held back by an earlier dead/conflict op of its record why it
  * waits (code WAITING_FOR_OP, message naming that op). *count gets how many wait. */
 sfa_status store_outbox_note_blocked(sfa_agent *a, size_t *count);
-/* Records' base values and SystemModstamp (for the conflict check). Caller frees. */
-cJSON *store_record_base(sfa_agent *a, const char *local_id, char **sys_modstamp);
+/* A record's base values into *out and its SystemModstamp (for the conflict check);
+ * caller frees both; *out NULL when there is no such record. */
+sfa_status store_record_base(cJSON **out, sfa_agent *a, const char *local_id, char **sys_modstamp);
 /* Counts for the report: pending ops and the earliest next_attempt_at among them. */
 sfa_status store_outbox_pending_info(sfa_agent *a, size_t *pending, size_t *inflight,
                                      int64_t *next_due_ms);
-/* Number of ops in state (dead, conflict, ...). */
-size_t store_outbox_count_state(sfa_agent *a, const char *state);
+/* Number of ops in state (dead, conflict, ...) into *out. */
+sfa_status store_outbox_count_state(size_t *out, sfa_agent *a, const char *state);
 
 #endif

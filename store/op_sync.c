@@ -25,10 +25,12 @@
 
 #include "store/op_state.h"
 #include "store/sql.h"
+#include "store/store_internal.h"
 #include "util/alloc.h"
 #include "util/check.h"
 #include "util/crashpoint.h"
 #include "util/json.h"
+#include "util/localid.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -206,6 +208,7 @@ sfa_status store_outbox_adopt(sfa_agent *a, const char *run_id, const store_op *
 typedef struct apply_stmts {
     sqlite3_stmt *mirror_get, *mirror_put, *dup_drop;
     sqlite3_stmt *ref_get;
+    sfa_agent *agent; /* for field metadata (store_field_is_reference) */
 } apply_stmts;
 
 static const char sql_mirror_get[] = "SELECT base, fields FROM records WHERE local_id = ?1";
@@ -272,13 +275,16 @@ static cJSON *parse_obj(sqlite3_stmt *st, int col)
 
 /* The local view keeps what the user typed: a reference to a local record ("loc-...").
  * Once that record has its Salesforce Id, the view holds the Id, as Salesforce does, so
- * local queries by the parent's Id find the child. */
-static int resolve_local_refs(apply_stmts *s, cJSON *fields)
+ * local queries by the parent's Id find the child. Only reference fields are references:
+ * the record's own idempotency key (Sync_Key__c = its local id) is a text value that
+ * Salesforce holds as such, and so must the mirror. */
+static int resolve_local_refs(apply_stmts *s, const char *sobject, cJSON *fields)
 {
     cJSON *f;
     cJSON_ArrayForEach(f, fields)
     {
-        if (!cJSON_IsString(f) || strncmp(f->valuestring, "loc-", 4) != 0)
+        if (!cJSON_IsString(f) || !local_id_is_valid(f->valuestring) ||
+            !store_field_is_reference(s->agent, sobject, f->string))
             continue;
         sqlite3_reset(s->ref_get);
         sqlite3_bind_text(s->ref_get, 1, f->valuestring, -1, SQLITE_STATIC);
@@ -323,7 +329,7 @@ static int mirror_update(apply_stmts *s, const store_op *op, bool applied, int64
         merge_into(base, op->server_fill, false);
         merge_into(fields, op->server_fill, true); /* never over a local edit */
     }
-    rc = applied ? resolve_local_refs(s, fields) : SQLITE_OK;
+    rc = applied ? resolve_local_refs(s, op->sobject, fields) : SQLITE_OK;
     if (rc != SQLITE_OK) {
         cJSON_Delete(base);
         cJSON_Delete(fields);
@@ -454,6 +460,7 @@ sfa_status store_outbox_apply(sfa_agent *a, const char *run_id, int max_attempts
     apply_ctx actx = {run_id, max_attempts, counts, a};
     apply_ctx *ctx = &actx;
     apply_stmts s = {0};
+    s.agent = a;
     int64_t now = time_now_ms();
     sfa_status rc = store_tx_begin(a);
     if (rc != SFA_OK)
@@ -496,41 +503,48 @@ sfa_status store_outbox_note(sfa_agent *a, int64_t seq, const char *code, const 
     return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "note op");
 }
 
-char *store_record_sf_id(sfa_agent *a, const char *local_id)
+sfa_status store_record_sf_id(char **out, sfa_agent *a, const char *local_id)
 {
     sqlite3_stmt *st = NULL;
-    char *out = NULL;
-    if (sqlite3_prepare_v2(store_db(a), "SELECT sf_id FROM records WHERE local_id = ?1", -1, &st,
-                           NULL) == SQLITE_OK) {
+    *out = NULL;
+    int src = sqlite3_prepare_v2(store_db(a), "SELECT sf_id FROM records WHERE local_id = ?1", -1,
+                                 &st, NULL);
+    if (src == SQLITE_OK) {
         sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            out = col_dup(st, 0);
-    }
-    sqlite3_finalize(st);
-    return out;
-}
-
-bool store_record_create_op(sfa_agent *a, const char *local_id, char **state, char **code,
-                            char **msg)
-{
-    sqlite3_stmt *st = NULL;
-    bool found = false;
-    *state = *code = *msg = NULL;
-    if (sqlite3_prepare_v2(store_db(a),
-                           "SELECT state, last_error_code, last_error FROM outbox WHERE"
-                           " local_id = ?1 AND kind IN ('create', 'upsert')"
-                           " ORDER BY seq DESC LIMIT 1",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            *state = col_dup(st, 0);
-            *code = col_dup(st, 1);
-            *msg = col_dup(st, 2);
-            found = true;
+        src = sqlite3_step(st);
+        if (src == SQLITE_ROW) {
+            *out = col_dup(st, 0);
+            src = SQLITE_DONE;
         }
     }
     sqlite3_finalize(st);
-    return found;
+    return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "read a record's Id");
+}
+
+sfa_status store_record_create_op(bool *found, sfa_agent *a, const char *local_id, char **state,
+                                  char **code, char **msg)
+{
+    sqlite3_stmt *st = NULL;
+    *found = false;
+    *state = *code = *msg = NULL;
+    int src = sqlite3_prepare_v2(store_db(a),
+                                 "SELECT state, last_error_code, last_error FROM outbox WHERE"
+                                 " local_id = ?1 AND kind IN ('create', 'upsert')"
+                                 " ORDER BY seq DESC LIMIT 1",
+                                 -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+        src = sqlite3_step(st);
+        if (src == SQLITE_ROW) {
+            *state = col_dup(st, 0);
+            *code = col_dup(st, 1);
+            *msg = col_dup(st, 2);
+            *found = true;
+            src = SQLITE_DONE;
+        }
+    }
+    sqlite3_finalize(st);
+    return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "read a record's create op");
 }
 
 sfa_status store_outbox_note_blocked(sfa_agent *a, size_t *count)
@@ -554,22 +568,24 @@ sfa_status store_outbox_note_blocked(sfa_agent *a, size_t *count)
     return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "note blocked ops");
 }
 
-cJSON *store_record_base(sfa_agent *a, const char *local_id, char **sys_modstamp)
+sfa_status store_record_base(cJSON **out, sfa_agent *a, const char *local_id, char **sys_modstamp)
 {
     sqlite3_stmt *st = NULL;
-    cJSON *base = NULL;
+    *out = NULL;
     *sys_modstamp = NULL;
-    if (sqlite3_prepare_v2(store_db(a),
-                           "SELECT base, sys_modstamp FROM records WHERE local_id = ?1", -1, &st,
-                           NULL) == SQLITE_OK) {
+    int src = sqlite3_prepare_v2(
+        store_db(a), "SELECT base, sys_modstamp FROM records WHERE local_id = ?1", -1, &st, NULL);
+    if (src == SQLITE_OK) {
         sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            base = parse_obj(st, 0);
+        src = sqlite3_step(st);
+        if (src == SQLITE_ROW) {
+            *out = parse_obj(st, 0);
             *sys_modstamp = col_dup(st, 1);
+            src = SQLITE_DONE;
         }
     }
     sqlite3_finalize(st);
-    return base;
+    return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "read a record's base");
 }
 
 sfa_status store_outbox_pending_info(sfa_agent *a, size_t *pending, size_t *inflight,
@@ -592,16 +608,20 @@ sfa_status store_outbox_pending_info(sfa_agent *a, size_t *pending, size_t *infl
     return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "count outbox");
 }
 
-size_t store_outbox_count_state(sfa_agent *a, const char *state)
+sfa_status store_outbox_count_state(size_t *out, sfa_agent *a, const char *state)
 {
     sqlite3_stmt *st = NULL;
-    size_t n = 0;
-    if (sqlite3_prepare_v2(store_db(a), "SELECT count(*) FROM outbox WHERE state = ?1", -1, &st,
-                           NULL) == SQLITE_OK) {
+    *out = 0;
+    int src = sqlite3_prepare_v2(store_db(a), "SELECT count(*) FROM outbox WHERE state = ?1", -1,
+                                 &st, NULL);
+    if (src == SQLITE_OK) {
         sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            n = (size_t)sqlite3_column_int64(st, 0);
+        src = sqlite3_step(st);
+        if (src == SQLITE_ROW) {
+            *out = (size_t)sqlite3_column_int64(st, 0);
+            src = SQLITE_DONE;
+        }
     }
     sqlite3_finalize(st);
-    return n;
+    return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "count ops");
 }

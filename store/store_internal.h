@@ -40,6 +40,10 @@ sfa_status store_fields_parse(cJSON **out, sfa_agent *a, const char *sobject,
 sfa_status store_fields_check(cJSON **out, sfa_agent *a, const char *sobject, const cJSON *in,
                               store_write_kind kind);
 
+/* Is name a reference field of sobject (describe, else the built-in Case/Contact
+ * metadata)? Unknown fields are not. */
+bool store_field_is_reference(sfa_agent *a, const char *sobject, const char *name);
+
 /* A mirror row found by a reference. Strings owned; free with store_row_clear. */
 typedef struct store_row {
     char *local_id;

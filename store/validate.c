@@ -21,6 +21,7 @@
 #include "util/alloc.h"
 #include "util/json.h"
 #include "util/names.h"
+#include "util/sfdescribe.h"
 #include "util/sfid.h"
 #include "util/timeutil.h"
 #include "util/utf8.h"
@@ -178,26 +179,21 @@ static bool lookup_table(const field_meta *t, const char *name, field_meta *out)
 
 static bool lookup_describe(const cJSON *d, const char *name, field_meta *out)
 {
-    const cJSON *f = NULL;
-    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(d, "fields"))
-    {
-        const char *n = json_str(f, "name");
-        if (!n || strcasecmp(n, name) != 0)
-            continue;
-        out->name = n;
-        out->type = type_of_describe(json_str(f, "type"));
-        out->length = (int)json_num(f, "length", 0);
-        out->createable = json_bool(f, "createable", true);
-        out->updateable = json_bool(f, "updateable", true);
-        out->nillable = json_bool(f, "nillable", true);
-        out->ref_to = NULL;
-        out->ref_list = cJSON_GetObjectItemCaseSensitive(f, "referenceTo");
-        out->picklist = json_bool(f, "restrictedPicklist", false)
-                            ? cJSON_GetObjectItemCaseSensitive(f, "picklistValues")
-                            : NULL;
-        return true;
-    }
-    return false;
+    const cJSON *f = sf_describe_field(d, name);
+    if (!f)
+        return false;
+    out->name = json_str(f, "name");
+    out->type = type_of_describe(json_str(f, "type"));
+    out->length = (int)json_num(f, "length", 0);
+    out->createable = json_bool(f, "createable", true);
+    out->updateable = json_bool(f, "updateable", true);
+    out->nillable = json_bool(f, "nillable", true);
+    out->ref_to = NULL;
+    out->ref_list = cJSON_GetObjectItemCaseSensitive(f, "referenceTo");
+    out->picklist = json_bool(f, "restrictedPicklist", false)
+                        ? cJSON_GetObjectItemCaseSensitive(f, "picklistValues")
+                        : NULL;
+    return true;
 }
 
 /* Field facts for name: true if known. *strict tells whether unknown names are refused. */
@@ -453,4 +449,11 @@ sfa_status store_fields_parse(cJSON **out, sfa_agent *a, const char *sobject,
     sfa_status st = store_fields_check(out, a, sobject, in, kind);
     cJSON_Delete(in);
     return st;
+}
+
+bool store_field_is_reference(sfa_agent *a, const char *sobject, const char *name)
+{
+    field_meta m;
+    bool strict;
+    return field_lookup(a, sobject, name, &m, &strict) && m.type == FT_REFERENCE;
 }

@@ -10,10 +10,13 @@
  * Properties beyond "no crash":
  *   - a per-record result always decides the op: done (success, or a delete whose record
  *     is already gone), retry (transient code, with that code) or dead (with a code and a
- *     message); a success never carries an error, its "id" becomes new_sf_id
- *     (push_classify.c I1: an unknown code is dead, never retried);
+ *     message); a success never carries an error, its "id" becomes new_sf_id in its
+ *     18-char form, and a success with an invalid (or, but for a delete, missing) Id is
+ *     a MALFORMED_ID failure, never done (push_classify.c I1: an unknown code is dead,
+ *     never retried);
  *   - a matched row gives the op a server object holding the same Id as new_sf_id, and
  *     push_take_row splits every field but "attributes" between server and server_fill;
+ *     a row whose Id is not a valid Salesforce Id is not taken at all;
  *   - a 2xx answer is PUSH_RESP_OK; NOT_SENT and UNKNOWN outcomes keep their class
  *     whatever the body says (push_classify.c I2);
  *   - an object input is also an op's field JSON: after push_refs_rewrite no value is a
@@ -38,6 +41,8 @@
 #include "sync/engine/push.h"
 #include "sync/engine/reconcile.h"
 #include "sync/engine/refs.h"
+#include "util/localid.h"
+#include "util/sfid.h"
 
 /* Local ids ending in an even digit are "synced" (resolve to a Salesforce Id). */
 static const char *lookup_even(const char *local_id, void *ctx)
@@ -54,13 +59,13 @@ static void check_refs(const cJSON *json)
     cJSON *fields = cJSON_Duplicate(json, true);
     const char *unresolved = push_refs_rewrite(fields, lookup_even, NULL);
     if (unresolved) {
-        if (!push_is_local_ref(unresolved) || lookup_even(unresolved, NULL))
+        if (!local_id_is_valid(unresolved) || lookup_even(unresolved, NULL))
             abort();
     } else {
         const cJSON *f;
         cJSON_ArrayForEach(f, fields)
         {
-            if (cJSON_IsString(f) && push_is_local_ref(f->valuestring))
+            if (cJSON_IsString(f) && local_id_is_valid(f->valuestring))
                 abort();
         }
     }
@@ -104,6 +109,19 @@ static bool is_gone_code(const char *code)
                     strcmp(code, "INVALID_CROSS_REFERENCE_KEY") == 0);
 }
 
+/* Is got the 18-char form of the valid Id id? */
+static bool is_id18_of(const char *got, const char *id)
+{
+    char id18[SFID_LEN + 1];
+    return got && id && sfid_to18(id, id18) && strcmp(got, id18) == 0;
+}
+
+static bool is_bad_id_failure(const store_op *op, bool success)
+{
+    return success && op->err_code && strcmp(op->err_code, "MALFORMED_ID") == 0 && op->err_msg &&
+           !op->new_sf_id;
+}
+
 static void check_record_result(push_ctx *ctx, store_op *op, const cJSON *result)
 {
     store_op_set(op, STORE_OUT_NONE, NULL, NULL);
@@ -116,17 +134,23 @@ static void check_record_result(push_ctx *ctx, store_op *op, const cJSON *result
     case STORE_OUT_DONE:
         if (op->err_code || op->err_msg)
             abort();
-        if (success && (id ? !op->new_sf_id || strcmp(id, op->new_sf_id) != 0 : !!op->new_sf_id))
+        if (success && (id ? !is_id18_of(op->new_sf_id, id) : !!op->new_sf_id))
             abort();
+        if (success && !id && strcmp(op->kind, "delete") != 0)
+            abort(); /* the mirror needs the Id: no Id is a protocol error */
         if (!success && strcmp(op->kind, "delete") != 0)
             abort(); /* only a delete of a gone record is done without success */
         break;
     case STORE_OUT_RETRY:
+        if (is_bad_id_failure(op, success))
+            break;
         if (success || !op->err_code ||
             push_classify_code(op->err_code, op->kind) != PUSH_ERR_TRANSIENT)
             abort();
         break;
     case STORE_OUT_DEAD:
+        if (is_bad_id_failure(op, success))
+            break;
         if (success || !op->err_code || !op->err_msg)
             abort();
         if (strcmp(op->kind, "delete") == 0 && is_gone_code(op->err_code))
@@ -156,6 +180,12 @@ static void check_take_row(const cJSON *row, const char *key_field)
 {
     store_op op = {0};
     push_take_row(&op, row, key_field);
+    const char *id = json_str(row, "Id");
+    if (!sfid_is_valid(id)) {
+        if (op.server || op.server_fill || op.new_sf_id)
+            abort(); /* a row with a bad Id is not taken */
+        return;
+    }
     size_t attrs = 0;
     const cJSON *f;
     cJSON_ArrayForEach(f, row) attrs += strcmp(f->string, "attributes") == 0;
@@ -164,8 +194,7 @@ static void check_take_row(const cJSON *row, const char *key_field)
         cJSON_GetObjectItemCaseSensitive(op.server, "attributes") ||
         cJSON_GetObjectItemCaseSensitive(op.server_fill, "attributes"))
         abort();
-    const char *id = json_str(row, "Id");
-    if (id ? !op.new_sf_id || strcmp(id, op.new_sf_id) != 0 : op.new_sf_id != NULL)
+    if (!is_id18_of(op.new_sf_id, id))
         abort();
     store_op_clear(&op);
 }

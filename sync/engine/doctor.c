@@ -16,6 +16,7 @@
 #include "sync/client/config_internal.h"
 #include "sync/client/sf_client.h"
 #include "util/names.h"
+#include "util/sfdescribe.h"
 
 static void add_check(sfa_doctor_report *r, const char *name, bool ok, const char *fix,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
@@ -49,18 +50,6 @@ void sfa_doctor_report_free(sfa_doctor_report *report)
     memset(report, 0, sizeof *report);
 }
 
-static const cJSON *find_field(const cJSON *describe, const char *name)
-{
-    const cJSON *f;
-    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(describe, "fields"))
-    {
-        const char *n = json_str(f, "name");
-        if (n && strcasecmp(n, name) == 0)
-            return f;
-    }
-    return NULL;
-}
-
 static void check_object(sfa_doctor_report *r, sfa_agent *agent, sf_client *c, const char *sobject,
                          const char *key)
 {
@@ -80,9 +69,10 @@ static void check_object(sfa_doctor_report *r, sfa_agent *agent, sf_client *c, c
         goto out;
     }
     add_check(r, sobject, true, NULL, "describe ok");
-    if (agent)
-        store_describe_put(agent, sobject, resp.json);
-    const cJSON *f = find_field(resp.json, key);
+    if (agent && store_describe_put(agent, sobject, resp.json) != SFA_OK)
+        add_check(r, "describe cache", false, "check the database (disk, permissions)",
+                  "could not cache the describe of %s: %s", sobject, sfa_agent_errmsg(agent));
+    const cJSON *f = sf_describe_field(resp.json, key);
     if (!f)
         add_check(r, name, false, fix, "%s has no field %s", sobject, key);
     else if (!json_bool(f, "externalId", false) || !json_bool(f, "unique", false))
@@ -115,8 +105,14 @@ static void check_objects(sfa_doctor_report *r, sfa_agent *agent, sf_client *c,
 
 static void check_outbox(sfa_doctor_report *r, sfa_agent *agent)
 {
-    r->dead_ops = store_outbox_count_state(agent, "dead");
-    r->conflict_ops = store_outbox_count_state(agent, "conflict");
+    sfa_status st = store_outbox_count_state(&r->dead_ops, agent, "dead");
+    if (st == SFA_OK)
+        st = store_outbox_count_state(&r->conflict_ops, agent, "conflict");
+    if (st != SFA_OK) {
+        add_check(r, "outbox", false, "check the database (disk, permissions)",
+                  "could not count ops: %s", sfa_agent_errmsg(agent));
+        return;
+    }
     add_check(r, "outbox", r->dead_ops + r->conflict_ops == 0,
               r->dead_ops + r->conflict_ops
                   ? "see `sfagent outbox list --state dead`, fix the data, then"

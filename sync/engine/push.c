@@ -32,6 +32,8 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/names.h"
+#include "util/sfdescribe.h"
+#include "util/sfid.h"
 #include "util/timeutil.h"
 #include "store/describe.h"
 #include "store/op.h"
@@ -54,16 +56,22 @@ void push_stop(push_ctx *ctx, sfa_status st, const char *fmt, ...)
     log_warn("sync: %s", ctx->report->message);
 }
 
+/* A failed write of the pause is a local database failure: it becomes the run's status
+ * (callers stop the run right after, and the first reason wins). */
 static void pause_run(push_ctx *ctx, int64_t delay_ms, const char *reason)
 {
-    store_pause_set(ctx->agent, time_now_ms() + delay_ms, reason);
+    sfa_status st = store_pause_set(ctx->agent, time_now_ms() + delay_ms, reason);
+    if (st != SFA_OK)
+        push_stop(ctx, st, "could not record the pause: %s", sfa_agent_errmsg(ctx->agent));
 }
 
 static void offline_backoff(push_ctx *ctx, const char *why)
 {
     int64_t until = 0;
     int failures = 0;
-    store_pause_get(ctx->agent, &until, NULL, &failures);
+    sfa_status st = store_pause_get(ctx->agent, &until, NULL, &failures);
+    if (st != SFA_OK)
+        push_stop(ctx, st, "could not read the pause: %s", sfa_agent_errmsg(ctx->agent));
     int64_t delay =
         backoff_delay_ms(&ctx->rng, failures, ctx->backoff_base_ms, ctx->backoff_cap_ms);
     pause_run(ctx, delay, why);
@@ -130,14 +138,7 @@ sfa_status push_write_results(push_ctx *ctx, store_op *ops, size_t n)
 
 static int describe_has_key(const cJSON *describe, const char *field)
 {
-    const cJSON *f;
-    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(describe, "fields"))
-    {
-        const char *name = json_str(f, "name");
-        if (name && strcasecmp(name, field) == 0)
-            return json_bool(f, "externalId", false) ? 1 : 0;
-    }
-    return 0;
+    return json_bool(sf_describe_field(describe, field), "externalId", false) ? 1 : 0;
 }
 
 static push_keyinfo *key_slot(push_ctx *ctx, const char *sobject)
@@ -151,7 +152,10 @@ static push_keyinfo *key_slot(push_ctx *ctx, const char *sobject)
     k->has_key = ctx->no_key ? 0 : -1;
     if (ctx->no_key)
         return k;
-    cJSON *cached = store_describe_get(ctx->agent, sobject);
+    cJSON *cached = NULL;
+    sfa_status st = store_describe_get(&cached, ctx->agent, sobject);
+    if (st != SFA_OK) /* a failed read of the local database stops the run */
+        push_stop(ctx, st, "could not read the describe cache: %s", sfa_agent_errmsg(ctx->agent));
     if (cJSON_GetObjectItemCaseSensitive(cached, "fields"))
         k->has_key = describe_has_key(cached, ctx->idem_field);
     cJSON_Delete(cached);
@@ -169,17 +173,23 @@ int push_key_describe(push_ctx *ctx, const char *sobject)
     char *path = xasprintf("sobjects/%s/describe", sobject);
     sf_response resp;
     int out = -1;
-    if (push_request(ctx, "GET", path, NULL, &resp) == SFA_OK && resp.outcome == SF_ANSWERED &&
-        resp.status == 200 && cJSON_IsObject(resp.json)) {
-        store_describe_put(ctx->agent, sobject, resp.json);
+    sfa_status rc = push_request(ctx, "GET", path, NULL, &resp);
+    if (rc == SFA_OK && resp.outcome == SF_ANSWERED && resp.status == 200 &&
+        cJSON_IsObject(resp.json)) {
+        sfa_status st = store_describe_put(ctx->agent, sobject, resp.json);
+        if (st != SFA_OK)
+            push_stop(ctx, st, "could not cache a describe: %s", sfa_agent_errmsg(ctx->agent));
         out = k->has_key = describe_has_key(resp.json, ctx->idem_field);
         if (!out)
             log_warn("%s has no External ID field %s: creates are sent without an idempotency"
                      " key (run `sfagent doctor`)",
                      sobject, ctx->idem_field);
-    } else {
-        push_stop(ctx, SFA_ERETRY, "describe %s failed: %s", sobject,
-                  resp.error_message ? resp.error_message : "no answer");
+    } else if (rc == SFA_OK) {
+        /* Object scope: only this object's ops wait (the caller decides them); a link,
+         * limit or session failure still stops the run (push_apply_response_class). */
+        log_warn("describe %s failed: %s", sobject,
+                 resp.error_message ? resp.error_message : "no usable answer");
+        push_apply_response_class(ctx, NULL, 0, push_classify_response(&resp), &resp);
     }
     sf_response_free(&resp);
     free(path);
@@ -235,16 +245,28 @@ void push_apply_response_class(push_ctx *ctx, store_op *ops, size_t n, push_resp
     }
 }
 
+/* A success answer whose Id is not a valid Salesforce Id: a protocol error for this
+ * record. Keyed creates, updates and deletes are safe to send again (the key or the Id
+ * finds the same record); a plain create may have made a record, so it is parked for a
+ * person instead of being sent twice (reconcile.c I2). */
+static void bad_id(push_ctx *ctx, store_op *op, const char *id)
+{
+    char *msg = xasprintf("Salesforce answered success with an invalid Id '%.40s'", id);
+    bool plain = strcmp(op->kind, "create") == 0 && push_key_state(ctx, op->sobject) == 0;
+    store_op_set(op, plain ? STORE_OUT_DEAD : STORE_OUT_RETRY, "MALFORMED_ID", msg);
+    free(msg);
+}
+
 void push_apply_record_result(push_ctx *ctx, store_op *op, const cJSON *result)
 {
-    (void)ctx;
     if (json_bool(result, "success", false)) {
         const char *id = json_str(result, "id");
-        store_op_set(op, STORE_OUT_DONE, NULL, NULL);
-        if (id) {
-            free(op->new_sf_id);
-            op->new_sf_id = xstrdup(id);
+        bool need_id = strcmp(op->kind, "delete") != 0; /* the mirror keeps it */
+        if ((id || need_id) && !push_take_id(op, id)) {
+            bad_id(ctx, op, id ? id : "(none)");
+            return;
         }
+        store_op_set(op, STORE_OUT_DONE, NULL, NULL);
         return;
     }
     const cJSON *err = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(result, "errors"), 0);
@@ -266,19 +288,87 @@ void push_apply_record_result(push_ctx *ctx, store_op *op, const cJSON *result)
     }
 }
 
+/* ---- composite sub-results: one reading for creates, updates and deletes ---- */
+
+const cJSON *push_sub_result(const cJSON *composite, const char *ref)
+{
+    const cJSON *s;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(composite, "compositeResponse"))
+    {
+        const char *r = json_str(s, "referenceId");
+        if (r && strcmp(r, ref) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+const cJSON *push_sub_records(const cJSON *sub)
+{
+    const cJSON *body = cJSON_GetObjectItemCaseSensitive(sub, "body");
+    if (!sub || !cJSON_IsArray(body) || json_num(sub, "httpStatusCode", 0) >= 300)
+        return NULL;
+    if (cJSON_GetArraySize(body) > 0 && !cJSON_IsObject(cJSON_GetArrayItem(body, 0)))
+        return NULL;
+    return body;
+}
+
+void push_sub_response(const cJSON *sub, sf_response *fake)
+{
+    memset(fake, 0, sizeof *fake);
+    fake->outcome = SF_ANSWERED;
+    fake->status = sub ? (long)json_num(sub, "httpStatusCode", 500) : 500;
+    const cJSON *err = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sub, "body"), 0);
+    const char *code = json_str(err, "errorCode");
+    const char *msg = json_str(err, "message");
+    fake->error_code = code ? xstrdup(code) : NULL;
+    fake->error_message = xstrdup(msg   ? msg
+                                  : sub ? "collection request failed"
+                                        : "composite answer lacks a sub-result");
+    fake->retry_after_s = -1;
+}
+
+void push_apply_sub_failure(push_ctx *ctx, store_op *ops, size_t n, const cJSON *sub)
+{
+    sf_response fake;
+    push_sub_response(sub, &fake);
+    push_apply_response_class(ctx, ops, n, push_classify_response(&fake), &fake);
+    sf_response_free(&fake);
+}
+
+void push_apply_result_at(push_ctx *ctx, store_op *op, const cJSON *results, size_t i)
+{
+    const cJSON *r = cJSON_GetArrayItem(results, (int)i);
+    if (r)
+        push_apply_record_result(ctx, op, r);
+    else
+        store_op_set(op, STORE_OUT_INFLIGHT, NULL, NULL); /* no answer for it: unknown */
+}
+
 /* ---- one round ---- */
 
 typedef struct ref_lookup {
     sfa_agent *agent;
-    char *last; /* owned result of the last lookup */
+    char *last;    /* owned result of the last lookup */
+    sfa_status st; /* first failed read, if any: the caller stops the run */
 } ref_lookup;
 
 static const char *lookup_sf_id(const char *local_id, void *vctx)
 {
     ref_lookup *rl = vctx;
     free(rl->last);
-    rl->last = store_record_sf_id(rl->agent, local_id);
+    sfa_status st = store_record_sf_id(&rl->last, rl->agent, local_id);
+    if (st != SFA_OK && rl->st == SFA_OK)
+        rl->st = st;
     return rl->last;
+}
+
+/* Note why a pending op waits; a failed write is a local database failure. */
+static void note(push_ctx *ctx, const store_op *op, const char *code, const char *msg)
+{
+    sfa_status st = store_outbox_note(ctx->agent, op->seq, code, msg);
+    if (st != SFA_OK)
+        push_stop(ctx, st, "could not note op %s: %s", op->op_id, sfa_agent_errmsg(ctx->agent));
+    ctx->report->parked += ctx->round == 0; /* count each op once per run */
 }
 
 /* Hold back an op whose reference is not synced: park it (parent dead) or let it wait
@@ -286,18 +376,19 @@ static const char *lookup_sf_id(const char *local_id, void *vctx)
 static void hold_back(push_ctx *ctx, store_op *op, const char *parent)
 {
     char *state = NULL, *code = NULL, *msg = NULL;
-    bool has_op = store_record_create_op(ctx->agent, parent, &state, &code, &msg);
-    if (has_op && strcmp(state, "pending") != 0 && strcmp(state, "inflight") != 0 &&
-        strcmp(state, "done") != 0) {
+    bool has_op = false;
+    sfa_status st = store_record_create_op(&has_op, ctx->agent, parent, &state, &code, &msg);
+    if (st != SFA_OK) {
+        push_stop(ctx, st, "could not read op of %s: %s", parent, sfa_agent_errmsg(ctx->agent));
+    } else if (has_op && strcmp(state, "pending") != 0 && strcmp(state, "inflight") != 0 &&
+               strcmp(state, "done") != 0) {
         char *why = xasprintf("parent %s is not synced: its create is %s (%s: %s)", parent, state,
                               code ? code : "?", msg ? msg : "");
-        store_outbox_note(ctx->agent, op->seq, "PARENT_NOT_SYNCED", why);
-        ctx->report->parked += ctx->round == 0; /* count each op once per run */
+        note(ctx, op, "PARENT_NOT_SYNCED", why);
         free(why);
     } else if (!has_op) {
         char *why = xasprintf("parent %s is not a record known to this agent", parent);
-        store_outbox_note(ctx->agent, op->seq, "PARENT_NOT_SYNCED", why);
-        ctx->report->parked += ctx->round == 0;
+        note(ctx, op, "PARENT_NOT_SYNCED", why);
         free(why);
     }
     free(state);
@@ -311,13 +402,21 @@ static int prepare_op(push_ctx *ctx, store_op *op, ref_lookup *rl)
     bool is_delete = strcmp(op->kind, "delete") == 0;
     bool is_create = strcmp(op->kind, "create") == 0 || strcmp(op->kind, "upsert") == 0;
     if (!is_create && !op->sf_id) {
-        store_outbox_note(ctx->agent, op->seq, "NOT_SYNCED", "the record has no Salesforce Id yet");
-        ctx->report->parked += ctx->round == 0;
+        note(ctx, op, "NOT_SYNCED", "the record has no Salesforce Id yet");
+        return 9;
+    }
+    if (!is_create && !sfid_is_valid(op->sf_id)) { /* it would be pasted into a URL */
+        note(ctx, op, "MALFORMED_ID", "the record's Salesforce Id is not a valid Id");
         return 9;
     }
     if (op->fields) {
         cJSON *copy = cJSON_Duplicate(op->fields, true);
         const char *parent = push_refs_rewrite(copy, lookup_sf_id, rl);
+        if (rl->st != SFA_OK) {
+            push_stop(ctx, rl->st, "could not read a reference: %s", sfa_agent_errmsg(ctx->agent));
+            cJSON_Delete(copy);
+            return 9;
+        }
         if (parent) {
             hold_back(ctx, op, parent);
             cJSON_Delete(copy);
@@ -408,8 +507,8 @@ static void send_batch(push_ctx *ctx, store_op *ops, size_t n)
         return;
     }
     /* A lost answer: find out now by key, if Salesforce is still reachable. */
-    if (unknown && !ctx->stop)
-        push_resolve_inflight(ctx, ctx->run_id);
+    if (unknown && !ctx->stop && (st = push_resolve_inflight(ctx, ctx->run_id)) != SFA_OK)
+        push_stop(ctx, st, "could not resolve unknown outcomes: %s", sfa_agent_errmsg(ctx->agent));
     if (!ctx->stop && store_lease_renew(ctx->agent, ctx->run_id, STORE_LEASE_MS) != SFA_OK)
         push_stop(ctx, SFA_EBUSY, "lost the sync lease: %s", sfa_agent_errmsg(ctx->agent));
     progress(ctx);
@@ -447,8 +546,8 @@ static bool round_page(push_ctx *ctx, int64_t *cursor)
     if (n == 0)
         return false;
     *cursor = ops[n - 1].seq;
-    ref_lookup rl = {ctx->agent, NULL};
-    for (size_t i = 0; i < n; i++)
+    ref_lookup rl = {ctx->agent, NULL, SFA_OK};
+    for (size_t i = 0; i < n && !ctx->stop; i++)
         ops[i].rank = prepare_op(ctx, &ops[i], &rl);
     free(rl.last);
     /* Creates of all sObjects before updates before deletes; a child whose parent is
@@ -473,17 +572,7 @@ static sfa_status read_config(push_ctx *ctx, const sfa_config *cfg, char *err, s
                  ctx->idem_field);
         return SFA_ECONFIG;
     }
-    switch (sync_config_conflict_policy(cfg)) {
-    case SYNC_CONFLICT_LOCAL_WINS:
-        ctx->policy = PUSH_POLICY_LOCAL_WINS;
-        break;
-    case SYNC_CONFLICT_SERVER_WINS:
-        ctx->policy = PUSH_POLICY_SERVER_WINS;
-        break;
-    case SYNC_CONFLICT_MANUAL:
-        ctx->policy = PUSH_POLICY_MANUAL;
-        break;
-    }
+    ctx->policy = sync_config_conflict_policy(cfg);
     ctx->backoff_base_ms = (int64_t)sync_config_backoff_base_s(cfg) * 1000;
     ctx->backoff_cap_ms = (int64_t)sync_config_backoff_cap_s(cfg) * 1000;
     ctx->settle_ms = (int64_t)sync_config_settle_s(cfg) * 1000;
@@ -505,7 +594,11 @@ static void run_locked(push_ctx *ctx)
 {
     int64_t until = 0;
     char *reason = NULL;
-    store_pause_get(ctx->agent, &until, &reason, NULL);
+    sfa_status st = store_pause_get(ctx->agent, &until, &reason, NULL);
+    if (st != SFA_OK) {
+        push_stop(ctx, st, "could not read the pause: %s", sfa_agent_errmsg(ctx->agent));
+        return;
+    }
     bool idle = ctx->total == 0 && ctx->inflight_at_start == 0;
     if (until > time_now_ms() && !ctx->opts->ignore_pause && !idle) {
         char when[32];
@@ -521,11 +614,13 @@ static void run_locked(push_ctx *ctx)
         free(err);
         return;
     }
-    if (push_resolve_inflight(ctx, NULL) != SFA_OK)
-        push_stop(ctx, SFA_EIO, "could not resolve inflight ops: %s", sfa_agent_errmsg(ctx->agent));
+    st = push_resolve_inflight(ctx, NULL);
+    if (st != SFA_OK) /* the code as it came: a database failure is not an I/O error */
+        push_stop(ctx, st, "could not resolve inflight ops: %s", sfa_agent_errmsg(ctx->agent));
     size_t blocked = 0;
-    if (!ctx->stop && store_outbox_note_blocked(ctx->agent, &blocked) == SFA_OK)
-        ctx->report->parked += blocked;
+    if (!ctx->stop && (st = store_outbox_note_blocked(ctx->agent, &blocked)) != SFA_OK)
+        push_stop(ctx, st, "could not note blocked ops: %s", sfa_agent_errmsg(ctx->agent));
+    ctx->report->parked += blocked;
     while (!ctx->stop) {
         size_t sent_before = ctx->report->sent;
         int64_t cursor = 0;
@@ -539,18 +634,25 @@ static void run_locked(push_ctx *ctx)
             break;
         ctx->round++;
     }
-    if (!ctx->stop && ctx->answered)
-        store_pause_set(ctx->agent, 0, NULL); /* Salesforce answered: no run-level backoff */
+    /* Salesforce answered: no run-level backoff */
+    if (!ctx->stop && ctx->answered && (st = store_pause_set(ctx->agent, 0, NULL)) != SFA_OK)
+        push_stop(ctx, st, "could not clear the pause: %s", sfa_agent_errmsg(ctx->agent));
 }
 
 static sfa_status final_status(push_ctx *ctx)
 {
     sfa_sync_report *r = ctx->report;
-    store_outbox_pending_info(ctx->agent, &r->pending_left, &r->inflight_left, &r->next_attempt_ms);
-    r->dead_total = store_outbox_count_state(ctx->agent, "dead");
-    r->conflict_total = store_outbox_count_state(ctx->agent, "conflict");
+    sfa_status st = store_outbox_pending_info(ctx->agent, &r->pending_left, &r->inflight_left,
+                                              &r->next_attempt_ms);
+    if (st == SFA_OK)
+        st = store_outbox_count_state(&r->dead_total, ctx->agent, "dead");
+    if (st == SFA_OK)
+        st = store_outbox_count_state(&r->conflict_total, ctx->agent, "conflict");
     if (r->pending_left == 0)
         r->next_attempt_ms = 0;
+    /* Counts that could not be read cannot say "all done". */
+    if (st != SFA_OK)
+        push_stop(ctx, st, "could not count the outbox: %s", sfa_agent_errmsg(ctx->agent));
     if (ctx->stop)
         return ctx->stop_status;
     /* Dead or conflicting ops need a person; that outranks "try again later" (their
@@ -608,8 +710,11 @@ sfa_status sfa_sync_run(sfa_sync_report *out, sfa_agent *agent, const sfa_config
     }
     CRASH_POINT("push.after_lease");
     int64_t due = 0;
-    store_outbox_pending_info(agent, &ctx.total, &ctx.inflight_at_start, &due);
-    run_locked(&ctx);
+    rc = store_outbox_pending_info(agent, &ctx.total, &ctx.inflight_at_start, &due);
+    if (rc != SFA_OK)
+        push_stop(&ctx, rc, "could not count the outbox: %s", sfa_agent_errmsg(agent));
+    else
+        run_locked(&ctx);
     rc = final_status(&ctx);
     assert_invariants(agent);
     store_lease_release(agent, ctx.run_id);

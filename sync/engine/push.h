@@ -19,6 +19,7 @@
 #include "sfagent/status.h"
 #include "sfagent/sync.h"
 #include "store/op.h"
+#include "sync/client/config_internal.h"
 #include "sync/client/sf_client.h"
 #include "sync/engine/backoff.h"
 #include "sync/engine/classify.h"
@@ -33,12 +34,6 @@
 #define PUSH_LIMIT_PAUSE_MS (10 * 60 * 1000)
 
 /* ---- the run context ---- */
-
-typedef enum push_policy {
-    PUSH_POLICY_LOCAL_WINS = 0,
-    PUSH_POLICY_SERVER_WINS = 1,
-    PUSH_POLICY_MANUAL = 2,
-} push_policy;
 
 typedef struct push_keyinfo {
     char *sobject;
@@ -56,8 +51,8 @@ typedef struct push_ctx {
     int64_t settle_ms; /* an unanswered request may still be applied until sent + settle */
     int max_attempts;
     char idem_field[96];
-    bool no_key; /* idempotency_field configured empty: no object has a key */
-    push_policy policy;
+    bool no_key;                 /* idempotency_field configured empty: no object has a key */
+    sync_conflict_policy policy; /* the configuration's enum, not a copy of it */
     double api_share;
     sfa_sync_report *report;
     size_t total;             /* ops pending at the start (progress) */
@@ -87,7 +82,8 @@ sfa_status push_request(push_ctx *ctx, const char *method, const char *path, con
  * (not known yet: try the upsert; a NOT_FOUND/INVALID_FIELD answer triggers a describe). */
 int push_key_state(push_ctx *ctx, const char *sobject);
 /* Decide from describe (one call, cached in describe_cache). Returns 1/0, or -1 when
- * describe could not be fetched (the run stops). */
+ * describe could not be fetched: the run stops only when the link, the API limit or the
+ * session failed; otherwise the caller decides the object's ops (object scope). */
 int push_key_describe(push_ctx *ctx, const char *sobject);
 /* Write the decided outcomes of ops[0..n) (store_outbox_apply), choosing each retry's
  * backoff delay, and count them in the report. */
@@ -97,6 +93,21 @@ void push_apply_response_class(push_ctx *ctx, store_op *ops, size_t n, push_resp
                                const sf_response *resp);
 /* Per-record collections result into op (success: done with id; errors: classified). */
 void push_apply_record_result(push_ctx *ctx, store_op *op, const cJSON *result);
+
+/* Composite answers, read the same way for every kind (push.c):
+ * the sub-result with referenceId ref, or NULL; */
+const cJSON *push_sub_result(const cJSON *composite, const char *ref);
+/* its per-record results (a 2xx body array of objects), or NULL when the sub-request
+ * failed as a whole; */
+const cJSON *push_sub_records(const cJSON *sub);
+/* a failed sub-request as the response a plain request would have had (free with
+ * sf_response_free); */
+void push_sub_response(const cJSON *sub, sf_response *fake);
+/* and that response's class applied to every undecided op of ops[0..n), exactly as a
+ * plain request's (5xx retried, limit pauses, 4xx dead, ...). */
+void push_apply_sub_failure(push_ctx *ctx, store_op *ops, size_t n, const cJSON *sub);
+/* Result i of a collections results array into op; a missing one is an unknown outcome. */
+void push_apply_result_at(push_ctx *ctx, store_op *op, const cJSON *results, size_t i);
 
 /* ---- push_create.c / push_update.c / push_delete.c: one batch each ---- */
 

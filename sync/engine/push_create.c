@@ -64,35 +64,6 @@ static cJSON *subrequest(const char *method, const char *url, const char *ref, c
     return s;
 }
 
-/* The composite sub-result with referenceId ref, or NULL. */
-static const cJSON *sub_result(const cJSON *json, const char *ref)
-{
-    const cJSON *s;
-    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(json, "compositeResponse"))
-    {
-        const char *r = json_str(s, "referenceId");
-        if (r && strcmp(r, ref) == 0)
-            return s;
-    }
-    return NULL;
-}
-
-/* A sub-result that is not a per-record array: an error for the whole collection. */
-static void sub_error(const cJSON *sub, sf_response *fake)
-{
-    memset(fake, 0, sizeof *fake);
-    fake->outcome = SF_ANSWERED;
-    fake->status = sub ? (long)json_num(sub, "httpStatusCode", 500) : 500;
-    const cJSON *err = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sub, "body"), 0);
-    const char *code = json_str(err, "errorCode");
-    const char *msg = json_str(err, "message");
-    fake->error_code = code ? xstrdup(code) : NULL;
-    fake->error_message = xstrdup(msg   ? msg
-                                  : sub ? "collection request failed"
-                                        : "composite answer lacks a sub-result");
-    fake->retry_after_s = -1;
-}
-
 static bool is_missing_field_error(const sf_response *r)
 {
     return r->error_code &&
@@ -101,38 +72,50 @@ static bool is_missing_field_error(const sf_response *r)
 
 static void apply_results(push_ctx *ctx, store_op *ops, size_t n, const cJSON *results)
 {
-    for (size_t i = 0; i < n; i++) {
-        const cJSON *r = cJSON_GetArrayItem(results, (int)i);
-        if (r)
-            push_apply_record_result(ctx, &ops[i], r);
-        else
-            store_op_set(&ops[i], STORE_OUT_INFLIGHT, NULL, NULL); /* no answer for it: unknown */
-    }
+    for (size_t i = 0; i < n; i++)
+        push_apply_result_at(ctx, &ops[i], results, i);
 }
 
 static sfa_status send_plain(push_ctx *ctx, store_op *ops, size_t n);
+
+/* The key field looked missing and describe could not tell: the upsert was refused (not
+ * applied), so the batch retries with backoff, with the reason; it is an object-scoped
+ * failure, never a reason to make the ops dead. */
+static void describe_failed(store_op *ops, size_t n, const sf_response *refusal)
+{
+    char *msg = xasprintf("the upsert on the key field was refused (%s) and describe %s"
+                          " failed, so whether the field exists is unknown; retried later",
+                          refusal->error_code ? refusal->error_code : "an error", ops[0].sobject);
+    for (size_t i = 0; i < n; i++)
+        if (ops[i].outcome == STORE_OUT_NONE)
+            store_op_set(&ops[i], STORE_OUT_RETRY, "DESCRIBE_FAILED", msg);
+    free(msg);
+}
 
 /* Returns 1 when the answer says the key field is missing and the batch must be re-sent
  * as plain creates. */
 static int read_keyed_answer(push_ctx *ctx, store_op *ops, size_t n, const sf_response *resp)
 {
-    const cJSON *up = sub_result(resp->json, "upsert");
-    const cJSON *results = cJSON_GetObjectItemCaseSensitive(up, "body");
-    if (!up || !cJSON_IsArray(results) || json_num(up, "httpStatusCode", 0) >= 300 ||
-        (cJSON_GetArraySize(results) > 0 && !cJSON_IsObject(cJSON_GetArrayItem(results, 0)))) {
+    const cJSON *up = push_sub_result(resp->json, "upsert");
+    const cJSON *results = push_sub_records(up);
+    if (!results) {
         sf_response fake;
-        sub_error(up, &fake);
-        int again = 0;
+        push_sub_response(up, &fake);
+        int again = 0, key = 1;
         if (is_missing_field_error(&fake) && strcmp(ops[0].kind, "create") == 0 &&
-            push_key_state(ctx, ops[0].sobject) != 1)
-            again = push_key_describe(ctx, ops[0].sobject) == 0;
-        if (!again)
+            push_key_state(ctx, ops[0].sobject) != 1) {
+            key = push_key_describe(ctx, ops[0].sobject);
+            again = key == 0;
+        }
+        if (key < 0) /* describe failed: the upsert was refused, so retry later */
+            describe_failed(ops, n, &fake);
+        else if (!again)
             push_apply_response_class(ctx, ops, n, push_classify_response(&fake), &fake);
         sf_response_free(&fake);
         return again;
     }
     apply_results(ctx, ops, n, results);
-    const cJSON *q = sub_result(resp->json, "keys");
+    const cJSON *q = push_sub_result(resp->json, "keys");
     const cJSON *rows =
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(q, "body"), "records");
     if (cJSON_IsArray(rows))
@@ -243,7 +226,10 @@ static sfa_status send_plain(push_ctx *ctx, store_op *ops, size_t n)
 
 sfa_status push_send_creates(push_ctx *ctx, store_op *ops, size_t n)
 {
-    if (strcmp(ops[0].kind, "create") == 0 && push_key_state(ctx, ops[0].sobject) == 0)
+    int key = strcmp(ops[0].kind, "create") == 0 ? push_key_state(ctx, ops[0].sobject) : 1;
+    if (ctx->stop) /* the describe cache could not be read: nothing sent, ops released */
+        return ctx->stop_status;
+    if (key == 0)
         return send_plain(ctx, ops, n);
     return send_keyed(ctx, ops, n);
 }

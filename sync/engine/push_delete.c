@@ -26,13 +26,8 @@ sfa_status push_send_deletes(push_ctx *ctx, store_op *ops, size_t n)
     if (rc == SFA_OK) {
         push_resp_class cls = push_classify_response(&resp);
         if (cls == PUSH_RESP_OK && cJSON_IsArray(resp.json)) {
-            for (size_t i = 0; i < n; i++) {
-                const cJSON *r = cJSON_GetArrayItem(resp.json, (int)i);
-                if (r)
-                    push_apply_record_result(ctx, &ops[i], r); /* I1 via classification */
-                else
-                    store_op_set(&ops[i], STORE_OUT_INFLIGHT, NULL, NULL);
-            }
+            for (size_t i = 0; i < n; i++) /* I1 via classification */
+                push_apply_result_at(ctx, &ops[i], resp.json, i);
         } else {
             push_apply_response_class(ctx, ops, n, cls == PUSH_RESP_OK ? PUSH_RESP_UNKNOWN : cls,
                                       &resp);

@@ -5,8 +5,7 @@
  * The check and the PATCH cannot share one composite request: what is sent depends on
  * what the check finds. So an update batch costs two API calls per 200 records.
  *
- * Conflict (three-way, per field): the server moved since the edit (SystemModstamp
- * differs from the op's base_modstamp) and holds a value for a changed field that is
+ * Conflict (three-way, per field): the server holds a value for a changed field that is
  * neither the local value nor the base value the edit started from. Policies:
  * local-wins sends anyway; server-wins drops those fields (the mirror takes the server
  * values); manual parks the op in state conflict with the server values recorded and
@@ -16,6 +15,10 @@
  * Invariants:
  *   I1. Every conflict is logged, whatever the policy.
  *   I2. Only fields the op changes are sent; a field dropped by server-wins is not.
+ *   I3. After an update is done, every field it touched holds Salesforce's value in the
+ *       mirror: the sent value, or the server's where server-wins dropped the local one.
+ *   I4. SystemModstamp is a hint, never the decision: an unchanged stamp does not prove
+ *       an unchanged record (one-second resolution, docs/salesforce.md).
  */
 
 #include <stdio.h>
@@ -70,17 +73,22 @@ static bool same_value(const cJSON *a, const cJSON *b)
     return b && cJSON_Compare(a, b, true);
 }
 
-/* Fields of op that conflict with server (an object of field -> server value), or NULL. */
-static cJSON *conflicting_fields(push_ctx *ctx, const store_op *op, const cJSON *server)
+/* Fields of op that conflict with server (an object of field -> server value), or NULL.
+ * Decided by values, not by SystemModstamp: Salesforce stamps to the second, so an edit
+ * in the same second as the base shows the base's stamp (I4). */
+static sfa_status conflicting_fields(cJSON **out, push_ctx *ctx, const store_op *op,
+                                     const cJSON *server)
 {
-    const char *server_ms = json_str(server, "SystemModstamp");
-    if (!op->base_modstamp || !server_ms || strcmp(server_ms, op->base_modstamp) == 0)
-        return NULL;
+    *out = NULL;
+    if (!op->base_modstamp)
+        return SFA_OK; /* no known base version: nothing to compare against */
     char *rec_ms = NULL;
-    cJSON *base = store_record_base(ctx->agent, op->local_id, &rec_ms);
+    cJSON *base = NULL;
+    sfa_status st = store_record_base(&base, ctx->agent, op->local_id, &rec_ms);
+    if (st != SFA_OK)
+        return st;
     /* The mirror's base is the edit's base only if no pull replaced it since. */
     bool base_known = rec_ms && strcmp(rec_ms, op->base_modstamp) == 0;
-    cJSON *out = NULL;
     const cJSON *f;
     cJSON_ArrayForEach(f, op->fields)
     {
@@ -89,13 +97,13 @@ static cJSON *conflicting_fields(push_ctx *ctx, const store_op *op, const cJSON 
             continue;
         if (base_known && same_value(sv, cJSON_GetObjectItemCaseSensitive(base, f->string)))
             continue; /* only we changed it */
-        if (!out)
-            out = cJSON_CreateObject();
-        cJSON_AddItemToObject(out, f->string, sv ? cJSON_Duplicate(sv, true) : cJSON_CreateNull());
+        if (!*out)
+            *out = cJSON_CreateObject();
+        cJSON_AddItemToObject(*out, f->string, sv ? cJSON_Duplicate(sv, true) : cJSON_CreateNull());
     }
     cJSON_Delete(base);
     free(rec_ms);
-    return out;
+    return SFA_OK;
 }
 
 static void log_conflict(push_ctx *ctx, const store_op *op, const cJSON *conflicts,
@@ -110,17 +118,24 @@ static void log_conflict(push_ctx *ctx, const store_op *op, const cJSON *conflic
     ctx->report->conflicts_logged++; /* I1 */
 }
 
-/* Apply the policy; returns true when the op is still to be sent. */
+/* Apply the policy; returns true when the op is still to be sent. A failed read of the
+ * local database stops the run and leaves the op undecided (released, not sent). */
 static bool decide(push_ctx *ctx, store_op *op, const cJSON *server)
 {
-    cJSON *conflicts = conflicting_fields(ctx, op, server);
+    cJSON *conflicts = NULL;
+    sfa_status st = conflicting_fields(&conflicts, ctx, op, server);
+    if (st != SFA_OK) {
+        push_stop(ctx, st, "could not read the base of %s: %s", op->local_id,
+                  sfa_agent_errmsg(ctx->agent));
+        return false;
+    }
     if (!conflicts)
         return true;
     const char *server_ms = json_str(server, "SystemModstamp");
     bool send = true;
-    if (ctx->policy == PUSH_POLICY_LOCAL_WINS) {
+    if (ctx->policy == SYNC_CONFLICT_LOCAL_WINS) {
         log_conflict(ctx, op, conflicts, "local wins (sent)");
-    } else if (ctx->policy == PUSH_POLICY_SERVER_WINS) {
+    } else if (ctx->policy == SYNC_CONFLICT_SERVER_WINS) {
         log_conflict(ctx, op, conflicts, "server wins (local change dropped)");
         const cJSON *f;
         cJSON_ArrayForEach(f, conflicts)
@@ -200,44 +215,46 @@ static cJSON *patch_body(const store_op *ops, size_t n, const bool *send)
     return body;
 }
 
-static void read_answer(push_ctx *ctx, store_op **sent, size_t m, const cJSON *json)
+/* Add the read-back row (Id, SystemModstamp) to what the check already recorded: the
+ * server values of fields server-wins dropped must reach the mirror too, or the local
+ * view would keep the losing local value of a record marked synced (I3). */
+static void take_read_back(store_op *op, const cJSON *row)
 {
-    const cJSON *sub = NULL, *s;
-    const cJSON *rows = NULL;
-    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(json, "compositeResponse"))
+    if (!op->server)
+        op->server = cJSON_CreateObject();
+    const cJSON *f;
+    cJSON_ArrayForEach(f, row)
     {
-        const char *ref = json_str(s, "referenceId");
-        if (ref && strcmp(ref, "patch") == 0)
-            sub = s;
-        else if (ref && strcmp(ref, "after") == 0)
-            rows = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "body"),
-                                                    "records");
+        if (strcmp(f->string, "attributes") == 0)
+            continue;
+        cJSON_DeleteItemFromObjectCaseSensitive(op->server, f->string);
+        cJSON_AddItemToObject(op->server, f->string, cJSON_Duplicate(f, true));
     }
-    const cJSON *results = cJSON_GetObjectItemCaseSensitive(sub, "body");
-    bool per_record = cJSON_IsArray(results) && json_num(sub, "httpStatusCode", 0) < 300 &&
-                      cJSON_IsObject(cJSON_GetArrayItem(results, 0));
+}
+
+/* The composite answer: per-record results of the PATCH for the sent ops, read like a
+ * create's or a delete's (push.c); a PATCH that failed as a whole decides every op not
+ * decided by the check; the read-back rows go into the ops that are done. */
+static void read_answer(push_ctx *ctx, store_op *ops, size_t n, store_op **sent, size_t m,
+                        const cJSON *json)
+{
+    const cJSON *sub = push_sub_result(json, "patch");
+    const cJSON *results = push_sub_records(sub);
+    if (!results) {
+        push_apply_sub_failure(ctx, ops, n, sub);
+        return;
+    }
+    const cJSON *after = push_sub_result(json, "after");
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(after, "body"), "records");
     for (size_t i = 0; i < m; i++) {
-        const cJSON *r = per_record ? cJSON_GetArrayItem(results, (int)i) : NULL;
-        if (r) {
-            push_apply_record_result(ctx, sent[i], r);
-        } else {
-            const cJSON *err = cJSON_GetArrayItem(results, 0);
-            const char *code = json_str(err, "errorCode");
-            store_op_set(sent[i],
-                         push_classify_code(code, "update") == PUSH_ERR_TRANSIENT ? STORE_OUT_RETRY
-                                                                                  : STORE_OUT_DEAD,
-                         code ? code : "UNKNOWN_ERROR",
-                         json_str(err, "message") ? json_str(err, "message") : "update refused");
-        }
+        push_apply_result_at(ctx, sent[i], results, i);
         const cJSON *row;
         cJSON_ArrayForEach(row, rows)
         {
             const char *id = json_str(row, "Id");
-            if (id && sent[i]->outcome == STORE_OUT_DONE && sfid_equal(id, sent[i]->sf_id)) {
-                cJSON_Delete(sent[i]->server);
-                sent[i]->server = cJSON_Duplicate(row, true);
-                cJSON_DeleteItemFromObjectCaseSensitive(sent[i]->server, "attributes");
-            }
+            if (id && sent[i]->outcome == STORE_OUT_DONE && sfid_equal(id, sent[i]->sf_id))
+                take_read_back(sent[i], row);
         }
     }
 }
@@ -281,7 +298,7 @@ static sfa_status send_patch(push_ctx *ctx, store_op *ops, size_t n, const bool 
     if (rc == SFA_OK) {
         push_resp_class cls = push_classify_response(&resp);
         if (cls == PUSH_RESP_OK && cJSON_IsObject(resp.json)) {
-            read_answer(ctx, sent, m, resp.json);
+            read_answer(ctx, ops, n, sent, m, resp.json);
         } else {
             /* Ops not sent were decided by the check; the class applies to the rest. */
             push_apply_response_class(ctx, ops, n, cls == PUSH_RESP_OK ? PUSH_RESP_UNKNOWN : cls,
@@ -311,7 +328,7 @@ sfa_status push_send_updates(push_ctx *ctx, store_op *ops, size_t n)
         for (size_t i = 0; i < n; i++)
             send[i] = true;
         rc = send_patch(ctx, ops, n, send);
-    } else if (check_batch(ctx, ops, n, send)) {
+    } else if (check_batch(ctx, ops, n, send) && !ctx->stop) {
         rc = send_patch(ctx, ops, n, send);
     }
     free(send);

@@ -19,6 +19,9 @@
  *       record apply in order), and a newer edit folded into it goes out only after the
  *       window. So a late arrival can never overwrite a newer value. Deletes are exempt:
  *       nothing newer follows a delete.
+ *   I5. A failed resolution query is scoped to its object: it never stops the run unless
+ *       the link, the API limit or the session failed, so one object missing its key
+ *       field cannot hold every later run at the same point.
  */
 #include "sync/engine/reconcile.h"
 
@@ -30,6 +33,7 @@
 #include "util/crashpoint.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/sfid.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 #include "store/op.h"
@@ -50,9 +54,23 @@ void push_op_key(const push_ctx *ctx, const store_op *op, const char **field, co
     }
 }
 
+bool push_take_id(store_op *op, const char *id)
+{
+    char id18[SFID_LEN + 1];
+    if (!id || !sfid_to18(id, id18))
+        return false;
+    free(op->new_sf_id);
+    op->new_sf_id = xstrdup(id18);
+    return true;
+}
+
 void push_take_row(store_op *op, const cJSON *row, const char *key_field)
 {
     static const char *const identity[] = {"Id", "CaseNumber", "SystemModstamp"};
+    if (!push_take_id(op, json_str(row, "Id"))) {
+        log_warn("ignoring a row with an invalid Id for %s %s", op->sobject, op->local_id);
+        return;
+    }
     cJSON *server = cJSON_CreateObject(), *fill = cJSON_CreateObject();
     const cJSON *f;
     cJSON_ArrayForEach(f, row)
@@ -66,13 +84,9 @@ void push_take_row(store_op *op, const cJSON *row, const char *key_field)
     }
     cJSON_Delete(op->server);
     cJSON_Delete(op->server_fill);
+    cJSON_ReplaceItemInObjectCaseSensitive(server, "Id", cJSON_CreateString(op->new_sf_id));
     op->server = server;
     op->server_fill = fill;
-    const char *id = json_str(row, "Id");
-    if (id) {
-        free(op->new_sf_id);
-        op->new_sf_id = xstrdup(id);
-    }
 }
 
 size_t push_match_rows(const push_ctx *ctx, store_op *ops, size_t n, const cJSON *records)
@@ -88,7 +102,7 @@ size_t push_match_rows(const push_ctx *ctx, store_op *ops, size_t n, const cJSON
             if (!got || !value || strcmp(got, value) != 0)
                 continue;
             push_take_row(&ops[i], row, field);
-            matched++;
+            matched += ops[i].new_sf_id != NULL;
             break;
         }
     }
@@ -114,8 +128,28 @@ static void settle(push_ctx *ctx, store_op *op)
     free(msg);
 }
 
+/* The query by key was refused (I5). A link, limit or session failure stops the run. An
+ * object that turns out not to have the key field cannot have applied an upsert on it:
+ * its creates go back to pending and are sent as plain creates. Anything else is scoped
+ * to this object: its ops stay inflight for the next run, other objects go on. */
+static void key_query_failed(push_ctx *ctx, store_op *ops, size_t n, const sf_response *resp)
+{
+    push_resp_class cls = push_classify_response(resp);
+    push_apply_response_class(ctx, ops, 0, cls, resp); /* stops on link-level classes */
+    if (ctx->stop)
+        return;
+    if (cls == PUSH_RESP_PERMANENT && push_key_describe(ctx, ops[0].sobject) == 0) {
+        for (size_t i = 0; i < n; i++)
+            store_op_set(&ops[i], STORE_OUT_RELEASE, NULL, NULL);
+        return;
+    }
+    log_warn("could not resolve %zu unknown outcome(s) of %s: %s; they stay inflight for the"
+             " next run",
+             n, ops[0].sobject, resp->error_message ? resp->error_message : "query failed");
+}
+
 /* Query by key for ops[0..n) (same sobject, creates with a key). Decides each op: found
- * -> done, missing -> pending again. On a failed query leaves them undecided and stops. */
+ * -> done, missing -> pending again. A failed query: key_query_failed. */
 static void resolve_chunk(push_ctx *ctx, store_op *ops, size_t n)
 {
     const char **keys = xcalloc(n, sizeof *keys);
@@ -137,8 +171,7 @@ static void resolve_chunk(push_ctx *ctx, store_op *ops, size_t n)
                 else /* I1: sending it again cannot duplicate; I4: but not yet */
                     settle(ctx, &ops[i]);
         } else {
-            push_stop(ctx, SFA_ERETRY, "could not resolve %zu unknown outcome(s): %s", n,
-                      resp.error_message ? resp.error_message : "query failed");
+            key_query_failed(ctx, ops, n, &resp);
         }
     }
     sf_response_free(&resp);

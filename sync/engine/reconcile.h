@@ -4,6 +4,7 @@
 #define SFA_SYNC_ENGINE_RECONCILE_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "store/op.h"
@@ -12,8 +13,12 @@
 /* Key field and value an op's record carries on the server (create: idempotency field +
  * local id; upsert: its ext field/value). NULL field when it has none. */
 void push_op_key(const push_ctx *ctx, const store_op *op, const char **field, const char **value);
-/* Take a read-back row into op: identity values (Id, CaseNumber, SystemModstamp, key) into
- * op->server and new_sf_id, other fields into op->server_fill. */
+/* Take the Salesforce Id id into op->new_sf_id in its 18-char form. False (op unchanged)
+ * when id is missing or not a valid Id: nothing from a response is stored or put in a URL
+ * unchecked. */
+bool push_take_id(store_op *op, const char *id);
+/* Take a read-back row into op (nothing when its Id is invalid): identity values (Id, CaseNumber,
+ * SystemModstamp, key) into op->server and new_sf_id, other fields into op->server_fill. */
 void push_take_row(store_op *op, const cJSON *row, const char *key_field);
 /* Match query rows (records array of a query response) to ops by key (push_take_row for
  * each match); returns how many matched. */

@@ -6,15 +6,12 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
-/* True when s has the shape of a local id ("loc-" + 26 Crockford base32 chars). */
-bool push_is_local_ref(const char *s);
-
 /* Lookup of a local id's Salesforce Id: borrowed string or NULL when not synced yet. */
 typedef const char *(*push_ref_lookup_fn)(const char *local_id, void *ctx);
 
-/* Rewrite every local-id value in fields (a JSON object) to its Salesforce Id. Returns
- * NULL when all resolved, else the first unresolved local id (borrowed from fields);
- * fields is left partly rewritten then, so callers work on a copy. */
+/* Rewrite every local-id value (util/localid.h) in fields (a JSON object) to its Salesforce Id.
+ * Returns NULL when all resolved, else the first unresolved local id (borrowed from fields); fields
+ * is left partly rewritten then, so callers work on a copy. */
 const char *push_refs_rewrite(cJSON *fields, push_ref_lookup_fn lookup, void *ctx);
 
 #endif

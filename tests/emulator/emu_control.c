@@ -6,6 +6,7 @@
 
 #include "util/alloc.h"
 #include "util/json.h"
+#include "util/timeutil.h"
 
 #include <fnmatch.h>
 #include <stdlib.h>
@@ -56,6 +57,22 @@ int emu_record_edit(emu *e, const char *id, const cJSON *fields)
     bool ok = emu_store_update(e, NULL, id, fields, &err);
     emu_unlock(e);
     return ok ? 0 : -1;
+}
+
+int emu_record_set_modstamp(emu *e, const char *id, int64_t ms)
+{
+    char buf[32];
+    time_format_sf(ms, buf);
+    emu_lock(e);
+    emu_record *r = emu_store_get(e, id);
+    if (r) {
+        r->modstamp_ms = ms;
+        cJSON_ReplaceItemInObjectCaseSensitive(r->fields, "SystemModstamp",
+                                               cJSON_CreateString(buf));
+        emu_persist_put(e, r);
+    }
+    emu_unlock(e);
+    return r ? 0 : -1;
 }
 
 int emu_record_insert(emu *e, const char *sobject, const cJSON *fields, char out_id[19])

@@ -57,6 +57,9 @@ size_t emu_record_count(emu *e, const char *sobject, bool include_deleted);
 /* Set fields (JSON object) on a record as a Salesforce user edit would: bumps
  * LastModifiedDate and SystemModstamp. Returns 0 or -1 if no such record. */
 int emu_record_edit(emu *e, const char *id, const cJSON *fields);
+/* Set a record's SystemModstamp to ms (no other change), as Salesforce's one-second
+ * resolution shows an edit made in the same second as the previous write. 0 or -1. */
+int emu_record_set_modstamp(emu *e, const char *id, int64_t ms);
 /* Create a record as a Salesforce user would; out_id gets the 18-char Id. 0 or -1. */
 int emu_record_insert(emu *e, const char *sobject, const cJSON *fields, char out_id[19]);
 /* Delete (to the recycle bin) as a Salesforce user would. 0 or -1. */

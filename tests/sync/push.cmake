@@ -15,3 +15,7 @@ add_dependencies(test_push_faults push_helper)
 target_compile_definitions(test_push_faults PRIVATE PUSH_HELPER="$<TARGET_FILE:push_helper>")
 sfa_add_test(test_push_keys SOURCES test_push_keys.c push_fixture.c LIBS sfagent sfemu
              TIMEOUT 60)
+sfa_add_test(test_push_mirror SOURCES test_push_mirror.c push_fixture.c LIBS sfagent sfemu
+             TIMEOUT 60)
+sfa_add_test(test_push_store_errors SOURCES test_push_store_errors.c push_fixture.c LIBS sfagent
+             sfemu TIMEOUT 60)

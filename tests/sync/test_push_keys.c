@@ -121,9 +121,58 @@ static void test_doctor_passes_on_a_good_setup(void **state)
     sfa_doctor_report_free(&r);
 }
 
+/* The first keyed upsert to an object without the key field loses its answer: the
+ * query by the missing field is refused, which must not stop this and every later run;
+ * the create cannot have been applied, so it is sent as a plain create. */
+static void test_lost_first_upsert_on_missing_key_field_does_not_block(void **state)
+{
+    push_fixture *f = *state;
+    char *v = push_fixture_create(f, "Case", "{\"Subject\":\"first, answer lost\"}");
+    emu_fault fault = EMU_FAULT_INIT;
+    fault.kind = EMU_FAULT_DROP_AFTER;
+    fault.method = "POST";
+    fault.path_pattern = "/services/data/*/composite";
+    fault.count = 1;
+    assert_true(emu_fault_add(f->emu, &fault) > 0);
+    sfa_sync_report rep;
+    assert_int_equal(push_fixture_converge(f, 6, &rep), SFA_OK);
+    assert_int_equal(emu_record_count(f->emu, "Case", false), 1);
+    sfa_op *op = push_fixture_first_op(f, v);
+    assert_string_equal(op->state, "done");
+    sfa_op_free(op);
+    free(v);
+}
+
+/* A describe that fails (500) while deciding whether the key field exists is scoped to
+ * the object: the refused upsert's ops retry later, they are not made dead. */
+static void test_failed_describe_retries_creates_not_dead(void **state)
+{
+    push_fixture *f = *state;
+    char *v = push_fixture_create(f, "Case", "{\"Subject\":\"a\"}");
+    char *w = push_fixture_create(f, "Case", "{\"Subject\":\"b\"}");
+    emu_fault fault = EMU_FAULT_INIT;
+    fault.kind = EMU_FAULT_STATUS;
+    fault.method = "GET";
+    fault.path_pattern = "/services/data/*/sobjects/Case/describe*";
+    fault.status = 500;
+    fault.count = 1;
+    assert_true(emu_fault_add(f->emu, &fault) > 0);
+    sfa_sync_report rep;
+    push_fixture_sync(f, &rep);
+    assert_int_equal(rep.dead, 0);
+    assert_int_equal(push_fixture_converge(f, 6, &rep), SFA_OK);
+    assert_int_equal(emu_record_count(f->emu, "Case", false), 2);
+    free(w);
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_lost_first_upsert_on_missing_key_field_does_not_block,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_describe_retries_creates_not_dead, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_object_without_key_gets_plain_creates, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unknown_outcome_without_key_is_parked_not_resent,

@@ -5,6 +5,8 @@
 #include "sync/engine/push.h"
 #include "sync/engine/reconcile.h"
 #include "sync/engine/refs.h"
+#include "util/alloc.h"
+#include "util/localid.h"
 /* Tests for the push engine's pure pieces: backoff with full jitter, classification of
  * Salesforce answers, local reference rewriting, and request building. */
 #include <setjmp.h>
@@ -110,12 +112,12 @@ static void test_classify_whole_responses(void **state)
 static void test_local_ref_shape(void **state)
 {
     (void)state;
-    assert_true(push_is_local_ref("loc-01HQ3Z8K9V0000000000000000"));
-    assert_false(push_is_local_ref("loc-01HQ3Z8K9V000000000000000"));  /* 25 chars */
-    assert_false(push_is_local_ref("loc-01HQ3Z8K9V00000000000000IL")); /* I, L not Crockford */
-    assert_false(push_is_local_ref("003D000000QV9n2IAD"));
-    assert_false(push_is_local_ref("location-is-not-a-ref"));
-    assert_false(push_is_local_ref(NULL));
+    assert_true(local_id_is_valid("loc-01HQ3Z8K9V0000000000000000"));
+    assert_false(local_id_is_valid("loc-01HQ3Z8K9V000000000000000"));  /* 25 chars */
+    assert_false(local_id_is_valid("loc-01HQ3Z8K9V00000000000000IL")); /* I, L not Crockford */
+    assert_false(local_id_is_valid("003D000000QV9n2IAD"));
+    assert_false(local_id_is_valid("location-is-not-a-ref"));
+    assert_false(local_id_is_valid(NULL));
 }
 
 static const char *lookup(const char *local_id, void *ctx)
@@ -186,6 +188,72 @@ static void test_read_back_rows_match_ops_by_key(void **state)
     cJSON_Delete(rows);
 }
 
+/* Ids in answers are checked before they are kept (and later stored or sent). */
+static void test_invalid_ids_in_answers_are_not_taken(void **state)
+{
+    (void)state;
+    push_ctx ctx = {0};
+    snprintf(ctx.idem_field, sizeof ctx.idem_field, "Sync_Key__c");
+    store_op op = {0};
+    op.kind = xstrdup("upsert");
+    op.sobject = xstrdup("Case");
+    cJSON *r = cJSON_Parse("{\"success\":true,\"id\":\"500/../../x\",\"errors\":[]}");
+    push_apply_record_result(&ctx, &op, r);
+    assert_int_not_equal(op.outcome, STORE_OUT_DONE);
+    assert_null(op.new_sf_id);
+    assert_string_equal(op.err_code, "MALFORMED_ID");
+    cJSON_Delete(r);
+    /* A valid 15-char Id is kept in its 18-char form. */
+    r = cJSON_Parse("{\"success\":true,\"id\":\"001D000000IqhSL\",\"errors\":[]}");
+    push_apply_record_result(&ctx, &op, r);
+    assert_int_equal(op.outcome, STORE_OUT_DONE);
+    assert_string_equal(op.new_sf_id, "001D000000IqhSLIAZ");
+    cJSON_Delete(r);
+    /* A read-back row whose Id has a wrong checksum is not matched. */
+    store_op c = {0};
+    c.kind = xstrdup("create");
+    c.local_id = xstrdup("loc-A");
+    cJSON *rows = cJSON_Parse("[{\"Id\":\"001D000000IqhSLAAA\",\"Sync_Key__c\":\"loc-A\"}]");
+    assert_int_equal(push_match_rows(&ctx, &c, 1, rows), 0);
+    assert_null(c.new_sf_id);
+    cJSON_Delete(rows);
+    store_op_clear(&c);
+    store_op_clear(&op);
+}
+
+/* A composite sub-request that failed as a whole is classified like a plain request's
+ * answer, for every kind: a 500 is retried (updates used to go dead on it), a 400 with a
+ * permanent code is dead with that code, and a missing per-record result is unknown. */
+static void test_failed_sub_request_is_classified_like_a_request(void **state)
+{
+    (void)state;
+    push_ctx ctx = {0};
+    static const char *const kinds[] = {"create", "update", "delete"};
+    for (size_t k = 0; k < 3; k++) {
+        store_op op = {0};
+        op.kind = xstrdup(kinds[k]);
+        cJSON *sub = cJSON_Parse("{\"referenceId\":\"patch\",\"httpStatusCode\":500,"
+                                 "\"body\":[{\"errorCode\":\"SOMETHING\",\"message\":\"m\"}]}");
+        assert_null(push_sub_records(sub));
+        push_apply_sub_failure(&ctx, &op, 1, sub);
+        assert_int_equal(op.outcome, STORE_OUT_RETRY);
+        cJSON_Delete(sub);
+        store_op_set(&op, STORE_OUT_NONE, NULL, NULL);
+        sub = cJSON_Parse("{\"httpStatusCode\":400,\"body\":[{\"errorCode\":\"INVALID_FIELD\","
+                          "\"message\":\"no such column\"}]}");
+        push_apply_sub_failure(&ctx, &op, 1, sub);
+        assert_int_equal(op.outcome, STORE_OUT_DEAD);
+        assert_string_equal(op.err_code, "INVALID_FIELD");
+        cJSON_Delete(sub);
+        store_op_set(&op, STORE_OUT_NONE, NULL, NULL);
+        cJSON *results = cJSON_CreateArray();
+        push_apply_result_at(&ctx, &op, results, 0);
+        assert_int_equal(op.outcome, STORE_OUT_INFLIGHT);
+        cJSON_Delete(results);
+        store_op_clear(&op);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +266,8 @@ int main(void)
         cmocka_unit_test(test_refs_rewritten_or_reported),
         cmocka_unit_test(test_soql_in_quotes_every_key),
         cmocka_unit_test(test_read_back_rows_match_ops_by_key),
+        cmocka_unit_test(test_invalid_ids_in_answers_are_not_taken),
+        cmocka_unit_test(test_failed_sub_request_is_classified_like_a_request),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
