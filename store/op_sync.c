@@ -16,6 +16,8 @@
  *       read and our claim; the claim only succeeds if the op's fields are still the ones
  *       read, so a folded change is never lost by sending the older fields.
  *   I7. A failure outcome (retry, dead, conflict) is written with its error code.
+ *   I8. A result the mirror refuses (a constraint) is scoped to its op: that op is parked
+ *       dead (MIRROR_CONSTRAINT) and the batch's other results are written.
  */
 #include "store/op.h"
 
@@ -454,6 +456,60 @@ static int apply_one(apply_ctx *ctx, apply_stmts *s, store_op *op, int64_t now)
     return SQLITE_OK;
 }
 
+static int exec(sqlite3 *db, const char *sql)
+{
+    return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+/* I8: park an op whose result the mirror refused (dead, MIRROR_CONSTRAINT), so a person
+ * can decide; the op is dead rather than retried because a retry would meet the same
+ * refusal (e.g. another local record already holds the Id Salesforce answered). */
+static int park_refused(apply_ctx *ctx, store_op *op, const char *why)
+{
+    char *msg = xasprintf("Salesforce's answer could not be recorded locally (%s); another"
+                          " local record may hold the same Salesforce Id: check it, then"
+                          " retry or discard this op",
+                          why);
+    store_op_change c = {.seq = op->seq,
+                         .event = STORE_EV_DEAD,
+                         .run_id = ctx->run_id,
+                         .code = "MIRROR_CONSTRAINT",
+                         .msg = msg};
+    store_op_state to = STORE_OP_DEAD;
+    bool changed = false;
+    int rc =
+        store_op_transition(ctx->agent, &c, &to, &changed) == SFA_OK ? SQLITE_OK : SQLITE_ABORT;
+    if (rc == SQLITE_OK && changed)
+        ctx->counts->dead++;
+    free(msg);
+    return rc;
+}
+
+/* apply_one inside a savepoint: a constraint failure is scoped to its op (I8), any other
+ * failure ends the batch. */
+static int apply_isolated(apply_ctx *ctx, apply_stmts *s, store_op *op, int64_t now)
+{
+    sqlite3 *db = store_db(ctx->agent);
+    store_apply_counts before = *ctx->counts;
+    int rc = exec(db, "SAVEPOINT op_result");
+    if (rc != SQLITE_OK)
+        return rc;
+    rc = apply_one(ctx, s, op, now);
+    if ((rc & 0xff) != SQLITE_CONSTRAINT) {
+        int released = exec(db, "RELEASE op_result");
+        return rc != SQLITE_OK ? rc : released;
+    }
+    char *why = xstrdup(sqlite3_errmsg(db));
+    *ctx->counts = before;
+    rc = exec(db, "ROLLBACK TO op_result");
+    if (rc == SQLITE_OK)
+        rc = exec(db, "RELEASE op_result");
+    if (rc == SQLITE_OK)
+        rc = park_refused(ctx, op, why);
+    free(why);
+    return rc;
+}
+
 sfa_status store_outbox_apply(sfa_agent *a, const char *run_id, int max_attempts, store_op *ops,
                               size_t n, store_apply_counts *counts)
 {
@@ -467,7 +523,7 @@ sfa_status store_outbox_apply(sfa_agent *a, const char *run_id, int max_attempts
         return rc;
     int src = stmts_prepare(store_db(a), &s);
     for (size_t i = 0; src == SQLITE_OK && i < n; i++)
-        src = apply_one(ctx, &s, &ops[i], now);
+        src = apply_isolated(ctx, &s, &ops[i], now);
     stmts_free(&s);
     if (src != SQLITE_OK) {
         /* SQLITE_ABORT: a transition failed and already recorded why on the handle. */

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "sfagent/record.h"
+#include "store/op.h"
 #include "store/op_state.h"
 #include "store/sql.h"
 #include "store/store_test_util.h"
@@ -180,6 +181,54 @@ static void test_user_retry_zeroes_attempts_and_error(void **state)
                      1);
 }
 
+/* Issue 7.2(c): a result the mirror refuses (UNIQUE(sobject, sf_id): another local record
+ * with ops of its own already holds that Id) parks that one op; the batch's other results
+ * are written and the call succeeds (it used to roll back the batch and stop every run). */
+static void test_refused_result_parks_only_its_op(void **state)
+{
+    store_fixture *f = *state;
+    char *ids[3] = {NULL, NULL, NULL};
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(sfa_record_create(&ids[i], f->agent, "Case", "{\"Subject\":\"s\"}"),
+                         SFA_OK);
+    raw_exec(f->path, "UPDATE records SET sf_id = '500000000000001AAA' WHERE rowid ="
+                      " (SELECT max(rowid) FROM records)");
+    store_op ops[2];
+    memset(ops, 0, sizeof ops);
+    for (int i = 0; i < 2; i++) {
+        ops[i].seq = i + 1;
+        ops[i].local_id = strdup(ids[i]);
+        ops[i].sobject = strdup("Case");
+        ops[i].kind = strdup("create");
+        ops[i].fields = cJSON_Parse("{\"Subject\":\"s\"}");
+        ops[i].fields_raw = strdup("{\"Subject\":\"s\"}");
+    }
+    bool claimed[2] = {false, false};
+    assert_int_equal(store_outbox_claim(f->agent, "run-a", ops, 2, claimed), SFA_OK);
+    assert_true(claimed[0] && claimed[1]);
+    store_op_set(&ops[0], STORE_OUT_DONE, NULL, NULL);
+    ops[0].new_sf_id = strdup("500000000000001AAA"); /* already record 3's */
+    store_op_set(&ops[1], STORE_OUT_DONE, NULL, NULL);
+    ops[1].new_sf_id = strdup("500000000000002AAA");
+    store_apply_counts counts = {0};
+    assert_int_equal(store_outbox_apply(f->agent, "run-a", 20, ops, 2, &counts), SFA_OK);
+    assert_int_equal(counts.done, 1);
+    assert_int_equal(counts.dead, 1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox WHERE seq = 1 AND state ="
+                                      " 'dead' AND last_error_code = 'MIRROR_CONSTRAINT'"),
+                     1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox WHERE seq = 2 AND state ="
+                                      " 'done'"),
+                     1);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM records WHERE sf_id ="
+                                      " '500000000000002AAA'"),
+                     1);
+    for (int i = 0; i < 2; i++)
+        store_op_clear(&ops[i]);
+    for (int i = 0; i < 3; i++)
+        free(ids[i]);
+}
+
 static void test_state_names_round_trip(void **state)
 {
     (void)state;
@@ -203,6 +252,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retry_gives_up_at_max_attempts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_adopt_keeps_the_send_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_retry_zeroes_attempts_and_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_result_parks_only_its_op, setup, teardown),
         cmocka_unit_test(test_state_names_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
