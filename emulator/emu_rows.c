@@ -242,7 +242,9 @@ static bool requested_fields(const emu_req *req, const emu_object *obj, emu_resp
         return true;
     char *copy = xstrdup(arg), *save = NULL;
     char **list = xcalloc(strlen(arg) + 2, sizeof *list);
-    list[(*n)++] = xstrdup("Id"); /* Id always comes back (UNCONFIRMED, harmless) */
+    /* Id always comes back, named in fields or not, as from Salesforce (clients such as
+     * jsforce match retrieved records by it). */
+    list[(*n)++] = xstrdup("Id");
     bool ok = true;
     for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
         if (!strchr(t, '.') && !emu_field_canonical(obj, t)) {

@@ -150,6 +150,13 @@ static void test_fields_param_and_unknown_field(void **state)
     assert_string_equal(json_str(r.json, "Subject"), "s");
     assert_string_equal(json_str(r.json, "Status"), "New");
     assert_null(cJSON_GetObjectItem(r.json, "Priority"));
+    /* Id comes back though fields= did not name it, after attributes (type, url). */
+    assert_string_equal(json_str(r.json, "Id"), id);
+    const cJSON *attrs = cJSON_GetObjectItem(r.json, "attributes");
+    assert_string_equal(json_str(attrs, "type"), "Case");
+    char *url = xasprintf(V "/sobjects/Case/%s", id);
+    assert_string_equal(json_str(attrs, "url"), url);
+    free(url);
     eh_response_free(&r);
     r = get_row(f, "Case", id, "?fields=Subject,Bogus");
     assert_error(&r, 400, "INVALID_FIELD", NULL, NULL);
