@@ -1,6 +1,7 @@
 # sfa_add_test(NAME SOURCES src... [LIBS lib...] [LABELS l...] [TIMEOUT s])
 # One cmocka executable registered with ctest. Tests run with their build dir as
-# working directory and SFAGENT_BIN / SFAGENT_EMULATOR_BIN pointing at the programs.
+# working directory and SFAGENT_BIN / SFAGENT_EMULATOR_BIN (when the emulator is built)
+# pointing at the programs.
 function(sfa_add_test name)
   cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS;LABELS" ${ARGN})
   add_executable(${name} ${T_SOURCES})
@@ -11,8 +12,11 @@ function(sfa_add_test name)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)
   endif()
-  set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT}
-    ENVIRONMENT "SFAGENT_BIN=$<TARGET_FILE:sfagent-cli>;SFAGENT_EMULATOR_BIN=$<TARGET_FILE:sfagent-emulator>;SFA_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  set(env "SFAGENT_BIN=$<TARGET_FILE:sfagent-cli>;SFA_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  if(SFA_BUILD_EMULATOR)
+    list(APPEND env "SFAGENT_EMULATOR_BIN=$<TARGET_FILE:sfagent-emulator>")
+  endif()
+  set_tests_properties(${name} PROPERTIES TIMEOUT ${T_TIMEOUT} ENVIRONMENT "${env}")
   if(T_LABELS)
     set_tests_properties(${name} PROPERTIES LABELS "${T_LABELS}")
   endif()

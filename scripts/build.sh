@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Configure and build one preset (default | asan). Usage: scripts/build.sh [preset]
+# Configure and build one preset (default | release | asan). Usage: scripts/build.sh [preset]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset=${1:-default}

@@ -8,7 +8,7 @@
 set -euo pipefail
 build=${1:-build}
 bin="$build/agent/sfagent"
-emulator="$build/tests/emulator/sfagent-emulator"
+emulator="$build/emulator/sfagent-emulator"
 for b in "$bin" "$emulator"; do
     [[ -x "$b" ]] || { echo "demo: $b not found (build first)" >&2; exit 1; }
 done

@@ -109,7 +109,8 @@ bool time_parse_sf(const char *s, int64_t *out_ms)
             if (n == 0 || n > 9)
                 return false;
             int frac;
-            digits(p, n < 3 ? n : 3, &frac);
+            if (!digits(p, n < 3 ? n : 3, &frac))
+                return false;
             millis = n == 1 ? frac * 100 : n == 2 ? frac * 10 : frac;
             p += n;
         }

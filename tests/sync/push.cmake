@@ -1,21 +1,24 @@
 # Push engine tests: pure pieces (no network), and the engine against the in-process
 # emulator (push_fixture.c and push_helper are shared with the fault-matrix and crash tests).
 sfa_add_test(test_push_unit SOURCES test_push_unit.c LIBS sfagent TIMEOUT 30)
-sfa_add_test(test_push SOURCES test_push.c push_fixture.c LIBS sfagent sfemu TIMEOUT 120)
+if(SFA_BUILD_EMULATOR)
+  sfa_add_test(test_push SOURCES test_push.c push_fixture.c LIBS sfagent sfemu TIMEOUT 120)
 
-# A fresh process that syncs a database to convergence (crash points are read once per
-# process, so crash tests run the engine in it).
-add_executable(push_helper push_helper.c)
-target_include_directories(push_helper PRIVATE ${PROJECT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/include)
-target_link_libraries(push_helper PRIVATE sfagent)
+  # A fresh process that syncs a database to convergence (crash points are read once per
+  # process, so crash tests run the engine in it).
+  add_executable(push_helper push_helper.c)
+  target_include_directories(push_helper PRIVATE ${PROJECT_SOURCE_DIR}
+                             ${PROJECT_SOURCE_DIR}/include)
+  target_link_libraries(push_helper PRIVATE sfagent)
 
-sfa_add_test(test_push_faults SOURCES test_push_faults.c push_fixture.c LIBS sfagent sfemu
-             TIMEOUT 120)
-add_dependencies(test_push_faults push_helper)
-target_compile_definitions(test_push_faults PRIVATE PUSH_HELPER="$<TARGET_FILE:push_helper>")
-sfa_add_test(test_push_keys SOURCES test_push_keys.c push_fixture.c LIBS sfagent sfemu
-             TIMEOUT 60)
-sfa_add_test(test_push_mirror SOURCES test_push_mirror.c push_fixture.c LIBS sfagent sfemu
-             TIMEOUT 60)
-sfa_add_test(test_push_store_errors SOURCES test_push_store_errors.c push_fixture.c LIBS sfagent
-             sfemu TIMEOUT 60)
+  sfa_add_test(test_push_faults SOURCES test_push_faults.c push_fixture.c LIBS sfagent sfemu
+               TIMEOUT 120)
+  add_dependencies(test_push_faults push_helper)
+  target_compile_definitions(test_push_faults PRIVATE PUSH_HELPER="$<TARGET_FILE:push_helper>")
+  sfa_add_test(test_push_keys SOURCES test_push_keys.c push_fixture.c LIBS sfagent sfemu
+               TIMEOUT 60)
+  sfa_add_test(test_push_mirror SOURCES test_push_mirror.c push_fixture.c LIBS sfagent sfemu
+               TIMEOUT 60)
+  sfa_add_test(test_push_store_errors SOURCES test_push_store_errors.c push_fixture.c
+               LIBS sfagent sfemu TIMEOUT 60)
+endif()

@@ -361,11 +361,14 @@ static void retrieve(emu_req *req, emu_resp *resp, const emu_object *obj, const 
         too_many(resp, max);
         return;
     }
+    /* Id always comes back, named in fields or not, as from Salesforce's retrieve (clients
+     * such as jsforce match results to ids by it); emu_store_view drops the repeat. */
     const char **names = xcalloc((size_t)nf + 1, sizeof *names);
-    if (canonical_fields(obj, fields, names, resp)) {
+    names[0] = "Id";
+    if (canonical_fields(obj, fields, names + 1, resp)) {
         cJSON *out = cJSON_CreateArray();
         for (const cJSON *id = ids->child; id; id = id->next)
-            cJSON_AddItemToArray(out, retrieve_one(req, obj, id, names, (size_t)nf));
+            cJSON_AddItemToArray(out, retrieve_one(req, obj, id, names, (size_t)nf + 1));
         emu_resp_json(resp, 200, out);
     }
     free(names);

@@ -77,7 +77,7 @@ static void settle(feat_job *j)
     if (j->pending_complete) {
         j->pending_complete = false;
         snprintf(j->state, sizeof j->state, "%s", j->error_message[0] ? "Failed" : "JobComplete");
-        j->modstamp_ms = time_now_ms();
+        j->modstamp_ms = emu_whole_second(time_now_ms());
     }
 }
 
@@ -176,7 +176,7 @@ static void create_job(emu_req *req, emu_resp *resp)
     sfid_make("750", ++st->job_serial, j->id);
     snprintf(j->state, sizeof j->state, "Open");
     j->api_version = req->api_version;
-    j->created_ms = j->modstamp_ms = time_now_ms();
+    j->created_ms = j->modstamp_ms = emu_whole_second(time_now_ms());
     j->next = st->jobs;
     st->jobs = j;
     emu_resp_json(resp, 200, job_info(j, false));
@@ -364,7 +364,7 @@ static void change_state(emu_req *req, emu_resp *resp, feat_job *j)
         invalid_state(resp, j);
         return;
     }
-    j->modstamp_ms = time_now_ms();
+    j->modstamp_ms = emu_whole_second(time_now_ms());
     emu_resp_json(resp, 200, job_info(j, false));
 }
 

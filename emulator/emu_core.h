@@ -152,7 +152,7 @@ struct emu {
 
 /* emu_store.c (lock held) */
 emu_record *emu_store_get(emu *e, const char *id);
-/* Monotonic modstamp: max(now, last + 1 ms). */
+/* The audit date of a write now: the whole second, never before the last write's (S2). */
 int64_t emu_store_next_modstamp(emu *e);
 void emu_store_index_add(emu *e, emu_record *r); /* append to recs[] and the index */
 void emu_store_index_rebuild(emu *e);

@@ -54,8 +54,9 @@ cJSON *emu_record_get(emu *e, const char *id);
 /* Every record of sobject (array), deleted ones only when include_deleted. */
 cJSON *emu_records(emu *e, const char *sobject, bool include_deleted);
 size_t emu_record_count(emu *e, const char *sobject, bool include_deleted);
-/* Set fields (JSON object) on a record as a Salesforce user edit would: bumps
- * LastModifiedDate and SystemModstamp. Returns 0 or -1 if no such record. */
+/* Set fields (JSON object) on a record as a Salesforce user edit would: sets
+ * LastModifiedDate and SystemModstamp to the current whole second, so an edit in the same
+ * second as the record's last write leaves them unchanged. Returns 0 or -1 if no such record. */
 int emu_record_edit(emu *e, const char *id, const cJSON *fields);
 /* Set a record's SystemModstamp to ms (no other change), as Salesforce's one-second
  * resolution shows an edit made in the same second as the previous write. 0 or -1. */

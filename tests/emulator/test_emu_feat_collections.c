@@ -206,6 +206,58 @@ static void test_upsert_reports_created(void **state)
     eh_response_free(&r);
 }
 
+/* A retrieved record as Salesforce returns it: attributes (type, url), then its Id whether
+ * or not the fields list named it (jsforce's retrieve matches results to ids by it). */
+static void assert_retrieved_case(const cJSON *rec, const char *id)
+{
+    const cJSON *attrs = cJSON_GetObjectItem(rec, "attributes");
+    assert_string_equal(json_str(attrs, "type"), "Case");
+    char *url = xasprintf(FV "/sobjects/Case/%s", id);
+    assert_string_equal(json_str(attrs, "url"), url);
+    free(url);
+    assert_string_equal(json_str(rec, "Id"), id);
+    int ids = 0;
+    for (const cJSON *f = rec->child; f; f = f->next)
+        ids += strcmp(f->string, "Id") == 0;
+    assert_int_equal(ids, 1);
+}
+
+static void test_retrieve_returns_id_not_in_fields(void **state)
+{
+    fe_env *env = *state;
+    char a[19], b[19];
+    fe_case(env, "one", NULL, a);
+    fe_case(env, "two", NULL, b);
+    char *path = xasprintf(COLL "/Case?ids=%s,%s&fields=Subject", a, b);
+    eh_response r;
+    fe_req(env, "GET", path, NULL, &r);
+    free(path);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(cJSON_GetArraySize(r.json), 2);
+    assert_retrieved_case(item(&r, 0), a);
+    assert_string_equal(json_str(item(&r, 0), "Subject"), "one");
+    assert_retrieved_case(item(&r, 1), b);
+    assert_null(cJSON_GetObjectItem(item(&r, 1), "Status"));
+    eh_response_free(&r);
+
+    char *body = xasprintf("{\"ids\":[\"%s\",\"%s\"],\"fields\":[\"Subject\"]}", b, a);
+    fe_req(env, "POST", COLL "/Case", body, &r);
+    free(body);
+    assert_int_equal(r.status, 200);
+    assert_retrieved_case(item(&r, 0), b);
+    assert_string_equal(json_str(item(&r, 0), "Subject"), "two");
+    assert_retrieved_case(item(&r, 1), a);
+    eh_response_free(&r);
+
+    /* Named explicitly (any case), it still comes back once. */
+    path = xasprintf(COLL "/Case?ids=%s&fields=id,Subject", a);
+    fe_req(env, "GET", path, NULL, &r);
+    free(path);
+    assert_int_equal(r.status, 200);
+    assert_retrieved_case(item(&r, 0), a);
+    eh_response_free(&r);
+}
+
 static void test_retrieve_has_null_slots(void **state)
 {
     fe_env *env = *state;
@@ -332,6 +384,7 @@ int main(void)
         cmocka_unit_test_setup(test_update_all_or_none_keeps_id_of_rolled_back, fe_reset),
         cmocka_unit_test_setup(test_upsert_reports_created, fe_reset),
         cmocka_unit_test_setup(test_retrieve_has_null_slots, fe_reset),
+        cmocka_unit_test_setup(test_retrieve_returns_id_not_in_fields, fe_reset),
         cmocka_unit_test_setup(test_delete_reports_per_id, fe_reset),
         cmocka_unit_test_setup(test_record_fault_fails_one_record, fe_reset),
         cmocka_unit_test_setup(test_collections_call_counts_once, fe_reset),

@@ -113,11 +113,13 @@ static int64_t last_modified_s(const cJSON *stored)
     return s && time_parse_sf(s, &ms) ? ms / 1000 : 0;
 }
 
-/* Quoted strong ETag over the record's identity and version (Account only). */
+/* Quoted strong ETag over the record's content (Account only): every stored field, Id
+ * included, in describe order (S2 of emu_store.c). Not over SystemModstamp alone: two edits
+ * in one second share it (audit dates are whole seconds), yet the second must make the
+ * first one's ETag stale. */
 static void make_etag(const cJSON *stored, char out[64])
 {
-    const char *id = json_str(stored, "Id"), *ms = json_str(stored, "SystemModstamp");
-    char *in = xasprintf("%s|%s", id ? id : "", ms ? ms : "");
+    char *in = json_print(stored);
     unsigned char md[SHA_DIGEST_LENGTH];
     SHA1((const unsigned char *)in, strlen(in), md);
     free(in);
@@ -242,7 +244,9 @@ static bool requested_fields(const emu_req *req, const emu_object *obj, emu_resp
         return true;
     char *copy = xstrdup(arg), *save = NULL;
     char **list = xcalloc(strlen(arg) + 2, sizeof *list);
-    list[(*n)++] = xstrdup("Id"); /* Id always comes back (UNCONFIRMED, harmless) */
+    /* Id always comes back, named in fields or not, as from Salesforce (clients such as
+     * jsforce match retrieved records by it). */
+    list[(*n)++] = xstrdup("Id");
     bool ok = true;
     for (char *t = strtok_r(copy, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
         if (!strchr(t, '.') && !emu_field_canonical(obj, t)) {

@@ -146,11 +146,17 @@ typedef struct emu_select {
     size_t nkeys;
 } emu_select;
 /* Filter first, then build views: the records of sel->obj that match, as views, in
- * insertion order. Caller frees. */
+ * insertion order, which is also Id order (Ids are minted from one rising counter), so a
+ * stable sort by SystemModstamp orders its ties by Id. Caller frees. */
 cJSON *emu_store_select(emu *e, const emu_select *sel, double api_version);
 /* Deleted records of obj whose deletion time is in [start_ms, end_ms): array of
  * {"id","deletedDate"}. */
 cJSON *emu_store_deleted_between(emu *e, const emu_object *obj, int64_t start_ms, int64_t end_ms);
+
+/* ms truncated to its whole second (floor, also before 1970). Salesforce's audit dates
+ * (CreatedDate, LastModifiedDate, SystemModstamp, deletedDate, a Bulk job's createdDate and
+ * systemModstamp) have one-second resolution: they always print .000 milliseconds. */
+int64_t emu_whole_second(int64_t ms);
 
 /* allOrNone: everything done through emu_store_* between begin and rollback is undone
  * by rollback; commit keeps it. Not nested. */

@@ -1,6 +1,7 @@
 /* Emulator under parallel load: 8 client threads create and update records at once over
  * separate connections; afterwards every record exists exactly once with its final values,
- * and Ids, CaseNumbers and SystemModstamps are unique. */
+ * Ids and CaseNumbers are unique, and SystemModstamps are whole seconds (they tie within
+ * one second, as on Salesforce). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -125,7 +126,8 @@ static void test_parallel_creates_and_updates(void **state)
     assert_true(all_distinct(ids, total));
     assert_true(all_distinct(nums, total));
     assert_true(all_distinct(keys, total));
-    assert_true(all_distinct(stamps, total));
+    for (size_t i = 0; i < total; i++)
+        assert_non_null(strstr(stamps[i], ".000+0000"));
     assert_int_equal(emu_request_count(e, NULL, "/services/data/*"), total * 4);
     free(ids);
     free(nums);

@@ -39,6 +39,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
+    time_set_override(0); /* a failed test may leave the clock pinned */
     emu_stop(f->e);
     free(f->tok);
     free(f);
@@ -150,6 +151,13 @@ static void test_fields_param_and_unknown_field(void **state)
     assert_string_equal(json_str(r.json, "Subject"), "s");
     assert_string_equal(json_str(r.json, "Status"), "New");
     assert_null(cJSON_GetObjectItem(r.json, "Priority"));
+    /* Id comes back though fields= did not name it, after attributes (type, url). */
+    assert_string_equal(json_str(r.json, "Id"), id);
+    const cJSON *attrs = cJSON_GetObjectItem(r.json, "attributes");
+    assert_string_equal(json_str(attrs, "type"), "Case");
+    char *url = xasprintf(V "/sobjects/Case/%s", id);
+    assert_string_equal(json_str(attrs, "url"), url);
+    free(url);
     eh_response_free(&r);
     r = get_row(f, "Case", id, "?fields=Subject,Bogus");
     assert_error(&r, 400, "INVALID_FIELD", NULL, NULL);
@@ -236,16 +244,26 @@ static void test_update_delete_lifecycle(void **state)
     r = get_row(f, "Case", id, NULL);
     assert_string_equal(json_str(r.json, "Subject"), "b");
     assert_true(json_bool(r.json, "IsClosed", false));
-    assert_true(strcmp(json_str(r.json, "SystemModstamp"), stamp1) > 0);
+    assert_true(strcmp(json_str(r.json, "SystemModstamp"), stamp1) >= 0); /* or same second */
     eh_response_free(&r);
-    /* SystemModstamp strictly increases per modification even within one millisecond */
+    /* SystemModstamp (whole seconds) never goes back, even when the clock does, and moves
+     * on with the next second. */
     cJSON *a = emu_record_get(f->e, id);
+    int64_t now = time_now_ms();
+    time_set_override(now - 3600 * 1000);
     r = req(f, "PATCH", path, "{\"Subject\":\"c\"}");
     eh_response_free(&r);
     cJSON *b = emu_record_get(f->e, id);
-    assert_true(strcmp(json_str(b, "SystemModstamp"), json_str(a, "SystemModstamp")) > 0);
+    assert_string_equal(json_str(b, "SystemModstamp"), json_str(a, "SystemModstamp"));
+    time_set_override(now + 2000);
+    r = req(f, "PATCH", path, "{\"Subject\":\"d\"}");
+    eh_response_free(&r);
+    time_set_override(0);
+    cJSON *c = emu_record_get(f->e, id);
+    assert_true(strcmp(json_str(c, "SystemModstamp"), json_str(b, "SystemModstamp")) > 0);
     cJSON_Delete(a);
     cJSON_Delete(b);
+    cJSON_Delete(c);
     r = req(f, "PATCH", path, "{\"Priority\":null,\"Subject\":null}");
     assert_int_equal(r.status, 204);
     eh_response_free(&r);

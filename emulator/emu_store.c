@@ -8,7 +8,9 @@
  *     characters of the Id (the case-sensitive identity of a Salesforce Id).
  *  S2 every record's fields object holds every field of its object, in describe order,
  *     null when unset; derived fields (IsClosed, Contact.Name) are recomputed on every
- *     write; SystemModstamp strictly increases across all writes (emu_store_next_modstamp).
+ *     write; audit dates are whole seconds, as on Salesforce, and SystemModstamp never
+ *     decreases across writes (emu_store_next_modstamp): writes in one second tie, and
+ *     whatever orders by it breaks ties by Id (emu_store_select's order).
  *  S3 a DML call validates against a copy and swaps it in only when valid, so a failed
  *     call changes nothing.
  *  S4 inside a transaction, the first write to a record saves its prior state in the undo
@@ -137,11 +139,18 @@ static emu_record *record_copy(const emu_record *r)
 
 /* ---- time and undo ---- */
 
+int64_t emu_whole_second(int64_t ms)
+{
+    return ms - ((ms % 1000) + 1000) % 1000;
+}
+
 int64_t emu_store_next_modstamp(emu *e)
 {
-    int64_t now = time_now_ms();
-    /* S2: strictly increasing, so "ORDER BY SystemModstamp" never ties across writes. */
-    e->last_modstamp = now > e->last_modstamp ? now : e->last_modstamp + 1;
+    /* S2: whole seconds; never back, even if the clock steps back (or a state file written
+     * before audit dates were whole seconds holds a stamp with milliseconds). */
+    int64_t now = emu_whole_second(time_now_ms());
+    int64_t last = emu_whole_second(e->last_modstamp);
+    e->last_modstamp = now > last ? now : last;
     return e->last_modstamp;
 }
 

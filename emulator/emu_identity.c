@@ -84,7 +84,7 @@ static cJSON *identity(emu *e, const char *version)
     cJSON_AddStringToObject(o, "locale", "en_US");
     cJSON_AddNumberToObject(o, "utcOffset", 0); /* GMT, in milliseconds */
     char when[32];
-    time_format_sf(e->started_ms, when);
+    time_format_sf(emu_whole_second(e->started_ms), when);
     cJSON_AddStringToObject(o, "last_modified_date", when);
     add_urls(e, o, version);
     return o;
