@@ -13,6 +13,12 @@
  *     PRAGMA user_version, so a crash leaves the schema at exactly some version N.
  * I4. An unclean end of an earlier session makes open run PRAGMA quick_check
  *     (store/session.c).
+ * I5. Only a creating open (sfagent init) turns an empty or schema-less file into a
+ *     database; any other open refuses it like a missing file.
+ * I6. A user_version no migration produces (negative) is refused untouched, like a newer
+ *     one: migrating from it would half-build a schema.
+ * I7. A read-only handle writes nothing: no journal_mode change, no migration, no session
+ *     row (store/session.c I1), and in a read-only directory not even SQLite's lock files.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +34,7 @@
 #include "store/sql.h"
 #include "store/store_internal.h"
 #include "util/alloc.h"
+#include "util/strbuf.h"
 
 #define BUSY_TIMEOUT_MS    5000
 #define STMT_CACHE_INITIAL 32
@@ -272,8 +279,9 @@ static int query_int(sfa_agent *a, const char *sql, int *out)
     return rc;
 }
 
-/* I1: the file's first bytes must be SQLite's header (or the file is empty = new). */
-static sfa_status check_header(sfa_agent *a, const char *path)
+/* I1: the file's first bytes must be SQLite's header. An empty file is new only when the
+ * caller creates (init): any other command would silently turn it into a database (I5). */
+static sfa_status check_header(sfa_agent *a, const char *path, bool create)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -282,8 +290,13 @@ static sfa_status check_header(sfa_agent *a, const char *path)
     char hdr[16];
     ssize_t n = read(fd, hdr, sizeof hdr);
     close(fd);
-    if (n == 0)
+    if (n == 0 && create)
         return SFA_OK;
+    if (n == 0)
+        return store_fail(a, SFA_ENOTFOUND,
+                          "'%s' is empty, not an sfagent database (run 'sfagent init' to create "
+                          "one); left untouched",
+                          path);
     if (n != (ssize_t)sizeof hdr || memcmp(hdr, "SQLite format 3", 16) != 0)
         return store_fail(a, SFA_ECORRUPT,
                           "'%s' is not an sfagent database (not an SQLite file); left untouched",
@@ -346,8 +359,9 @@ static sfa_status check_writable(sfa_agent *a, const char *path)
     return st;
 }
 
-/* I1: the version and identity checks, using reads only. */
-static sfa_status check_identity(sfa_agent *a, const char *path)
+/* I1: the version and identity checks, using reads only. I5: a header with no schema
+ * (user_version 0, no tables) is a database only for the caller that creates. */
+static sfa_status check_identity(sfa_agent *a, const char *path, bool create)
 {
     int version = 0, app_id = 0, objects = 0;
     int rc = query_int(a, "PRAGMA user_version", &version);
@@ -361,6 +375,16 @@ static sfa_status check_identity(sfa_agent *a, const char *path)
                           sqlite3_errstr(rc));
     if (rc != SQLITE_OK)
         return store_fail_sqlite(a, rc, "reading the schema version");
+    if (version < 0) /* I6: no migration makes it; refuse like a newer one, untouched */
+        return store_fail(a, SFA_ECORRUPT,
+                          "database '%s' has an impossible schema version %d; the file was not "
+                          "modified",
+                          path, version);
+    if (version == 0 && objects == 0 && !create)
+        return store_fail(a, SFA_ENOTFOUND,
+                          "'%s' holds no sfagent schema (run 'sfagent init' to create one); left "
+                          "untouched",
+                          path);
     if ((version == 0 && objects > 0) || (version > 0 && app_id != SFA_APPLICATION_ID))
         return store_fail(a, SFA_ECORRUPT,
                           "'%s' is an SQLite database but not an sfagent database; left untouched",
@@ -452,12 +476,46 @@ static sfa_status migrate(sfa_agent *a)
     return SFA_OK;
 }
 
+/* "file:" URI of path with immutable=1; characters URIs reserve are %-escaped. */
+static char *immutable_uri(const char *path)
+{
+    strbuf sb = STRBUF_INIT;
+    strbuf_add(&sb, "file:", 5);
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (*p == '%' || *p == '?' || *p == '#' || *p <= ' ' || *p >= 0x7f)
+            strbuf_addf(&sb, "%%%02X", *p);
+        else
+            strbuf_add(&sb, (const char *)p, 1);
+    }
+    strbuf_addf(&sb, "?immutable=1");
+    return strbuf_detach(&sb);
+}
+
+/* I7. A read-only connection to a WAL database needs -shm (and -wal) beside it, which SQLite
+ * creates when the directory allows (https://sqlite.org/wal.html#readonly). When the
+ * directory is read-only and no -wal exists, no writer can be active (a writer needs to
+ * create -wal there), so the file cannot change under us and SQLite may read it as
+ * immutable: no lock files, no writes at all. */
+static bool wants_immutable(const char *path)
+{
+    char *dir = dir_of(path);
+    char *wal = xasprintf("%s-wal", path);
+    bool yes = !is_writable(dir) && access(wal, F_OK) != 0;
+    free(wal);
+    free(dir);
+    return yes;
+}
+
 static sfa_status open_connection(sfa_agent *a, const char *path)
 {
     /* Test seam (RELIABILITY.md 1.4): a fault-injecting VFS registered by the test. */
     const char *vfs = getenv("SFA_SQLITE_VFS");
     int flags = (a->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
-    int rc = sqlite3_open_v2(path, &a->db, flags, vfs && *vfs ? vfs : NULL);
+    char *uri = a->read_only && wants_immutable(path) ? immutable_uri(path) : NULL;
+    if (uri)
+        flags |= SQLITE_OPEN_URI;
+    int rc = sqlite3_open_v2(uri ? uri : path, &a->db, flags, vfs && *vfs ? vfs : NULL);
+    free(uri);
     if (rc != SQLITE_OK)
         return store_fail_sqlite(a, rc, "opening the database");
     sqlite3_busy_timeout(a->db, BUSY_TIMEOUT_MS);
@@ -471,13 +529,13 @@ static sfa_status open_steps(sfa_agent *a, const char *path, const sfa_open_opti
     if (o->create && !o->read_only)
         st = create_file(a, path, &created);
     if (st == SFA_OK)
-        st = check_header(a, path);
+        st = check_header(a, path, o->create && !o->read_only);
     if (st == SFA_OK && !o->read_only)
         st = check_writable(a, path);
     if (st == SFA_OK)
         st = open_connection(a, path);
     if (st == SFA_OK)
-        st = check_identity(a, path);
+        st = check_identity(a, path, o->create && !o->read_only);
     if (st == SFA_OK && a->read_only && a->schema_version < store_migration_count)
         st = store_fail(a, SFA_ESTATE,
                         "database '%s' is at schema version %d and needs migrating; open it "

