@@ -54,6 +54,7 @@ struct sfa_agent {
     size_t nstmts, capstmts;
     store_describe_cache describes;
     char *session_key; /* meta key of this handle's session row, or NULL */
+    char *idem_field;  /* the agent's idempotency field ("" none), NULL until looked up */
 };
 
 char **store_session_key(sfa_agent *a)
@@ -522,6 +523,39 @@ static sfa_status open_connection(sfa_agent *a, const char *path)
     return SFA_OK;
 }
 
+static const char SQL_IDEM_GET[] = "SELECT value FROM meta WHERE key = 'sync.idempotency_field'";
+static const char SQL_IDEM_SET[] =
+    "INSERT OR REPLACE INTO meta (key, value) VALUES ('sync.idempotency_field', ?1)";
+
+/* I8: remember the configured field so commands run without the configuration know it. */
+static sfa_status record_idem_field(sfa_agent *a, const char *field)
+{
+    a->idem_field = xstrdup(field);
+    if (a->read_only)
+        return SFA_OK;
+    sqlite3_stmt *st = store_stmt(a, SQL_IDEM_SET);
+    if (!st)
+        return a->last_status;
+    sqlite3_bind_text(st, 1, field, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "recording the idempotency field");
+}
+
+const char *store_idempotency_field(sfa_agent *a)
+{
+    if (a->idem_field)
+        return a->idem_field;
+    sqlite3_stmt *st = store_stmt(a, SQL_IDEM_GET);
+    const char *v = NULL;
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        v = (const char *)sqlite3_column_text(st, 0);
+    a->idem_field = xstrdup(v ? v : STORE_DEFAULT_IDEM_FIELD);
+    if (st)
+        sqlite3_reset(st);
+    return a->idem_field;
+}
+
 static sfa_status open_steps(sfa_agent *a, const char *path, const sfa_open_options *o)
 {
     bool created = false;
@@ -547,6 +581,8 @@ static sfa_status open_steps(sfa_agent *a, const char *path, const sfa_open_opti
         st = migrate(a);
     if (st == SFA_OK)
         st = store_session_start(a);
+    if (st == SFA_OK && o->idempotency_field)
+        st = record_idem_field(a, o->idempotency_field);
     return st;
 }
 
@@ -588,6 +624,7 @@ void sfa_agent_free(sfa_agent *agent)
     store_describe_cache_clear(&agent->describes);
     free(agent->stmts);
     free(agent->session_key);
+    free(agent->idem_field);
     free(agent->errmsg);
     free(agent);
 }

@@ -462,7 +462,7 @@ static sfa_status check_upsert_args(sfa_agent *a, const char *sobject, const cha
                           ext_field ? ext_field : "(null)");
     if (!ext_value || !*ext_value)
         return store_fail(a, SFA_EINVAL, "the External ID value for %s is empty", ext_field);
-    return SFA_OK;
+    return store_check_not_idem_field(a, sobject, ext_field); /* validate.c I4 */
 }
 
 sfa_status sfa_record_upsert(char **out_local_id, sfa_agent *agent, const char *sobject,

@@ -10,6 +10,7 @@
  *     without one, unknown fields pass (custom fields are legal) unless read-only by name.
  * I3. Lengths count characters (UTF-8 code points) as Salesforce does; any string over
  *     STRING_MAX_BYTES is refused whatever the field.
+ * I4. No field map and no upsert key names the agent's idempotency field, in any case.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -355,6 +356,19 @@ static sfa_status check_basic(sfa_agent *a, const char *sobject, const cJSON *it
     return SFA_OK;
 }
 
+/* I4. Salesforce field names are case-insensitive: "sync_key__c" is the agent's key too,
+ * and a user value sent beside the agent's would decide which record an upsert hits. */
+sfa_status store_check_not_idem_field(sfa_agent *a, const char *sobject, const char *name)
+{
+    const char *idem = store_idempotency_field(a);
+    if (!*idem || strcasecmp(name, idem) != 0)
+        return SFA_OK;
+    return store_fail(a, SFA_EINVAL,
+                      "%s.%s: %s is the agent's idempotency field ([sync] idempotency_field); "
+                      "sfagent sets it and it cannot be given",
+                      sobject, name, idem);
+}
+
 static sfa_status check_field(sfa_agent *a, const char *sobject, const cJSON *item,
                               store_write_kind kind, const char **canonical)
 {
@@ -362,6 +376,9 @@ static sfa_status check_field(sfa_agent *a, const char *sobject, const cJSON *it
     if (st != SFA_OK)
         return st;
     const char *name = item->string;
+    st = store_check_not_idem_field(a, sobject, name);
+    if (st != SFA_OK)
+        return st;
     field_meta m;
     bool strict = false;
     *canonical = name;

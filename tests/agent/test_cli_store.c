@@ -217,6 +217,53 @@ static void test_impossible_schema_version_is_refused(void **state)
     assert_int_equal(db_int(f, "SELECT count(*) FROM records"), 0);
 }
 
+/* Runs sfagent with args and expects 65 with a message naming Sync_Key__c. */
+static void expect_idem_refused(const fixture *f, const char *in, const char *const *args)
+{
+    const char *full[MAX_ARGS] = {"--db", f->db};
+    size_t n = 2;
+    for (size_t i = 0; args[i]; i++)
+        full[n++] = args[i];
+    full[n] = NULL;
+    run_result r;
+    run_sfagent(&r, f->dir, NULL, in, full);
+    expect_code(&r, 65);
+    if (!strstr(r.err, "Sync_Key__c"))
+        fail_msg("message does not name the field: %s", r.err);
+    run_result_free(&r);
+}
+
+/* Item 10: the agent's idempotency field in any letter case, from any input, is refused. */
+static void test_idempotency_field_in_any_case_is_refused(void **state)
+{
+    fixture *f = *state;
+    char *id = create_case(f, "mine");
+    long long ops = db_int(f, "SELECT count(*) FROM outbox");
+    const char *create_fields[] = {
+        "case", "create", "--subject", "x", "--fields", "{\"sync_key__c\":\"DUP\"}", NULL};
+    expect_idem_refused(f, NULL, create_fields);
+    const char *create_set[] = {"case",  "create",          "--subject", "x",
+                                "--set", "SYNC_KEY__C=DUP", NULL};
+    expect_idem_refused(f, NULL, create_set);
+    const char *update_json[] = {"case", "update", id, "--set-json", "Sync_Key__c=\"DUP\"", NULL};
+    expect_idem_refused(f, NULL, update_json);
+    const char *upsert_key[] = {"record", "upsert", "Case", "sync_Key__c", "DUP", NULL};
+    expect_idem_refused(f, NULL, upsert_key);
+    const char *upsert_field[] = {"record",
+                                  "upsert",
+                                  "Case",
+                                  "Ext__c",
+                                  "E1",
+                                  "--fields",
+                                  "{\"Subject\":\"s\",\"sync_key__C\":\"DUP\"}",
+                                  NULL};
+    expect_idem_refused(f, NULL, upsert_field);
+    const char *import[] = {"import", "Case", "-", NULL};
+    expect_idem_refused(f, "{\"Subject\":\"i\",\"Sync_key__c\":\"DUP\"}\n", import);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox"), ops);
+    free(id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +272,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reads_work_while_writer_holds_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_file_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_impossible_schema_version_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idempotency_field_in_any_case_is_refused, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -552,6 +552,33 @@ static void test_list_include_deleted(void **state)
     free(id);
 }
 
+/* The configured idempotency field, once an open names it, is refused in any letter case
+ * by later opens that do not (commands run without the configuration); the default
+ * Sync_Key__c is then an ordinary field. */
+static void test_configured_idempotency_field_is_remembered(void **state)
+{
+    (void)state;
+    store_fixture *f = fixture_new();
+    sfa_agent_free(f->agent);
+    sfa_open_options o = SFA_OPEN_OPTIONS_INIT;
+    o.idempotency_field = "Ext_Key__c";
+    assert_int_equal(sfa_agent_open(&f->agent, f->path, &o), SFA_OK);
+    sfa_agent_free(f->agent);
+    o.idempotency_field = NULL;
+    assert_int_equal(sfa_agent_open(&f->agent, f->path, &o), SFA_OK);
+    char *id = NULL;
+    assert_int_equal(
+        sfa_record_create(&id, f->agent, "Case", "{\"Subject\":\"a\",\"EXT_key__c\":\"x\"}"),
+        SFA_EINVAL);
+    assert_non_null(strstr(sfa_agent_errmsg(f->agent), "Ext_Key__c"));
+    assert_int_equal(sfa_record_upsert(&id, f->agent, "Case", "ext_KEY__c", "v", "{}"), SFA_EINVAL);
+    assert_int_equal(
+        sfa_record_create(&id, f->agent, "Case", "{\"Subject\":\"a\",\"Sync_Key__c\":\"x\"}"),
+        SFA_OK);
+    free(id);
+    fixture_free(f);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -574,6 +601,7 @@ int main(void)
         T(test_list_filters_and_orders),
         T(test_list_include_deleted),
         cmocka_unit_test(test_ids_format_and_order),
+        cmocka_unit_test(test_configured_idempotency_field_is_remembered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
