@@ -16,6 +16,7 @@
 #include "store/sql.h"
 #include "store/store_internal.h"
 #include "util/crashpoint.h"
+#include "util/json.h"
 #include "util/strbuf.h"
 
 #define DEFAULT_BATCH 500
@@ -55,9 +56,10 @@ static sfa_status import_line(import_ctx *c, const char *text, size_t n)
 {
     if (is_blank(text, n))
         return SFA_OK;
-    cJSON *in = cJSON_ParseWithLength(text, n);
+    const char *err = NULL;
+    cJSON *in = json_parse_exact(text, n, &err); /* store/validate.c I5, I6 */
     if (!in)
-        return store_fail(c->a, SFA_EINVAL, "not valid JSON");
+        return store_fail(c->a, SFA_EINVAL, "%s", err);
     cJSON *fields = NULL;
     sfa_status s = store_fields_check(&fields, c->a, c->sobject, in, STORE_WRITE_CREATE);
     cJSON_Delete(in);

@@ -264,6 +264,66 @@ static void test_idempotency_field_in_any_case_is_refused(void **state)
     free(id);
 }
 
+/* Runs a create with extra args and expects 65 and no new op. */
+static void expect_value_refused(const fixture *f, const char *in, const char *const *args)
+{
+    long long ops = db_int(f, "SELECT count(*) FROM outbox");
+    const char *full[MAX_ARGS] = {"--db", f->db};
+    size_t n = 2;
+    for (size_t i = 0; args[i]; i++)
+        full[n++] = args[i];
+    full[n] = NULL;
+    run_result r;
+    run_sfagent(&r, f->dir, NULL, in, full);
+    expect_code(&r, 65);
+    run_result_free(&r);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox"), ops);
+}
+
+/* Item 9: values are kept exactly as written or refused, never silently changed. */
+static void test_values_exact_or_refused(void **state)
+{
+    fixture *f = *state;
+    const char *nul_value[] = {
+        "case", "create", "--subject", "x", "--set-json", "Foo__c=\"a\\u0000b\"", NULL};
+    expect_value_refused(f, NULL, nul_value);
+    const char *nul_name[] = {
+        "case", "create", "--subject", "x", "--fields", "{\"Desc\\u0000ription\":\"q\"}", NULL};
+    expect_value_refused(f, NULL, nul_name);
+    const char *inf[] = {"case", "create", "--subject", "x", "--set-json", "Foo__c=1e999", NULL};
+    expect_value_refused(f, NULL, inf);
+    const char *import[] = {"import", "Case", "-", NULL};
+    expect_value_refused(f, "{\"Subject\":\"a\\u0000b\"}\n", import);
+    run_result r;
+    sfa(&r, f, "case", "create", "--subject", "x", "--set-json", "Foo__c=9007199254740991",
+        "--fields", "{\"Bar__c\": 123456789012345678, \"Baz__c\":-1.50E+2}");
+    expect_code(&r, 0);
+    run_result_free(&r);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox WHERE fields = "
+                               "'{\"Subject\":\"x\",\"Foo__c\":9007199254740991,"
+                               "\"Bar__c\":123456789012345678,\"Baz__c\":-1.50E+2}'"),
+                     1);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM records WHERE fields LIKE "
+                               "'%123456789012345678%9007199254740991%' OR fields LIKE "
+                               "'%9007199254740991%123456789012345678%'"),
+                     1);
+}
+
+/* Item 9: a raw NUL byte in an import line is refused, not cut. */
+static void test_import_raw_nul_refused(void **state)
+{
+    fixture *f = *state;
+    char path[160];
+    snprintf(path, sizeof path, "%s/nul.jsonl", f->dir);
+    static const char line[] = "{\"Subject\":\"a\0b\"}\n";
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, line, sizeof line - 1), (ssize_t)(sizeof line - 1));
+    close(fd);
+    const char *import[] = {"import", "Case", path, NULL};
+    expect_value_refused(f, NULL, import);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +334,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_impossible_schema_version_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idempotency_field_in_any_case_is_refused, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_values_exact_or_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_raw_nul_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
