@@ -324,6 +324,73 @@ static void test_import_raw_nul_refused(void **state)
     expect_value_refused(f, NULL, import);
 }
 
+#define IMPORT_LINES 50000
+
+/* Start `sfagent --db DB import Case PATH --batch 100` without waiting for it. */
+static pid_t spawn_import(const fixture *f, const char *path)
+{
+    const char *bin = getenv("SFAGENT_BIN");
+    assert_non_null(bin);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, STDOUT_FILENO);
+        dup2(devnull, STDERR_FILENO);
+        execl(bin, "sfagent", "--db", f->db, "import", "Case", path, "--batch", "100",
+              (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* SIGKILL pid once some records are committed; fails if it finished first. */
+static void kill_mid_import(const fixture *f, pid_t pid)
+{
+    for (;;) {
+        int status = 0;
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            fail_msg("the import ended (status %d) before it could be killed", status);
+        if (access(f->db, F_OK) == 0 && db_int(f, "SELECT count(*) FROM records") >= 1000)
+            break;
+        usleep(1000);
+    }
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+}
+
+/* Item 16: an import killed mid-way and run again imports every line exactly once. */
+static void test_killed_import_resumes_each_line_once(void **state)
+{
+    fixture *f = *state;
+    char path[160];
+    snprintf(path, sizeof path, "%s/in.jsonl", f->dir);
+    FILE *in = fopen(path, "w");
+    assert_non_null(in);
+    for (int i = 1; i <= IMPORT_LINES; i++)
+        fprintf(in, "{\"Subject\":\"line %d\"}\n", i);
+    fclose(in);
+    kill_mid_import(f, spawn_import(f, path));
+    long long committed = db_int(f, "SELECT count(*) FROM records");
+    assert_true(committed > 0 && committed < IMPORT_LINES);
+    run_result r;
+    sfa(&r, f, "import", "Case", path);
+    expect_code(&r, 0);
+    if (!strstr(r.err, "resumed"))
+        fail_msg("no word of resuming: %s", r.err);
+    run_result_free(&r);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM records"), IMPORT_LINES);
+    assert_int_equal(db_int(f, "SELECT count(DISTINCT json_extract(fields, '$.Subject')) FROM "
+                               "records"),
+                     IMPORT_LINES);
+    sfa(&r, f, "import", "Case", path, "--restart"); /* --restart: from line 1 again */
+    expect_code(&r, 0);
+    run_result_free(&r);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM records"), 2 * IMPORT_LINES);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -336,6 +403,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_values_exact_or_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_raw_nul_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_import_resumes_each_line_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
