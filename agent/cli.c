@@ -132,7 +132,7 @@ int cli_usage(const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
-int cli_open(sfa_agent **out, bool create)
+static int open_db(sfa_agent **out, bool create, bool read_only)
 {
     *out = NULL;
     const char *path = cli_db_path();
@@ -141,8 +141,15 @@ int cli_open(sfa_agent **out, bool create)
     sfa_open_options opts = SFA_OPEN_OPTIONS_INIT;
     opts.durability = cli_durability();
     opts.create = create;
+    opts.read_only = read_only;
     sfa_agent *agent = NULL;
     sfa_status st = sfa_agent_open(&agent, path, &opts);
+    if (st == SFA_ESTATE && read_only) { /* an older schema: migrate it once, then read */
+        sfa_agent_free(agent);
+        agent = NULL;
+        opts.read_only = false;
+        st = sfa_agent_open(&agent, path, &opts);
+    }
     if (st != SFA_OK) {
         int rc = cli_fail(st, agent, path);
         sfa_agent_free(agent);
@@ -150,6 +157,16 @@ int cli_open(sfa_agent **out, bool create)
     }
     *out = agent;
     return CLI_EXIT_OK;
+}
+
+int cli_open(sfa_agent **out, bool create)
+{
+    return open_db(out, create, false);
+}
+
+int cli_open_read_only(sfa_agent **out)
+{
+    return open_db(out, false, true);
 }
 
 bool cli_take_flag(cli_args *args, const char *name)

@@ -75,6 +75,10 @@ int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * an empty outbox). On failure prints the error and returns its exit code; *out is NULL.
  */
 int cli_open(sfa_agent **out, bool create);
+/* As cli_open, read-only: for commands that only read (status, get, list, query), so they
+ * work on a read-only file or directory, on a full disk and beside a writer holding the
+ * lock, and write nothing. */
+int cli_open_read_only(sfa_agent **out);
 
 /* Option scanning over argv[*i]: accepts "--name VALUE" and "--name=VALUE". */
 typedef struct cli_args {

@@ -7,6 +7,7 @@
  * Later options override earlier ones for the same field. Field names, sizes and UTF-8
  * are checked by the library, which owns those rules.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,12 @@ static int apply_set(cli_fields *fields, const char *opt, const char *arg, bool 
     }
     cJSON *item = cJSON_Parse(value);
     int rc = CLI_EXIT_OK;
+    if (item && !cJSON_IsObject(item) && !cJSON_IsArray(item)) {
+        /* Pass the text on as written: cJSON's double rounds long numbers and its strings
+         * end at a \u0000; the library parses the literal exactly and refuses those. */
+        cJSON_Delete(item);
+        item = cJSON_CreateRaw(value);
+    }
     if (!item)
         rc = cli_error(CLI_EXIT_DATA, "%s %s: '%s' is not JSON (quote strings: '\"text\"')", opt,
                        name, value);
@@ -83,23 +90,88 @@ static int apply_set(cli_fields *fields, const char *opt, const char *arg, bool 
     return rc;
 }
 
+/* End of the JSON value starting at p (already known valid): a string, a nested object or
+ * array (strings inside skipped), or a bare token (number, true, false, null). */
+static const char *value_end(const char *p)
+{
+    int depth = 0;
+    do {
+        if (*p == '"') {
+            for (p++; *p && *p != '"'; p++)
+                if (*p == '\\' && p[1])
+                    p++;
+        } else if (*p == '{' || *p == '[') {
+            depth++;
+        } else if (*p == '}' || *p == ']') {
+            depth--;
+        } else if (depth == 0) {
+            while (p[1] && !strchr(",}] \t\r\n", p[1]))
+                p++;
+        }
+        if (*p)
+            p++;
+    } while (depth > 0 && *p);
+    return p;
+}
+
+static const char *skip_ws(const char *p)
+{
+    return p + strspn(p, " \t\r\n");
+}
+
+/* Does the string literal [p, end) hold a \u0000 escape (a NUL the C string would cut)? */
+static bool has_nul_escape(const char *p, const char *end)
+{
+    for (; p < end; p++) {
+        if (*p != '\\')
+            continue;
+        p++;
+        if (end - p > 4 && strncmp(p, "u0000", 5) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Move each member of the parsed object over with its value as written (a Raw item, see
+ * apply_set); text is the same object, walked member by member beside the parsed one. */
+static int move_members(cli_fields *fields, cJSON *parsed, const char *text)
+{
+    const char *p = skip_ws(text) + 1; /* past '{' */
+    while (parsed->child) {
+        p = skip_ws(p);
+        const char *key_end = value_end(p);
+        if (has_nul_escape(p, key_end))
+            return cli_error(CLI_EXIT_DATA, "--fields: a field name contains \\u0000 (NUL)");
+        const char *v = skip_ws(skip_ws(key_end) + 1); /* past ':' */
+        const char *v_end = value_end(v);
+        cJSON *item = cJSON_DetachItemViaPointer(parsed, parsed->child);
+        char *name = cli_strdup(item->string);
+        if (!cJSON_IsObject(item) && !cJSON_IsArray(item)) {
+            char *literal = strndup(v, (size_t)(v_end - v));
+            if (!literal)
+                abort();
+            cJSON_Delete(item);
+            item = cJSON_CreateRaw(literal);
+            free(literal);
+        } /* else: the library refuses a nested value with its own message */
+        put_item(fields, name, item);
+        free(name);
+        p = skip_ws(v_end) + 1; /* past ',' or '}' */
+    }
+    return CLI_EXIT_OK;
+}
+
 static int apply_object(cli_fields *fields, const char *text)
 {
-    cJSON *parsed = cJSON_Parse(text);
+    cJSON *parsed = cJSON_ParseWithOpts(text, NULL, true);
     if (!parsed || !cJSON_IsObject(parsed)) {
         cJSON_Delete(parsed);
         return cli_error(CLI_EXIT_DATA,
                          "--fields expects a JSON object, e.g. '{\"Status\":\"New\"}'");
     }
-    /* Move each member over; the library rejects non-scalar values with its own message. */
-    while (parsed->child) {
-        cJSON *item = cJSON_DetachItemViaPointer(parsed, parsed->child);
-        char *name = cli_strdup(item->string);
-        put_item(fields, name, item);
-        free(name);
-    }
+    int rc = move_members(fields, parsed, text);
     cJSON_Delete(parsed);
-    return CLI_EXIT_OK;
+    return rc;
 }
 
 bool cli_fields_take(cli_fields *fields, cli_args *args, int *rc)

@@ -58,7 +58,7 @@ int cmd_query(int argc, char **argv)
     if (argc > 2)
         return cli_usage("query: quote the whole SOQL statement as one argument");
     sfa_agent *agent = NULL;
-    int rc = cli_open(&agent, false);
+    int rc = cli_open_read_only(&agent);
     if (rc != CLI_EXIT_OK)
         return rc;
     char *json = NULL;

@@ -91,7 +91,7 @@ int cmd_status(int argc, char **argv)
 {
     sfa_agent *agent = NULL;
     int rc = no_args(argc, argv);
-    if (rc != CLI_EXIT_OK || (rc = cli_open(&agent, false)) != CLI_EXIT_OK)
+    if (rc != CLI_EXIT_OK || (rc = cli_open_read_only(&agent)) != CLI_EXIT_OK)
         return rc;
     sfa_outbox_stats stats = {0};
     sfa_status st = sfa_outbox_stats_get(&stats, agent);

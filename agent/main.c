@@ -48,9 +48,11 @@ static const command commands[] = {
      "       sfagent record delete SOBJECT REF\n"
      "       sfagent record upsert SOBJECT EXTFIELD VALUE [--set F=V] [--fields JSON]\n"},
     {"import", cmd_import, "import JSON Lines records",
-     "usage: sfagent import SOBJECT FILE|- [--batch N]\n"
+     "usage: sfagent import SOBJECT FILE|- [--batch N] [--restart]\n"
      "One JSON object of fields per line; blank lines are skipped. A bad line stops the\n"
-     "import: batches before it stay imported, its batch (default 500 lines) is rolled back.\n"},
+     "import: batches before it stay imported, its batch (default 500 lines) is rolled back.\n"
+     "Importing the same FILE again continues after its last committed line (an interrupted\n"
+     "import resumes; a finished one adds nothing); --restart imports it from line 1.\n"},
     {"outbox", cmd_outbox, "list, show, retry or discard pending writes",
      "usage: sfagent outbox list [--state pending|inflight|done|conflict|dead] [--limit N]\n"
      "       sfagent outbox show OP      (op id or seq number)\n"

@@ -67,7 +67,7 @@ int record_show_get(const record_kind *kind, cli_args *args)
         return cli_usage("%s get: unexpected argument '%s'", kind->command, args->argv[args->i]);
     sfa_agent *agent = NULL;
     sfa_record *record = NULL;
-    int rc = cli_open(&agent, false);
+    int rc = cli_open_read_only(&agent);
     if (rc != CLI_EXIT_OK)
         return rc;
     sfa_status st = sfa_record_get(&record, agent, kind->sobject, ref);
@@ -156,7 +156,7 @@ int record_show_list(const record_kind *kind, cli_args *args)
     sfa_list_options opts = SFA_LIST_OPTIONS_INIT;
     int rc = parse_list_args(kind, args, &opts);
     sfa_agent *agent = NULL;
-    if (rc != CLI_EXIT_OK || (rc = cli_open(&agent, false)) != CLI_EXIT_OK)
+    if (rc != CLI_EXIT_OK || (rc = cli_open_read_only(&agent)) != CLI_EXIT_OK)
         return rc;
     sfa_record_array list = {0};
     sfa_status st = sfa_record_list(&list, agent, kind->sobject, &opts);

@@ -13,6 +13,12 @@
  *     PRAGMA user_version, so a crash leaves the schema at exactly some version N.
  * I4. An unclean end of an earlier session makes open run PRAGMA quick_check
  *     (store/session.c).
+ * I5. Only a creating open (sfagent init) turns an empty or schema-less file into a
+ *     database; any other open refuses it like a missing file.
+ * I6. A user_version no migration produces (negative) is refused untouched, like a newer
+ *     one: migrating from it would half-build a schema.
+ * I7. A read-only handle writes nothing: no journal_mode change, no migration, no session
+ *     row (store/session.c I1), and in a read-only directory not even SQLite's lock files.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +34,7 @@
 #include "store/sql.h"
 #include "store/store_internal.h"
 #include "util/alloc.h"
+#include "util/strbuf.h"
 
 #define BUSY_TIMEOUT_MS    5000
 #define STMT_CACHE_INITIAL 32
@@ -47,6 +54,7 @@ struct sfa_agent {
     size_t nstmts, capstmts;
     store_describe_cache describes;
     char *session_key; /* meta key of this handle's session row, or NULL */
+    char *idem_field;  /* the agent's idempotency field ("" none), NULL until looked up */
 };
 
 char **store_session_key(sfa_agent *a)
@@ -272,8 +280,9 @@ static int query_int(sfa_agent *a, const char *sql, int *out)
     return rc;
 }
 
-/* I1: the file's first bytes must be SQLite's header (or the file is empty = new). */
-static sfa_status check_header(sfa_agent *a, const char *path)
+/* I1: the file's first bytes must be SQLite's header. An empty file is new only when the
+ * caller creates (init): any other command would silently turn it into a database (I5). */
+static sfa_status check_header(sfa_agent *a, const char *path, bool create)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -282,8 +291,13 @@ static sfa_status check_header(sfa_agent *a, const char *path)
     char hdr[16];
     ssize_t n = read(fd, hdr, sizeof hdr);
     close(fd);
-    if (n == 0)
+    if (n == 0 && create)
         return SFA_OK;
+    if (n == 0)
+        return store_fail(a, SFA_ENOTFOUND,
+                          "'%s' is empty, not an sfagent database (run 'sfagent init' to create "
+                          "one); left untouched",
+                          path);
     if (n != (ssize_t)sizeof hdr || memcmp(hdr, "SQLite format 3", 16) != 0)
         return store_fail(a, SFA_ECORRUPT,
                           "'%s' is not an sfagent database (not an SQLite file); left untouched",
@@ -346,8 +360,9 @@ static sfa_status check_writable(sfa_agent *a, const char *path)
     return st;
 }
 
-/* I1: the version and identity checks, using reads only. */
-static sfa_status check_identity(sfa_agent *a, const char *path)
+/* I1: the version and identity checks, using reads only. I5: a header with no schema
+ * (user_version 0, no tables) is a database only for the caller that creates. */
+static sfa_status check_identity(sfa_agent *a, const char *path, bool create)
 {
     int version = 0, app_id = 0, objects = 0;
     int rc = query_int(a, "PRAGMA user_version", &version);
@@ -361,6 +376,16 @@ static sfa_status check_identity(sfa_agent *a, const char *path)
                           sqlite3_errstr(rc));
     if (rc != SQLITE_OK)
         return store_fail_sqlite(a, rc, "reading the schema version");
+    if (version < 0) /* I6: no migration makes it; refuse like a newer one, untouched */
+        return store_fail(a, SFA_ECORRUPT,
+                          "database '%s' has an impossible schema version %d; the file was not "
+                          "modified",
+                          path, version);
+    if (version == 0 && objects == 0 && !create)
+        return store_fail(a, SFA_ENOTFOUND,
+                          "'%s' holds no sfagent schema (run 'sfagent init' to create one); left "
+                          "untouched",
+                          path);
     if ((version == 0 && objects > 0) || (version > 0 && app_id != SFA_APPLICATION_ID))
         return store_fail(a, SFA_ECORRUPT,
                           "'%s' is an SQLite database but not an sfagent database; left untouched",
@@ -452,16 +477,83 @@ static sfa_status migrate(sfa_agent *a)
     return SFA_OK;
 }
 
+/* "file:" URI of path with immutable=1; characters URIs reserve are %-escaped. */
+static char *immutable_uri(const char *path)
+{
+    strbuf sb = STRBUF_INIT;
+    strbuf_add(&sb, "file:", 5);
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        if (*p == '%' || *p == '?' || *p == '#' || *p <= ' ' || *p >= 0x7f)
+            strbuf_addf(&sb, "%%%02X", *p);
+        else
+            strbuf_add(&sb, (const char *)p, 1);
+    }
+    strbuf_addf(&sb, "?immutable=1");
+    return strbuf_detach(&sb);
+}
+
+/* I7. A read-only connection to a WAL database needs -shm (and -wal) beside it, which SQLite
+ * creates when the directory allows (https://sqlite.org/wal.html#readonly). When the
+ * directory is read-only and no -wal exists, no writer can be active (a writer needs to
+ * create -wal there), so the file cannot change under us and SQLite may read it as
+ * immutable: no lock files, no writes at all. */
+static bool wants_immutable(const char *path)
+{
+    char *dir = dir_of(path);
+    char *wal = xasprintf("%s-wal", path);
+    bool yes = !is_writable(dir) && access(wal, F_OK) != 0;
+    free(wal);
+    free(dir);
+    return yes;
+}
+
 static sfa_status open_connection(sfa_agent *a, const char *path)
 {
     /* Test seam (RELIABILITY.md 1.4): a fault-injecting VFS registered by the test. */
     const char *vfs = getenv("SFA_SQLITE_VFS");
     int flags = (a->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
-    int rc = sqlite3_open_v2(path, &a->db, flags, vfs && *vfs ? vfs : NULL);
+    char *uri = a->read_only && wants_immutable(path) ? immutable_uri(path) : NULL;
+    if (uri)
+        flags |= SQLITE_OPEN_URI;
+    int rc = sqlite3_open_v2(uri ? uri : path, &a->db, flags, vfs && *vfs ? vfs : NULL);
+    free(uri);
     if (rc != SQLITE_OK)
         return store_fail_sqlite(a, rc, "opening the database");
     sqlite3_busy_timeout(a->db, BUSY_TIMEOUT_MS);
     return SFA_OK;
+}
+
+static const char SQL_IDEM_GET[] = "SELECT value FROM meta WHERE key = 'sync.idempotency_field'";
+static const char SQL_IDEM_SET[] =
+    "INSERT OR REPLACE INTO meta (key, value) VALUES ('sync.idempotency_field', ?1)";
+
+/* I8: remember the configured field so commands run without the configuration know it. */
+static sfa_status record_idem_field(sfa_agent *a, const char *field)
+{
+    a->idem_field = xstrdup(field);
+    if (a->read_only)
+        return SFA_OK;
+    sqlite3_stmt *st = store_stmt(a, SQL_IDEM_SET);
+    if (!st)
+        return a->last_status;
+    sqlite3_bind_text(st, 1, field, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "recording the idempotency field");
+}
+
+const char *store_idempotency_field(sfa_agent *a)
+{
+    if (a->idem_field)
+        return a->idem_field;
+    sqlite3_stmt *st = store_stmt(a, SQL_IDEM_GET);
+    const char *v = NULL;
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        v = (const char *)sqlite3_column_text(st, 0);
+    a->idem_field = xstrdup(v ? v : STORE_DEFAULT_IDEM_FIELD);
+    if (st)
+        sqlite3_reset(st);
+    return a->idem_field;
 }
 
 static sfa_status open_steps(sfa_agent *a, const char *path, const sfa_open_options *o)
@@ -471,13 +563,13 @@ static sfa_status open_steps(sfa_agent *a, const char *path, const sfa_open_opti
     if (o->create && !o->read_only)
         st = create_file(a, path, &created);
     if (st == SFA_OK)
-        st = check_header(a, path);
+        st = check_header(a, path, o->create && !o->read_only);
     if (st == SFA_OK && !o->read_only)
         st = check_writable(a, path);
     if (st == SFA_OK)
         st = open_connection(a, path);
     if (st == SFA_OK)
-        st = check_identity(a, path);
+        st = check_identity(a, path, o->create && !o->read_only);
     if (st == SFA_OK && a->read_only && a->schema_version < store_migration_count)
         st = store_fail(a, SFA_ESTATE,
                         "database '%s' is at schema version %d and needs migrating; open it "
@@ -489,6 +581,8 @@ static sfa_status open_steps(sfa_agent *a, const char *path, const sfa_open_opti
         st = migrate(a);
     if (st == SFA_OK)
         st = store_session_start(a);
+    if (st == SFA_OK && o->idempotency_field)
+        st = record_idem_field(a, o->idempotency_field);
     return st;
 }
 
@@ -530,6 +624,7 @@ void sfa_agent_free(sfa_agent *agent)
     store_describe_cache_clear(&agent->describes);
     free(agent->stmts);
     free(agent->session_key);
+    free(agent->idem_field);
     free(agent->errmsg);
     free(agent);
 }

@@ -7,19 +7,49 @@
  *     batch is rolled back whole, and the message names the line (1-based, blank lines
  *     counted).
  * I3. out->imported counts committed records only.
+ * I4. With a file path, import_progress holds how many lines of that file (path, size,
+ *     head hash, sObject) are committed; it is written inside each batch's transaction,
+ *     before its COMMIT, so it never counts a line whose record is not there, nor misses
+ *     one that is. A re-run skips exactly those lines; --restart forgets them.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sfagent/record.h"
 #include "store/sql.h"
 #include "store/store_internal.h"
+#include "util/alloc.h"
 #include "util/crashpoint.h"
+#include "util/json.h"
 #include "util/strbuf.h"
+#include "util/timeutil.h"
 
 #define DEFAULT_BATCH 500
 #define READ_CHUNK    65536
+#define HEAD_BYTES    65536
+
+static const char SQL_PROGRESS_GET[] =
+    "SELECT lines FROM import_progress WHERE path = ?1 AND size = ?2 AND head_hash = ?3 "
+    "AND sobject = ?4";
+static const char SQL_PROGRESS_SET[] =
+    "INSERT OR REPLACE INTO import_progress (path, size, head_hash, sobject, lines, updated_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char SQL_PROGRESS_DEL[] =
+    "DELETE FROM import_progress WHERE path = ?1 AND size = ?2 AND head_hash = ?3 "
+    "AND sobject = ?4";
+
+/* Identity of an input file (I4); path NULL: not resumable. */
+typedef struct file_key {
+    char *path; /* canonical (realpath), owned */
+    int64_t size;
+    char hash[17];
+} file_key;
 
 typedef struct import_ctx {
     sfa_agent *a;
@@ -27,8 +57,74 @@ typedef struct import_ctx {
     size_t batch_size;
     size_t in_batch;
     size_t line;
+    size_t skip; /* lines committed by an earlier run (I4) */
+    file_key key;
     sfa_import_result *out;
 } import_ctx;
+
+/* Bind the file key to ?1..?4 of st. */
+static void bind_key(sqlite3_stmt *st, const import_ctx *c)
+{
+    sqlite3_bind_text(st, 1, c->key.path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, c->key.size);
+    sqlite3_bind_text(st, 3, c->key.hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, c->sobject, -1, SQLITE_STATIC);
+}
+
+static sfa_status progress_step(import_ctx *c, const char *sql, bool with_lines)
+{
+    sqlite3_stmt *st = store_stmt(c->a, sql);
+    if (!st)
+        return store_last_status(c->a);
+    bind_key(st, c);
+    if (with_lines) {
+        sqlite3_bind_int64(st, 5, (int64_t)c->line);
+        sqlite3_bind_int64(st, 6, time_now_ms());
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(c->a, rc, "recording import progress");
+}
+
+/* FNV-1a 64 of the file's first HEAD_BYTES: cheap, and enough to tell two files apart
+ * that share a path and a size (a rewritten export), which is all I4 needs. */
+static bool file_key_of(file_key *k, int fd, const char *path)
+{
+    struct stat sb;
+    unsigned char head[HEAD_BYTES];
+    if (!path || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return false;
+    ssize_t n = pread(fd, head, sizeof head, 0);
+    if (n < 0)
+        return false;
+    uint64_t h = 14695981039346656037ULL;
+    for (ssize_t i = 0; i < n; i++)
+        h = (h ^ head[i]) * 1099511628211ULL;
+    k->path = realpath(path, NULL); /* ./x and x are one file */
+    if (!k->path)
+        k->path = xstrdup(path);
+    k->size = (int64_t)sb.st_size;
+    snprintf(k->hash, sizeof k->hash, "%016" PRIx64, h);
+    return true;
+}
+
+/* I4: the remembered line count (0 if none), or forget it on restart. */
+static sfa_status progress_load(import_ctx *c, bool restart)
+{
+    if (restart)
+        return progress_step(c, SQL_PROGRESS_DEL, false);
+    sqlite3_stmt *st = store_stmt(c->a, SQL_PROGRESS_GET);
+    if (!st)
+        return store_last_status(c->a);
+    bind_key(st, c);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        c->skip = (size_t)sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE
+               ? SFA_OK
+               : store_fail_sqlite(c->a, rc, "reading import progress");
+}
 
 static bool is_blank(const char *s, size_t n)
 {
@@ -42,7 +138,9 @@ static sfa_status commit_batch(import_ctx *c)
 {
     if (c->in_batch == 0)
         return SFA_OK;
-    sfa_status s = store_tx_commit(c->a);
+    sfa_status s = c->key.path ? progress_step(c, SQL_PROGRESS_SET, true) : SFA_OK; /* I4 */
+    if (s == SFA_OK)
+        s = store_tx_commit(c->a);
     if (s != SFA_OK)
         return s;
     CRASH_POINT("store.import_after_commit");
@@ -53,11 +151,12 @@ static sfa_status commit_batch(import_ctx *c)
 
 static sfa_status import_line(import_ctx *c, const char *text, size_t n)
 {
-    if (is_blank(text, n))
+    if (c->line <= c->skip || is_blank(text, n)) /* I4: committed by an earlier run */
         return SFA_OK;
-    cJSON *in = cJSON_ParseWithLength(text, n);
+    const char *err = NULL;
+    cJSON *in = json_parse_exact(text, n, &err); /* store/validate.c I5, I6 */
     if (!in)
-        return store_fail(c->a, SFA_EINVAL, "not valid JSON");
+        return store_fail(c->a, SFA_EINVAL, "%s", err);
     cJSON *fields = NULL;
     sfa_status s = store_fields_check(&fields, c->a, c->sobject, in, STORE_WRITE_CREATE);
     cJSON_Delete(in);
@@ -118,21 +217,35 @@ static sfa_status read_all(import_ctx *c, int fd)
     return s;
 }
 
-sfa_status sfa_record_import(sfa_import_result *out, sfa_agent *agent, const char *sobject, int fd,
-                             size_t batch_size)
+sfa_status sfa_record_import_opts(sfa_import_result *out, size_t *out_resumed_after,
+                                  sfa_agent *agent, const char *sobject, int fd,
+                                  const sfa_import_options *opts)
 {
+    sfa_import_options def = SFA_IMPORT_OPTIONS_INIT;
+    const sfa_import_options *o = opts ? opts : &def;
     if (out)
         memset(out, 0, sizeof *out);
+    if (out_resumed_after)
+        *out_resumed_after = 0;
     if (!agent || !out)
         return agent ? store_fail(agent, SFA_EINVAL, "no output given") : SFA_EINVAL;
     store_clear_error(agent);
+    if (o->version != SFA_IMPORT_OPTIONS_VERSION)
+        return store_fail(agent, SFA_EINVAL, "unsupported sfa_import_options version %u",
+                          o->version);
     if (store_is_read_only(agent))
         return store_fail(agent, SFA_EREADONLY, "the database was opened read-only");
     sfa_status s = store_check_sobject(agent, sobject);
     if (s != SFA_OK)
         return s;
-    import_ctx c = {agent, sobject, batch_size ? batch_size : DEFAULT_BATCH, 0, 0, out};
-    s = read_all(&c, fd);
+    import_ctx c = {agent,         sobject, o->batch_size ? o->batch_size : DEFAULT_BATCH, 0, 0, 0,
+                    {NULL, 0, ""}, out};
+    if (file_key_of(&c.key, fd, o->path))
+        s = progress_load(&c, o->restart);
+    if (out_resumed_after)
+        *out_resumed_after = c.skip;
+    if (s == SFA_OK)
+        s = read_all(&c, fd);
     if (s == SFA_OK)
         s = commit_batch(&c);
     if (s != SFA_OK) {
@@ -140,5 +253,14 @@ sfa_status sfa_record_import(sfa_import_result *out, sfa_agent *agent, const cha
         out->failed_line = c.line;
         s = store_fail(agent, s, "line %zu: %s", c.line, sfa_agent_errmsg(agent));
     }
+    free(c.key.path);
     return s;
+}
+
+sfa_status sfa_record_import(sfa_import_result *out, sfa_agent *agent, const char *sobject, int fd,
+                             size_t batch_size)
+{
+    sfa_import_options o = SFA_IMPORT_OPTIONS_INIT;
+    o.batch_size = batch_size;
+    return sfa_record_import_opts(out, NULL, agent, sobject, fd, &o);
 }

@@ -159,7 +159,12 @@ void store_json_merge(cJSON *dst, const cJSON *src)
 /* Merge changes into a stored JSON object text; caller frees the result. */
 static char *merged_text(const char *stored, const cJSON *changes)
 {
-    cJSON *obj = stored ? cJSON_Parse(stored) : NULL;
+    /* Exact, so a stored number literal survives the merge; text stored before numbers
+     * were kept exactly may hold what the exact parser refuses: read it as before. */
+    const char *err = NULL;
+    cJSON *obj = stored ? json_parse_exact(stored, strlen(stored), &err) : NULL;
+    if (stored && !obj)
+        obj = cJSON_Parse(stored);
     if (!cJSON_IsObject(obj)) {
         cJSON_Delete(obj);
         obj = cJSON_CreateObject();
@@ -462,7 +467,7 @@ static sfa_status check_upsert_args(sfa_agent *a, const char *sobject, const cha
                           ext_field ? ext_field : "(null)");
     if (!ext_value || !*ext_value)
         return store_fail(a, SFA_EINVAL, "the External ID value for %s is empty", ext_field);
-    return SFA_OK;
+    return store_check_not_idem_field(a, sobject, ext_field); /* validate.c I4 */
 }
 
 sfa_status sfa_record_upsert(char **out_local_id, sfa_agent *agent, const char *sobject,

@@ -70,6 +70,14 @@ sfa_status store_session_start(sfa_agent *a);
 void store_session_end(sfa_agent *a);
 char **store_session_key(sfa_agent *a);
 
+#define STORE_DEFAULT_IDEM_FIELD "Sync_Key__c"
+/* The agent's idempotency field on every sObject ("" when configured off); borrowed from
+ * the handle. User input may not name it in any letter case (store/validate.c). */
+const char *store_idempotency_field(sfa_agent *a);
+
+/* SFA_EINVAL naming the field when name is the idempotency field in any letter case. */
+sfa_status store_check_not_idem_field(sfa_agent *a, const char *sobject, const char *name);
+
 /* Merge src's members into dst (later values win, field by field; names compare
  * case-insensitively). */
 void store_json_merge(cJSON *dst, const cJSON *src);

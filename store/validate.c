@@ -10,6 +10,10 @@
  *     without one, unknown fields pass (custom fields are legal) unless read-only by name.
  * I3. Lengths count characters (UTF-8 code points) as Salesforce does; any string over
  *     STRING_MAX_BYTES is refused whatever the field.
+ * I4. No field map and no upsert key names the agent's idempotency field, in any case.
+ * I5. A number is kept as the literal the user wrote (a Raw item, util/json.h), never
+ *     more than 18 digits, and within the field's precision and scale when described.
+ * I6. A NUL in a name or a value, or a non-finite number, is refused, never cut or nulled.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -27,6 +31,8 @@
 #include "util/utf8.h"
 
 #define STRING_MAX_BYTES 131072
+/* Salesforce number fields hold at most 18 digits (docs/salesforce.md). */
+#define NUMBER_MAX_DIGITS 18
 
 typedef enum ftype {
     FT_ANY,
@@ -293,6 +299,45 @@ static sfa_status check_picklist(sfa_agent *a, const char *sobject, const field_
                       m->name, value);
 }
 
+/* The describe entry of field name, or NULL (no describe, or it lacks the field). */
+static const cJSON *describe_field(sfa_agent *a, const char *sobject, const char *name)
+{
+    const cJSON *f = NULL;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(describe_of(a, sobject), "fields"))
+    {
+        const char *n = json_str(f, "name");
+        if (n && strcasecmp(n, name) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+/* I5: a number fits the field's describe: int fields take `digits` integer digits and no
+ * fraction; double, currency and percent take precision - scale integer digits and at
+ * most scale decimals (more would be rounded by Salesforce: a silent change). */
+static sfa_status check_number(sfa_agent *a, const char *sobject, const field_meta *m,
+                               const cJSON *v)
+{
+    const char *lit = json_number_literal(v);
+    const cJSON *d = lit ? describe_field(a, sobject, m->name) : NULL;
+    if (!d)
+        return SFA_OK;
+    int idig = 0, fdig = 0;
+    json_number_digits(lit, &idig, &fdig);
+    const char *type = json_str(d, "type");
+    bool whole = type && strcmp(type, "int") == 0;
+    int scale = whole ? 0 : (int)json_num(d, "scale", -1);
+    int max_int = whole ? (int)json_num(d, "digits", 0) : (int)json_num(d, "precision", 0) - scale;
+    if (scale >= 0 && fdig > scale)
+        return store_fail(a, SFA_EINVAL, "%s.%s: %s has %d decimal places, the field takes %d",
+                          sobject, m->name, lit, fdig, scale);
+    if (max_int > 0 && idig > max_int)
+        return store_fail(a, SFA_EINVAL,
+                          "%s.%s: %s has %d digits before the point, the field takes %d", sobject,
+                          m->name, lit, idig, max_int);
+    return SFA_OK;
+}
+
 static sfa_status check_type(sfa_agent *a, const char *sobject, const field_meta *m, const cJSON *v)
 {
     const char *f = m->name;
@@ -304,9 +349,9 @@ static sfa_status check_type(sfa_agent *a, const char *sobject, const field_meta
             return store_fail(a, SFA_EINVAL, "%s.%s must be true or false", sobject, f);
         return SFA_OK;
     case FT_NUMBER:
-        if (!cJSON_IsNumber(v))
+        if (!json_is_number(v))
             return store_fail(a, SFA_EINVAL, "%s.%s must be a number", sobject, f);
-        return SFA_OK;
+        return check_number(a, sobject, m, v);
     case FT_DATE:
     case FT_DATETIME: {
         int64_t ms;
@@ -345,10 +390,30 @@ static sfa_status check_basic(sfa_agent *a, const char *sobject, const cJSON *it
                           sobject, name);
     if (cJSON_IsString(item) && !utf8_is_valid(item->valuestring))
         return store_fail(a, SFA_EINVAL, "%s.%s: value is not valid UTF-8", sobject, name);
+    const char *lit = json_number_literal(item);
+    int idig = 0, fdig = 0;
+    if (lit)
+        json_number_digits(lit, &idig, &fdig);
+    if (idig + fdig > NUMBER_MAX_DIGITS)
+        return store_fail(a, SFA_EINVAL, "%s.%s: %s has more than %d digits", sobject, name, lit,
+                          NUMBER_MAX_DIGITS);
     if (cJSON_IsString(item) && strlen(item->valuestring) > STRING_MAX_BYTES)
         return store_fail(a, SFA_EINVAL, "%s.%s: value is larger than %d bytes", sobject, name,
                           STRING_MAX_BYTES);
     return SFA_OK;
+}
+
+/* I4. Salesforce field names are case-insensitive: "sync_key__c" is the agent's key too,
+ * and a user value sent beside the agent's would decide which record an upsert hits. */
+sfa_status store_check_not_idem_field(sfa_agent *a, const char *sobject, const char *name)
+{
+    const char *idem = store_idempotency_field(a);
+    if (!*idem || strcasecmp(name, idem) != 0)
+        return SFA_OK;
+    return store_fail(a, SFA_EINVAL,
+                      "%s.%s: %s is the agent's idempotency field ([sync] idempotency_field); "
+                      "sfagent sets it and it cannot be given",
+                      sobject, name, idem);
 }
 
 static sfa_status check_field(sfa_agent *a, const char *sobject, const cJSON *item,
@@ -358,6 +423,9 @@ static sfa_status check_field(sfa_agent *a, const char *sobject, const cJSON *it
     if (st != SFA_OK)
         return st;
     const char *name = item->string;
+    st = store_check_not_idem_field(a, sobject, name);
+    if (st != SFA_OK)
+        return st;
     field_meta m;
     bool strict = false;
     *canonical = name;
@@ -443,9 +511,10 @@ sfa_status store_fields_parse(cJSON **out, sfa_agent *a, const char *sobject,
     *out = NULL;
     if (!fields_json)
         return store_fail(a, SFA_EINVAL, "no fields given");
-    cJSON *in = cJSON_Parse(fields_json);
+    const char *err = NULL;
+    cJSON *in = json_parse_exact(fields_json, strlen(fields_json), &err); /* I6 */
     if (!in)
-        return store_fail(a, SFA_EINVAL, "fields are not valid JSON");
+        return store_fail(a, SFA_EINVAL, "fields: %s", err);
     sfa_status st = store_fields_check(out, a, sobject, in, kind);
     cJSON_Delete(in);
     return st;

@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /* Borrowed string value of obj[key], or NULL if absent or not a string. */
 const char *json_str(const cJSON *obj, const char *key);
@@ -14,5 +15,22 @@ double json_num(const cJSON *obj, const char *key, double fallback);
 bool json_bool(const cJSON *obj, const char *key, bool fallback);
 /* Unformatted JSON text owned by the caller (free()); aborts on OOM like xmalloc. */
 char *json_print(const cJSON *item);
+
+/*
+ * Parse len bytes of JSON text keeping what cJSON alone would change silently: each number
+ * becomes a cJSON_Raw item holding its literal exactly as written (cJSON's double rounds
+ * beyond 15-17 digits and prints 1e999 as null; json_print writes Raw items verbatim), and
+ * text with a NUL (a raw byte or a \u0000 escape, in a name or a value) is refused, since
+ * every C string downstream would cut it there. Non-finite numbers (1e999) are refused.
+ * Returns the tree (caller cJSON_Delete()s) or NULL with *err set to a static message.
+ */
+cJSON *json_parse_exact(const char *text, size_t len, const char **err);
+/* A number item: cJSON_Number, or a Raw item from json_parse_exact (its literal). */
+bool json_is_number(const cJSON *item);
+/* The literal of a Raw number item, else NULL. */
+const char *json_number_literal(const cJSON *item);
+/* Digits of a JSON number literal: *int_digits before the point, *frac_digits after it,
+ * once the exponent is applied and leading/trailing zeros dropped. */
+void json_number_digits(const char *literal, int *int_digits, int *frac_digits);
 
 #endif

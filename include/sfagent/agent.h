@@ -26,12 +26,16 @@ typedef struct sfa_open_options {
     sfa_durability durability;
     bool create;    /**< create the file (mode 0600) and migrate if missing */
     bool read_only; /**< open without writing; migrations are not applied */
+    /** The agent's own idempotency field (config [sync] idempotency_field; "" = none).
+     *  Writes refuse it in any letter case: the agent sets it. A writable handle records
+     *  it in the database for later opens; NULL: as recorded there, else Sync_Key__c. */
+    const char *idempotency_field;
 } sfa_open_options;
 
 #define SFA_OPEN_OPTIONS_VERSION 1
 #define SFA_OPEN_OPTIONS_INIT                                                                      \
     {                                                                                              \
-        SFA_OPEN_OPTIONS_VERSION, SFA_DURABILITY_FULL, true, false                                 \
+        SFA_OPEN_OPTIONS_VERSION, SFA_DURABILITY_FULL, true, false, NULL                           \
     }
 
 /**

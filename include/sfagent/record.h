@@ -102,4 +102,30 @@ typedef struct sfa_import_result {
 sfa_status sfa_record_import(sfa_import_result *out, sfa_agent *agent, const char *sobject, int fd,
                              size_t batch_size);
 
+typedef struct sfa_import_options {
+    unsigned version;  /**< SFA_IMPORT_OPTIONS_VERSION */
+    size_t batch_size; /**< lines per transaction; 0: 500 */
+    /** Path of the regular file fd reads. With it the import is resumable: the committed
+     *  line count is kept per (path, size, hash of the first 64 KiB, sObject) in the batch's
+     *  own transaction, and a later import of the same file skips those lines. NULL (a
+     *  pipe, stdin): always from line 1, nothing remembered. */
+    const char *path;
+    bool restart; /**< forget the remembered count and import from line 1 */
+} sfa_import_options;
+
+#define SFA_IMPORT_OPTIONS_VERSION 1
+#define SFA_IMPORT_OPTIONS_INIT                                                                    \
+    {                                                                                              \
+        SFA_IMPORT_OPTIONS_VERSION, 0, NULL, false                                                 \
+    }
+
+/**
+ * As sfa_record_import, with options; *out_resumed_after (may be NULL) gets the number of
+ * lines skipped because an earlier run of the same file committed them (0: from line 1).
+ * out->imported counts this run's records only.
+ */
+sfa_status sfa_record_import_opts(sfa_import_result *out, size_t *out_resumed_after,
+                                  sfa_agent *agent, const char *sobject, int fd,
+                                  const sfa_import_options *opts);
+
 #endif

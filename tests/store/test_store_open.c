@@ -74,7 +74,7 @@ static void test_upgrade_from_each_earlier_version(void **state)
         sqlite3_close(db);
         sfa_agent *a = NULL;
         sfa_open_options o = SFA_OPEN_OPTIONS_INIT;
-        o.create = false;
+        o.create = k == 0; /* version 0 is an empty file: only a creating open takes it */
         sfa_status st = sfa_agent_open(&a, path, &o);
         if (st != SFA_OK)
             fail_msg("upgrade from %d: %s", k, sfa_agent_errmsg(a));
@@ -257,6 +257,84 @@ static void test_session_rows_and_stale_session(void **state)
     fixture_free(f);
 }
 
+/* Only a creating open makes a database of an empty file or of an SQLite header with no
+ * schema; any other open refuses it like a missing file and leaves it as it was. */
+static void test_empty_or_schemaless_file_needs_create(void **state)
+{
+    (void)state;
+    store_fixture *f = fixture_new();
+    char *empty = xasprintf("%s/empty.db", f->dir);
+    int fd = open(empty, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    sfa_agent *a = NULL;
+    sfa_open_options o = SFA_OPEN_OPTIONS_INIT;
+    o.create = false;
+    assert_int_equal(sfa_agent_open(&a, empty, &o), SFA_ENOTFOUND);
+    sfa_agent_free(a);
+    size_t n = 1;
+    free(read_file_bytes(empty, &n));
+    assert_int_equal(n, 0);
+    char *bare = xasprintf("%s/bare.db", f->dir);
+    sqlite3 *db = NULL; /* a header, no tables */
+    assert_int_equal(sqlite3_open(bare, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "VACUUM", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    unsigned char *before = read_file_bytes(bare, &n);
+    assert_true(n > 0);
+    assert_int_equal(sfa_agent_open(&a, bare, &o), SFA_ENOTFOUND);
+    sfa_agent_free(a);
+    size_t n2 = 0;
+    unsigned char *after = read_file_bytes(bare, &n2);
+    assert_int_equal(n, n2);
+    assert_memory_equal(before, after, n);
+    o.create = true;
+    assert_int_equal(sfa_agent_open(&a, empty, &o), SFA_OK);
+    sfa_agent_free(a);
+    free(before);
+    free(after);
+    free(bare);
+    free(empty);
+    fixture_free(f);
+}
+
+static void test_refuses_negative_schema_version_untouched(void **state)
+{
+    (void)state;
+    store_fixture *f = fixture_new();
+    sfa_agent_free(f->agent);
+    f->agent = NULL;
+    raw_exec(f->path, "PRAGMA user_version = -1");
+    expect_refused_untouched(f->path, SFA_ECORRUPT, "impossible schema version");
+    assert_int_equal(raw_int(f->path, "PRAGMA user_version"), -1);
+    fixture_free(f);
+}
+
+/* A read-only handle in a read-only directory creates no -wal or -shm file. */
+static void test_read_only_handle_in_read_only_directory_writes_nothing(void **state)
+{
+    (void)state;
+    store_fixture *f = fixture_new();
+    sfa_agent_free(f->agent);
+    f->agent = NULL;
+    assert_int_equal(chmod(f->dir, 0500), 0);
+    sfa_agent *a = NULL;
+    sfa_open_options o = SFA_OPEN_OPTIONS_INIT;
+    o.read_only = true;
+    o.create = false;
+    if (sfa_agent_open(&a, f->path, &o) != SFA_OK)
+        fail_msg("read-only open: %s", sfa_agent_errmsg(a));
+    sfa_record_array list = {0};
+    assert_int_equal(sfa_record_list(&list, a, "Case", NULL), SFA_OK);
+    sfa_record_array_free(&list);
+    char *shm = xasprintf("%s-shm", f->path);
+    assert_int_not_equal(access(shm, F_OK), 0);
+    sfa_agent_free(a);
+    free(shm);
+    chmod(f->dir, 0700);
+    fixture_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +348,9 @@ int main(void)
         cmocka_unit_test(test_read_only_directory),
         cmocka_unit_test(test_missing_file_without_create),
         cmocka_unit_test(test_session_rows_and_stale_session),
+        cmocka_unit_test(test_empty_or_schemaless_file_needs_create),
+        cmocka_unit_test(test_refuses_negative_schema_version_untouched),
+        cmocka_unit_test(test_read_only_handle_in_read_only_directory_writes_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

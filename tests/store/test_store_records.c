@@ -552,6 +552,75 @@ static void test_list_include_deleted(void **state)
     free(id);
 }
 
+/* The configured idempotency field, once an open names it, is refused in any letter case
+ * by later opens that do not (commands run without the configuration); the default
+ * Sync_Key__c is then an ordinary field. */
+static void test_configured_idempotency_field_is_remembered(void **state)
+{
+    (void)state;
+    store_fixture *f = fixture_new();
+    sfa_agent_free(f->agent);
+    sfa_open_options o = SFA_OPEN_OPTIONS_INIT;
+    o.idempotency_field = "Ext_Key__c";
+    assert_int_equal(sfa_agent_open(&f->agent, f->path, &o), SFA_OK);
+    sfa_agent_free(f->agent);
+    o.idempotency_field = NULL;
+    assert_int_equal(sfa_agent_open(&f->agent, f->path, &o), SFA_OK);
+    char *id = NULL;
+    assert_int_equal(
+        sfa_record_create(&id, f->agent, "Case", "{\"Subject\":\"a\",\"EXT_key__c\":\"x\"}"),
+        SFA_EINVAL);
+    assert_non_null(strstr(sfa_agent_errmsg(f->agent), "Ext_Key__c"));
+    assert_int_equal(sfa_record_upsert(&id, f->agent, "Case", "ext_KEY__c", "v", "{}"), SFA_EINVAL);
+    assert_int_equal(
+        sfa_record_create(&id, f->agent, "Case", "{\"Subject\":\"a\",\"Sync_Key__c\":\"x\"}"),
+        SFA_OK);
+    free(id);
+    fixture_free(f);
+}
+
+/* Numbers are stored as written (18 digits exactly), within a described field's precision
+ * and scale; NUL and non-finite numbers are refused; a folded update keeps the literal. */
+static void test_numbers_exact_and_within_precision(void **state)
+{
+    store_fixture *f = *state;
+    raw_exec(f->path,
+             "INSERT INTO describe_cache VALUES ('Order__c', '{\"name\":\"Order__c\",\"fields\":["
+             "{\"name\":\"Amount__c\",\"type\":\"currency\",\"precision\":5,\"scale\":2},"
+             "{\"name\":\"Qty__c\",\"type\":\"int\",\"digits\":3},"
+             "{\"name\":\"Big__c\",\"type\":\"double\",\"precision\":18,\"scale\":0}]}', 0)");
+    char *id = create_ok(f, "Order__c",
+                         "{\"Amount__c\":123.45,\"Qty__c\":999,\"Big__c\":123456789012345678}");
+    char *text = op_fields(f, 1);
+    assert_non_null(strstr(text, "\"Big__c\":123456789012345678"));
+    assert_non_null(strstr(text, "\"Amount__c\":123.45"));
+    free(text);
+    assert_int_equal(sfa_record_update(f->agent, "Order__c", id, "{\"Big__c\":9007199254740993}"),
+                     SFA_OK); /* folds into the unsent create */
+    text = op_fields(f, 1);
+    assert_non_null(strstr(text, "\"Big__c\":9007199254740993"));
+    free(text);
+    assert_int_equal(
+        q(f, "SELECT count(*) FROM records WHERE fields LIKE '%%%s%%'", "9007199254740993"), 1);
+    static const char *const bad[] = {
+        "{\"Amount__c\":1234.5}",
+        "{\"Amount__c\":1.234}",
+        "{\"Qty__c\":1000}",
+        "{\"Qty__c\":1.5}",
+        "{\"Big__c\":1e999}",
+        "{\"Big__c\":1234567890123456789}",
+        "{\"Amount__c\":\"a\\u0000b\"}",
+        "{\"Amo\\u0000unt__c\":1}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *id2 = NULL;
+        if (sfa_record_create(&id2, f->agent, "Order__c", bad[i]) != SFA_EINVAL)
+            fail_msg("accepted %s", bad[i]);
+    }
+    assert_int_equal(q(f, "SELECT count(*) FROM outbox WHERE sobject = '%s'", "Order__c"), 1);
+    free(id);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -569,11 +638,13 @@ int main(void)
         T(test_refs_resolve),
         T(test_bad_inputs_refused_nothing_written),
         T(test_describe_cache_takes_precedence),
+        T(test_numbers_exact_and_within_precision),
         T(test_reference_values),
         T(test_upsert_creates_then_updates),
         T(test_list_filters_and_orders),
         T(test_list_include_deleted),
         cmocka_unit_test(test_ids_format_and_order),
+        cmocka_unit_test(test_configured_idempotency_field_is_remembered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

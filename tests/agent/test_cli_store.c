@@ -1,0 +1,409 @@
+/*
+ * The sfagent program against its database file (issue 8 items 9, 10, 14, 15, 16), through
+ * the real binary ($SFAGENT_BIN): values are stored exactly as written or refused, the
+ * agent's idempotency field is the agent's, reads work without write access and write
+ * nothing, only `init` creates a database, and an interrupted import resumes.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <sqlite3.h>
+
+#include "agent/run.h"
+
+#define MAX_ARGS 24
+
+typedef struct fixture {
+    char dir[64];
+    char db[128];
+} fixture;
+
+/* Run sfagent --db <db> args... (NULL-terminated) with optional stdin. */
+static void sfa_in(run_result *r, const fixture *f, const char *in, const char *arg0, ...)
+{
+    const char *args[MAX_ARGS] = {"--db", f->db};
+    size_t n = 2;
+    va_list ap;
+    va_start(ap, arg0);
+    for (const char *a = arg0; a; a = va_arg(ap, const char *)) {
+        assert_true(n < MAX_ARGS - 1);
+        args[n++] = a;
+    }
+    va_end(ap);
+    args[n] = NULL;
+    run_sfagent(r, f->dir, NULL, in, args);
+}
+
+#define sfa(r, f, ...) sfa_in((r), (f), NULL, __VA_ARGS__, (const char *)NULL)
+
+/* Assert r exited with code; print its stderr when not. */
+static void expect_code(const run_result *r, int code)
+{
+    if (r->code != code)
+        fail_msg("exit %d, wanted %d; stderr: %s", r->code, code, r->err);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/sfa-clistore-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->db, sizeof f->db, "%s/t.db", f->dir);
+    run_result r;
+    sfa(&r, f, "init");
+    int code = r.code;
+    run_result_free(&r);
+    *state = f;
+    return code == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    chmod(f->dir, 0700);
+    run_remove_dir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* One integer from SQL on the fixture database (read through a private connection). */
+static long long db_int(const fixture *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    long long v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+/* Create one Case; returns its local id (caller frees). */
+static char *create_case(const fixture *f, const char *subject)
+{
+    run_result r;
+    sfa(&r, f, "case", "create", "--subject", subject);
+    expect_code(&r, 0);
+    char *id = strndup(r.out, strcspn(r.out, "\n"));
+    run_result_free(&r);
+    return id;
+}
+
+/* status, case list, case get and query all succeed on f's database. */
+static void expect_reads_work(const fixture *f, const char *id)
+{
+    run_result r;
+    sfa(&r, f, "status");
+    expect_code(&r, 0);
+    run_result_free(&r);
+    sfa(&r, f, "case", "list");
+    expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "read me"));
+    run_result_free(&r);
+    sfa(&r, f, "case", "get", id);
+    expect_code(&r, 0);
+    run_result_free(&r);
+    sfa(&r, f, "query", "SELECT Subject FROM Case");
+    expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "read me"));
+    run_result_free(&r);
+}
+
+/* Item 14: a read-only file. The reads work and leave the file byte for byte as it was. */
+static void test_reads_work_on_read_only_file(void **state)
+{
+    fixture *f = *state;
+    char *id = create_case(f, "read me");
+    struct stat before, after;
+    assert_int_equal(chmod(f->db, 0400), 0);
+    assert_int_equal(stat(f->db, &before), 0);
+    expect_reads_work(f, id);
+    assert_int_equal(stat(f->db, &after), 0);
+    assert_int_equal(before.st_size, after.st_size);
+    assert_int_equal(before.st_mtim.tv_sec, after.st_mtim.tv_sec);
+    assert_int_equal(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
+    free(id);
+}
+
+/* Item 14: a read-only directory: no -wal or -shm may appear beside the file. */
+static void test_reads_work_in_read_only_directory(void **state)
+{
+    fixture *f = *state;
+    char *id = create_case(f, "read me");
+    assert_int_equal(chmod(f->dir, 0500), 0);
+    expect_reads_work(f, id);
+    char wal[160], shm[160];
+    snprintf(wal, sizeof wal, "%s-wal", f->db);
+    snprintf(shm, sizeof shm, "%s-shm", f->db);
+    assert_int_not_equal(access(wal, F_OK), 0);
+    assert_int_not_equal(access(shm, F_OK), 0);
+    assert_int_equal(chmod(f->dir, 0700), 0);
+    free(id);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Item 14: another process holds the write lock: reads neither wait for it nor fail, and
+ * they add no session row. */
+static void test_reads_work_while_writer_holds_lock(void **state)
+{
+    fixture *f = *state;
+    char *id = create_case(f, "read me");
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    double t0 = now_s();
+    expect_reads_work(f, id);
+    assert_true(now_s() - t0 < 4.0); /* a writer's wait is 5 s per command */
+    assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM meta WHERE key LIKE 'session:%'"), 0);
+    free(id);
+}
+
+/* Item 15: an empty file is not a database: refused like a missing one, left empty. */
+static void test_empty_file_is_refused(void **state)
+{
+    fixture *f = *state;
+    snprintf(f->db, sizeof f->db, "%s/z.db", f->dir);
+    int fd = open(f->db, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    run_result r;
+    sfa(&r, f, "case", "create", "--subject", "x");
+    expect_code(&r, 66);
+    assert_non_null(strstr(r.err, "init"));
+    run_result_free(&r);
+    struct stat sb;
+    assert_int_equal(stat(f->db, &sb), 0);
+    assert_int_equal(sb.st_size, 0);
+    sfa(&r, f, "init"); /* init is the one command that makes it a database */
+    expect_code(&r, 0);
+    run_result_free(&r);
+    free(create_case(f, "now it is"));
+}
+
+/* Item 15: a negative user_version is refused (74) untouched, not half-migrated. */
+static void test_impossible_schema_version_is_refused(void **state)
+{
+    fixture *f = *state;
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = -3", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    run_result r;
+    sfa(&r, f, "case", "create", "--subject", "x");
+    expect_code(&r, 74);
+    run_result_free(&r);
+    assert_int_equal(db_int(f, "PRAGMA user_version"), -3);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM records"), 0);
+}
+
+/* Runs sfagent with args and expects 65 with a message naming Sync_Key__c. */
+static void expect_idem_refused(const fixture *f, const char *in, const char *const *args)
+{
+    const char *full[MAX_ARGS] = {"--db", f->db};
+    size_t n = 2;
+    for (size_t i = 0; args[i]; i++)
+        full[n++] = args[i];
+    full[n] = NULL;
+    run_result r;
+    run_sfagent(&r, f->dir, NULL, in, full);
+    expect_code(&r, 65);
+    if (!strstr(r.err, "Sync_Key__c"))
+        fail_msg("message does not name the field: %s", r.err);
+    run_result_free(&r);
+}
+
+/* Item 10: the agent's idempotency field in any letter case, from any input, is refused. */
+static void test_idempotency_field_in_any_case_is_refused(void **state)
+{
+    fixture *f = *state;
+    char *id = create_case(f, "mine");
+    long long ops = db_int(f, "SELECT count(*) FROM outbox");
+    const char *create_fields[] = {
+        "case", "create", "--subject", "x", "--fields", "{\"sync_key__c\":\"DUP\"}", NULL};
+    expect_idem_refused(f, NULL, create_fields);
+    const char *create_set[] = {"case",  "create",          "--subject", "x",
+                                "--set", "SYNC_KEY__C=DUP", NULL};
+    expect_idem_refused(f, NULL, create_set);
+    const char *update_json[] = {"case", "update", id, "--set-json", "Sync_Key__c=\"DUP\"", NULL};
+    expect_idem_refused(f, NULL, update_json);
+    const char *upsert_key[] = {"record", "upsert", "Case", "sync_Key__c", "DUP", NULL};
+    expect_idem_refused(f, NULL, upsert_key);
+    const char *upsert_field[] = {"record",
+                                  "upsert",
+                                  "Case",
+                                  "Ext__c",
+                                  "E1",
+                                  "--fields",
+                                  "{\"Subject\":\"s\",\"sync_key__C\":\"DUP\"}",
+                                  NULL};
+    expect_idem_refused(f, NULL, upsert_field);
+    const char *import[] = {"import", "Case", "-", NULL};
+    expect_idem_refused(f, "{\"Subject\":\"i\",\"Sync_key__c\":\"DUP\"}\n", import);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox"), ops);
+    free(id);
+}
+
+/* Runs a create with extra args and expects 65 and no new op. */
+static void expect_value_refused(const fixture *f, const char *in, const char *const *args)
+{
+    long long ops = db_int(f, "SELECT count(*) FROM outbox");
+    const char *full[MAX_ARGS] = {"--db", f->db};
+    size_t n = 2;
+    for (size_t i = 0; args[i]; i++)
+        full[n++] = args[i];
+    full[n] = NULL;
+    run_result r;
+    run_sfagent(&r, f->dir, NULL, in, full);
+    expect_code(&r, 65);
+    run_result_free(&r);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox"), ops);
+}
+
+/* Item 9: values are kept exactly as written or refused, never silently changed. */
+static void test_values_exact_or_refused(void **state)
+{
+    fixture *f = *state;
+    const char *nul_value[] = {
+        "case", "create", "--subject", "x", "--set-json", "Foo__c=\"a\\u0000b\"", NULL};
+    expect_value_refused(f, NULL, nul_value);
+    const char *nul_name[] = {
+        "case", "create", "--subject", "x", "--fields", "{\"Desc\\u0000ription\":\"q\"}", NULL};
+    expect_value_refused(f, NULL, nul_name);
+    const char *inf[] = {"case", "create", "--subject", "x", "--set-json", "Foo__c=1e999", NULL};
+    expect_value_refused(f, NULL, inf);
+    const char *import[] = {"import", "Case", "-", NULL};
+    expect_value_refused(f, "{\"Subject\":\"a\\u0000b\"}\n", import);
+    run_result r;
+    sfa(&r, f, "case", "create", "--subject", "x", "--set-json", "Foo__c=9007199254740991",
+        "--fields", "{\"Bar__c\": 123456789012345678, \"Baz__c\":-1.50E+2}");
+    expect_code(&r, 0);
+    run_result_free(&r);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox WHERE fields = "
+                               "'{\"Subject\":\"x\",\"Foo__c\":9007199254740991,"
+                               "\"Bar__c\":123456789012345678,\"Baz__c\":-1.50E+2}'"),
+                     1);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM records WHERE fields LIKE "
+                               "'%123456789012345678%9007199254740991%' OR fields LIKE "
+                               "'%9007199254740991%123456789012345678%'"),
+                     1);
+}
+
+/* Item 9: a raw NUL byte in an import line is refused, not cut. */
+static void test_import_raw_nul_refused(void **state)
+{
+    fixture *f = *state;
+    char path[160];
+    snprintf(path, sizeof path, "%s/nul.jsonl", f->dir);
+    static const char line[] = "{\"Subject\":\"a\0b\"}\n";
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, line, sizeof line - 1), (ssize_t)(sizeof line - 1));
+    close(fd);
+    const char *import[] = {"import", "Case", path, NULL};
+    expect_value_refused(f, NULL, import);
+}
+
+#define IMPORT_LINES 50000
+
+/* Start `sfagent --db DB import Case PATH --batch 100` without waiting for it. */
+static pid_t spawn_import(const fixture *f, const char *path)
+{
+    const char *bin = getenv("SFAGENT_BIN");
+    assert_non_null(bin);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, STDOUT_FILENO);
+        dup2(devnull, STDERR_FILENO);
+        execl(bin, "sfagent", "--db", f->db, "import", "Case", path, "--batch", "100",
+              (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* SIGKILL pid once some records are committed; fails if it finished first. */
+static void kill_mid_import(const fixture *f, pid_t pid)
+{
+    for (;;) {
+        int status = 0;
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            fail_msg("the import ended (status %d) before it could be killed", status);
+        if (access(f->db, F_OK) == 0 && db_int(f, "SELECT count(*) FROM records") >= 1000)
+            break;
+        usleep(1000);
+    }
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFSIGNALED(status));
+}
+
+/* Item 16: an import killed mid-way and run again imports every line exactly once. */
+static void test_killed_import_resumes_each_line_once(void **state)
+{
+    fixture *f = *state;
+    char path[160];
+    snprintf(path, sizeof path, "%s/in.jsonl", f->dir);
+    FILE *in = fopen(path, "w");
+    assert_non_null(in);
+    for (int i = 1; i <= IMPORT_LINES; i++)
+        fprintf(in, "{\"Subject\":\"line %d\"}\n", i);
+    fclose(in);
+    kill_mid_import(f, spawn_import(f, path));
+    long long committed = db_int(f, "SELECT count(*) FROM records");
+    assert_true(committed > 0 && committed < IMPORT_LINES);
+    run_result r;
+    sfa(&r, f, "import", "Case", path);
+    expect_code(&r, 0);
+    if (!strstr(r.err, "resumed"))
+        fail_msg("no word of resuming: %s", r.err);
+    run_result_free(&r);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM records"), IMPORT_LINES);
+    assert_int_equal(db_int(f, "SELECT count(DISTINCT json_extract(fields, '$.Subject')) FROM "
+                               "records"),
+                     IMPORT_LINES);
+    sfa(&r, f, "import", "Case", path, "--restart"); /* --restart: from line 1 again */
+    expect_code(&r, 0);
+    run_result_free(&r);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM records"), 2 * IMPORT_LINES);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_reads_work_on_read_only_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_work_in_read_only_directory, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_work_while_writer_holds_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_file_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_impossible_schema_version_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idempotency_field_in_any_case_is_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_values_exact_or_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_import_raw_nul_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_import_resumes_each_line_once, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
