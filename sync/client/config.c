@@ -15,7 +15,6 @@
  */
 #include "sync/client/config_internal.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -26,6 +25,7 @@
 #include <sys/stat.h>
 
 #include "store/store.h"
+#include "sync/client/sf_url.h"
 #include "util/alloc.h"
 #include "util/names.h"
 #include "util/strbuf.h"
@@ -388,44 +388,16 @@ static int parse_enum(const char *s, const char *const *names)
     return -1;
 }
 
-static bool host_is_loopback(const char *host, size_t n)
-{
-    char buf[256];
-    if (n == 0 || n >= sizeof buf)
-        return false;
-    memcpy(buf, host, n);
-    buf[n] = '\0';
-    if (strcmp(buf, "localhost") == 0 || strcmp(buf, "[::1]") == 0)
-        return true;
-    struct in_addr a;
-    return inet_pton(AF_INET, buf, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
-}
-
-/* https://host[:port][/path] anywhere; http:// only on loopback (the emulator). */
+/* https://host[:port][/path] anywhere; http:// only on loopback (the emulator). Parsed by
+ * libcurl (sf_url.c I1), so userinfo cannot pass for a loopback host (issue 8.1). */
 static const char *check_url(const char *url)
 {
-    bool https = strncmp(url, "https://", 8) == 0;
-    bool http = strncmp(url, "http://", 7) == 0;
-    if (!https && !http)
-        return "must start with https://";
-    const char *host = url + (https ? 8 : 7);
-    size_t n;
-    if (*host == '[') {
-        const char *close = strchr(host, ']');
-        if (!close)
-            return "is not a valid URL (unclosed [ in host)";
-        n = (size_t)(close - host) + 1;
-    } else {
-        n = strcspn(host, ":/?#");
-    }
-    if (n == 0)
-        return "is not a valid URL (no host)";
-    for (const char *p = url; *p; p++)
-        if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
-            return "is not a valid URL (contains white space)";
-    if (http && !host_is_loopback(host, n))
-        return "plain http:// is allowed only for loopback hosts; use https://";
-    return NULL;
+    sf_url u;
+    const char *why = sf_url_parse(url, &u);
+    if (!why && !u.https && !u.loopback)
+        why = "plain http:// is allowed only for loopback hosts; use https://";
+    sf_url_clear(&u);
+    return why;
 }
 
 static bool version_ok(const char *v)

@@ -323,6 +323,35 @@ static void test_config_http_only_on_loopback(void **state)
     }
 }
 
+/* 8.1: userinfo makes curl connect to the host after '@' whatever precedes it; a query or
+ * fragment would swallow "/services/oauth2/token". Refused without echoing the userinfo. */
+static void test_config_url_userinfo_refused(void **state)
+{
+    (void)state;
+    const char *bad[] = {"http://127.0.0.1:1@192.0.2.2:18777",
+                         "http://[::1]@192.0.2.2",
+                         "https://login.salesforce.com@evil.example.com",
+                         "https://u:pw1234@login.salesforce.com",
+                         "http://127.0.0.1;auth=x@localhost:8",
+                         NULL};
+    for (int i = 0; bad[i]; i++) {
+        char *text = xasprintf("[salesforce]\nlogin_url = %s\n", bad[i]);
+        sfa_config *cfg = NULL;
+        char *err = NULL;
+        assert_int_equal(sync_config_load_string(&cfg, text, "t.ini", &err), SFA_ECONFIG);
+        assert_non_null(strstr(err, "t.ini:2: salesforce.login_url"));
+        assert_non_null(strstr(err, "user information"));
+        const char *leaks[] = {"127.0.0.1", "192.0.2", "evil", "pw1234", "auth=x"};
+        for (size_t j = 0; j < sizeof leaks / sizeof leaks[0]; j++)
+            assert_null(strstr(err, leaks[j]));
+        free(err);
+        free(text);
+    }
+    expect_error("[salesforce]\nlogin_url = https://login.salesforce.com/?x=1\n", "query");
+    expect_error("[salesforce]\nlogin_url = https://login.salesforce.com/#top\n", "fragment");
+    expect_error("[salesforce]\nlogin_url = ftp://login.salesforce.com\n", "https://");
+}
+
 static void test_config_missing_file(void **state)
 {
     (void)state;
@@ -343,6 +372,7 @@ int main(void)
         cmocka_unit_test_setup(test_config_unknown_keys, clear_env),
         cmocka_unit_test_setup(test_config_bad_values, clear_env),
         cmocka_unit_test_setup(test_config_http_only_on_loopback, clear_env),
+        cmocka_unit_test_setup(test_config_url_userinfo_refused, clear_env),
         cmocka_unit_test_setup(test_config_missing_file, clear_env),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,110 @@
+/* The client against a hostile or broken network (issue 8): URLs with userinfo, token
+ * responses pointing elsewhere, proxies, servers that never stop talking, gzip bombs,
+ * servers echoing the bearer token, a token endpoint that is down. Every server here is
+ * on 127.0.0.1 (hostile_server.h); no test sends a byte anywhere else. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "hostile_server.h"
+#include "sync/client/config_internal.h"
+#include "sync/client/sf_client.h"
+#include "util/alloc.h"
+
+static const char *const proxy_vars[] = {"http_proxy",  "HTTP_PROXY", "https_proxy",
+                                         "HTTPS_PROXY", "ALL_PROXY",  "all_proxy",
+                                         "NO_PROXY",    "no_proxy",   NULL};
+
+static int clear_env(void **state)
+{
+    (void)state;
+    for (int i = 0; proxy_vars[i]; i++)
+        unsetenv(proxy_vars[i]);
+    unsetenv("SFAGENT_SALESFORCE_LOGIN_URL");
+    return 0;
+}
+
+/* Password-flow configuration for login_url plus extra lines. NULL when refused; then *err
+ * holds the message (caller frees). */
+static sfa_config *load_cfg(const char *login_url, const char *extra, char **err)
+{
+    char *text = xasprintf("[salesforce]\nlogin_url = %s\nclient_id = cid\nclient_secret = "
+                           "topsecret\nusername = u@example.com\npassword = hunter2\n"
+                           "timeout = 5\n%s",
+                           login_url, extra ? extra : "");
+    sfa_config *cfg = NULL;
+    *err = NULL;
+    sync_config_load_string(&cfg, text, "hostile.ini", err);
+    free(text);
+    return cfg;
+}
+
+static sfa_config *load_cfg_ok(const char *login_url, const char *extra)
+{
+    char *err = NULL;
+    sfa_config *cfg = load_cfg(login_url, extra, &err);
+    if (!cfg)
+        fail_msg("configuration refused: %s", err);
+    return cfg;
+}
+
+static sf_client *new_client(const sfa_config *cfg)
+{
+    sf_client *c = NULL;
+    char *err = NULL;
+    assert_int_equal(sf_client_new(&c, cfg, &err), SFA_OK);
+    return c;
+}
+
+/* 8.1: userinfo in login_url ("http://127.0.0.1:1@<host>") used to pass the loopback
+ * check while curl connected to <host>. The listener here is that <host>: it must see
+ * no connection, because the configuration is refused before any client exists. */
+static void test_hostile_userinfo_login_url_refused_before_connecting(void **state)
+{
+    (void)state;
+    hs_server victim = {0};
+    hs_listen(&victim); /* nobody serves it: connections just queue */
+    char *urls[] = {
+        xasprintf("http://127.0.0.1:1@127.0.0.1:%u", victim.port),
+        xasprintf("http://[::1]@127.0.0.1:%u", victim.port),
+        xasprintf("http://localhost:secretpw@127.0.0.1:%u/", victim.port),
+    };
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        char *err = NULL;
+        sfa_config *cfg = load_cfg(urls[i], NULL, &err);
+        if (cfg) { /* the bug: accepted, and the password goes to the host after '@' */
+            sf_client *c = new_client(cfg);
+            sf_client_login(c);
+            sf_client_free(c);
+            sfa_config_free(cfg);
+        }
+        assert_int_equal(hs_pending_connections(victim.listen_fd), 0);
+        assert_null(cfg);
+        assert_non_null(strstr(err, "salesforce.login_url"));
+        assert_non_null(strstr(err, "user information"));
+        assert_null(strstr(err, "secretpw")); /* userinfo is never echoed */
+        assert_null(strstr(err, "localhost"));
+        free(err);
+        free(urls[i]);
+    }
+    /* The same host without userinfo is fine: the check is about userinfo, not loopback. */
+    sfa_config_free(load_cfg_ok(victim.base, NULL));
+    hs_finish(&victim);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_hostile_userinfo_login_url_refused_before_connecting,
+                               clear_env),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
