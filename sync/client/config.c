@@ -50,6 +50,8 @@ enum cfg_key {
     K_BACKOFF_CAP,
     K_API_LIMIT_SHARE,
     K_SETTLE_TIME,
+    K_ALLOWED_INSTANCE_HOSTS,
+    K_MAX_RESPONSE_BYTES,
     K_COUNT
 };
 
@@ -79,6 +81,14 @@ static const struct key_def {
     [K_API_LIMIT_SHARE] = {"sync", "api_limit_share", "0.5", false},
     /* Salesforce runs a REST request for up to 10 minutes, even after its client left. */
     [K_SETTLE_TIME] = {"sync", "settle_time", "600", false},
+    /* Hosts, besides Salesforce's domains and the login host's, that the token endpoint may
+     * name as instance_url or id (sf_url.h). */
+    [K_ALLOWED_INSTANCE_HOSTS] = {"salesforce", "allowed_instance_hosts", "", false},
+    /* 64 MiB: the largest legitimate answers are a 200-record sObject Collections
+     * retrieve or a query page of wide rows; 200 records of ~300 KB (two long text areas
+     * of 131,072 characters plus the rest, JSON-escaped) fit, and Salesforce shrinks
+     * query pages of large rows by itself (docs/salesforce.md "Query"). */
+    [K_MAX_RESPONSE_BYTES] = {"salesforce", "max_response_bytes", "67108864", false},
 };
 
 static const char *const auth_names[] = {"password", "refresh_token", "client_credentials", "jwt",
@@ -100,6 +110,9 @@ struct sfa_config {
     double api_limit_share;
     char **objects;
     size_t nobjects;
+    char **allowed_hosts;
+    size_t nallowed_hosts;
+    int max_response_bytes;
 };
 
 /* ---- file parsing ---- */
@@ -441,6 +454,50 @@ static sfa_status validate_objects(sfa_config *cfg, char **errmsg)
     return SFA_OK;
 }
 
+static bool host_name_ok(const char *h)
+{
+    if (!*h || *h == '.' || *h == '-')
+        return false;
+    for (const char *p = h; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')
+            return false;
+    return true;
+}
+
+/* allowed_instance_hosts: comma-separated host names, each matching itself and its
+ * subdomains ("*." or "." in front is accepted and dropped). */
+static sfa_status validate_allowed_hosts(sfa_config *cfg, char **errmsg)
+{
+    const char *s = raw(cfg, K_ALLOWED_INSTANCE_HOSTS);
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        const char *b = s, *e = s + n;
+        while (b < e && isspace((unsigned char)*b))
+            b++;
+        while (e > b && isspace((unsigned char)e[-1]))
+            e--;
+        if (e - b >= 2 && b[0] == '*' && b[1] == '.')
+            b += 2;
+        else if (b < e && b[0] == '.')
+            b++;
+        char *host = xstrndup(b, (size_t)(e - b));
+        for (char *p = host; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        if (!host_name_ok(host)) {
+            free(host);
+            return fail(cfg, K_ALLOWED_INSTANCE_HOSTS,
+                        "must be a comma-separated list of host names (example.com)", errmsg);
+        }
+        cfg->allowed_hosts =
+            xrealloc(cfg->allowed_hosts, (cfg->nallowed_hosts + 1) * sizeof *cfg->allowed_hosts);
+        cfg->allowed_hosts[cfg->nallowed_hosts++] = host;
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    return SFA_OK;
+}
+
 static sfa_status validate_salesforce(sfa_config *cfg, char **errmsg)
 {
     const char *why = check_url(raw(cfg, K_LOGIN_URL));
@@ -462,6 +519,12 @@ static sfa_status validate_salesforce(sfa_config *cfg, char **errmsg)
     cfg->auth = (sync_auth_flow)a;
     if (!parse_int(raw(cfg, K_TIMEOUT), 1, 86400, &cfg->timeout_s))
         return fail(cfg, K_TIMEOUT, "must be a whole number of seconds from 1 to 86400", errmsg);
+    if (!parse_int(raw(cfg, K_MAX_RESPONSE_BYTES), 65536, 1 << 30, &cfg->max_response_bytes))
+        return fail(cfg, K_MAX_RESPONSE_BYTES,
+                    "must be a whole number of bytes from 65536 to 1073741824", errmsg);
+    sfa_status st = validate_allowed_hosts(cfg, errmsg);
+    if (st != SFA_OK)
+        return st;
     if (cfg->slots[K_PRIVATE_KEY_FILE].value)
         return check_private_file(cfg, K_PRIVATE_KEY_FILE, cfg->slots[K_PRIVATE_KEY_FILE].value,
                                   errmsg);
@@ -617,6 +680,9 @@ void sfa_config_free(sfa_config *cfg)
     for (size_t i = 0; i < cfg->nobjects; i++)
         free(cfg->objects[i]);
     free(cfg->objects);
+    for (size_t i = 0; i < cfg->nallowed_hosts; i++)
+        free(cfg->allowed_hosts[i]);
+    free(cfg->allowed_hosts);
     free(cfg);
 }
 
@@ -700,4 +766,15 @@ const char *sync_config_secret(const sfa_config *cfg, sync_secret which)
 {
     static const int map[] = {K_CLIENT_SECRET, K_PASSWORD, K_SECURITY_TOKEN, K_REFRESH_TOKEN};
     return cfg->secrets[map[which]];
+}
+
+const char *const *sync_config_allowed_hosts(const sfa_config *cfg, size_t *count)
+{
+    *count = cfg->nallowed_hosts;
+    return (const char *const *)cfg->allowed_hosts;
+}
+
+size_t sync_config_max_response_bytes(const sfa_config *cfg)
+{
+    return (size_t)cfg->max_response_bytes;
 }

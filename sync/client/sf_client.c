@@ -22,6 +22,9 @@
  *       apply a non-idempotent create twice (RELIABILITY.md section 3). PATCH, PUT and
  *       DELETE (keyed upserts, updates, deletes) are safe to apply twice and keep the
  *       pooled connection.
+ *   I7. The instance_url and id of a token response are used only once sf_url.c accepts
+ *       them: https (http only for a loopback emulator reached over loopback http) on a
+ *       Salesforce host, the login host's domain or [salesforce] allowed_instance_hosts.
  */
 #include "sync/client/sf_client.h"
 
@@ -35,6 +38,7 @@
 
 #include "sync/client/config_internal.h"
 #include "sync/client/sf_client_internal.h"
+#include "sync/client/sf_url.h"
 #include "util/alloc.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -313,6 +317,28 @@ static sfa_status login_error_from_transport(sf_client *c, const sf_response *r)
     return SFA_ENETWORK;
 }
 
+/* I7: the instance and identity URLs come from the network; the bearer token and record
+ * data go there only if they are https on a Salesforce host (sf_url.h). */
+static sfa_status check_token_urls(sf_client *c, const sf_token *tok)
+{
+    size_t n = 0;
+    const char *const *allowed = sync_config_allowed_hosts(c->cfg, &n);
+    const char *login = sync_config_login_url(c->cfg);
+    const char *urls[] = {tok->instance_url, tok->id_url};
+    const char *names[] = {"instance_url", "id"};
+    for (size_t i = 0; i < 2; i++) {
+        char *why = NULL;
+        if (urls[i] && !sf_url_check_returned(urls[i], login, allowed, n, &why)) {
+            set_err(c, xasprintf("Salesforce login refused: the token response's %s is not "
+                                 "trusted: %s",
+                                 names[i], why));
+            free(why);
+            return SFA_ECONFIG;
+        }
+    }
+    return SFA_OK;
+}
+
 sfa_status sf_client_login(sf_client *c)
 {
     strbuf form = STRBUF_INIT;
@@ -345,6 +371,9 @@ sfa_status sf_client_login(sf_client *c)
         set_err(c, err);
         goto out;
     }
+    st = check_token_urls(c, &tok);
+    if (st != SFA_OK)
+        goto out;
     sf_token_clear(&c->tok);
     c->tok = tok; /* ownership moves to the client */
     memset(&tok, 0, sizeof tok);

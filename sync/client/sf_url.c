@@ -99,7 +99,8 @@ bool sf_host_in_domain(const char *host, const char *domain)
     return hn == dn || host[hn - dn - 1] == '.';
 }
 
-/* Where Salesforce serves orgs' API hosts (docs/salesforce.md "Instance URLs"): My Domain
+/* Where Salesforce serves orgs' API hosts (docs/salesforce.md "Token response"; README "TLS"): My
+ * Domain
  * (*.my.salesforce.com, *.sandbox.my.salesforce.com), legacy instances (na1.salesforce.com),
  * sites and older formats (*.force.com, *.cloudforce.com, *.database.com), Government
  * Cloud Plus (*.salesforce.mil) and Salesforce on Alibaba Cloud (*.sfcrmproducts.cn). */

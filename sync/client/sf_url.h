@@ -28,7 +28,7 @@ bool sf_host_is_loopback(const char *host);
 /* host equals domain or is a subdomain of it (label-wise, case-insensitive). */
 bool sf_host_in_domain(const char *host, const char *domain);
 
-/* Is host within Salesforce's own domains (docs/salesforce.md "Instance URLs")? */
+/* Is host within Salesforce's own domains (docs/salesforce.md "Token response"; README "TLS")? */
 bool sf_host_is_salesforce(const char *host);
 
 /* Check a URL the token endpoint handed back (instance_url, id) before any request,

@@ -100,11 +100,77 @@ static void test_hostile_userinfo_login_url_refused_before_connecting(void **sta
     hs_finish(&victim);
 }
 
+static char *token_with(const char *instance, const char *id)
+{
+    char *body = xasprintf("{\"access_token\":\"00D000000000001!AQ4AQSecretTokenValue\","
+                           "\"instance_url\":\"%s\",\"id\":\"%s\",\"token_type\":\"Bearer\"}",
+                           instance, id);
+    char *r = hs_reply("200 OK", "Content-Type: application/json\r\n", body);
+    free(body);
+    return r;
+}
+
+/* 8.2: the token endpoint names the host that receives the bearer token and the data.
+ * Only https hosts of Salesforce (or allowed by configuration) are accepted; the login
+ * answer alone is checked, so nothing is ever sent to the refused hosts. */
+static void test_hostile_token_response_urls_checked(void **state)
+{
+    (void)state;
+    static const char id_ok[] = "https://login.salesforce.com/id/00D000000000001AAA/"
+                                "005000000000001AAA";
+    struct {
+        const char *instance, *id, *extra;
+        sfa_status want;
+    } cases[] = {
+        {"http://192.0.2.2:18778", id_ok, NULL, SFA_ECONFIG},
+        {"https://evil.example.com", id_ok, NULL, SFA_ECONFIG},
+        {"https://na1.salesforce.com@evil.example.com", id_ok, NULL, SFA_ECONFIG},
+        {"https://acme.my.salesforce.com", "http://192.0.2.2/id/00D/005", NULL, SFA_ECONFIG},
+        {"https://acme.my.salesforce.com", "https://evil.example.com/id/00D/005", NULL,
+         SFA_ECONFIG},
+        {"https://salesforce.com.evil.example.com", id_ok, NULL, SFA_ECONFIG},
+        {"https://acme.my.salesforce.com", id_ok, NULL, SFA_OK},
+        {"https://acme.sandbox.my.salesforce.com/", id_ok, NULL, SFA_OK},
+        {"https://sf.example.com", id_ok, "allowed_instance_hosts = other.org, *.example.com\n",
+         SFA_OK},
+    };
+    enum { N = sizeof cases / sizeof cases[0] };
+    char *replies[N];
+    for (size_t i = 0; i < N; i += HS_MAX_STEPS) {
+        hs_server s = {0};
+        hs_listen(&s);
+        for (size_t j = i; j < N && j < i + HS_MAX_STEPS; j++) {
+            replies[j] = token_with(cases[j].instance, cases[j].id);
+            s.steps[s.nsteps++] = (hs_step){HS_REPLY, replies[j], 0};
+        }
+        hs_run(&s);
+        for (size_t j = i; j < N && j < i + HS_MAX_STEPS; j++) {
+            sfa_config *cfg = load_cfg_ok(s.base, cases[j].extra);
+            sf_client *c = new_client(cfg);
+            sfa_status st = sf_client_login(c);
+            if (st != cases[j].want)
+                fail_msg("case %zu (%s, %s): login %d, want %d: %s", j, cases[j].instance,
+                         cases[j].id, st, cases[j].want, sf_client_errmsg(c));
+            if (st != SFA_OK) {
+                assert_null(sf_client_instance_url(c));
+                assert_non_null(strstr(sf_client_errmsg(c), "not trusted"));
+                assert_null(strstr(sf_client_errmsg(c), "SecretTokenValue"));
+            }
+            assert_int_equal(sf_client_requests_made(c), 1); /* the token request only */
+            sf_client_free(c);
+            sfa_config_free(cfg);
+            free(replies[j]);
+        }
+        hs_finish(&s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_hostile_userinfo_login_url_refused_before_connecting,
                                clear_env),
+        cmocka_unit_test_setup(test_hostile_token_response_urls_checked, clear_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,6 +122,10 @@ static void test_config_defaults(void **state)
     assert_int_equal(sync_config_settle_s(cfg), 600); /* Salesforce's 10-minute request limit */
     assert_true(sync_config_api_limit_share(cfg) == 0.5);
     assert_null(sync_config_secret(cfg, SYNC_SECRET_PASSWORD));
+    assert_int_equal(sync_config_max_response_bytes(cfg), 64 << 20);
+    size_t n = 1;
+    sync_config_allowed_hosts(cfg, &n);
+    assert_int_equal(n, 0);
     assert_string_equal(sfa_config_get(cfg, "sync", "conflict_policy"), "local-wins");
     assert_null(sfa_config_get(cfg, "sync", "nope"));
     sfa_config_free(cfg);
@@ -298,9 +302,25 @@ static void test_config_bad_values(void **state)
     expect_error("[sync]\nsettle_time = soon\n", "sync.settle_time");
     expect_error("[sync]\nobjects = Case, 1Bad\n", "sync.objects");
     expect_error("[sync]\nidempotency_field = Bad Field\n", "sync.idempotency_field");
+    expect_error("[salesforce]\nallowed_instance_hosts = a.com, https://b.com\n",
+                 "salesforce.allowed_instance_hosts");
+    expect_error("[salesforce]\nallowed_instance_hosts = a.com,,b.com\n",
+                 "salesforce.allowed_instance_hosts");
+    expect_error("[salesforce]\nmax_response_bytes = 1000\n", "salesforce.max_response_bytes");
+    expect_error("[salesforce]\nmax_response_bytes = 64M\n", "salesforce.max_response_bytes");
     /* An empty idempotency field means: no key. */
     sfa_config *cfg = load_ok("[sync]\nidempotency_field =\n");
     assert_null(sync_config_idempotency_field(cfg));
+    sfa_config_free(cfg);
+    cfg = load_ok("[salesforce]\nallowed_instance_hosts = *.Example.com, .b.org,c.net\n"
+                  "max_response_bytes = 65536\n");
+    size_t n = 0;
+    const char *const *hosts = sync_config_allowed_hosts(cfg, &n);
+    assert_int_equal(n, 3);
+    assert_string_equal(hosts[0], "example.com");
+    assert_string_equal(hosts[1], "b.org");
+    assert_string_equal(hosts[2], "c.net");
+    assert_int_equal(sync_config_max_response_bytes(cfg), 65536);
     sfa_config_free(cfg);
 }
 
