@@ -25,6 +25,8 @@
  *   I7. The instance_url and id of a token response are used only once sf_url.c accepts
  *       them: https (http only for a loopback emulator reached over loopback http) on a
  *       Salesforce host, the login host's domain or [salesforce] allowed_instance_hosts.
+ *   I8. Proxies (HTTPS_PROXY, NO_PROXY, as libcurl reads them) are used for https only: a
+ *       plain http request never goes through a proxy, whatever the environment says.
  */
 #include "sync/client/sf_client.h"
 
@@ -164,6 +166,12 @@ static void set_transfer_options(sf_client *c, const char *method, const char *u
     if (ca)
         curl_easy_setopt(h, CURLOPT_CAINFO, ca);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    if (strncmp(url, "http://", 7) == 0) {
+        /* I8: plain http (the loopback emulator only) never goes through a proxy, which
+         * would receive the token request's password and secret in clear text. */
+        curl_easy_setopt(h, CURLOPT_PROXY, "");
+        curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    }
     curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, c->fresh_next ? 1L : 0L); /* I6 */
     c->fresh_next = false;
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);

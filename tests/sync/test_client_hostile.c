@@ -23,6 +23,7 @@ static const char *const proxy_vars[] = {"http_proxy",  "HTTP_PROXY", "https_pro
                                          "HTTPS_PROXY", "ALL_PROXY",  "all_proxy",
                                          "NO_PROXY",    "no_proxy",   NULL};
 
+/* Also the group teardown: the proxy variables must not outlive this program's tests. */
 static int clear_env(void **state)
 {
     (void)state;
@@ -165,12 +166,42 @@ static void test_hostile_token_response_urls_checked(void **state)
     }
 }
 
+/* 8.3: a loopback http login must not go through a proxy from the environment: the proxy
+ * would receive the password and the client secret in clear text. */
+static void test_hostile_http_never_uses_proxy(void **state)
+{
+    (void)state;
+    hs_server proxy = {0};
+    hs_listen(&proxy); /* a listener nobody serves: it only counts connections */
+    hs_server s = {0};
+    hs_listen(&s);
+    char *tok = hs_token_reply(s.base, NULL);
+    s.steps[s.nsteps++] = (hs_step){HS_REPLY, tok, 0};
+    hs_run(&s);
+    setenv("http_proxy", proxy.base, 1);
+    setenv("HTTP_PROXY", proxy.base, 1);
+    setenv("ALL_PROXY", proxy.base, 1);
+    setenv("all_proxy", proxy.base, 1);
+    sfa_config *cfg = load_cfg_ok(s.base, NULL);
+    sf_client *c = new_client(cfg);
+    sfa_status st = sf_client_login(c);
+    hs_finish(&s);
+    assert_int_equal(hs_pending_connections(proxy.listen_fd), 0);
+    assert_int_equal(st, SFA_OK);
+    assert_int_equal(s.accepted, 1); /* the token request went straight to the server */
+    sf_client_free(c);
+    sfa_config_free(cfg);
+    hs_finish(&proxy);
+    free(tok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_hostile_userinfo_login_url_refused_before_connecting,
                                clear_env),
         cmocka_unit_test_setup(test_hostile_token_response_urls_checked, clear_env),
+        cmocka_unit_test_setup(test_hostile_http_never_uses_proxy, clear_env),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, clear_env);
 }
