@@ -27,6 +27,11 @@
  *       Salesforce host, the login host's domain or [salesforce] allowed_instance_hosts.
  *   I8. Proxies (HTTPS_PROXY, NO_PROXY, as libcurl reads them) are used for https only: a
  *       plain http request never goes through a proxy, whatever the environment says.
+ *   I9. No response body, after decompression, grows past [salesforce] max_response_bytes:
+ *       the transfer is aborted there and its outcome is unknown (the request may have
+ *       been applied), so memory stays bounded whatever the server sends (issue 8.5).
+ *       There is no separate compression-ratio limit: deflate cannot exceed ~1032:1, and
+ *       the byte cap already bounds both memory and the time spent inflating.
  */
 #include "sync/client/sf_client.h"
 
@@ -61,6 +66,8 @@ struct sf_client {
 /* Per-transfer state filled by the curl callbacks. */
 struct xfer {
     strbuf body;
+    size_t cap;   /* max_response_bytes: body bytes after decompression (I9) */
+    bool too_big; /* the body went over cap: transfer aborted */
     char *content_type;
     char *limit_info;
     char *retry_after;
@@ -91,9 +98,14 @@ static void response_init(sf_response *resp)
     resp->retry_after_s = -1;
 }
 
+/* curl hands us decoded (decompressed) bytes, so the cap also bounds a gzip bomb (I9). */
 static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
 {
     struct xfer *x = ud;
+    if (size * n > x->cap - x->body.len) {
+        x->too_big = true;
+        return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
+    }
     strbuf_add(&x->body, ptr, size * n);
     return size * n;
 }
@@ -160,6 +172,8 @@ static void set_transfer_options(sf_client *c, const char *method, const char *u
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)(timeout < 15 ? timeout : 15));
     curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)timeout);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    /* I9: a declared Content-Length over the cap fails before the body is read. */
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->cap);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L); /* I4 */
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     const char *ca = sfa_config_get(c->cfg, "salesforce", "ca_bundle");
@@ -230,7 +244,7 @@ static sfa_status perform(sf_client *c, const char *method, const char *url,
                           struct curl_slist *hdrs, const char *body, size_t len, bool json_call,
                           sf_response *resp)
 {
-    struct xfer x = {STRBUF_INIT, NULL, NULL, NULL};
+    struct xfer x = {STRBUF_INIT, sync_config_max_response_bytes(c->cfg), false, NULL, NULL, NULL};
     response_init(resp);
     set_transfer_options(c, method, url, hdrs, body, len, &x);
     CURLcode rc = curl_easy_perform(c->curl);
@@ -239,7 +253,14 @@ static sfa_status perform(sf_client *c, const char *method, const char *url,
     resp->outcome = sf_outcome_from_curl(rc, request_size);
     if (resp->outcome != SF_NOT_SENT)
         c->requests++; /* reached (or may have reached) Salesforce: what the org counts */
-    if (resp->outcome == SF_ANSWERED) {
+    if (x.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+        /* I9: the request was sent and may have been applied; the answer is lost. */
+        resp->outcome = SF_UNKNOWN;
+        resp->error_message = xasprintf("outcome unknown: the response was larger than "
+                                        "[salesforce] max_response_bytes (%zu bytes); "
+                                        "transfer aborted",
+                                        x.cap);
+    } else if (resp->outcome == SF_ANSWERED) {
         fill_answered(c, method, &x, json_call, resp);
     } else {
         /* curl_easy_strerror is generic text: no URL, header or body content (I1). */

@@ -195,6 +195,98 @@ static void test_hostile_http_never_uses_proxy(void **state)
     free(tok);
 }
 
+/* ---- 8.5: bounded memory whatever the server sends ---- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_LIMIT_KB (96L * 1024) /* ASan's shadow memory and quarantine come on top */
+#else
+#define RSS_LIMIT_KB (32L * 1024)
+#endif
+
+struct child_result {
+    int outcome;
+    long status;
+    long rss_kb;
+    int st;
+    char msg[200];
+};
+
+/* The client side of one scenario, in a child process so ru_maxrss is the client's alone
+ * (the server thread lives in the parent). The child is forked before that thread starts. */
+static void run_child(int wfd, const char *base)
+{
+    struct child_result r = {0};
+    sfa_config *cfg = load_cfg_ok(base, "max_response_bytes = 4194304\n");
+    sf_client *c = new_client(cfg);
+    sf_response resp;
+    r.st = sf_client_request(c, "GET", "limits", NULL, &resp);
+    r.outcome = (int)resp.outcome;
+    r.status = resp.status;
+    snprintf(r.msg, sizeof r.msg, "%s", resp.error_message ? resp.error_message : "");
+    sf_response_free(&resp);
+    sf_client_free(c);
+    sfa_config_free(cfg);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    r.rss_kb = ru.ru_maxrss;
+    if (write(wfd, &r, sizeof r) != (ssize_t)sizeof r)
+        _exit(2);
+    _exit(0);
+}
+
+static void expect_capped(hs_kind kind, size_t size)
+{
+    hs_server s = {0};
+    hs_listen(&s);
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        close(s.listen_fd);
+        run_child(fds[1], s.base);
+    }
+    close(fds[1]);
+    char *tok = hs_token_reply(s.base, NULL);
+    s.steps[s.nsteps++] = (hs_step){HS_REPLY, tok, 0};
+    s.steps[s.nsteps++] = (hs_step){kind, NULL, size};
+    hs_run(&s);
+    struct child_result r = {0};
+    ssize_t got = read(fds[0], &r, sizeof r);
+    int wst = 0;
+    waitpid(pid, &wst, 0);
+    hs_finish(&s);
+    close(fds[0]);
+    free(tok);
+    assert_int_equal(got, (ssize_t)sizeof r);
+    print_message("kind %d: peak RSS %ld KiB, server sent %zu bytes, %s\n", (int)kind, r.rss_kb,
+                  s.sent[1], r.msg);
+    if (r.rss_kb >= RSS_LIMIT_KB)
+        fail_msg("peak RSS %ld KiB >= %ld KiB", r.rss_kb, RSS_LIMIT_KB);
+    assert_int_equal(r.st, SFA_OK);
+    assert_int_equal(r.outcome, SF_UNKNOWN); /* the request may have been applied */
+    assert_non_null(strstr(r.msg, "max_response_bytes"));
+}
+
+static void test_hostile_endless_chunked_body_is_capped(void **state)
+{
+    (void)state;
+    expect_capped(HS_ENDLESS_CHUNKED, 0);
+}
+
+static void test_hostile_huge_body_is_capped(void **state)
+{
+    (void)state;
+    expect_capped(HS_HUGE, (size_t)100 << 20);
+}
+
+static void test_hostile_gzip_bomb_is_capped(void **state)
+{
+    (void)state;
+    expect_capped(HS_GZIP_BOMB, (size_t)1 << 30);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +294,9 @@ int main(void)
                                clear_env),
         cmocka_unit_test_setup(test_hostile_token_response_urls_checked, clear_env),
         cmocka_unit_test_setup(test_hostile_http_never_uses_proxy, clear_env),
+        cmocka_unit_test_setup(test_hostile_endless_chunked_body_is_capped, clear_env),
+        cmocka_unit_test_setup(test_hostile_huge_body_is_capped, clear_env),
+        cmocka_unit_test_setup(test_hostile_gzip_bomb_is_capped, clear_env),
     };
     return cmocka_run_group_tests(tests, NULL, clear_env);
 }
