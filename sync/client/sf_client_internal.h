@@ -51,8 +51,9 @@ void sf_token_clear(sf_token *t);
 sfa_status oauth_build_form(strbuf *out, CURL *curl, const sfa_config *cfg,
                             const char *refresh_override, int64_t now_s, char **errmsg);
 /* Parse a token endpoint answer. 200 with access_token and instance_url -> SFA_OK;
- * an OAuth error -> SFA_EAUTH with "Salesforce login failed: <error>: <description>";
- * 5xx -> SFA_ESERVER; anything else -> SFA_EAUTH or SFA_ESERVER with a description. */
+ * an OAuth error on a 4xx -> SFA_EAUTH with "Salesforce login failed: <error>:
+ * <description>"; 5xx, 408, 429, or a 2xx without a usable token (HTML, garbage) ->
+ * SFA_ENETWORK ("try later": the engine backs the run off); other statuses -> SFA_EAUTH. */
 sfa_status oauth_parse_token_response(sf_token *out, long status, const cJSON *json, char **errmsg);
 /* Split ".../id/<org>/<user>" into the two ids. False when the URL has another shape. */
 bool oauth_split_identity(const char *id_url, char **org_id, char **user_id);

@@ -121,17 +121,16 @@ static unsigned char *gzip_zeros(size_t size, size_t *out_len)
     return out;
 }
 
-static size_t serve_bomb(int fd, size_t size)
+static size_t serve_bomb(int fd, const hs_step *st)
 {
-    size_t len = 0;
-    unsigned char *gz = gzip_zeros(size, &len);
+    size_t len = st->gz_len;
+    const unsigned char *gz = st->gz;
     char *head = xasprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                            "Content-Encoding: gzip\r\nContent-Length: %zu\r\n"
                            "Connection: close\r\n\r\n",
                            len);
     bool ok = send_all(fd, head, strlen(head)) && send_all(fd, gz, len);
     free(head);
-    free(gz);
     return ok ? len : 0;
 }
 
@@ -177,7 +176,7 @@ static void *serve(void *arg)
             s->sent[i] = serve_huge(fd, st->size);
             break;
         case HS_GZIP_BOMB:
-            s->sent[i] = serve_bomb(fd, st->size);
+            s->sent[i] = serve_bomb(fd, st);
             break;
         case HS_ECHO_AUTH:
             s->sent[i] = serve_echo_auth(fd, s->requests[i]);
@@ -206,8 +205,16 @@ void hs_listen(hs_server *s)
     snprintf(s->base, sizeof s->base, "http://127.0.0.1:%u", s->port);
 }
 
+void hs_prepare(hs_server *s)
+{
+    for (int i = 0; i < s->nsteps; i++)
+        if (s->steps[i].kind == HS_GZIP_BOMB && !s->steps[i].gz)
+            s->steps[i].gz = gzip_zeros(s->steps[i].size, &s->steps[i].gz_len);
+}
+
 void hs_run(hs_server *s)
 {
+    hs_prepare(s);
     if (pthread_create(&s->thread, NULL, serve, s) != 0)
         abort();
     s->running = true;
@@ -222,6 +229,8 @@ void hs_finish(hs_server *s)
     for (int i = 0; i < HS_MAX_STEPS; i++) {
         free(s->requests[i]);
         s->requests[i] = NULL;
+        free(s->steps[i].gz);
+        s->steps[i].gz = NULL;
     }
 }
 

@@ -25,6 +25,8 @@ typedef struct hs_step {
     hs_kind kind;
     const char *reply; /* HS_REPLY */
     size_t size;       /* HS_ENDLESS_CHUNKED (0: 256 MiB), HS_HUGE, HS_GZIP_BOMB */
+    unsigned char *gz; /* HS_GZIP_BOMB: compressed body, built by hs_prepare() */
+    size_t gz_len;
 } hs_step;
 
 typedef struct hs_server {
@@ -42,6 +44,9 @@ typedef struct hs_server {
 
 /* Bind; base and port are known from here on. */
 void hs_listen(hs_server *s);
+/* Build what the steps need ahead of time (gzip bombs take seconds to deflate; doing it
+ * while the client waits would trip its timeout). hs_run() calls it if needed. */
+void hs_prepare(hs_server *s);
 /* Start serving the steps (set them first). */
 void hs_run(hs_server *s);
 /* Join and close; frees requests. */

@@ -15,6 +15,9 @@
 #include <unistd.h>
 
 #include "hostile_server.h"
+#include "sfagent/agent.h"
+#include "sfagent/record.h"
+#include "sfagent/sync.h"
 #include "sync/client/config_internal.h"
 #include "sync/client/sf_client.h"
 #include "util/alloc.h"
@@ -142,7 +145,7 @@ static void test_hostile_token_response_urls_checked(void **state)
         hs_listen(&s);
         for (size_t j = i; j < N && j < i + HS_MAX_STEPS; j++) {
             replies[j] = token_with(cases[j].instance, cases[j].id);
-            s.steps[s.nsteps++] = (hs_step){HS_REPLY, replies[j], 0};
+            s.steps[s.nsteps++] = (hs_step){HS_REPLY, replies[j], 0, NULL, 0};
         }
         hs_run(&s);
         for (size_t j = i; j < N && j < i + HS_MAX_STEPS; j++) {
@@ -176,7 +179,7 @@ static void test_hostile_http_never_uses_proxy(void **state)
     hs_server s = {0};
     hs_listen(&s);
     char *tok = hs_token_reply(s.base, NULL);
-    s.steps[s.nsteps++] = (hs_step){HS_REPLY, tok, 0};
+    s.steps[s.nsteps++] = (hs_step){HS_REPLY, tok, 0, NULL, 0};
     hs_run(&s);
     setenv("http_proxy", proxy.base, 1);
     setenv("HTTP_PROXY", proxy.base, 1);
@@ -238,6 +241,10 @@ static void expect_capped(hs_kind kind, size_t size)
 {
     hs_server s = {0};
     hs_listen(&s);
+    char *tok = hs_token_reply(s.base, NULL);
+    s.steps[s.nsteps++] = (hs_step){HS_REPLY, tok, 0, NULL, 0};
+    s.steps[s.nsteps++] = (hs_step){kind, NULL, size, NULL, 0};
+    hs_prepare(&s);
     int fds[2];
     assert_int_equal(pipe(fds), 0);
     pid_t pid = fork();
@@ -248,9 +255,6 @@ static void expect_capped(hs_kind kind, size_t size)
         run_child(fds[1], s.base);
     }
     close(fds[1]);
-    char *tok = hs_token_reply(s.base, NULL);
-    s.steps[s.nsteps++] = (hs_step){HS_REPLY, tok, 0};
-    s.steps[s.nsteps++] = (hs_step){kind, NULL, size};
     hs_run(&s);
     struct child_result r = {0};
     ssize_t got = read(fds[0], &r, sizeof r);
@@ -287,6 +291,84 @@ static void test_hostile_gzip_bomb_is_capped(void **state)
     expect_capped(HS_GZIP_BOMB, (size_t)1 << 30);
 }
 
+/* ---- 8.13: a token endpoint that is down means "try later" ---- */
+
+static void test_hostile_token_endpoint_down_is_try_later(void **state)
+{
+    (void)state;
+    char *replies[] = {
+        hs_reply("503 Service Unavailable", "Content-Type: text/html\r\n",
+                 "<html><body>Down for maintenance</body></html>"),
+        hs_reply("500 Internal Server Error", "Content-Type: application/json\r\n",
+                 "{\"error\":\"server_error\",\"error_description\":\"oops\"}"),
+        hs_reply("200 OK", "Content-Type: text/html\r\n", "<html>captive portal</html>"),
+    };
+    enum { N = sizeof replies / sizeof replies[0] };
+    hs_server s = {0};
+    hs_listen(&s);
+    for (size_t i = 0; i < N; i++)
+        s.steps[s.nsteps++] = (hs_step){HS_REPLY, replies[i], 0, NULL, 0};
+    hs_run(&s);
+    sfa_config *cfg = load_cfg_ok(s.base, NULL);
+    for (size_t i = 0; i < N; i++) {
+        sf_client *c = new_client(cfg);
+        sf_response r;
+        sfa_status st = sf_client_request(c, "GET", "limits", NULL, &r);
+        if (st != SFA_ENETWORK)
+            fail_msg("reply %zu: status %d, want SFA_ENETWORK: %s", i, st, sf_client_errmsg(c));
+        assert_int_equal(r.outcome, SF_NOT_SENT);
+        sf_response_free(&r);
+        sf_client_free(c);
+    }
+    hs_finish(&s);
+    sfa_config_free(cfg);
+    for (size_t i = 0; i < N; i++)
+        free(replies[i]);
+}
+
+/* Through the engine: the run ends "retry later" with a run-level backoff stored, so the
+ * next run does not even ask the token endpoint. */
+static void test_hostile_token_endpoint_down_backs_off_sync(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sfa-hostile-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *db = xasprintf("%s/t.db", dir);
+    char *down = hs_reply("503 Service Unavailable", "Content-Type: text/html\r\n", "<html/>");
+    hs_server s = {0};
+    hs_listen(&s);
+    s.steps[s.nsteps++] = (hs_step){HS_REPLY, down, 0, NULL, 0};
+    hs_run(&s);
+    sfa_config *cfg = load_cfg_ok(s.base, NULL);
+    sfa_agent *agent = NULL;
+    sfa_open_options o = SFA_OPEN_OPTIONS_INIT;
+    assert_int_equal(sfa_agent_open(&agent, db, &o), SFA_OK);
+    char *id = NULL;
+    assert_int_equal(sfa_record_create(&id, agent, "Case", "{\"Subject\":\"x\"}"), SFA_OK);
+    free(id);
+    sfa_sync_options so = SFA_SYNC_OPTIONS_INIT;
+    sfa_sync_report rep;
+    assert_int_equal(sfa_sync_run(&rep, agent, cfg, &so), SFA_ERETRY);
+    hs_finish(&s); /* the one token request was answered */
+    hs_listen(&s); /* same port is not guaranteed: reload the configuration for the new one */
+    sfa_config_free(cfg);
+    cfg = load_cfg_ok(s.base, NULL);
+    assert_int_equal(sfa_sync_run(&rep, agent, cfg, &so), SFA_ERETRY);
+    assert_int_equal(hs_pending_connections(s.listen_fd), 0); /* backoff: nothing sent */
+    hs_finish(&s);
+    sfa_agent_free(agent);
+    sfa_config_free(cfg);
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char *p = xasprintf("%s%s", db, suffixes[i]);
+        unlink(p);
+        free(p);
+    }
+    rmdir(dir);
+    free(db);
+    free(down);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +379,8 @@ int main(void)
         cmocka_unit_test_setup(test_hostile_endless_chunked_body_is_capped, clear_env),
         cmocka_unit_test_setup(test_hostile_huge_body_is_capped, clear_env),
         cmocka_unit_test_setup(test_hostile_gzip_bomb_is_capped, clear_env),
+        cmocka_unit_test_setup(test_hostile_token_endpoint_down_is_try_later, clear_env),
+        cmocka_unit_test_setup(test_hostile_token_endpoint_down_backs_off_sync, clear_env),
     };
     return cmocka_run_group_tests(tests, NULL, clear_env);
 }

@@ -151,10 +151,19 @@ static void test_token_response(void **state)
     cJSON_Delete(j);
 
     j = cJSON_Parse("{\"instance_url\":\"https://x\"}");
-    assert_int_equal(oauth_parse_token_response(&t, 200, j, &err), SFA_ESERVER);
+    assert_int_equal(oauth_parse_token_response(&t, 200, j, &err), SFA_ENETWORK);
     free(err);
     cJSON_Delete(j);
-    assert_int_equal(oauth_parse_token_response(&t, 503, NULL, &err), SFA_ESERVER);
+    /* 8.13: a token endpoint that is down is "try later", not a credentials failure. */
+    assert_int_equal(oauth_parse_token_response(&t, 503, NULL, &err), SFA_ENETWORK);
+    free(err);
+    assert_int_equal(oauth_parse_token_response(&t, 429, NULL, &err), SFA_ENETWORK);
+    free(err);
+    j = cJSON_Parse("{\"error\":\"server_error\",\"error_description\":\"try again\"}");
+    assert_int_equal(oauth_parse_token_response(&t, 500, j, &err), SFA_ENETWORK);
+    free(err);
+    cJSON_Delete(j);
+    assert_int_equal(oauth_parse_token_response(&t, 404, NULL, &err), SFA_EAUTH);
     free(err);
 
     char *o, *u;
