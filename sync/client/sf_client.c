@@ -4,13 +4,12 @@
  *
  * Invariants:
  *   I1. Secrets (access token, form bodies of the token endpoint) never reach a log line,
- *       an error message or a response field; the Authorization header lives only in the
- *       curl_slist for the duration of one transfer, and curl's verbose mode is never on.
- *   I2. One request triggers at most one re-login and one replay: a second 401 is
- *       returned as answered, never looped on.
- *   I3. Token refreshes are serialised: one client owns one token and refreshes it only
- *       from the thread using the client (sf_client.h: one client per thread), and a
- *       request that saw a 401 re-logs in only if nobody replaced its token meanwhile
+ *       an error message or a response field (server texts pass sf_scrub_secrets()); the
+ * Authorization header lives only in the curl_slist for the duration of one transfer, and curl's
+ * verbose mode is never on. I2. One request triggers at most one re-login and one replay: a second
+ * 401 is returned as answered, never looped on. I3. Token refreshes are serialised: one client owns
+ * one token and refreshes it only from the thread using the client (sf_client.h: one client per
+ * thread), and a request that saw a 401 re-logs in only if nobody replaced its token meanwhile
  *       (token_gen); token requests of all clients in the process are serialised by
  *       token_lock, so the same refresh token is never used by two requests at once.
  *   I4. TLS peer and host verification are always on; http:// is only possible for
@@ -76,7 +75,8 @@ struct xfer {
 static void set_err(sf_client *c, char *msg) /* takes ownership */
 {
     free(c->errmsg);
-    c->errmsg = msg;
+    c->errmsg = sf_scrub_secrets(msg); /* I1: login errors quote the server */
+    free(msg);
 }
 
 void sf_response_free(sf_response *resp)
@@ -219,6 +219,15 @@ static void fill_answered(sf_client *c, const char *method, struct xfer *x, bool
     resp->outcome = SF_ANSWERED;
     resp->body_len = x->body.len;
     resp->body = x->body.len ? strbuf_detach(&x->body) : NULL;
+    bool ok = resp->status >= 200 && resp->status < 300;
+    if (!ok && resp->body) {
+        /* I1: an error body may echo our request, Authorization header included. Record
+         * data (2xx) is never altered. */
+        char *clean = sf_scrub_secrets(resp->body);
+        free(resp->body);
+        resp->body = clean;
+        resp->body_len = strlen(clean);
+    }
     bool want_json = resp->body && (json_call || is_json_type(x->content_type));
     if (want_json)
         resp->json = cJSON_ParseWithLength(resp->body, resp->body_len);
@@ -226,7 +235,6 @@ static void fill_answered(sf_client *c, const char *method, struct xfer *x, bool
         sf_parse_limit_info(x->limit_info, &c->api_used, &c->api_max);
     if (x->retry_after)
         resp->retry_after_s = sf_parse_retry_after(x->retry_after, time_now_ms());
-    bool ok = resp->status >= 200 && resp->status < 300;
     if (ok && want_json && !resp->json) {
         /* A 2xx whose body we cannot read: the change may well have been applied, and a
          * read gave us nothing usable either (sf_client.h: SF_UNKNOWN). */

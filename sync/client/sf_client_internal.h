@@ -29,6 +29,12 @@ void sf_parse_error_body(long status, const cJSON *json, char **code, char **mes
 /* Outcome class of a finished curl transfer (RELIABILITY.md section 3). request_size is
  * CURLINFO_REQUEST_SIZE: 0 means nothing was issued. */
 sf_outcome sf_outcome_from_curl(CURLcode rc, long request_size);
+/* Copy of text with bearer tokens ("Bearer <token>", any case) and Salesforce session ids
+ * ("00D<12 or 15 alphanumerics>!<secret>") replaced by "[redacted]": every server text the
+ * client hands upward (error messages, error bodies) goes through here, so a server that
+ * echoes the Authorization header cannot get the token into last_error or a log (issue
+ * 8.4). NULL for NULL. Caller frees. */
+char *sf_scrub_secrets(const char *text);
 /* Is the method one that may change data on the server? */
 bool sf_method_is_mutating(const char *method);
 

@@ -291,6 +291,38 @@ static void test_hostile_gzip_bomb_is_capped(void **state)
     expect_capped(HS_GZIP_BOMB, (size_t)1 << 30);
 }
 
+/* 8.4: a server echoing the Authorization header in an error must not get the token into
+ * the error message or the body the client hands upward. */
+static void test_hostile_echoed_token_is_scrubbed(void **state)
+{
+    (void)state;
+    hs_server s = {0};
+    hs_listen(&s);
+    char *tok = hs_token_reply(s.base, NULL);
+    s.steps[s.nsteps++] = (hs_step){HS_REPLY, tok, 0, NULL, 0};
+    s.steps[s.nsteps++] = (hs_step){HS_ECHO_AUTH, NULL, 0, NULL, 0};
+    hs_run(&s);
+    sfa_config *cfg = load_cfg_ok(s.base, NULL);
+    sf_client *c = new_client(cfg);
+    sf_response r;
+    assert_int_equal(sf_client_request(c, "GET", "limits", NULL, &r), SFA_OK);
+    hs_finish(&s);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.error_code, "BAD_HEADER");
+    const char *texts[] = {r.error_message, r.body};
+    for (size_t i = 0; i < 2; i++) {
+        assert_non_null(texts[i]);
+        assert_null(strstr(texts[i], "SecretTokenValue")); /* our token, echoed */
+        assert_null(strstr(texts[i], "FakeTokenValue"));   /* a session id in the text */
+        assert_non_null(strstr(texts[i], "[redacted]"));
+    }
+    assert_non_null(strstr(r.error_message, "could not use Authorization: Bearer [redacted]"));
+    sf_response_free(&r);
+    sf_client_free(c);
+    sfa_config_free(cfg);
+    free(tok);
+}
+
 /* ---- 8.13: a token endpoint that is down means "try later" ---- */
 
 static void test_hostile_token_endpoint_down_is_try_later(void **state)
@@ -379,6 +411,7 @@ int main(void)
         cmocka_unit_test_setup(test_hostile_endless_chunked_body_is_capped, clear_env),
         cmocka_unit_test_setup(test_hostile_huge_body_is_capped, clear_env),
         cmocka_unit_test_setup(test_hostile_gzip_bomb_is_capped, clear_env),
+        cmocka_unit_test_setup(test_hostile_echoed_token_is_scrubbed, clear_env),
         cmocka_unit_test_setup(test_hostile_token_endpoint_down_is_try_later, clear_env),
         cmocka_unit_test_setup(test_hostile_token_endpoint_down_backs_off_sync, clear_env),
     };

@@ -341,13 +341,42 @@ static void test_jwt_signature_verifies(void **state)
     free(bad);
 }
 
+/* 8.4: one function scrubs every server text the client hands upward. */
+static void test_parse_scrub_secrets(void **state)
+{
+    (void)state;
+    const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"Authorization: Bearer 00D000000000001!AQ4.x_y-z", "Authorization: Bearer [redacted]"},
+        {"bad bearer abc.DEF/+=; retry", "bad bearer [redacted]; retry"},
+        {"sid 00D000000000001AAA!ARgAQ9x\" end", "sid [redacted]\" end"},
+        {"{\"m\":\"00D5g000004XYZa!AQ0AQH\"}", "{\"m\":\"[redacted]\"}"},
+        {"org 00D000000000001AAA is fine", "org 00D000000000001AAA is fine"}, /* no '!' */
+        {"Bearer", "Bearer"},
+        {"x00D000000000001!abc", "x00D000000000001!abc"}, /* not at a word start */
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *got = sf_scrub_secrets(cases[i].in);
+        assert_string_equal(got, cases[i].out);
+        free(got);
+    }
+    assert_null(sf_scrub_secrets(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_limit_info),     cmocka_unit_test(test_retry_after),
-        cmocka_unit_test(test_error_bodies),   cmocka_unit_test(test_outcome_table),
-        cmocka_unit_test(test_token_response), cmocka_unit_test(test_oauth_forms),
-        cmocka_unit_test(test_jwt_audience),   cmocka_unit_test(test_jwt_signature_verifies),
+        cmocka_unit_test(test_parse_scrub_secrets),
+        cmocka_unit_test(test_limit_info),
+        cmocka_unit_test(test_retry_after),
+        cmocka_unit_test(test_error_bodies),
+        cmocka_unit_test(test_outcome_table),
+        cmocka_unit_test(test_token_response),
+        cmocka_unit_test(test_oauth_forms),
+        cmocka_unit_test(test_jwt_audience),
+        cmocka_unit_test(test_jwt_signature_verifies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
