@@ -12,6 +12,7 @@
  *   I3. A typo (unknown section or key, in the file or in the SFAGENT_SALESFORCE_ /
  *       SFAGENT_SYNC_ environment) is an error, never silently ignored.
  *   I4. Secret files and the JWT key must not be readable by group or others.
+ *   I5. The CA bundle must be a regular file that others cannot write.
  */
 #include "sync/client/config_internal.h"
 
@@ -454,6 +455,23 @@ static sfa_status validate_objects(sfa_config *cfg, char **errmsg)
     return SFA_OK;
 }
 
+/* I5: whoever may write the CA bundle decides whom the agent trusts with its secrets. */
+static sfa_status check_ca_bundle(const sfa_config *cfg, const char *path, char **errmsg)
+{
+    struct stat sb;
+    char *what = NULL;
+    if (stat(path, &sb) != 0)
+        what = xasprintf("cannot read %s: %s", path, strerror(errno));
+    else if (!S_ISREG(sb.st_mode) || (sb.st_mode & S_IWOTH) != 0)
+        what = xasprintf("%s must be a regular file not writable by others (chmod o-w %s)", path,
+                         path);
+    if (!what)
+        return SFA_OK;
+    *errmsg = err_at(cfg, K_CA_BUNDLE, what);
+    free(what);
+    return SFA_ECONFIG;
+}
+
 static bool host_name_ok(const char *h)
 {
     if (!*h || *h == '.' || *h == '-')
@@ -523,6 +541,8 @@ static sfa_status validate_salesforce(sfa_config *cfg, char **errmsg)
         return fail(cfg, K_MAX_RESPONSE_BYTES,
                     "must be a whole number of bytes from 65536 to 1073741824", errmsg);
     sfa_status st = validate_allowed_hosts(cfg, errmsg);
+    if (st == SFA_OK && cfg->slots[K_CA_BUNDLE].value)
+        st = check_ca_bundle(cfg, cfg->slots[K_CA_BUNDLE].value, errmsg);
     if (st != SFA_OK)
         return st;
     if (cfg->slots[K_PRIVATE_KEY_FILE].value)

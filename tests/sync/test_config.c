@@ -372,6 +372,20 @@ static void test_config_url_userinfo_refused(void **state)
     expect_error("[salesforce]\nlogin_url = ftp://login.salesforce.com\n", "https://");
 }
 
+/* 8.4: a CA bundle others can write lets them add a CA and read everything. */
+static void test_config_ca_bundle_not_writable_by_others(void **state)
+{
+    (void)state;
+    char *ca = write_file("open", "-----BEGIN CERTIFICATE-----\n", 0646);
+    char *text = xasprintf("[salesforce]\nca_bundle = %s\n", ca);
+    expect_error(text, "t.ini:2: salesforce.ca_bundle");
+    chmod(ca, 0644);
+    sfa_config_free(load_ok(text));
+    free(text);
+    expect_error("[salesforce]\nca_bundle = /nonexistent/ca.pem\n", "salesforce.ca_bundle");
+    free(ca);
+}
+
 static void test_config_missing_file(void **state)
 {
     (void)state;
@@ -393,6 +407,7 @@ int main(void)
         cmocka_unit_test_setup(test_config_bad_values, clear_env),
         cmocka_unit_test_setup(test_config_http_only_on_loopback, clear_env),
         cmocka_unit_test_setup(test_config_url_userinfo_refused, clear_env),
+        cmocka_unit_test_setup(test_config_ca_bundle_not_writable_by_others, clear_env),
         cmocka_unit_test_setup(test_config_missing_file, clear_env),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
