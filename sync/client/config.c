@@ -12,10 +12,10 @@
  *   I3. A typo (unknown section or key, in the file or in the SFAGENT_SALESFORCE_ /
  *       SFAGENT_SYNC_ environment) is an error, never silently ignored.
  *   I4. Secret files and the JWT key must not be readable by group or others.
+ *   I5. The CA bundle must be a regular file that others cannot write.
  */
 #include "sync/client/config_internal.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 
 #include "store/store.h"
+#include "sync/client/sf_url.h"
 #include "util/alloc.h"
 #include "util/names.h"
 #include "util/strbuf.h"
@@ -50,6 +51,8 @@ enum cfg_key {
     K_BACKOFF_CAP,
     K_API_LIMIT_SHARE,
     K_SETTLE_TIME,
+    K_ALLOWED_INSTANCE_HOSTS,
+    K_MAX_RESPONSE_BYTES,
     K_COUNT
 };
 
@@ -79,6 +82,14 @@ static const struct key_def {
     [K_API_LIMIT_SHARE] = {"sync", "api_limit_share", "0.5", false},
     /* Salesforce runs a REST request for up to 10 minutes, even after its client left. */
     [K_SETTLE_TIME] = {"sync", "settle_time", "600", false},
+    /* Hosts, besides Salesforce's domains and the login host's, that the token endpoint may
+     * name as instance_url or id (sf_url.h). */
+    [K_ALLOWED_INSTANCE_HOSTS] = {"salesforce", "allowed_instance_hosts", "", false},
+    /* 64 MiB: the largest legitimate answers are a 200-record sObject Collections
+     * retrieve or a query page of wide rows; 200 records of ~300 KB (two long text areas
+     * of 131,072 characters plus the rest, JSON-escaped) fit, and Salesforce shrinks
+     * query pages of large rows by itself (docs/salesforce.md "Query"). */
+    [K_MAX_RESPONSE_BYTES] = {"salesforce", "max_response_bytes", "67108864", false},
 };
 
 static const char *const auth_names[] = {"password", "refresh_token", "client_credentials", "jwt",
@@ -100,6 +111,9 @@ struct sfa_config {
     double api_limit_share;
     char **objects;
     size_t nobjects;
+    char **allowed_hosts;
+    size_t nallowed_hosts;
+    int max_response_bytes;
 };
 
 /* ---- file parsing ---- */
@@ -388,44 +402,16 @@ static int parse_enum(const char *s, const char *const *names)
     return -1;
 }
 
-static bool host_is_loopback(const char *host, size_t n)
-{
-    char buf[256];
-    if (n == 0 || n >= sizeof buf)
-        return false;
-    memcpy(buf, host, n);
-    buf[n] = '\0';
-    if (strcmp(buf, "localhost") == 0 || strcmp(buf, "[::1]") == 0)
-        return true;
-    struct in_addr a;
-    return inet_pton(AF_INET, buf, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
-}
-
-/* https://host[:port][/path] anywhere; http:// only on loopback (the emulator). */
+/* https://host[:port][/path] anywhere; http:// only on loopback (the emulator). Parsed by
+ * libcurl (sf_url.c I1), so userinfo cannot pass for a loopback host (issue 8.1). */
 static const char *check_url(const char *url)
 {
-    bool https = strncmp(url, "https://", 8) == 0;
-    bool http = strncmp(url, "http://", 7) == 0;
-    if (!https && !http)
-        return "must start with https://";
-    const char *host = url + (https ? 8 : 7);
-    size_t n;
-    if (*host == '[') {
-        const char *close = strchr(host, ']');
-        if (!close)
-            return "is not a valid URL (unclosed [ in host)";
-        n = (size_t)(close - host) + 1;
-    } else {
-        n = strcspn(host, ":/?#");
-    }
-    if (n == 0)
-        return "is not a valid URL (no host)";
-    for (const char *p = url; *p; p++)
-        if (isspace((unsigned char)*p) || iscntrl((unsigned char)*p))
-            return "is not a valid URL (contains white space)";
-    if (http && !host_is_loopback(host, n))
-        return "plain http:// is allowed only for loopback hosts; use https://";
-    return NULL;
+    sf_url u;
+    const char *why = sf_url_parse(url, &u);
+    if (!why && !u.https && !u.loopback)
+        why = "plain http:// is allowed only for loopback hosts; use https://";
+    sf_url_clear(&u);
+    return why;
 }
 
 static bool version_ok(const char *v)
@@ -469,6 +455,67 @@ static sfa_status validate_objects(sfa_config *cfg, char **errmsg)
     return SFA_OK;
 }
 
+/* I5: whoever may write the CA bundle decides whom the agent trusts with its secrets. */
+static sfa_status check_ca_bundle(const sfa_config *cfg, const char *path, char **errmsg)
+{
+    struct stat sb;
+    char *what = NULL;
+    if (stat(path, &sb) != 0)
+        what = xasprintf("cannot read %s: %s", path, strerror(errno));
+    else if (!S_ISREG(sb.st_mode) || (sb.st_mode & S_IWOTH) != 0)
+        what = xasprintf("%s must be a regular file not writable by others (chmod o-w %s)", path,
+                         path);
+    if (!what)
+        return SFA_OK;
+    *errmsg = err_at(cfg, K_CA_BUNDLE, what);
+    free(what);
+    return SFA_ECONFIG;
+}
+
+static bool host_name_ok(const char *h)
+{
+    if (!*h || *h == '.' || *h == '-')
+        return false;
+    for (const char *p = h; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')
+            return false;
+    return true;
+}
+
+/* allowed_instance_hosts: comma-separated host names, each matching itself and its
+ * subdomains ("*." or "." in front is accepted and dropped). */
+static sfa_status validate_allowed_hosts(sfa_config *cfg, char **errmsg)
+{
+    const char *s = raw(cfg, K_ALLOWED_INSTANCE_HOSTS);
+    while (*s) {
+        size_t n = strcspn(s, ",");
+        const char *b = s, *e = s + n;
+        while (b < e && isspace((unsigned char)*b))
+            b++;
+        while (e > b && isspace((unsigned char)e[-1]))
+            e--;
+        if (e - b >= 2 && b[0] == '*' && b[1] == '.')
+            b += 2;
+        else if (b < e && b[0] == '.')
+            b++;
+        char *host = xstrndup(b, (size_t)(e - b));
+        for (char *p = host; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        if (!host_name_ok(host)) {
+            free(host);
+            return fail(cfg, K_ALLOWED_INSTANCE_HOSTS,
+                        "must be a comma-separated list of host names (example.com)", errmsg);
+        }
+        cfg->allowed_hosts =
+            xrealloc(cfg->allowed_hosts, (cfg->nallowed_hosts + 1) * sizeof *cfg->allowed_hosts);
+        cfg->allowed_hosts[cfg->nallowed_hosts++] = host;
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    return SFA_OK;
+}
+
 static sfa_status validate_salesforce(sfa_config *cfg, char **errmsg)
 {
     const char *why = check_url(raw(cfg, K_LOGIN_URL));
@@ -490,6 +537,14 @@ static sfa_status validate_salesforce(sfa_config *cfg, char **errmsg)
     cfg->auth = (sync_auth_flow)a;
     if (!parse_int(raw(cfg, K_TIMEOUT), 1, 86400, &cfg->timeout_s))
         return fail(cfg, K_TIMEOUT, "must be a whole number of seconds from 1 to 86400", errmsg);
+    if (!parse_int(raw(cfg, K_MAX_RESPONSE_BYTES), 65536, 1 << 30, &cfg->max_response_bytes))
+        return fail(cfg, K_MAX_RESPONSE_BYTES,
+                    "must be a whole number of bytes from 65536 to 1073741824", errmsg);
+    sfa_status st = validate_allowed_hosts(cfg, errmsg);
+    if (st == SFA_OK && cfg->slots[K_CA_BUNDLE].value)
+        st = check_ca_bundle(cfg, cfg->slots[K_CA_BUNDLE].value, errmsg);
+    if (st != SFA_OK)
+        return st;
     if (cfg->slots[K_PRIVATE_KEY_FILE].value)
         return check_private_file(cfg, K_PRIVATE_KEY_FILE, cfg->slots[K_PRIVATE_KEY_FILE].value,
                                   errmsg);
@@ -645,6 +700,9 @@ void sfa_config_free(sfa_config *cfg)
     for (size_t i = 0; i < cfg->nobjects; i++)
         free(cfg->objects[i]);
     free(cfg->objects);
+    for (size_t i = 0; i < cfg->nallowed_hosts; i++)
+        free(cfg->allowed_hosts[i]);
+    free(cfg->allowed_hosts);
     free(cfg);
 }
 
@@ -728,4 +786,15 @@ const char *sync_config_secret(const sfa_config *cfg, sync_secret which)
 {
     static const int map[] = {K_CLIENT_SECRET, K_PASSWORD, K_SECURITY_TOKEN, K_REFRESH_TOKEN};
     return cfg->secrets[map[which]];
+}
+
+const char *const *sync_config_allowed_hosts(const sfa_config *cfg, size_t *count)
+{
+    *count = cfg->nallowed_hosts;
+    return (const char *const *)cfg->allowed_hosts;
+}
+
+size_t sync_config_max_response_bytes(const sfa_config *cfg)
+{
+    return (size_t)cfg->max_response_bytes;
 }

@@ -54,6 +54,10 @@ size_t sync_config_object_count(const sfa_config *cfg);
 const char *sync_config_object(const sfa_config *cfg, size_t i);
 /* External ID field used as idempotency key, or NULL when configured empty (no key). */
 const char *sync_config_idempotency_field(const sfa_config *cfg);
+/* [salesforce] allowed_instance_hosts, lower case, without "*." (borrowed; *count set). */
+const char *const *sync_config_allowed_hosts(const sfa_config *cfg, size_t *count);
+/* [salesforce] max_response_bytes: cap on any response body, after decompression. */
+size_t sync_config_max_response_bytes(const sfa_config *cfg);
 /* Secret value (borrowed) or NULL when not configured. Never log it. */
 const char *sync_config_secret(const sfa_config *cfg, sync_secret which);
 

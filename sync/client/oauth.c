@@ -183,6 +183,15 @@ static char *dup_opt(const char *s)
     return s ? xstrdup(s) : NULL;
 }
 
+/* A token endpoint that is down, overloaded or answering garbage (a maintenance page, a
+ * captive portal) is "try later", like an unreachable host: the run backs off instead of
+ * failing (issue 8.13). Only an OAuth error on a 4xx is a refusal of the credentials. */
+static bool token_try_later(long status)
+{
+    return status >= 500 || status == 408 || status == 429 || (status >= 200 && status < 300) ||
+           status == 0;
+}
+
 sfa_status oauth_parse_token_response(sf_token *out, long status, const cJSON *json, char **errmsg)
 {
     memset(out, 0, sizeof *out);
@@ -191,10 +200,11 @@ sfa_status oauth_parse_token_response(sf_token *out, long status, const cJSON *j
         if (err) { /* I2 */
             const char *desc = json_str(json, "error_description");
             *errmsg = xasprintf("Salesforce login failed: %s: %s", err, desc ? desc : "");
-            return status >= 500 ? SFA_ESERVER : SFA_EAUTH;
+            return token_try_later(status) ? SFA_ENETWORK : SFA_EAUTH;
         }
-        *errmsg = xasprintf("Salesforce login failed: token endpoint answered HTTP %ld", status);
-        return status >= 500 || status == 0 ? SFA_ESERVER : SFA_EAUTH;
+        *errmsg = xasprintf("Salesforce login failed: token endpoint answered HTTP %ld%s", status,
+                            token_try_later(status) ? " (try later)" : "");
+        return token_try_later(status) ? SFA_ENETWORK : SFA_EAUTH;
     }
     const char *at = json_str(json, "access_token");
     const char *iu = json_str(json, "instance_url");
@@ -203,8 +213,8 @@ sfa_status oauth_parse_token_response(sf_token *out, long status, const cJSON *j
         iu_len--; /* "/" alone is as empty as "" once trailing slashes go (I3) */
     if (!at || !*at || iu_len == 0) { /* I3 */
         *errmsg = xstrdup("Salesforce login failed: token response lacks access_token or "
-                          "instance_url");
-        return SFA_ESERVER;
+                          "instance_url (try later)");
+        return SFA_ENETWORK;
     }
     out->access_token = xstrdup(at);
     out->instance_url = xstrndup(iu, iu_len);

@@ -4,13 +4,12 @@
  *
  * Invariants:
  *   I1. Secrets (access token, form bodies of the token endpoint) never reach a log line,
- *       an error message or a response field; the Authorization header lives only in the
- *       curl_slist for the duration of one transfer, and curl's verbose mode is never on.
- *   I2. One request triggers at most one re-login and one replay: a second 401 is
- *       returned as answered, never looped on.
- *   I3. Token refreshes are serialised: one client owns one token and refreshes it only
- *       from the thread using the client (sf_client.h: one client per thread), and a
- *       request that saw a 401 re-logs in only if nobody replaced its token meanwhile
+ *       an error message or a response field (server texts pass sf_scrub_secrets()); the
+ * Authorization header lives only in the curl_slist for the duration of one transfer, and curl's
+ * verbose mode is never on. I2. One request triggers at most one re-login and one replay: a second
+ * 401 is returned as answered, never looped on. I3. Token refreshes are serialised: one client owns
+ * one token and refreshes it only from the thread using the client (sf_client.h: one client per
+ * thread), and a request that saw a 401 re-logs in only if nobody replaced its token meanwhile
  *       (token_gen); token requests of all clients in the process are serialised by
  *       token_lock, so the same refresh token is never used by two requests at once.
  *   I4. TLS peer and host verification are always on; http:// is only possible for
@@ -22,6 +21,16 @@
  *       apply a non-idempotent create twice (RELIABILITY.md section 3). PATCH, PUT and
  *       DELETE (keyed upserts, updates, deletes) are safe to apply twice and keep the
  *       pooled connection.
+ *   I7. The instance_url and id of a token response are used only once sf_url.c accepts
+ *       them: https (http only for a loopback emulator reached over loopback http) on a
+ *       Salesforce host, the login host's domain or [salesforce] allowed_instance_hosts.
+ *   I8. Proxies (HTTPS_PROXY, NO_PROXY, as libcurl reads them) are used for https only: a
+ *       plain http request never goes through a proxy, whatever the environment says.
+ *   I9. No response body, after decompression, grows past [salesforce] max_response_bytes:
+ *       the transfer is aborted there and its outcome is unknown (the request may have
+ *       been applied), so memory stays bounded whatever the server sends (issue 8.5).
+ *       There is no separate compression-ratio limit: deflate cannot exceed ~1032:1, and
+ *       the byte cap already bounds both memory and the time spent inflating.
  */
 #include "sync/client/sf_client.h"
 
@@ -35,6 +44,7 @@
 
 #include "sync/client/config_internal.h"
 #include "sync/client/sf_client_internal.h"
+#include "sync/client/sf_url.h"
 #include "util/alloc.h"
 #include "util/json.h"
 #include "util/log.h"
@@ -55,6 +65,8 @@ struct sf_client {
 /* Per-transfer state filled by the curl callbacks. */
 struct xfer {
     strbuf body;
+    size_t cap;   /* max_response_bytes: body bytes after decompression (I9) */
+    bool too_big; /* the body went over cap: transfer aborted */
     char *content_type;
     char *limit_info;
     char *retry_after;
@@ -63,7 +75,8 @@ struct xfer {
 static void set_err(sf_client *c, char *msg) /* takes ownership */
 {
     free(c->errmsg);
-    c->errmsg = msg;
+    c->errmsg = sf_scrub_secrets(msg); /* I1: login errors quote the server */
+    free(msg);
 }
 
 void sf_response_free(sf_response *resp)
@@ -85,9 +98,14 @@ static void response_init(sf_response *resp)
     resp->retry_after_s = -1;
 }
 
+/* curl hands us decoded (decompressed) bytes, so the cap also bounds a gzip bomb (I9). */
 static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
 {
     struct xfer *x = ud;
+    if (size * n > x->cap - x->body.len) {
+        x->too_big = true;
+        return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
+    }
     strbuf_add(&x->body, ptr, size * n);
     return size * n;
 }
@@ -154,12 +172,20 @@ static void set_transfer_options(sf_client *c, const char *method, const char *u
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)(timeout < 15 ? timeout : 15));
     curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)timeout);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    /* I9: a declared Content-Length over the cap fails before the body is read. */
+    curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)x->cap);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L); /* I4 */
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
     const char *ca = sfa_config_get(c->cfg, "salesforce", "ca_bundle");
     if (ca)
         curl_easy_setopt(h, CURLOPT_CAINFO, ca);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    if (strncmp(url, "http://", 7) == 0) {
+        /* I8: plain http (the loopback emulator only) never goes through a proxy, which
+         * would receive the token request's password and secret in clear text. */
+        curl_easy_setopt(h, CURLOPT_PROXY, "");
+        curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
+    }
     curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, c->fresh_next ? 1L : 0L); /* I6 */
     c->fresh_next = false;
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
@@ -193,6 +219,15 @@ static void fill_answered(sf_client *c, const char *method, struct xfer *x, bool
     resp->outcome = SF_ANSWERED;
     resp->body_len = x->body.len;
     resp->body = x->body.len ? strbuf_detach(&x->body) : NULL;
+    bool ok = resp->status >= 200 && resp->status < 300;
+    if (!ok && resp->body) {
+        /* I1: an error body may echo our request, Authorization header included. Record
+         * data (2xx) is never altered. */
+        char *clean = sf_scrub_secrets(resp->body);
+        free(resp->body);
+        resp->body = clean;
+        resp->body_len = strlen(clean);
+    }
     bool want_json = resp->body && (json_call || is_json_type(x->content_type));
     if (want_json)
         resp->json = cJSON_ParseWithLength(resp->body, resp->body_len);
@@ -200,7 +235,6 @@ static void fill_answered(sf_client *c, const char *method, struct xfer *x, bool
         sf_parse_limit_info(x->limit_info, &c->api_used, &c->api_max);
     if (x->retry_after)
         resp->retry_after_s = sf_parse_retry_after(x->retry_after, time_now_ms());
-    bool ok = resp->status >= 200 && resp->status < 300;
     if (ok && want_json && !resp->json) {
         /* A 2xx whose body we cannot read: the change may well have been applied, and a
          * read gave us nothing usable either (sf_client.h: SF_UNKNOWN). */
@@ -218,7 +252,7 @@ static sfa_status perform(sf_client *c, const char *method, const char *url,
                           struct curl_slist *hdrs, const char *body, size_t len, bool json_call,
                           sf_response *resp)
 {
-    struct xfer x = {STRBUF_INIT, NULL, NULL, NULL};
+    struct xfer x = {STRBUF_INIT, sync_config_max_response_bytes(c->cfg), false, NULL, NULL, NULL};
     response_init(resp);
     set_transfer_options(c, method, url, hdrs, body, len, &x);
     CURLcode rc = curl_easy_perform(c->curl);
@@ -227,7 +261,14 @@ static sfa_status perform(sf_client *c, const char *method, const char *url,
     resp->outcome = sf_outcome_from_curl(rc, request_size);
     if (resp->outcome != SF_NOT_SENT)
         c->requests++; /* reached (or may have reached) Salesforce: what the org counts */
-    if (resp->outcome == SF_ANSWERED) {
+    if (x.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+        /* I9: the request was sent and may have been applied; the answer is lost. */
+        resp->outcome = SF_UNKNOWN;
+        resp->error_message = xasprintf("outcome unknown: the response was larger than "
+                                        "[salesforce] max_response_bytes (%zu bytes); "
+                                        "transfer aborted",
+                                        x.cap);
+    } else if (resp->outcome == SF_ANSWERED) {
         fill_answered(c, method, &x, json_call, resp);
     } else {
         /* curl_easy_strerror is generic text: no URL, header or body content (I1). */
@@ -313,6 +354,28 @@ static sfa_status login_error_from_transport(sf_client *c, const sf_response *r)
     return SFA_ENETWORK;
 }
 
+/* I7: the instance and identity URLs come from the network; the bearer token and record
+ * data go there only if they are https on a Salesforce host (sf_url.h). */
+static sfa_status check_token_urls(sf_client *c, const sf_token *tok)
+{
+    size_t n = 0;
+    const char *const *allowed = sync_config_allowed_hosts(c->cfg, &n);
+    const char *login = sync_config_login_url(c->cfg);
+    const char *urls[] = {tok->instance_url, tok->id_url};
+    const char *names[] = {"instance_url", "id"};
+    for (size_t i = 0; i < 2; i++) {
+        char *why = NULL;
+        if (urls[i] && !sf_url_check_returned(urls[i], login, allowed, n, &why)) {
+            set_err(c, xasprintf("Salesforce login refused: the token response's %s is not "
+                                 "trusted: %s",
+                                 names[i], why));
+            free(why);
+            return SFA_ECONFIG;
+        }
+    }
+    return SFA_OK;
+}
+
 sfa_status sf_client_login(sf_client *c)
 {
     strbuf form = STRBUF_INIT;
@@ -345,6 +408,9 @@ sfa_status sf_client_login(sf_client *c)
         set_err(c, err);
         goto out;
     }
+    st = check_token_urls(c, &tok);
+    if (st != SFA_OK)
+        goto out;
     sf_token_clear(&c->tok);
     c->tok = tok; /* ownership moves to the client */
     memset(&tok, 0, sizeof tok);

@@ -29,6 +29,12 @@ void sf_parse_error_body(long status, const cJSON *json, char **code, char **mes
 /* Outcome class of a finished curl transfer (RELIABILITY.md section 3). request_size is
  * CURLINFO_REQUEST_SIZE: 0 means nothing was issued. */
 sf_outcome sf_outcome_from_curl(CURLcode rc, long request_size);
+/* Copy of text with bearer tokens ("Bearer <token>", any case) and Salesforce session ids
+ * ("00D<12 or 15 alphanumerics>!<secret>") replaced by "[redacted]": every server text the
+ * client hands upward (error messages, error bodies) goes through here, so a server that
+ * echoes the Authorization header cannot get the token into last_error or a log (issue
+ * 8.4). NULL for NULL. Caller frees. */
+char *sf_scrub_secrets(const char *text);
 /* Is the method one that may change data on the server? */
 bool sf_method_is_mutating(const char *method);
 
@@ -51,8 +57,9 @@ void sf_token_clear(sf_token *t);
 sfa_status oauth_build_form(strbuf *out, CURL *curl, const sfa_config *cfg,
                             const char *refresh_override, int64_t now_s, char **errmsg);
 /* Parse a token endpoint answer. 200 with access_token and instance_url -> SFA_OK;
- * an OAuth error -> SFA_EAUTH with "Salesforce login failed: <error>: <description>";
- * 5xx -> SFA_ESERVER; anything else -> SFA_EAUTH or SFA_ESERVER with a description. */
+ * an OAuth error on a 4xx -> SFA_EAUTH with "Salesforce login failed: <error>:
+ * <description>"; 5xx, 408, 429, or a 2xx without a usable token (HTML, garbage) ->
+ * SFA_ENETWORK ("try later": the engine backs the run off); other statuses -> SFA_EAUTH. */
 sfa_status oauth_parse_token_response(sf_token *out, long status, const cJSON *json, char **errmsg);
 /* Split ".../id/<org>/<user>" into the two ids. False when the URL has another shape. */
 bool oauth_split_identity(const char *id_url, char **org_id, char **user_id);

@@ -15,9 +15,11 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "util/alloc.h"
 #include "util/json.h"
+#include "util/strbuf.h"
 
 static const char *skip_ws(const char *p)
 {
@@ -141,4 +143,61 @@ sf_outcome sf_outcome_from_curl(CURLcode rc, long request_size)
 bool sf_method_is_mutating(const char *method)
 {
     return strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0;
+}
+
+/* ---- secret scrubbing ---- */
+
+static bool token_char(char ch)
+{
+    return isalnum((unsigned char)ch) || ch == '.' || ch == '_' || ch == '-' || ch == '!' ||
+           ch == '+' || ch == '/' || ch == '=';
+}
+
+/* Length of a Salesforce session id at p ("00D" + 12 or 15 alphanumerics, '!', then the
+ * secret part), or 0. */
+static size_t session_id_len(const char *p)
+{
+    if (strncmp(p, "00D", 3) != 0)
+        return 0;
+    size_t n = 3;
+    while (isalnum((unsigned char)p[n]))
+        n++;
+    if ((n != 15 && n != 18) || p[n] != '!')
+        return 0;
+    size_t secret = ++n;
+    while (token_char(p[n]))
+        n++;
+    return n > secret ? n : 0;
+}
+
+char *sf_scrub_secrets(const char *text)
+{
+    if (!text)
+        return NULL;
+    strbuf out = STRBUF_INIT;
+    const char *p = text;
+    while (*p) {
+        bool at_word = p == text || !isalnum((unsigned char)p[-1]);
+        size_t sid = at_word ? session_id_len(p) : 0;
+        if (sid) {
+            strbuf_adds(&out, "[redacted]");
+            p += sid;
+            continue;
+        }
+        if (at_word && strncasecmp(p, "bearer", 6) == 0 && (p[6] == ' ' || p[6] == '\t')) {
+            const char *v = p + 6;
+            while (*v == ' ' || *v == '\t')
+                v++;
+            if (token_char(*v)) {
+                strbuf_add(&out, p, 6);
+                strbuf_adds(&out, " [redacted]");
+                while (token_char(*v))
+                    v++;
+                p = v;
+                continue;
+            }
+        }
+        strbuf_addc(&out, *p++);
+    }
+    return strbuf_detach(&out);
 }

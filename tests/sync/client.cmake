@@ -15,3 +15,8 @@ sfa_add_test(test_client_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_client_fuzz
              LIBS sfagent TIMEOUT 60)
 sfa_add_test(test_client_wire SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_client_wire.c
              LIBS sfagent TIMEOUT 60)
+# The client against hostile servers (issue 8): hostile_server.c is a scripted loopback HTTP
+# server; zlib builds its gzip bombs.
+find_package(ZLIB REQUIRED)
+sfa_add_test(test_client_hostile SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_client_hostile.c
+             ${CMAKE_CURRENT_LIST_DIR}/hostile_server.c LIBS sfagent ZLIB::ZLIB TIMEOUT 120)

@@ -151,10 +151,19 @@ static void test_token_response(void **state)
     cJSON_Delete(j);
 
     j = cJSON_Parse("{\"instance_url\":\"https://x\"}");
-    assert_int_equal(oauth_parse_token_response(&t, 200, j, &err), SFA_ESERVER);
+    assert_int_equal(oauth_parse_token_response(&t, 200, j, &err), SFA_ENETWORK);
     free(err);
     cJSON_Delete(j);
-    assert_int_equal(oauth_parse_token_response(&t, 503, NULL, &err), SFA_ESERVER);
+    /* 8.13: a token endpoint that is down is "try later", not a credentials failure. */
+    assert_int_equal(oauth_parse_token_response(&t, 503, NULL, &err), SFA_ENETWORK);
+    free(err);
+    assert_int_equal(oauth_parse_token_response(&t, 429, NULL, &err), SFA_ENETWORK);
+    free(err);
+    j = cJSON_Parse("{\"error\":\"server_error\",\"error_description\":\"try again\"}");
+    assert_int_equal(oauth_parse_token_response(&t, 500, j, &err), SFA_ENETWORK);
+    free(err);
+    cJSON_Delete(j);
+    assert_int_equal(oauth_parse_token_response(&t, 404, NULL, &err), SFA_EAUTH);
     free(err);
 
     char *o, *u;
@@ -332,13 +341,42 @@ static void test_jwt_signature_verifies(void **state)
     free(bad);
 }
 
+/* 8.4: one function scrubs every server text the client hands upward. */
+static void test_parse_scrub_secrets(void **state)
+{
+    (void)state;
+    const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"Authorization: Bearer 00D000000000001!AQ4.x_y-z", "Authorization: Bearer [redacted]"},
+        {"bad bearer abc.DEF/+=; retry", "bad bearer [redacted]; retry"},
+        {"sid 00D000000000001AAA!ARgAQ9x\" end", "sid [redacted]\" end"},
+        {"{\"m\":\"00D5g000004XYZa!AQ0AQH\"}", "{\"m\":\"[redacted]\"}"},
+        {"org 00D000000000001AAA is fine", "org 00D000000000001AAA is fine"}, /* no '!' */
+        {"Bearer", "Bearer"},
+        {"x00D000000000001!abc", "x00D000000000001!abc"}, /* not at a word start */
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *got = sf_scrub_secrets(cases[i].in);
+        assert_string_equal(got, cases[i].out);
+        free(got);
+    }
+    assert_null(sf_scrub_secrets(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_limit_info),     cmocka_unit_test(test_retry_after),
-        cmocka_unit_test(test_error_bodies),   cmocka_unit_test(test_outcome_table),
-        cmocka_unit_test(test_token_response), cmocka_unit_test(test_oauth_forms),
-        cmocka_unit_test(test_jwt_audience),   cmocka_unit_test(test_jwt_signature_verifies),
+        cmocka_unit_test(test_parse_scrub_secrets),
+        cmocka_unit_test(test_limit_info),
+        cmocka_unit_test(test_retry_after),
+        cmocka_unit_test(test_error_bodies),
+        cmocka_unit_test(test_outcome_table),
+        cmocka_unit_test(test_token_response),
+        cmocka_unit_test(test_oauth_forms),
+        cmocka_unit_test(test_jwt_audience),
+        cmocka_unit_test(test_jwt_signature_verifies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,6 +122,10 @@ static void test_config_defaults(void **state)
     assert_int_equal(sync_config_settle_s(cfg), 600); /* Salesforce's 10-minute request limit */
     assert_true(sync_config_api_limit_share(cfg) == 0.5);
     assert_null(sync_config_secret(cfg, SYNC_SECRET_PASSWORD));
+    assert_int_equal(sync_config_max_response_bytes(cfg), 64 << 20);
+    size_t n = 1;
+    sync_config_allowed_hosts(cfg, &n);
+    assert_int_equal(n, 0);
     assert_string_equal(sfa_config_get(cfg, "sync", "conflict_policy"), "local-wins");
     assert_null(sfa_config_get(cfg, "sync", "nope"));
     sfa_config_free(cfg);
@@ -298,9 +302,25 @@ static void test_config_bad_values(void **state)
     expect_error("[sync]\nsettle_time = soon\n", "sync.settle_time");
     expect_error("[sync]\nobjects = Case, 1Bad\n", "sync.objects");
     expect_error("[sync]\nidempotency_field = Bad Field\n", "sync.idempotency_field");
+    expect_error("[salesforce]\nallowed_instance_hosts = a.com, https://b.com\n",
+                 "salesforce.allowed_instance_hosts");
+    expect_error("[salesforce]\nallowed_instance_hosts = a.com,,b.com\n",
+                 "salesforce.allowed_instance_hosts");
+    expect_error("[salesforce]\nmax_response_bytes = 1000\n", "salesforce.max_response_bytes");
+    expect_error("[salesforce]\nmax_response_bytes = 64M\n", "salesforce.max_response_bytes");
     /* An empty idempotency field means: no key. */
     sfa_config *cfg = load_ok("[sync]\nidempotency_field =\n");
     assert_null(sync_config_idempotency_field(cfg));
+    sfa_config_free(cfg);
+    cfg = load_ok("[salesforce]\nallowed_instance_hosts = *.Example.com, .b.org,c.net\n"
+                  "max_response_bytes = 65536\n");
+    size_t n = 0;
+    const char *const *hosts = sync_config_allowed_hosts(cfg, &n);
+    assert_int_equal(n, 3);
+    assert_string_equal(hosts[0], "example.com");
+    assert_string_equal(hosts[1], "b.org");
+    assert_string_equal(hosts[2], "c.net");
+    assert_int_equal(sync_config_max_response_bytes(cfg), 65536);
     sfa_config_free(cfg);
 }
 
@@ -323,6 +343,49 @@ static void test_config_http_only_on_loopback(void **state)
     }
 }
 
+/* 8.1: userinfo makes curl connect to the host after '@' whatever precedes it; a query or
+ * fragment would swallow "/services/oauth2/token". Refused without echoing the userinfo. */
+static void test_config_url_userinfo_refused(void **state)
+{
+    (void)state;
+    const char *bad[] = {"http://127.0.0.1:1@192.0.2.2:18777",
+                         "http://[::1]@192.0.2.2",
+                         "https://login.salesforce.com@evil.example.com",
+                         "https://u:pw1234@login.salesforce.com",
+                         "http://127.0.0.1;auth=x@localhost:8",
+                         NULL};
+    for (int i = 0; bad[i]; i++) {
+        char *text = xasprintf("[salesforce]\nlogin_url = %s\n", bad[i]);
+        sfa_config *cfg = NULL;
+        char *err = NULL;
+        assert_int_equal(sync_config_load_string(&cfg, text, "t.ini", &err), SFA_ECONFIG);
+        assert_non_null(strstr(err, "t.ini:2: salesforce.login_url"));
+        assert_non_null(strstr(err, "user information"));
+        const char *leaks[] = {"127.0.0.1", "192.0.2", "evil", "pw1234", "auth=x"};
+        for (size_t j = 0; j < sizeof leaks / sizeof leaks[0]; j++)
+            assert_null(strstr(err, leaks[j]));
+        free(err);
+        free(text);
+    }
+    expect_error("[salesforce]\nlogin_url = https://login.salesforce.com/?x=1\n", "query");
+    expect_error("[salesforce]\nlogin_url = https://login.salesforce.com/#top\n", "fragment");
+    expect_error("[salesforce]\nlogin_url = ftp://login.salesforce.com\n", "https://");
+}
+
+/* 8.4: a CA bundle others can write lets them add a CA and read everything. */
+static void test_config_ca_bundle_not_writable_by_others(void **state)
+{
+    (void)state;
+    char *ca = write_file("open", "-----BEGIN CERTIFICATE-----\n", 0646);
+    char *text = xasprintf("[salesforce]\nca_bundle = %s\n", ca);
+    expect_error(text, "t.ini:2: salesforce.ca_bundle");
+    chmod(ca, 0644);
+    sfa_config_free(load_ok(text));
+    free(text);
+    expect_error("[salesforce]\nca_bundle = /nonexistent/ca.pem\n", "salesforce.ca_bundle");
+    free(ca);
+}
+
 static void test_config_missing_file(void **state)
 {
     (void)state;
@@ -343,6 +406,8 @@ int main(void)
         cmocka_unit_test_setup(test_config_unknown_keys, clear_env),
         cmocka_unit_test_setup(test_config_bad_values, clear_env),
         cmocka_unit_test_setup(test_config_http_only_on_loopback, clear_env),
+        cmocka_unit_test_setup(test_config_url_userinfo_refused, clear_env),
+        cmocka_unit_test_setup(test_config_ca_bundle_not_writable_by_others, clear_env),
         cmocka_unit_test_setup(test_config_missing_file, clear_env),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
