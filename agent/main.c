@@ -52,7 +52,8 @@ static const command commands[] = {
      "One JSON object of fields per line; blank lines are skipped. A bad line stops the\n"
      "import: batches before it stay imported, its batch (default 500 lines) is rolled back.\n"},
     {"outbox", cmd_outbox, "list, show, retry or discard pending writes",
-     "usage: sfagent outbox list [--state pending|inflight|done|conflict|dead] [--limit N]\n"
+     "usage: sfagent outbox list [--state STATE[,STATE...]|all] [--limit N]\n"
+     "         STATE: pending, inflight, done, conflict or dead\n"
      "       sfagent outbox show OP      (op id or seq number)\n"
      "       sfagent outbox retry OP     (a dead or conflict op: send again, due now)\n"
      "       sfagent outbox discard OP   (a dead or conflict op: never send; local view\n"

@@ -456,6 +456,60 @@ static void test_outbox_status_and_query(void **state)
     free(id);
 }
 
+/* Run one SQL statement on the fixture database behind the program's back. */
+static void raw_sql(const fixture *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* --state takes one state, several with commas, or all; the JSON and the table print the
+ * same state and kind names as the database holds. */
+static void test_outbox_list_state_filter(void **state)
+{
+    fixture *f = *state;
+    for (int i = 0; i < 3; i++)
+        free(create_case(f, "filtered"));
+    raw_sql(f, "UPDATE outbox SET state='dead', last_error_code='X' WHERE seq=1;"
+               "UPDATE outbox SET state='conflict', last_error_code='Y' WHERE seq=2");
+    cJSON *ops = ok_json(
+        f, (const char *const[]){"--json", "outbox", "list", "--state", "dead,conflict", NULL});
+    assert_int_equal(cJSON_GetArraySize(ops), 2);
+    assert_string_equal(field_str(cJSON_GetArrayItem(ops, 0), "state"), "dead");
+    assert_string_equal(field_str(cJSON_GetArrayItem(ops, 0), "kind"), "create");
+    assert_string_equal(field_str(cJSON_GetArrayItem(ops, 1), "state"), "conflict");
+    cJSON_Delete(ops);
+    ops = ok_json(f, (const char *const[]){"--json", "outbox", "list", "--state=all", NULL});
+    assert_int_equal(cJSON_GetArraySize(ops), 3);
+    assert_string_equal(field_str(cJSON_GetArrayItem(ops, 2), "state"), "pending");
+    cJSON_Delete(ops);
+    char *table = ok_out(f, (const char *const[]){"outbox", "list", "--state", "dead", NULL});
+    assert_non_null(strstr(table, "dead"));
+    assert_non_null(strstr(table, "create"));
+    assert_null(strstr(table, "conflict"));
+    assert_non_null(strstr(table, "(1 op)"));
+    free(table);
+    cJSON *recs = ok_json(f, (const char *const[]){"--json", "case", "list", NULL});
+    int dead = 0, conflict = 0, pending = 0;
+    for (int i = 0; i < cJSON_GetArraySize(recs); i++) {
+        const char *s = field_str(cJSON_GetArrayItem(recs, i), "syncState");
+        dead += strcmp(s, "dead") == 0;
+        conflict += strcmp(s, "conflict") == 0;
+        pending += strcmp(s, "pending") == 0;
+    }
+    assert_int_equal(dead + conflict * 10 + pending * 100, 111);
+    cJSON_Delete(recs);
+    run_result r;
+    sfa(&r, f, "outbox", "list", "--state", "dead,bogus");
+    assert_int_equal(r.code, 64);
+    run_result_free(&r);
+    sfa(&r, f, "outbox", "list", "--state", ",");
+    assert_int_equal(r.code, 64);
+    run_result_free(&r);
+}
+
 static void test_sfagent_db_env_and_db_option(void **state)
 {
     fixture *f = *state;
@@ -537,6 +591,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_locked_database_is_temporary_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_good_and_bad_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_status_and_query, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_list_state_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sfagent_db_env_and_db_option, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durability_normal_and_option_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_help_and_version, setup, teardown),

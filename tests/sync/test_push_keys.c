@@ -68,7 +68,7 @@ static void test_unknown_outcome_without_key_is_parked_not_resent(void **state)
     assert_true(emu_fault_add(f->emu, &fault) > 0);
     assert_int_equal(push_fixture_sync(f, &rep), SFA_EPARTIAL);
     sfa_op *op = push_fixture_first_op(f, w);
-    assert_string_equal(op->state, "dead");
+    assert_int_equal(op->state, SFA_OP_STATE_DEAD);
     assert_string_equal(op->last_error_code, "UNKNOWN_OUTCOME");
     assert_non_null(strstr(op->last_error, "sfagent doctor"));
     sfa_op_free(op);
