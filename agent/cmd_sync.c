@@ -178,9 +178,9 @@ int cmd_doctor(int argc, char **argv)
     sfa_doctor_report_free(&report);
     sfa_agent_free(agent);
     sfa_config_free(cfg);
-    /* sfa_doctor_run() returns SFA_ERROR for "a check failed" (sync.h): the setup needs
-     * fixing, which for an operator is a configuration problem, not a bug. */
-    return st == SFA_ERROR ? CLI_EXIT_CONFIG : cli_exit_code(st);
+    /* The first failed check's status (sync.h): 77 refused credentials, 75 unreachable,
+     * 78 a setup to fix, 65 dead or conflict ops, as `login` and `sync` would exit. */
+    return cli_exit_code(st);
 }
 
 typedef sfa_status (*op_action)(sfa_agent *, const char *);

@@ -92,7 +92,7 @@ static void test_doctor_reports_missing_key_field_with_fix(void **state)
 {
     push_fixture *f = *state;
     sfa_doctor_report r;
-    assert_int_equal(sfa_doctor_run(&r, f->agent, f->cfg), SFA_ERROR);
+    assert_int_equal(sfa_doctor_run(&r, f->agent, f->cfg), SFA_ECONFIG);
     const sfa_doctor_check *c = find_check(&r, "login");
     assert_non_null(c);
     assert_true(c->ok);
