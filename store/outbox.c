@@ -49,6 +49,14 @@ static const char SQL_STATS[] =
     "SELECT state, count(*), min(created_at) FROM outbox GROUP BY state";
 static const char SQL_COUNT_RECORDS[] = "SELECT count(*) FROM records WHERE deleted = 0";
 
+/* A required argument of fn is missing: SFA_EINVAL with a message on the handle, or as
+ * the thread's last error when the handle itself is what is missing. */
+static sfa_status missing_arg(sfa_agent *agent, const char *fn, const char *what)
+{
+    return agent ? store_fail(agent, SFA_EINVAL, "%s: %s is NULL", fn, what)
+                 : store_error_set(SFA_EINVAL, "%s: %s is NULL", fn, what);
+}
+
 static char *col_dup(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
@@ -90,7 +98,7 @@ const char *sfa_op_state_name(sfa_op_state state)
 sfa_status sfa_op_state_parse(sfa_op_state *out, const char *name)
 {
     if (!out)
-        return store_error_set(SFA_EINVAL, "sfa_op_state_parse: out is NULL");
+        return missing_arg(NULL, "sfa_op_state_parse", "out");
     store_op_state s;
     if (!store_op_state_parse(name, &s))
         return store_error_set(SFA_EINVAL,
@@ -156,10 +164,8 @@ sfa_status sfa_outbox_list(sfa_op_array *out, sfa_agent *agent, unsigned states,
 {
     if (out)
         memset(out, 0, sizeof *out);
-    if (!agent)
-        return store_error_set(SFA_EINVAL, "sfa_outbox_list: agent is NULL");
-    if (!out)
-        return store_fail(agent, SFA_EINVAL, "no output given");
+    if (!agent || !out)
+        return missing_arg(agent, "sfa_outbox_list", agent ? "out" : "agent");
     if (!states || (states & ~SFA_OP_STATES_ALL))
         return store_fail(agent, SFA_EINVAL,
                           "sfa_outbox_list: states 0x%x is not a set of op states (use"
@@ -213,7 +219,7 @@ sfa_status sfa_outbox_get(sfa_op **out, sfa_agent *agent, const char *op_ref)
     if (out)
         *out = NULL;
     if (!agent || !out)
-        return agent ? store_fail(agent, SFA_EINVAL, "no output given") : SFA_EINVAL;
+        return missing_arg(agent, "sfa_outbox_get", agent ? "out" : "agent");
     store_clear_error(agent);
     if (!op_ref || !*op_ref)
         return store_fail(agent, SFA_EINVAL, "no op given (an op id or a seq number)");
@@ -264,7 +270,7 @@ static sfa_status begin_on_settled_op(sfa_agent *a, const char *op_ref, sfa_op *
 sfa_status sfa_outbox_retry(sfa_agent *agent, const char *op_ref)
 {
     if (!agent)
-        return SFA_EINVAL;
+        return missing_arg(NULL, "sfa_outbox_retry", "agent");
     sfa_op *op = NULL;
     sfa_status s = begin_on_settled_op(agent, op_ref, &op, "retried");
     if (s != SFA_OK) {
@@ -392,7 +398,7 @@ static sfa_status discard_edit(sfa_agent *a, const sfa_op *op)
 sfa_status sfa_outbox_discard(sfa_agent *agent, const char *op_ref)
 {
     if (!agent)
-        return SFA_EINVAL;
+        return missing_arg(NULL, "sfa_outbox_discard", "agent");
     sfa_op *op = NULL;
     sfa_status s = begin_on_settled_op(agent, op_ref, &op, "discarded");
     if (s != SFA_OK) {
@@ -432,7 +438,7 @@ sfa_status sfa_outbox_stats_get(sfa_outbox_stats *out, sfa_agent *agent)
     if (out)
         memset(out, 0, sizeof *out);
     if (!agent || !out)
-        return agent ? store_fail(agent, SFA_EINVAL, "no output given") : SFA_EINVAL;
+        return missing_arg(agent, "sfa_outbox_stats_get", agent ? "out" : "agent");
     store_clear_error(agent);
     sqlite3_stmt *st = store_stmt(agent, SQL_STATS);
     if (!st)
@@ -464,7 +470,7 @@ sfa_status sfa_outbox_prune(size_t *removed, sfa_agent *agent, int64_t older_tha
     if (removed)
         *removed = 0;
     if (!agent)
-        return SFA_EINVAL;
+        return missing_arg(NULL, "sfa_outbox_prune", "agent");
     sfa_status s = store_tx_begin(agent);
     if (s != SFA_OK)
         return s;

@@ -11,6 +11,7 @@
 #include "sfagent/record.h"
 #include "store/op_state.h"
 #include "store/sql.h"
+#include "store/store.h"
 #include "store/store_internal.h"
 #include "util/alloc.h"
 #include "util/names.h"
@@ -30,6 +31,14 @@ static const char SQL_LIST_ASC[] = RECORD_COLUMNS LIST_WHERE
     "ORDER BY json_extract(r.fields, ?5) ASC, r.created_at, r.local_id LIMIT ?4";
 static const char SQL_LIST_DESC[] = RECORD_COLUMNS LIST_WHERE
     "ORDER BY json_extract(r.fields, ?5) DESC, r.created_at DESC, r.local_id DESC LIMIT ?4";
+
+/* A required argument of fn is missing: SFA_EINVAL with a message on the handle, or as
+ * the thread's last error when the handle itself is what is missing. */
+static sfa_status missing_arg(sfa_agent *agent, const char *fn, const char *what)
+{
+    return agent ? store_fail(agent, SFA_EINVAL, "%s: %s is NULL", fn, what)
+                 : store_error_set(SFA_EINVAL, "%s: %s is NULL", fn, what);
+}
 
 static char *col_dup(sqlite3_stmt *st, int i)
 {
@@ -132,7 +141,7 @@ sfa_status sfa_record_get(sfa_record **out, sfa_agent *agent, const char *sobjec
     if (out)
         *out = NULL;
     if (!agent || !out)
-        return agent ? store_fail(agent, SFA_EINVAL, "no output given") : SFA_EINVAL;
+        return missing_arg(agent, "sfa_record_get", agent ? "out" : "agent");
     store_clear_error(agent);
     sfa_status s = store_check_sobject(agent, sobject);
     store_row row = {0};
@@ -198,7 +207,7 @@ sfa_status sfa_record_list(sfa_record_array *out, sfa_agent *agent, const char *
     if (out)
         memset(out, 0, sizeof *out);
     if (!agent || !out)
-        return agent ? store_fail(agent, SFA_EINVAL, "no output given") : SFA_EINVAL;
+        return missing_arg(agent, "sfa_record_list", agent ? "out" : "agent");
     store_clear_error(agent);
     sfa_list_options def = SFA_LIST_OPTIONS_INIT;
     const sfa_list_options *o = opts ? opts : &def;
