@@ -211,17 +211,6 @@ cJSON *cli_op_to_json(const sfa_op *op)
     return obj;
 }
 
-int cli_print_json(cJSON *item)
-{
-    char *text = cJSON_Print(item);
-    if (!text)
-        abort();
-    puts(text);
-    free(text);
-    cJSON_Delete(item);
-    return CLI_EXIT_OK;
-}
-
 char *cli_field_text(const cJSON *fields, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(fields, name);

@@ -136,7 +136,7 @@ static int outbox_show(int argc, char **argv)
     sfa_op *op = NULL;
     sfa_status st = sfa_outbox_get(&op, agent, ref);
     if (st != SFA_OK)
-        rc = cli_fail(st, agent, ref);
+        rc = cli_fail_ref(st, agent, ref);
     else if (cli_json())
         rc = cli_print_json(cli_op_to_json(op));
     else

@@ -155,6 +155,14 @@ int main(int argc, char **argv)
     const char *env = getenv("SFAGENT_DB");
     globals g = {env && *env ? env : CLI_DEFAULT_DB_PATH, false, SFA_DURABILITY_FULL};
     int first = 1;
+    /* --json before the command shapes even an error in the global options themselves. */
+    for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            g.json = true;
+        else if (strcmp(argv[i], "--db") == 0 || strcmp(argv[i], "--durability") == 0)
+            i++; /* skip the option's value */
+    }
+    cli_set_globals(g.db, g.json, g.durability);
     int rc = parse_globals(argc, argv, &g, &first);
     if (rc != CLI_EXIT_OK)
         return rc;

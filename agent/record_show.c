@@ -72,7 +72,7 @@ int record_show_get(const record_kind *kind, cli_args *args)
         return rc;
     sfa_status st = sfa_record_get(&record, agent, kind->sobject, ref);
     if (st != SFA_OK)
-        rc = cli_fail(st, agent, ref);
+        rc = cli_fail_ref(st, agent, ref);
     else if (cli_json())
         rc = cli_print_json(cli_record_to_json(record));
     else

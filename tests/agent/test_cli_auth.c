@@ -105,6 +105,15 @@ static void test_refused_login_is_77_for_every_command(void **state)
     assert_int_equal(run_cmd(f, "login"), 0);
     assert_int_equal(run_cmd(f, "sync"), 0);
     assert_int_equal(run_cmd(f, "doctor"), 0);
+    /* login --json: one object. */
+    run_result r;
+    run_sfagent(&r, f->dir, NULL, NULL,
+                (const char *const[]){"--db", f->db, "--json", "login", "--config", f->ini, NULL});
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "\"instanceUrl\""));
+    assert_non_null(strstr(r.out, "\"apiVersion\""));
+    assert_int_equal(r.out[0], '{');
+    run_result_free(&r);
 }
 
 /* sfagent doctor: returns the exit code and asserts stdout names the failed check. */
