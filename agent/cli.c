@@ -1,12 +1,16 @@
 /*
  * Global options, exit codes, error lines and option scanning shared by every command.
- * Errors are one line on stderr: scripts read the exit code, people read the line.
+ * Errors are one line on stderr: scripts read the exit code, people read the line. With
+ * --json an error is also the command's one JSON document on stdout,
+ * {"error": {"exitCode": N, "message": "..."}}, so a script that parses stdout always gets
+ * one document, result or error.
  */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -74,13 +78,52 @@ int cli_exit_code(sfa_status status)
     return CLI_EXIT_SOFTWARE; /* a value outside the enum: a bug somewhere */
 }
 
-/* Print one line, with newlines in library text flattened so it stays one line. */
-static void print_line(const char *text)
+/* Here rather than in cli_output.c: errors print JSON too, and tests link cli.c alone. */
+int cli_print_json(cJSON *item)
+{
+    char *text = cJSON_Print(item);
+    if (!text)
+        abort();
+    puts(text);
+    free(text);
+    cJSON_Delete(item);
+    return CLI_EXIT_OK;
+}
+
+/* Report a failure: one line on stderr, with newlines in library text flattened so it
+ * stays one line, and with --json the error document on stdout. Returns code. */
+static int report(int code, const char *text)
 {
     fputs("sfagent: ", stderr);
     for (const char *p = text; *p; p++)
         fputc(*p == '\n' || *p == '\r' ? ' ' : *p, stderr);
     fputc('\n', stderr);
+    if (cli_json()) {
+        cJSON *doc = cJSON_CreateObject();
+        cJSON *err = cJSON_AddObjectToObject(doc, "error");
+        cJSON_AddNumberToObject(err, "exitCode", code);
+        cJSON_AddStringToObject(err, "message", text);
+        cli_print_json(doc);
+    }
+    return code;
+}
+
+/* Longest prefix of s of at most max bytes that does not split a UTF-8 sequence. */
+static size_t utf8_prefix(const char *s, size_t max)
+{
+    size_t n = strnlen(s, max + 1);
+    if (n <= max)
+        return n;
+    n = max;
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+        n--; /* s[n] continues a sequence: cut before its lead byte */
+    return n;
+}
+
+void cli_shorten(char *buf, size_t size, const char *text)
+{
+    size_t keep = utf8_prefix(text, CLI_ECHO_MAX);
+    snprintf(buf, size, "%.*s%s", (int)keep, text, text[keep] ? "..." : "");
 }
 
 int cli_fail(sfa_status status, const sfa_agent *agent, const char *what)
@@ -92,26 +135,70 @@ int cli_fail(sfa_status status, const sfa_agent *agent, const char *what)
         msg = sfa_error_last()->message;
     if (!msg || !*msg)
         msg = sfa_strerror(status);
-    if (!what) {
-        print_line(msg);
-        return cli_exit_code(status);
-    }
+    if (!what)
+        return report(cli_exit_code(status), msg);
     size_t len = strlen(what) + strlen(msg) + 3;
     char *line = malloc(len);
     if (!line)
         abort();
     snprintf(line, len, "%s: %s", what, msg);
-    print_line(line);
+    report(cli_exit_code(status), line);
     free(line);
     return cli_exit_code(status);
+}
+
+/* msg with the run of text that starts with ref's first CLI_ECHO_MAX bytes (and goes on
+ * as far as it matches ref) shortened to those bytes + "..."; NULL when msg does not
+ * name ref. Caller frees. */
+static char *shorten_ref_in(const char *msg, const char *ref)
+{
+    size_t keep = utf8_prefix(ref, CLI_ECHO_MAX);
+    const char *at = keep ? strstr(msg, ref) : NULL;
+    if (!at) {
+        char *prefix = cli_strdup(ref);
+        prefix[keep] = '\0';
+        at = keep ? strstr(msg, prefix) : NULL;
+        free(prefix);
+    }
+    if (!at)
+        return NULL;
+    size_t run = 0;
+    while (at[run] && at[run] == ref[run])
+        run++;
+    size_t before = (size_t)(at - msg), len = strlen(msg) + 4;
+    char *out = malloc(len);
+    if (!out)
+        abort();
+    snprintf(out, len, "%.*s%.*s%s%s", (int)before, msg, (int)keep, at, run > keep ? "..." : "",
+             at + run);
+    return out;
+}
+
+int cli_fail_ref(sfa_status status, const sfa_agent *agent, const char *ref)
+{
+    const char *msg = "";
+    if (agent)
+        msg = sfa_agent_errmsg(agent);
+    else if (sfa_error_last()->status == status)
+        msg = sfa_error_last()->message;
+    if (!msg || !*msg)
+        msg = sfa_strerror(status);
+    char *named = shorten_ref_in(msg, ref);
+    if (named) { /* the message names the ref already: once is enough */
+        report(cli_exit_code(status), named);
+        free(named);
+        return cli_exit_code(status);
+    }
+    char shown[CLI_ECHO_MAX + 4];
+    cli_shorten(shown, sizeof shown, ref);
+    return cli_fail(status, agent, shown);
 }
 
 static int verror(int code, const char *fmt, va_list ap)
 {
     char line[1024];
     vsnprintf(line, sizeof line, fmt, ap);
-    print_line(line);
-    return code;
+    return report(code, line);
 }
 
 int cli_error(int code, const char *fmt, ...)
@@ -132,10 +219,49 @@ int cli_usage(const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
+/* What kind of file st is, for a message. */
+static const char *file_kind(const struct stat *st)
+{
+    return S_ISDIR(st->st_mode)    ? "a directory"
+           : S_ISFIFO(st->st_mode) ? "a FIFO"
+           : S_ISCHR(st->st_mode)  ? "a character device"
+           : S_ISBLK(st->st_mode)  ? "a block device"
+           : S_ISSOCK(st->st_mode) ? "a socket"
+                                   : "not a regular file";
+}
+
+int cli_check_db_file(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || S_ISREG(st.st_mode))
+        return CLI_EXIT_OK; /* missing (the caller decides) or a plain file */
+    /* SQLite would block on a FIFO or write its journal next to a device: refuse first. */
+    return cli_error(CLI_EXIT_NOINPUT, "%s is %s, not a database file", path, file_kind(&st));
+}
+
+int cli_load_config(sfa_config **out, const char *path)
+{
+    *out = NULL;
+    if (!path) {
+        path = getenv("SFAGENT_CONFIG");
+        if (path && !*path)
+            path = NULL;
+    }
+    struct stat st;
+    if (path && stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return cli_error(CLI_EXIT_CONFIG, "configuration %s is %s, not a file", path,
+                         file_kind(&st));
+    sfa_status s = sfa_config_load(out, path);
+    return s == SFA_OK ? CLI_EXIT_OK : cli_fail(s, NULL, NULL);
+}
+
 static int open_db(sfa_agent **out, bool create, bool read_only)
 {
     *out = NULL;
     const char *path = cli_db_path();
+    int rc = cli_check_db_file(path);
+    if (rc != CLI_EXIT_OK)
+        return rc;
     if (!create && access(path, F_OK) != 0 && errno == ENOENT)
         return cli_error(CLI_EXIT_NOINPUT, "no database at %s (run 'sfagent init' first)", path);
     sfa_open_options opts = SFA_OPEN_OPTIONS_INIT;
@@ -151,7 +277,7 @@ static int open_db(sfa_agent **out, bool create, bool read_only)
         st = sfa_agent_open(&agent, path, &opts);
     }
     if (st != SFA_OK) {
-        int rc = cli_fail(st, agent, path);
+        rc = cli_fail(st, agent, path);
         sfa_agent_free(agent);
         return rc;
     }

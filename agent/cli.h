@@ -63,6 +63,21 @@ int cli_exit_code(sfa_status status);
  */
 int cli_fail(sfa_status status, const sfa_agent *agent, const char *what);
 
+/* Bytes of a user's argument (a REF, an op) echoed in an error message; longer ones are
+ * cut there and end in "...". */
+#define CLI_ECHO_MAX 64
+
+/* text cut to CLI_ECHO_MAX bytes (on a UTF-8 boundary) + "..." into buf, which holds
+ * CLI_ECHO_MAX + 4 bytes. */
+void cli_shorten(char *buf, size_t size, const char *text);
+
+/*
+ * cli_fail() for a failure about a record or op reference the user typed: the ref is
+ * echoed once and shortened (CLI_ECHO_MAX), whether the library's message names it (a
+ * huge ref must not fill the terminal, or be printed twice) or not ("<ref>: <message>").
+ */
+int cli_fail_ref(sfa_status status, const sfa_agent *agent, const char *ref);
+
 /* Print "sfagent: <formatted message>" on stderr and return code. */
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -79,6 +94,16 @@ int cli_open(sfa_agent **out, bool create);
  * work on a read-only file or directory, on a full disk and beside a writer holding the
  * lock, and write nothing. */
 int cli_open_read_only(sfa_agent **out);
+
+/* Refuse a database path that exists and is not a regular file (a FIFO, a device, a
+ * directory: SQLite would block or write a journal beside it): prints the error, exit 66.
+ * CLI_EXIT_OK for a regular file or a missing path. */
+int cli_check_db_file(const char *path);
+
+/* Load the configuration at path (NULL: $SFAGENT_CONFIG, else defaults and environment
+ * only). A path that is a directory or other non-file is refused by name (exit 78).
+ * Prints the error and returns its exit code; *out is the caller's on CLI_EXIT_OK. */
+int cli_load_config(sfa_config **out, const char *path);
 
 /* Option scanning over argv[*i]: accepts "--name VALUE" and "--name=VALUE". */
 typedef struct cli_args {

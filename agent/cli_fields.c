@@ -56,6 +56,26 @@ static char *split_assignment(const char *arg, const char **value)
     return name;
 }
 
+/* Parse text as one JSON value and nothing else: cJSON_Parse() alone stops after the
+ * first value and would take '{"Subject":"x"} junk' as the object. NULL on bad JSON or
+ * trailing text; *trailing then points at the trailing text (NULL for bad JSON). */
+static cJSON *parse_whole(const char *text, const char **trailing)
+{
+    const char *end = NULL;
+    *trailing = NULL;
+    cJSON *item = cJSON_ParseWithOpts(text, &end, true);
+    if (item)
+        return item;
+    cJSON *first = cJSON_ParseWithOpts(text, &end, false);
+    if (first && end && *end) {
+        while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
+            end++;
+        *trailing = end;
+    }
+    cJSON_Delete(first);
+    return NULL;
+}
+
 static int apply_set(cli_fields *fields, const char *opt, const char *arg, bool typed)
 {
     const char *value = NULL;
@@ -67,7 +87,8 @@ static int apply_set(cli_fields *fields, const char *opt, const char *arg, bool 
         free(name);
         return CLI_EXIT_OK;
     }
-    cJSON *item = cJSON_Parse(value);
+    const char *trailing = NULL;
+    cJSON *item = parse_whole(value, &trailing);
     int rc = CLI_EXIT_OK;
     if (item && !cJSON_IsObject(item) && !cJSON_IsArray(item)) {
         /* Pass the text on as written: cJSON's double rounds long numbers and its strings
@@ -75,9 +96,14 @@ static int apply_set(cli_fields *fields, const char *opt, const char *arg, bool 
         cJSON_Delete(item);
         item = cJSON_CreateRaw(value);
     }
-    if (!item)
+    char shown[CLI_ECHO_MAX + 4];
+    cli_shorten(shown, sizeof shown, trailing ? trailing : value);
+    if (!item && trailing)
+        rc = cli_error(CLI_EXIT_DATA, "%s %s: unexpected text after the JSON value: '%s'", opt,
+                       name, shown);
+    else if (!item)
         rc = cli_error(CLI_EXIT_DATA, "%s %s: '%s' is not JSON (quote strings: '\"text\"')", opt,
-                       name, value);
+                       name, shown);
     else if (cJSON_IsObject(item) || cJSON_IsArray(item))
         rc = cli_error(CLI_EXIT_DATA, "%s %s: a field value must be a scalar, not %s", opt, name,
                        cJSON_IsObject(item) ? "an object" : "an array");
@@ -163,7 +189,14 @@ static int move_members(cli_fields *fields, cJSON *parsed, const char *text)
 
 static int apply_object(cli_fields *fields, const char *text)
 {
-    cJSON *parsed = cJSON_ParseWithOpts(text, NULL, true);
+    const char *trailing = NULL;
+    cJSON *parsed = parse_whole(text, &trailing);
+    if (trailing) {
+        char shown[CLI_ECHO_MAX + 4];
+        cli_shorten(shown, sizeof shown, trailing);
+        return cli_error(CLI_EXIT_DATA, "--fields: unexpected text after the JSON object: '%s'",
+                         shown);
+    }
     if (!parsed || !cJSON_IsObject(parsed)) {
         cJSON_Delete(parsed);
         return cli_error(CLI_EXIT_DATA,

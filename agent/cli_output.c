@@ -181,7 +181,7 @@ cJSON *cli_record_to_json(const sfa_record *r)
     add_string_or_null(obj, "id", r->sf_id);
     add_string_or_null(obj, "caseNumber", r->case_number);
     cJSON_AddItemToObject(obj, "fields", parse_or_null(r->fields_json));
-    add_string_or_null(obj, "syncState", r->sync_state);
+    cJSON_AddStringToObject(obj, "syncState", sfa_record_sync_state_name(r->sync_state));
     cJSON_AddBoolToObject(obj, "dirty", r->dirty);
     cJSON_AddBoolToObject(obj, "deleted", r->deleted);
     add_string_or_null(obj, "systemModstamp", r->sys_modstamp);
@@ -199,9 +199,9 @@ cJSON *cli_op_to_json(const sfa_op *op)
     add_string_or_null(obj, "opId", op->op_id);
     add_string_or_null(obj, "sobject", op->sobject);
     add_string_or_null(obj, "localId", op->local_id);
-    add_string_or_null(obj, "kind", op->kind);
+    cJSON_AddStringToObject(obj, "kind", sfa_op_kind_name(op->kind));
     cJSON_AddItemToObject(obj, "fields", parse_or_null(op->fields_json));
-    add_string_or_null(obj, "state", op->state);
+    cJSON_AddStringToObject(obj, "state", sfa_op_state_name(op->state));
     cJSON_AddNumberToObject(obj, "attempts", op->attempts);
     cJSON_AddNumberToObject(obj, "nextAttemptAtMs", (double)op->next_attempt_at_ms);
     add_string_or_null(obj, "lastErrorCode", op->last_error_code);
@@ -209,17 +209,6 @@ cJSON *cli_op_to_json(const sfa_op *op)
     cJSON_AddNumberToObject(obj, "createdAtMs", (double)op->created_at_ms);
     cJSON_AddNumberToObject(obj, "updatedAtMs", (double)op->updated_at_ms);
     return obj;
-}
-
-int cli_print_json(cJSON *item)
-{
-    char *text = cJSON_Print(item);
-    if (!text)
-        abort();
-    puts(text);
-    free(text);
-    cJSON_Delete(item);
-    return CLI_EXIT_OK;
 }
 
 char *cli_field_text(const cJSON *fields, const char *name)

@@ -1,7 +1,7 @@
 /* `sfagent login [--config FILE]`: check the Salesforce credentials of a configuration.
- * Prints the instance URL, org id, user id and user name. Exit codes come from the one
- * table in cli.c (77 bad credentials, 75 unreachable, 78 configuration, ...). Uses only
- * the public API. */
+ * Prints the instance URL, org id, user id, user name and API version (with --json, one
+ * object). Exit codes come from the one table in cli.c (77 bad credentials, 75
+ * unreachable, 78 configuration, ...). Uses only the public API. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,59 +11,54 @@
 
 #include "cmd.h"
 
-static void usage(FILE *f)
+static void add_or_null(cJSON *obj, const char *name, const char *value)
 {
-    fprintf(f,
-            "usage: sfagent login [--config FILE]\n"
-            "  FILE defaults to $SFAGENT_CONFIG; SFAGENT_<SECTION>_<KEY> variables override it.\n");
+    if (value)
+        cJSON_AddStringToObject(obj, name, value);
+    else
+        cJSON_AddNullToObject(obj, name);
 }
 
-/* Returns the config path from --config FILE / --config=FILE / SFAGENT_CONFIG (may be
- * NULL: defaults and environment only), or sets *bad on a usage error. */
-static const char *config_path(int argc, char **argv, int *bad)
+static void print_info(const sfa_login_info *info)
 {
-    const char *path = getenv("SFAGENT_CONFIG");
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
-            path = argv[++i];
-        } else if (strncmp(argv[i], "--config=", 9) == 0) {
-            path = argv[i] + 9;
-        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            *bad = 0;
-            return NULL;
-        } else {
-            *bad = CLI_EXIT_USAGE;
-            return NULL;
-        }
+    if (!cli_json()) {
+        printf("instance_url: %s\norg_id: %s\nuser_id: %s\nusername: %s\napi_version: %s\n",
+               info->instance_url, info->org_id ? info->org_id : "-",
+               info->user_id ? info->user_id : "-", info->username ? info->username : "-",
+               info->api_version);
+        return;
     }
-    *bad = -1;
-    return path && *path ? path : NULL;
+    cJSON *obj = cJSON_CreateObject();
+    add_or_null(obj, "instanceUrl", info->instance_url);
+    add_or_null(obj, "orgId", info->org_id);
+    add_or_null(obj, "userId", info->user_id);
+    add_or_null(obj, "username", info->username);
+    add_or_null(obj, "apiVersion", info->api_version);
+    cli_print_json(obj);
 }
 
 int cmd_login(int argc, char **argv)
 {
-    int bad = -1;
-    const char *path = config_path(argc, argv, &bad);
-    if (bad >= 0) {
-        usage(bad ? stderr : stdout);
-        return bad;
+    const char *path = NULL;
+    int rc = CLI_EXIT_OK;
+    cli_args args = {argc, argv, 1};
+    while (args.i < argc && rc == CLI_EXIT_OK) {
+        if (!cli_take_opt(&args, "--config", &path, &rc))
+            return cli_usage("login: unknown argument '%s' (usage: sfagent login [--config FILE])",
+                             argv[args.i]);
     }
+    if (rc != CLI_EXIT_OK)
+        return rc;
     sfa_config *cfg = NULL;
-    sfa_status st = sfa_config_load(&cfg, path);
-    if (st != SFA_OK)
-        return cli_fail(st, NULL, NULL);
+    if ((rc = cli_load_config(&cfg, path && *path ? path : NULL)) != CLI_EXIT_OK)
+        return rc;
     sfa_login_info info;
-    st = sfa_login_check(&info, cfg);
-    if (st == SFA_OK) {
-        printf("instance_url: %s\norg_id: %s\nuser_id: %s\nusername: %s\napi_version: %s\n",
-               info.instance_url, info.org_id ? info.org_id : "-",
-               info.user_id ? info.user_id : "-", info.username ? info.username : "-",
-               info.api_version);
-    } else {
+    sfa_status st = sfa_login_check(&info, cfg);
+    if (st == SFA_OK)
+        print_info(&info);
+    else
         cli_fail(st, NULL, NULL);
-    }
-    int code = cli_exit_code(st);
     sfa_login_info_free(&info);
     sfa_config_free(cfg);
-    return code;
+    return cli_exit_code(st);
 }

@@ -9,13 +9,24 @@
 
 #include "cmd.h"
 
-static bool is_state(const char *s)
+/* --state: "all" or state names separated by commas ("dead,conflict") as a set for
+ * sfa_outbox_list(); false on an unknown name. */
+static bool parse_states(const char *text, unsigned *out)
 {
-    static const char *const states[] = {"pending", "inflight", "done", "conflict", "dead"};
-    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
-        if (strcmp(s, states[i]) == 0)
-            return true;
-    return false;
+    if (strcmp(text, "all") == 0) {
+        *out = SFA_OP_STATES_ALL;
+        return true;
+    }
+    *out = 0;
+    char *copy = cli_strdup(text), *save = NULL;
+    bool ok = true;
+    for (char *name = strtok_r(copy, ",", &save); ok && name; name = strtok_r(NULL, ",", &save)) {
+        sfa_op_state s;
+        ok = sfa_op_state_parse(&s, name) == SFA_OK;
+        *out |= ok ? SFA_OP_STATE_BIT(s) : 0;
+    }
+    free(copy);
+    return ok && *out != 0;
 }
 
 static void print_ops(const sfa_op_array *ops)
@@ -28,8 +39,14 @@ static void print_ops(const sfa_op_array *ops)
         char seq[24], attempts[16];
         snprintf(seq, sizeof seq, "%lld", (long long)op->seq);
         snprintf(attempts, sizeof attempts, "%d", op->attempts);
-        const char *cells[] = {seq,       op->kind, op->sobject,         op->local_id,
-                               op->state, attempts, op->last_error_code, op->fields_json};
+        const char *cells[] = {seq,
+                               sfa_op_kind_name(op->kind),
+                               op->sobject,
+                               op->local_id,
+                               sfa_op_state_name(op->state),
+                               attempts,
+                               op->last_error_code,
+                               op->fields_json};
         cli_table_add(t, cells);
     }
     cli_table_print(t);
@@ -43,6 +60,7 @@ static int outbox_list(int argc, char **argv)
     cli_args *args = &all;
     const char *state = NULL, *limit_text = NULL;
     size_t limit = 0;
+    unsigned states = SFA_OP_STATES_ALL;
     int rc = CLI_EXIT_OK;
     while (rc == CLI_EXIT_OK && args->i < args->argc) {
         if (cli_take_opt(args, "--state", &state, &rc) ||
@@ -52,8 +70,9 @@ static int outbox_list(int argc, char **argv)
     }
     if (rc != CLI_EXIT_OK)
         return rc;
-    if (state && !is_state(state))
-        return cli_usage("outbox list: --state is one of pending, inflight, done, conflict, dead");
+    if (state && !parse_states(state, &states))
+        return cli_usage("outbox list: --state takes pending, inflight, done, conflict or dead"
+                         " (several with commas: dead,conflict), or all");
     if (limit_text && !cli_parse_count(limit_text, &limit))
         return cli_error(CLI_EXIT_DATA, "outbox list: --limit expects a number, got '%s'",
                          limit_text);
@@ -61,7 +80,7 @@ static int outbox_list(int argc, char **argv)
     if ((rc = cli_open(&agent, false)) != CLI_EXIT_OK)
         return rc;
     sfa_op_array ops = {0};
-    sfa_status st = sfa_outbox_list(&ops, agent, state, limit);
+    sfa_status st = sfa_outbox_list(&ops, agent, states, limit);
     if (st != SFA_OK) {
         rc = cli_fail(st, agent, "outbox list");
     } else if (cli_json()) {
@@ -85,10 +104,10 @@ static void print_op(const sfa_op *op)
     const char *const rows[][2] = {
         {"Seq", seq},
         {"Op id", op->op_id},
-        {"Kind", op->kind},
+        {"Kind", sfa_op_kind_name(op->kind)},
         {"SObject", op->sobject},
         {"Local id", op->local_id},
-        {"State", op->state},
+        {"State", sfa_op_state_name(op->state)},
         {"Attempts", attempts},
         {"Fields", op->fields_json},
         {"Error code", op->last_error_code},
@@ -117,7 +136,7 @@ static int outbox_show(int argc, char **argv)
     sfa_op *op = NULL;
     sfa_status st = sfa_outbox_get(&op, agent, ref);
     if (st != SFA_OK)
-        rc = cli_fail(st, agent, ref);
+        rc = cli_fail_ref(st, agent, ref);
     else if (cli_json())
         rc = cli_print_json(cli_op_to_json(op));
     else

@@ -9,19 +9,6 @@
 #include "cmd.h"
 #include <sfagent/sync.h>
 
-static int load_config(sfa_config **cfg, const char *path)
-{
-    if (!path) {
-        path = getenv("SFAGENT_CONFIG");
-        if (path && !*path)
-            path = NULL;
-    }
-    sfa_status st = sfa_config_load(cfg, path);
-    if (st == SFA_OK)
-        return CLI_EXIT_OK;
-    return cli_fail(st, NULL, NULL);
-}
-
 /* A progress bar on stderr, only on a terminal (never in logs or pipes). */
 typedef struct progress_state {
     int64_t shown;
@@ -99,7 +86,7 @@ int cmd_sync(int argc, char **argv)
     if (max && !cli_parse_count(max, &opts.max_ops))
         return cli_usage("sync: --max-ops wants a count");
     sfa_config *cfg = NULL;
-    if ((rc = load_config(&cfg, config)) != CLI_EXIT_OK)
+    if ((rc = cli_load_config(&cfg, config)) != CLI_EXIT_OK)
         return rc;
     sfa_agent *agent = NULL;
     if ((rc = cli_open(&agent, false)) != CLI_EXIT_OK) {
@@ -162,8 +149,12 @@ int cmd_doctor(int argc, char **argv)
     if (rc != CLI_EXIT_OK)
         return rc;
     sfa_config *cfg = NULL;
-    if ((rc = load_config(&cfg, config)) != CLI_EXIT_OK)
+    if ((rc = cli_load_config(&cfg, config)) != CLI_EXIT_OK)
         return rc;
+    if ((rc = cli_check_db_file(cli_db_path())) != CLI_EXIT_OK) {
+        sfa_config_free(cfg);
+        return rc;
+    }
     /* The database is optional here: doctor also checks a machine before `init`. */
     sfa_agent *agent = NULL;
     sfa_open_options oo = SFA_OPEN_OPTIONS_INIT;
@@ -178,9 +169,9 @@ int cmd_doctor(int argc, char **argv)
     sfa_doctor_report_free(&report);
     sfa_agent_free(agent);
     sfa_config_free(cfg);
-    /* sfa_doctor_run() returns SFA_ERROR for "a check failed" (sync.h): the setup needs
-     * fixing, which for an operator is a configuration problem, not a bug. */
-    return st == SFA_ERROR ? CLI_EXIT_CONFIG : cli_exit_code(st);
+    /* The first failed check's status (sync.h): 77 refused credentials, 75 unreachable,
+     * 78 a setup to fix, 65 dead or conflict ops, as `login` and `sync` would exit. */
+    return cli_exit_code(st);
 }
 
 typedef sfa_status (*op_action)(sfa_agent *, const char *);
@@ -193,13 +184,25 @@ static int outbox_act(int argc, char **argv, op_action act, const char *verb)
     int rc = cli_open(&agent, false);
     if (rc != CLI_EXIT_OK)
         return rc;
+    const char *result = strcmp(verb, "retry") == 0 ? "pending again" : "discarded";
+    cJSON *done = cli_json() ? cJSON_CreateArray() : NULL;
     for (int i = 1; i < argc && rc == CLI_EXIT_OK; i++) {
         sfa_status st = act(agent, argv[i]);
         if (st != SFA_OK)
-            rc = cli_fail(st, agent, argv[i]);
-        else if (!cli_json())
-            printf("%s: %s\n", argv[i], strcmp(verb, "retry") == 0 ? "pending again" : "discarded");
+            rc = cli_fail_ref(st, agent, argv[i]); /* with --json: the one document */
+        else if (done) {
+            cJSON *one = cJSON_CreateObject();
+            cJSON_AddStringToObject(one, "ref", argv[i]);
+            cJSON_AddStringToObject(one, "result",
+                                    strcmp(verb, "retry") == 0 ? "pending" : "discarded");
+            cJSON_AddItemToArray(done, one);
+        } else
+            printf("%s: %s\n", argv[i], result);
     }
+    if (done && rc == CLI_EXIT_OK)
+        cli_print_json(done); /* [{"ref": OP, "result": "pending"|"discarded"}, ...] */
+    else
+        cJSON_Delete(done);
     sfa_agent_free(agent);
     return rc;
 }

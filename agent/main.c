@@ -54,7 +54,8 @@ static const command commands[] = {
      "Importing the same FILE again continues after its last committed line (an interrupted\n"
      "import resumes; a finished one adds nothing); --restart imports it from line 1.\n"},
     {"outbox", cmd_outbox, "list, show, retry or discard pending writes",
-     "usage: sfagent outbox list [--state pending|inflight|done|conflict|dead] [--limit N]\n"
+     "usage: sfagent outbox list [--state STATE[,STATE...]|all] [--limit N]\n"
+     "         STATE: pending, inflight, done, conflict or dead\n"
      "       sfagent outbox show OP      (op id or seq number)\n"
      "       sfagent outbox retry OP     (a dead or conflict op: send again, due now)\n"
      "       sfagent outbox discard OP   (a dead or conflict op: never send; local view\n"
@@ -156,6 +157,14 @@ int main(int argc, char **argv)
     const char *env = getenv("SFAGENT_DB");
     globals g = {env && *env ? env : CLI_DEFAULT_DB_PATH, false, SFA_DURABILITY_FULL};
     int first = 1;
+    /* --json before the command shapes even an error in the global options themselves. */
+    for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            g.json = true;
+        else if (strcmp(argv[i], "--db") == 0 || strcmp(argv[i], "--durability") == 0)
+            i++; /* skip the option's value */
+    }
+    cli_set_globals(g.db, g.json, g.durability);
     int rc = parse_globals(argc, argv, &g, &first);
     if (rc != CLI_EXIT_OK)
         return rc;

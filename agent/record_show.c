@@ -44,7 +44,7 @@ static void print_record(const record_kind *kind, const sfa_record *r)
     if (is_case(kind))
         add_pair(t, "CaseNumber", r->case_number ? r->case_number : "- (assigned on sync)");
     add_pair(t, "Id", r->sf_id ? r->sf_id : "- (not in Salesforce yet)");
-    add_pair(t, "Sync state", r->sync_state);
+    add_pair(t, "Sync state", sfa_record_sync_state_name(r->sync_state));
     add_pair(t, "Local id", r->local_id);
     if (r->deleted)
         add_pair(t, "Deleted", "yes");
@@ -72,7 +72,7 @@ int record_show_get(const record_kind *kind, cli_args *args)
         return rc;
     sfa_status st = sfa_record_get(&record, agent, kind->sobject, ref);
     if (st != SFA_OK)
-        rc = cli_fail(st, agent, ref);
+        rc = cli_fail_ref(st, agent, ref);
     else if (cli_json())
         rc = cli_print_json(cli_record_to_json(record));
     else
@@ -125,7 +125,7 @@ static void add_list_row(const record_kind *kind, cli_table *t, const sfa_record
         owned[n] = cli_field_text(fields, kind->columns[i]);
         cells[n] = owned[n];
     }
-    cells[n++] = r->sync_state;
+    cells[n++] = sfa_record_sync_state_name(r->sync_state);
     cli_table_add(t, cells);
     for (size_t i = 0; i < n; i++)
         free(owned[i]);

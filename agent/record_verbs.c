@@ -108,7 +108,7 @@ static int verb_update(const record_kind *kind, cli_args *args)
         goto out;
     json = cli_fields_json(&fields);
     sfa_status st = sfa_record_update(agent, kind->sobject, ref, json);
-    rc = st == SFA_OK ? print_done("updated", ref) : cli_fail(st, agent, ref);
+    rc = st == SFA_OK ? print_done("updated", ref) : cli_fail_ref(st, agent, ref);
 out:
     free(json);
     cli_fields_free(&fields);
@@ -128,7 +128,7 @@ static int verb_delete(const record_kind *kind, cli_args *args)
     if (rc != CLI_EXIT_OK)
         return rc;
     sfa_status st = sfa_record_delete(agent, kind->sobject, ref);
-    rc = st == SFA_OK ? print_done("deleted", ref) : cli_fail(st, agent, ref);
+    rc = st == SFA_OK ? print_done("deleted", ref) : cli_fail_ref(st, agent, ref);
     sfa_agent_free(agent);
     return rc;
 }

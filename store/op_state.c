@@ -74,20 +74,28 @@ static const transition table[] = {
 
 _Static_assert(sizeof table / sizeof *table == STORE_EV_COUNT, "every event has a row");
 
-static const char *const state_names[] = {
-    [STORE_OP_PENDING] = "pending",   [STORE_OP_INFLIGHT] = "inflight", [STORE_OP_DONE] = "done",
-    [STORE_OP_CONFLICT] = "conflict", [STORE_OP_DEAD] = "dead",
-};
-
+/* A switch with no default: -Wswitch flags a new state until it has a name here. */
 const char *store_op_state_name(store_op_state s)
 {
-    return (unsigned)s < sizeof state_names / sizeof *state_names ? state_names[s] : "?";
+    switch (s) {
+    case STORE_OP_PENDING:
+        return "pending";
+    case STORE_OP_INFLIGHT:
+        return "inflight";
+    case STORE_OP_DONE:
+        return "done";
+    case STORE_OP_CONFLICT:
+        return "conflict";
+    case STORE_OP_DEAD:
+        return "dead";
+    }
+    return "?";
 }
 
 bool store_op_state_parse(const char *name, store_op_state *out)
 {
-    for (size_t i = 0; name && i < sizeof state_names / sizeof *state_names; i++)
-        if (strcmp(name, state_names[i]) == 0) {
+    for (unsigned i = STORE_OP_PENDING; name && i <= STORE_OP_STATE_LAST; i++)
+        if (strcmp(name, store_op_state_name((store_op_state)i)) == 0) {
             *out = (store_op_state)i;
             return true;
         }

@@ -10,15 +10,19 @@
 #include <stdint.h>
 
 #include "sfagent/agent.h"
+#include "sfagent/outbox.h"
 #include "sfagent/status.h"
 
+/* The public op states (sfagent/outbox.h), value for value, so a state read from the
+ * outbox is handed out as is. The database holds their names (store_op_state_name()). */
 typedef enum store_op_state {
-    STORE_OP_PENDING = 0,
-    STORE_OP_INFLIGHT,
-    STORE_OP_DONE,
-    STORE_OP_CONFLICT,
-    STORE_OP_DEAD,
+    STORE_OP_PENDING = SFA_OP_STATE_PENDING,
+    STORE_OP_INFLIGHT = SFA_OP_STATE_INFLIGHT,
+    STORE_OP_DONE = SFA_OP_STATE_DONE,
+    STORE_OP_CONFLICT = SFA_OP_STATE_CONFLICT,
+    STORE_OP_DEAD = SFA_OP_STATE_DEAD,
 } store_op_state;
+#define STORE_OP_STATE_LAST STORE_OP_DEAD /* keep it the last state */
 
 /* The events of the table at the top of store/op_state.c (T1..T12). */
 typedef enum store_op_event {
@@ -73,6 +77,7 @@ sfa_status store_op_drop_record(sfa_agent *a, const char *local_id);
 /* T13 (bulk): remove done ops last changed before older_than_ms; *removed how many. */
 sfa_status store_op_prune(sfa_agent *a, int64_t older_than_ms, size_t *removed);
 
+/* The state's name as the outbox table holds it ("pending", ...); "?" outside the enum. */
 const char *store_op_state_name(store_op_state s);
 bool store_op_state_parse(const char *name, store_op_state *out);
 

@@ -20,6 +20,7 @@
 #include "sfagent/outbox.h"
 #include "store/op_state.h"
 #include "store/sql.h"
+#include "store/store.h"
 #include "store/store_internal.h"
 #include "util/alloc.h"
 #include "util/timeutil.h"
@@ -28,8 +29,9 @@
     "SELECT seq, op_id, sobject, local_id, kind, fields, state, attempts, next_attempt_at, "       \
     "last_error_code, last_error, created_at, updated_at FROM outbox "
 
-static const char SQL_LIST_ALL[] = OP_COLUMNS "ORDER BY seq LIMIT ?1";
-static const char SQL_LIST_STATE[] = OP_COLUMNS "WHERE state = ?2 ORDER BY seq LIMIT ?1";
+/* ?2..?6: the names of the states asked for, NULL for the others (NULL matches nothing). */
+static const char SQL_LIST[] =
+    OP_COLUMNS "WHERE state IN (?2, ?3, ?4, ?5, ?6) ORDER BY seq LIMIT ?1";
 static const char SQL_GET_BY_ID[] = OP_COLUMNS "WHERE op_id = ?1";
 static const char SQL_GET_BY_SEQ[] = OP_COLUMNS "WHERE seq = ?1";
 static const char SQL_RECORD_BASE[] = "SELECT base, sf_id FROM records WHERE local_id = ?1";
@@ -47,27 +49,86 @@ static const char SQL_STATS[] =
     "SELECT state, count(*), min(created_at) FROM outbox GROUP BY state";
 static const char SQL_COUNT_RECORDS[] = "SELECT count(*) FROM records WHERE deleted = 0";
 
+/* A required argument of fn is missing: SFA_EINVAL with a message on the handle, or as
+ * the thread's last error when the handle itself is what is missing. */
+static sfa_status missing_arg(sfa_agent *agent, const char *fn, const char *what)
+{
+    return agent ? store_fail(agent, SFA_EINVAL, "%s: %s is NULL", fn, what)
+                 : store_error_set(SFA_EINVAL, "%s: %s is NULL", fn, what);
+}
+
 static char *col_dup(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     return t ? xstrdup((const char *)t) : NULL;
 }
 
-static void fill_op(sfa_op *o, sqlite3_stmt *st)
+/* A switch with no default: -Wswitch flags a new kind until it has a name here. */
+const char *sfa_op_kind_name(sfa_op_kind kind)
+{
+    switch (kind) {
+    case SFA_OP_KIND_CREATE:
+        return "create";
+    case SFA_OP_KIND_UPDATE:
+        return "update";
+    case SFA_OP_KIND_UPSERT:
+        return "upsert";
+    case SFA_OP_KIND_DELETE:
+        return "delete";
+    }
+    return "?";
+}
+
+static bool kind_parse(const char *name, sfa_op_kind *out)
+{
+    for (unsigned k = SFA_OP_KIND_CREATE; name && k <= SFA_OP_KIND_DELETE; k++)
+        if (strcmp(name, sfa_op_kind_name((sfa_op_kind)k)) == 0) {
+            *out = (sfa_op_kind)k;
+            return true;
+        }
+    return false;
+}
+
+/* The public states are store/op_state.h's, value for value (its enum is defined so). */
+const char *sfa_op_state_name(sfa_op_state state)
+{
+    return store_op_state_name((store_op_state)state);
+}
+
+sfa_status sfa_op_state_parse(sfa_op_state *out, const char *name)
+{
+    if (!out)
+        return missing_arg(NULL, "sfa_op_state_parse", "out");
+    store_op_state s;
+    if (!store_op_state_parse(name, &s))
+        return store_error_set(SFA_EINVAL,
+                               "'%.64s' is not an op state (pending, inflight, done, conflict,"
+                               " dead)",
+                               name ? name : "(null)");
+    *out = (sfa_op_state)s;
+    return SFA_OK;
+}
+
+/* Fill o from a row of OP_COLUMNS. False when the row's kind or state text is not one
+ * the schema allows (its CHECK constraints make that corruption). */
+static bool fill_op(sfa_op *o, sqlite3_stmt *st)
 {
     o->seq = sqlite3_column_int64(st, 0);
     o->op_id = col_dup(st, 1);
     o->sobject = col_dup(st, 2);
     o->local_id = col_dup(st, 3);
-    o->kind = col_dup(st, 4);
+    bool known = kind_parse((const char *)sqlite3_column_text(st, 4), &o->kind);
     o->fields_json = col_dup(st, 5);
-    o->state = col_dup(st, 6);
+    store_op_state state = STORE_OP_PENDING;
+    known = store_op_state_parse((const char *)sqlite3_column_text(st, 6), &state) && known;
+    o->state = (sfa_op_state)state;
     o->attempts = sqlite3_column_int(st, 7);
     o->next_attempt_at_ms = sqlite3_column_int64(st, 8);
     o->last_error_code = col_dup(st, 9);
     o->last_error = col_dup(st, 10);
     o->created_at_ms = sqlite3_column_int64(st, 11);
     o->updated_at_ms = sqlite3_column_int64(st, 12);
+    return known;
 }
 
 static void op_clear(sfa_op *o)
@@ -75,9 +136,7 @@ static void op_clear(sfa_op *o)
     free(o->op_id);
     free(o->sobject);
     free(o->local_id);
-    free(o->kind);
     free(o->fields_json);
-    free(o->state);
     free(o->last_error_code);
     free(o->last_error);
 }
@@ -101,34 +160,45 @@ void sfa_op_array_free(sfa_op_array *array)
     array->count = 0;
 }
 
-sfa_status sfa_outbox_list(sfa_op_array *out, sfa_agent *agent, const char *state, size_t limit)
+sfa_status sfa_outbox_list(sfa_op_array *out, sfa_agent *agent, unsigned states, size_t limit)
 {
     if (out)
         memset(out, 0, sizeof *out);
     if (!agent || !out)
-        return agent ? store_fail(agent, SFA_EINVAL, "no output given") : SFA_EINVAL;
+        return missing_arg(agent, "sfa_outbox_list", agent ? "out" : "agent");
+    if (!states || (states & ~SFA_OP_STATES_ALL))
+        return store_fail(agent, SFA_EINVAL,
+                          "sfa_outbox_list: states 0x%x is not a set of op states (use"
+                          " SFA_OP_STATE_BIT() or SFA_OP_STATES_ALL)",
+                          states);
     store_clear_error(agent);
-    sqlite3_stmt *st = store_stmt(agent, state ? SQL_LIST_STATE : SQL_LIST_ALL);
+    sqlite3_stmt *st = store_stmt(agent, SQL_LIST);
     if (!st)
         return store_last_status(agent);
     sqlite3_bind_int64(st, 1, limit ? (sqlite3_int64)limit : -1);
-    if (state)
-        sqlite3_bind_text(st, 2, state, -1, SQLITE_STATIC);
+    for (unsigned s = STORE_OP_PENDING; s <= STORE_OP_STATE_LAST; s++)
+        if (states & SFA_OP_STATE_BIT(s))
+            sqlite3_bind_text(st, 2 + (int)s, store_op_state_name((store_op_state)s), -1,
+                              SQLITE_STATIC);
     size_t cap = 0;
     int rc;
+    bool known = true;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (out->count == cap) {
             cap = cap ? cap * 2 : 16;
             out->items = xrealloc(out->items, cap * sizeof *out->items);
         }
-        fill_op(&out->items[out->count++], st);
+        known = fill_op(&out->items[out->count++], st) && known;
     }
+    sqlite3_clear_bindings(st); /* the statement is cached: no stale state names next time */
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    sfa_status s =
+        rc != SQLITE_DONE ? store_fail_sqlite(agent, rc, "listing the outbox")
+        : !known ? store_fail(agent, SFA_ECORRUPT, "the outbox has an op of unknown kind or state")
+                 : SFA_OK;
+    if (s != SFA_OK)
         sfa_op_array_free(out);
-        return store_fail_sqlite(agent, rc, "listing the outbox");
-    }
-    return SFA_OK;
+    return s;
 }
 
 static bool parse_seq(const char *s, int64_t *out)
@@ -149,7 +219,7 @@ sfa_status sfa_outbox_get(sfa_op **out, sfa_agent *agent, const char *op_ref)
     if (out)
         *out = NULL;
     if (!agent || !out)
-        return agent ? store_fail(agent, SFA_EINVAL, "no output given") : SFA_EINVAL;
+        return missing_arg(agent, "sfa_outbox_get", agent ? "out" : "agent");
     store_clear_error(agent);
     if (!op_ref || !*op_ref)
         return store_fail(agent, SFA_EINVAL, "no op given (an op id or a seq number)");
@@ -163,14 +233,21 @@ sfa_status sfa_outbox_get(sfa_op **out, sfa_agent *agent, const char *op_ref)
     else
         sqlite3_bind_text(st, 1, op_ref, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
+    bool known = true;
     if (rc == SQLITE_ROW) {
         *out = xcalloc(1, sizeof **out);
-        fill_op(*out, st);
+        known = fill_op(*out, st);
     }
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)
         return store_fail(agent, SFA_ENOTFOUND, "no outbox op '%s'", op_ref);
-    return rc == SQLITE_ROW ? SFA_OK : store_fail_sqlite(agent, rc, "reading the outbox");
+    if (rc == SQLITE_ROW && known)
+        return SFA_OK;
+    sfa_op_free(*out);
+    *out = NULL;
+    return rc != SQLITE_ROW
+               ? store_fail_sqlite(agent, rc, "reading the outbox")
+               : store_fail(agent, SFA_ECORRUPT, "op %s has an unknown kind or state", op_ref);
 }
 
 /* Begin, fetch the op and check it is dead or conflict (I1). */
@@ -182,9 +259,9 @@ static sfa_status begin_on_settled_op(sfa_agent *a, const char *op_ref, sfa_op *
     sfa_status s = store_tx_begin(a);
     if (s == SFA_OK)
         s = sfa_outbox_get(op, a, op_ref);
-    if (s == SFA_OK && strcmp((*op)->state, "dead") != 0 && strcmp((*op)->state, "conflict") != 0)
+    if (s == SFA_OK && (*op)->state != SFA_OP_STATE_DEAD && (*op)->state != SFA_OP_STATE_CONFLICT)
         s = store_fail(a, SFA_ESTATE, "op %s is %s: only dead or conflict ops can be %s", op_ref,
-                       (*op)->state, verb);
+                       sfa_op_state_name((*op)->state), verb);
     if (s != SFA_OK)
         store_tx_rollback(a);
     return s;
@@ -193,7 +270,7 @@ static sfa_status begin_on_settled_op(sfa_agent *a, const char *op_ref, sfa_op *
 sfa_status sfa_outbox_retry(sfa_agent *agent, const char *op_ref)
 {
     if (!agent)
-        return SFA_EINVAL;
+        return missing_arg(NULL, "sfa_outbox_retry", "agent");
     sfa_op *op = NULL;
     sfa_status s = begin_on_settled_op(agent, op_ref, &op, "retried");
     if (s != SFA_OK) {
@@ -321,32 +398,39 @@ static sfa_status discard_edit(sfa_agent *a, const sfa_op *op)
 sfa_status sfa_outbox_discard(sfa_agent *agent, const char *op_ref)
 {
     if (!agent)
-        return SFA_EINVAL;
+        return missing_arg(NULL, "sfa_outbox_discard", "agent");
     sfa_op *op = NULL;
     sfa_status s = begin_on_settled_op(agent, op_ref, &op, "discarded");
     if (s != SFA_OK) {
         sfa_op_free(op);
         return s;
     }
-    bool drop = strcmp(op->kind, "create") == 0 || strcmp(op->kind, "upsert") == 0;
+    bool drop = op->kind == SFA_OP_KIND_CREATE || op->kind == SFA_OP_KIND_UPSERT;
     s = drop ? discard_create(agent, op) : discard_edit(agent, op);
     s = s == SFA_OK ? store_tx_commit(agent) : (store_tx_rollback(agent), s);
     sfa_op_free(op);
     return s;
 }
 
-static void add_state_count(sfa_outbox_stats *out, const char *state, size_t n)
+static void add_state_count(sfa_outbox_stats *out, store_op_state state, size_t n)
 {
-    if (strcmp(state, "pending") == 0)
+    switch (state) {
+    case STORE_OP_PENDING:
         out->pending = n;
-    else if (strcmp(state, "inflight") == 0)
+        break;
+    case STORE_OP_INFLIGHT:
         out->inflight = n;
-    else if (strcmp(state, "done") == 0)
+        break;
+    case STORE_OP_DONE:
         out->done = n;
-    else if (strcmp(state, "conflict") == 0)
+        break;
+    case STORE_OP_CONFLICT:
         out->conflict = n;
-    else if (strcmp(state, "dead") == 0)
+        break;
+    case STORE_OP_DEAD:
         out->dead = n;
+        break;
+    }
 }
 
 sfa_status sfa_outbox_stats_get(sfa_outbox_stats *out, sfa_agent *agent)
@@ -354,16 +438,18 @@ sfa_status sfa_outbox_stats_get(sfa_outbox_stats *out, sfa_agent *agent)
     if (out)
         memset(out, 0, sizeof *out);
     if (!agent || !out)
-        return agent ? store_fail(agent, SFA_EINVAL, "no output given") : SFA_EINVAL;
+        return missing_arg(agent, "sfa_outbox_stats_get", agent ? "out" : "agent");
     store_clear_error(agent);
     sqlite3_stmt *st = store_stmt(agent, SQL_STATS);
     if (!st)
         return store_last_status(agent);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *state = (const char *)sqlite3_column_text(st, 0);
+        store_op_state state;
+        if (!store_op_state_parse((const char *)sqlite3_column_text(st, 0), &state))
+            continue; /* the schema's CHECK allows no other state */
         add_state_count(out, state, (size_t)sqlite3_column_int64(st, 1));
-        if (strcmp(state, "pending") == 0)
+        if (state == STORE_OP_PENDING)
             out->oldest_pending_created_ms = sqlite3_column_int64(st, 2);
     }
     sqlite3_reset(st);
@@ -384,7 +470,7 @@ sfa_status sfa_outbox_prune(size_t *removed, sfa_agent *agent, int64_t older_tha
     if (removed)
         *removed = 0;
     if (!agent)
-        return SFA_EINVAL;
+        return missing_arg(NULL, "sfa_outbox_prune", "agent");
     sfa_status s = store_tx_begin(agent);
     if (s != SFA_OK)
         return s;

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "sfagent/record.h"
+#include "store/op_state.h"
 #include "store/sql.h"
+#include "store/store.h"
 #include "store/store_internal.h"
 #include "util/alloc.h"
 #include "util/names.h"
@@ -30,13 +32,67 @@ static const char SQL_LIST_ASC[] = RECORD_COLUMNS LIST_WHERE
 static const char SQL_LIST_DESC[] = RECORD_COLUMNS LIST_WHERE
     "ORDER BY json_extract(r.fields, ?5) DESC, r.created_at DESC, r.local_id DESC LIMIT ?4";
 
+/* A required argument of fn is missing: SFA_EINVAL with a message on the handle, or as
+ * the thread's last error when the handle itself is what is missing. */
+static sfa_status missing_arg(sfa_agent *agent, const char *fn, const char *what)
+{
+    return agent ? store_fail(agent, SFA_EINVAL, "%s: %s is NULL", fn, what)
+                 : store_error_set(SFA_EINVAL, "%s: %s is NULL", fn, what);
+}
+
 static char *col_dup(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);
     return t ? xstrdup((const char *)t) : NULL;
 }
 
-static void fill_record(sfa_record *r, sqlite3_stmt *st)
+/* A switch with no default: -Wswitch flags a new state until it has a name here. */
+const char *sfa_record_sync_state_name(sfa_record_sync_state state)
+{
+    switch (state) {
+    case SFA_RECORD_SYNCED:
+        return "synced";
+    case SFA_RECORD_PENDING:
+        return "pending";
+    case SFA_RECORD_INFLIGHT:
+        return "inflight";
+    case SFA_RECORD_CONFLICT:
+        return "conflict";
+    case SFA_RECORD_DEAD:
+        return "dead";
+    }
+    return "?";
+}
+
+/* I1: the record's state from the state text of its newest op that is not done (NULL:
+ * none). False for a text the outbox's CHECK constraint does not allow. */
+static bool sync_state_from(const unsigned char *text, sfa_record_sync_state *out)
+{
+    store_op_state op = STORE_OP_DONE;
+    if (text && !store_op_state_parse((const char *)text, &op))
+        return false;
+    switch (op) {
+    case STORE_OP_DONE: /* no open op (the query skips done ones) */
+        *out = SFA_RECORD_SYNCED;
+        return true;
+    case STORE_OP_PENDING:
+        *out = SFA_RECORD_PENDING;
+        return true;
+    case STORE_OP_INFLIGHT:
+        *out = SFA_RECORD_INFLIGHT;
+        return true;
+    case STORE_OP_CONFLICT:
+        *out = SFA_RECORD_CONFLICT;
+        return true;
+    case STORE_OP_DEAD:
+        *out = SFA_RECORD_DEAD;
+        return true;
+    }
+    return false;
+}
+
+/* Fill r from a row of RECORD_COLUMNS; false when its op state is unknown (corruption). */
+static bool fill_record(sfa_record *r, sqlite3_stmt *st)
 {
     r->local_id = col_dup(st, 0);
     r->sobject = col_dup(st, 1);
@@ -48,9 +104,7 @@ static void fill_record(sfa_record *r, sqlite3_stmt *st)
     r->deleted = sqlite3_column_int(st, 7) != 0;
     r->created_at_ms = sqlite3_column_int64(st, 8);
     r->updated_at_ms = sqlite3_column_int64(st, 9);
-    r->sync_state = col_dup(st, 10); /* I1 */
-    if (!r->sync_state)
-        r->sync_state = xstrdup("synced");
+    return sync_state_from(sqlite3_column_text(st, 10), &r->sync_state); /* I1 */
 }
 
 static void record_clear(sfa_record *r)
@@ -61,7 +115,6 @@ static void record_clear(sfa_record *r)
     free(r->case_number);
     free(r->fields_json);
     free(r->sys_modstamp);
-    free(r->sync_state);
 }
 
 void sfa_record_free(sfa_record *record)
@@ -88,7 +141,7 @@ sfa_status sfa_record_get(sfa_record **out, sfa_agent *agent, const char *sobjec
     if (out)
         *out = NULL;
     if (!agent || !out)
-        return agent ? store_fail(agent, SFA_EINVAL, "no output given") : SFA_EINVAL;
+        return missing_arg(agent, "sfa_record_get", agent ? "out" : "agent");
     store_clear_error(agent);
     sfa_status s = store_check_sobject(agent, sobject);
     store_row row = {0};
@@ -102,7 +155,12 @@ sfa_status sfa_record_get(sfa_record **out, sfa_agent *agent, const char *sobjec
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
             *out = xcalloc(1, sizeof **out);
-            fill_record(*out, st);
+            if (!fill_record(*out, st)) {
+                sfa_record_free(*out);
+                *out = NULL;
+                s = store_fail(agent, SFA_ECORRUPT, "an op of %s has an unknown state",
+                               row.local_id);
+            }
         } else {
             s = store_fail_sqlite(agent, rc, "reading the record");
         }
@@ -149,7 +207,7 @@ sfa_status sfa_record_list(sfa_record_array *out, sfa_agent *agent, const char *
     if (out)
         memset(out, 0, sizeof *out);
     if (!agent || !out)
-        return agent ? store_fail(agent, SFA_EINVAL, "no output given") : SFA_EINVAL;
+        return missing_arg(agent, "sfa_record_list", agent ? "out" : "agent");
     store_clear_error(agent);
     sfa_list_options def = SFA_LIST_OPTIONS_INIT;
     const sfa_list_options *o = opts ? opts : &def;
@@ -164,19 +222,21 @@ sfa_status sfa_record_list(sfa_record_array *out, sfa_agent *agent, const char *
         return store_last_status(agent);
     size_t cap = 0;
     int rc;
+    bool known = true;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (out->count == cap) {
             cap = cap ? cap * 2 : 16;
             out->items = xrealloc(out->items, cap * sizeof *out->items);
         }
         memset(&out->items[out->count], 0, sizeof out->items[0]);
-        fill_record(&out->items[out->count++], st);
+        known = fill_record(&out->items[out->count++], st) && known;
     }
     sqlite3_reset(st);
     free(path);
-    if (rc != SQLITE_DONE) {
+    s = rc != SQLITE_DONE ? store_fail_sqlite(agent, rc, "listing records")
+        : !known          ? store_fail(agent, SFA_ECORRUPT, "the outbox has an op of unknown state")
+                          : SFA_OK;
+    if (s != SFA_OK)
         sfa_record_array_free(out);
-        return store_fail_sqlite(agent, rc, "listing records");
-    }
-    return SFA_OK;
+    return s;
 }

@@ -12,15 +12,52 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sfagent/agent.h>
+#include <sfagent/status.h>
+
+/** What an op does in Salesforce. Values are never renumbered; new kinds are appended. */
+typedef enum sfa_op_kind {
+    SFA_OP_KIND_CREATE = 0,
+    SFA_OP_KIND_UPDATE = 1,
+    SFA_OP_KIND_UPSERT = 2, /**< insert or update by an External ID field */
+    SFA_OP_KIND_DELETE = 3,
+} sfa_op_kind;
+
+/** Where an op is in its life (see the top of this file). Values are never renumbered. */
+typedef enum sfa_op_state {
+    SFA_OP_STATE_PENDING = 0,
+    SFA_OP_STATE_INFLIGHT = 1,
+    SFA_OP_STATE_DONE = 2,
+    SFA_OP_STATE_CONFLICT = 3,
+    SFA_OP_STATE_DEAD = 4,
+} sfa_op_state;
+
+/** A set of op states for sfa_outbox_list(): SFA_OP_STATE_BIT(s) values or-ed together. */
+#define SFA_OP_STATE_BIT(state) (1u << (unsigned)(state))
+/** Every op state. */
+#define SFA_OP_STATES_ALL                                                                          \
+    (SFA_OP_STATE_BIT(SFA_OP_STATE_PENDING) | SFA_OP_STATE_BIT(SFA_OP_STATE_INFLIGHT) |            \
+     SFA_OP_STATE_BIT(SFA_OP_STATE_DONE) | SFA_OP_STATE_BIT(SFA_OP_STATE_CONFLICT) |               \
+     SFA_OP_STATE_BIT(SFA_OP_STATE_DEAD))
+
+/** "create", "update", "upsert" or "delete"; "?" for a value outside the enum. Static. */
+const char *sfa_op_kind_name(sfa_op_kind kind);
+
+/** "pending", "inflight", "done", "conflict" or "dead"; "?" for a value outside the enum.
+ *  Static. These are the names the database and `sfagent --json` use. */
+const char *sfa_op_state_name(sfa_op_state state);
+
+/** The state named name (as sfa_op_state_name() spells it). SFA_EINVAL, with a message in
+ *  sfa_error_last(), for anything else; *out is then left alone. */
+sfa_status sfa_op_state_parse(sfa_op_state *out, const char *name);
 
 typedef struct sfa_op {
     int64_t seq;
     char *op_id;
     char *sobject;
     char *local_id;
-    char *kind;        /**< create | update | upsert | delete */
+    sfa_op_kind kind;
     char *fields_json; /**< fields the op changes, or NULL (delete) */
-    char *state;       /**< pending | inflight | done | conflict | dead */
+    sfa_op_state state;
     int attempts;
     int64_t next_attempt_at_ms;
     char *last_error_code; /**< e.g. REQUIRED_FIELD_MISSING; NULL if none */
@@ -41,9 +78,13 @@ typedef struct sfa_op_array {
  *  NULL is a no-op. */
 void sfa_op_array_free(sfa_op_array *array);
 
-/** Ops in seq order; state NULL lists all states. limit 0: no limit. *out is filled on
- *  SFA_OK (free with sfa_op_array_free()) and empty on failure. */
-sfa_status sfa_outbox_list(sfa_op_array *out, sfa_agent *agent, const char *state, size_t limit);
+/**
+ * Ops whose state is in states (SFA_OP_STATE_BIT() values or-ed together, or
+ * SFA_OP_STATES_ALL), in seq order. limit 0: no limit. An empty set or bits that name no
+ * state are SFA_EINVAL. *out is filled on SFA_OK (free with sfa_op_array_free()) and
+ * empty on failure.
+ */
+sfa_status sfa_outbox_list(sfa_op_array *out, sfa_agent *agent, unsigned states, size_t limit);
 
 /** One op by op_id or by seq number (decimal); *out is the caller's (sfa_op_free()). */
 sfa_status sfa_outbox_get(sfa_op **out, sfa_agent *agent, const char *op_ref);

@@ -20,6 +20,22 @@
 #include <stdint.h>
 #include <sfagent/agent.h>
 
+/**
+ * Where a record stands with Salesforce: synced when every op of it is done (or it has
+ * none), else the state of its newest op that is not done. Values are never renumbered.
+ */
+typedef enum sfa_record_sync_state {
+    SFA_RECORD_SYNCED = 0,
+    SFA_RECORD_PENDING = 1,
+    SFA_RECORD_INFLIGHT = 2,
+    SFA_RECORD_CONFLICT = 3,
+    SFA_RECORD_DEAD = 4,
+} sfa_record_sync_state;
+
+/** "synced", "pending", "inflight", "conflict" or "dead"; "?" for a value outside the
+ *  enum. Static. These are the names `sfagent --json` prints as syncState. */
+const char *sfa_record_sync_state_name(sfa_record_sync_state state);
+
 /** A record as the mirror holds it. All strings owned by the struct; NULL when unknown. */
 typedef struct sfa_record {
     char *local_id;
@@ -30,8 +46,7 @@ typedef struct sfa_record {
     char *sys_modstamp; /**< SystemModstamp of the last known server state */
     bool dirty;         /**< has local edits not yet in Salesforce */
     bool deleted;
-    /** "synced", "pending", "inflight", "conflict" or "dead": the state of its newest op. */
-    char *sync_state;
+    sfa_record_sync_state sync_state;
     int64_t created_at_ms;
     int64_t updated_at_ms;
 } sfa_record;

@@ -94,7 +94,10 @@ void sfa_doctor_report_free(sfa_doctor_report *report);
 /**
  * Check a setup: config usable, login, API usage, and for each configured object that
  * describe works and the idempotency field exists, is an External ID and unique.
- * SFA_OK when every check passed; SFA_ERROR when one failed (see the items).
+ * SFA_OK when every check passed; otherwise the first failed check's own status (the
+ * one the operation it tried would give: SFA_ECONFIG for a setup to fix, SFA_EAUTH for
+ * refused credentials, SFA_ENETWORK when Salesforce is unreachable, SFA_ELIMIT for API
+ * usage, SFA_EPARTIAL for dead or conflict ops), with its message as the last error.
  * agent may be NULL (the outbox counts are then skipped). Free *out with
  * sfa_doctor_report_free() whatever the result. Initialises libcurl if needed
  * (sfagent/global.h).

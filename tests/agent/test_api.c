@@ -95,6 +95,64 @@ static void test_handle_failure_is_also_the_last_error(void **state)
     sfa_doctor_report_free(NULL);
 }
 
+/* Expect SFA_EINVAL from a call and a message naming fn as the thread's last error. */
+static void expect_einval(sfa_status st, const char *fn)
+{
+    assert_int_equal(st, SFA_EINVAL);
+    assert_int_equal(sfa_error_last()->status, SFA_EINVAL);
+    if (!strstr(sfa_error_last()->message, fn))
+        fail_msg("%s: last error is '%s'", fn, sfa_error_last()->message);
+    sfa_error_clear();
+}
+
+/* A missing argument is refused with a message, never silently: on the thread's last
+ * error when there is no handle, and on the handle (too) when there is one. */
+static void test_missing_arguments_record_a_message(void **state)
+{
+    (void)state;
+    sfa_error_clear();
+    sfa_op_array ops;
+    sfa_op *op = NULL;
+    sfa_outbox_stats stats;
+    sfa_record *rec = NULL;
+    sfa_record_array recs;
+    size_t n = 0;
+    sfa_op_state s;
+    expect_einval(sfa_outbox_list(&ops, NULL, SFA_OP_STATES_ALL, 0), "sfa_outbox_list");
+    expect_einval(sfa_outbox_get(&op, NULL, "1"), "sfa_outbox_get");
+    expect_einval(sfa_outbox_retry(NULL, "1"), "sfa_outbox_retry");
+    expect_einval(sfa_outbox_discard(NULL, "1"), "sfa_outbox_discard");
+    expect_einval(sfa_outbox_prune(&n, NULL, 0), "sfa_outbox_prune");
+    expect_einval(sfa_outbox_stats_get(&stats, NULL), "sfa_outbox_stats_get");
+    expect_einval(sfa_record_get(&rec, NULL, "Case", "x"), "sfa_record_get");
+    expect_einval(sfa_record_list(&recs, NULL, "Case", NULL), "sfa_record_list");
+    expect_einval(sfa_op_state_parse(NULL, "dead"), "sfa_op_state_parse");
+    expect_einval(sfa_op_state_parse(&s, "deceased"), "deceased");
+    sfa_config *cfg = NULL;
+    assert_int_equal(sfa_config_load(&cfg, NULL), SFA_OK);
+    expect_einval(sfa_doctor_run(NULL, NULL, cfg), "sfa_doctor_run");
+    sfa_config_free(cfg);
+
+    char dir[] = "/tmp/sfa-api-XXXXXX", db[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(db, sizeof db, "%s/t.db", dir);
+    sfa_agent *agent = NULL;
+    sfa_open_options o = SFA_OPEN_OPTIONS_INIT;
+    assert_int_equal(sfa_agent_open(&agent, db, &o), SFA_OK);
+    expect_einval(sfa_outbox_list(NULL, agent, SFA_OP_STATES_ALL, 0), "sfa_outbox_list");
+    assert_non_null(strstr(sfa_agent_errmsg(agent), "out is NULL"));
+    expect_einval(sfa_record_get(NULL, agent, "Case", "x"), "sfa_record_get");
+    assert_non_null(strstr(sfa_agent_errmsg(agent), "sfa_record_get"));
+    sfa_agent_free(agent);
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char path[96];
+        snprintf(path, sizeof path, "%s%s", db, suffixes[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 /* ---- log callback ---- */
 
 typedef struct captured {
@@ -181,6 +239,7 @@ int main(void)
         cmocka_unit_test(test_handle_free_call_reports_through_error_last),
         cmocka_unit_test(test_last_error_is_per_thread),
         cmocka_unit_test(test_handle_failure_is_also_the_last_error),
+        cmocka_unit_test(test_missing_arguments_record_a_message),
         cmocka_unit_test(test_log_callback_receives_library_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -288,6 +288,8 @@ static const bad_case bad_cases[] = {
     {65, {"case", "create", "--subject", "x", "--set-json", "Priority=[1]"}},
     {65, {"case", "create", "--subject", "x", "--fields", "[1,2]"}},
     {65, {"case", "create", "--subject", "x", "--fields", "{bad"}},
+    {65, {"case", "create", "--subject", "x", "--fields", "{\"Subject\":\"x\"} junk"}},
+    {65, {"case", "create", "--subject", "x", "--set-json", "Priority=\"High\" junk"}},
     {65, {"case", "create", "--subject", "x", "--set", "Bad Name=1"}},
     {65, {"case", "create", "--subject", "x", "--fields", "{\"Nested\":{\"a\":1}}"}},
     {65, {"case", "update", "@", "--set", "Bad-Name=1"}},
@@ -456,6 +458,197 @@ static void test_outbox_status_and_query(void **state)
     free(id);
 }
 
+/* Run one SQL statement on the fixture database behind the program's back. */
+static void raw_sql(const fixture *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* --state takes one state, several with commas, or all; the JSON and the table print the
+ * same state and kind names as the database holds. */
+static void test_outbox_list_state_filter(void **state)
+{
+    fixture *f = *state;
+    for (int i = 0; i < 3; i++)
+        free(create_case(f, "filtered"));
+    raw_sql(f, "UPDATE outbox SET state='dead', last_error_code='X' WHERE seq=1;"
+               "UPDATE outbox SET state='conflict', last_error_code='Y' WHERE seq=2");
+    cJSON *ops = ok_json(
+        f, (const char *const[]){"--json", "outbox", "list", "--state", "dead,conflict", NULL});
+    assert_int_equal(cJSON_GetArraySize(ops), 2);
+    assert_string_equal(field_str(cJSON_GetArrayItem(ops, 0), "state"), "dead");
+    assert_string_equal(field_str(cJSON_GetArrayItem(ops, 0), "kind"), "create");
+    assert_string_equal(field_str(cJSON_GetArrayItem(ops, 1), "state"), "conflict");
+    cJSON_Delete(ops);
+    ops = ok_json(f, (const char *const[]){"--json", "outbox", "list", "--state=all", NULL});
+    assert_int_equal(cJSON_GetArraySize(ops), 3);
+    assert_string_equal(field_str(cJSON_GetArrayItem(ops, 2), "state"), "pending");
+    cJSON_Delete(ops);
+    char *table = ok_out(f, (const char *const[]){"outbox", "list", "--state", "dead", NULL});
+    assert_non_null(strstr(table, "dead"));
+    assert_non_null(strstr(table, "create"));
+    assert_null(strstr(table, "conflict"));
+    assert_non_null(strstr(table, "(1 op)"));
+    free(table);
+    cJSON *recs = ok_json(f, (const char *const[]){"--json", "case", "list", NULL});
+    int dead = 0, conflict = 0, pending = 0;
+    for (int i = 0; i < cJSON_GetArraySize(recs); i++) {
+        const char *s = field_str(cJSON_GetArrayItem(recs, i), "syncState");
+        dead += strcmp(s, "dead") == 0;
+        conflict += strcmp(s, "conflict") == 0;
+        pending += strcmp(s, "pending") == 0;
+    }
+    assert_int_equal(dead + conflict * 10 + pending * 100, 111);
+    cJSON_Delete(recs);
+    run_result r;
+    sfa(&r, f, "outbox", "list", "--state", "dead,bogus");
+    assert_int_equal(r.code, 64);
+    run_result_free(&r);
+    sfa(&r, f, "outbox", "list", "--state", ",");
+    assert_int_equal(r.code, 64);
+    run_result_free(&r);
+}
+
+/* Trailing text after --fields' object is refused by name, not silently dropped. */
+static void test_fields_trailing_garbage_is_named(void **state)
+{
+    fixture *f = *state;
+    run_result r;
+    sfa(&r, f, "case", "create", "--subject", "x", "--fields", "{\"Subject\":\"y\"} junk");
+    assert_int_equal(r.code, 65);
+    assert_non_null(strstr(r.err, "after the JSON object: 'junk'"));
+    run_result_free(&r);
+}
+
+/* Exit code and message of `sfagent --db PATH status` for a path that is not a file. */
+static void expect_not_a_db(const fixture *f, const char *path, const char *kind)
+{
+    run_result r;
+    run_sfagent(&r, f->dir, NULL, NULL, (const char *const[]){"--db", path, "status", NULL});
+    if (r.code != 66 || !strstr(r.err, kind))
+        fail_msg("--db %s: exit %d: %s", path, r.code, r.err);
+    assert_int_equal(run_count_lines(r.err), 1);
+    run_result_free(&r);
+    run_sfagent(&r, f->dir, NULL, NULL, (const char *const[]){"--db", path, "init", NULL});
+    assert_int_equal(r.code, 66);
+    run_result_free(&r);
+}
+
+/* A FIFO or a device as --db is refused at once (SQLite would block reading a FIFO). */
+static void test_db_that_is_not_a_file_is_refused(void **state)
+{
+    fixture *f = *state;
+    char fifo[160];
+    snprintf(fifo, sizeof fifo, "%s/fifo", f->dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    expect_not_a_db(f, fifo, "is a FIFO, not a database file");
+    expect_not_a_db(f, "/dev/null", "is a character device");
+    expect_not_a_db(f, "/dev/zero", "is a character device");
+    expect_not_a_db(f, f->dir, "is a directory");
+    unlink(fifo);
+}
+
+/* --config naming a directory says so, exit 78, for each command that reads one. */
+static void test_config_directory_is_named(void **state)
+{
+    fixture *f = *state;
+    const char *const cmds[] = {"login", "sync", "doctor"};
+    for (size_t i = 0; i < 3; i++) {
+        run_result r;
+        sfa(&r, f, cmds[i], "--config", f->dir);
+        if (r.code != 78 || !strstr(r.err, "is a directory, not a file"))
+            fail_msg("%s --config DIR: exit %d: %s", cmds[i], r.code, r.err);
+        run_result_free(&r);
+    }
+}
+
+/* With --json an error is one JSON document on stdout: {"error": {exitCode, message}}. */
+static void expect_json_error(const fixture *f, int code, const char *const *args)
+{
+    const char *full[MAX_ARGS] = {"--db", f->db};
+    size_t n = 2;
+    for (size_t i = 0; args[i]; i++)
+        full[n++] = args[i];
+    full[n] = NULL;
+    run_result r;
+    run_sfagent(&r, f->dir, NULL, NULL, full);
+    assert_int_equal(r.code, code);
+    cJSON *doc = cJSON_Parse(r.out);
+    if (!doc)
+        fail_msg("%s %s: stdout is not one JSON document: %s", args[0], args[1], r.out);
+    const cJSON *err = cJSON_GetObjectItemCaseSensitive(doc, "error");
+    assert_non_null(err);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(err, "exitCode")->valueint, code);
+    const char *msg = field_str(err, "message");
+    assert_non_null(msg);
+    assert_non_null(strstr(r.err, msg)); /* the same text as the stderr line */
+    cJSON_Delete(doc);
+    run_result_free(&r);
+}
+
+static void test_json_errors_are_one_document(void **state)
+{
+    fixture *f = *state;
+    expect_json_error(f, 66, (const char *const[]){"--json", "case", "get", "loc-0", NULL});
+    expect_json_error(f, 64, (const char *const[]){"--json", "--bogus", "status", NULL});
+    expect_json_error(f, 64,
+                      (const char *const[]){"--json", "outbox", "list", "--state", "x", NULL});
+    expect_json_error(f, 65,
+                      (const char *const[]){"--json", "case", "create", "--subject", "x",
+                                            "--fields", "[1]", NULL});
+    expect_json_error(f, 78, (const char *const[]){"--json", "login", "--config", f->dir, NULL});
+    expect_json_error(f, 66, (const char *const[]){"--json", "outbox", "retry", "999", NULL});
+    /* retry/discard succeed with one document too. */
+    free(create_case(f, "to retry"));
+    raw_sql(f, "UPDATE outbox SET state='dead', last_error_code='X' WHERE seq=1");
+    cJSON *res = ok_json(f, (const char *const[]){"--json", "outbox", "retry", "1", NULL});
+    assert_int_equal(cJSON_GetArraySize(res), 1);
+    assert_string_equal(field_str(cJSON_GetArrayItem(res, 0), "result"), "pending");
+    cJSON_Delete(res);
+}
+
+/* A huge REF is echoed once, cut to 64 bytes + "...", never whole. */
+static void test_huge_ref_is_echoed_once_shortened(void **state)
+{
+    fixture *f = *state;
+    size_t len = 100 * 1024; /* Linux refuses a single argument over 128 KiB */
+    char *ref = malloc(len + 1);
+    memset(ref, 'R', len);
+    ref[len] = '\0';
+    char prefix[65];
+    memset(prefix, 'R', 64);
+    prefix[64] = '\0';
+    const char *const cmds[][6] = {
+        {"case", "get", ref, NULL},
+        {"case", "update", ref, "--set", "Status=New", NULL},
+        {"record", "delete", "Account", ref, NULL},
+        {"outbox", "show", ref, NULL},
+        {"outbox", "retry", ref, NULL},
+    };
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        const char *args[8] = {"--db", f->db};
+        size_t n = 2;
+        for (size_t k = 0; cmds[i][k]; k++)
+            args[n++] = cmds[i][k];
+        args[n] = NULL;
+        run_result r;
+        run_sfagent(&r, f->dir, NULL, NULL, args);
+        assert_int_equal(r.code, 66);
+        assert_int_equal(run_count_lines(r.err), 1);
+        if (strlen(r.err) > 400)
+            fail_msg("%s %s: %zu bytes of error", cmds[i][0], cmds[i][1], strlen(r.err));
+        const char *at = strstr(r.err, prefix);
+        assert_non_null(at);
+        assert_int_equal(strncmp(at + 64, "...", 3), 0);
+        assert_null(strstr(at + 64, prefix)); /* once */
+        run_result_free(&r);
+    }
+    free(ref);
+}
+
 static void test_sfagent_db_env_and_db_option(void **state)
 {
     fixture *f = *state;
@@ -537,6 +730,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_locked_database_is_temporary_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_good_and_bad_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_status_and_query, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_list_state_filter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fields_trailing_garbage_is_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_db_that_is_not_a_file_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_directory_is_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_errors_are_one_document, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_huge_ref_is_echoed_once_shortened, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sfagent_db_env_and_db_option, setup, teardown),
         cmocka_unit_test_setup_teardown(test_durability_normal_and_option_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_help_and_version, setup, teardown),

@@ -28,19 +28,26 @@ typedef struct fixture {
     emu *e;
 } fixture;
 
-static void write_config(const fixture *f, const char *password)
+/* The config file: login at url with password, then extra lines (a [sync] section). */
+static void write_config_at(const fixture *f, const char *url, const char *password,
+                            const char *extra)
 {
     FILE *fp = fopen(f->ini, "w");
     assert_non_null(fp);
     fprintf(fp,
             "[salesforce]\nlogin_url = %s\nauth = password\nclient_id = " CLIENT_ID "\n"
-            "client_secret = " SECRET "\nusername = " USER "\npassword = %s\ntimeout = 5\n",
-            emu_base_url(f->e), password);
+            "client_secret = " SECRET "\nusername = " USER "\npassword = %s\ntimeout = 5\n%s",
+            url, password, extra);
     fclose(fp);
     assert_int_equal(chmod(f->ini, 0600), 0);
 }
 
 /* sfagent --db DB COMMAND --config INI; returns the exit code. */
+static void write_config(const fixture *f, const char *password)
+{
+    write_config_at(f, emu_base_url(f->e), password, "");
+}
+
 static int run_cmd(const fixture *f, const char *command)
 {
     run_result r;
@@ -92,16 +99,57 @@ static void test_refused_login_is_77_for_every_command(void **state)
     write_config(f, "wrong-pass");
     assert_int_equal(run_cmd(f, "login"), 77);
     assert_int_equal(run_cmd(f, "sync"), 77);
+    assert_int_equal(run_cmd(f, "doctor"), 77);
     /* The same setup with the right password works, so 77 above meant the credentials. */
     write_config(f, "password");
     assert_int_equal(run_cmd(f, "login"), 0);
     assert_int_equal(run_cmd(f, "sync"), 0);
+    assert_int_equal(run_cmd(f, "doctor"), 0);
+    /* login --json: one object. */
+    run_result r;
+    run_sfagent(&r, f->dir, NULL, NULL,
+                (const char *const[]){"--db", f->db, "--json", "login", "--config", f->ini, NULL});
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "\"instanceUrl\""));
+    assert_non_null(strstr(r.out, "\"apiVersion\""));
+    assert_int_equal(r.out[0], '{');
+    run_result_free(&r);
+}
+
+/* sfagent doctor: returns the exit code and asserts stdout names the failed check. */
+static int run_doctor(const fixture *f, const char *failed)
+{
+    run_result r;
+    run_sfagent(&r, f->dir, NULL, NULL,
+                (const char *const[]){"--db", f->db, "doctor", "--config", f->ini, NULL});
+    char line[128];
+    snprintf(line, sizeof line, "FAIL %s:", failed);
+    if (!strstr(r.out, line))
+        fail_msg("doctor: no '%s' in: %s", line, r.out);
+    int code = r.code;
+    run_result_free(&r);
+    return code;
+}
+
+/* doctor exits with its first failed check's status, as the operation it tried would. */
+static void test_doctor_exits_with_the_failed_checks_code(void **state)
+{
+    fixture *f = *state;
+    write_config_at(f, "http://127.0.0.1:1", "password", ""); /* nothing listens there */
+    assert_int_equal(run_doctor(f, "login"), 75);
+    write_config_at(f, emu_base_url(f->e), "password",
+                    "[sync]\nobjects = Case,No_Such_Object__c\n");
+    assert_int_equal(run_doctor(f, "No_Such_Object__c"), 78);
+    write_config_at(f, emu_base_url(f->e), "password", "[sync]\nidempotency_field = No_Such__c\n");
+    assert_int_equal(run_doctor(f, "Case.No_Such__c"), 78);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_refused_login_is_77_for_every_command, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_doctor_exits_with_the_failed_checks_code, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

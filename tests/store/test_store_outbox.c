@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sfagent/error.h"
 #include "sfagent/outbox.h"
 #include "sfagent/query.h"
 #include "sfagent/record.h"
@@ -47,13 +48,14 @@ static void test_list_get_stats(void **state)
     raw_exec(f->path, "UPDATE outbox SET state='dead', last_error_code='REQUIRED_FIELD_MISSING', "
                       "last_error='Required fields are missing: [X]' WHERE seq=2");
     sfa_op_array arr = {0};
-    assert_int_equal(sfa_outbox_list(&arr, f->agent, NULL, 0), SFA_OK);
+    assert_int_equal(sfa_outbox_list(&arr, f->agent, SFA_OP_STATES_ALL, 0), SFA_OK);
     assert_int_equal(arr.count, 2);
     assert_int_equal(arr.items[0].seq, 1);
-    assert_string_equal(arr.items[0].kind, "create");
+    assert_int_equal(arr.items[0].kind, SFA_OP_KIND_CREATE);
     assert_string_equal(arr.items[1].last_error_code, "REQUIRED_FIELD_MISSING");
     sfa_op_array_free(&arr);
-    assert_int_equal(sfa_outbox_list(&arr, f->agent, "dead", 0), SFA_OK);
+    assert_int_equal(sfa_outbox_list(&arr, f->agent, SFA_OP_STATE_BIT(SFA_OP_STATE_DEAD), 0),
+                     SFA_OK);
     assert_int_equal(arr.count, 1);
     char *op_id = xstrdup(arr.items[0].op_id);
     sfa_op_array_free(&arr);
@@ -76,6 +78,81 @@ static void test_list_get_stats(void **state)
     free(op_id);
     free(a);
     free(b);
+}
+
+/* Every kind and state has its own name (the database's text and the CLI's JSON), and
+ * each state name parses back to its value. */
+static void test_enum_names_are_distinct_and_parse_back(void **state)
+{
+    (void)state;
+    static const char *const kinds[] = {"create", "update", "upsert", "delete"};
+    for (unsigned k = SFA_OP_KIND_CREATE; k <= SFA_OP_KIND_DELETE; k++)
+        assert_string_equal(sfa_op_kind_name((sfa_op_kind)k), kinds[k]);
+    assert_string_equal(sfa_op_kind_name((sfa_op_kind)99), "?");
+    static const char *const states[] = {"pending", "inflight", "done", "conflict", "dead"};
+    for (unsigned s = SFA_OP_STATE_PENDING; s <= SFA_OP_STATE_DEAD; s++) {
+        assert_string_equal(sfa_op_state_name((sfa_op_state)s), states[s]);
+        sfa_op_state back = (sfa_op_state)99;
+        assert_int_equal(sfa_op_state_parse(&back, states[s]), SFA_OK);
+        assert_int_equal(back, s);
+    }
+    assert_string_equal(sfa_op_state_name((sfa_op_state)99), "?");
+    sfa_op_state untouched = SFA_OP_STATE_DONE;
+    sfa_error_clear();
+    assert_int_equal(sfa_op_state_parse(&untouched, "Dead"), SFA_EINVAL);
+    assert_int_equal(untouched, SFA_OP_STATE_DONE);
+    assert_int_equal(sfa_error_last()->status, SFA_EINVAL);
+    assert_non_null(strstr(sfa_error_last()->message, "Dead"));
+    assert_int_equal(sfa_op_state_parse(&untouched, NULL), SFA_EINVAL);
+    assert_int_equal(sfa_op_state_parse(NULL, "dead"), SFA_EINVAL);
+    static const char *const sync[] = {"synced", "pending", "inflight", "conflict", "dead"};
+    for (unsigned s = SFA_RECORD_SYNCED; s <= SFA_RECORD_DEAD; s++)
+        assert_string_equal(sfa_record_sync_state_name((sfa_record_sync_state)s), sync[s]);
+    assert_string_equal(sfa_record_sync_state_name((sfa_record_sync_state)99), "?");
+}
+
+/* The list filter is a set of states; an empty set or unknown bits are refused with a
+ * message, not read as "all". */
+static void test_list_filters_by_a_set_of_states(void **state)
+{
+    store_fixture *f = *state;
+    char *ids[4];
+    for (int i = 0; i < 4; i++)
+        ids[i] = create_ok(f, "Case", "{\"Subject\":\"s\"}");
+    raw_exec(f->path, "UPDATE outbox SET state='dead', last_error_code='X' WHERE seq=2;"
+                      "UPDATE outbox SET state='conflict', last_error_code='Y' WHERE seq=3;"
+                      "UPDATE outbox SET state='done' WHERE seq=4");
+    sfa_op_array arr = {0};
+    unsigned open_bad =
+        SFA_OP_STATE_BIT(SFA_OP_STATE_DEAD) | SFA_OP_STATE_BIT(SFA_OP_STATE_CONFLICT);
+    assert_int_equal(sfa_outbox_list(&arr, f->agent, open_bad, 0), SFA_OK);
+    assert_int_equal(arr.count, 2);
+    assert_int_equal(arr.items[0].state, SFA_OP_STATE_DEAD);
+    assert_int_equal(arr.items[1].state, SFA_OP_STATE_CONFLICT);
+    sfa_op_array_free(&arr);
+    /* The cached statement must not keep the last call's states. */
+    assert_int_equal(sfa_outbox_list(&arr, f->agent, SFA_OP_STATE_BIT(SFA_OP_STATE_DONE), 0),
+                     SFA_OK);
+    assert_int_equal(arr.count, 1);
+    assert_int_equal(arr.items[0].seq, 4);
+    sfa_op_array_free(&arr);
+    assert_int_equal(sfa_outbox_list(&arr, f->agent, SFA_OP_STATES_ALL, 3), SFA_OK);
+    assert_int_equal(arr.count, 3);
+    assert_int_equal(arr.items[0].state, SFA_OP_STATE_PENDING);
+    sfa_op_array_free(&arr);
+    assert_int_equal(sfa_outbox_list(&arr, f->agent, 0, 0), SFA_EINVAL);
+    assert_non_null(strstr(sfa_agent_errmsg(f->agent), "states"));
+    assert_int_equal(sfa_outbox_list(&arr, f->agent, SFA_OP_STATES_ALL + 1, 0), SFA_EINVAL);
+    assert_int_equal(arr.count, 0);
+    sfa_record *r = NULL;
+    static const sfa_record_sync_state want[] = {SFA_RECORD_PENDING, SFA_RECORD_DEAD,
+                                                 SFA_RECORD_CONFLICT, SFA_RECORD_SYNCED};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(sfa_record_get(&r, f->agent, "Case", ids[i]), SFA_OK);
+        assert_int_equal(r->sync_state, want[i]);
+        sfa_record_free(r);
+        free(ids[i]);
+    }
 }
 
 static void test_retry_only_dead_or_conflict(void **state)
@@ -117,7 +194,7 @@ static void test_discard_update_falls_back_to_base(void **state)
     assert_int_equal(sfa_record_get(&r, f->agent, "Case", a), SFA_OK);
     assert_non_null(strstr(r->fields_json, "\"Status\":\"New\""));
     assert_false(r->dirty);
-    assert_string_equal(r->sync_state, "synced");
+    assert_int_equal(r->sync_state, SFA_RECORD_SYNCED);
     sfa_record_free(r);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM outbox WHERE seq=2 AND state='done' "
                                       "AND last_error_code='DISCARDED'"),
@@ -335,6 +412,8 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_list_get_stats),
+        T(test_enum_names_are_distinct_and_parse_back),
+        T(test_list_filters_by_a_set_of_states),
         T(test_retry_only_dead_or_conflict),
         T(test_discard_update_falls_back_to_base),
         T(test_discard_dead_create_removes_record),

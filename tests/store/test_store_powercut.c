@@ -103,7 +103,7 @@ static void fold_ops(const sfa_op_array *ops, const char *id, char *buf, size_t 
     *nops = 0;
     for (size_t i = 0; i < ops->count; i++) {
         const sfa_op *op = &ops->items[i];
-        if (strcmp(op->local_id, id) != 0 || strcmp(op->state, "done") == 0)
+        if (strcmp(op->local_id, id) != 0 || op->state == SFA_OP_STATE_DONE)
             continue;
         (*nops)++;
         if (op->fields_json) {
@@ -123,7 +123,7 @@ static void observe(sfa_agent *a, observed *ob)
     sfa_list_options lo = SFA_LIST_OPTIONS_INIT;
     assert_int_equal(sfa_record_list(&arr, a, "Case", &lo), SFA_OK);
     sfa_op_array ops = {0};
-    assert_int_equal(sfa_outbox_list(&ops, a, NULL, 0), SFA_OK);
+    assert_int_equal(sfa_outbox_list(&ops, a, SFA_OP_STATES_ALL, 0), SFA_OK);
     assert_true(arr.count <= MAX_RECS);
     ob->n = (int)arr.count;
     for (size_t i = 0; i < arr.count; i++) {

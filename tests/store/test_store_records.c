@@ -80,7 +80,7 @@ static void test_create_writes_mirror_and_op(void **state)
                      1);
     sfa_record *r = NULL;
     assert_int_equal(sfa_record_get(&r, f->agent, "Case", id), SFA_OK);
-    assert_string_equal(r->sync_state, "pending");
+    assert_int_equal(r->sync_state, SFA_RECORD_PENDING);
     /* the field name was given in lower case and stored canonically */
     assert_non_null(strstr(r->fields_json, "\"Subject\":\"Printer\""));
     assert_null(r->sf_id);
@@ -178,7 +178,7 @@ static void test_update_after_claimed_update_appends(void **state)
     free(f3);
     sfa_record *r = NULL;
     assert_int_equal(sfa_record_get(&r, f->agent, "Case", id), SFA_OK);
-    assert_string_equal(r->sync_state, "pending"); /* newest open op */
+    assert_int_equal(r->sync_state, SFA_RECORD_PENDING); /* newest open op */
     assert_non_null(strstr(r->fields_json, "\"Status\":\"B\""));
     sfa_record_free(r);
     free(id);
@@ -252,7 +252,7 @@ static void test_refs_resolve(void **state)
         if (sfa_record_get(&r, f->agent, "Case", refs[i]) != SFA_OK)
             fail_msg("ref %s: %s", refs[i], sfa_agent_errmsg(f->agent));
         assert_string_equal(r->local_id, id);
-        assert_string_equal(r->sync_state, "synced");
+        assert_int_equal(r->sync_state, SFA_RECORD_SYNCED);
         sfa_record_free(r);
     }
     sfa_record *r = NULL;
@@ -547,7 +547,7 @@ static void test_list_include_deleted(void **state)
     assert_int_equal(sfa_record_list(&arr, f->agent, "Case", &o), SFA_OK);
     assert_int_equal(arr.count, 1);
     assert_true(arr.items[0].deleted);
-    assert_string_equal(arr.items[0].sync_state, "pending");
+    assert_int_equal(arr.items[0].sync_state, SFA_RECORD_PENDING);
     sfa_record_array_free(&arr);
     free(id);
 }

@@ -136,33 +136,34 @@ static bool code_allowed(const char *list, const char *code)
 static void check_outbox(checker *c, const char *dead_codes)
 {
     sfa_op_array all = {0};
-    if (sfa_outbox_list(&all, c->agent, NULL, 0) != SFA_OK) {
+    if (sfa_outbox_list(&all, c->agent, SFA_OP_STATES_ALL, 0) != SFA_OK) {
         violation(c, "outbox cannot be listed: %s", sfa_agent_errmsg(c->agent));
         return;
     }
     for (size_t i = 0; i < all.count; i++) {
         const sfa_op *op = &all.items[i];
-        if (strcmp(op->state, "dead") != 0 && strcmp(op->state, "conflict") != 0)
+        if (op->state != SFA_OP_STATE_DEAD && op->state != SFA_OP_STATE_CONFLICT)
             continue;
         block(c, op->local_id);
         c->res->dead_ops++;
         if (!op->last_error_code || !*op->last_error_code || !op->last_error || !*op->last_error)
             violation(c, "op %lld dead without a code and message", (long long)op->seq);
         else if (!code_allowed(dead_codes, op->last_error_code))
-            violation(c, "op %lld (%s %s) dead: %s: %s", (long long)op->seq, op->kind, op->local_id,
-                      op->last_error_code, op->last_error);
+            violation(c, "op %lld (%s %s) dead: %s: %s", (long long)op->seq,
+                      sfa_op_kind_name(op->kind), op->local_id, op->last_error_code,
+                      op->last_error);
     }
     for (size_t i = 0; i < c->model->count; i++)
         if (references_blocked(c, &c->model->recs[i]))
             block(c, c->model->recs[i].local_id);
     for (size_t i = 0; i < all.count; i++) {
         const sfa_op *op = &all.items[i];
-        if (strcmp(op->state, "inflight") == 0)
-            violation(c, "op %lld (%s %s) left inflight", (long long)op->seq, op->kind,
-                      op->local_id);
-        else if (strcmp(op->state, "pending") == 0 && !is_blocked(c, op->local_id))
+        if (op->state == SFA_OP_STATE_INFLIGHT)
+            violation(c, "op %lld (%s %s) left inflight", (long long)op->seq,
+                      sfa_op_kind_name(op->kind), op->local_id);
+        else if (op->state == SFA_OP_STATE_PENDING && !is_blocked(c, op->local_id))
             violation(c, "op %lld (%s %s) still pending (attempts %d, %s)", (long long)op->seq,
-                      op->kind, op->local_id, op->attempts,
+                      sfa_op_kind_name(op->kind), op->local_id, op->attempts,
                       op->last_error_code ? op->last_error_code : "no error");
     }
     sfa_op_array_free(&all);

@@ -155,12 +155,12 @@ sfa_status push_fixture_sync(push_fixture *f, sfa_sync_report *report)
                 report->api_calls);
     if (rc != SFA_OK && getenv("SFA_TEST_VERBOSE")) {
         sfa_op_array all = {0};
-        sfa_outbox_list(&all, f->agent, NULL, 0);
+        sfa_outbox_list(&all, f->agent, SFA_OP_STATES_ALL, 0);
         for (size_t i = 0; i < all.count && i < 10; i++)
             if (all.items[i].last_error)
                 fprintf(stderr, "  op %lld %s %s: %s: %s\n", (long long)all.items[i].seq,
-                        all.items[i].kind, all.items[i].state, all.items[i].last_error_code,
-                        all.items[i].last_error);
+                        sfa_op_kind_name(all.items[i].kind), sfa_op_state_name(all.items[i].state),
+                        all.items[i].last_error_code, all.items[i].last_error);
         sfa_op_array_free(&all);
     }
     return rc;
@@ -216,7 +216,7 @@ sfa_op *push_fixture_first_op(push_fixture *f, const char *local_id)
 {
     sfa_op_array all = {0};
     sfa_op *out = NULL;
-    if (sfa_outbox_list(&all, f->agent, NULL, 0) != SFA_OK)
+    if (sfa_outbox_list(&all, f->agent, SFA_OP_STATES_ALL, 0) != SFA_OK)
         return NULL;
     for (size_t i = 0; i < all.count && !out; i++) {
         if (strcmp(all.items[i].local_id, local_id) != 0)

@@ -414,7 +414,8 @@ static void check_bogus(cell *c)
 {
     for (size_t i = 0; i < c->nbogus; i++) {
         sfa_op_array ops = {0};
-        assert_int_equal(sfa_outbox_list(&ops, c->f->agent, "dead", 0), SFA_OK);
+        assert_int_equal(sfa_outbox_list(&ops, c->f->agent, SFA_OP_STATE_BIT(SFA_OP_STATE_DEAD), 0),
+                         SFA_OK);
         bool found = false;
         for (size_t k = 0; k < ops.count; k++)
             if (strcmp(ops.items[k].local_id, c->bogus[i]) == 0 &&

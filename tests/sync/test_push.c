@@ -91,7 +91,7 @@ static void test_creates_reach_server_and_case_number_is_reconciled(void **state
     cJSON_Delete(local);
     cJSON_Delete(s);
     sfa_op *op = push_fixture_first_op(f, b);
-    assert_string_equal(op->state, "done");
+    assert_int_equal(op->state, SFA_OP_STATE_DONE);
     sfa_op_free(op);
     sfa_record_free(byno);
     sfa_record_free(r);
@@ -168,12 +168,12 @@ static void test_record_failure_is_dead_with_code_others_done(void **state)
     assert_int_equal(rep.done, 2);
     assert_int_equal(rep.dead, 1);
     sfa_op *op = push_fixture_first_op(f, ids[1]);
-    assert_string_equal(op->state, "dead");
+    assert_int_equal(op->state, SFA_OP_STATE_DEAD);
     assert_string_equal(op->last_error_code, "FIELD_CUSTOM_VALIDATION_EXCEPTION");
     assert_non_null(strstr(op->last_error, "Subject must say"));
     sfa_op_free(op);
     op = push_fixture_first_op(f, ids[2]);
-    assert_string_equal(op->state, "done");
+    assert_int_equal(op->state, SFA_OP_STATE_DONE);
     sfa_op_free(op);
     assert_int_equal(emu_record_count(f->emu, "Case", false), 2);
     for (int i = 0; i < 3; i++)
@@ -225,7 +225,7 @@ static void test_dead_parent_parks_child_with_reason(void **state)
     assert_int_equal(push_fixture_sync(f, &rep), SFA_EPARTIAL);
     assert_int_equal(emu_record_count(f->emu, "Case", false), 0);
     sfa_op *op = push_fixture_first_op(f, kase);
-    assert_string_equal(op->state, "pending");
+    assert_int_equal(op->state, SFA_OP_STATE_PENDING);
     assert_string_equal(op->last_error_code, "PARENT_NOT_SYNCED");
     assert_non_null(strstr(op->last_error, contact));
     assert_non_null(strstr(op->last_error, "INVALID_EMAIL_ADDRESS"));
@@ -291,7 +291,8 @@ static void test_update_of_record_deleted_on_server_is_dead(void **state)
     assert_int_equal(sfa_record_update(f->agent, "Case", a, "{\"Status\":\"Working\"}"), SFA_OK);
     assert_int_equal(push_fixture_sync(f, &rep), SFA_EPARTIAL);
     sfa_op_array dead = {0};
-    assert_int_equal(sfa_outbox_list(&dead, f->agent, "dead", 0), SFA_OK);
+    assert_int_equal(sfa_outbox_list(&dead, f->agent, SFA_OP_STATE_BIT(SFA_OP_STATE_DEAD), 0),
+                     SFA_OK);
     assert_int_equal(dead.count, 1);
     assert_string_equal(dead.items[0].last_error_code, "ENTITY_IS_DELETED");
     sfa_op_array_free(&dead);
@@ -370,7 +371,8 @@ static void test_conflict_manual_parks_then_retry_sends_local(void **state)
     assert_int_equal(push_fixture_sync(f, &rep), SFA_EPARTIAL);
     assert_int_equal(rep.conflict, 1);
     sfa_op_array list = {0};
-    assert_int_equal(sfa_outbox_list(&list, f->agent, "conflict", 0), SFA_OK);
+    assert_int_equal(sfa_outbox_list(&list, f->agent, SFA_OP_STATE_BIT(SFA_OP_STATE_CONFLICT), 0),
+                     SFA_OK);
     assert_int_equal(list.count, 1);
     assert_string_equal(list.items[0].last_error_code, "CONFLICT");
     assert_non_null(strstr(list.items[0].last_error, "server text"));

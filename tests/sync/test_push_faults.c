@@ -59,7 +59,7 @@ static void assert_exactly_once(push_fixture *f, char **ids, int n)
     for (int i = 0; i < n; i++) {
         assert_int_equal(push_fixture_count_key(f, "Case", ids[i]), 1);
         sfa_op *op = push_fixture_first_op(f, ids[i]);
-        assert_string_equal(op->state, "done");
+        assert_int_equal(op->state, SFA_OP_STATE_DONE);
         sfa_op_free(op);
     }
     assert_int_equal(emu_record_count(f->emu, "Case", false), (size_t)n);
@@ -233,7 +233,7 @@ static void test_transient_503_backs_off_then_completes(void **state)
     assert_int_equal(rc, SFA_ERETRY);
     assert_int_equal(rep.retried, 2);
     sfa_op *op = push_fixture_first_op(f, ids[0]);
-    assert_string_equal(op->state, "pending");
+    assert_int_equal(op->state, SFA_OP_STATE_PENDING);
     assert_int_equal(op->attempts, 1);
     assert_string_equal(op->last_error_code, "SERVER_UNAVAILABLE");
     assert_true(op->next_attempt_at_ms >= t0);
@@ -279,7 +279,7 @@ static void test_not_sent_keeps_attempts_and_retries_later(void **state)
     sfa_status rc = sfa_sync_run(&rep, f->agent, f->cfg, &o);
     assert_int_equal(rc, SFA_ERETRY);
     sfa_op *op = push_fixture_first_op(f, ids[0]);
-    assert_string_equal(op->state, "pending");
+    assert_int_equal(op->state, SFA_OP_STATE_PENDING);
     assert_int_equal(op->attempts, 0);
     sfa_op_free(op);
     /* A run-level backoff is stored: the next scheduled run does not even try. */
@@ -309,7 +309,7 @@ static void test_limit_exceeded_pauses_without_attempts(void **state)
     sfa_status rc = push_fixture_sync(f, &rep);
     assert_int_equal(rc, SFA_ELIMIT);
     sfa_op *op = push_fixture_first_op(f, ids[0]);
-    assert_string_equal(op->state, "pending");
+    assert_int_equal(op->state, SFA_OP_STATE_PENDING);
     assert_int_equal(op->attempts, 0);
     sfa_op_free(op);
     int64_t until = 0;
@@ -340,7 +340,7 @@ static void test_api_share_stops_pushing(void **state)
     assert_int_equal(store_pause_get(f->agent, &until, NULL, NULL), SFA_OK);
     assert_true(until > time_now_ms()); /* scheduled runs wait instead of probing */
     sfa_op *op = push_fixture_first_op(f, ids[399]);
-    assert_string_equal(op->state, "pending");
+    assert_int_equal(op->state, SFA_OP_STATE_PENDING);
     assert_int_equal(op->attempts, 0);
     sfa_op_free(op);
     free_ids(ids, 400);
@@ -417,7 +417,7 @@ static void test_unresolved_unknown_waits_for_next_run(void **state)
     assert_int_equal(push_fixture_sync(f, &rep), SFA_ERETRY);
     assert_int_equal(rep.inflight_left, 3);
     sfa_op *op = push_fixture_first_op(f, ids[0]);
-    assert_string_equal(op->state, "inflight");
+    assert_int_equal(op->state, SFA_OP_STATE_INFLIGHT);
     sfa_op_free(op);
     emu_faults_clear(f->emu);
     assert_int_equal(push_fixture_sync(f, &rep), SFA_OK);

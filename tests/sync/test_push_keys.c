@@ -68,7 +68,7 @@ static void test_unknown_outcome_without_key_is_parked_not_resent(void **state)
     assert_true(emu_fault_add(f->emu, &fault) > 0);
     assert_int_equal(push_fixture_sync(f, &rep), SFA_EPARTIAL);
     sfa_op *op = push_fixture_first_op(f, w);
-    assert_string_equal(op->state, "dead");
+    assert_int_equal(op->state, SFA_OP_STATE_DEAD);
     assert_string_equal(op->last_error_code, "UNKNOWN_OUTCOME");
     assert_non_null(strstr(op->last_error, "sfagent doctor"));
     sfa_op_free(op);
@@ -92,7 +92,7 @@ static void test_doctor_reports_missing_key_field_with_fix(void **state)
 {
     push_fixture *f = *state;
     sfa_doctor_report r;
-    assert_int_equal(sfa_doctor_run(&r, f->agent, f->cfg), SFA_ERROR);
+    assert_int_equal(sfa_doctor_run(&r, f->agent, f->cfg), SFA_ECONFIG);
     const sfa_doctor_check *c = find_check(&r, "login");
     assert_non_null(c);
     assert_true(c->ok);
@@ -138,7 +138,7 @@ static void test_lost_first_upsert_on_missing_key_field_does_not_block(void **st
     assert_int_equal(push_fixture_converge(f, 6, &rep), SFA_OK);
     assert_int_equal(emu_record_count(f->emu, "Case", false), 1);
     sfa_op *op = push_fixture_first_op(f, v);
-    assert_string_equal(op->state, "done");
+    assert_int_equal(op->state, SFA_OP_STATE_DONE);
     sfa_op_free(op);
     free(v);
 }
