@@ -1,4 +1,4 @@
-/* Bulk API 2.0 ingest (SALESFORCE.md section 11): /jobs/ingest create, list, info,
+/* Bulk API 2.0 ingest (docs/salesforce.md#bulk-api-20): /jobs/ingest create, list, info,
  * upload (PUT .../batches, text/csv), close or abort (PATCH state), delete, and the
  * successfulResults / failedResults / unprocessedrecords CSVs.
  *

@@ -1,4 +1,4 @@
-/* sObject Collections (SALESFORCE.md section 5): /composite/sobjects create (POST),
+/* sObject Collections (docs/salesforce.md#sobject-collections): /composite/sobjects create (POST),
  * update (PATCH), upsert (PATCH /{Type}/{ExtField}), retrieve (GET /{Type}?ids=&fields=
  * or POST /{Type} {"ids","fields"}) and delete (DELETE ?ids=&allOrNone=).
  *

@@ -1,4 +1,4 @@
-/* Composite: POST /composite (SALESFORCE.md section 6), and POST /composite/batch.
+/* Composite: POST /composite (docs/salesforce.md#composite), and POST /composite/batch.
  *
  * /composite runs up to 25 subrequests in order, each through emu_dispatch_internal (so
  * the whole call counts as one API request). A subrequest's url and body may reference
@@ -428,7 +428,7 @@ static cJSON *over_limit(void)
 
 /* Each subrequest commits on its own; haltOnError turns the rest into 412
  * BATCH_PROCESSING_HALTED. Each subrequest that runs counts against the API limit
- * (SALESFORCE.md 6): the router counted the batch itself as the first. */
+ * (docs/salesforce.md#composite): the router counted the batch itself as the first. */
 static void composite_batch(emu_req *req, emu_resp *resp)
 {
     const cJSON *subs = cJSON_GetObjectItemCaseSensitive(req->json, "batchRequests");

@@ -68,7 +68,7 @@ void emu_dispatch_internal(emu *e, emu_req *req, emu_resp *resp);
 
 /* Charge one more API request to the org's usage (lock held): Composite Batch subrequests
  * after the first, since each counts against the limits while the router counted the batch
- * once (SALESFORCE.md 6). False, charging nothing, once the limit is reached. */
+ * once (docs/salesforce.md#composite). False, charging nothing, once the limit is reached. */
 bool emu_usage_charge(emu *e);
 
 /* ---- objects and fields (metadata) ---- */

@@ -1,4 +1,4 @@
-/* Object and field metadata of the emulated org (SALESFORCE.md 9): Account, Contact,
+/* Object and field metadata of the emulated org (docs/salesforce.md#describe): Account, Contact,
  * Case and the custom objects named in the options, and their describe JSON. Metadata is
  * built once in emu_start and never changes, so it is read without the lock. */
 #include "emu_core.h"

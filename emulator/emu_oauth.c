@@ -1,5 +1,5 @@
 /* POST /services/oauth2/token: the password, refresh_token, client_credentials and JWT
- * bearer grants of SALESFORCE.md 1, with Salesforce's success shapes and its
+ * bearer grants of docs/salesforce.md#oauth, with Salesforce's success shapes and its
  * {"error","error_description"} failures. JWTs are verified (RS256) with libcrypto against
  * the configured public key or certificate. Runs with the lock held. */
 #include "emu_core.h"
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
-#define JWT_SKEW_S 180 /* SALESFORCE.md 1.4: exp within 3 minutes */
+#define JWT_SKEW_S 180 /* docs/salesforce.md#oauth: exp within 3 minutes */
 
 static void oauth_error(emu_resp *resp, const char *error, const char *description)
 {
@@ -106,7 +106,8 @@ static void token_success(emu *e, const emu_req *req, emu_resp *resp, const char
     cJSON_AddStringToObject(o, "id", id);
     cJSON_AddStringToObject(o, "token_type", "Bearer");
     if (with_signature) {
-        /* signature = base64(HMAC-SHA256(client_secret, id + issued_at)) (SALESFORCE.md 1.1) */
+        /* signature = base64(HMAC-SHA256(client_secret, id + issued_at))
+         * (docs/salesforce.md#token-response) */
         char *msg = xasprintf("%s%s", id, issued);
         unsigned char mac[EVP_MAX_MD_SIZE];
         unsigned int mac_len = 0;

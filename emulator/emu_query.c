@@ -1,4 +1,4 @@
-/* GET /query?q=, /queryAll?q= and /query/<locator>-<offset> (SALESFORCE.md section 4).
+/* GET /query?q=, /queryAll?q= and /query/<locator>-<offset> (docs/salesforce.md#query).
  *
  * The SOQL subset is parsed and evaluated by soql/ (shared with the agent). The whole
  * result is snapshot at query time; when it does not fit on one page the rows are kept

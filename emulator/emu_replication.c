@@ -1,5 +1,5 @@
 /* getUpdated / getDeleted: GET /sobjects/{Type}/updated/?start=&end= and /deleted/
- * (SALESFORCE.md section 8).
+ * (docs/salesforce.md#getupdated-and-getdeleted).
  *
  * Seconds are ignored (both bounds truncated to the minute); start must precede end;
  * getUpdated reaches back at most 30 days, getDeleted 15; anything else is

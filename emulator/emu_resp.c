@@ -1,5 +1,5 @@
 /* Response building for every emulator handler: JSON bodies, Salesforce error arrays
- * (SALESFORCE.md 3) and extra headers. */
+ * (docs/salesforce.md#errors) and extra headers. */
 #include "emu_core.h"
 
 #include "util/alloc.h"
@@ -61,7 +61,8 @@ void emu_resp_dml_error(emu_resp *resp, const emu_dml_error *err)
 {
     cJSON *arr = cJSON_CreateArray();
     cJSON *o = error_object(err->code, err->message, err->field);
-    /* ENTITY_IS_DELETED is recorded with an empty fields array (SALESFORCE.md 2.4). */
+    /* ENTITY_IS_DELETED is recorded with an empty fields array (docs/salesforce.md#sobject-rows).
+     */
     if (strcmp(err->code, "ENTITY_IS_DELETED") == 0)
         cJSON_AddItemToObject(o, "fields", cJSON_CreateArray());
     cJSON_AddItemToArray(arr, o);

@@ -1,7 +1,8 @@
 /* The REST resources of the core: versions list, resources root, limits, describe
  * global / sObject describe / sObject basic info, sObject rows (create, retrieve, update,
  * delete) with conditional requests, and rows by external ID (upsert). Shapes, statuses
- * and error texts follow SALESFORCE.md 0, 2, 3, 7, 9 and 12. All run with the lock held. */
+ * and error texts follow docs/salesforce.md (api-versions, sobject-rows, errors,
+ * conditional-requests, describe, api-limits). All run with the lock held. */
 #include "emu_core.h"
 
 #include "util/alloc.h"
@@ -27,7 +28,7 @@ void emu_handle_versions(emu *e, emu_resp *resp)
     (void)e;
     static const char *const season[] = {"Winter", "Spring", "Summer"};
     cJSON *arr = cJSON_CreateArray();
-    /* v20.0 was Winter '11 and a release comes every season (SALESFORCE.md 0). */
+    /* v20.0 was Winter '11 and a release comes every season (docs/salesforce.md#api-versions). */
     for (int v = 31; v <= 62; v++) {
         int k = v - 20;
         char label[32], url[40], ver[8];
@@ -84,7 +85,7 @@ void emu_handle_limits(emu_req *req, emu_resp *resp)
     emu_resp_json(resp, 200, o);
 }
 
-/* ---- conditional requests (SALESFORCE.md 7) ---- */
+/* ---- conditional requests (docs/salesforce.md#conditional-requests) ---- */
 
 /* RFC 1123 "Tue, 10 Aug 2015 00:00:00 GMT" to seconds; false if malformed. */
 static bool parse_http_date(const char *s, int64_t *out)
@@ -324,7 +325,8 @@ static void row(emu_req *req, emu_resp *resp, const emu_object *obj, const char 
         emu_resp_dml_error(resp, &err);
         return;
     }
-    /* Current docs: DELETE does not take conditional headers (SALESFORCE.md 7). */
+    /* Current docs: DELETE does not take conditional headers
+     * (docs/salesforce.md#conditional-requests). */
     int cond = strcmp(req->method, "DELETE") == 0 ? 0 : check_conditions(req, obj, stored);
     if (cond) {
         condition_response(resp, cond);
@@ -351,7 +353,7 @@ static void row(emu_req *req, emu_resp *resp, const emu_object *obj, const char 
     }
 }
 
-/* ---- rows by external ID (SALESFORCE.md 2.5) ---- */
+/* ---- rows by external ID (docs/salesforce.md#upsert-by-external-id) ---- */
 
 static size_t ext_matches(emu *e, const emu_object *obj, const char *field, const char *value,
                           emu_record **first)

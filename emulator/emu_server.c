@@ -168,7 +168,7 @@ char *emu_token_issue(emu *e)
     for (size_t i = 0; i < sizeof rnd; i++)
         tail[i] = alphabet[rnd[i] % 64];
     tail[sizeof rnd] = '\0';
-    /* Salesforce tokens are "<15-char org id>!<opaque>" (SALESFORCE.md 1.1). */
+    /* Salesforce tokens are "<15-char org id>!<opaque>" (docs/salesforce.md#token-response). */
     char *tok = xasprintf("%.15s!%s", e->org_id, tail);
     e->tokens = xrealloc(e->tokens, (e->ntokens + 1) * sizeof *e->tokens);
     e->tokens[e->ntokens].token = xstrdup(tok);
@@ -274,7 +274,7 @@ static void route_versioned(emu_req *req, emu_resp *resp, bool count_usage)
 {
     emu *e = req->emu;
     if (req->api_version <= 30.0) {
-        /* Retired versions answer 410 (SALESFORCE.md 0). */
+        /* Retired versions answer 410 (docs/salesforce.md#api-versions). */
         emu_resp_error(resp, 410, "NOT_FOUND", "The requested resource does not exist", NULL);
         return;
     }
@@ -475,7 +475,7 @@ static void fill_req(emu *e, emu_req *req, emu_conn *c, const char *method, char
     req->method = method;
     const char *override = emu_req_arg(&(emu_req){.conn = c}, "_HttpMethod");
     if (strcmp(method, "POST") == 0 && override && strcmp(override, "PATCH") == 0)
-        req->method = "PATCH"; /* SALESFORCE.md 0: case-sensitive override */
+        req->method = "PATCH"; /* docs/salesforce.md#api-versions: case-sensitive override */
     req->path = path;
     req->rest = "";
     req->body = c->body.len ? c->body.buf : NULL;

@@ -1,8 +1,8 @@
 /* Field validation for emulator DML, with Salesforce's error codes and texts
- * (SALESFORCE.md 3.2): unknown and read-only fields, required fields, lengths, restricted
- * picklists, e-mail syntax, reference Ids, unique external IDs, defaults on create and the
- * derived fields (IsClosed, Contact.Name, Case.AccountId from its contact). Works on a copy
- * of the record (invariant S3 of emu_store.c). Lock held. */
+ * (docs/salesforce.md#error-codes): unknown and read-only fields, required fields, lengths,
+ * restricted picklists, e-mail syntax, reference Ids, unique external IDs, defaults on create and
+ * the derived fields (IsClosed, Contact.Name, Case.AccountId from its contact). Works on a copy of
+ * the record (invariant S3 of emu_store.c). Lock held. */
 #include "emu_core.h"
 
 #include "util/alloc.h"
@@ -201,7 +201,7 @@ void emu_validate_derive(emu *e, const emu_object *obj, cJSON *t, bool create)
                                                cJSON_CreateBool(st && strcmp(st, "Closed") == 0));
         const char *contact = json_str(t, "ContactId");
         if (create && contact && cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(t, "AccountId"))) {
-            /* SALESFORCE.md 9.3: AccountId defaults to the contact's account. */
+            /* docs/salesforce.md#describe: AccountId defaults to the contact's account. */
             emu_record *c = emu_store_get(e, contact);
             const char *acc = c ? json_str(c->fields, "AccountId") : NULL;
             if (acc)

@@ -1,9 +1,9 @@
 /* The Salesforce emulator's C API, for tests that run it in-process.
  *
  * emu_start() binds 127.0.0.1 only (port 0 = ephemeral) and serves the Salesforce REST
- * subset of SALESFORCE.md from its own threads until emu_stop(). All functions here are
- * thread-safe against the serving threads. Records returned are deep copies (caller frees
- * with cJSON_Delete). */
+ * subset described in docs/salesforce.md from its own threads until emu_stop(). All functions here
+ * are thread-safe against the serving threads. Records returned are deep copies (caller frees with
+ * cJSON_Delete). */
 #ifndef SFA_EMULATOR_H
 #define SFA_EMULATOR_H
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reject what the compiler and formatter cannot see (STYLE.md rule 16):
+# Reject what the compiler and formatter cannot see:
 # banned libc calls everywhere, raw curl_easy_perform outside the HTTP client, and
 # rename/fsync outside store/. Prints every offending line; exit 1 if any.
 set -uo pipefail
@@ -22,7 +22,7 @@ check 'curl_easy_perform\s*\(' "curl_easy_perform outside sync/client/sf_client.
   $(echo "$files" | grep -vE '^(sync/client/sf_client\.c|sync/client/oauth\.c|sync/client/http[a-z_]*\.c|tests/|bench/)')
 check '(^|[^_a-z])(rename|fsync|fdatasync)\s*\(' "rename/fsync outside store/" \
   $(echo "$files" | grep -vE '^(store/|tests/)')
-# Layout is .clang-format's (STYLE.md): every C file must already be formatted.
+# Layout is .clang-format's: every C file must already be formatted.
 if command -v clang-format >/dev/null 2>&1; then
   unformatted=""
   for f in $files; do

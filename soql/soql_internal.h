@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-/* Hard limits that keep hostile input cheap (RELIABILITY.md section 6). */
+/* Hard limits that keep hostile input cheap (docs/sync-protocol.md#verification). */
 #define SOQL_MAX_TEXT  100000 /* Salesforce's own SOQL statement length limit */
 #define SOQL_MAX_DEPTH 64     /* nested parentheses / NOT before MALFORMED_QUERY */
 

@@ -1,6 +1,6 @@
 /* SOQL string literals both ways: decoding the backslash escapes of a quoted literal
- * (SALESFORCE.md section 4 table) and quoting a value so that decoding gives it back.
- * soql_quote is the one escaping function every SOQL builder must use (STYLE.md rule 12).
+ * (docs/salesforce.md#query) and quoting a value so that decoding gives it back.
+ * soql_quote is the one escaping function every SOQL builder must use.
  * Also the LIKE matcher, since it consumes the wildcard marks the decoder produces. */
 #include "soql/soql_internal.h"
 #include "util/alloc.h"

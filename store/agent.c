@@ -8,17 +8,15 @@
  *     library, is never written: those checks run on a connection that has issued only
  *     reads (no journal_mode change, no marker write, no migration).
  * I2. Every connection sets synchronous, foreign_keys, busy_timeout and
- *     journal_size_limit explicitly (RELIABILITY.md 1.3): compile-time defaults vary.
- * I3. Each migration runs in its own BEGIN IMMEDIATE transaction that also sets
- *     PRAGMA user_version, so a crash leaves the schema at exactly some version N.
- * I4. An unclean end of an earlier session makes open run PRAGMA quick_check
- *     (store/session.c).
- * I5. Only a creating open (sfagent init) turns an empty or schema-less file into a
- *     database; any other open refuses it like a missing file.
- * I6. A user_version no migration produces (negative) is refused untouched, like a newer
- *     one: migrating from it would half-build a schema.
- * I7. A read-only handle writes nothing: no journal_mode change, no migration, no session
- *     row (store/session.c I1), and in a read-only directory not even SQLite's lock files.
+ *     journal_size_limit explicitly (docs/sync-protocol.md#local-durability): compile-time defaults
+ * vary. I3. Each migration runs in its own BEGIN IMMEDIATE transaction that also sets PRAGMA
+ * user_version, so a crash leaves the schema at exactly some version N. I4. An unclean end of an
+ * earlier session makes open run PRAGMA quick_check (store/session.c). I5. Only a creating open
+ * (sfagent init) turns an empty or schema-less file into a database; any other open refuses it like
+ * a missing file. I6. A user_version no migration produces (negative) is refused untouched, like a
+ * newer one: migrating from it would half-build a schema. I7. A read-only handle writes nothing: no
+ * journal_mode change, no migration, no session row (store/session.c I1), and in a read-only
+ * directory not even SQLite's lock files.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -509,7 +507,8 @@ static bool wants_immutable(const char *path)
 
 static sfa_status open_connection(sfa_agent *a, const char *path)
 {
-    /* Test seam (RELIABILITY.md 1.4): a fault-injecting VFS registered by the test. */
+    /* Test seam (docs/sync-protocol.md#verification): a fault-injecting VFS registered by the test.
+     */
     const char *vfs = getenv("SFA_SQLITE_VFS");
     int flags = (a->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX;
     char *uri = a->read_only && wants_immutable(path) ? immutable_uri(path) : NULL;

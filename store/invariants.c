@@ -1,4 +1,4 @@
-/* The outbox's and mirror's invariants as queries (STYLE.md rule 8, RELIABILITY.md 8.5
+/* The outbox's and mirror's invariants as queries (docs/sync-protocol.md#invariants
  * criterion 5). Checked under assert() at the end of every sync run and by the tests after
  * every injected fault; cheap enough for that (each is one indexed scan of the outbox).
  *

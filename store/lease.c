@@ -36,7 +36,7 @@ static const char sql_lease_put[] = "INSERT INTO sync_lease (id, owner, pid, hos
                                     "?3, taken_at = ?4, expires_at = ?5";
 
 /* Runs between store_lease_acquire and store_lease_release in this process. A process-wide
- * fact like the pid itself (the one mutable global here, STYLE.md rule 9): with two runs in
+ * fact like the pid itself (the one mutable global here): with two runs in
  * one process on different handles, a lease under our pid may belong to the other one. */
 static atomic_int runs_in_process;
 

@@ -16,6 +16,7 @@
 #include "store/sql.h"
 #include "store/store_internal.h"
 #include "util/alloc.h"
+#include "util/localid.h"
 #include "util/sfid.h"
 #include "util/strbuf.h"
 #include "util/utf8.h"
@@ -96,7 +97,7 @@ static bool all_digits(const char *s)
 
 static sfa_status find_all(sfa_agent *a, const char *sobject, const char *ref, matches *m)
 {
-    if (strncmp(ref, "loc-", 4) == 0)
+    if (local_id_is_valid(ref))
         return collect(a, SQL_BY_LOCAL, ref, sobject, m);
     sfa_status s = SFA_OK;
     char id18[SFID_LEN + 1];

@@ -1,7 +1,7 @@
-/* Unclean-shutdown detection (RELIABILITY.md 1.3): every writable handle keeps a row
- * "session:<pid>:<nonce>" in meta while it is open. A row whose process no longer exists
- * was left by a session that ended without closing (crash, kill -9, power cut), so the
- * next open runs PRAGMA quick_check before trusting the file.
+/* Unclean-shutdown detection (docs/sync-protocol.md#local-durability): every writable handle keeps
+ * a row "session:<pid>:<nonce>" in meta while it is open. A row whose process no longer exists was
+ * left by a session that ended without closing (crash, kill -9, power cut), so the next open runs
+ * PRAGMA quick_check before trusting the file.
  *
  * Why rows per session and not one flag: several processes (a daemon and CLI commands)
  * open the file at once; one flag would be cleared by the first to close, or would make

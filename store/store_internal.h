@@ -65,7 +65,7 @@ sfa_status store_insert_new(sfa_agent *a, const char *sobject, const cJSON *fiel
 
 /* Session rows (meta "session:<pid>:<nonce>"): start records this handle's session and,
  * if an earlier session's process is gone without removing its row (crash, kill -9),
- * runs PRAGMA quick_check first (RELIABILITY.md 1.3). end removes the row. */
+ * runs PRAGMA quick_check first (docs/sync-protocol.md#local-durability). end removes the row. */
 sfa_status store_session_start(sfa_agent *a);
 void store_session_end(sfa_agent *a);
 char **store_session_key(sfa_agent *a);

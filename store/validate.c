@@ -2,7 +2,7 @@
  * types and lengths of known fields, read-only fields, required fields on create, and
  * reference values. Field facts come from the sObject's describe (describe_cache) when
  * there is one, else from a small built-in table of Case and Contact standard fields
- * (SALESFORCE.md 9.3); other sObjects get syntax checks only.
+ * (docs/salesforce.md#describe); other sObjects get syntax checks only.
  *
  * Invariants:
  * I1. Validation never writes; a failure leaves the database as it was.
@@ -24,6 +24,7 @@
 #include "store/store_internal.h"
 #include "util/alloc.h"
 #include "util/json.h"
+#include "util/localid.h"
 #include "util/names.h"
 #include "util/sfdescribe.h"
 #include "util/sfid.h"
@@ -274,7 +275,7 @@ static sfa_status check_reference(sfa_agent *a, const char *sobject, const field
 {
     if (sfid_is_valid(v))
         return SFA_OK;
-    if (strncmp(v, "loc-", 4) == 0)
+    if (local_id_is_valid(v))
         return check_local_reference(a, sobject, m, v);
     return store_fail(a, SFA_EINVAL,
                       "%s.%s: '%s' is not a Salesforce Id (15 or 18 characters) or a local id "

@@ -1,4 +1,4 @@
-# Every public header compiles alone with the strict flags (STYLE.md rule 10).
+# Every public header compiles alone with the strict flags.
 file(GLOB SFA_PUBLIC_HEADERS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/include/sfagent/*.h
      ${PROJECT_SOURCE_DIR}/include/sfagent.h)
 set(hdr_sources)

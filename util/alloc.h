@@ -1,4 +1,4 @@
-/* Allocation wrappers. OOM policy (STYLE.md rule 7): allocation failure aborts; the
+/* Allocation wrappers. OOM policy : allocation failure aborts; the
  * agent must survive kill -9 at any instruction anyway, so abort loses nothing that
  * was acknowledged. Disk errors are statuses, never aborts. */
 #ifndef SFA_UTIL_ALLOC_H

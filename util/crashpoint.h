@@ -1,4 +1,4 @@
-/* Named crash points (RELIABILITY.md 8.4). In builds with SFA_TEST_HOOKS,
+/* Named crash points (docs/sync-protocol.md#crash-points). In builds with SFA_TEST_HOOKS,
  * SFA_CRASH_AT=<name>:<n> makes the n-th pass through CRASH_POINT(name) call _exit(100)
  * (n counts from 1); SFA_CRASH_COUNT=<file> appends "<name>\n" to file at every pass so
  * a counting run can enumerate (point, n) pairs. Without test hooks it compiles away. */

@@ -1,5 +1,5 @@
 /* Defensive cJSON accessors: a Salesforce field can be missing, null or of another
- * type (STYLE.md rule 13); these return NULL/false/fallback instead of guessing. */
+ * type ; these return NULL/false/fallback instead of guessing. */
 #ifndef SFA_UTIL_JSON_H
 #define SFA_UTIL_JSON_H
 

@@ -1,6 +1,6 @@
-/* The log sink (one of the two mutable globals STYLE.md allows). Messages go to stderr
- * by default, one line each, prefixed with a level; an embedder routes them elsewhere
- * with sfa_log_set_callback() (sfagent/log.h), which is log_set_sink(). Never pass
+/* The log sink (one of the two mutable globals the project allows: configuration and the log sink).
+ * Messages go to stderr by default, one line each, prefixed with a level; an embedder routes them
+ * elsewhere with sfa_log_set_callback() (sfagent/log.h), which is log_set_sink(). Never pass
  * secrets or tokens. */
 #ifndef SFA_UTIL_LOG_H
 #define SFA_UTIL_LOG_H

@@ -1,5 +1,5 @@
 /* Salesforce record Ids: 15-char case-sensitive base-62, or 18-char with a 3-char
- * case checksum (SALESFORCE.md section 10). */
+ * case checksum (docs/salesforce.md#ids). */
 #ifndef SFA_UTIL_SFID_H
 #define SFA_UTIL_SFID_H
 

@@ -1,5 +1,5 @@
 /* libFuzzer target for what Salesforce (or a middlebox) sends back to the REST client
- * (STYLE.md rule 19, RELIABILITY.md section 6): the pure parsers of sync/client/sf_parse.c and
+ * (docs/sync-protocol.md#verification): the pure parsers of sync/client/sf_parse.c and
  * sync/client/oauth.c. Every input is used whole by each parser: as a header value
  * (Sforce-Limit-Info, Retry-After), as a JSON body (error bodies under several statuses,
  * token responses), as an identity URL and as bytes to base64url-encode. A violated

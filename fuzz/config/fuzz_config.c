@@ -1,4 +1,4 @@
-/* libFuzzer target for the configuration file parser (STYLE.md rule 19): each input is an
+/* libFuzzer target for the configuration file parser: each input is an
  * INI text given to sync_config_load_string(). A violated property calls abort() so both
  * libFuzzer and the replay test notice.
  *

@@ -1,4 +1,4 @@
-/* libFuzzer target for how the push engine reads Salesforce answers (STYLE.md rule 19):
+/* libFuzzer target for how the push engine reads Salesforce answers:
  * sObject Collections per-record results (push_apply_record_result), composite answers
  * whose sub-results carry such arrays or query pages, query rows matched to ops by key
  * (push_match_rows, push_take_row), the whole-response class (push_classify_response

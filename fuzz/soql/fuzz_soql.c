@@ -1,4 +1,4 @@
-/* libFuzzer target for the SOQL subset (STYLE.md rule 19, RELIABILITY.md section 6).
+/* libFuzzer target for the SOQL subset (docs/sync-protocol.md#verification).
  * Each input is used twice: as SOQL text (parse; if it parses, validate, execute against a
  * small fixed record set and check the comparator is antisymmetric) and as a string value
  * (soql_quote it, parse the quoted literal back, and require the identical bytes). A

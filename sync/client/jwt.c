@@ -1,4 +1,4 @@
-/* JWT bearer assertion for the OAuth 2.0 JWT bearer flow (SALESFORCE.md 1.4): header
+/* JWT bearer assertion for the OAuth 2.0 JWT bearer flow (docs/salesforce.md#oauth): header
  * {"alg":"RS256"}, claims {iss, sub, aud, exp}, each part base64url without padding,
  * signed with SHA-256 + RSA (PKCS#1 v1.5) through OpenSSL's EVP_DigestSign.
  *

@@ -1,5 +1,5 @@
 /* OAuth 2.0 token endpoint: request bodies for the four flows sfagent supports and the
- * parsing of the answer (SALESFORCE.md section 1).
+ * parsing of the answer (docs/salesforce.md#oauth).
  *
  * Invariants:
  *   I1. The form body holds secrets; it is built here, handed to the transport, wiped and
@@ -37,7 +37,7 @@ static void add_field(strbuf *out, CURL *curl, const char *name, const char *val
 {
     char *esc = curl_easy_escape(curl, value ? value : "", 0);
     if (!esc)
-        abort(); /* OOM policy (STYLE.md rule 7) */
+        abort(); /* OOM policy  */
     if (out->len)
         strbuf_addc(out, '&');
     strbuf_adds(out, name);
@@ -70,7 +70,7 @@ static sfa_status form_password(strbuf *out, CURL *curl, const sfa_config *cfg, 
         st = need(pw, "password", "password", errmsg);
     if (st != SFA_OK)
         return st;
-    /* The security token is appended to the password (SALESFORCE.md 1.1). */
+    /* The security token is appended to the password (docs/salesforce.md#token-response). */
     strbuf full = STRBUF_INIT;
     strbuf_adds(&full, pw);
     if (tok)

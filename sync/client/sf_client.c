@@ -18,10 +18,9 @@
  *       absent) and freed with sf_response_free(), whatever the status.
  *   I6. POST requests to the data API go out on a fresh connection: libcurl silently
  *       re-sends a request whose reused connection died without an answer, which would
- *       apply a non-idempotent create twice (RELIABILITY.md section 3). PATCH, PUT and
- *       DELETE (keyed upserts, updates, deletes) are safe to apply twice and keep the
- *       pooled connection.
- *   I7. The instance_url and id of a token response are used only once sf_url.c accepts
+ *       apply a non-idempotent create twice (docs/sync-protocol.md#request-outcomes). PATCH, PUT
+ * and DELETE (keyed upserts, updates, deletes) are safe to apply twice and keep the pooled
+ * connection. I7. The instance_url and id of a token response are used only once sf_url.c accepts
  *       them: https (http only for a loopback emulator reached over loopback http) on a
  *       Salesforce host, the login host's domain or [salesforce] allowed_instance_hosts.
  *   I8. Proxies (HTTPS_PROXY, NO_PROXY, as libcurl reads them) are used for https only: a
@@ -396,7 +395,7 @@ sfa_status sf_client_login(sf_client *c)
     hdrs = curl_slist_append(hdrs, "Expect:");
     /* I3: one token request at a time in the process, so two clients (threads) holding
      * the same refresh token never race (Salesforce: "token request is already being
-     * processed"). A lock, not mutable state: STYLE.md rule 9 holds. */
+     * processed"). A lock, not mutable state. */
     pthread_mutex_lock(&token_lock);
     perform(c, "POST", url, hdrs, strbuf_str(&form), form.len, true, &r);
     pthread_mutex_unlock(&token_lock);
@@ -468,7 +467,8 @@ static struct curl_slist *request_headers(const sf_client *c, const char *method
     h = curl_slist_append(h, "Expect:");
     if (sf_method_is_mutating(method)) {
         /* Assignment rules would re-route Cases the field worker already owns on every
-         * sync; the agent replays user edits and must not add its own (SALESFORCE.md 10). */
+         * sync; the agent replays user edits and must not add its own
+         * (docs/salesforce.md#request-headers). */
         h = curl_slist_append(h, "Sforce-Auto-Assign: FALSE");
     }
     if (content_type) {
@@ -544,13 +544,6 @@ sfa_status sf_client_request(sf_client *c, const char *method, const char *path,
                                    text ? strlen(text) : 0, true, resp);
     free(text);
     return st;
-}
-
-sfa_status sf_client_request_raw(sf_client *c, const char *method, const char *path,
-                                 const char *content_type, const char *body, size_t len,
-                                 sf_response *resp)
-{
-    return request_common(c, method, path, content_type, body, len, false, resp);
 }
 
 /* ---- accessors ---- */

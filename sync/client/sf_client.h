@@ -1,15 +1,15 @@
 /* The Salesforce REST client: one libcurl easy handle reused (keep-alive), OAuth token
- * management, and Salesforce error parsing. Used by the push/pull engines, login and
+ * management, and Salesforce error parsing. Used by the sync engine, login and
  * doctor. Not thread-safe: one client per thread.
  *
- * Outcome classes (RELIABILITY.md section 3): every request ends in exactly one of
+ * Outcome classes (docs/sync-protocol.md#request-outcomes): every request ends in exactly one of
  *   SF_NOT_SENT  - nothing reached Salesforce (DNS, refused, TLS): safe to retry later;
  *   SF_UNKNOWN   - it may have been applied (timeout after connect, connection dropped,
  *                  truncated or unparseable response): resolve by key before resending;
  *   SF_ANSWERED  - Salesforce answered: look at status and the parsed body.
  * libcurl silently resends a request whose reused connection died without an answer.
  * PATCH/PUT/DELETE keep the pooled connection (upserts by key, updates and deletes are
- * safe to apply twice, DESIGN.md "Failure handling"); POST goes out on a fresh connection
+ * safe to apply twice, docs/sync-protocol.md#request-outcomes); POST goes out on a fresh connection
  * (CURLOPT_FRESH_CONNECT) so an unkeyed create can never be applied twice by libcurl.
  */
 #ifndef SFA_SYNC_SF_CLIENT_H
@@ -60,11 +60,6 @@ sfa_status sf_client_login(sf_client *c);
  * A 2xx answer whose body is not valid JSON is SF_UNKNOWN (it may have been applied). */
 sfa_status sf_client_request(sf_client *c, const char *method, const char *path, const cJSON *body,
                              sf_response *resp);
-
-/* Same with a raw body and content type (Bulk API CSV uploads). */
-sfa_status sf_client_request_raw(sf_client *c, const char *method, const char *path,
-                                 const char *content_type, const char *body, size_t len,
-                                 sf_response *resp);
 
 /* From the last Sforce-Limit-Info header: api-usage=used/max. -1 when not seen yet. */
 long sf_client_api_used(const sf_client *c);

@@ -26,8 +26,8 @@ int sf_parse_retry_after(const char *value, int64_t now_ms);
  * bare object, an OAuth {error,error_description}, or anything else ("ERROR_HTTP_<status>").
  * json is the parsed body or NULL. Outputs are owned by the caller. */
 void sf_parse_error_body(long status, const cJSON *json, char **code, char **message);
-/* Outcome class of a finished curl transfer (RELIABILITY.md section 3). request_size is
- * CURLINFO_REQUEST_SIZE: 0 means nothing was issued. */
+/* Outcome class of a finished curl transfer (docs/sync-protocol.md#request-outcomes). request_size
+ * is CURLINFO_REQUEST_SIZE: 0 means nothing was issued. */
 sf_outcome sf_outcome_from_curl(CURLcode rc, long request_size);
 /* Copy of text with bearer tokens ("Bearer <token>", any case) and Salesforce session ids
  * ("00D<12 or 15 alphanumerics>!<secret>") replaced by "[redacted]": every server text the

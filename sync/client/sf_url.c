@@ -49,7 +49,7 @@ const char *sf_url_parse(const char *url, sf_url *out)
             return "is not a valid URL (contains white space)";
     CURLU *h = curl_url();
     if (!h)
-        abort(); /* OOM policy (STYLE.md rule 7) */
+        abort(); /* OOM policy  */
     const char *why = NULL;
     char *scheme = NULL, *host = NULL;
     if (curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK ||

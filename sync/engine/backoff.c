@@ -2,7 +2,7 @@
  *
  * Full jitter (delay = uniform(0, min(cap, base * 2^attempts))) spreads the retries of
  * many agents that failed together (a Salesforce outage ends for everyone at once).
- * The RNG is a seeded splitmix64 so tests can fix the seed (STYLE.md rule 17).
+ * The RNG is a seeded splitmix64 so tests can fix the seed.
  *
  * Invariants:
  *   I1. 0 <= backoff_delay_ms() <= min(cap, base * 2^attempts); never overflows.

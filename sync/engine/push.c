@@ -664,7 +664,7 @@ static sfa_status final_status(push_ctx *ctx)
     return SFA_OK;
 }
 
-/* Debug and test builds check the outbox invariants after every run (STYLE.md rule 8). */
+/* Debug and test builds check the outbox invariants after every run . */
 static void assert_invariants(sfa_agent *agent)
 {
 #ifndef NDEBUG

@@ -24,7 +24,7 @@
 #include "sync/engine/backoff.h"
 #include "sync/engine/classify.h"
 
-/* Most records per sObject Collections request (SALESFORCE.md section 5). */
+/* Most records per sObject Collections request (docs/salesforce.md#sobject-collections). */
 #define PUSH_BATCH_MAX 200
 /* Ready ops read per page while scanning the outbox. */
 #define PUSH_PAGE_SIZE 1000

@@ -1,5 +1,5 @@
 /* Building request paths and SOQL for the push engine. SOQL literals go through
- * soql_quote only (STYLE.md rule 12); field and object names are checked API names. */
+ * soql_quote only ; field and object names are checked API names. */
 #include "sync/engine/build.h"
 
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* Classification of Salesforce answers for the push engine (STYLE.md rule 4: scope and
+/* Classification of Salesforce answers for the push engine (by scope and
  * certainty). Per-record codes decide one op; whole-response classes decide a batch.
  *
  * Invariants:
@@ -30,7 +30,8 @@ push_err_class push_classify_code(const char *code, const char *kind)
         return PUSH_ERR_PERMANENT; /* I1 */
     if (in_list(code, transient_codes))
         return PUSH_ERR_TRANSIENT;
-    /* A retried delete that finds nothing did its job (RELIABILITY.md section 7). */
+    /* A retried delete that finds nothing did its job (docs/sync-protocol.md#error-classification).
+     */
     if (kind && strcmp(kind, "delete") == 0 &&
         (strcmp(code, "ENTITY_IS_DELETED") == 0 || strcmp(code, "NOT_FOUND") == 0 ||
          strcmp(code, "INVALID_CROSS_REFERENCE_KEY") == 0))

@@ -3,7 +3,8 @@
  * Used after creates land (the query that fills Id, CaseNumber and SystemModstamp rides
  * in the same composite request, see push_create.c) and to resolve "unknown" outcomes:
  * an op found inflight at start-up (crash or lost answer) or after a lost answer in this
- * run. This is mbsync's TUID match (RELIABILITY.md 2.2) with the local id as the TUID.
+ * run. This is mbsync's TUID match (docs/sync-protocol.md#resolving-unknown-outcomes) with the
+ * local id as the TUID.
  *
  * Invariants:
  *   I1. An inflight create with a key is re-sent only after a query by its key came back

@@ -1,4 +1,4 @@
-/* Emulator token endpoint and session handling (SALESFORCE.md 1, 14): every OAuth grant
+/* Emulator token endpoint and session handling (docs/salesforce.md#oauth): every OAuth grant
  * with its documented success shape and error pairs, RS256 JWTs signed with a key made
  * here, token expiry, INVALID_SESSION_ID and the versions list. */
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* Emulator Bulk API 2.0 ingest over HTTP (SALESFORCE.md section 11): job lifecycle,
+/* Emulator Bulk API 2.0 ingest over HTTP (docs/salesforce.md#bulk-api-20): job lifecycle,
  * CSV with quotes and embedded newlines, results CSVs, upsert, abort, errors, faults. */
 #include "emu_feat_csv.h"
 #include "test_emu_feat_common.h"

@@ -1,4 +1,4 @@
-/* Emulator sObject Collections over HTTP (SALESFORCE.md section 5): create, update,
+/* Emulator sObject Collections over HTTP (docs/salesforce.md#sobject-collections): create, update,
  * upsert, retrieve, delete; limits; allOrNone; per-record faults. */
 #include "test_emu_feat_common.h"
 

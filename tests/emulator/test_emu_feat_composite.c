@@ -1,4 +1,4 @@
-/* Emulator /composite and /composite/batch over HTTP (SALESFORCE.md section 6):
+/* Emulator /composite and /composite/batch over HTTP (docs/salesforce.md#composite):
  * references, allOrNone rollback with PROCESSING_HALTED, request-level limits, the push
  * engine's upsert+query shape, per-record faults, and composite batch. */
 #include "test_emu_feat_common.h"
@@ -286,7 +286,7 @@ static void test_composite_batch_runs_independently_and_halts(void **state)
     eh_response_free(&r);
 }
 
-/* SALESFORCE.md 6: each Composite Batch subrequest counts against the API limit; a
+/* docs/salesforce.md#composite: each Composite Batch subrequest counts against the API limit; a
  * /composite call counts once however many subrequests it holds. */
 static void test_composite_batch_counts_each_subrequest(void **state)
 {

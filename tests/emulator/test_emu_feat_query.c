@@ -1,5 +1,5 @@
 /* Emulator /query and /queryAll over HTTP: shapes, errors, paging with
- * Sforce-Query-Options, locators, snapshots and deleted rows (SALESFORCE.md section 4). */
+ * Sforce-Query-Options, locators, snapshots and deleted rows (docs/salesforce.md#query). */
 #include "test_emu_feat_common.h"
 
 #include "util/alloc.h"

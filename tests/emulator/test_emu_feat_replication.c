@@ -1,5 +1,5 @@
-/* Emulator getUpdated / getDeleted over HTTP (SALESFORCE.md section 8): shapes, minute
- * truncation, window rules and latestDateCovered. The clock is pinned with
+/* Emulator getUpdated / getDeleted over HTTP (docs/salesforce.md#getupdated-and-getdeleted):
+ * shapes, minute truncation, window rules and latestDateCovered. The clock is pinned with
  * time_set_override (the emulator runs in-process). */
 #include "test_emu_feat_common.h"
 

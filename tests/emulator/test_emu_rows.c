@@ -1,6 +1,7 @@
-/* Emulator sObject resources (SALESFORCE.md 2, 3, 7, 9, 12): create/retrieve/update/
- * delete rows, validation errors with Salesforce's codes and texts, upsert by external ID
- * across API versions, conditional requests, describe, limits and usage headers. */
+/* Emulator sObject resources (docs/salesforce.md: sobject-rows, errors, conditional-requests,
+ * describe, api-limits): create/retrieve/update/ delete rows, validation errors with Salesforce's
+ * codes and texts, upsert by external ID across API versions, conditional requests, describe,
+ * limits and usage headers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -591,7 +591,7 @@ static void test_quote_round_trip_property(void **state)
     }
 }
 
-/* The SALESFORCE.md section 4 escape table, decoded outside LIKE. */
+/* The docs/salesforce.md#query, decoded outside LIKE. */
 static void test_literal_escapes_decode(void **state)
 {
     (void)state;

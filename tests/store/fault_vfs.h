@@ -1,7 +1,7 @@
-/* A test-only SQLite VFS ("faultvfs") wrapping the default one (RELIABILITY.md 1.4). It
- * can fail the Nth xWrite or xSync after it is armed (SQLite's own I/O-error tests), and
- * simulate a power cut (SQLite's test6.c crash VFS, simplified). Open the agent with
- * SFA_SQLITE_VFS=faultvfs to route its connection through it. */
+/* A test-only SQLite VFS ("faultvfs") wrapping the default one
+ * (docs/sync-protocol.md#verification). It can fail the Nth xWrite or xSync after it is armed
+ * (SQLite's own I/O-error tests), and simulate a power cut (SQLite's test6.c crash VFS,
+ * simplified). Open the agent with SFA_SQLITE_VFS=faultvfs to route its connection through it. */
 #ifndef SFA_TESTS_STORE_FAULT_VFS_H
 #define SFA_TESTS_STORE_FAULT_VFS_H
 

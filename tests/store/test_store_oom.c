@@ -1,5 +1,5 @@
-/* OOM torture (RELIABILITY.md 8.3 F5, for O1 local writes and O10 open/migrate): SQLite's
- * own allocations fail at the Nth call (sqlite3_config(SQLITE_CONFIG_MALLOC) with a
+/* OOM torture (docs/sync-protocol.md#verification F5, for O1 local writes and O10 open/migrate):
+ * SQLite's own allocations fail at the Nth call (sqlite3_config(SQLITE_CONFIG_MALLOC) with a
  * counting wrapper), for N = 1, 2, ... until a trial runs without the fault firing, in
  * the manner of SQLite's do_faultsim_test and curl's torture runs.
  *

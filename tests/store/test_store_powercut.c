@@ -1,6 +1,6 @@
-/* Power loss (RELIABILITY.md 8.3, O1 x F3 and O10 x F3) with the faultvfs power-cut mode:
- * a seeded random workload of creates, updates and deletes through the public API, the
- * power cut at a random VFS call (or between writes), then a fresh open without the shim.
+/* Power loss (docs/sync-protocol.md#verification, O1 x F3 and O10 x F3) with the faultvfs power-cut
+ * mode: a seeded random workload of creates, updates and deletes through the public API, the power
+ * cut at a random VFS call (or between writes), then a fresh open without the shim.
  *
  * Pass criteria (8.5, 1 and 5): integrity_check and store_check_invariants pass after
  * every cut; with synchronous=FULL every acknowledged write is there (mirror row and its

@@ -1,5 +1,5 @@
 # Corpus replay of the libFuzzer targets for the client, config and push parsers
-# (STYLE.md rule 19, RELIABILITY.md section 6): each target's LLVMFuzzerTestOneInput is
+# (docs/sync-protocol.md#verification): each target's LLVMFuzzerTestOneInput is
 # linked with fuzz_replay_main.c, which feeds it every file of its corpus. Run the targets
 # themselves with clang's libFuzzer (build line at the top of each fuzz/*/fuzz_*.c).
 function(sfa_fuzz_replay name target corpus)

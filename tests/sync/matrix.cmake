@@ -1,6 +1,6 @@
 # Fault x operation matrix (in-process emulator), random SIGKILLs of the real `sfagent sync`
 # against the standalone emulator, and two concurrent syncs on one database.
-# matrix_check.c is the shared convergence checker (RELIABILITY.md 8.5).
+# matrix_check.c is the shared convergence checker (docs/sync-protocol.md#verification).
 sfa_add_test(test_matrix SOURCES test_matrix.c matrix_check.c push_fixture.c
              LIBS sfagent sfemu PkgConfig::SQLITE3 TIMEOUT 180)
 sfa_add_test(test_sync_kill SOURCES test_sync_kill.c matrix_check.c

@@ -1,4 +1,4 @@
-/* The convergence checker of RELIABILITY.md 8.5; see matrix_check.h.
+/* The convergence checker of docs/sync-protocol.md#verification; see matrix_check.h.
  *
  * A record is "blocked" when one of its ops is dead (or in conflict), or when its fields
  * reference (by local id) a blocked record: the engine holds such ops back on purpose, so

@@ -1,4 +1,4 @@
-/* The convergence checker of RELIABILITY.md 8.5, shared by the fault matrix
+/* The convergence checker of docs/sync-protocol.md#verification, shared by the fault matrix
  * (test_matrix.c) and the kill/concurrency tests (test_sync_kill.c).
  *
  * A test records every acknowledged local write in an mx_model (the op history, with

@@ -1,4 +1,4 @@
-/* Deterministic mutation fuzzing of the client's parsers (STYLE.md rule 19) as an ordinary
+/* Deterministic mutation fuzzing of the client's parsers  as an ordinary
  * test: seeds are real inputs, each mutated a few thousand times with a fixed-seed RNG and
  * fed to the config loader, the header parsers, the error-body and token-response parsers.
  * Passing means no crash, no sanitizer report, and outputs that keep their contracts. */

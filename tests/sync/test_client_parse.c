@@ -103,7 +103,7 @@ static void test_error_bodies(void **state)
 static void test_outcome_table(void **state)
 {
     (void)state;
-    /* RELIABILITY.md section 3. */
+    /* docs/sync-protocol.md#request-outcomes. */
     assert_int_equal(sf_outcome_from_curl(CURLE_OK, 100), SF_ANSWERED);
     assert_int_equal(sf_outcome_from_curl(CURLE_COULDNT_RESOLVE_HOST, 0), SF_NOT_SENT);
     assert_int_equal(sf_outcome_from_curl(CURLE_COULDNT_RESOLVE_PROXY, 0), SF_NOT_SENT);

@@ -1,5 +1,5 @@
-/* The fault x operation matrix (RELIABILITY.md 8.3, F6/F7/F9/F10 x O2-O5): one row per
- * fault kind of the emulator, one column per op kind (create, update, delete, and a mixed
+/* The fault x operation matrix (docs/sync-protocol.md#verification, F6/F7/F9/F10 x O2-O5): one row
+ * per fault kind of the emulator, one column per op kind (create, update, delete, and a mixed
  * outbox of 1,000 ops). Each cell: a clean baseline, the column's ops queued locally, a
  * few sync runs with the fault hitting a fraction of requests (partial progress), then
  * faults off and sync to convergence, then the checker of matrix_check.h and an extra run
@@ -562,8 +562,8 @@ static void test_checker_catches_violations(void **state)
  * whose client went away. The key query right after the timeout finds nothing yet; were
  * the create sent again and the newer update pushed at once, the late create (an upsert
  * that now matches) would write the older values back while the agent believed
- * 'late-newer' synced (lost update, RELIABILITY.md 8.5.4). The engine waits settle_time
- * (reconcile.c I4) before sending anything more for that record. */
+ * 'late-newer' synced (lost update, docs/sync-protocol.md#settle-time). The engine waits
+ * settle_time (reconcile.c I4) before sending anything more for that record. */
 static void test_late_create_does_not_undo_update(void **state)
 {
     push_fixture *f = *state;

@@ -1,10 +1,10 @@
-/* Disk faults during sync (RELIABILITY.md 8.3, O2-O6 x F4): creates, an update and a
- * delete are queued, then one sync run goes through faultvfs armed to fail its Nth xWrite
- * or xSync (SQLITE_IOERR_WRITE, SQLITE_FULL once or from N on, SQLITE_IOERR_FSYNC), for N = 1, 2,
+/* Disk faults during sync (docs/sync-protocol.md#verification, O2-O6 x F4): creates, an update and
+ * a delete are queued, then one sync run goes through faultvfs armed to fail its Nth xWrite or
+ * xSync (SQLITE_IOERR_WRITE, SQLITE_FULL once or from N on, SQLITE_IOERR_FSYNC), for N = 1, 2,
  * ... until a run completes without the fault firing.
  *
- * After each faulted run the agent is closed and reopened (RELIABILITY.md 1.3: an I/O error
- * is recovered by a restart, never by retrying in-process) and, before anything else:
+ * After each faulted run the agent is closed and reopened (docs/sync-protocol.md#local-durability:
+ * an I/O error is recovered by a restart, never by retrying in-process) and, before anything else:
  * integrity_check and the invariants pass and no queued op is lost. Then sync runs to
  * convergence and: exactly one emulator record per Sync_Key__c, the deleted record is
  * gone, the server's Subject equals the local ones, no op is left open. A run
@@ -201,7 +201,8 @@ static bool run_trial(push_fixture *f, const scenario *s, int n, char **pool)
     released_late += fired && st == SFA_OK;
     if (!fired && st != SFA_OK)
         fail_msg("%s at %d: run failed without a fault: %s", s->name, n, sfa_strerror(st));
-    reopen(f); /* a restart recovers, never the failed process (RELIABILITY.md 1.3) */
+    reopen(f); /* a restart recovers, never the failed process
+                  (docs/sync-protocol.md#local-durability) */
     count_left_lease(f);
     check_store(f);
     check_no_op_lost(f, &t);

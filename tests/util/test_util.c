@@ -16,7 +16,7 @@ static void test_sfid_checksum_matches_documented_ids(void **state)
 {
     (void)state;
     char out[19];
-    /* Ids printed verbatim in the REST guide (SALESFORCE.md section 10). */
+    /* Ids printed verbatim in the REST guide (docs/salesforce.md#ids). */
     assert_true(sfid_to18("001D000000IqhSL", out));
     assert_string_equal(out, "001D000000IqhSLIAZ");
     assert_true(sfid_to18("001D000000INjVe", out));
