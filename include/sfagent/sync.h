@@ -54,6 +54,9 @@ typedef struct sfa_sync_report {
     size_t dead_total;       /**< dead ops in the outbox after the run */
     size_t conflict_total;   /**< conflict ops in the outbox after the run */
     int64_t next_attempt_ms; /**< earliest time a pending op is due (0: none) */
+    size_t request_failures; /**< whole requests refused for no reason of their data, or
+                                  answered by something that is not Salesforce (a captive
+                                  portal, a proxy): their ops stay retriable */
     char message[256];       /**< why the run ended early, or "" */
 } sfa_sync_report;
 

@@ -215,6 +215,26 @@ void push_apply_response_class(push_ctx *ctx, store_op *ops, size_t n, push_resp
         offline_backoff(ctx, msg);
         push_stop(ctx, SFA_ERETRY, "Salesforce not reachable (offline): %s", msg);
         break;
+    case PUSH_RESP_FOREIGN: {
+        /* classify.h I3: something between us and Salesforce answered (captive portal,
+         * proxy): nothing was applied, so like offline the ops are released, no attempt
+         * is spent, and scheduled runs back off. */
+        char *why = xasprintf("an answer was not from Salesforce (HTTP %ld%s%s): a captive "
+                              "portal or a proxy in the way?",
+                              resp->status, resp->error_code ? ", " : "",
+                              resp->error_code ? resp->error_code : "");
+        ctx->report->request_failures++;
+        offline_backoff(ctx, why);
+        push_stop(ctx, SFA_ERETRY, "%s", why);
+        free(why);
+        break;
+    }
+    case PUSH_RESP_REQUEST:
+        ctx->report->request_failures++;
+        log_warn("Salesforce refused a whole request (%s: %s); its ops are retried later", code,
+                 msg);
+        out = STORE_OUT_RETRY;
+        break;
     case PUSH_RESP_UNKNOWN:
         out = STORE_OUT_INFLIGHT;
         break;
@@ -317,9 +337,11 @@ void push_sub_response(const cJSON *sub, sf_response *fake)
     memset(fake, 0, sizeof *fake);
     fake->outcome = SF_ANSWERED;
     fake->status = sub ? (long)json_num(sub, "httpStatusCode", 500) : 500;
-    const cJSON *err = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sub, "body"), 0);
+    const cJSON *body = cJSON_GetObjectItemCaseSensitive(sub, "body");
+    const cJSON *err = cJSON_GetArrayItem(body, 0);
     const char *code = json_str(err, "errorCode");
     const char *msg = json_str(err, "message");
+    fake->json = body ? cJSON_Duplicate(body, true) : NULL; /* classified by its shape too */
     fake->error_code = code ? xstrdup(code) : NULL;
     fake->error_message = xstrdup(msg   ? msg
                                   : sub ? "collection request failed"

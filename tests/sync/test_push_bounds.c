@@ -1,0 +1,192 @@
+/* The push run's bounds (issue 8): answers that are not Salesforce's never make ops dead;
+ * lost answers never loop within a run; Retry-After and far-future times are capped, so a
+ * hostile header or a clock that was ahead cannot strand ops or pause the agent for
+ * years; and only reference fields are rewritten from local ids to Salesforce Ids. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "push_fixture.h"
+#include "script_server.h"
+#include "util/alloc.h"
+#include "util/json.h"
+#include "util/timeutil.h"
+
+#define COMPOSITE "/services/data/v*/composite"
+#define ANY_API   "/services/data/*"
+
+static int setup(void **state)
+{
+    push_fixture *f = xcalloc(1, sizeof *f);
+    if (push_fixture_setup(f, NULL, NULL) != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    push_fixture *f = *state;
+    push_fixture_teardown(f);
+    free(f);
+    return 0;
+}
+
+/* Count ops of the outbox in state. */
+static size_t ops_in(push_fixture *f, const char *state)
+{
+    sfa_op_array all = {0};
+    assert_int_equal(sfa_outbox_list(&all, f->agent, NULL, 0), SFA_OK);
+    size_t n = 0;
+    for (size_t i = 0; i < all.count; i++)
+        n += strcmp(all.items[i].state, state) == 0;
+    sfa_op_array_free(&all);
+    return n;
+}
+
+static void create_cases(push_fixture *f, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char *json = xasprintf("{\"Subject\":\"bounds %d\"}", i);
+        char *id = push_fixture_create(f, "Case", json);
+        assert_non_null(id);
+        free(id);
+        free(json);
+    }
+}
+
+/* ---- item 12: a whole-request answer that is not about the data ---- */
+
+/* A whole-request error of the given status and code, once, on the create batch: no op
+ * dies for it; they are retried and all reach Salesforce. */
+static void whole_request_error_keeps_ops(push_fixture *f, int status, const char *code)
+{
+    create_cases(f, 3);
+    emu_fault fault = EMU_FAULT_INIT;
+    fault.kind = EMU_FAULT_STATUS;
+    fault.method = "POST";
+    fault.path_pattern = COMPOSITE;
+    fault.count = 1;
+    fault.status = status;
+    fault.error_code = code;
+    fault.message = "not about the data";
+    assert_true(emu_fault_add(f->emu, &fault) > 0);
+    sfa_sync_report rep;
+    push_fixture_sync(f, &rep);
+    assert_int_equal(emu_faults_fired(f->emu), 1);
+    assert_int_equal(ops_in(f, "dead"), 0);
+    assert_int_equal(rep.dead, 0);
+    assert_int_equal(rep.request_failures, 1);
+    assert_int_equal(push_fixture_converge(f, 10, &rep), SFA_OK);
+    assert_int_equal(ops_in(f, "done"), 3);
+    assert_int_equal(emu_record_count(f->emu, "Case", false), 3);
+}
+
+static void test_whole_request_404_leaves_ops_retriable(void **state)
+{
+    whole_request_error_keeps_ops(*state, 404, "NOT_FOUND");
+}
+
+static void test_json_parser_error_leaves_ops_retriable(void **state)
+{
+    whole_request_error_keeps_ops(*state, 400, "JSON_PARSER_ERROR");
+}
+
+/* A redirect is never Salesforce's answer: released (no attempt spent), the run stops and
+ * says why, and scheduled runs back off as if offline. */
+static void test_redirect_releases_ops_and_stops_the_run(void **state)
+{
+    push_fixture *f = *state;
+    create_cases(f, 3);
+    emu_fault fault = EMU_FAULT_INIT;
+    fault.kind = EMU_FAULT_STATUS;
+    fault.path_pattern = ANY_API;
+    fault.count = 1;
+    fault.status = 302;
+    assert_true(emu_fault_add(f->emu, &fault) > 0);
+    sfa_sync_report rep;
+    assert_int_equal(push_fixture_sync(f, &rep), SFA_ERETRY);
+    assert_int_equal(ops_in(f, "dead"), 0);
+    assert_int_equal(ops_in(f, "pending"), 3);
+    assert_int_equal(rep.request_failures, 1);
+    assert_non_null(strstr(rep.message, "not from Salesforce"));
+    sfa_op_array all = {0};
+    assert_int_equal(sfa_outbox_list(&all, f->agent, NULL, 0), SFA_OK);
+    for (size_t i = 0; i < all.count; i++)
+        assert_int_equal(all.items[i].attempts, 0);
+    sfa_op_array_free(&all);
+    assert_int_equal(push_fixture_converge(f, 10, &rep), SFA_OK);
+    assert_int_equal(emu_record_count(f->emu, "Case", false), 3);
+}
+
+/* ---- with the scripted server: answers the emulator never gives ---- */
+
+typedef struct scripted {
+    push_fixture f; /* database (and an idle emulator) */
+    script_server *srv;
+} scripted;
+
+static int setup_scripted(void **state)
+{
+    scripted *s = xcalloc(1, sizeof *s);
+    if (push_fixture_setup(&s->f, NULL, NULL) != 0 || !(s->srv = script_server_start()))
+        return -1;
+    sfa_config_free(s->f.cfg);
+    s->f.cfg = push_fixture_config(script_server_url(s->srv), NULL); /* backoff_cap = 60 */
+    *state = s;
+    return s->f.cfg ? 0 : -1;
+}
+
+static int teardown_scripted(void **state)
+{
+    scripted *s = *state;
+    push_fixture_teardown(&s->f);
+    script_server_stop(s->srv);
+    free(s);
+    return 0;
+}
+
+/* A captive portal's login page, 302 with HTML: the ops stay pending, none dead. */
+static void test_captive_portal_html_redirect_kills_nothing(void **state)
+{
+    scripted *s = *state;
+    create_cases(&s->f, 3);
+    static const script_reply portal[] = {
+        {302, "text/html", "Location", "http://portal.example/login",
+         "<html><body>Please log in to the Wi-Fi</body></html>"},
+    };
+    script_server_set(s->srv, portal, 1);
+    sfa_sync_report rep;
+    assert_int_equal(push_fixture_sync(&s->f, &rep), SFA_ERETRY);
+    assert_int_equal(ops_in(&s->f, "dead"), 0);
+    assert_int_equal(ops_in(&s->f, "pending"), 3);
+    assert_int_equal(rep.request_failures, 1);
+    /* An HTML 404 from a proxy is not Salesforce either. */
+    static const script_reply proxy[] = {
+        {404, "text/html", NULL, NULL, "<html><body>Not Found</body></html>"},
+    };
+    script_server_set(s->srv, proxy, 1);
+    assert_int_equal(push_fixture_sync(&s->f, &rep), SFA_ERETRY);
+    assert_int_equal(ops_in(&s->f, "dead"), 0);
+    assert_int_equal(ops_in(&s->f, "pending"), 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_whole_request_404_leaves_ops_retriable, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_json_parser_error_leaves_ops_retriable, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_redirect_releases_ops_and_stops_the_run, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_captive_portal_html_redirect_kills_nothing,
+                                        setup_scripted, teardown_scripted),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
