@@ -16,6 +16,11 @@
  *   I2. A run that ends early leaves no op claimed but undecided except unknown
  *       outcomes, which stay inflight for resolution.
  *   I3. Nothing is sent while the configured share of the org's API limit is used.
+ *   I4. A run is bounded: an op whose answer was lost is not sent again in the same run
+ *       (the next run resolves or re-sends it), every other op is sent at most once per
+ *       round, a round in which nothing reached a final state ends the run, and there are
+ *       at most PUSH_MAX_ROUNDS rounds. So a request that is always dropped costs one
+ *       request per op per run, whatever settle_time is.
  */
 #include "sync/engine/push.h"
 
@@ -418,9 +423,19 @@ static void hold_back(push_ctx *ctx, store_op *op, const char *parent)
     free(msg);
 }
 
+static bool was_lost(const push_ctx *ctx, int64_t seq)
+{
+    for (size_t i = 0; i < ctx->nlost; i++)
+        if (ctx->lost[i] == seq)
+            return true;
+    return false;
+}
+
 /* Rank for grouping: creates (parents first) before updates before deletes; 9 = skip. */
 static int prepare_op(push_ctx *ctx, store_op *op, ref_lookup *rl)
 {
+    if (was_lost(ctx, op->seq)) /* I4 */
+        return 9;
     bool is_delete = strcmp(op->kind, "delete") == 0;
     bool is_create = strcmp(op->kind, "create") == 0 || strcmp(op->kind, "upsert") == 0;
     if (!is_create && !op->sf_id) {
@@ -521,7 +536,11 @@ static void send_batch(push_ctx *ctx, store_op *ops, size_t n)
     for (size_t i = 0; i < m; i++) {
         if (ops[i].outcome == STORE_OUT_NONE) /* I2: undecided = not sent */
             store_op_set(&ops[i], STORE_OUT_RELEASE, NULL, NULL);
-        unknown |= ops[i].outcome == STORE_OUT_INFLIGHT;
+        if (ops[i].outcome == STORE_OUT_INFLIGHT) { /* I4 */
+            unknown = true;
+            ctx->lost = xrealloc(ctx->lost, (ctx->nlost + 1) * sizeof *ctx->lost);
+            ctx->lost[ctx->nlost++] = ops[i].seq;
+        }
     }
     /* A failure here leaves the batch inflight: the next run resolves it by key. */
     if ((st = push_write_results(ctx, ops, m)) != SFA_OK) {
@@ -611,6 +630,12 @@ static void new_run_id(char out[48])
              (unsigned long long)backoff_rng_next(&rng));
 }
 
+/* Ops that reached a final state in this run so far. */
+static size_t final_count(const sfa_sync_report *r)
+{
+    return r->done + r->dead + r->conflict;
+}
+
 /* Everything after the lease: pause check, client, resolution, rounds. */
 static void run_locked(push_ctx *ctx)
 {
@@ -645,12 +670,17 @@ static void run_locked(push_ctx *ctx)
     ctx->report->parked += blocked;
     while (!ctx->stop) {
         size_t sent_before = ctx->report->sent;
+        size_t final_before = final_count(ctx->report);
         int64_t cursor = 0;
         ctx->raced = false;
         while (round_page(ctx, &cursor))
             ;
-        /* Nothing more is eligible; a raced op gets a few more rounds, not forever. */
-        if (ctx->report->sent == sent_before && (!ctx->raced || ctx->round > 50))
+        /* I4: nothing more is eligible, or nothing reached a final state (what was sent
+         * waits for its backoff or its resolution); a raced op gets another round. */
+        bool progress = final_count(ctx->report) > final_before;
+        if ((ctx->report->sent == sent_before || !progress) && !ctx->raced)
+            break;
+        if (ctx->round + 1 >= PUSH_MAX_ROUNDS)
             break;
         if (ctx->opts->max_ops && ctx->report->sent >= ctx->opts->max_ops)
             break;
@@ -746,6 +776,7 @@ sfa_status sfa_sync_run(sfa_sync_report *out, sfa_agent *agent, const sfa_config
     for (size_t i = 0; i < ctx.nkeys; i++)
         free(ctx.keys[i].sobject);
     free(ctx.keys);
+    free(ctx.lost);
     if (rc != SFA_OK && rc != SFA_EPARTIAL && rc != SFA_ERETRY && out->message[0])
         store_fail(agent, rc, "%s", out->message);
     return rc;

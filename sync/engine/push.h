@@ -30,6 +30,8 @@
 #define PUSH_PAGE_SIZE 1000
 /* After this many failed attempts a transiently failing op is dead (TOO_MANY_ATTEMPTS). */
 #define PUSH_MAX_ATTEMPTS 20
+/* Most rounds in one run (a round sends every ready op at most once). */
+#define PUSH_MAX_ROUNDS 50
 /* Pause after REQUEST_LIMIT_EXCEEDED without a Retry-After header. */
 #define PUSH_LIMIT_PAUSE_MS (10 * 60 * 1000)
 
@@ -68,6 +70,9 @@ typedef struct push_ctx {
     long requests_out;
     push_keyinfo *keys;
     size_t nkeys;
+    /* Ops whose answer was lost in this run: not sent again before the next run. */
+    int64_t *lost;
+    size_t nlost;
 } push_ctx;
 
 /* Stop the run with status and a message for the report (printf-style). */

@@ -124,6 +124,43 @@ static void test_redirect_releases_ops_and_stops_the_run(void **state)
     assert_int_equal(emu_record_count(f->emu, "Case", false), 3);
 }
 
+/* ---- item 6: lost answers do not loop within a run ---- */
+
+static int setup_no_settle(void **state)
+{
+    push_fixture *f = xcalloc(1, sizeof *f);
+    emu_options eo = EMU_OPTIONS_INIT;
+    eo.api_limit = 300; /* before the fix the run only stopped at the API limit */
+    if (push_fixture_setup(f, &eo, "settle_time = 0\n") != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+/* settle_time = 0 and every create request dropped unanswered: each op is sent once per
+ * run (its answer was lost, so it waits for the next run), and the run ends. */
+static void test_lost_answers_are_not_resent_in_the_same_run(void **state)
+{
+    push_fixture *f = *state;
+    create_cases(f, 3);
+    emu_fault fault = EMU_FAULT_INIT;
+    fault.kind = EMU_FAULT_DROP_BEFORE;
+    fault.method = "POST";
+    fault.path_pattern = COMPOSITE;
+    assert_true(emu_fault_add(f->emu, &fault) > 0);
+    sfa_sync_report rep;
+    assert_int_equal(push_fixture_sync(f, &rep), SFA_ERETRY);
+    assert_int_equal(emu_request_count(f->emu, "POST", COMPOSITE), 1);
+    assert_true(rep.api_calls < 10);
+    assert_int_equal(ops_in(f, "dead"), 0);
+    /* The next run sends them once more, and so on: bounded per run, never lost. */
+    assert_int_equal(push_fixture_sync(f, &rep), SFA_ERETRY);
+    assert_int_equal(emu_request_count(f->emu, "POST", COMPOSITE), 2);
+    emu_faults_clear(f->emu);
+    assert_int_equal(push_fixture_converge(f, 10, &rep), SFA_OK);
+    assert_int_equal(emu_record_count(f->emu, "Case", false), 3);
+}
+
 /* ---- with the scripted server: answers the emulator never gives ---- */
 
 typedef struct scripted {
@@ -185,6 +222,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_redirect_releases_ops_and_stops_the_run, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_lost_answers_are_not_resent_in_the_same_run,
+                                        setup_no_settle, teardown),
         cmocka_unit_test_setup_teardown(test_captive_portal_html_redirect_kills_nothing,
                                         setup_scripted, teardown_scripted),
     };
