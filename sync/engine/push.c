@@ -63,9 +63,10 @@ void push_stop(push_ctx *ctx, sfa_status st, const char *fmt, ...)
 
 /* A failed write of the pause is a local database failure: it becomes the run's status
  * (callers stop the run right after, and the first reason wins). */
-static void pause_run(push_ctx *ctx, int64_t delay_ms, const char *reason)
+static void pause_run(push_ctx *ctx, int64_t delay_ms, sfa_pause_source source, const char *reason)
 {
-    sfa_status st = store_pause_set(ctx->agent, time_now_ms() + delay_ms, reason);
+    sfa_status st =
+        store_pause_set(ctx->agent, time_now_ms() + delay_ms, push_pause_token(source), reason);
     if (st != SFA_OK)
         push_stop(ctx, st, "could not record the pause: %s", sfa_agent_errmsg(ctx->agent));
 }
@@ -79,7 +80,7 @@ static void offline_backoff(push_ctx *ctx, const char *why)
         push_stop(ctx, st, "could not read the pause: %s", sfa_agent_errmsg(ctx->agent));
     int64_t delay =
         backoff_delay_ms(&ctx->rng, failures, ctx->backoff_base_ms, ctx->backoff_cap_ms);
-    pause_run(ctx, delay, why);
+    pause_run(ctx, delay, SFA_PAUSE_OFFLINE, why);
 }
 
 bool push_limit_ok(push_ctx *ctx)
@@ -91,7 +92,7 @@ bool push_limit_ok(push_ctx *ctx)
               "stopped pushing: %ld of %ld daily API requests used (api_limit_share %.2f)", used,
               max, ctx->api_share);
     /* Scheduled runs wait instead of each spending one more request to find out. */
-    pause_run(ctx, PUSH_LIMIT_PAUSE_MS, "api_limit_share reached");
+    pause_run(ctx, PUSH_LIMIT_PAUSE_MS, SFA_PAUSE_API_LIMIT, "api_limit_share reached");
     return false;
 }
 
@@ -213,6 +214,7 @@ void push_apply_response_class(push_ctx *ctx, store_op *ops, size_t n, push_resp
     else
         snprintf(code, sizeof code, "HTTP_%ld", resp->status);
     store_outcome out = STORE_OUT_RELEASE;
+    int64_t retry_after = push_retry_after_ms(ctx, resp);
     switch (cls) {
     case PUSH_RESP_OK:
         return;
@@ -247,10 +249,10 @@ void push_apply_response_class(push_ctx *ctx, store_op *ops, size_t n, push_resp
         out = STORE_OUT_RETRY;
         break;
     case PUSH_RESP_LIMIT:
-        pause_run(ctx,
-                  resp->retry_after_s > 0 ? (int64_t)resp->retry_after_s * 1000
-                                          : PUSH_LIMIT_PAUSE_MS,
-                  code);
+        if (retry_after > 0) /* pause.c I1: capped */
+            pause_run(ctx, retry_after, SFA_PAUSE_RETRY_AFTER, code);
+        else
+            pause_run(ctx, PUSH_LIMIT_PAUSE_MS, SFA_PAUSE_API_LIMIT, code);
         push_stop(ctx, SFA_ELIMIT, "Salesforce API limit reached (%s): pausing", code);
         break;
     case PUSH_RESP_PERMANENT:
@@ -265,8 +267,8 @@ void push_apply_response_class(push_ctx *ctx, store_op *ops, size_t n, push_resp
             continue;
         store_op_set(&ops[i], out, out == STORE_OUT_RELEASE ? NULL : code,
                      out == STORE_OUT_RELEASE ? NULL : msg);
-        if (out == STORE_OUT_RETRY && resp->retry_after_s > 0)
-            ops[i].retry_after_ms = (int64_t)resp->retry_after_s * 1000;
+        if (out == STORE_OUT_RETRY)
+            ops[i].retry_after_ms = retry_after;
     }
 }
 
@@ -687,7 +689,7 @@ static void run_locked(push_ctx *ctx)
         ctx->round++;
     }
     /* Salesforce answered: no run-level backoff */
-    if (!ctx->stop && ctx->answered && (st = store_pause_set(ctx->agent, 0, NULL)) != SFA_OK)
+    if (!ctx->stop && ctx->answered && (st = store_pause_set(ctx->agent, 0, NULL, NULL)) != SFA_OK)
         push_stop(ctx, st, "could not clear the pause: %s", sfa_agent_errmsg(ctx->agent));
 }
 

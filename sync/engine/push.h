@@ -75,6 +75,15 @@ typedef struct push_ctx {
     size_t nlost;
 } push_ctx;
 
+/* ---- pause.c: the run-level pause and its caps ---- */
+
+/* The word a pause's reason starts with for source (sfa_sync_pause_get reads it back). */
+const char *push_pause_token(sfa_pause_source source);
+/* resp's Retry-After in ms, capped at backoff_cap; 0 when it sent none. */
+int64_t push_retry_after_ms(const push_ctx *ctx, const sf_response *resp);
+/* The longest run-level pause a run ever sets (max of backoff_cap and the API-limit pause). */
+int64_t push_pause_cap_ms(const push_ctx *ctx);
+
 /* Stop the run with status and a message for the report (printf-style). */
 void push_stop(push_ctx *ctx, sfa_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

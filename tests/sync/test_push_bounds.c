@@ -13,6 +13,7 @@
 
 #include "push_fixture.h"
 #include "script_server.h"
+#include "store/run.h"
 #include "util/alloc.h"
 #include "util/json.h"
 #include "util/timeutil.h"
@@ -115,6 +116,11 @@ static void test_redirect_releases_ops_and_stops_the_run(void **state)
     assert_int_equal(ops_in(f, "pending"), 3);
     assert_int_equal(rep.request_failures, 1);
     assert_non_null(strstr(rep.message, "not from Salesforce"));
+    sfa_sync_pause p;
+    assert_int_equal(sfa_sync_pause_get(&p, f->agent), SFA_OK);
+    assert_int_equal(p.source, SFA_PAUSE_OFFLINE);
+    assert_true(p.until_ms > 0);
+    assert_non_null(strstr(p.reason, "not from Salesforce"));
     sfa_op_array all = {0};
     assert_int_equal(sfa_outbox_list(&all, f->agent, NULL, 0), SFA_OK);
     for (size_t i = 0; i < all.count; i++)
@@ -213,6 +219,68 @@ static void test_captive_portal_html_redirect_kills_nothing(void **state)
     assert_int_equal(ops_in(&s->f, "pending"), 3);
 }
 
+/* ---- item 7: Retry-After is capped at backoff_cap (60 s in the fixture) ---- */
+
+#define CAP_MS (60 * 1000)
+
+/* REQUEST_LIMIT_EXCEEDED with an absurd Retry-After (delta-seconds or an HTTP-date decades
+ * ahead): the run-level pause ends within backoff_cap, not in decades. */
+static void limit_pause_is_capped(scripted *s, const char *retry_after)
+{
+    create_cases(&s->f, 1);
+    const script_reply limit[] = {
+        {403, NULL, "Retry-After", retry_after,
+         "[{\"errorCode\":\"REQUEST_LIMIT_EXCEEDED\",\"message\":\"TotalRequests Limit "
+         "exceeded.\"}]"},
+    };
+    script_server_set(s->srv, limit, 1);
+    sfa_sync_report rep;
+    int64_t before = time_now_ms();
+    assert_int_equal(push_fixture_sync(&s->f, &rep), SFA_ELIMIT);
+    int64_t until = 0;
+    assert_int_equal(store_pause_get(s->f.agent, &until, NULL, NULL), SFA_OK);
+    assert_true(until > before);
+    assert_true(until <= time_now_ms() + CAP_MS);
+    assert_int_equal(ops_in(&s->f, "pending"), 1);
+    /* `sfagent status` says until when and why. */
+    sfa_sync_pause p;
+    assert_int_equal(sfa_sync_pause_get(&p, s->f.agent), SFA_OK);
+    assert_int_equal(p.source, SFA_PAUSE_RETRY_AFTER);
+    assert_int_equal(p.until_ms, until);
+    assert_string_equal(p.reason, "REQUEST_LIMIT_EXCEEDED");
+}
+
+static void test_retry_after_seconds_is_capped(void **state)
+{
+    limit_pause_is_capped(*state, "999999999");
+}
+
+static void test_retry_after_date_is_capped(void **state)
+{
+    limit_pause_is_capped(*state, "Thu, 01 Jan 2099 00:00:00 GMT");
+}
+
+/* A 503 with the same header: each op's next attempt is within backoff_cap too. */
+static void test_retry_after_on_a_retried_op_is_capped(void **state)
+{
+    scripted *s = *state;
+    create_cases(&s->f, 1);
+    static const script_reply busy[] = {
+        {503, NULL, "Retry-After", "999999999",
+         "[{\"errorCode\":\"SERVER_UNAVAILABLE\",\"message\":\"busy\"}]"},
+    };
+    script_server_set(s->srv, busy, 1);
+    sfa_sync_report rep;
+    assert_int_equal(push_fixture_sync(&s->f, &rep), SFA_ERETRY);
+    sfa_op_array all = {0};
+    assert_int_equal(sfa_outbox_list(&all, s->f.agent, NULL, 0), SFA_OK);
+    assert_int_equal(all.count, 1);
+    assert_string_equal(all.items[0].state, "pending");
+    assert_int_equal(all.items[0].attempts, 1);
+    assert_true(all.items[0].next_attempt_at_ms <= time_now_ms() + CAP_MS);
+    sfa_op_array_free(&all);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -226,6 +294,12 @@ int main(void)
                                         setup_no_settle, teardown),
         cmocka_unit_test_setup_teardown(test_captive_portal_html_redirect_kills_nothing,
                                         setup_scripted, teardown_scripted),
+        cmocka_unit_test_setup_teardown(test_retry_after_seconds_is_capped, setup_scripted,
+                                        teardown_scripted),
+        cmocka_unit_test_setup_teardown(test_retry_after_date_is_capped, setup_scripted,
+                                        teardown_scripted),
+        cmocka_unit_test_setup_teardown(test_retry_after_on_a_retried_op_is_capped, setup_scripted,
+                                        teardown_scripted),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
