@@ -14,6 +14,10 @@
  *       So may a lease left under this very process's pid while no run of this process
  *       is active: an earlier run here that could not release it (disk full), which must
  *       not block a daemon's next runs until expiry.
+ *   I4. Times written under a clock that was ahead do not strand anything: the engine
+ *       ignores a pause past its cap, and store_outbox_due_beyond() makes pending ops due
+ *       whose next attempt lies further ahead than any backoff (the op keeps its state,
+ *       attempts and note: this is a schedule, not a state change).
  */
 #include "store/run.h"
 
@@ -193,4 +197,25 @@ sfa_status store_pause_get(sfa_agent *a, int64_t *until_ms, char **reason, int *
     }
     sqlite3_finalize(st);
     return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "read sync pause");
+}
+
+sfa_status store_outbox_due_beyond(sfa_agent *a, int64_t now_ms, int64_t horizon_ms,
+                                   size_t *changed)
+{
+    sqlite3_stmt *st = NULL;
+    *changed = 0;
+    int src = sqlite3_prepare_v2(store_db(a),
+                                 "UPDATE outbox SET next_attempt_at = ?1 WHERE state = 'pending'"
+                                 " AND next_attempt_at > ?1 + ?2",
+                                 -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, now_ms);
+        sqlite3_bind_int64(st, 2, horizon_ms);
+        src = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE)
+        return store_fail_sqlite(a, src, "reschedule ops beyond the backoff horizon");
+    *changed = (size_t)sqlite3_changes(store_db(a)); /* I4 */
+    return SFA_OK;
 }

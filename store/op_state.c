@@ -19,7 +19,9 @@
  *   T7  release      inflight, ours            -> pending   run: not sent (attempts kept)
  *   T8  dead         inflight, ours            -> dead      run: permanent failure
  *   T9  conflict     inflight, ours            -> conflict  run: manual policy
- *   T10 user retry   dead | conflict           -> pending   `outbox retry` (attempts 0)
+ *   T10 user retry   dead | conflict | pending -> pending   `outbox retry` (attempts 0, due
+ *                                                           now: a pending op scheduled far
+ *                                                           ahead is freed by a person)
  *   T11 discard      dead | conflict           -> done      `outbox discard`; a discarded
  *                    create takes every op of its record with it (removed, none inflight)
  *   T12 cancel       pending, never sent       -> removed   local delete of an unsent record
@@ -66,8 +68,8 @@ static const transition table[] = {
     [STORE_EV_RELEASE] = {BIT(STORE_OP_INFLIGHT), STORE_OP_PENDING, true, true},
     [STORE_EV_DEAD] = {BIT(STORE_OP_INFLIGHT), STORE_OP_DEAD, true, true},
     [STORE_EV_CONFLICT] = {BIT(STORE_OP_INFLIGHT), STORE_OP_CONFLICT, true, true},
-    [STORE_EV_USER_RETRY] = {BIT(STORE_OP_DEAD) | BIT(STORE_OP_CONFLICT), STORE_OP_PENDING, false,
-                             false},
+    [STORE_EV_USER_RETRY] = {BIT(STORE_OP_DEAD) | BIT(STORE_OP_CONFLICT) | BIT(STORE_OP_PENDING),
+                             STORE_OP_PENDING, false, false},
     [STORE_EV_DISCARD] = {BIT(STORE_OP_DEAD) | BIT(STORE_OP_CONFLICT), STORE_OP_DONE, false, false},
     [STORE_EV_ORPHAN] = {BIT(STORE_OP_PENDING), STORE_OP_DEAD, false, false},
 };

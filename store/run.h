@@ -3,6 +3,7 @@
 #ifndef SFA_STORE_RUN_H
 #define SFA_STORE_RUN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sfagent/agent.h"
@@ -21,5 +22,12 @@ sfa_status store_pause_set(sfa_agent *a, int64_t until_ms, const char *source, c
  * may be NULL). failures: how many consecutive not-sent runs led to it (for growing the
  * backoff). */
 sfa_status store_pause_get(sfa_agent *a, int64_t *until_ms, char **reason, int *failures);
+
+/* Clock repair at the start of a run: every pending op whose next_attempt_at lies more than
+ * horizon_ms after now_ms (further than any backoff a run sets: the clock was ahead when it
+ * was scheduled) becomes due at now_ms. *changed gets how many. The op stays pending with
+ * its attempts and note; only its schedule moves. */
+sfa_status store_outbox_due_beyond(sfa_agent *a, int64_t now_ms, int64_t horizon_ms,
+                                   size_t *changed);
 
 #endif

@@ -8,6 +8,9 @@
  *       agent for years while every scheduled run exits 75.
  *   I2. The source is stored as the reason's first word ("offline: ..."), so the pause
  *       row needs no schema change and reads the same to a person looking at it.
+ *   I3. By I1, a pause or an op's next attempt further ahead than its cap was not set under
+ *       this clock (it was ahead, then put right): the run treats it as due instead of
+ *       waiting years for it (store/lease.c I4).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +49,13 @@ int64_t push_retry_after_ms(const push_ctx *ctx, const sf_response *resp)
 int64_t push_pause_cap_ms(const push_ctx *ctx)
 {
     return ctx->backoff_cap_ms > PUSH_LIMIT_PAUSE_MS ? ctx->backoff_cap_ms : PUSH_LIMIT_PAUSE_MS;
+}
+
+int64_t push_backoff_horizon_ms(const push_ctx *ctx)
+{
+    /* An op waits at most: its backoff (<= backoff_cap), a Retry-After (capped at
+     * backoff_cap, I1), or the settle time after a lost answer. */
+    return ctx->backoff_cap_ms > ctx->settle_ms ? ctx->backoff_cap_ms : ctx->settle_ms;
 }
 
 sfa_status sfa_sync_pause_get(sfa_sync_pause *out, sfa_agent *agent)

@@ -649,7 +649,16 @@ static void run_locked(push_ctx *ctx)
         return;
     }
     bool idle = ctx->total == 0 && ctx->inflight_at_start == 0;
-    if (until > time_now_ms() && !ctx->opts->ignore_pause && !idle) {
+    int64_t now = time_now_ms();
+    if (until - now > push_pause_cap_ms(ctx)) { /* pause.c I3 */
+        char when[32];
+        time_format_sf(until, when);
+        log_warn("ignoring the pause until %s: further ahead than any pause a run sets (was the"
+                 " clock ahead?)",
+                 when);
+        until = 0;
+    }
+    if (until > now && !ctx->opts->ignore_pause && !idle) {
         char when[32];
         time_format_sf(until, when);
         push_stop(ctx, SFA_ERETRY, "backing off until %s (%s)", when, reason ? reason : "");
@@ -663,6 +672,16 @@ static void run_locked(push_ctx *ctx)
         free(err);
         return;
     }
+    size_t moved = 0;
+    st = store_outbox_due_beyond(ctx->agent, now, push_backoff_horizon_ms(ctx), &moved);
+    if (st != SFA_OK) {
+        push_stop(ctx, st, "could not reschedule ops: %s", sfa_agent_errmsg(ctx->agent));
+        return;
+    }
+    if (moved > 0)
+        log_warn("%zu op(s) were scheduled further ahead than any backoff (was the clock"
+                 " ahead?): they are due now",
+                 moved);
     st = push_resolve_inflight(ctx, NULL);
     if (st != SFA_OK) /* the code as it came: a database failure is not an I/O error */
         push_stop(ctx, st, "could not resolve inflight ops: %s", sfa_agent_errmsg(ctx->agent));

@@ -83,6 +83,8 @@ const char *push_pause_token(sfa_pause_source source);
 int64_t push_retry_after_ms(const push_ctx *ctx, const sf_response *resp);
 /* The longest run-level pause a run ever sets (max of backoff_cap and the API-limit pause). */
 int64_t push_pause_cap_ms(const push_ctx *ctx);
+/* The furthest ahead a run ever schedules an op (max of backoff_cap and settle_time). */
+int64_t push_backoff_horizon_ms(const push_ctx *ctx);
 
 /* Stop the run with status and a message for the report (printf-style). */
 void push_stop(push_ctx *ctx, sfa_status st, const char *fmt, ...)

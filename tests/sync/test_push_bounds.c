@@ -281,6 +281,55 @@ static void test_retry_after_on_a_retried_op_is_capped(void **state)
     sfa_op_array_free(&all);
 }
 
+/* ---- item 8: a clock that was ahead strands nothing ---- */
+
+#define FOUR_YEARS_MS ((int64_t)4 * 365 * 24 * 3600 * 1000)
+
+/* A 503 while the clock was four years fast put next_attempt_at four years out; once the
+ * clock is right, that time is further ahead than any backoff, so the op is due. */
+static void test_next_attempt_beyond_any_backoff_is_due(void **state)
+{
+    push_fixture *f = *state;
+    time_set_override(time_now_ms() + FOUR_YEARS_MS);
+    create_cases(f, 1);
+    emu_fault fault = EMU_FAULT_INIT;
+    fault.kind = EMU_FAULT_STATUS;
+    fault.method = "POST";
+    fault.path_pattern = COMPOSITE;
+    fault.count = 1;
+    fault.status = 503;
+    fault.error_code = "SERVER_UNAVAILABLE";
+    assert_true(emu_fault_add(f->emu, &fault) > 0);
+    sfa_sync_report rep;
+    assert_int_equal(push_fixture_sync(f, &rep), SFA_ERETRY);
+    assert_int_equal(ops_in(f, "pending"), 1);
+    time_set_override(0); /* the clock is put right */
+    assert_int_equal(push_fixture_sync(f, &rep), SFA_OK);
+    assert_int_equal(ops_in(f, "done"), 1);
+    assert_int_equal(emu_record_count(f->emu, "Case", false), 1);
+}
+
+/* A run-level pause further ahead than any pause a run sets is not honoured either. */
+static void test_pause_beyond_its_cap_is_ignored(void **state)
+{
+    push_fixture *f = *state;
+    create_cases(f, 1);
+    assert_int_equal(
+        store_pause_set(f->agent, time_now_ms() + FOUR_YEARS_MS, "api-limit", "clock was ahead"),
+        SFA_OK);
+    sfa_sync_options o = SFA_SYNC_OPTIONS_INIT; /* a scheduled run: honours pauses */
+    o.seed = 7;
+    sfa_sync_report rep;
+    assert_int_equal(sfa_sync_run(&rep, f->agent, f->cfg, &o), SFA_OK);
+    assert_int_equal(ops_in(f, "done"), 1);
+    /* A pause within its cap is still honoured. */
+    char *id = push_fixture_create(f, "Case", "{\"Subject\":\"later\"}");
+    free(id);
+    assert_int_equal(store_pause_set(f->agent, time_now_ms() + 60000, "offline", "x"), SFA_OK);
+    assert_int_equal(sfa_sync_run(&rep, f->agent, f->cfg, &o), SFA_ERETRY);
+    assert_non_null(strstr(rep.message, "backing off"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -300,6 +349,9 @@ int main(void)
                                         teardown_scripted),
         cmocka_unit_test_setup_teardown(test_retry_after_on_a_retried_op_is_capped, setup_scripted,
                                         teardown_scripted),
+        cmocka_unit_test_setup_teardown(test_next_attempt_beyond_any_backoff_is_due, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pause_beyond_its_cap_is_ignored, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
