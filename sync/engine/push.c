@@ -377,9 +377,16 @@ void push_apply_result_at(push_ctx *ctx, store_op *op, const cJSON *results, siz
 
 typedef struct ref_lookup {
     sfa_agent *agent;
-    char *last;    /* owned result of the last lookup */
-    sfa_status st; /* first failed read, if any: the caller stops the run */
+    const char *sobject; /* of the op being prepared */
+    char *last;          /* owned result of the last lookup */
+    sfa_status st;       /* first failed read, if any: the caller stops the run */
 } ref_lookup;
+
+static bool is_reference(const char *field, void *vctx)
+{
+    const ref_lookup *rl = vctx;
+    return store_field_is_reference(rl->agent, rl->sobject, field);
+}
 
 static const char *lookup_sf_id(const char *local_id, void *vctx)
 {
@@ -450,7 +457,8 @@ static int prepare_op(push_ctx *ctx, store_op *op, ref_lookup *rl)
     }
     if (op->fields) {
         cJSON *copy = cJSON_Duplicate(op->fields, true);
-        const char *parent = push_refs_rewrite(copy, lookup_sf_id, rl);
+        rl->sobject = op->sobject;
+        const char *parent = push_refs_rewrite(copy, is_reference, lookup_sf_id, rl);
         if (rl->st != SFA_OK) {
             push_stop(ctx, rl->st, "could not read a reference: %s", sfa_agent_errmsg(ctx->agent));
             cJSON_Delete(copy);
@@ -589,7 +597,7 @@ static bool round_page(push_ctx *ctx, int64_t *cursor)
     if (n == 0)
         return false;
     *cursor = ops[n - 1].seq;
-    ref_lookup rl = {ctx->agent, NULL, SFA_OK};
+    ref_lookup rl = {ctx->agent, NULL, NULL, SFA_OK};
     for (size_t i = 0; i < n && !ctx->stop; i++)
         ops[i].rank = prepare_op(ctx, &ops[i], &rl);
     free(rl.last);

@@ -330,6 +330,38 @@ static void test_pause_beyond_its_cap_is_ignored(void **state)
     assert_non_null(strstr(rep.message, "backing off"));
 }
 
+/* ---- only reference fields carry references ---- */
+
+/* A Case whose Description is a valid-looking local id of another record: text, sent as
+ * typed; its ContactId, a reference, is sent as the Contact's Salesforce Id. */
+static void test_local_id_in_a_text_field_is_sent_unchanged(void **state)
+{
+    push_fixture *f = *state;
+    char *contact = push_fixture_create(f, "Contact", "{\"LastName\":\"Ref\"}");
+    assert_non_null(contact);
+    char *json = xasprintf("{\"Subject\":\"refs\",\"Description\":\"%s\",\"ContactId\":"
+                           "\"%s\"}",
+                           contact, contact);
+    char *kase = push_fixture_create(f, "Case", json);
+    assert_non_null(kase);
+    sfa_sync_report rep;
+    assert_int_equal(push_fixture_converge(f, 5, &rep), SFA_OK);
+    sfa_record *c = push_fixture_record(f, "Contact", contact);
+    sfa_record *k = push_fixture_record(f, "Case", kase);
+    assert_non_null(c);
+    assert_non_null(k);
+    cJSON *server = emu_record_get(f->emu, k->sf_id);
+    assert_non_null(server);
+    assert_string_equal(json_str(server, "Description"), contact);
+    assert_string_equal(json_str(server, "ContactId"), c->sf_id);
+    cJSON_Delete(server);
+    sfa_record_free(c);
+    sfa_record_free(k);
+    free(kase);
+    free(json);
+    free(contact);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -352,6 +384,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_next_attempt_beyond_any_backoff_is_due, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pause_beyond_its_cap_is_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_id_in_a_text_field_is_sent_unchanged, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -168,18 +168,30 @@ static const char *lookup(const char *local_id, void *ctx)
     return NULL;
 }
 
+static bool only_contact_id(const char *field, void *ctx)
+{
+    (void)ctx;
+    return strcmp(field, "ContactId") == 0;
+}
+
 static void test_refs_rewritten_or_reported(void **state)
 {
     (void)state;
     cJSON *f =
         cJSON_Parse("{\"Subject\":\"loc-x\",\"ContactId\":\"loc-01HQ3Z8K9V0000000000000001\","
-                    "\"Priority\":3}");
-    assert_null(push_refs_rewrite(f, lookup, NULL));
+                    "\"Description\":\"loc-01HQ3Z8K9V0000000000000001\","
+                    "\"Sync_Key__c\":\"loc-01HQ3Z8K9V0000000000000009\",\"Priority\":3}");
+    assert_null(push_refs_rewrite(f, only_contact_id, lookup, NULL));
     assert_string_equal(cJSON_GetObjectItem(f, "ContactId")->valuestring, "003000000000001AAA");
     assert_string_equal(cJSON_GetObjectItem(f, "Subject")->valuestring, "loc-x");
+    /* Text fields holding a local-id-shaped value are data, not references. */
+    assert_string_equal(cJSON_GetObjectItem(f, "Description")->valuestring,
+                        "loc-01HQ3Z8K9V0000000000000001");
+    assert_string_equal(cJSON_GetObjectItem(f, "Sync_Key__c")->valuestring,
+                        "loc-01HQ3Z8K9V0000000000000009");
     cJSON_Delete(f);
     f = cJSON_Parse("{\"ContactId\":\"loc-01HQ3Z8K9V0000000000000002\"}");
-    const char *missing = push_refs_rewrite(f, lookup, NULL);
+    const char *missing = push_refs_rewrite(f, only_contact_id, lookup, NULL);
     assert_non_null(missing);
     assert_string_equal(missing, "loc-01HQ3Z8K9V0000000000000002");
     cJSON_Delete(f);
