@@ -43,7 +43,29 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void print_stats(const sfa_outbox_stats *s, int version)
+/* The run-level pause, if any: until when and why (scheduled runs exit 75 until then). */
+static void print_pause(const sfa_sync_pause *p, cJSON *json)
+{
+    static const char *const why[] = {"", "offline", "API limit", "Retry-After"};
+    const char *source = why[p->source <= SFA_PAUSE_RETRY_AFTER ? p->source : 0];
+    char until[32] = "";
+    time_t t = (time_t)(p->until_ms / 1000);
+    struct tm tm;
+    if (p->until_ms > 0 && gmtime_r(&t, &tm))
+        strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (json && p->source == SFA_PAUSE_NONE) {
+        cJSON_AddNullToObject(json, "pause");
+    } else if (json) {
+        cJSON *o = cJSON_AddObjectToObject(json, "pause");
+        cJSON_AddStringToObject(o, "until", until);
+        cJSON_AddStringToObject(o, "source", source);
+        cJSON_AddStringToObject(o, "reason", p->reason);
+    } else if (p->source != SFA_PAUSE_NONE) {
+        printf("Paused until %s (%s: %s)\n", until, source, p->reason);
+    }
+}
+
+static void print_stats(const sfa_outbox_stats *s, int version, const sfa_sync_pause *pause)
 {
     char age[32] = "-";
     if (s->oldest_pending_created_ms > 0)
@@ -65,9 +87,10 @@ static void print_stats(const sfa_outbox_stats *s, int version)
         cli_table_add(t, rows[i]);
     cli_table_print(t);
     cli_table_free(t);
+    print_pause(pause, NULL);
 }
 
-static int print_stats_json(const sfa_outbox_stats *s, int version)
+static int print_stats_json(const sfa_outbox_stats *s, int version, const sfa_sync_pause *pause)
 {
     cJSON *obj = cJSON_CreateObject();
     cJSON_AddStringToObject(obj, "db", cli_db_path());
@@ -84,6 +107,7 @@ static int print_stats_json(const sfa_outbox_stats *s, int version)
                                 (double)(now_ms() - s->oldest_pending_created_ms));
     else
         cJSON_AddNullToObject(obj, "oldestPendingAgeMs");
+    print_pause(pause, obj);
     return cli_print_json(obj);
 }
 
@@ -94,13 +118,16 @@ int cmd_status(int argc, char **argv)
     if (rc != CLI_EXIT_OK || (rc = cli_open_read_only(&agent)) != CLI_EXIT_OK)
         return rc;
     sfa_outbox_stats stats = {0};
+    sfa_sync_pause pause = {0};
     sfa_status st = sfa_outbox_stats_get(&stats, agent);
+    if (st == SFA_OK)
+        st = sfa_sync_pause_get(&pause, agent);
     if (st != SFA_OK)
         rc = cli_fail(st, agent, "status");
     else if (cli_json())
-        rc = print_stats_json(&stats, sfa_agent_schema_version(agent));
+        rc = print_stats_json(&stats, sfa_agent_schema_version(agent), &pause);
     else
-        print_stats(&stats, sfa_agent_schema_version(agent));
+        print_stats(&stats, sfa_agent_schema_version(agent), &pause);
     sfa_agent_free(agent);
     return rc;
 }

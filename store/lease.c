@@ -14,6 +14,8 @@
  *       So may a lease left under this very process's pid while no run of this process
  *       is active: an earlier run here that could not release it (disk full), which must
  *       not block a daemon's next runs until expiry.
+ *   I4. Times written under a clock that was ahead do not strand anything: the engine
+ *       ignores a pause past its cap (and store/op_state.c makes such pending ops due).
  */
 #include "store/run.h"
 
@@ -145,9 +147,10 @@ void store_lease_release(sfa_agent *a, const char *run_id)
     sqlite3_finalize(st);
 }
 
-sfa_status store_pause_set(sfa_agent *a, int64_t until_ms, const char *reason)
+sfa_status store_pause_set(sfa_agent *a, int64_t until_ms, const char *source, const char *reason)
 {
     sqlite3_stmt *st = NULL;
+    char *text = xasprintf("%s: %s", source ? source : "", reason ? reason : "");
     const char *sql =
         until_ms == 0
             ? "DELETE FROM sync_pause WHERE scope = 'run'"
@@ -157,12 +160,13 @@ sfa_status store_pause_set(sfa_agent *a, int64_t until_ms, const char *reason)
     int src = sqlite3_prepare_v2(store_db(a), sql, -1, &st, NULL);
     if (src == SQLITE_OK && until_ms != 0) {
         sqlite3_bind_int64(st, 1, until_ms);
-        sqlite3_bind_text(st, 2, reason ? reason : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 3, time_now_ms());
     }
     if (src == SQLITE_OK)
         src = sqlite3_step(st);
     sqlite3_finalize(st);
+    free(text);
     return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "write sync pause");
 }
 

@@ -103,6 +103,12 @@ sfa_status store_record_base(cJSON **out, sfa_agent *a, const char *local_id, ch
 /* Counts for the report: pending ops and the earliest next_attempt_at among them. */
 sfa_status store_outbox_pending_info(sfa_agent *a, size_t *pending, size_t *inflight,
                                      int64_t *next_due_ms);
+/* Clock repair at the start of a run: every pending op whose next_attempt_at lies more than
+ * horizon_ms after now_ms (further than any backoff a run sets: the clock was ahead when it
+ * was scheduled) becomes due at now_ms. *changed gets how many. The op stays pending with
+ * its attempts and note; only its schedule moves. */
+sfa_status store_outbox_due_beyond(sfa_agent *a, int64_t now_ms, int64_t horizon_ms,
+                                   size_t *changed);
 /* Number of ops in state (dead, conflict, ...) into *out. */
 sfa_status store_outbox_count_state(size_t *out, sfa_agent *a, const char *state);
 

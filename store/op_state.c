@@ -19,13 +19,17 @@
  *   T7  release      inflight, ours            -> pending   run: not sent (attempts kept)
  *   T8  dead         inflight, ours            -> dead      run: permanent failure
  *   T9  conflict     inflight, ours            -> conflict  run: manual policy
- *   T10 user retry   dead | conflict           -> pending   `outbox retry` (attempts 0)
+ *   T10 user retry   dead | conflict | pending -> pending   `outbox retry` (attempts 0, due
+ *                                                           now: a pending op scheduled far
+ *                                                           ahead is freed by a person)
  *   T11 discard      dead | conflict           -> done      `outbox discard`; a discarded
  *                    create takes every op of its record with it (removed, none inflight)
  *   T12 cancel       pending, never sent       -> removed   local delete of an unsent record
  *   T13 prune        done                      -> removed   `outbox prune`
  *   T14 orphan       pending, unclaimed        -> dead      its parent's create was
  *                                                           discarded (PARENT_DISCARDED)
+ *   T15 reschedule   pending, due too far ahead-> pending   run start: a clock that was
+ *                                                           ahead stranded it (bulk)
  *
  * Invariants of every op row, checked after each transition (SFA_ALWAYS):
  *   S1. lease_owner is set exactly while the op is inflight.
@@ -42,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/op.h"
 #include "store/sql.h"
 #include "util/alloc.h"
 #include "util/check.h"
@@ -66,8 +71,8 @@ static const transition table[] = {
     [STORE_EV_RELEASE] = {BIT(STORE_OP_INFLIGHT), STORE_OP_PENDING, true, true},
     [STORE_EV_DEAD] = {BIT(STORE_OP_INFLIGHT), STORE_OP_DEAD, true, true},
     [STORE_EV_CONFLICT] = {BIT(STORE_OP_INFLIGHT), STORE_OP_CONFLICT, true, true},
-    [STORE_EV_USER_RETRY] = {BIT(STORE_OP_DEAD) | BIT(STORE_OP_CONFLICT), STORE_OP_PENDING, false,
-                             false},
+    [STORE_EV_USER_RETRY] = {BIT(STORE_OP_DEAD) | BIT(STORE_OP_CONFLICT) | BIT(STORE_OP_PENDING),
+                             STORE_OP_PENDING, false, false},
     [STORE_EV_DISCARD] = {BIT(STORE_OP_DEAD) | BIT(STORE_OP_CONFLICT), STORE_OP_DONE, false, false},
     [STORE_EV_ORPHAN] = {BIT(STORE_OP_PENDING), STORE_OP_DEAD, false, false},
 };
@@ -421,4 +426,28 @@ sfa_status store_op_prune(sfa_agent *a, int64_t older_than_ms, size_t *removed)
     if (s == SFA_OK && removed)
         *removed = (size_t)sqlite3_changes(store_db(a));
     return s;
+}
+
+/* T15 (bulk): a clock that was ahead when a backoff was written must not strand an op:
+ * a pending op whose next attempt lies further ahead than any backoff can reach is due
+ * now. Only the schedule changes (state, attempts and note stay). */
+sfa_status store_outbox_due_beyond(sfa_agent *a, int64_t now_ms, int64_t horizon_ms,
+                                   size_t *changed)
+{
+    sqlite3_stmt *st = NULL;
+    *changed = 0;
+    int src = sqlite3_prepare_v2(store_db(a),
+                                 "UPDATE outbox SET next_attempt_at = ?1 WHERE state = 'pending'"
+                                 " AND next_attempt_at > ?1 + ?2",
+                                 -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, now_ms);
+        sqlite3_bind_int64(st, 2, horizon_ms);
+        src = sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE)
+        return store_fail_sqlite(a, src, "reschedule ops beyond the backoff horizon");
+    *changed = (size_t)sqlite3_changes(store_db(a)); /* I4 */
+    return SFA_OK;
 }

@@ -3,6 +3,7 @@
 #ifndef SFA_STORE_RUN_H
 #define SFA_STORE_RUN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sfagent/agent.h"
@@ -13,10 +14,13 @@
 sfa_status store_lease_acquire(sfa_agent *a, const char *run_id, int64_t lease_ms);
 sfa_status store_lease_renew(sfa_agent *a, const char *run_id, int64_t lease_ms);
 void store_lease_release(sfa_agent *a, const char *run_id);
-/* Run-level pause (offline, API limit): until_ms 0 clears. */
-sfa_status store_pause_set(sfa_agent *a, int64_t until_ms, const char *reason);
-/* Current pause end (0 if none) and reason (caller frees, may be NULL). failures: how many
- * consecutive not-sent runs led to it (for growing the backoff). */
+/* Run-level pause (offline, API limit): until_ms 0 clears. source is a short token saying
+ * where the pause came from ("offline", "api-limit", "retry-after"); it is kept with the
+ * reason as "<source>: <reason>". */
+sfa_status store_pause_set(sfa_agent *a, int64_t until_ms, const char *source, const char *reason);
+/* Current pause end (0 if none) and reason as stored, "<source>: <reason>" (caller frees,
+ * may be NULL). failures: how many consecutive not-sent runs led to it (for growing the
+ * backoff). */
 sfa_status store_pause_get(sfa_agent *a, int64_t *until_ms, char **reason, int *failures);
 
 #endif

@@ -54,6 +54,9 @@ typedef struct sfa_sync_report {
     size_t dead_total;       /**< dead ops in the outbox after the run */
     size_t conflict_total;   /**< conflict ops in the outbox after the run */
     int64_t next_attempt_ms; /**< earliest time a pending op is due (0: none) */
+    size_t request_failures; /**< whole requests refused for no reason of their data, or
+                                  answered by something that is not Salesforce (a captive
+                                  portal, a proxy): their ops stay retriable */
     char message[256];       /**< why the run ended early, or "" */
 } sfa_sync_report;
 
@@ -69,6 +72,29 @@ typedef struct sfa_sync_report {
  */
 sfa_status sfa_sync_run(sfa_sync_report *out, sfa_agent *agent, const sfa_config *cfg,
                         const sfa_sync_options *opts);
+
+/** Where a run-level pause came from. */
+typedef enum sfa_pause_source {
+    SFA_PAUSE_NONE = 0,        /**< runs are not paused */
+    SFA_PAUSE_OFFLINE = 1,     /**< Salesforce was not reachable, or something else answered */
+    SFA_PAUSE_API_LIMIT = 2,   /**< the org's API limit, or sync.api_limit_share, was reached */
+    SFA_PAUSE_RETRY_AFTER = 3, /**< Salesforce asked to wait (Retry-After, capped at
+                                    sync.backoff_cap) */
+} sfa_pause_source;
+
+/** The run-level pause: until it ends, scheduled runs exit at once (SFA_ERETRY). */
+typedef struct sfa_sync_pause {
+    sfa_pause_source source;
+    int64_t until_ms; /**< end of the pause, ms since the epoch; 0 when not paused */
+    char reason[256]; /**< what the run saw (error text); "" when not paused */
+} sfa_sync_pause;
+
+/**
+ * The current run-level pause into *out. A pause that has already ended reads as
+ * SFA_PAUSE_NONE. A run ignores a pause that ends further ahead than any pause it sets
+ * (the clock was ahead when it was set), and `sync --now` ignores any pause.
+ */
+sfa_status sfa_sync_pause_get(sfa_sync_pause *out, sfa_agent *agent);
 
 /** One doctor check. */
 typedef struct sfa_doctor_check {

@@ -3,6 +3,8 @@
 #ifndef SFA_SYNC_ENGINE_CLASSIFY_H
 #define SFA_SYNC_ENGINE_CLASSIFY_H
 
+#include <stdbool.h>
+
 #include "sync/client/sf_client.h"
 
 typedef enum push_err_class {
@@ -21,10 +23,17 @@ typedef enum push_resp_class {
     PUSH_RESP_UNKNOWN = 2,   /* may have been applied: resolve by key */
     PUSH_RESP_TRANSIENT = 3, /* 5xx or a transient code: per-op backoff */
     PUSH_RESP_LIMIT = 4,     /* REQUEST_LIMIT_EXCEEDED: pause the run */
-    PUSH_RESP_PERMANENT = 5, /* whole request refused (4xx): ops dead with the code */
+    PUSH_RESP_PERMANENT = 5, /* whole request refused for its data: ops dead with the code */
     PUSH_RESP_AUTH = 6,      /* 401 after the client's one re-login: stop the run */
+    PUSH_RESP_FOREIGN = 7,   /* not Salesforce's answer (redirect, HTML, other shape): nothing
+                                applied; like not sent, plus the run reports it */
+    PUSH_RESP_REQUEST = 8,   /* Salesforce refused the request as a whole for a reason not
+                                about the data (JSON_PARSER_ERROR, NOT_FOUND): per-op backoff */
 } push_resp_class;
 
+/* Is resp's body a Salesforce REST error ([{"errorCode": ..., "message": ...}]) whose code
+ * is the one the client read? */
+bool push_is_salesforce_error(const sf_response *resp);
 push_resp_class push_classify_response(const sf_response *resp);
 
 #endif

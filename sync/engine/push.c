@@ -16,6 +16,11 @@
  *   I2. A run that ends early leaves no op claimed but undecided except unknown
  *       outcomes, which stay inflight for resolution.
  *   I3. Nothing is sent while the configured share of the org's API limit is used.
+ *   I4. A run is bounded: an op whose answer was lost is not sent again in the same run
+ *       (the next run resolves or re-sends it), every other op is sent at most once per
+ *       round, a round in which nothing reached a final state ends the run, and there are
+ *       at most PUSH_MAX_ROUNDS rounds. So a request that is always dropped costs one
+ *       request per op per run, whatever settle_time is.
  */
 #include "sync/engine/push.h"
 
@@ -58,9 +63,10 @@ void push_stop(push_ctx *ctx, sfa_status st, const char *fmt, ...)
 
 /* A failed write of the pause is a local database failure: it becomes the run's status
  * (callers stop the run right after, and the first reason wins). */
-static void pause_run(push_ctx *ctx, int64_t delay_ms, const char *reason)
+static void pause_run(push_ctx *ctx, int64_t delay_ms, sfa_pause_source source, const char *reason)
 {
-    sfa_status st = store_pause_set(ctx->agent, time_now_ms() + delay_ms, reason);
+    sfa_status st =
+        store_pause_set(ctx->agent, time_now_ms() + delay_ms, push_pause_token(source), reason);
     if (st != SFA_OK)
         push_stop(ctx, st, "could not record the pause: %s", sfa_agent_errmsg(ctx->agent));
 }
@@ -74,7 +80,7 @@ static void offline_backoff(push_ctx *ctx, const char *why)
         push_stop(ctx, st, "could not read the pause: %s", sfa_agent_errmsg(ctx->agent));
     int64_t delay =
         backoff_delay_ms(&ctx->rng, failures, ctx->backoff_base_ms, ctx->backoff_cap_ms);
-    pause_run(ctx, delay, why);
+    pause_run(ctx, delay, SFA_PAUSE_OFFLINE, why);
 }
 
 bool push_limit_ok(push_ctx *ctx)
@@ -86,7 +92,7 @@ bool push_limit_ok(push_ctx *ctx)
               "stopped pushing: %ld of %ld daily API requests used (api_limit_share %.2f)", used,
               max, ctx->api_share);
     /* Scheduled runs wait instead of each spending one more request to find out. */
-    pause_run(ctx, PUSH_LIMIT_PAUSE_MS, "api_limit_share reached");
+    pause_run(ctx, PUSH_LIMIT_PAUSE_MS, SFA_PAUSE_API_LIMIT, "api_limit_share reached");
     return false;
 }
 
@@ -208,12 +214,33 @@ void push_apply_response_class(push_ctx *ctx, store_op *ops, size_t n, push_resp
     else
         snprintf(code, sizeof code, "HTTP_%ld", resp->status);
     store_outcome out = STORE_OUT_RELEASE;
+    int64_t retry_after = push_retry_after_ms(ctx, resp);
     switch (cls) {
     case PUSH_RESP_OK:
         return;
     case PUSH_RESP_NOT_SENT:
         offline_backoff(ctx, msg);
         push_stop(ctx, SFA_ERETRY, "Salesforce not reachable (offline): %s", msg);
+        break;
+    case PUSH_RESP_FOREIGN: {
+        /* classify.h I3: something between us and Salesforce answered (captive portal,
+         * proxy): nothing was applied, so like offline the ops are released, no attempt
+         * is spent, and scheduled runs back off. */
+        char *why = xasprintf("an answer was not from Salesforce (HTTP %ld%s%s): a captive "
+                              "portal or a proxy in the way?",
+                              resp->status, resp->error_code ? ", " : "",
+                              resp->error_code ? resp->error_code : "");
+        ctx->report->request_failures++;
+        offline_backoff(ctx, why);
+        push_stop(ctx, SFA_ERETRY, "%s", why);
+        free(why);
+        break;
+    }
+    case PUSH_RESP_REQUEST:
+        ctx->report->request_failures++;
+        log_warn("Salesforce refused a whole request (%s: %s); its ops are retried later", code,
+                 msg);
+        out = STORE_OUT_RETRY;
         break;
     case PUSH_RESP_UNKNOWN:
         out = STORE_OUT_INFLIGHT;
@@ -222,10 +249,10 @@ void push_apply_response_class(push_ctx *ctx, store_op *ops, size_t n, push_resp
         out = STORE_OUT_RETRY;
         break;
     case PUSH_RESP_LIMIT:
-        pause_run(ctx,
-                  resp->retry_after_s > 0 ? (int64_t)resp->retry_after_s * 1000
-                                          : PUSH_LIMIT_PAUSE_MS,
-                  code);
+        if (retry_after > 0) /* pause.c I1: capped */
+            pause_run(ctx, retry_after, SFA_PAUSE_RETRY_AFTER, code);
+        else
+            pause_run(ctx, PUSH_LIMIT_PAUSE_MS, SFA_PAUSE_API_LIMIT, code);
         push_stop(ctx, SFA_ELIMIT, "Salesforce API limit reached (%s): pausing", code);
         break;
     case PUSH_RESP_PERMANENT:
@@ -240,8 +267,8 @@ void push_apply_response_class(push_ctx *ctx, store_op *ops, size_t n, push_resp
             continue;
         store_op_set(&ops[i], out, out == STORE_OUT_RELEASE ? NULL : code,
                      out == STORE_OUT_RELEASE ? NULL : msg);
-        if (out == STORE_OUT_RETRY && resp->retry_after_s > 0)
-            ops[i].retry_after_ms = (int64_t)resp->retry_after_s * 1000;
+        if (out == STORE_OUT_RETRY)
+            ops[i].retry_after_ms = retry_after;
     }
 }
 
@@ -317,9 +344,11 @@ void push_sub_response(const cJSON *sub, sf_response *fake)
     memset(fake, 0, sizeof *fake);
     fake->outcome = SF_ANSWERED;
     fake->status = sub ? (long)json_num(sub, "httpStatusCode", 500) : 500;
-    const cJSON *err = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sub, "body"), 0);
+    const cJSON *body = cJSON_GetObjectItemCaseSensitive(sub, "body");
+    const cJSON *err = cJSON_GetArrayItem(body, 0);
     const char *code = json_str(err, "errorCode");
     const char *msg = json_str(err, "message");
+    fake->json = body ? cJSON_Duplicate(body, true) : NULL; /* classified by its shape too */
     fake->error_code = code ? xstrdup(code) : NULL;
     fake->error_message = xstrdup(msg   ? msg
                                   : sub ? "collection request failed"
@@ -348,9 +377,16 @@ void push_apply_result_at(push_ctx *ctx, store_op *op, const cJSON *results, siz
 
 typedef struct ref_lookup {
     sfa_agent *agent;
-    char *last;    /* owned result of the last lookup */
-    sfa_status st; /* first failed read, if any: the caller stops the run */
+    const char *sobject; /* of the op being prepared */
+    char *last;          /* owned result of the last lookup */
+    sfa_status st;       /* first failed read, if any: the caller stops the run */
 } ref_lookup;
+
+static bool is_reference(const char *field, void *vctx)
+{
+    const ref_lookup *rl = vctx;
+    return store_field_is_reference(rl->agent, rl->sobject, field);
+}
 
 static const char *lookup_sf_id(const char *local_id, void *vctx)
 {
@@ -396,9 +432,19 @@ static void hold_back(push_ctx *ctx, store_op *op, const char *parent)
     free(msg);
 }
 
+static bool was_lost(const push_ctx *ctx, int64_t seq)
+{
+    for (size_t i = 0; i < ctx->nlost; i++)
+        if (ctx->lost[i] == seq)
+            return true;
+    return false;
+}
+
 /* Rank for grouping: creates (parents first) before updates before deletes; 9 = skip. */
 static int prepare_op(push_ctx *ctx, store_op *op, ref_lookup *rl)
 {
+    if (was_lost(ctx, op->seq)) /* I4 */
+        return 9;
     bool is_delete = strcmp(op->kind, "delete") == 0;
     bool is_create = strcmp(op->kind, "create") == 0 || strcmp(op->kind, "upsert") == 0;
     if (!is_create && !op->sf_id) {
@@ -411,7 +457,8 @@ static int prepare_op(push_ctx *ctx, store_op *op, ref_lookup *rl)
     }
     if (op->fields) {
         cJSON *copy = cJSON_Duplicate(op->fields, true);
-        const char *parent = push_refs_rewrite(copy, lookup_sf_id, rl);
+        rl->sobject = op->sobject;
+        const char *parent = push_refs_rewrite(copy, is_reference, lookup_sf_id, rl);
         if (rl->st != SFA_OK) {
             push_stop(ctx, rl->st, "could not read a reference: %s", sfa_agent_errmsg(ctx->agent));
             cJSON_Delete(copy);
@@ -499,7 +546,11 @@ static void send_batch(push_ctx *ctx, store_op *ops, size_t n)
     for (size_t i = 0; i < m; i++) {
         if (ops[i].outcome == STORE_OUT_NONE) /* I2: undecided = not sent */
             store_op_set(&ops[i], STORE_OUT_RELEASE, NULL, NULL);
-        unknown |= ops[i].outcome == STORE_OUT_INFLIGHT;
+        if (ops[i].outcome == STORE_OUT_INFLIGHT) { /* I4 */
+            unknown = true;
+            ctx->lost = xrealloc(ctx->lost, (ctx->nlost + 1) * sizeof *ctx->lost);
+            ctx->lost[ctx->nlost++] = ops[i].seq;
+        }
     }
     /* A failure here leaves the batch inflight: the next run resolves it by key. */
     if ((st = push_write_results(ctx, ops, m)) != SFA_OK) {
@@ -546,7 +597,7 @@ static bool round_page(push_ctx *ctx, int64_t *cursor)
     if (n == 0)
         return false;
     *cursor = ops[n - 1].seq;
-    ref_lookup rl = {ctx->agent, NULL, SFA_OK};
+    ref_lookup rl = {ctx->agent, NULL, NULL, SFA_OK};
     for (size_t i = 0; i < n && !ctx->stop; i++)
         ops[i].rank = prepare_op(ctx, &ops[i], &rl);
     free(rl.last);
@@ -589,6 +640,12 @@ static void new_run_id(char out[48])
              (unsigned long long)backoff_rng_next(&rng));
 }
 
+/* Ops that reached a final state in this run so far. */
+static size_t final_count(const sfa_sync_report *r)
+{
+    return r->done + r->dead + r->conflict;
+}
+
 /* Everything after the lease: pause check, client, resolution, rounds. */
 static void run_locked(push_ctx *ctx)
 {
@@ -600,7 +657,16 @@ static void run_locked(push_ctx *ctx)
         return;
     }
     bool idle = ctx->total == 0 && ctx->inflight_at_start == 0;
-    if (until > time_now_ms() && !ctx->opts->ignore_pause && !idle) {
+    int64_t now = time_now_ms();
+    if (until - now > push_pause_cap_ms(ctx)) { /* pause.c I3 */
+        char when[32];
+        time_format_sf(until, when);
+        log_warn("ignoring the pause until %s: further ahead than any pause a run sets (was the"
+                 " clock ahead?)",
+                 when);
+        until = 0;
+    }
+    if (until > now && !ctx->opts->ignore_pause && !idle) {
         char when[32];
         time_format_sf(until, when);
         push_stop(ctx, SFA_ERETRY, "backing off until %s (%s)", when, reason ? reason : "");
@@ -614,6 +680,16 @@ static void run_locked(push_ctx *ctx)
         free(err);
         return;
     }
+    size_t moved = 0;
+    st = store_outbox_due_beyond(ctx->agent, now, push_backoff_horizon_ms(ctx), &moved);
+    if (st != SFA_OK) {
+        push_stop(ctx, st, "could not reschedule ops: %s", sfa_agent_errmsg(ctx->agent));
+        return;
+    }
+    if (moved > 0)
+        log_warn("%zu op(s) were scheduled further ahead than any backoff (was the clock"
+                 " ahead?): they are due now",
+                 moved);
     st = push_resolve_inflight(ctx, NULL);
     if (st != SFA_OK) /* the code as it came: a database failure is not an I/O error */
         push_stop(ctx, st, "could not resolve inflight ops: %s", sfa_agent_errmsg(ctx->agent));
@@ -623,19 +699,24 @@ static void run_locked(push_ctx *ctx)
     ctx->report->parked += blocked;
     while (!ctx->stop) {
         size_t sent_before = ctx->report->sent;
+        size_t final_before = final_count(ctx->report);
         int64_t cursor = 0;
         ctx->raced = false;
         while (round_page(ctx, &cursor))
             ;
-        /* Nothing more is eligible; a raced op gets a few more rounds, not forever. */
-        if (ctx->report->sent == sent_before && (!ctx->raced || ctx->round > 50))
+        /* I4: nothing more is eligible, or nothing reached a final state (what was sent
+         * waits for its backoff or its resolution); a raced op gets another round. */
+        bool progress = final_count(ctx->report) > final_before;
+        if ((ctx->report->sent == sent_before || !progress) && !ctx->raced)
+            break;
+        if (ctx->round + 1 >= PUSH_MAX_ROUNDS)
             break;
         if (ctx->opts->max_ops && ctx->report->sent >= ctx->opts->max_ops)
             break;
         ctx->round++;
     }
     /* Salesforce answered: no run-level backoff */
-    if (!ctx->stop && ctx->answered && (st = store_pause_set(ctx->agent, 0, NULL)) != SFA_OK)
+    if (!ctx->stop && ctx->answered && (st = store_pause_set(ctx->agent, 0, NULL, NULL)) != SFA_OK)
         push_stop(ctx, st, "could not clear the pause: %s", sfa_agent_errmsg(ctx->agent));
 }
 
@@ -724,6 +805,7 @@ sfa_status sfa_sync_run(sfa_sync_report *out, sfa_agent *agent, const sfa_config
     for (size_t i = 0; i < ctx.nkeys; i++)
         free(ctx.keys[i].sobject);
     free(ctx.keys);
+    free(ctx.lost);
     if (rc != SFA_OK && rc != SFA_EPARTIAL && rc != SFA_ERETRY && out->message[0])
         store_fail(agent, rc, "%s", out->message);
     return rc;

@@ -30,6 +30,8 @@
 #define PUSH_PAGE_SIZE 1000
 /* After this many failed attempts a transiently failing op is dead (TOO_MANY_ATTEMPTS). */
 #define PUSH_MAX_ATTEMPTS 20
+/* Most rounds in one run (a round sends every ready op at most once). */
+#define PUSH_MAX_ROUNDS 50
 /* Pause after REQUEST_LIMIT_EXCEEDED without a Retry-After header. */
 #define PUSH_LIMIT_PAUSE_MS (10 * 60 * 1000)
 
@@ -68,7 +70,21 @@ typedef struct push_ctx {
     long requests_out;
     push_keyinfo *keys;
     size_t nkeys;
+    /* Ops whose answer was lost in this run: not sent again before the next run. */
+    int64_t *lost;
+    size_t nlost;
 } push_ctx;
+
+/* ---- pause.c: the run-level pause and its caps ---- */
+
+/* The word a pause's reason starts with for source (sfa_sync_pause_get reads it back). */
+const char *push_pause_token(sfa_pause_source source);
+/* resp's Retry-After in ms, capped at backoff_cap; 0 when it sent none. */
+int64_t push_retry_after_ms(const push_ctx *ctx, const sf_response *resp);
+/* The longest run-level pause a run ever sets (max of backoff_cap and the API-limit pause). */
+int64_t push_pause_cap_ms(const push_ctx *ctx);
+/* The furthest ahead a run ever schedules an op (max of backoff_cap and settle_time). */
+int64_t push_backoff_horizon_ms(const push_ctx *ctx);
 
 /* Stop the run with status and a message for the report (printf-style). */
 void push_stop(push_ctx *ctx, sfa_status st, const char *fmt, ...)

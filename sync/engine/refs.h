@@ -9,9 +9,15 @@
 /* Lookup of a local id's Salesforce Id: borrowed string or NULL when not synced yet. */
 typedef const char *(*push_ref_lookup_fn)(const char *local_id, void *ctx);
 
-/* Rewrite every local-id value (util/localid.h) in fields (a JSON object) to its Salesforce Id.
- * Returns NULL when all resolved, else the first unresolved local id (borrowed from fields); fields
- * is left partly rewritten then, so callers work on a copy. */
-const char *push_refs_rewrite(cJSON *fields, push_ref_lookup_fn lookup, void *ctx);
+/* Is field a reference field (describe type "reference", or the built-in Case/Contact
+ * metadata)? */
+typedef bool (*push_ref_field_fn)(const char *field, void *ctx);
+
+/* Rewrite every local-id value (util/localid.h) of a reference field (is_ref) in fields (a
+ * JSON object) to its Salesforce Id; other fields are values and are sent as they are.
+ * Returns NULL when all resolved, else the first unresolved local id (borrowed from fields);
+ * fields is left partly rewritten then, so callers work on a copy. */
+const char *push_refs_rewrite(cJSON *fields, push_ref_field_fn is_ref, push_ref_lookup_fn lookup,
+                              void *ctx);
 
 #endif

@@ -21,4 +21,9 @@ if(SFA_BUILD_EMULATOR)
                TIMEOUT 60)
   sfa_add_test(test_push_store_errors SOURCES test_push_store_errors.c push_fixture.c
                LIBS sfagent sfemu TIMEOUT 60)
+  # The run's bounds (issue 8): answers that are not Salesforce's, lost answers, Retry-After
+  # and far-future times, reference rewriting; script_server.c answers what the emulator
+  # never does (redirects, HTML, Retry-After).
+  sfa_add_test(test_push_bounds SOURCES test_push_bounds.c push_fixture.c script_server.c
+               LIBS sfagent sfemu PkgConfig::MHD TIMEOUT 120)
 endif()

@@ -86,13 +86,37 @@ static void test_classify_record_codes(void **state)
     assert_int_equal(push_classify_code("NOT_FOUND", "delete"), PUSH_ERR_GONE);
 }
 
+/* An answer with a Salesforce error body carrying code (NULL: no body). */
 static push_resp_class classify(sf_outcome outcome, long status, const char *code)
 {
     sf_response r = {0};
     r.outcome = outcome;
     r.status = status;
     r.error_code = (char *)code;
-    return push_classify_response(&r);
+    if (code) {
+        r.json = cJSON_CreateArray();
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "errorCode", code);
+        cJSON_AddStringToObject(e, "message", "m");
+        cJSON_AddItemToArray(r.json, e);
+    }
+    push_resp_class c = push_classify_response(&r);
+    cJSON_Delete(r.json);
+    return c;
+}
+
+/* An answer whose body is text (HTML, or JSON of another shape), as the client reads it. */
+static push_resp_class classify_body(long status, const char *body)
+{
+    sf_response r = {0};
+    r.outcome = SF_ANSWERED;
+    r.status = status;
+    r.json = cJSON_Parse(body);
+    r.error_code = xasprintf("ERROR_HTTP_%ld", status);
+    push_resp_class c = push_classify_response(&r);
+    cJSON_Delete(r.json);
+    free(r.error_code);
+    return c;
 }
 
 static void test_classify_whole_responses(void **state)
@@ -102,11 +126,27 @@ static void test_classify_whole_responses(void **state)
     assert_int_equal(classify(SF_UNKNOWN, 0, NULL), PUSH_RESP_UNKNOWN);
     assert_int_equal(classify(SF_ANSWERED, 200, NULL), PUSH_RESP_OK);
     assert_int_equal(classify(SF_ANSWERED, 503, "SERVER_UNAVAILABLE"), PUSH_RESP_TRANSIENT);
-    assert_int_equal(classify(SF_ANSWERED, 500, NULL), PUSH_RESP_TRANSIENT);
+    assert_int_equal(classify(SF_ANSWERED, 500, "UNKNOWN_EXCEPTION"), PUSH_RESP_TRANSIENT);
     assert_int_equal(classify(SF_ANSWERED, 403, "REQUEST_LIMIT_EXCEEDED"), PUSH_RESP_LIMIT);
+    assert_int_equal(classify(SF_ANSWERED, 429, NULL), PUSH_RESP_LIMIT);
     assert_int_equal(classify(SF_ANSWERED, 401, "INVALID_SESSION_ID"), PUSH_RESP_AUTH);
-    assert_int_equal(classify(SF_ANSWERED, 400, "MALFORMED_QUERY"), PUSH_RESP_PERMANENT);
     assert_int_equal(classify(SF_ANSWERED, 400, "UNABLE_TO_LOCK_ROW"), PUSH_RESP_TRANSIENT);
+    /* Only an error about the data makes a whole request dead (issue 8 item 12). */
+    assert_int_equal(classify(SF_ANSWERED, 400, "INVALID_FIELD"), PUSH_RESP_PERMANENT);
+    assert_int_equal(classify(SF_ANSWERED, 400, "REQUIRED_FIELD_MISSING"), PUSH_RESP_PERMANENT);
+    assert_int_equal(classify(SF_ANSWERED, 400, "MALFORMED_QUERY"), PUSH_RESP_REQUEST);
+    assert_int_equal(classify(SF_ANSWERED, 400, "JSON_PARSER_ERROR"), PUSH_RESP_REQUEST);
+    assert_int_equal(classify(SF_ANSWERED, 404, "NOT_FOUND"), PUSH_RESP_REQUEST);
+    assert_int_equal(classify(SF_ANSWERED, 400, "SOMETHING_NEW_IN_V99"), PUSH_RESP_REQUEST);
+    /* Not Salesforce's answer at all: a portal's redirect, a proxy's page, another shape. */
+    assert_int_equal(classify(SF_ANSWERED, 302, NULL), PUSH_RESP_FOREIGN);
+    assert_int_equal(classify(SF_ANSWERED, 302, "INVALID_FIELD"), PUSH_RESP_FOREIGN);
+    assert_int_equal(classify_body(404, "<html>Not Found</html>"), PUSH_RESP_FOREIGN);
+    assert_int_equal(classify_body(400, "{\"message\":\"blocked by policy\"}"), PUSH_RESP_FOREIGN);
+    assert_int_equal(classify_body(403, "[\"denied\"]"), PUSH_RESP_FOREIGN);
+    /* A gateway's error page: the request may have reached Salesforce. */
+    assert_int_equal(classify_body(504, "<html>Gateway Timeout</html>"), PUSH_RESP_UNKNOWN);
+    assert_int_equal(classify(SF_ANSWERED, 500, NULL), PUSH_RESP_UNKNOWN);
 }
 
 static void test_local_ref_shape(void **state)
@@ -128,18 +168,30 @@ static const char *lookup(const char *local_id, void *ctx)
     return NULL;
 }
 
+static bool only_contact_id(const char *field, void *ctx)
+{
+    (void)ctx;
+    return strcmp(field, "ContactId") == 0;
+}
+
 static void test_refs_rewritten_or_reported(void **state)
 {
     (void)state;
     cJSON *f =
         cJSON_Parse("{\"Subject\":\"loc-x\",\"ContactId\":\"loc-01HQ3Z8K9V0000000000000001\","
-                    "\"Priority\":3}");
-    assert_null(push_refs_rewrite(f, lookup, NULL));
+                    "\"Description\":\"loc-01HQ3Z8K9V0000000000000001\","
+                    "\"Sync_Key__c\":\"loc-01HQ3Z8K9V0000000000000009\",\"Priority\":3}");
+    assert_null(push_refs_rewrite(f, only_contact_id, lookup, NULL));
     assert_string_equal(cJSON_GetObjectItem(f, "ContactId")->valuestring, "003000000000001AAA");
     assert_string_equal(cJSON_GetObjectItem(f, "Subject")->valuestring, "loc-x");
+    /* Text fields holding a local-id-shaped value are data, not references. */
+    assert_string_equal(cJSON_GetObjectItem(f, "Description")->valuestring,
+                        "loc-01HQ3Z8K9V0000000000000001");
+    assert_string_equal(cJSON_GetObjectItem(f, "Sync_Key__c")->valuestring,
+                        "loc-01HQ3Z8K9V0000000000000009");
     cJSON_Delete(f);
     f = cJSON_Parse("{\"ContactId\":\"loc-01HQ3Z8K9V0000000000000002\"}");
-    const char *missing = push_refs_rewrite(f, lookup, NULL);
+    const char *missing = push_refs_rewrite(f, only_contact_id, lookup, NULL);
     assert_non_null(missing);
     assert_string_equal(missing, "loc-01HQ3Z8K9V0000000000000002");
     cJSON_Delete(f);
