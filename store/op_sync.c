@@ -559,48 +559,59 @@ sfa_status store_outbox_note(sfa_agent *a, int64_t seq, const char *code, const 
     return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "note op");
 }
 
+/* Step the cached statement sql with ?1 = param. *row is the statement standing on its
+ * first row (the caller reads it, then sqlite3_reset()s it), or NULL when there is none or
+ * the read failed (the status says which: a failed read is never "no row"). */
+static sfa_status read_one(sfa_agent *a, const char *sql, const char *param, const char *what,
+                           sqlite3_stmt **row)
+{
+    *row = NULL;
+    sqlite3_stmt *st = store_stmt(a, sql);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *row = st;
+        return SFA_OK;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, what);
+}
+
+static const char SQL_SF_ID[] = "SELECT sf_id FROM records WHERE local_id = ?1";
+static const char SQL_CREATE_OP[] =
+    "SELECT state, last_error_code, last_error FROM outbox WHERE local_id = ?1"
+    " AND kind IN ('create', 'upsert') ORDER BY seq DESC LIMIT 1";
+static const char SQL_BASE[] = "SELECT base, sys_modstamp FROM records WHERE local_id = ?1";
+static const char SQL_COUNT_STATE[] = "SELECT count(*) FROM outbox WHERE state = ?1";
+
 sfa_status store_record_sf_id(char **out, sfa_agent *a, const char *local_id)
 {
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *row = NULL;
     *out = NULL;
-    int src = sqlite3_prepare_v2(store_db(a), "SELECT sf_id FROM records WHERE local_id = ?1", -1,
-                                 &st, NULL);
-    if (src == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
-        src = sqlite3_step(st);
-        if (src == SQLITE_ROW) {
-            *out = col_dup(st, 0);
-            src = SQLITE_DONE;
-        }
+    sfa_status s = read_one(a, SQL_SF_ID, local_id, "read a record's Id", &row);
+    if (row) {
+        *out = col_dup(row, 0);
+        sqlite3_reset(row);
     }
-    sqlite3_finalize(st);
-    return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "read a record's Id");
+    return s;
 }
 
 sfa_status store_record_create_op(bool *found, sfa_agent *a, const char *local_id, char **state,
                                   char **code, char **msg)
 {
-    sqlite3_stmt *st = NULL;
-    *found = false;
+    sqlite3_stmt *row = NULL;
     *state = *code = *msg = NULL;
-    int src = sqlite3_prepare_v2(store_db(a),
-                                 "SELECT state, last_error_code, last_error FROM outbox WHERE"
-                                 " local_id = ?1 AND kind IN ('create', 'upsert')"
-                                 " ORDER BY seq DESC LIMIT 1",
-                                 -1, &st, NULL);
-    if (src == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
-        src = sqlite3_step(st);
-        if (src == SQLITE_ROW) {
-            *state = col_dup(st, 0);
-            *code = col_dup(st, 1);
-            *msg = col_dup(st, 2);
-            *found = true;
-            src = SQLITE_DONE;
-        }
+    sfa_status s = read_one(a, SQL_CREATE_OP, local_id, "read a record's create op", &row);
+    *found = row != NULL;
+    if (row) {
+        *state = col_dup(row, 0);
+        *code = col_dup(row, 1);
+        *msg = col_dup(row, 2);
+        sqlite3_reset(row);
     }
-    sqlite3_finalize(st);
-    return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "read a record's create op");
+    return s;
 }
 
 sfa_status store_outbox_note_blocked(sfa_agent *a, size_t *count)
@@ -626,22 +637,16 @@ sfa_status store_outbox_note_blocked(sfa_agent *a, size_t *count)
 
 sfa_status store_record_base(cJSON **out, sfa_agent *a, const char *local_id, char **sys_modstamp)
 {
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *row = NULL;
     *out = NULL;
     *sys_modstamp = NULL;
-    int src = sqlite3_prepare_v2(
-        store_db(a), "SELECT base, sys_modstamp FROM records WHERE local_id = ?1", -1, &st, NULL);
-    if (src == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
-        src = sqlite3_step(st);
-        if (src == SQLITE_ROW) {
-            *out = parse_obj(st, 0);
-            *sys_modstamp = col_dup(st, 1);
-            src = SQLITE_DONE;
-        }
+    sfa_status s = read_one(a, SQL_BASE, local_id, "read a record's base", &row);
+    if (row) {
+        *out = parse_obj(row, 0);
+        *sys_modstamp = col_dup(row, 1);
+        sqlite3_reset(row);
     }
-    sqlite3_finalize(st);
-    return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "read a record's base");
+    return s;
 }
 
 sfa_status store_outbox_pending_info(sfa_agent *a, size_t *pending, size_t *inflight,
@@ -666,18 +671,12 @@ sfa_status store_outbox_pending_info(sfa_agent *a, size_t *pending, size_t *infl
 
 sfa_status store_outbox_count_state(size_t *out, sfa_agent *a, const char *state)
 {
-    sqlite3_stmt *st = NULL;
+    sqlite3_stmt *row = NULL;
     *out = 0;
-    int src = sqlite3_prepare_v2(store_db(a), "SELECT count(*) FROM outbox WHERE state = ?1", -1,
-                                 &st, NULL);
-    if (src == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
-        src = sqlite3_step(st);
-        if (src == SQLITE_ROW) {
-            *out = (size_t)sqlite3_column_int64(st, 0);
-            src = SQLITE_DONE;
-        }
+    sfa_status s = read_one(a, SQL_COUNT_STATE, state, "count ops", &row);
+    if (row) {
+        *out = (size_t)sqlite3_column_int64(row, 0);
+        sqlite3_reset(row);
     }
-    sqlite3_finalize(st);
-    return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "count ops");
+    return s;
 }
