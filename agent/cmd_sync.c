@@ -49,14 +49,17 @@ static void print_report(const sfa_sync_report *r, sfa_status st)
         cJSON_AddNumberToObject(j, "deadTotal", (double)r->dead_total);
         cJSON_AddNumberToObject(j, "conflictTotal", (double)r->conflict_total);
         cJSON_AddNumberToObject(j, "nextAttemptMs", (double)r->next_attempt_ms);
+        cJSON_AddNumberToObject(j, "pulled", (double)r->pulled);
+        cJSON_AddNumberToObject(j, "updated", (double)r->updated);
+        cJSON_AddNumberToObject(j, "deleted", (double)r->deleted);
         cJSON_AddStringToObject(j, "message", r->message);
         cli_print_json(j);
         return;
     }
     printf("sync: %zu sent, %zu done, %zu retried, %zu dead, %zu conflict, %zu parked;"
-           " %ld API calls; %.1f s\n",
-           r->sent, r->done, r->retried, r->dead, r->conflict, r->parked, r->api_calls,
-           (double)r->elapsed_ms / 1000.0);
+           " %zu pulled, %zu updated, %zu deleted; %ld API calls; %.1f s\n",
+           r->sent, r->done, r->retried, r->dead, r->conflict, r->parked, r->pulled, r->updated,
+           r->deleted, r->api_calls, (double)r->elapsed_ms / 1000.0);
     if (r->pending_left || r->inflight_left || r->dead_total || r->conflict_total)
         printf("outbox: %zu pending, %zu unresolved, %zu dead, %zu in conflict\n", r->pending_left,
                r->inflight_left, r->dead_total, r->conflict_total);
@@ -73,6 +76,8 @@ int cmd_sync(int argc, char **argv)
     while (args.i < argc && rc == CLI_EXIT_OK) {
         if (cli_take_flag(&args, "--push-only"))
             opts.push_only = true;
+        else if (cli_take_flag(&args, "--pull-only"))
+            opts.pull_only = true;
         else if (cli_take_flag(&args, "--now"))
             opts.ignore_pause = true;
         else if (cli_take_opt(&args, "--config", &config, &rc) ||
@@ -83,6 +88,8 @@ int cmd_sync(int argc, char **argv)
     }
     if (rc != CLI_EXIT_OK)
         return rc;
+    if (opts.push_only && opts.pull_only)
+        return cli_usage("sync: --push-only and --pull-only exclude each other");
     if (max && !cli_parse_count(max, &opts.max_ops))
         return cli_usage("sync: --max-ops wants a count");
     sfa_config *cfg = NULL;

@@ -61,8 +61,8 @@ static const command commands[] = {
      "       sfagent outbox discard OP   (a dead or conflict op: never send; local view\n"
      "                                    falls back to the server's values)\n"
      "       sfagent outbox prune [--older-than DAYS]   (drop done ops, default 30 days)\n"},
-    {"sync", cmd_sync, "push the outbox to Salesforce",
-     "usage: sfagent sync [--push-only] [--config FILE]\n"
+    {"sync", cmd_sync, "push the outbox to Salesforce, then pull changes into the cache",
+     "usage: sfagent sync [--push-only | --pull-only] [--now] [--max-ops N] [--config FILE]\n"
      "Exit codes: 0 all done, 65 some ops dead or in conflict, 75 try again later\n"
      "(offline, backoff, API limit, another sync running), 77 login refused, 78 config.\n"},
     {"login", cmd_login, "check the Salesforce credentials of a configuration",

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "record_show.h"
+#include <sfagent/sync.h>
 
 static bool is_case(const record_kind *kind)
 {
@@ -58,19 +60,72 @@ static void print_record(const record_kind *kind, const sfa_record *r)
     cJSON_Delete(fields);
 }
 
+/* --refresh: fetch the record from Salesforce and merge it into the mirror first. On
+ * failure the cached copy is shown (exit 0) with a warning that it may be stale; a ref
+ * that is not cached and could not be fetched stays "not found". *ref_out: the ref to
+ * read afterwards (the local id when the record was fetched; caller frees). */
+static void refresh(const record_kind *kind, const char *ref, const char *config, char **ref_out)
+{
+    *ref_out = NULL;
+    sfa_config *cfg = NULL;
+    sfa_agent *agent = NULL;
+    if (cli_load_config(&cfg, config) != CLI_EXIT_OK || cli_open(&agent, false) != CLI_EXIT_OK) {
+        fprintf(stderr, "warning: not refreshed; showing the cached copy\n");
+    } else if (sfa_sync_refresh(ref_out, agent, cfg, kind->sobject, ref) != SFA_OK) {
+        fprintf(stderr,
+                "warning: could not refresh from Salesforce (%s); the cached copy"
+                " may be stale\n",
+                sfa_agent_errmsg(agent));
+    }
+    sfa_agent_free(agent);
+    sfa_config_free(cfg);
+}
+
+/* Age of the cached copy, for a copy that could not be refreshed. */
+static void print_age(const sfa_record *r)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t age_s = ((int64_t)ts.tv_sec * 1000 - r->updated_at_ms) / 1000;
+    fprintf(stderr, "cached copy last updated %lld s ago\n", (long long)age_s);
+}
+
 int record_show_get(const record_kind *kind, cli_args *args)
 {
     if (args->i >= args->argc)
         return cli_usage("%s get: missing REF", kind->command);
-    const char *ref = args->argv[args->i++];
-    if (args->i < args->argc)
-        return cli_usage("%s get: unexpected argument '%s'", kind->command, args->argv[args->i]);
-    sfa_agent *agent = NULL;
-    sfa_record *record = NULL;
-    int rc = cli_open_read_only(&agent);
+    const char *ref = NULL, *config = NULL;
+    bool fresh = false;
+    int rc = CLI_EXIT_OK;
+    while (args->i < args->argc && rc == CLI_EXIT_OK) {
+        if (cli_take_flag(args, "--refresh"))
+            fresh = true;
+        else if (cli_take_opt(args, "--config", &config, &rc))
+            continue;
+        else if (!ref && args->argv[args->i][0] != '-')
+            ref = args->argv[args->i++];
+        else
+            return cli_usage("%s get: unexpected argument '%s'", kind->command,
+                             args->argv[args->i]);
+    }
     if (rc != CLI_EXIT_OK)
         return rc;
-    sfa_status st = sfa_record_get(&record, agent, kind->sobject, ref);
+    if (!ref)
+        return cli_usage("%s get: missing REF", kind->command);
+    char *fetched = NULL;
+    if (fresh)
+        refresh(kind, ref, config, &fetched);
+    sfa_agent *agent = NULL;
+    sfa_record *record = NULL;
+    rc = cli_open_read_only(&agent);
+    if (rc != CLI_EXIT_OK) {
+        free(fetched);
+        return rc;
+    }
+    sfa_status st = sfa_record_get(&record, agent, kind->sobject, fetched ? fetched : ref);
+    if (st == SFA_OK && fresh && !fetched)
+        print_age(record);
+    free(fetched);
     if (st != SFA_OK)
         rc = cli_fail_ref(st, agent, ref);
     else if (cli_json())

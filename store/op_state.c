@@ -25,7 +25,11 @@
  *   T11 discard      dead | conflict           -> done      `outbox discard`; a discarded
  *                    create takes every op of its record with it (removed, none inflight)
  *   T12 cancel       pending, never sent       -> removed   local delete of an unsent record
- *   T13 prune        done                      -> removed   `outbox prune`
+ *   T13 prune        done                      -> removed   `outbox prune`; also every
+ *                                                           done op of a record Salesforce
+ *                                                           deleted, when it has no open op
+ *                                                           (pull: the record leaves the
+ *                                                           mirror, its history with it)
  *   T14 orphan       pending, unclaimed        -> dead      its parent's create was
  *                                                           discarded (PARENT_DISCARDED)
  *   T15 reschedule   pending, due too far ahead-> pending   run start: a clock that was
@@ -353,6 +357,7 @@ static const char SQL_CANCEL[] =
 static const char SQL_LEFT_AFTER_CANCEL[] = "SELECT count(*) FROM outbox WHERE local_id = ?1";
 static const char SQL_DROP_RECORD_OPS[] =
     "DELETE FROM outbox WHERE local_id = ?1 AND lease_owner IS NULL";
+static const char SQL_FORGET_DONE[] = "DELETE FROM outbox WHERE local_id = ?1 AND state = 'done'";
 static const char SQL_PRUNE[] = "DELETE FROM outbox WHERE state = 'done' AND updated_at < ?1";
 
 static sfa_status step_done(sfa_agent *a, sqlite3_stmt *st, const char *what)
@@ -414,6 +419,12 @@ sfa_status store_op_cancel_record(sfa_agent *a, const char *local_id)
 sfa_status store_op_drop_record(sfa_agent *a, const char *local_id)
 {
     return remove_record_ops(a, SQL_DROP_RECORD_OPS, local_id); /* T11: none inflight */
+}
+
+sfa_status store_op_forget_record(sfa_agent *a, const char *local_id)
+{
+    /* T13 for one record: only done ops go; any other op left is a caller's bug (checked). */
+    return remove_record_ops(a, SQL_FORGET_DONE, local_id);
 }
 
 sfa_status store_op_prune(sfa_agent *a, int64_t older_than_ms, size_t *removed)

@@ -74,6 +74,9 @@ sfa_status store_op_cancel_record(sfa_agent *a, const char *local_id);
 /* T11 (bulk): remove every op of a record whose create a person discarded (none may be
  * inflight), so the record can leave the mirror. */
 sfa_status store_op_drop_record(sfa_agent *a, const char *local_id);
+/* T13 (one record): remove the done ops of a record that has no open op, so the record
+ * can leave the mirror (Salesforce deleted it; store/pull.c). SFA_ESTATE if an op is left. */
+sfa_status store_op_forget_record(sfa_agent *a, const char *local_id);
 /* T13 (bulk): remove done ops last changed before older_than_ms; *removed how many. */
 sfa_status store_op_prune(sfa_agent *a, int64_t older_than_ms, size_t *removed);
 

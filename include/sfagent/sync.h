@@ -29,12 +29,15 @@ typedef struct sfa_sync_options {
     size_t max_ops;    /**< stop after sending this many ops (0: no limit) */
     sfa_sync_progress_fn progress;
     void *progress_ctx;
+    /* version 2: */
+    bool pull_only;      /**< do not push before pulling */
+    int pull_batch_size; /**< records per query page asked for (200..2000; 0: 2000) */
 } sfa_sync_options;
 
-#define SFA_SYNC_OPTIONS_VERSION 1
+#define SFA_SYNC_OPTIONS_VERSION 2
 #define SFA_SYNC_OPTIONS_INIT                                                                      \
     {                                                                                              \
-        SFA_SYNC_OPTIONS_VERSION, false, false, 0, 0, NULL, NULL                                   \
+        SFA_SYNC_OPTIONS_VERSION, false, false, 0, 0, NULL, NULL, false, 0                         \
     }
 
 /** What one run did. */
@@ -58,10 +61,15 @@ typedef struct sfa_sync_report {
                                   answered by something that is not Salesforce (a captive
                                   portal, a proxy): their ops stay retriable */
     char message[256];       /**< why the run ended early, or "" */
+    size_t pulled;           /**< records received by the pull and merged into the mirror */
+    size_t updated;          /**< of those, records the mirror already held */
+    size_t deleted;          /**< records removed: deleted in Salesforce or out of scope */
 } sfa_sync_report;
 
 /**
- * Push the outbox (and, unless opts->push_only, nothing else yet: pull is separate).
+ * Push the outbox, then (unless opts->push_only) pull every configured object into the
+ * mirror (docs/sync-protocol.md#pull); opts->pull_only skips the push. The pull runs only
+ * when the push did not stop early (offline, limit, auth, local database).
  * Returns SFA_OK when every op is done; SFA_EPARTIAL when some are dead or in conflict;
  * SFA_ERETRY when something must be retried later (backoff pending, Salesforce not
  * reachable, unknown outcomes); SFA_EBUSY when another run holds the lease; SFA_ELIMIT
@@ -95,6 +103,17 @@ typedef struct sfa_sync_pause {
  * (the clock was ahead when it was set), and `sync --now` ignores any pause.
  */
 sfa_status sfa_sync_pause_get(sfa_sync_pause *out, sfa_agent *agent);
+
+/**
+ * Fetch one record from Salesforce now and merge it into the mirror as a pull would
+ * (pending local edits stay on top). ref: a cached record's local id, Id or CaseNumber,
+ * or an Id / CaseNumber (Case) not cached yet. *out_local_id (may be NULL; caller frees)
+ * gets the record's local id. SFA_ENOTFOUND when Salesforce has no such record (it is
+ * not removed from the mirror here: the next pull decides); SFA_ENETWORK, SFA_EAUTH,
+ * SFA_ESERVER, SFA_ELIMIT when it could not be fetched. Initialises libcurl if needed.
+ */
+sfa_status sfa_sync_refresh(char **out_local_id, sfa_agent *agent, const sfa_config *cfg,
+                            const char *sobject, const char *ref);
 
 /** One doctor check. */
 typedef struct sfa_doctor_check {

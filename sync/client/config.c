@@ -114,6 +114,8 @@ struct sfa_config {
     char **allowed_hosts;
     size_t nallowed_hosts;
     int max_response_bytes;
+    struct pull_scope_cfg *scopes; /* [pull.<Object>] sections, in file order */
+    size_t nscopes;
 };
 
 /* ---- file parsing ---- */
@@ -147,6 +149,71 @@ static int find_key(const char *section, const char *name, bool *is_file)
     return -1;
 }
 
+/* [pull.<Object>]: the pull scope of one sObject (docs/sync-protocol.md#pull): `fields`
+ * (comma list of API names; default: describe's fields minus long text areas) and `where`
+ * (a SOQL condition, sent as written inside parentheses). */
+struct pull_scope_cfg {
+    char *sobject;
+    char *fields;
+    char *where;
+};
+
+static const char PULL_PREFIX[] = "pull.";
+
+static struct pull_scope_cfg *scope_slot(sfa_config *cfg, const char *sobject)
+{
+    for (size_t i = 0; i < cfg->nscopes; i++)
+        if (strcmp(cfg->scopes[i].sobject, sobject) == 0)
+            return &cfg->scopes[i];
+    cfg->scopes = xrealloc(cfg->scopes, (cfg->nscopes + 1) * sizeof *cfg->scopes);
+    struct pull_scope_cfg *sc = &cfg->scopes[cfg->nscopes++];
+    memset(sc, 0, sizeof *sc);
+    sc->sobject = xstrdup(sobject);
+    return sc;
+}
+
+static int on_pull_value(struct parse_ctx *pc, const char *section, const char *name,
+                         const char *value)
+{
+    const char *sobject = section + strlen(PULL_PREFIX);
+    if (!name_is_valid_api_name(sobject)) {
+        pc->err = xasprintf("%s:%d: [%s]: '%s' is not an sObject name", pc->name, pc->line, section,
+                            sobject);
+        return 0;
+    }
+    struct pull_scope_cfg *sc = scope_slot(pc->cfg, sobject);
+    char **slot = strcmp(name, "fields") == 0  ? &sc->fields
+                  : strcmp(name, "where") == 0 ? &sc->where
+                                               : NULL;
+    if (!slot || *slot) {
+        pc->err = xasprintf("%s:%d: %s '%s' in [%s] (known: fields, where)", pc->name, pc->line,
+                            slot ? "repeated key" : "unknown key", name, section);
+        return 0;
+    }
+    *slot = xstrdup(value);
+    return 1;
+}
+
+static const struct pull_scope_cfg *scope_find(const sfa_config *cfg, const char *sobject)
+{
+    for (size_t i = 0; cfg && i < cfg->nscopes; i++)
+        if (strcmp(cfg->scopes[i].sobject, sobject) == 0)
+            return &cfg->scopes[i];
+    return NULL;
+}
+
+const char *sync_config_pull_fields(const sfa_config *cfg, const char *sobject)
+{
+    const struct pull_scope_cfg *sc = scope_find(cfg, sobject);
+    return sc && sc->fields && *sc->fields ? sc->fields : NULL;
+}
+
+const char *sync_config_pull_where(const sfa_config *cfg, const char *sobject)
+{
+    const struct pull_scope_cfg *sc = scope_find(cfg, sobject);
+    return sc && sc->where && *sc->where ? sc->where : NULL;
+}
+
 static bool section_known(const char *section)
 {
     return strcmp(section, "salesforce") == 0 || strcmp(section, "sync") == 0;
@@ -157,6 +224,8 @@ static int on_ini_value(void *user, const char *section, const char *name, const
     struct parse_ctx *pc = user;
     if (pc->err)
         return 1; /* keep only the first error; inih goes on reading */
+    if (strncmp(section, PULL_PREFIX, strlen(PULL_PREFIX)) == 0)
+        return on_pull_value(pc, section, name, value);
     if (!section_known(section)) {
         pc->err =
             xasprintf("%s:%d: unknown section [%s] (key '%s')", pc->name, pc->line, section, name);
@@ -703,6 +772,12 @@ void sfa_config_free(sfa_config *cfg)
     for (size_t i = 0; i < cfg->nallowed_hosts; i++)
         free(cfg->allowed_hosts[i]);
     free(cfg->allowed_hosts);
+    for (size_t i = 0; i < cfg->nscopes; i++) {
+        free(cfg->scopes[i].sobject);
+        free(cfg->scopes[i].fields);
+        free(cfg->scopes[i].where);
+    }
+    free(cfg->scopes);
     free(cfg);
 }
 

@@ -52,6 +52,9 @@ double sync_config_api_limit_share(const sfa_config *cfg);
 size_t sync_config_object_count(const sfa_config *cfg);
 /* i-th configured sObject name (borrowed), i < sync_config_object_count(). */
 const char *sync_config_object(const sfa_config *cfg, size_t i);
+/* [pull.<sobject>] fields / where as written (borrowed), or NULL when not configured. */
+const char *sync_config_pull_fields(const sfa_config *cfg, const char *sobject);
+const char *sync_config_pull_where(const sfa_config *cfg, const char *sobject);
 /* External ID field used as idempotency key, or NULL when configured empty (no key). */
 const char *sync_config_idempotency_field(const sfa_config *cfg);
 /* [salesforce] allowed_instance_hosts, lower case, without "*." (borrowed; *count set). */

@@ -59,6 +59,7 @@ struct sf_client {
     long api_used, api_max, requests;
     char *errmsg;
     bool fresh_next; /* next transfer must not reuse a connection (I6) */
+    int query_batch; /* Sforce-Query-Options batchSize on GETs, 0: none (pull) */
 };
 
 /* Per-transfer state filled by the curl callbacks. */
@@ -471,6 +472,12 @@ static struct curl_slist *request_headers(const sf_client *c, const char *method
          * (docs/salesforce.md#request-headers). */
         h = curl_slist_append(h, "Sforce-Auto-Assign: FALSE");
     }
+    if (c->query_batch > 0 && strcmp(method, "GET") == 0) {
+        /* Only query and queryMore read it; other resources ignore the header. */
+        char *qo = xasprintf("Sforce-Query-Options: batchSize=%d", c->query_batch);
+        h = curl_slist_append(h, qo);
+        free(qo);
+    }
     if (content_type) {
         char *ct = xasprintf("Content-Type: %s", content_type);
         h = curl_slist_append(h, ct);
@@ -547,6 +554,11 @@ sfa_status sf_client_request(sf_client *c, const char *method, const char *path,
 }
 
 /* ---- accessors ---- */
+
+void sf_client_set_query_batch(sf_client *c, int batch_size)
+{
+    c->query_batch = batch_size;
+}
 
 long sf_client_api_used(const sf_client *c)
 {

@@ -61,6 +61,10 @@ sfa_status sf_client_login(sf_client *c);
 sfa_status sf_client_request(sf_client *c, const char *method, const char *path, const cJSON *body,
                              sf_response *resp);
 
+/* Ask for query pages of batch_size records (Sforce-Query-Options: batchSize=N on every
+ * GET; Salesforce allows 200..2000 and may return fewer). 0: no header (default 2000). */
+void sf_client_set_query_batch(sf_client *c, int batch_size);
+
 /* From the last Sforce-Limit-Info header: api-usage=used/max. -1 when not seen yet. */
 long sf_client_api_used(const sf_client *c);
 long sf_client_api_max(const sf_client *c);

@@ -45,6 +45,7 @@
 #include "store/run.h"
 #include "sync/engine/backoff.h"
 #include "sync/engine/classify.h"
+#include "sync/engine/pull.h"
 #include "sync/engine/reconcile.h"
 #include "sync/engine/refs.h"
 
@@ -745,7 +746,30 @@ static sfa_status final_status(push_ctx *ctx)
     return SFA_OK;
 }
 
-/* Debug and test builds check the outbox invariants after every run . */
+/* Pull after push (docs/sync-protocol.md#pull), under the same run lease, unless the
+ * push stopped early: whatever stopped it (offline, limit, auth, local database) would
+ * stop the pull too. */
+static void run_pull(push_ctx *ctx)
+{
+    if (ctx->stop)
+        return;
+    char *err = NULL;
+    if (!ctx->client && sf_client_new(&ctx->client, ctx->cfg, &err) != SFA_OK) {
+        push_stop(ctx, SFA_ECONFIG, "%s", err ? err : "cannot build the Salesforce client");
+        free(err);
+        return;
+    }
+    int batch = ctx->opts->version >= 2 ? ctx->opts->pull_batch_size : 0;
+    char msg[256] = "";
+    sfa_status st = sync_pull_run(ctx->agent, ctx->cfg, ctx->client, batch, ctx->api_share,
+                                  ctx->report, msg, sizeof msg);
+    if (st == SFA_ENETWORK)
+        st = SFA_ERETRY; /* offline: nothing lost, the next run pulls */
+    if (st != SFA_OK)
+        push_stop(ctx, st, "%s", msg);
+}
+
+/* Debug and test builds check the outbox invariants after every run. */
 static void assert_invariants(sfa_agent *agent)
 {
 #ifndef NDEBUG
@@ -792,10 +816,13 @@ sfa_status sfa_sync_run(sfa_sync_report *out, sfa_agent *agent, const sfa_config
     CRASH_POINT("push.after_lease");
     int64_t due = 0;
     rc = store_outbox_pending_info(agent, &ctx.total, &ctx.inflight_at_start, &due);
+    bool pull_only = ctx.opts->version >= 2 && ctx.opts->pull_only;
     if (rc != SFA_OK)
         push_stop(&ctx, rc, "could not count the outbox: %s", sfa_agent_errmsg(agent));
-    else
+    else if (!pull_only)
         run_locked(&ctx);
+    if (!ctx.opts->push_only)
+        run_pull(&ctx);
     rc = final_status(&ctx);
     assert_invariants(agent);
     store_lease_release(agent, ctx.run_id);

@@ -1,0 +1,253 @@
+/* Pulled records into the mirror: merge under local edits, and removal of records
+ * Salesforce deleted (docs/sync-protocol.md#pull, "Merge rules").
+ *
+ * Invariants (the merge rules; the code cites them):
+ *   M1. A record is found by its Salesforce Id (18-char form); failing that, a record this
+ *       agent created whose create has not been read back yet is found by the
+ *       idempotency key (its local id in the key field): a pulled record never duplicates
+ *       a local one. Otherwise it is new and gets a new local id.
+ *   M2. base and sys_modstamp take the server's values; a pulled version older than the
+ *       one the mirror holds (push read back a newer one) is ignored.
+ *   M3. A record with no open op: fields = base (the server's values replace the cache).
+ *   M4. A record with open ops: fields = new base + every open op's fields in seq order,
+ *       so no pulled value overwrites an unsent local edit. Ops are never touched: their
+ *       base_modstamp still names the version the edit was made against, so push's
+ *       conflict check sees the server's change.
+ *   M5. dirty and deleted are never changed by a merge (they follow the outbox).
+ *   M6. A record leaves the mirror only when it has no open op and no open edit of
+ *       another record names it by local id; its done ops leave with it (T13).
+ */
+#include "store/mirror.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/op_state.h"
+#include "store/sql.h"
+#include "store/store_internal.h"
+#include "util/alloc.h"
+#include "util/json.h"
+#include "util/sfid.h"
+#include "util/timeutil.h"
+
+#define OPEN_OPS                                                                                   \
+    "(SELECT count(*) FROM outbox o WHERE o.local_id = r.local_id AND o.state != 'done')"
+
+static const char SQL_BY_SFID[] =
+    "SELECT local_id, sys_modstamp, " OPEN_OPS " FROM records r WHERE sobject = ?1 AND sf_id = ?2";
+static const char SQL_BY_KEY[] = "SELECT local_id, sys_modstamp, " OPEN_OPS
+                                 " FROM records r WHERE sobject = ?1 AND local_id = ?2"
+                                 " AND sf_id IS NULL";
+static const char SQL_INSERT[] =
+    "INSERT INTO records (local_id, sobject, sf_id, case_number, fields, base, sys_modstamp,"
+    " dirty, deleted, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, 0, 0, ?7, ?7)";
+static const char SQL_UPDATE[] =
+    "UPDATE records SET sf_id = ?2, case_number = coalesce(?3, case_number), fields = ?4,"
+    " base = ?5, sys_modstamp = ?6, updated_at = ?7 WHERE local_id = ?1";
+static const char SQL_OPEN_FIELDS[] = "SELECT fields FROM outbox WHERE local_id = ?1"
+                                      " AND state != 'done' AND fields IS NOT NULL ORDER BY seq";
+static const char SQL_DROP_CANDIDATE[] =
+    "SELECT local_id, " OPEN_OPS " + EXISTS (SELECT 1 FROM records p, json_each(p.fields) j"
+    " WHERE p.dirty = 1 AND p.local_id != r.local_id AND j.value = r.local_id)"
+    " FROM records r WHERE sobject = ?1 AND sf_id = ?2";
+static const char SQL_DELETE_ROW[] = "DELETE FROM records WHERE local_id = ?1";
+
+typedef struct found_row {
+    char *local_id;
+    char *sys_modstamp;
+    long open_ops;
+} found_row;
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? xstrdup((const char *)t) : NULL;
+}
+
+/* One row of SQL_BY_SFID / SQL_BY_KEY into *out (local_id NULL when none). */
+static sfa_status find(found_row *out, sfa_agent *a, const char *sql, const char *sobject,
+                       const char *value)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st = store_stmt(a, sql);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->local_id = col_dup(st, 0);
+        out->sys_modstamp = col_dup(st, 1);
+        out->open_ops = (long)sqlite3_column_int64(st, 2);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SFA_OK
+                                                 : store_fail_sqlite(a, rc, "reading the mirror");
+}
+
+/* M1: by Salesforce Id, then by the idempotency key of a create not read back yet. */
+static sfa_status locate(found_row *out, sfa_agent *a, const char *sobject, const char *id18,
+                         const cJSON *rec, const char *key_field)
+{
+    sfa_status s = find(out, a, SQL_BY_SFID, sobject, id18);
+    const char *key = key_field && *key_field ? json_str(rec, key_field) : NULL;
+    if (s != SFA_OK || out->local_id || !key || strncmp(key, "loc-", 4) != 0)
+        return s;
+    return find(out, a, SQL_BY_KEY, sobject, key);
+}
+
+/* M2: is the mirror's version newer than the pulled one? Unparseable: not newer. */
+static bool mirror_is_newer(const char *mirror, const char *pulled)
+{
+    int64_t m, p;
+    return mirror && time_parse_sf(mirror, &m) && time_parse_sf(pulled, &p) && m > p;
+}
+
+/* M4: base + every open op's fields, in seq order. Returns the text (caller frees). */
+static sfa_status local_view(char **out, sfa_agent *a, const char *local_id, const cJSON *base)
+{
+    sqlite3_stmt *st = store_stmt(a, SQL_OPEN_FIELDS);
+    if (!st)
+        return store_last_status(a);
+    cJSON *view = cJSON_Duplicate(base, 1);
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        cJSON *f = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+        if (f)
+            store_json_merge(view, f);
+        cJSON_Delete(f);
+    }
+    sqlite3_reset(st);
+    *out = rc == SQLITE_DONE ? json_print(view) : NULL;
+    cJSON_Delete(view);
+    return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "reading the record's ops");
+}
+
+typedef struct pulled {
+    const char *sobject;
+    char id18[SFID_LEN + 1];
+    const char *modstamp;
+    const char *case_number;
+    char *base_text; /* the record without its attributes block */
+    int64_t now;
+} pulled;
+
+static sfa_status write_row(sfa_agent *a, const char *sql, const char *local_id, const pulled *p,
+                            const char *fields_text)
+{
+    sqlite3_stmt *st = store_stmt(a, sql);
+    if (!st)
+        return store_last_status(a);
+    bool insert = sql == SQL_INSERT;
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    if (insert) {
+        sqlite3_bind_text(st, 2, p->sobject, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, p->id18, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, p->case_number, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, p->base_text, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, p->modstamp, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 7, p->now);
+    } else {
+        sqlite3_bind_text(st, 2, p->id18, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, p->case_number, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, fields_text, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, p->base_text, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, p->modstamp, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 7, p->now);
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "writing a pulled record");
+}
+
+/* M3/M4 for a record the mirror already holds. */
+static sfa_status merge_existing(sfa_agent *a, const found_row *row, const pulled *p,
+                                 const cJSON *base)
+{
+    if (row->open_ops == 0) /* M3 */
+        return write_row(a, SQL_UPDATE, row->local_id, p, p->base_text);
+    char *view = NULL;
+    sfa_status s = local_view(&view, a, row->local_id, base); /* M4 */
+    if (s == SFA_OK)
+        s = write_row(a, SQL_UPDATE, row->local_id, p, view);
+    free(view);
+    return s;
+}
+
+static sfa_status merge_parsed(sfa_agent *a, pulled *p, const cJSON *rec, const char *key_field,
+                               char **out_local_id, store_pull_counts *c)
+{
+    cJSON *base = cJSON_Duplicate(rec, 1);
+    cJSON_DeleteItemFromObjectCaseSensitive(base, "attributes");
+    p->base_text = json_print(base);
+    found_row row;
+    sfa_status s = locate(&row, a, p->sobject, p->id18, rec, key_field);
+    char *local_id = row.local_id;
+    if (s == SFA_OK && !local_id) {
+        local_id = store_new_local_id();
+        s = write_row(a, SQL_INSERT, local_id, p, NULL);
+        c->added += s == SFA_OK;
+    } else if (s == SFA_OK && mirror_is_newer(row.sys_modstamp, p->modstamp)) {
+        c->kept++; /* M2 */
+    } else if (s == SFA_OK) {
+        s = merge_existing(a, &row, p, base);
+        c->updated += s == SFA_OK;
+    }
+    c->pulled += s == SFA_OK;
+    if (s == SFA_OK && out_local_id)
+        *out_local_id = local_id; /* ownership moves to the caller */
+    else
+        free(local_id);
+    free(row.sys_modstamp);
+    free(p->base_text);
+    cJSON_Delete(base);
+    return s;
+}
+
+sfa_status store_mirror_merge(sfa_agent *a, const char *sobject, const cJSON *rec,
+                              const char *key_field, int64_t now_ms, char **out_local_id,
+                              store_pull_counts *c)
+{
+    pulled p = {.sobject = sobject, .now = now_ms};
+    const char *id = json_str(rec, "Id");
+    p.modstamp = json_str(rec, "SystemModstamp");
+    int64_t ms;
+    if (!id || !sfid_to18(id, p.id18) || !p.modstamp || !time_parse_sf(p.modstamp, &ms))
+        return store_fail(a, SFA_ESERVER, "a pulled %s record has no valid Id or SystemModstamp",
+                          sobject);
+    p.case_number = strcmp(sobject, "Case") == 0 ? json_str(rec, "CaseNumber") : NULL;
+    return merge_parsed(a, &p, rec, key_field, out_local_id, c);
+}
+
+sfa_status store_mirror_drop(sfa_agent *a, const char *sobject, const char *sf_id18, bool *removed)
+{
+    *removed = false;
+    sqlite3_stmt *st = store_stmt(a, SQL_DROP_CANDIDATE);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, sf_id18, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    char *local_id = rc == SQLITE_ROW ? col_dup(st, 0) : NULL;
+    bool held = rc == SQLITE_ROW && sqlite3_column_int64(st, 1) > 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_fail_sqlite(a, rc, "reading the mirror");
+    sfa_status s = SFA_OK;
+    if (local_id && !held) { /* M6 */
+        s = store_op_forget_record(a, local_id);
+        st = s == SFA_OK ? store_stmt(a, SQL_DELETE_ROW) : NULL;
+        if (st) {
+            sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+            rc = sqlite3_step(st);
+            sqlite3_reset(st);
+            s = rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "removing a record");
+        } else if (s == SFA_OK) {
+            s = store_last_status(a);
+        }
+        *removed = s == SFA_OK;
+    }
+    free(local_id);
+    return s;
+}

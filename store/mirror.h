@@ -1,0 +1,24 @@
+/* Mirror writes for pulled records (store/mirror.c), for store/ only: they run inside the
+ * caller's write transaction (store/pull.c opens and commits it). */
+#ifndef SFA_STORE_MIRROR_H
+#define SFA_STORE_MIRROR_H
+
+#include <cjson/cJSON.h>
+
+#include "sfagent/agent.h"
+#include "sfagent/status.h"
+#include "store/pull.h"
+
+/* Merge one Salesforce record of sobject into the mirror (rules M1-M5 of store/mirror.c).
+ * *out_local_id (may be NULL) gets the local id it landed on (caller frees). A record
+ * without a valid Id or SystemModstamp is refused with SFA_ESERVER. */
+sfa_status store_mirror_merge(sfa_agent *a, const char *sobject, const cJSON *rec,
+                              const char *key_field, int64_t now_ms, char **out_local_id,
+                              store_pull_counts *c);
+
+/* Remove the cached record of sobject whose Salesforce Id is sf_id18, unless it has an
+ * open op or another record's open edit refers to it by local id (M6). *removed says
+ * whether it went. No such record: SFA_OK, not removed. */
+sfa_status store_mirror_drop(sfa_agent *a, const char *sobject, const char *sf_id18, bool *removed);
+
+#endif

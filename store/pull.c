@@ -1,0 +1,308 @@
+/* The pull state per sObject and the transactions a pull commits (docs/sync-protocol.md#pull).
+ *
+ * Invariants:
+ *   I1. The high-water mark (mark_modstamp, mark_id) moves only in the transaction that
+ *       writes the page of records it ends, so after a crash the mark names exactly the
+ *       last record whose page is in the mirror: a resumed pull asks for records after it,
+ *       never re-downloads a committed page and never skips one.
+ *   I2. deletes_checked moves only in the transaction that removes the deletes it covers
+ *       (getDeleted) or the ghosts a full reconciliation found.
+ *   I3. The reconcile flag is cleared only by the transaction that finishes a full Id
+ *       reconciliation; a crash before that leaves it set and the next pull starts over.
+ *   P1. mark_modstamp and mark_id are both set or both NULL.
+ *   P2. A set mark_id is an 18-character Id.
+ * Mirror rules are store/mirror.c's (M1-M6).
+ */
+#include "store/pull.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/mirror.h"
+#include "store/sql.h"
+#include "store/store_internal.h"
+#include "util/alloc.h"
+#include "util/crashpoint.h"
+#include "util/json.h"
+#include "util/sfid.h"
+#include "util/timeutil.h"
+
+static const char SQL_GET[] = "SELECT mark_modstamp, mark_id, deletes_checked, reconcile,"
+                              " scope_hash, last_pull_at FROM pull_state WHERE sobject = ?1";
+static const char SQL_RESET[] =
+    "INSERT INTO pull_state (sobject, mark_modstamp, mark_id, deletes_checked, reconcile,"
+    " scope_hash) VALUES (?1, NULL, NULL, ?2, ?3, ?4) ON CONFLICT (sobject) DO UPDATE SET"
+    " mark_modstamp = NULL, mark_id = NULL, deletes_checked = excluded.deletes_checked,"
+    " reconcile = excluded.reconcile, scope_hash = excluded.scope_hash";
+static const char SQL_MARK[] =
+    "UPDATE pull_state SET mark_modstamp = ?2, mark_id = ?3 WHERE sobject = ?1";
+static const char SQL_DELETES[] = "UPDATE pull_state SET deletes_checked = ?2 WHERE sobject = ?1";
+static const char SQL_RECONCILED[] =
+    "UPDATE pull_state SET deletes_checked = ?2, reconcile = 0 WHERE sobject = ?1";
+static const char SQL_FINISHED[] =
+    "UPDATE pull_state SET last_pull_at = ?2, reconcile = max(reconcile, ?3) WHERE sobject = ?1";
+static const char SQL_SEEN_ADD[] = "INSERT OR IGNORE INTO temp.pull_seen (sf_id) VALUES (?1)";
+static const char SQL_GHOSTS[] =
+    "SELECT sf_id FROM records WHERE sobject = ?1 AND sf_id IS NOT NULL"
+    " AND sf_id NOT IN (SELECT sf_id FROM temp.pull_seen)";
+static const char SQL_BAD_STATE[] =
+    "SELECT sobject FROM pull_state WHERE (mark_modstamp IS NULL) != (mark_id IS NULL)"
+    " OR (mark_id IS NOT NULL AND length(mark_id) != 18) LIMIT 1";
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? xstrdup((const char *)t) : NULL;
+}
+
+static sfa_status step_done(sfa_agent *a, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, what);
+}
+
+static sfa_status begin(sfa_agent *a)
+{
+    if (store_is_read_only(a))
+        return store_fail(a, SFA_EREADONLY, "the database was opened read-only");
+    store_clear_error(a);
+    return store_tx_begin(a);
+}
+
+static sfa_status finish(sfa_agent *a, sfa_status s)
+{
+    if (s == SFA_OK)
+        return store_tx_commit(a);
+    store_tx_rollback(a);
+    return s;
+}
+
+void store_pull_state_clear(store_pull_state *s)
+{
+    free(s->mark_modstamp);
+    free(s->mark_id);
+    free(s->deletes_checked);
+    free(s->scope_hash);
+    memset(s, 0, sizeof *s);
+}
+
+sfa_status store_pull_state_get(store_pull_state *out, sfa_agent *a, const char *sobject)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *st = store_stmt(a, SQL_GET);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        out->found = true;
+        out->mark_modstamp = col_dup(st, 0);
+        out->mark_id = col_dup(st, 1);
+        out->deletes_checked = col_dup(st, 2);
+        out->reconcile = sqlite3_column_int(st, 3) != 0;
+        out->scope_hash = col_dup(st, 4);
+        out->last_pull_at = sqlite3_column_int64(st, 5);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SFA_OK
+                                                 : store_fail_sqlite(a, rc, "reading pull state");
+}
+
+sfa_status store_pull_state_reset(sfa_agent *a, const char *sobject, const char *scope_hash,
+                                  const char *deletes_checked, bool reconcile)
+{
+    sfa_status s = begin(a);
+    if (s != SFA_OK)
+        return s;
+    sqlite3_stmt *st = store_stmt(a, SQL_RESET);
+    if (!st)
+        return finish(a, store_last_status(a));
+    sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, deletes_checked, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, reconcile ? 1 : 0);
+    sqlite3_bind_text(st, 4, scope_hash, -1, SQLITE_STATIC);
+    return finish(a, step_done(a, st, "resetting pull state"));
+}
+
+/* Two text parameters after the sobject: the statements that move one piece of state. */
+static sfa_status set_state(sfa_agent *a, const char *sql, const char *sobject, const char *v2,
+                            const char *v3)
+{
+    sqlite3_stmt *st = store_stmt(a, sql);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, v2, -1, SQLITE_STATIC);
+    if (v3)
+        sqlite3_bind_text(st, 3, v3, -1, SQLITE_STATIC);
+    sfa_status s = step_done(a, st, "writing pull state");
+    if (s == SFA_OK && sqlite3_changes(store_db(a)) != 1)
+        s = store_fail(a, SFA_ESTATE, "no pull state for %s", sobject);
+    return s;
+}
+
+/* The mark a page ends on: its last record's (SystemModstamp, Id), Id in 18-char form. */
+static sfa_status page_mark(sfa_agent *a, const cJSON *records, const char **stamp,
+                            char id18[SFID_LEN + 1])
+{
+    const cJSON *last = NULL;
+    for (const cJSON *r = records ? records->child : NULL; r; r = r->next)
+        last = r;
+    *stamp = last ? json_str(last, "SystemModstamp") : NULL;
+    const char *id = last ? json_str(last, "Id") : NULL;
+    if (!last || !*stamp || !id || !sfid_to18(id, id18))
+        return store_fail(a, SFA_ESERVER, "a page of pulled records ends without a valid mark");
+    return SFA_OK;
+}
+
+sfa_status store_pull_page(sfa_agent *a, const char *sobject, const cJSON *records,
+                           const char *key_field, int64_t now_ms, store_pull_counts *c)
+{
+    if (!cJSON_GetArraySize(records))
+        return SFA_OK;
+    const char *stamp = NULL;
+    char id18[SFID_LEN + 1];
+    sfa_status s = page_mark(a, records, &stamp, id18);
+    if (s != SFA_OK || (s = begin(a)) != SFA_OK)
+        return s;
+    store_pull_counts mine = {0};
+    for (const cJSON *r = records->child; r && s == SFA_OK; r = r->next)
+        s = store_mirror_merge(a, sobject, r, key_field, now_ms, NULL, &mine);
+    if (s == SFA_OK) /* I1: the mark and the records it covers commit together */
+        s = set_state(a, SQL_MARK, sobject, stamp, id18);
+    if (s == SFA_OK)
+        CRASH_POINT("pull.before_page_commit");
+    s = finish(a, s);
+    if (s == SFA_OK) {
+        c->pulled += mine.pulled;
+        c->added += mine.added;
+        c->updated += mine.updated;
+        c->kept += mine.kept;
+    }
+    return s;
+}
+
+sfa_status store_pull_one(sfa_agent *a, const char *sobject, const cJSON *record,
+                          const char *key_field, char **out_local_id, store_pull_counts *c)
+{
+    sfa_status s = begin(a);
+    if (s != SFA_OK)
+        return s;
+    s = store_mirror_merge(a, sobject, record, key_field, time_now_ms(), out_local_id, c);
+    return finish(a, s);
+}
+
+sfa_status store_pull_deleted(sfa_agent *a, const char *sobject, const cJSON *ids,
+                              const char *covered_until, store_pull_counts *c)
+{
+    sfa_status s = begin(a);
+    size_t removed = 0;
+    for (const cJSON *i = ids ? ids->child : NULL; i && s == SFA_OK; i = i->next) {
+        char id18[SFID_LEN + 1];
+        bool gone = false;
+        if (cJSON_IsString(i) && sfid_to18(i->valuestring, id18))
+            s = store_mirror_drop(a, sobject, id18, &gone);
+        removed += gone;
+    }
+    if (s == SFA_OK) /* I2 */
+        s = set_state(a, SQL_DELETES, sobject, covered_until, NULL);
+    s = finish(a, s);
+    if (s == SFA_OK)
+        c->deleted += removed;
+    return s;
+}
+
+sfa_status store_pull_seen_begin(sfa_agent *a)
+{
+    char *err = NULL;
+    int rc = sqlite3_exec(store_db(a),
+                          "CREATE TEMP TABLE IF NOT EXISTS pull_seen (sf_id TEXT PRIMARY KEY)"
+                          " WITHOUT ROWID; DELETE FROM temp.pull_seen",
+                          NULL, NULL, &err);
+    sqlite3_free(err);
+    return rc == SQLITE_OK ? SFA_OK : store_fail_sqlite(a, rc, "preparing reconciliation");
+}
+
+sfa_status store_pull_seen_add(sfa_agent *a, const cJSON *records)
+{
+    sfa_status s = begin(a);
+    sqlite3_stmt *st = s == SFA_OK ? store_stmt(a, SQL_SEEN_ADD) : NULL;
+    if (s == SFA_OK && !st)
+        s = store_last_status(a);
+    for (const cJSON *r = records ? records->child : NULL; r && s == SFA_OK; r = r->next) {
+        char id18[SFID_LEN + 1];
+        const char *id = json_str(r, "Id");
+        if (!id || !sfid_to18(id, id18))
+            continue;
+        sqlite3_bind_text(st, 1, id18, -1, SQLITE_TRANSIENT);
+        s = step_done(a, st, "noting a reconciled Id");
+    }
+    return finish(a, s);
+}
+
+/* The ghosts: cached Ids of sobject not seen in the reconciliation (caller frees). */
+static sfa_status ghosts(cJSON **out, sfa_agent *a, const char *sobject)
+{
+    *out = cJSON_CreateArray();
+    sqlite3_stmt *st = store_stmt(a, SQL_GHOSTS);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        cJSON_AddItemToArray(*out, cJSON_CreateString((const char *)sqlite3_column_text(st, 0)));
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "finding ghosts");
+}
+
+sfa_status store_pull_seen_finish(sfa_agent *a, const char *sobject, const char *covered_until,
+                                  store_pull_counts *c)
+{
+    sfa_status s = begin(a);
+    cJSON *gone = NULL;
+    if (s == SFA_OK)
+        s = ghosts(&gone, a, sobject);
+    size_t removed = 0;
+    for (const cJSON *i = gone ? gone->child : NULL; i && s == SFA_OK; i = i->next) {
+        bool dropped = false;
+        s = store_mirror_drop(a, sobject, i->valuestring, &dropped);
+        removed += dropped;
+    }
+    if (s == SFA_OK) /* I2, I3 */
+        s = set_state(a, SQL_RECONCILED, sobject, covered_until, NULL);
+    cJSON_Delete(gone);
+    s = finish(a, s);
+    if (s == SFA_OK)
+        c->deleted += removed;
+    return s;
+}
+
+sfa_status store_pull_finished(sfa_agent *a, const char *sobject, int64_t now_ms, bool reconcile)
+{
+    sfa_status s = begin(a);
+    sqlite3_stmt *st = s == SFA_OK ? store_stmt(a, SQL_FINISHED) : NULL;
+    if (s == SFA_OK && !st)
+        s = store_last_status(a);
+    if (s == SFA_OK) {
+        sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now_ms);
+        sqlite3_bind_int(st, 3, reconcile ? 1 : 0);
+        s = step_done(a, st, "writing pull state");
+    }
+    return finish(a, s);
+}
+
+bool store_pull_check_invariants(sfa_agent *a, char **why)
+{
+    sqlite3_stmt *st = store_stmt(a, SQL_BAD_STATE);
+    if (why)
+        *why = NULL;
+    if (!st)
+        return false;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && why)
+        *why = xasprintf("P1/P2: pull state of %s has a broken mark", sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE;
+}

@@ -1,0 +1,276 @@
+/* The pull engine's run: for each configured sObject, an incremental query ordered by
+ * (SystemModstamp, Id) from the committed high-water mark, followed page by page through
+ * nextRecordsUrl, each page merged and the mark moved in one transaction; then deletes
+ * (pull_deletes.c). docs/sync-protocol.md#pull.
+ *
+ * Invariants:
+ *   I1. The mark is (SystemModstamp, Id) of the last record of a committed page
+ *       (store/pull.c I1), and the query asks for records strictly after it in the same
+ *       order it pages in, so records sharing one second on either side of a page
+ *       boundary are neither lost nor repeated, even across a crash.
+ *   I2. A page is committed before the next one is asked for: at most one page of
+ *       results is in memory at any time (streaming; peak memory independent of the
+ *       number of records).
+ *   I3. An expired query locator restarts the query from the committed mark, never
+ *       from the start and never by retrying the locator.
+ *   I4. A scope (fields + where) other than the one the mark was earned under starts
+ *       the object over: mark cleared, and a full Id reconciliation owed so records
+ *       that left the scope leave the cache.
+ */
+#include "sync/engine/pull.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "soql/soql.h"
+#include "sync/client/config_internal.h"
+#include "sync/engine/build.h"
+#include "util/alloc.h"
+#include "util/crashpoint.h"
+#include "util/json.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+#include "util/timeutil.h"
+
+sfa_status pull_fail(pull_ctx *ctx, sfa_status st, const char *fmt, ...)
+{
+    if (ctx->st != SFA_OK)
+        return st; /* the first reason is the one that matters */
+    ctx->st = st;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx->msg, sizeof ctx->msg, fmt, ap);
+    va_end(ap);
+    log_warn("pull: %s", ctx->msg);
+    return st;
+}
+
+static bool limit_reached(const pull_ctx *ctx)
+{
+    long used = sf_client_api_used(ctx->client), max = sf_client_api_max(ctx->client);
+    return used >= 0 && max > 0 && (double)used >= ctx->api_share * (double)max;
+}
+
+sfa_status pull_get(pull_ctx *ctx, const char *path, sf_response *resp)
+{
+    if (limit_reached(ctx)) { /* the same API share rule as push */
+        memset(resp, 0, sizeof *resp);
+        resp->retry_after_s = -1;
+        return SFA_ELIMIT;
+    }
+    sfa_status rc = sf_client_request(ctx->client, "GET", path, NULL, resp);
+    if (rc != SFA_OK)
+        return rc; /* not sent: login refused or unreachable */
+    if (resp->outcome == SF_NOT_SENT)
+        return SFA_ENETWORK;
+    if (resp->outcome == SF_UNKNOWN)
+        return SFA_ERETRY; /* a read: nothing to resolve, ask again next run */
+    if (resp->status == 401)
+        return SFA_EAUTH;
+    if (resp->error_code && strcmp(resp->error_code, "REQUEST_LIMIT_EXCEEDED") == 0)
+        return SFA_ELIMIT;
+    if (resp->status >= 500)
+        return SFA_ERETRY;
+    if (resp->status < 200 || resp->status >= 300 || !cJSON_IsObject(resp->json))
+        return SFA_ESERVER;
+    return SFA_OK;
+}
+
+/* An unquoted SOQL dateTime literal with milliseconds ("2026-12-01T10:00:00.000Z"): the
+ * form soql/ and Salesforce accept (docs/salesforce.md#timestamps). */
+static bool soql_datetime(const char *stamp, char out[40])
+{
+    int64_t ms;
+    char z[32];
+    if (!stamp || !time_parse_sf(stamp, &ms))
+        return false;
+    time_format_iso_z(ms, z); /* "...:ssZ" */
+    size_t n = strlen(z);
+    snprintf(out, 40, "%.*s.%03dZ", (int)(n - 1), z, (int)(((ms % 1000) + 1000) % 1000));
+    return true;
+}
+
+char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mark_id)
+{
+    char when[40];
+    bool mark = mark_modstamp && mark_id;
+    if (mark && !soql_datetime(mark_modstamp, when))
+        return NULL;
+    strbuf sb = STRBUF_INIT;
+    strbuf_addf(&sb, "SELECT %s FROM %s", sc->select, sc->sobject);
+    if (sc->where)
+        strbuf_addf(&sb, " WHERE (%s)%s", sc->where, mark ? " AND " : "");
+    else if (mark)
+        strbuf_adds(&sb, " WHERE ");
+    if (mark) { /* I1: strictly after the mark, in the order pages come in */
+        char *id = soql_quote(mark_id);
+        strbuf_addf(&sb, "(SystemModstamp > %s OR (SystemModstamp = %s AND Id > %s))", when, when,
+                    id);
+        free(id);
+    }
+    strbuf_adds(&sb, " ORDER BY SystemModstamp, Id");
+    return strbuf_detach(&sb);
+}
+
+/* Commit one page (I2) and say where the next one is (caller frees; NULL when done). */
+static sfa_status take_page(pull_ctx *ctx, const pull_scope *sc, const cJSON *body, char **next)
+{
+    *next = NULL;
+    CRASH_POINT("pull.after_page_fetch");
+    const cJSON *records = cJSON_GetObjectItemCaseSensitive(body, "records");
+    if (records && !cJSON_IsArray(records))
+        return pull_fail(ctx, SFA_ESERVER, "%s: query answer without a records array", sc->sobject);
+    sfa_status st = store_pull_page(ctx->agent, sc->sobject, records, sc->key_field, time_now_ms(),
+                                    &ctx->counts);
+    if (st != SFA_OK)
+        return pull_fail(ctx, st, "%s: could not store a page: %s", sc->sobject,
+                         sfa_agent_errmsg(ctx->agent));
+    CRASH_POINT("pull.after_page_commit");
+    const char *url = json_str(body, "nextRecordsUrl");
+    if (url && !json_bool(body, "done", true))
+        *next = xstrdup(url);
+    return SFA_OK;
+}
+
+/* Follow one query from its first path to its last page. *expired: the locator died. */
+static sfa_status follow(pull_ctx *ctx, const pull_scope *sc, char *path, bool *expired)
+{
+    sfa_status st = SFA_OK;
+    *expired = false;
+    while (path && st == SFA_OK) {
+        sf_response resp;
+        st = pull_get(ctx, path, &resp);
+        free(path);
+        path = NULL;
+        if (st == SFA_OK)
+            st = take_page(ctx, sc, resp.json, &path);
+        else if (resp.error_code && strcmp(resp.error_code, "INVALID_QUERY_LOCATOR") == 0)
+            *expired = true; /* I3: the caller restarts from the mark */
+        else
+            pull_fail(ctx, st, "%s: query failed: %s", sc->sobject,
+                      resp.error_message ? resp.error_message : sf_client_errmsg(ctx->client));
+        sf_response_free(&resp);
+    }
+    free(path);
+    return st;
+}
+
+static char *query_path(const char *soql)
+{
+    char *enc = push_url_encode(soql);
+    char *path = xasprintf("query?q=%s", enc);
+    free(enc);
+    return path;
+}
+
+/* Every record changed after the mark, restarting from the mark when a locator expires. */
+static sfa_status pull_changes(pull_ctx *ctx, const pull_scope *sc, store_pull_state *ps)
+{
+    for (int restarts = 0;; restarts++) {
+        char *soql = pull_soql(sc, ps->mark_modstamp, ps->mark_id);
+        if (!soql)
+            return pull_fail(ctx, SFA_ECORRUPT, "%s: unreadable high-water mark '%s'", sc->sobject,
+                             ps->mark_modstamp);
+        bool expired = false;
+        sfa_status st = follow(ctx, sc, query_path(soql), &expired);
+        free(soql);
+        if (!expired)
+            return st;
+        if (restarts >= PULL_LOCATOR_RESTARTS)
+            return pull_fail(ctx, SFA_ERETRY, "%s: query locator keeps expiring", sc->sobject);
+        log_info("pull: %s: query locator expired; restarting from the mark", sc->sobject);
+        store_pull_state_clear(ps);
+        if ((st = store_pull_state_get(ps, ctx->agent, sc->sobject)) != SFA_OK)
+            return pull_fail(ctx, st, "%s", sfa_agent_errmsg(ctx->agent));
+    }
+}
+
+/* I4: (re)start the object when its scope is new or changed. */
+static sfa_status check_scope(pull_ctx *ctx, const pull_scope *sc, store_pull_state *ps)
+{
+    if (ps->found && ps->scope_hash && strcmp(ps->scope_hash, sc->hash) == 0)
+        return SFA_OK;
+    /* The first pull sees only live records, so deletes before it do not matter; a
+     * minute of slack covers clock skew with Salesforce (getDeleted is idempotent). */
+    char since[32];
+    time_format_sf(time_now_ms() - 60 * 1000, since);
+    sfa_status st = store_pull_state_reset(ctx->agent, sc->sobject, sc->hash, since, ps->found);
+    store_pull_state_clear(ps);
+    if (st == SFA_OK)
+        st = store_pull_state_get(ps, ctx->agent, sc->sobject);
+    return st == SFA_OK ? SFA_OK : pull_fail(ctx, st, "%s", sfa_agent_errmsg(ctx->agent));
+}
+
+static sfa_status pull_object(pull_ctx *ctx, const char *sobject)
+{
+    pull_scope sc = {0};
+    store_pull_state ps = {0};
+    sfa_status st = pull_scope_build(&sc, ctx, sobject);
+    if (st == SFA_OK && (st = store_pull_state_get(&ps, ctx->agent, sobject)) != SFA_OK)
+        pull_fail(ctx, st, "%s", sfa_agent_errmsg(ctx->agent));
+    if (st == SFA_OK)
+        st = check_scope(ctx, &sc, &ps);
+    if (st == SFA_OK)
+        st = pull_changes(ctx, &sc, &ps);
+    if (st == SFA_OK)
+        st = pull_deletes(ctx, &sc, &ps);
+    if (st == SFA_OK && (st = store_pull_finished(ctx->agent, sobject, time_now_ms(), false)))
+        pull_fail(ctx, st, "%s", sfa_agent_errmsg(ctx->agent));
+    store_pull_state_clear(&ps);
+    pull_scope_clear(&sc);
+    return st;
+}
+
+/* Failures of one object (a bad where, an object not visible) leave the others to run;
+ * the link, the API limit, authentication and the local database stop the pull. */
+static bool object_scoped(sfa_status st)
+{
+    return st == SFA_ESERVER || st == SFA_EINVAL;
+}
+
+sfa_status pull_run(pull_ctx *ctx)
+{
+    sfa_status first = SFA_OK;
+    size_t n = sync_config_object_count(ctx->cfg);
+    for (size_t i = 0; i < n; i++) {
+        sfa_status st = pull_object(ctx, sync_config_object(ctx->cfg, i));
+        if (st != SFA_OK && first == SFA_OK)
+            first = st;
+        if (st != SFA_OK && !object_scoped(st))
+            break;
+    }
+    return first;
+}
+
+/* Debug and test builds check the pull state invariants after every pull (STYLE.md 8). */
+static void assert_pull_invariants(sfa_agent *agent)
+{
+#ifndef NDEBUG
+    char *why = NULL;
+    if (!store_pull_check_invariants(agent, &why)) {
+        log_error("pull invariant broken: %s", why ? why : "?");
+        assert(!"pull invariant broken");
+    }
+    free(why);
+#else
+    (void)agent;
+#endif
+}
+
+sfa_status sync_pull_run(sfa_agent *agent, const sfa_config *cfg, sf_client *client, int batch,
+                         double api_share, sfa_sync_report *report, char *msg, size_t msglen)
+{
+    pull_ctx ctx = {.agent = agent, .client = client, .cfg = cfg, .api_share = api_share};
+    sf_client_set_query_batch(client, batch > 0 ? batch : PULL_BATCH_DEFAULT);
+    sfa_status st = pull_run(&ctx);
+    sf_client_set_query_batch(client, 0); /* the client may be used for other requests */
+    report->pulled += ctx.counts.pulled;
+    report->updated += ctx.counts.updated;
+    report->deleted += ctx.counts.deleted;
+    snprintf(msg, msglen, "%s", ctx.msg);
+    assert_pull_invariants(agent);
+    return st;
+}

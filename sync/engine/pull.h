@@ -1,0 +1,83 @@
+/* The pull engine (Salesforce -> mirror): sync/engine/pull.c (the run and the incremental
+ * query), pull_scope.c (what to cache), pull_deletes.c (getDeleted and full Id
+ * reconciliation), pull_refresh.c (one record on demand). docs/sync-protocol.md#pull.
+ * Never used by agent/ or embedders (they call sfa_sync_run / sfa_sync_refresh).
+ */
+#ifndef SFA_SYNC_ENGINE_PULL_H
+#define SFA_SYNC_ENGINE_PULL_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sfagent/agent.h"
+#include "sfagent/config.h"
+#include "sfagent/status.h"
+#include "sfagent/sync.h"
+#include "store/pull.h"
+#include "sync/client/sf_client.h"
+
+/* Records per query page asked for (Salesforce's maximum; it may send fewer). */
+#define PULL_BATCH_DEFAULT 2000
+/* getDeleted reaches back 15 days; start a reconciliation a little before that. */
+#define PULL_DELETES_KEPT_MS (15LL * 24 * 3600 * 1000 - 3600 * 1000)
+/* Restarts of a query whose locator expired, per object and run. */
+#define PULL_LOCATOR_RESTARTS 3
+
+/* What to cache of one sObject. */
+typedef struct pull_scope {
+    char *sobject;
+    char *select;    /* "Id, SystemModstamp, ..." */
+    char *where;     /* configured condition, or NULL */
+    char *key_field; /* the idempotency field when the object has it, else NULL */
+    char hash[17];   /* of select + where: a change resets the mark */
+} pull_scope;
+
+typedef struct pull_ctx {
+    sfa_agent *agent;
+    sf_client *client; /* borrowed */
+    const sfa_config *cfg;
+    double api_share;
+    store_pull_counts counts;
+    /* Set when a request or the store failed; the first reason wins. */
+    sfa_status st;
+    char msg[256];
+} pull_ctx;
+
+/* Stop with st and a message (printf-style); returns st. */
+sfa_status pull_fail(pull_ctx *ctx, sfa_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* GET path; on SFA_OK resp holds a 2xx answer with a JSON body. Otherwise the status
+ * says why (SFA_ENETWORK not reachable, SFA_ERETRY answer lost, SFA_ELIMIT, SFA_EAUTH,
+ * SFA_ESERVER with resp->error_code set, e.g. INVALID_QUERY_LOCATOR) and ctx is NOT
+ * stopped: the caller decides. resp must be freed either way. */
+sfa_status pull_get(pull_ctx *ctx, const char *path, sf_response *resp);
+
+/* pull_scope.c: build the scope of sobject from the configuration and describe (fetched
+ * and cached when missing). */
+sfa_status pull_scope_build(pull_scope *out, pull_ctx *ctx, const char *sobject);
+void pull_scope_clear(pull_scope *s);
+/* The default field list from a describe: retrievable fields minus long text areas
+ * (textarea longer than 255), base64 and compound fields. Pure; caller frees. */
+char *pull_scope_default_fields(const cJSON *describe);
+
+/* The SOQL of an incremental pull after (mark_modstamp, mark_id) (both NULL: from the
+ * start). Caller frees; NULL when the mark's time cannot be parsed. Pure. */
+char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mark_id);
+
+/* pull_deletes.c: bring deletes up to date for one object (getDeleted, or a full Id
+ * reconciliation when owed or when Salesforce no longer has the deletes). */
+sfa_status pull_deletes(pull_ctx *ctx, const pull_scope *sc, store_pull_state *ps);
+
+/* The whole pull for every configured object. */
+sfa_status pull_run(pull_ctx *ctx);
+
+/* Entry point from sfa_sync_run (push.c), under its run lease: pull every configured
+ * object with client (borrowed), pages of batch records (0: PULL_BATCH_DEFAULT), within
+ * api_share of the org's limit; counts added to report. On failure msg says why. */
+sfa_status sync_pull_run(sfa_agent *agent, const sfa_config *cfg, sf_client *client, int batch,
+                         double api_share, sfa_sync_report *report, char *msg, size_t msglen);
+
+#endif

@@ -1,0 +1,15 @@
+# Pull engine tests against the in-process emulator (docs/sync-protocol.md#pull).
+if(SFA_BUILD_EMULATOR)
+  sfa_add_test(test_pull SOURCES test_pull.c push_fixture.c LIBS sfagent sfemu TIMEOUT 120)
+endif()
+if(SFA_BUILD_EMULATOR)
+  # A fresh process for one pull-only run (crash points are read once per process).
+  add_executable(pull_helper pull_helper.c)
+  target_include_directories(pull_helper PRIVATE ${PROJECT_SOURCE_DIR}
+                             ${PROJECT_SOURCE_DIR}/include)
+  target_link_libraries(pull_helper PRIVATE sfagent)
+  sfa_add_test(test_pull_crash SOURCES test_pull_crash.c push_fixture.c LIBS sfagent sfemu
+               TIMEOUT 120)
+  add_dependencies(test_pull_crash pull_helper)
+  target_compile_definitions(test_pull_crash PRIVATE PULL_HELPER="$<TARGET_FILE:pull_helper>")
+endif()

@@ -1,0 +1,409 @@
+/* The pull engine against the in-process emulator (docs/sync-protocol.md#pull): paging
+ * with ties on SystemModstamp across page boundaries, an expired query locator, edits,
+ * creates and deletes by another Salesforce user, the getDeleted window exceeded, merges
+ * with local edits (disjoint and same field), a record created here and pulled back,
+ * scope changes, and `--refresh` (sfa_sync_refresh) online, offline and uncached. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "push_fixture.h"
+#include "util/json.h"
+#include "util/timeutil.h"
+
+#define DAY_MS (24LL * 3600 * 1000)
+
+typedef struct env {
+    push_fixture f;
+    int64_t now; /* the pinned test clock */
+} env;
+
+static int setup(void **state)
+{
+    env *e = calloc(1, sizeof *e);
+    e->now = time_now_ms() / 1000 * 1000;
+    time_set_override(e->now);
+    if (push_fixture_setup(&e->f, NULL, "objects = Case\n") != 0)
+        return -1;
+    *state = e;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    env *e = *state;
+    push_fixture_teardown(&e->f);
+    time_set_override(0);
+    free(e);
+    return 0;
+}
+
+static void advance(env *e, int64_t ms)
+{
+    e->now += ms;
+    time_set_override(e->now);
+}
+
+static sfa_status run(env *e, bool pull_only, sfa_sync_report *rep)
+{
+    sfa_sync_options o = SFA_SYNC_OPTIONS_INIT;
+    o.seed = 7;
+    o.ignore_pause = true;
+    o.pull_only = pull_only;
+    o.pull_batch_size = 200;
+    sfa_status st = sfa_sync_run(rep, e->f.agent, e->f.cfg, &o);
+    if (st != SFA_OK)
+        fprintf(stderr, "sync: %s: %s\n", sfa_strerror(st), rep->message);
+    return st;
+}
+
+static sfa_status push(env *e)
+{
+    sfa_sync_report rep;
+    sfa_sync_options o = SFA_SYNC_OPTIONS_INIT;
+    o.ignore_pause = true;
+    o.push_only = true;
+    return sfa_sync_run(&rep, e->f.agent, e->f.cfg, &o);
+}
+
+static void insert_cases(env *e, int n, const char *status, char (*ids)[19])
+{
+    for (int i = 0; i < n; i++) {
+        char id[19], subject[32];
+        snprintf(subject, sizeof subject, "server %d", i);
+        cJSON *f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "Subject", subject);
+        cJSON_AddStringToObject(f, "Status", status);
+        assert_int_equal(emu_record_insert(e->f.emu, "Case", f, id), 0);
+        if (ids)
+            memcpy(ids[i], id, 19);
+        cJSON_Delete(f);
+    }
+}
+
+static size_t cached(env *e)
+{
+    sfa_record_array list = {0};
+    sfa_list_options lo = SFA_LIST_OPTIONS_INIT;
+    assert_int_equal(sfa_record_list(&list, e->f.agent, "Case", &lo), SFA_OK);
+    size_t n = list.count;
+    sfa_record_array_free(&list);
+    return n;
+}
+
+/* The mirror holds exactly the server's live Cases, each once, with the server's Subject. */
+static void assert_mirror_is_server(env *e)
+{
+    cJSON *all = emu_records(e->f.emu, "Case", false);
+    assert_int_equal(cached(e), (size_t)cJSON_GetArraySize(all));
+    for (const cJSON *r = all->child; r; r = r->next) {
+        sfa_record *m = NULL;
+        assert_int_equal(sfa_record_get(&m, e->f.agent, "Case", json_str(r, "Id")), SFA_OK);
+        cJSON *fields = cJSON_Parse(m->fields_json);
+        const char *subject = json_str(r, "Subject");
+        if (subject && !m->dirty)
+            assert_string_equal(json_str(fields, "Subject"), subject);
+        cJSON_Delete(fields);
+        sfa_record_free(m);
+    }
+    cJSON_Delete(all);
+}
+
+static char *field_of(env *e, const char *ref, const char *name)
+{
+    sfa_record *m = NULL;
+    assert_int_equal(sfa_record_get(&m, e->f.agent, "Case", ref), SFA_OK);
+    cJSON *fields = cJSON_Parse(m->fields_json);
+    const char *v = json_str(fields, name);
+    char *out = v ? strdup(v) : NULL;
+    cJSON_Delete(fields);
+    sfa_record_free(m);
+    return out;
+}
+
+/* 450 records share one second and pages hold 200: two page boundaries fall inside the
+ * tie. Every record arrives once; a second pull downloads nothing. */
+static void test_pull_ties_across_pages(void **state)
+{
+    env *e = *state;
+    insert_cases(e, 450, "New", NULL);
+    advance(e, 1000);
+    insert_cases(e, 30, "New", NULL);
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(rep.pulled, 480);
+    assert_int_equal(rep.updated, 0);
+    assert_int_equal(emu_request_count(e->f.emu, "GET", "/services/data/v*/query/*"), 2);
+    assert_mirror_is_server(e);
+    advance(e, 1000);
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(rep.pulled, 0);
+    assert_int_equal(cached(e), 480);
+}
+
+/* An expired locator restarts from the committed mark: nothing lost, nothing twice. */
+static void test_pull_expired_locator_restarts_from_mark(void **state)
+{
+    env *e = *state;
+    insert_cases(e, 500, "New", NULL);
+    emu_fault fault = EMU_FAULT_INIT;
+    fault.kind = EMU_FAULT_STATUS;
+    fault.method = "GET";
+    fault.path_pattern = "/services/data/v*/query/*";
+    fault.count = 1;
+    fault.status = 400;
+    fault.error_code = "INVALID_QUERY_LOCATOR";
+    fault.message = "invalid query locator";
+    assert_true(emu_fault_add(e->f.emu, &fault) > 0);
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(emu_faults_fired(e->f.emu), 1);
+    assert_int_equal(rep.pulled, 500); /* page 1 once, then 300 after the mark */
+    assert_mirror_is_server(e);
+}
+
+/* Another user edits, creates and deletes; the next pull mirrors all three. */
+static void test_pull_server_changes(void **state)
+{
+    env *e = *state;
+    char ids[3][19];
+    insert_cases(e, 3, "New", ids);
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    advance(e, 2 * 60 * 1000);
+    cJSON *edit = cJSON_Parse("{\"Subject\":\"edited upstream\"}");
+    assert_int_equal(emu_record_edit(e->f.emu, ids[0], edit), 0);
+    cJSON_Delete(edit);
+    assert_int_equal(emu_record_remove(e->f.emu, ids[1]), 0);
+    insert_cases(e, 1, "New", NULL);
+    advance(e, 2 * 60 * 1000); /* getDeleted works in whole minutes */
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(rep.pulled, 2);
+    assert_int_equal(rep.updated, 1);
+    assert_int_equal(rep.deleted, 1);
+    char *s = field_of(e, ids[0], "Subject");
+    assert_string_equal(s, "edited upstream");
+    free(s);
+    sfa_record *gone = NULL;
+    assert_int_equal(sfa_record_get(&gone, e->f.agent, "Case", ids[1]), SFA_ENOTFOUND);
+    assert_mirror_is_server(e);
+}
+
+/* Away longer than Salesforce keeps deletes: a full Id reconciliation removes ghosts. */
+static void test_pull_delete_window_exceeded_reconciles(void **state)
+{
+    env *e = *state;
+    char ids[4][19];
+    insert_cases(e, 4, "New", ids);
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(emu_record_remove(e->f.emu, ids[2]), 0);
+    advance(e, 16 * DAY_MS);
+    size_t deleted_calls = emu_request_count(e->f.emu, "GET", "*/deleted/*");
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(rep.deleted, 1);
+    assert_int_equal(emu_request_count(e->f.emu, "GET", "*/deleted/*"), deleted_calls);
+    assert_mirror_is_server(e);
+    /* Deletes are tracked again from the reconciliation on. */
+    assert_int_equal(emu_record_remove(e->f.emu, ids[3]), 0);
+    advance(e, 3 * 60 * 1000);
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(rep.deleted, 1);
+    assert_int_equal(emu_request_count(e->f.emu, "GET", "*/deleted/*"), deleted_calls + 1);
+    assert_mirror_is_server(e);
+}
+
+/* A record created here, synced, then pulled back: one mirror row, not two. */
+static char *synced_case(env *e, const char *subject)
+{
+    char json[128];
+    snprintf(json, sizeof json, "{\"Subject\":\"%s\",\"Status\":\"New\"}", subject);
+    char *local = push_fixture_create(&e->f, "Case", json);
+    assert_int_equal(push(e), SFA_OK);
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(cached(e), 1);
+    return local;
+}
+
+static void local_update(env *e, const char *local, const char *json)
+{
+    assert_int_equal(sfa_record_update(e->f.agent, "Case", local, json), SFA_OK);
+}
+
+static char *server_id(env *e, const char *local)
+{
+    sfa_record *m = NULL;
+    assert_int_equal(sfa_record_get(&m, e->f.agent, "Case", local), SFA_OK);
+    char *id = strdup(m->sf_id);
+    sfa_record_free(m);
+    return id;
+}
+
+static void server_edit(env *e, const char *id, const char *json)
+{
+    advance(e, 1000);
+    cJSON *f = cJSON_Parse(json);
+    assert_int_equal(emu_record_edit(e->f.emu, id, f), 0);
+    cJSON_Delete(f);
+    advance(e, 1000);
+}
+
+/* Server changes Status, the agent has an unsent Subject edit: both survive. */
+static void test_pull_merge_disjoint_fields(void **state)
+{
+    env *e = *state;
+    char *local = synced_case(e, "mine");
+    char *id = server_id(e, local);
+    local_update(e, local, "{\"Subject\":\"local edit\"}");
+    server_edit(e, id, "{\"Status\":\"Working\"}");
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_ERETRY); /* the local edit is still pending */
+    assert_int_equal(rep.updated, 1);
+    char *subject = field_of(e, local, "Subject"), *status = field_of(e, local, "Status");
+    assert_string_equal(subject, "local edit"); /* never overwritten by the pull */
+    assert_string_equal(status, "Working");
+    assert_int_equal(push(e), SFA_OK);
+    cJSON *srv = emu_record_get(e->f.emu, id);
+    assert_string_equal(json_str(srv, "Subject"), "local edit");
+    assert_string_equal(json_str(srv, "Status"), "Working");
+    cJSON_Delete(srv);
+    assert_int_equal(cached(e), 1);
+    free(subject);
+    free(status);
+    free(id);
+    free(local);
+}
+
+/* Same field on both sides: the local edit stays on top; push sees the conflict. */
+static void test_pull_merge_same_field(void **state)
+{
+    env *e = *state;
+    char *local = synced_case(e, "mine");
+    char *id = server_id(e, local);
+    local_update(e, local, "{\"Subject\":\"local\"}");
+    server_edit(e, id, "{\"Subject\":\"server\"}");
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_ERETRY);
+    char *subject = field_of(e, local, "Subject");
+    assert_string_equal(subject, "local");
+    free(subject);
+    sfa_sync_report prep;
+    sfa_sync_options o = SFA_SYNC_OPTIONS_INIT;
+    o.ignore_pause = true;
+    o.push_only = true;
+    assert_int_equal(sfa_sync_run(&prep, e->f.agent, e->f.cfg, &o), SFA_OK);
+    assert_int_equal(prep.conflicts_logged, 1); /* local-wins, logged */
+    cJSON *srv = emu_record_get(e->f.emu, id);
+    assert_string_equal(json_str(srv, "Subject"), "local");
+    cJSON_Delete(srv);
+    free(id);
+    free(local);
+}
+
+/* Deleted on the server while a local update waits: the record stays, visibly. */
+static void test_pull_server_delete_with_pending_edit_keeps_record(void **state)
+{
+    env *e = *state;
+    char *local = synced_case(e, "mine");
+    char *id = server_id(e, local);
+    local_update(e, local, "{\"Subject\":\"local\"}");
+    assert_int_equal(emu_record_remove(e->f.emu, id), 0);
+    advance(e, 3 * 60 * 1000);
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_ERETRY);
+    assert_int_equal(rep.deleted, 0);
+    assert_int_equal(cached(e), 1);
+    assert_int_equal(run(e, false, &rep), SFA_EPARTIAL); /* push: dead, ENTITY_IS_DELETED */
+    sfa_op *op = push_fixture_first_op(&e->f, local);
+    assert_non_null(op);
+    sfa_op_free(op);
+    assert_int_equal(cached(e), 1);
+    free(id);
+    free(local);
+}
+
+/* A scope filter change resets the mark; records that left the scope leave the cache. */
+static void test_pull_scope_change(void **state)
+{
+    env *e = *state;
+    insert_cases(e, 5, "New", NULL);
+    insert_cases(e, 3, "Closed", NULL);
+    sfa_config_free(e->f.cfg);
+    e->f.cfg = push_fixture_config(emu_base_url(e->f.emu),
+                                   "objects = Case\n[pull.Case]\nwhere = Status = 'New'\n");
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(cached(e), 5);
+    sfa_config_free(e->f.cfg);
+    e->f.cfg = push_fixture_config(emu_base_url(e->f.emu),
+                                   "objects = Case\n[pull.Case]\nwhere = Status = 'Closed'\n");
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(rep.pulled, 3);
+    assert_int_equal(rep.deleted, 5);
+    assert_int_equal(cached(e), 3);
+}
+
+/* --refresh: online it merges the server's version; an uncached CaseNumber is fetched;
+ * offline it fails (the CLI then prints the cached copy). */
+static void test_pull_refresh(void **state)
+{
+    env *e = *state;
+    char ids[2][19];
+    insert_cases(e, 2, "New", ids);
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    server_edit(e, ids[0], "{\"Subject\":\"fresh\"}");
+    char *local = NULL;
+    assert_int_equal(sfa_sync_refresh(&local, e->f.agent, e->f.cfg, "Case", ids[0]), SFA_OK);
+    char *s = field_of(e, ids[0], "Subject");
+    assert_string_equal(s, "fresh");
+    free(s);
+    free(local);
+    /* Not cached: by CaseNumber. */
+    char id3[19];
+    cJSON *f = cJSON_Parse("{\"Subject\":\"new upstream\"}");
+    assert_int_equal(emu_record_insert(e->f.emu, "Case", f, id3), 0);
+    cJSON_Delete(f);
+    cJSON *srv = emu_record_get(e->f.emu, id3);
+    char *number = strdup(json_str(srv, "CaseNumber"));
+    cJSON_Delete(srv);
+    assert_int_equal(sfa_sync_refresh(&local, e->f.agent, e->f.cfg, "Case", number), SFA_OK);
+    assert_non_null(local);
+    free(local);
+    s = field_of(e, number, "Subject");
+    assert_string_equal(s, "new upstream");
+    free(s);
+    assert_int_equal(sfa_sync_refresh(NULL, e->f.agent, e->f.cfg, "Case", "00999999"),
+                     SFA_ENOTFOUND);
+    free(number);
+    /* Offline: Salesforce unreachable, the cached copy untouched. */
+    sfa_config *off = push_fixture_config("http://127.0.0.1:1", "objects = Case\n");
+    assert_int_equal(sfa_sync_refresh(NULL, e->f.agent, off, "Case", ids[1]), SFA_ENETWORK);
+    sfa_config_free(off);
+    assert_int_equal(cached(e), 3);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_pull_ties_across_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_expired_locator_restarts_from_mark, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pull_server_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_delete_window_exceeded_reconciles, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pull_merge_disjoint_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_merge_same_field, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_server_delete_with_pending_edit_keeps_record,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_scope_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_refresh, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
