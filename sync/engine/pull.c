@@ -245,7 +245,7 @@ sfa_status pull_run(pull_ctx *ctx)
     return first;
 }
 
-/* Debug and test builds check the pull state invariants after every pull (STYLE.md 8). */
+/* Debug and test builds check the pull state invariants after every pull. */
 static void assert_pull_invariants(sfa_agent *agent)
 {
 #ifndef NDEBUG
