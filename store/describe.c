@@ -19,6 +19,7 @@
 #include "store/sql.h"
 #include "store/store.h"
 #include "store/store_internal.h"
+#include "util/alloc.h"
 #include "util/json.h"
 #include "util/timeutil.h"
 
@@ -133,18 +134,36 @@ sfa_status sfa_describe_cached(char **out_json, int64_t *fetched_at_ms, sfa_agen
     if (!out_json || !agent)
         return agent ? store_fail(agent, SFA_EINVAL, "sfa_describe_cached: out_json is required")
                      : store_error_set(SFA_EINVAL, "sfa_describe_cached: agent is required");
-    cJSON *d = NULL;
-    sfa_status st =
-        store_describe_get_at(&d, fetched_at_ms, agent, sobject ? sobject : STORE_DESCRIBE_GLOBAL);
-    if (st != SFA_OK)
-        return st;
-    if (!d)
+    /* The stored text as is: completion reads describe global on every key press. */
+    sqlite3_stmt *st = NULL;
+    if (fetched_at_ms)
+        *fetched_at_ms = 0;
+    int src = sqlite3_prepare_v2(store_db(agent), SQL_GET, -1, &st, NULL);
+    if (src == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, sobject ? sobject : STORE_DESCRIBE_GLOBAL, -1, SQLITE_STATIC);
+        src = sqlite3_step(st);
+        if (src == SQLITE_ROW) {
+            *out_json = xstrdup((const char *)sqlite3_column_text(st, 0));
+            if (fetched_at_ms)
+                *fetched_at_ms = sqlite3_column_int64(st, 1);
+            src = SQLITE_DONE;
+        }
+    }
+    sqlite3_finalize(st);
+    if (src != SQLITE_DONE)
+        return store_fail_sqlite(agent, src, "read the describe cache");
+    if (!*out_json)
         return store_fail(
             agent, SFA_ENOTFOUND, "no describe of %s is cached (run `sfagent describe%s%s` online)",
             sobject ? sobject : "the org's objects", sobject ? " " : "", sobject ? sobject : "");
-    *out_json = json_print(d);
-    cJSON_Delete(d);
     return SFA_OK;
+}
+
+sfa_status sfa_describe_check_sobject(sfa_agent *agent, const char *sobject)
+{
+    if (!agent)
+        return store_error_set(SFA_EINVAL, "sfa_describe_check_sobject: agent is required");
+    return store_check_sobject(agent, sobject);
 }
 
 sfa_status sfa_describe_check_fields(char **out, sfa_agent *agent, const char *sobject,

@@ -44,6 +44,13 @@ sfa_status sfa_describe_refresh(sfa_describe_fetch *out, sfa_agent *agent, const
                                 const char *sobject, bool force, int64_t max_age_ms);
 
 /**
+ * Is sobject an sObject of the org? With describe global cached, a name it does not list
+ * (in any letter case) is SFA_EINVAL with a did-you-mean; without it only the API-name
+ * syntax is checked. Reads only.
+ */
+sfa_status sfa_describe_check_sobject(sfa_agent *agent, const char *sobject);
+
+/**
  * Check a comma list of field names of sobject (`--fields A,B,C` of a list) against the
  * cached describe, else the built-in Case/Contact metadata: an unknown name is
  * SFA_EINVAL with a did-you-mean in the handle's message. *out gets the list in
