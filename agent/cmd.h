@@ -16,6 +16,19 @@ int cmd_outbox(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+/* agent/cmd_describe.c and agent/cmd_complete.c. */
+int cmd_describe(int argc, char **argv);
+int cmd_completion(int argc, char **argv);
+int cmd_complete(int argc, char **argv);
+
+/* The command table of main.c: name, handler, summary, help (for completion). */
+typedef struct cli_command {
+    const char *name;
+    cli_handler handler;
+    const char *summary; /* one line for `sfagent --help` */
+    const char *help;    /* full text for `sfagent COMMAND --help` */
+} cli_command;
+const cli_command *cli_command_table(size_t *count);
 /* agent/cmd_sync.c and agent/cmd_login.c (talk to Salesforce). */
 int cmd_sync(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);

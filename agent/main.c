@@ -11,12 +11,7 @@
 
 #include "cmd.h"
 
-typedef struct command {
-    const char *name;
-    cli_handler handler;
-    const char *summary; /* one line for `sfagent --help` */
-    const char *help;    /* full text for `sfagent COMMAND --help` */
-} command;
+typedef cli_command command;
 
 static const command commands[] = {
     {"init", cmd_init, "create (or migrate) the database", "usage: sfagent init\n"},
@@ -73,10 +68,30 @@ static const command commands[] = {
      "usage: sfagent status\n"},
     {"query", cmd_query, "local SOQL over the cached records",
      "usage: sfagent query \"SELECT Subject, Status FROM Case WHERE Status = 'New'\"\n"},
+    {"describe", cmd_describe, "the org's objects, or one object's fields (cached offline)",
+     "usage: sfagent describe [SOBJECT] [--refresh] [--config FILE]\n"
+     "Without SOBJECT: the org's objects (describe global); with one: its fields.\n"
+     "Fetches when nothing is cached, the cache is older than [sync] describe_max_age, or\n"
+     "--refresh is given (an unchanged describe costs a 304); offline, prints the cache\n"
+     "and its age.\n"},
+    {"completion", cmd_completion, "print a shell completion script",
+     "usage: sfagent completion bash|zsh|fish\n"
+     "  bash: source <(sfagent completion bash)\n"
+     "  zsh:  source <(sfagent completion zsh)\n"
+     "  fish: sfagent completion fish | source\n"},
+    {"complete", cmd_complete, "completion candidates (used by the completion scripts)",
+     "usage: sfagent complete -- WORD...\n"
+     "Prints one candidate per line for the last WORD. Never uses the network.\n"},
     {"version", cmd_version, "print the version", "usage: sfagent version\n"},
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+const cli_command *cli_command_table(size_t *count)
+{
+    *count = NCOMMANDS;
+    return commands;
+}
 
 static void print_help(FILE *out)
 {
@@ -85,7 +100,7 @@ static void print_help(FILE *out)
           "Commands:\n",
           out);
     for (size_t i = 0; i < NCOMMANDS; i++)
-        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fputs("\nOptions:\n"
           "  --db PATH            database file (default: $SFAGENT_DB, else ./" CLI_DEFAULT_DB_PATH
           ")\n"

@@ -6,8 +6,13 @@
  *
  * Invariants:
  * I1. Validation never writes; a failure leaves the database as it was.
- * I2. With a describe, a field it does not list is refused (Salesforce's INVALID_FIELD);
- *     without one, unknown fields pass (custom fields are legal) unless read-only by name.
+ * I2. With a describe, a field it does not list is refused (Salesforce's INVALID_FIELD)
+ *     with a did-you-mean from its field names (util/suggest.h). Without one, Case and
+ *     Contact refuse a standard (non-__c) field the built-in table lacks, and custom
+ *     fields and other sObjects' fields pass with syntax checks only.
+ * I7. With describe global cached, an sObject it does not list is refused with a
+ *     did-you-mean; an Id whose key prefix names an sObject a reference field cannot
+ *     point to is refused (prefixes from describe global, else the built-in few).
  * I3. Lengths count characters (UTF-8 code points) as Salesforce does; any string over
  *     STRING_MAX_BYTES is refused whatever the field.
  * I4. No field map and no upsert key names the agent's idempotency field, in any case.
@@ -20,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "store/describe.h"
 #include "store/sql.h"
 #include "store/store_internal.h"
 #include "util/alloc.h"
@@ -28,6 +34,8 @@
 #include "util/names.h"
 #include "util/sfdescribe.h"
 #include "util/sfid.h"
+#include "util/strbuf.h"
+#include "util/suggest.h"
 #include "util/timeutil.h"
 #include "util/utf8.h"
 
@@ -76,10 +84,23 @@ static const field_meta CASE_FIELDS[] = {
     RW("Priority", FT_TEXT, 0),
     RW("Origin", FT_TEXT, 255),
     RW("Description", FT_TEXT, 32000),
+    RW("Type", FT_TEXT, 255),
+    RW("Reason", FT_TEXT, 255),
+    RW("SuppliedName", FT_TEXT, 80),
+    RW("SuppliedEmail", FT_TEXT, 80),
+    RW("SuppliedPhone", FT_TEXT, 40),
+    RW("SuppliedCompany", FT_TEXT, 80),
+    RW("Comments", FT_TEXT, 4000),
+    {"IsEscalated", FT_BOOL, 0, true, true, false, NULL, NULL, NULL},
     REF("ContactId", "Contact"),
     REF("AccountId", "Account"),
+    REF("ParentId", "Case"),
+    REF("AssetId", "Asset"),
     REF("OwnerId", NULL),
     RO("IsClosed", FT_BOOL),
+    RO("ClosedDate", FT_DATETIME),
+    RO("CreatedById", FT_TEXT),
+    RO("LastModifiedById", FT_TEXT),
     RO("CreatedDate", FT_DATETIME),
     RO("LastModifiedDate", FT_DATETIME),
     RO("SystemModstamp", FT_DATETIME),
@@ -90,9 +111,39 @@ static const field_meta CASE_FIELDS[] = {
 static const field_meta CONTACT_FIELDS[] = {
     RO("Id", FT_TEXT),
     {"LastName", FT_TEXT, 80, true, true, false, NULL, NULL, NULL},
+    RW("FirstName", FT_TEXT, 40),
+    RW("Salutation", FT_TEXT, 40),
+    RO("Name", FT_TEXT),
+    RW("Title", FT_TEXT, 128),
+    RW("Department", FT_TEXT, 80),
+    RW("Email", FT_TEXT, 80),
+    RW("Phone", FT_TEXT, 40),
+    RW("MobilePhone", FT_TEXT, 40),
+    RW("HomePhone", FT_TEXT, 40),
+    RW("OtherPhone", FT_TEXT, 40),
+    RW("Fax", FT_TEXT, 40),
+    RW("AssistantName", FT_TEXT, 40),
+    RW("AssistantPhone", FT_TEXT, 40),
+    RW("LeadSource", FT_TEXT, 255),
+    {"Birthdate", FT_DATE, 0, true, true, true, NULL, NULL, NULL},
+    {"HasOptedOutOfEmail", FT_BOOL, 0, true, true, false, NULL, NULL, NULL},
+    {"DoNotCall", FT_BOOL, 0, true, true, false, NULL, NULL, NULL},
+    RW("MailingStreet", FT_TEXT, 255),
+    RW("MailingCity", FT_TEXT, 40),
+    RW("MailingState", FT_TEXT, 80),
+    RW("MailingPostalCode", FT_TEXT, 20),
+    RW("MailingCountry", FT_TEXT, 80),
+    RW("OtherStreet", FT_TEXT, 255),
+    RW("OtherCity", FT_TEXT, 40),
+    RW("OtherState", FT_TEXT, 80),
+    RW("OtherPostalCode", FT_TEXT, 20),
+    RW("OtherCountry", FT_TEXT, 80),
     REF("AccountId", "Account"),
+    REF("ReportsToId", "Contact"),
     REF("OwnerId", NULL),
     RW("Description", FT_TEXT, 32000),
+    RO("CreatedById", FT_TEXT),
+    RO("LastModifiedById", FT_TEXT),
     RO("CreatedDate", FT_DATETIME),
     RO("LastModifiedDate", FT_DATETIME),
     RO("SystemModstamp", FT_DATETIME),
@@ -203,7 +254,24 @@ static bool lookup_describe(const cJSON *d, const char *name, field_meta *out)
     return true;
 }
 
-/* Field facts for name: true if known. *strict tells whether unknown names are refused. */
+/* The built-in table of sobject, or NULL (only Case and Contact have one). */
+static const field_meta *builtin_table(const char *sobject)
+{
+    if (strcasecmp(sobject, "Case") == 0)
+        return CASE_FIELDS;
+    if (strcasecmp(sobject, "Contact") == 0)
+        return CONTACT_FIELDS;
+    return NULL;
+}
+
+static bool is_custom_name(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 3 && strcasecmp(name + n - 3, "__c") == 0;
+}
+
+/* Field facts for name: true if known. *strict tells whether unknown names are refused
+ * (I2). */
 static bool field_lookup(sfa_agent *a, const char *sobject, const char *name, field_meta *out,
                          bool *strict)
 {
@@ -211,11 +279,45 @@ static bool field_lookup(sfa_agent *a, const char *sobject, const char *name, fi
     *strict = d != NULL;
     if (d)
         return lookup_describe(d, name, out);
-    if (strcasecmp(sobject, "Case") == 0)
-        return lookup_table(CASE_FIELDS, name, out);
-    if (strcasecmp(sobject, "Contact") == 0)
-        return lookup_table(CONTACT_FIELDS, name, out);
+    const field_meta *t = builtin_table(sobject);
+    if (t) {
+        *strict = !is_custom_name(name);
+        return lookup_table(t, name, out);
+    }
     return lookup_table(SYSTEM_FIELDS, name, out);
+}
+
+/* Refuse an unknown name with a did-you-mean from the known ones (I2, I7). */
+static sfa_status fail_unknown(sfa_agent *a, suggest_set *sg, const char *what, const char *name,
+                               const char *sobject)
+{
+    char *hint = suggest_text(sg);
+    sfa_status st;
+    if (sobject)
+        st = store_fail(a, SFA_EINVAL, "unknown %s '%s' on %s%s%s", what, name, sobject,
+                        hint ? "; " : "", hint ? hint : "");
+    else
+        st = store_fail(a, SFA_EINVAL, "unknown %s '%s'%s%s", what, name, hint ? "; " : "",
+                        hint ? hint : "");
+    free(hint);
+    suggest_clear(sg);
+    return st;
+}
+
+static sfa_status fail_unknown_field(sfa_agent *a, const char *sobject, const char *name)
+{
+    suggest_set sg;
+    suggest_init(&sg, name);
+    const cJSON *d = describe_of(a, sobject);
+    const field_meta *t = d ? NULL : builtin_table(sobject);
+    const cJSON *f = NULL;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(d, "fields"))
+    {
+        suggest_consider(&sg, json_str(f, "name"));
+    }
+    for (size_t i = 0; t && t[i].name; i++)
+        suggest_consider(&sg, t[i].name);
+    return fail_unknown(a, &sg, "field", name, sobject);
 }
 
 static bool is_blank(const char *s)
@@ -270,11 +372,43 @@ static sfa_status check_local_reference(sfa_agent *a, const char *sobject, const
     return s;
 }
 
+/* Key prefixes of standard objects, for when describe global is not cached
+ * (docs/salesforce.md#ids). */
+static const char *const BUILTIN_PREFIXES[][2] = {
+    {"001", "Account"}, {"003", "Contact"},     {"500", "Case"}, {"005", "User"},
+    {"00G", "Group"},   {"006", "Opportunity"}, {"00Q", "Lead"}, {NULL, NULL},
+};
+
+/* The sObject whose Ids start with the key prefix of id, or NULL when unknown (I7). */
+static const char *sobject_of_id(sfa_agent *a, const char *id)
+{
+    const cJSON *g = describe_of(a, STORE_DESCRIBE_GLOBAL);
+    const cJSON *o = NULL;
+    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(g, "sobjects"))
+    {
+        const char *p = json_str(o, "keyPrefix");
+        if (p && strlen(p) == 3 && strncmp(p, id, 3) == 0)
+            return json_str(o, "name");
+    }
+    if (g)
+        return NULL;
+    for (size_t i = 0; BUILTIN_PREFIXES[i][0]; i++)
+        if (strncmp(BUILTIN_PREFIXES[i][0], id, 3) == 0)
+            return BUILTIN_PREFIXES[i][1];
+    return NULL;
+}
+
 static sfa_status check_reference(sfa_agent *a, const char *sobject, const field_meta *m,
                                   const char *v)
 {
-    if (sfid_is_valid(v))
+    if (sfid_is_valid(v)) {
+        const char *target = sobject_of_id(a, v);
+        if (target && !ref_allows(m, target))
+            return store_fail(a, SFA_EINVAL,
+                              "%s.%s: '%s' is the Id of a %s record, which this field cannot name",
+                              sobject, m->name, v, target);
         return SFA_OK;
+    }
     if (local_id_is_valid(v))
         return check_local_reference(a, sobject, m, v);
     return store_fail(a, SFA_EINVAL,
@@ -290,14 +424,26 @@ static sfa_status check_picklist(sfa_agent *a, const char *sobject, const field_
                                  const char *value)
 {
     const cJSON *p;
+    suggest_set sg;
+    suggest_init(&sg, value);
     cJSON_ArrayForEach(p, m->picklist)
     {
         const char *v = json_str(p, "value");
-        if (v && strcmp(v, value) == 0 && json_bool(p, "active", true))
+        if (!v || !json_bool(p, "active", true))
+            continue;
+        if (strcmp(v, value) == 0) {
+            suggest_clear(&sg);
             return SFA_OK;
+        }
+        suggest_consider(&sg, v);
     }
-    return store_fail(a, SFA_EINVAL, "%s.%s: bad value for restricted picklist field: %s", sobject,
-                      m->name, value);
+    char *hint = suggest_text(&sg);
+    suggest_clear(&sg);
+    sfa_status st =
+        store_fail(a, SFA_EINVAL, "%s.%s: bad value for restricted picklist field: %s%s%s", sobject,
+                   m->name, value, hint ? "; " : "", hint ? hint : "");
+    free(hint);
+    return st;
 }
 
 /* The describe entry of field name, or NULL (no describe, or it lacks the field). */
@@ -432,13 +578,12 @@ static sfa_status check_field(sfa_agent *a, const char *sobject, const cJSON *it
     *canonical = name;
     if (!field_lookup(a, sobject, name, &m, &strict)) {
         if (strict) /* I2 */
-            return store_fail(a, SFA_EINVAL, "No such column '%s' on sobject of type %s", name,
-                              sobject);
+            return fail_unknown_field(a, sobject, name);
         return SFA_OK;
     }
     *canonical = m.name;
     if (kind == STORE_WRITE_CREATE ? !m.createable : !m.updateable)
-        return store_fail(a, SFA_EINVAL, "%s.%s is read-only and cannot be %s", sobject, m.name,
+        return store_fail(a, SFA_EINVAL, "%s is read-only on %s and cannot be %s", m.name, sobject,
                           kind == STORE_WRITE_CREATE ? "set on create" : "updated");
     if (cJSON_IsNull(item)) {
         if (!m.nillable)
@@ -472,7 +617,68 @@ sfa_status store_check_sobject(sfa_agent *a, const char *sobject)
     if (!sobject || !name_is_valid_api_name(sobject))
         return store_fail(a, SFA_EINVAL, "'%s' is not a valid sObject name",
                           sobject ? sobject : "(null)");
-    return SFA_OK;
+    /* I7: describe global, when cached, lists every sObject the user can see. */
+    const cJSON *g = describe_of(a, STORE_DESCRIBE_GLOBAL);
+    if (!g || describe_of(a, sobject))
+        return SFA_OK;
+    suggest_set sg;
+    suggest_init(&sg, sobject);
+    const cJSON *o = NULL;
+    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(g, "sobjects"))
+    {
+        const char *n = json_str(o, "name");
+        if (n && strcasecmp(n, sobject) == 0) {
+            suggest_clear(&sg);
+            return SFA_OK;
+        }
+        suggest_consider(&sg, n);
+    }
+    return fail_unknown(a, &sg, "object", sobject, NULL);
+}
+
+/* Every name of a comma list (`--fields A,B,C` of a list) is a field of sobject: the
+ * describe's names, else the built-in table; custom fields and other sObjects pass on
+ * syntax alone until described (I2). *out gets the list in Salesforce's spelling. */
+sfa_status store_field_list_check(char **out, sfa_agent *a, const char *sobject, const char *csv)
+{
+    *out = NULL;
+    sfa_status st = store_check_sobject(a, sobject);
+    if (st != SFA_OK)
+        return st;
+    if (!csv || !*csv)
+        return store_fail(a, SFA_EINVAL, "no field names given");
+    strbuf b = STRBUF_INIT;
+    const char *p = csv;
+    while (st == SFA_OK) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        while (n > 0 && isspace((unsigned char)*p)) {
+            p++;
+            n--;
+        }
+        while (n > 0 && isspace((unsigned char)p[n - 1]))
+            n--;
+        char *name = xstrndup(p, n);
+        field_meta m;
+        bool strict = false;
+        if (!name_is_valid_api_name(name))
+            st = store_fail(a, SFA_EINVAL, "'%s' is not a valid field name for %s", name, sobject);
+        else if (field_lookup(a, sobject, name, &m, &strict))
+            strbuf_addf(&b, "%s%s", b.len ? "," : "", m.name);
+        else if (strict)
+            st = fail_unknown_field(a, sobject, name);
+        else
+            strbuf_addf(&b, "%s%s", b.len ? "," : "", name);
+        free(name);
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    if (st == SFA_OK)
+        *out = strbuf_detach(&b);
+    else
+        strbuf_free(&b);
+    return st;
 }
 
 sfa_status store_fields_check(cJSON **out, sfa_agent *a, const char *sobject, const cJSON *in,

@@ -53,6 +53,7 @@ enum cfg_key {
     K_SETTLE_TIME,
     K_ALLOWED_INSTANCE_HOSTS,
     K_MAX_RESPONSE_BYTES,
+    K_DESCRIBE_MAX_AGE,
     K_COUNT
 };
 
@@ -90,6 +91,8 @@ static const struct key_def {
      * of 131,072 characters plus the rest, JSON-escaped) fit, and Salesforce shrinks
      * query pages of large rows by itself (docs/salesforce.md "Query"). */
     [K_MAX_RESPONSE_BYTES] = {"salesforce", "max_response_bytes", "67108864", false},
+    /* Seconds a cached describe is trusted before sync revalidates it (a day). */
+    [K_DESCRIBE_MAX_AGE] = {"sync", "describe_max_age", "86400", false},
 };
 
 static const char *const auth_names[] = {"password", "refresh_token", "client_credentials", "jwt",
@@ -109,6 +112,7 @@ struct sfa_config {
     sync_conflict_policy policy;
     int timeout_s, backoff_base_s, backoff_cap_s, settle_s;
     double api_limit_share;
+    int describe_max_age_s;
     char **objects;
     size_t nobjects;
     char **allowed_hosts;
@@ -651,6 +655,9 @@ static sfa_status validate_sync(sfa_config *cfg, char **errmsg)
         return fail(cfg, K_API_LIMIT_SHARE, "must be a number greater than 0 and at most 1",
                     errmsg);
     cfg->api_limit_share = share;
+    if (!parse_int(raw(cfg, K_DESCRIBE_MAX_AGE), 0, 365 * 86400, &cfg->describe_max_age_s))
+        return fail(cfg, K_DESCRIBE_MAX_AGE, "must be a whole number of seconds from 0 to 31536000",
+                    errmsg);
     return SFA_OK;
 }
 
@@ -834,6 +841,11 @@ int sync_config_backoff_cap_s(const sfa_config *cfg)
 int sync_config_settle_s(const sfa_config *cfg)
 {
     return cfg->settle_s;
+}
+
+int sync_config_describe_max_age(const sfa_config *cfg)
+{
+    return cfg->describe_max_age_s;
 }
 
 double sync_config_api_limit_share(const sfa_config *cfg)

@@ -49,6 +49,8 @@ int sync_config_backoff_cap_s(const sfa_config *cfg);
 int sync_config_settle_s(const sfa_config *cfg);
 /* Share (0 < share <= 1) of the org's daily API limit the agent may use. */
 double sync_config_api_limit_share(const sfa_config *cfg);
+/* [sync] describe_max_age: seconds a cached describe is used before it is revalidated. */
+int sync_config_describe_max_age(const sfa_config *cfg);
 size_t sync_config_object_count(const sfa_config *cfg);
 /* i-th configured sObject name (borrowed), i < sync_config_object_count(). */
 const char *sync_config_object(const sfa_config *cfg, size_t i);

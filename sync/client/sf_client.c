@@ -39,7 +39,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <strings.h>
+#include <time.h>
 
 #include "sync/client/config_internal.h"
 #include "sync/client/sf_client_internal.h"
@@ -58,8 +60,10 @@ struct sf_client {
     unsigned token_gen;    /* I3 */
     long api_used, api_max, requests;
     char *errmsg;
-    bool fresh_next; /* next transfer must not reuse a connection (I6) */
-    int query_batch; /* Sforce-Query-Options batchSize on GETs, 0: none (pull) */
+    bool fresh_next;            /* next transfer must not reuse a connection (I6) */
+    int query_batch;            /* Sforce-Query-Options batchSize on GETs, 0: none (pull) */
+    char if_modified_since[64]; /* "If-Modified-Since: <date>" for the request being sent,
+                                   or "" (sf_client_get_if_modified) */
 };
 
 /* Per-transfer state filled by the curl callbacks. */
@@ -478,6 +482,8 @@ static struct curl_slist *request_headers(const sf_client *c, const char *method
         h = curl_slist_append(h, qo);
         free(qo);
     }
+    if (c->if_modified_since[0])
+        h = curl_slist_append(h, c->if_modified_since);
     if (content_type) {
         char *ct = xasprintf("Content-Type: %s", content_type);
         h = curl_slist_append(h, ct);
@@ -550,6 +556,27 @@ sfa_status sf_client_request(sf_client *c, const char *method, const char *path,
     sfa_status st = request_common(c, method, path, "application/json", text,
                                    text ? strlen(text) : 0, true, resp);
     free(text);
+    return st;
+}
+
+sfa_status sf_client_get_if_modified(sf_client *c, const char *path, int64_t since_ms,
+                                     sf_response *resp)
+{
+    if (!c)
+        return sf_client_request(c, "GET", path, NULL, resp);
+    /* RFC 1123 (IMF-fixdate), always GMT, in English whatever the locale. */
+    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t t = (time_t)(since_ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(c->if_modified_since, sizeof c->if_modified_since,
+             "If-Modified-Since: %s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
+             tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+             tm.tm_sec);
+    sfa_status st = sf_client_request(c, "GET", path, NULL, resp);
+    c->if_modified_since[0] = '\0'; /* one request only */
     return st;
 }
 

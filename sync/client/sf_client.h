@@ -65,6 +65,12 @@ sfa_status sf_client_request(sf_client *c, const char *method, const char *path,
  * GET; Salesforce allows 200..2000 and may return fewer). 0: no header (default 2000). */
 void sf_client_set_query_batch(sf_client *c, int batch_size);
 
+/* As sf_client_request for a GET sent with If-Modified-Since: since_ms (ms since the
+ * epoch, as an RFC 1123 date). Describe global and sObject describe answer 304 with no
+ * body when nothing changed since then (docs/salesforce.md#describe). */
+sfa_status sf_client_get_if_modified(sf_client *c, const char *path, int64_t since_ms,
+                                     sf_response *resp);
+
 /* From the last Sforce-Limit-Info header: api-usage=used/max. -1 when not seen yet. */
 long sf_client_api_used(const sf_client *c);
 long sf_client_api_max(const sf_client *c);

@@ -403,7 +403,7 @@ static void test_describe_cache_takes_precedence(void **state)
              "\"createable\":true,\"updateable\":true,\"nillable\":true,\"picklistValues\":["
              "{\"value\":\"a\",\"active\":true}]}]}', 1)");
     const bad_case cases[] = {
-        {"Widget__c", "{\"Nope__c\":1}", SFA_EINVAL, "No such column 'Nope__c'"},
+        {"Widget__c", "{\"Nope__c\":1}", SFA_EINVAL, "unknown field 'Nope__c' on Widget__c"},
         {"Widget__c", "{\"Name\":\"01234567890\"}", SFA_EINVAL, "too long"},
         {"Widget__c", "{\"Qty__c\":\"3\"}", SFA_EINVAL, "number"},
         {"Widget__c", "{\"Due__c\":\"tomorrow\"}", SFA_EINVAL, "date"},
