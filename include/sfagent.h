@@ -16,5 +16,6 @@
 #include <sfagent/config.h>
 #include <sfagent/login.h>
 #include <sfagent/sync.h>
+#include <sfagent/describe.h>
 
 #endif

@@ -30,8 +30,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/describe.h"
+#include "store/op.h"
+#include "store/run.h"
 #include "store/store.h"
 #include "sync/client/config_internal.h"
+#include "sync/engine/backoff.h"
+#include "sync/engine/classify.h"
+#include "sync/engine/describe.h"
+#include "sync/engine/pull.h"
+#include "sync/engine/reconcile.h"
+#include "sync/engine/refs.h"
 #include "util/alloc.h"
 #include "util/crashpoint.h"
 #include "util/json.h"
@@ -40,14 +49,6 @@
 #include "util/sfdescribe.h"
 #include "util/sfid.h"
 #include "util/timeutil.h"
-#include "store/describe.h"
-#include "store/op.h"
-#include "store/run.h"
-#include "sync/engine/backoff.h"
-#include "sync/engine/classify.h"
-#include "sync/engine/pull.h"
-#include "sync/engine/reconcile.h"
-#include "sync/engine/refs.h"
 
 void push_stop(push_ctx *ctx, sfa_status st, const char *fmt, ...)
 {
@@ -759,6 +760,10 @@ static void run_pull(push_ctx *ctx)
         free(err);
         return;
     }
+    /* Describe at most once per [sync] describe_max_age: pull's default field list and the
+     * offline validator read it; a failure only warns, the cached one stays usable. */
+    if (sync_describe_refresh_stale(ctx->agent, ctx->client, ctx->cfg) != SFA_OK)
+        log_warn("describe refresh: %s", sfa_agent_errmsg(ctx->agent));
     int batch = ctx->opts->version >= 2 ? ctx->opts->pull_batch_size : 0;
     char msg[256] = "";
     sfa_status st = sync_pull_run(ctx->agent, ctx->cfg, ctx->client, batch, ctx->api_share,
