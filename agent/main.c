@@ -57,7 +57,8 @@ static const command commands[] = {
      "usage: sfagent outbox list [--state STATE[,STATE...]|all] [--limit N]\n"
      "         STATE: pending, inflight, done, conflict or dead\n"
      "       sfagent outbox show OP      (op id or seq number)\n"
-     "       sfagent outbox retry OP     (a dead or conflict op: send again, due now)\n"
+     "       sfagent outbox retry OP     (a dead or conflict op: send again, due now;\n"
+     "                                    a pending op: due now)\n"
      "       sfagent outbox discard OP   (a dead or conflict op: never send; local view\n"
      "                                    falls back to the server's values)\n"
      "       sfagent outbox prune [--older-than DAYS]   (drop done ops, default 30 days)\n"},

@@ -26,6 +26,9 @@
  *   T13 prune        done                      -> removed   `outbox prune`
  *   T14 orphan       pending, unclaimed        -> dead      its parent's create was
  *                                                           discarded (PARENT_DISCARDED)
+ *   T15 due now      pending, unclaimed        -> pending   `outbox retry` of a pending op:
+ *                                                           next_attempt_at 0 (a backoff
+ *                                                           set by a clock that was ahead)
  *
  * Invariants of every op row, checked after each transition (SFA_ALWAYS):
  *   S1. lease_owner is set exactly while the op is inflight.
@@ -70,6 +73,7 @@ static const transition table[] = {
                              false},
     [STORE_EV_DISCARD] = {BIT(STORE_OP_DEAD) | BIT(STORE_OP_CONFLICT), STORE_OP_DONE, false, false},
     [STORE_EV_ORPHAN] = {BIT(STORE_OP_PENDING), STORE_OP_DEAD, false, false},
+    [STORE_EV_DUE_NOW] = {BIT(STORE_OP_PENDING), STORE_OP_PENDING, false, false},
 };
 
 _Static_assert(sizeof table / sizeof *table == STORE_EV_COUNT, "every event has a row");
@@ -233,7 +237,7 @@ static bool precondition_holds(const transition *t, const op_row *r, const store
         if (!same)
             return false; /* a local write folded into it since it was read */
     }
-    if (c->event == STORE_EV_ORPHAN && r->owner)
+    if ((c->event == STORE_EV_ORPHAN || c->event == STORE_EV_DUE_NOW) && r->owner)
         return false;
     return !(c->event == STORE_EV_FOLD && r->owner);
 }
@@ -291,6 +295,9 @@ static void next_row(op_row *r, const store_op_change *c, int64_t now)
         r->next_attempt_at = 0;
         set_str(&r->code, NULL);
         set_str(&r->msg, NULL);
+        return;
+    case STORE_EV_DUE_NOW:
+        r->next_attempt_at = 0; /* attempts and the last error stay: history, not reset */
         return;
     case STORE_EV_DISCARD:
         set_str(&r->code, "DISCARDED");

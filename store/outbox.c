@@ -1,9 +1,10 @@
 /* The user's view of the outbox: list, get, retry, discard and counts.
  *
  * Invariants:
- * I1. retry and discard touch only dead or conflict ops (never pending or inflight ones,
- *     which the push engine may hold); anything else is SFA_ESTATE. The transitions
- *     themselves (T10, T11, T13) are store/op_state.c's.
+ * I1. discard touches only dead or conflict ops, retry those and pending ones (made due
+ *     now: T15, for a backoff a clock that was ahead pushed into the future); never an
+ *     inflight op, which a run holds: SFA_ESTATE. The transitions themselves (T10, T11,
+ *     T13, T15) are store/op_state.c's.
  * I2. A discarded op is state 'done' with last_error_code 'DISCARDED': it is never sent.
  *     The mirror's local view falls back to the server base plus the record's remaining
  *     open ops, in seq order.
@@ -250,18 +251,22 @@ sfa_status sfa_outbox_get(sfa_op **out, sfa_agent *agent, const char *op_ref)
                : store_fail(agent, SFA_ECORRUPT, "op %s has an unknown kind or state", op_ref);
 }
 
-/* Begin, fetch the op and check it is dead or conflict (I1). */
+/* Begin, fetch the op and check it is dead or conflict, or pending when pending_ok (I1). */
 static sfa_status begin_on_settled_op(sfa_agent *a, const char *op_ref, sfa_op **op,
-                                      const char *verb)
+                                      const char *verb, bool pending_ok)
 {
     if (store_is_read_only(a))
         return store_fail(a, SFA_EREADONLY, "the database was opened read-only");
     sfa_status s = store_tx_begin(a);
     if (s == SFA_OK)
         s = sfa_outbox_get(op, a, op_ref);
-    if (s == SFA_OK && (*op)->state != SFA_OP_STATE_DEAD && (*op)->state != SFA_OP_STATE_CONFLICT)
-        s = store_fail(a, SFA_ESTATE, "op %s is %s: only dead or conflict ops can be %s", op_ref,
-                       sfa_op_state_name((*op)->state), verb);
+    bool settled = s == SFA_OK &&
+                   ((*op)->state == SFA_OP_STATE_DEAD || (*op)->state == SFA_OP_STATE_CONFLICT ||
+                    (pending_ok && (*op)->state == SFA_OP_STATE_PENDING));
+    if (s == SFA_OK && !settled)
+        s = store_fail(a, SFA_ESTATE, "op %s is %s: only %s ops can be %s", op_ref,
+                       sfa_op_state_name((*op)->state),
+                       pending_ok ? "pending, dead or conflict" : "dead or conflict", verb);
     if (s != SFA_OK)
         store_tx_rollback(a);
     return s;
@@ -272,12 +277,14 @@ sfa_status sfa_outbox_retry(sfa_agent *agent, const char *op_ref)
     if (!agent)
         return missing_arg(NULL, "sfa_outbox_retry", "agent");
     sfa_op *op = NULL;
-    sfa_status s = begin_on_settled_op(agent, op_ref, &op, "retried");
+    sfa_status s = begin_on_settled_op(agent, op_ref, &op, "retried", true);
     if (s != SFA_OK) {
         sfa_op_free(op);
         return s;
     }
-    store_op_change c = {.seq = op->seq, .event = STORE_EV_USER_RETRY};
+    store_op_change c = {.seq = op->seq,
+                         .event = op->state == SFA_OP_STATE_PENDING ? STORE_EV_DUE_NOW
+                                                                    : STORE_EV_USER_RETRY};
     bool changed = false;
     s = store_op_transition(agent, &c, NULL, &changed);
     s = s == SFA_OK ? store_tx_commit(agent) : (store_tx_rollback(agent), s);
@@ -400,7 +407,7 @@ sfa_status sfa_outbox_discard(sfa_agent *agent, const char *op_ref)
     if (!agent)
         return missing_arg(NULL, "sfa_outbox_discard", "agent");
     sfa_op *op = NULL;
-    sfa_status s = begin_on_settled_op(agent, op_ref, &op, "discarded");
+    sfa_status s = begin_on_settled_op(agent, op_ref, &op, "discarded", false);
     if (s != SFA_OK) {
         sfa_op_free(op);
         return s;

@@ -89,7 +89,9 @@ sfa_status sfa_outbox_list(sfa_op_array *out, sfa_agent *agent, unsigned states,
 /** One op by op_id or by seq number (decimal); *out is the caller's (sfa_op_free()). */
 sfa_status sfa_outbox_get(sfa_op **out, sfa_agent *agent, const char *op_ref);
 
-/** Make a dead or conflict op pending again, due now, attempts reset. */
+/** Make a dead or conflict op pending again, due now, attempts reset; or make a pending op
+ *  due now (its attempts and last error kept), e.g. one a clock that ran ahead backed off
+ *  into the future. An inflight op is SFA_ESTATE. */
 sfa_status sfa_outbox_retry(sfa_agent *agent, const char *op_ref);
 
 /**
