@@ -163,6 +163,9 @@ int cli_print_json(cJSON *item);
 
 /* Field value of a record's fields object as display text (caller frees), NULL if absent. */
 char *cli_field_text(const cJSON *fields, const char *name);
+/* JSON text parsed with every number kept as its literal (a Raw item, printed verbatim):
+ * cJSON's double would round 123456789012345678. NULL for NULL or bad JSON. */
+cJSON *cli_json_parse_exact(const char *text);
 
 /* Copy of s (aborts on out-of-memory, like the library's allocator policy). */
 char *cli_strdup(const char *s);
