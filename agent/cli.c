@@ -74,6 +74,8 @@ int cli_exit_code(sfa_status status)
         return CLI_EXIT_NOPERM;
     case SFA_ECONFIG:
         return CLI_EXIT_CONFIG;
+    case SFA_ETLS:
+        return CLI_EXIT_PROTOCOL; /* not "try later": someone may be in the middle */
     }
     return CLI_EXIT_SOFTWARE; /* a value outside the enum: a bug somewhere */
 }

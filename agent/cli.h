@@ -35,6 +35,7 @@ enum {
     CLI_EXIT_CANTCREAT = 73,   /* EX_CANTCREAT: database file or directory not writable */
     CLI_EXIT_IO = 74,          /* EX_IOERR: disk error or full, corrupt or too-new database */
     CLI_EXIT_TEMP = 75,        /* EX_TEMPFAIL: busy, offline, backoff, API limit: try later */
+    CLI_EXIT_PROTOCOL = 76,    /* EX_PROTOCOL: the server's certificate failed verification */
     CLI_EXIT_NOPERM = 77,      /* EX_NOPERM: Salesforce refused the credentials */
     CLI_EXIT_CONFIG = 78,      /* EX_CONFIG: configuration missing or invalid */
 };

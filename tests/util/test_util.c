@@ -91,7 +91,7 @@ static void test_api_names(void **state)
 static void test_strerror_covers_every_status(void **state)
 {
     (void)state;
-    for (int s = SFA_OK; s >= SFA_ERETRY; s--) {
+    for (int s = SFA_OK; s >= SFA_ETLS; s--) {
         const char *text = sfa_strerror((sfa_status)s);
         assert_non_null(text);
         assert_string_not_equal(text, "unknown status");
