@@ -402,6 +402,38 @@ static void test_killed_import_resumes_each_line_once(void **state)
     assert_int_equal(db_int(f, "SELECT count(*) FROM records"), 2 * IMPORT_LINES);
 }
 
+/* Item 10: a configured idempotency field other than Sync_Key__c (environment or
+ * $SFAGENT_CONFIG) is known to local writes, refused in user input, and remembered. */
+static void test_configured_idempotency_field_is_refused(void **state)
+{
+    fixture *f = *state;
+    run_result r;
+    setenv("SFAGENT_SYNC_IDEMPOTENCY_FIELD", "Agent_Key__c", 1);
+    sfa(&r, f, "case", "create", "--subject", "x", "--set", "agent_key__c=DUP");
+    unsetenv("SFAGENT_SYNC_IDEMPOTENCY_FIELD");
+    expect_code(&r, 65);
+    if (!strstr(r.err, "Agent_Key__c"))
+        fail_msg("message does not name the field: %s", r.err);
+    run_result_free(&r);
+    sfa(&r, f, "case", "create", "--subject", "x", "--set", "Agent_Key__c=DUP");
+    expect_code(&r, 65); /* remembered by the database, no configuration needed */
+    run_result_free(&r);
+    char ini[160];
+    snprintf(ini, sizeof ini, "%s/c.ini", f->dir);
+    FILE *fp = fopen(ini, "w");
+    assert_non_null(fp);
+    fputs("[sync]\nidempotency_field = Other_Key__c\n", fp);
+    fclose(fp);
+    setenv("SFAGENT_CONFIG", ini, 1);
+    sfa(&r, f, "case", "create", "--subject", "x", "--set", "Other_Key__c=DUP");
+    unsetenv("SFAGENT_CONFIG");
+    expect_code(&r, 65);
+    if (!strstr(r.err, "Other_Key__c"))
+        fail_msg("message does not name the field: %s", r.err);
+    run_result_free(&r);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox"), 0);
+}
+
 /* Item 8: a pending op backed off into the future (a clock that was ahead) can be made due
  * now with `outbox retry`; its attempts stay. An inflight op is refused. */
 static void test_outbox_retry_makes_a_pending_op_due_now(void **state)
@@ -438,6 +470,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_values_exact_or_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_raw_nul_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_import_resumes_each_line_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_configured_idempotency_field_is_refused, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_outbox_retry_makes_a_pending_op_due_now, setup,
                                         teardown),
     };
