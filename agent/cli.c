@@ -74,6 +74,8 @@ int cli_exit_code(sfa_status status)
         return CLI_EXIT_NOPERM;
     case SFA_ECONFIG:
         return CLI_EXIT_CONFIG;
+    case SFA_ETLS:
+        return CLI_EXIT_PROTOCOL; /* not "try later": someone may be in the middle */
     }
     return CLI_EXIT_SOFTWARE; /* a value outside the enum: a bug somewhere */
 }
@@ -255,6 +257,19 @@ int cli_load_config(sfa_config **out, const char *path)
     return s == SFA_OK ? CLI_EXIT_OK : cli_fail(s, NULL, NULL);
 }
 
+/* The configuration that names the agent's idempotency field, when the environment points
+ * at one ($SFAGENT_CONFIG, or SFAGENT_SYNC_IDEMPOTENCY_FIELD alone): a write command then
+ * opens the database with that field, so a field other than Sync_Key__c is refused in
+ * user input before the first sync records it. *out stays NULL when nothing is
+ * configured (the database's remembered field applies). */
+static int configured_idempotency_field(sfa_config **out)
+{
+    const char *path = getenv("SFAGENT_CONFIG"), *field = getenv("SFAGENT_SYNC_IDEMPOTENCY_FIELD");
+    if ((!path || !*path) && !field)
+        return CLI_EXIT_OK;
+    return cli_load_config(out, NULL);
+}
+
 static int open_db(sfa_agent **out, bool create, bool read_only)
 {
     *out = NULL;
@@ -268,6 +283,11 @@ static int open_db(sfa_agent **out, bool create, bool read_only)
     opts.durability = cli_durability();
     opts.create = create;
     opts.read_only = read_only;
+    sfa_config *cfg = NULL;
+    if (!read_only && (rc = configured_idempotency_field(&cfg)) != CLI_EXIT_OK)
+        return rc;
+    if (cfg) /* remembered by the database and refused in user input from now on */
+        opts.idempotency_field = sfa_config_get(cfg, "sync", "idempotency_field");
     sfa_agent *agent = NULL;
     sfa_status st = sfa_agent_open(&agent, path, &opts);
     if (st == SFA_ESTATE && read_only) { /* an older schema: migrate it once, then read */
@@ -276,6 +296,7 @@ static int open_db(sfa_agent **out, bool create, bool read_only)
         opts.read_only = false;
         st = sfa_agent_open(&agent, path, &opts);
     }
+    sfa_config_free(cfg);
     if (st != SFA_OK) {
         rc = cli_fail(st, agent, path);
         sfa_agent_free(agent);

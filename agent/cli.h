@@ -35,6 +35,7 @@ enum {
     CLI_EXIT_CANTCREAT = 73,   /* EX_CANTCREAT: database file or directory not writable */
     CLI_EXIT_IO = 74,          /* EX_IOERR: disk error or full, corrupt or too-new database */
     CLI_EXIT_TEMP = 75,        /* EX_TEMPFAIL: busy, offline, backoff, API limit: try later */
+    CLI_EXIT_PROTOCOL = 76,    /* EX_PROTOCOL: the server's certificate failed verification */
     CLI_EXIT_NOPERM = 77,      /* EX_NOPERM: Salesforce refused the credentials */
     CLI_EXIT_CONFIG = 78,      /* EX_CONFIG: configuration missing or invalid */
 };
@@ -163,6 +164,9 @@ int cli_print_json(cJSON *item);
 
 /* Field value of a record's fields object as display text (caller frees), NULL if absent. */
 char *cli_field_text(const cJSON *fields, const char *name);
+/* JSON text parsed with every number kept as its literal (a Raw item, printed verbatim):
+ * cJSON's double would round 123456789012345678. NULL for NULL or bad JSON. */
+cJSON *cli_json_parse_exact(const char *text);
 
 /* Copy of s (aborts on out-of-memory, like the library's allocator policy). */
 char *cli_strdup(const char *s);

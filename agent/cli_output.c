@@ -164,10 +164,67 @@ static void add_string_or_null(cJSON *obj, const char *name, const char *value)
         cJSON_AddNullToObject(obj, name);
 }
 
-/* Parsed JSON text, or null when text is NULL or (defensively) not JSON. */
-static cJSON *parse_or_null(const char *text)
+/* The next number literal in JSON text at or after *p (strings skipped); its length in
+ * *len, NULL when there is none. */
+static const char *next_number(const char **p, size_t *len)
+{
+    const char *s = *p;
+    while (*s) {
+        if (*s == '"') {
+            for (s++; *s && *s != '"'; s++)
+                if (*s == '\\' && s[1])
+                    s++;
+            if (*s)
+                s++;
+        } else if (*s == '-' || (*s >= '0' && *s <= '9')) {
+            const char *start = s;
+            s += strspn(s, "+-0123456789.eE");
+            *len = (size_t)(s - start);
+            *p = s;
+            return start;
+        } else {
+            s++;
+        }
+    }
+    *p = s;
+    return NULL;
+}
+
+/* Replace each number item under item, in document order, by a Raw item holding the next
+ * literal of the text (cJSON keeps members and elements in text order). */
+static void numbers_to_literals(cJSON *item, const char **p)
+{
+    for (; item; item = item->next) {
+        if (cJSON_IsNumber(item)) {
+            size_t len = 0;
+            const char *lit = next_number(p, &len);
+            if (!lit)
+                return;
+            char *copy = malloc(len + 1);
+            if (!copy)
+                abort();
+            memcpy(copy, lit, len);
+            copy[len] = '\0';
+            item->type = cJSON_Raw; /* printed verbatim; cJSON_Delete frees valuestring */
+            item->valuestring = copy;
+        }
+        numbers_to_literals(item->child, p);
+    }
+}
+
+cJSON *cli_json_parse_exact(const char *text)
 {
     cJSON *item = text ? cJSON_Parse(text) : NULL;
+    const char *p = text;
+    if (item)
+        numbers_to_literals(item, &p);
+    return item;
+}
+
+/* Parsed JSON text (numbers exact), or null when text is NULL or (defensively) not JSON. */
+static cJSON *parse_or_null(const char *text)
+{
+    cJSON *item = cli_json_parse_exact(text);
     return item ? item : cJSON_CreateNull();
 }
 

@@ -13,6 +13,7 @@ int cmd_contact(int argc, char **argv);
 int cmd_record(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_outbox(int argc, char **argv);
+int cmd_conflicts(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_version(int argc, char **argv);

@@ -52,10 +52,18 @@ static const command commands[] = {
      "usage: sfagent outbox list [--state STATE[,STATE...]|all] [--limit N]\n"
      "         STATE: pending, inflight, done, conflict or dead\n"
      "       sfagent outbox show OP      (op id or seq number)\n"
-     "       sfagent outbox retry OP     (a dead or conflict op: send again, due now)\n"
+     "       sfagent outbox retry OP     (a dead or conflict op: send again, due now;\n"
+     "                                    a pending op: due now)\n"
      "       sfagent outbox discard OP   (a dead or conflict op: never send; local view\n"
      "                                    falls back to the server's values)\n"
      "       sfagent outbox prune [--older-than DAYS]   (drop done ops, default 30 days)\n"},
+    {"conflicts", cmd_conflicts, "ops in conflict, field by field; resolve them",
+     "usage: sfagent conflicts [list]\n"
+     "       sfagent conflicts resolve OP --keep local|server\n"
+     "list: each op in state conflict with, per field, the value the local edit started\n"
+     "from (Base), the local value (Local) and Salesforce's value (Server).\n"
+     "--keep local: the op is pending again and the next sync sends the local values;\n"
+     "--keep server: the op is discarded and the record shows Salesforce's values.\n"},
     {"sync", cmd_sync, "push the outbox to Salesforce, then pull changes into the cache",
      "usage: sfagent sync [--push-only | --pull-only] [--now] [--max-ops N] [--config FILE]\n"
      "Exit codes: 0 all done, 65 some ops dead or in conflict, 75 try again later\n"

@@ -39,7 +39,7 @@ static void add_field_pair(cli_table *t, const cJSON *fields, const char *name)
 /* Key/value listing: the kind's columns, identity and sync state, then the other fields. */
 static void print_record(const record_kind *kind, const sfa_record *r)
 {
-    cJSON *fields = r->fields_json ? cJSON_Parse(r->fields_json) : NULL;
+    cJSON *fields = cli_json_parse_exact(r->fields_json);
     cli_table *t = cli_table_new(2, NULL);
     for (size_t i = 0; i < kind->ncolumns; i++)
         add_field_pair(t, fields, kind->columns[i]);
@@ -170,7 +170,7 @@ static void add_list_row(const record_kind *kind, cli_table *t, const sfa_record
     size_t n = 2;
     if (is_case(kind))
         cells[n++] = r->case_number;
-    cJSON *fields = r->fields_json ? cJSON_Parse(r->fields_json) : NULL;
+    cJSON *fields = cli_json_parse_exact(r->fields_json);
     if (kind->ncolumns == 0) {
         owned[n] = fields ? cJSON_PrintUnformatted(fields) : NULL;
         cells[n] = owned[n];

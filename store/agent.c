@@ -555,11 +555,33 @@ const char *store_idempotency_field(sfa_agent *a)
     return a->idem_field;
 }
 
+/* What kind of file st is, for a message. */
+static const char *file_kind(const struct stat *st)
+{
+    return S_ISDIR(st->st_mode)    ? "a directory"
+           : S_ISFIFO(st->st_mode) ? "a FIFO"
+           : S_ISCHR(st->st_mode)  ? "a character device"
+           : S_ISBLK(st->st_mode)  ? "a block device"
+           : S_ISSOCK(st->st_mode) ? "a socket"
+                                   : "not a regular file";
+}
+
+/* SQLite would block opening a FIFO, write its journal next to a device and fail late on
+ * a directory: refuse anything but a regular file (or nothing yet) before touching it. */
+static sfa_status check_regular(sfa_agent *a, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || S_ISREG(st.st_mode))
+        return SFA_OK; /* missing: create_file or check_header decides */
+    return store_fail(a, SFA_EINVAL, "database path '%s' is %s, not a database file", path,
+                      file_kind(&st));
+}
+
 static sfa_status open_steps(sfa_agent *a, const char *path, const sfa_open_options *o)
 {
     bool created = false;
-    sfa_status st = SFA_OK;
-    if (o->create && !o->read_only)
+    sfa_status st = check_regular(a, path);
+    if (st == SFA_OK && o->create && !o->read_only)
         st = create_file(a, path, &created);
     if (st == SFA_OK)
         st = check_header(a, path, o->create && !o->read_only);
@@ -589,6 +611,8 @@ sfa_status sfa_agent_open(sfa_agent **out, const char *path, const sfa_open_opti
 {
     sfa_open_options def = SFA_OPEN_OPTIONS_INIT;
     const sfa_open_options *o = opts ? opts : &def;
+    if (!out)
+        return store_error_set(SFA_EINVAL, "sfa_agent_open: out is NULL");
     *out = NULL;
     sfa_agent *a = xcalloc(1, sizeof *a);
     *out = a;

@@ -228,7 +228,8 @@ sfa_status sfa_record_import_opts(sfa_import_result *out, size_t *out_resumed_af
     if (out_resumed_after)
         *out_resumed_after = 0;
     if (!agent || !out)
-        return agent ? store_fail(agent, SFA_EINVAL, "no output given") : SFA_EINVAL;
+        return agent ? store_fail(agent, SFA_EINVAL, "%s: out is NULL", "sfa_record_import_opts")
+                     : store_error_set(SFA_EINVAL, "%s: agent is NULL", "sfa_record_import_opts");
     store_clear_error(agent);
     if (o->version != SFA_IMPORT_OPTIONS_VERSION)
         return store_fail(agent, SFA_EINVAL, "unsupported sfa_import_options version %u",

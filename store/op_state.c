@@ -19,9 +19,8 @@
  *   T7  release      inflight, ours            -> pending   run: not sent (attempts kept)
  *   T8  dead         inflight, ours            -> dead      run: permanent failure
  *   T9  conflict     inflight, ours            -> conflict  run: manual policy
- *   T10 user retry   dead | conflict | pending -> pending   `outbox retry` (attempts 0, due
- *                                                           now: a pending op scheduled far
- *                                                           ahead is freed by a person)
+ *   T10 user retry   dead | conflict           -> pending   `outbox retry` (attempts 0, due
+ *                                                           now, error cleared)
  *   T11 discard      dead | conflict           -> done      `outbox discard`; a discarded
  *                    create takes every op of its record with it (removed, none inflight)
  *   T12 cancel       pending, never sent       -> removed   local delete of an unsent record
@@ -34,6 +33,9 @@
  *                                                           discarded (PARENT_DISCARDED)
  *   T15 reschedule   pending, due too far ahead-> pending   run start: a clock that was
  *                                                           ahead stranded it (bulk)
+ *   T16 due now      pending, unclaimed        -> pending   `outbox retry` of a pending op:
+ *                                                           next_attempt_at 0 (a backoff
+ *                                                           set by a clock that was ahead)
  *
  * Invariants of every op row, checked after each transition (SFA_ALWAYS):
  *   S1. lease_owner is set exactly while the op is inflight.
@@ -75,10 +77,11 @@ static const transition table[] = {
     [STORE_EV_RELEASE] = {BIT(STORE_OP_INFLIGHT), STORE_OP_PENDING, true, true},
     [STORE_EV_DEAD] = {BIT(STORE_OP_INFLIGHT), STORE_OP_DEAD, true, true},
     [STORE_EV_CONFLICT] = {BIT(STORE_OP_INFLIGHT), STORE_OP_CONFLICT, true, true},
-    [STORE_EV_USER_RETRY] = {BIT(STORE_OP_DEAD) | BIT(STORE_OP_CONFLICT) | BIT(STORE_OP_PENDING),
-                             STORE_OP_PENDING, false, false},
+    [STORE_EV_USER_RETRY] = {BIT(STORE_OP_DEAD) | BIT(STORE_OP_CONFLICT), STORE_OP_PENDING, false,
+                             false},
     [STORE_EV_DISCARD] = {BIT(STORE_OP_DEAD) | BIT(STORE_OP_CONFLICT), STORE_OP_DONE, false, false},
     [STORE_EV_ORPHAN] = {BIT(STORE_OP_PENDING), STORE_OP_DEAD, false, false},
+    [STORE_EV_DUE_NOW] = {BIT(STORE_OP_PENDING), STORE_OP_PENDING, false, false},
 };
 
 _Static_assert(sizeof table / sizeof *table == STORE_EV_COUNT, "every event has a row");
@@ -242,7 +245,7 @@ static bool precondition_holds(const transition *t, const op_row *r, const store
         if (!same)
             return false; /* a local write folded into it since it was read */
     }
-    if (c->event == STORE_EV_ORPHAN && r->owner)
+    if ((c->event == STORE_EV_ORPHAN || c->event == STORE_EV_DUE_NOW) && r->owner)
         return false;
     return !(c->event == STORE_EV_FOLD && r->owner);
 }
@@ -300,6 +303,9 @@ static void next_row(op_row *r, const store_op_change *c, int64_t now)
         r->next_attempt_at = 0;
         set_str(&r->code, NULL);
         set_str(&r->msg, NULL);
+        return;
+    case STORE_EV_DUE_NOW:
+        r->next_attempt_at = 0; /* attempts and the last error stay: history, not reset */
         return;
     case STORE_EV_DISCARD:
         set_str(&r->code, "DISCARDED");

@@ -24,7 +24,7 @@ typedef enum store_op_state {
 } store_op_state;
 #define STORE_OP_STATE_LAST STORE_OP_DEAD /* keep it the last state */
 
-/* The events of the table at the top of store/op_state.c (T1..T12). */
+/* The events of the table at the top of store/op_state.c (T2..T15). */
 typedef enum store_op_event {
     STORE_EV_FOLD = 0,   /* T2  a local write merged into a pending op */
     STORE_EV_CLAIM,      /* T3  a run claims the op before sending it */
@@ -37,6 +37,7 @@ typedef enum store_op_event {
     STORE_EV_USER_RETRY, /* T10 `outbox retry` */
     STORE_EV_DISCARD,    /* T11 `outbox discard` */
     STORE_EV_ORPHAN,     /* T14 the record's parent create was discarded */
+    STORE_EV_DUE_NOW,    /* T16 `outbox retry` of a pending op: due now */
     STORE_EV_COUNT       /* not an event: how many there are */
 } store_op_event;
 

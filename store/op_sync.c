@@ -18,6 +18,8 @@
  *   I7. A failure outcome (retry, dead, conflict) is written with its error code.
  *   I8. A result the mirror refuses (a constraint) is scoped to its op: that op is parked
  *       dead (MIRROR_CONSTRAINT) and the batch's other results are written.
+ *   I9. A manual conflict keeps the base its edit started from (for `sfagent conflicts`)
+ *       before base takes the server's values.
  */
 #include "store/op.h"
 
@@ -103,7 +105,8 @@ static void row_to_op(sqlite3_stmt *st, store_op *op)
     op->kind = col_dup(st, 4);
     const char *f = (const char *)sqlite3_column_text(st, 5);
     op->fields_raw = f ? xstrdup(f) : NULL;
-    op->fields = f ? cJSON_Parse(f) : NULL;
+    const char *err = NULL; /* numbers stay their literal text: sent as written */
+    op->fields = f ? json_parse_exact(f, strlen(f), &err) : NULL;
     if (op->fields && !cJSON_IsObject(op->fields)) {
         cJSON_Delete(op->fields);
         op->fields = NULL;
@@ -267,7 +270,8 @@ static void merge_into(cJSON *dst, const cJSON *src, bool fill_only)
 static cJSON *parse_obj(sqlite3_stmt *st, int col)
 {
     const char *t = (const char *)sqlite3_column_text(st, col);
-    cJSON *j = t ? cJSON_Parse(t) : NULL;
+    const char *err = NULL; /* exact: an 18-digit number must not be rounded on the way */
+    cJSON *j = t ? json_parse_exact(t, (size_t)sqlite3_column_bytes(st, col), &err) : NULL;
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
         j = cJSON_CreateObject();
@@ -305,6 +309,37 @@ static int resolve_local_refs(apply_stmts *s, const char *sobject, cJSON *fields
     return SQLITE_OK;
 }
 
+/* I9: a manual conflict replaces base's conflicting fields with the server's values (so a
+ * retry passes the next check); what they were before, the base the edit started from, is
+ * kept for `sfagent conflicts` under meta 'conflict.base:<op_id>' (store/outbox.c). */
+static const char sql_conflict_base_put[] =
+    "INSERT OR REPLACE INTO meta (key, value) VALUES ('conflict.base:' || ?1, ?2)";
+
+static int keep_conflict_base(apply_stmts *s, const store_op *op, const cJSON *base)
+{
+    cJSON *was = cJSON_CreateObject();
+    const cJSON *f;
+    cJSON_ArrayForEach(f, op->server)
+    {
+        if (strcmp(f->string, "SystemModstamp") == 0)
+            continue;
+        const cJSON *b = cJSON_GetObjectItemCaseSensitive(base, f->string);
+        cJSON_AddItemToObject(was, f->string, b ? cJSON_Duplicate(b, true) : cJSON_CreateNull());
+    }
+    char *txt = json_print(was);
+    cJSON_Delete(was);
+    sqlite3_stmt *st = store_stmt(s->agent, sql_conflict_base_put);
+    int rc = SQLITE_ERROR;
+    if (st) {
+        sqlite3_bind_text(st, 1, op->op_id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, txt, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        sqlite3_reset(st);
+    }
+    free(txt);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* Mirror after a result: base takes what reached the server (sent fields when the op was
  * applied, then server values); the local view takes server values; I5 for dirty. */
 static int mirror_update(apply_stmts *s, const store_op *op, bool applied, int64_t now)
@@ -321,6 +356,14 @@ static int mirror_update(apply_stmts *s, const store_op *op, bool applied, int64
     sqlite3_reset(s->mirror_get);
     if (applied && op->fields)
         merge_into(base, op->fields, false);
+    if (op->server && op->outcome == STORE_OUT_CONFLICT) {
+        rc = keep_conflict_base(s, op, base); /* I9 */
+        if (rc != SQLITE_OK) {
+            cJSON_Delete(base);
+            cJSON_Delete(fields);
+            return rc;
+        }
+    }
     if (op->server) {
         merge_into(base, op->server, false);
         /* A manual conflict keeps the local edit visible until retry/discard decides. */

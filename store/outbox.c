@@ -1,9 +1,10 @@
 /* The user's view of the outbox: list, get, retry, discard and counts.
  *
  * Invariants:
- * I1. retry and discard touch only dead or conflict ops (never pending or inflight ones,
- *     which the push engine may hold); anything else is SFA_ESTATE. The transitions
- *     themselves (T10, T11, T13) are store/op_state.c's.
+ * I1. discard touches only dead or conflict ops, retry those and pending ones (made due
+ *     now: T15, for a backoff a clock that was ahead pushed into the future); never an
+ *     inflight op, which a run holds: SFA_ESTATE. The transitions themselves (T10, T11,
+ *     T13, T15) are store/op_state.c's.
  * I2. A discarded op is state 'done' with last_error_code 'DISCARDED': it is never sent.
  *     The mirror's local view falls back to the server base plus the record's remaining
  *     open ops, in seq order.
@@ -12,6 +13,11 @@
  * I4. ...and every pending op of another record that references it becomes dead with
  *     PARENT_DISCARDED naming it, instead of waiting forever for a parent that will
  *     never have an Id.
+ * I5. A conflict's per-field view: local is the op's value, server is the record's base
+ *     (a manual conflict put the server's values there, store/op_sync.c I9), base is the
+ *     value kept under meta 'conflict.base:<op_id>' when the conflict was recorded (else
+ *     the record's base: that field did not conflict). Resolving, retrying or discarding
+ *     the op drops that meta row.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,6 +29,7 @@
 #include "store/store.h"
 #include "store/store_internal.h"
 #include "util/alloc.h"
+#include "util/json.h"
 #include "util/timeutil.h"
 
 #define OP_COLUMNS                                                                                 \
@@ -47,6 +54,9 @@ static const char SQL_CHILD_OPS[] =
 static const char SQL_DROP_RECORD[] = "DELETE FROM records WHERE local_id = ?1";
 static const char SQL_STATS[] =
     "SELECT state, count(*), min(created_at) FROM outbox GROUP BY state";
+static const char SQL_CONFLICT_BASE_GET[] =
+    "SELECT value FROM meta WHERE key = 'conflict.base:' || ?1";
+static const char SQL_CONFLICT_BASE_DEL[] = "DELETE FROM meta WHERE key = 'conflict.base:' || ?1";
 static const char SQL_COUNT_RECORDS[] = "SELECT count(*) FROM records WHERE deleted = 0";
 
 /* A required argument of fn is missing: SFA_EINVAL with a message on the handle, or as
@@ -250,39 +260,55 @@ sfa_status sfa_outbox_get(sfa_op **out, sfa_agent *agent, const char *op_ref)
                : store_fail(agent, SFA_ECORRUPT, "op %s has an unknown kind or state", op_ref);
 }
 
-/* Begin, fetch the op and check it is dead or conflict (I1). */
+/* Begin, fetch the op and check it is dead or conflict, or pending when pending_ok (I1). */
 static sfa_status begin_on_settled_op(sfa_agent *a, const char *op_ref, sfa_op **op,
-                                      const char *verb)
+                                      const char *verb, bool pending_ok)
 {
     if (store_is_read_only(a))
         return store_fail(a, SFA_EREADONLY, "the database was opened read-only");
     sfa_status s = store_tx_begin(a);
     if (s == SFA_OK)
         s = sfa_outbox_get(op, a, op_ref);
-    if (s == SFA_OK && (*op)->state != SFA_OP_STATE_DEAD && (*op)->state != SFA_OP_STATE_CONFLICT)
-        s = store_fail(a, SFA_ESTATE, "op %s is %s: only dead or conflict ops can be %s", op_ref,
-                       sfa_op_state_name((*op)->state), verb);
+    bool settled = s == SFA_OK &&
+                   ((*op)->state == SFA_OP_STATE_DEAD || (*op)->state == SFA_OP_STATE_CONFLICT ||
+                    (pending_ok && (*op)->state == SFA_OP_STATE_PENDING));
+    if (s == SFA_OK && !settled)
+        s = store_fail(a, SFA_ESTATE, "op %s is %s: only %s ops can be %s", op_ref,
+                       sfa_op_state_name((*op)->state),
+                       pending_ok ? "pending, dead or conflict" : "dead or conflict", verb);
     if (s != SFA_OK)
         store_tx_rollback(a);
     return s;
 }
+
+static sfa_status forget_conflict_base(sfa_agent *a, const sfa_op *op);
 
 sfa_status sfa_outbox_retry(sfa_agent *agent, const char *op_ref)
 {
     if (!agent)
         return missing_arg(NULL, "sfa_outbox_retry", "agent");
     sfa_op *op = NULL;
-    sfa_status s = begin_on_settled_op(agent, op_ref, &op, "retried");
+    sfa_status s = begin_on_settled_op(agent, op_ref, &op, "retried", true);
     if (s != SFA_OK) {
         sfa_op_free(op);
         return s;
     }
-    store_op_change c = {.seq = op->seq, .event = STORE_EV_USER_RETRY};
+    store_op_change c = {.seq = op->seq,
+                         .event = op->state == SFA_OP_STATE_PENDING ? STORE_EV_DUE_NOW
+                                                                    : STORE_EV_USER_RETRY};
     bool changed = false;
     s = store_op_transition(agent, &c, NULL, &changed);
     s = s == SFA_OK ? store_tx_commit(agent) : (store_tx_rollback(agent), s);
     sfa_op_free(op);
     return s;
+}
+
+/* Column col as JSON, numbers kept as their literal text (json_parse_exact): an 18-digit
+ * number must come back as written, not rounded through a double. NULL if not JSON. */
+static cJSON *parse_exact(sqlite3_stmt *st, int col)
+{
+    const char *t = (const char *)sqlite3_column_text(st, col), *err = NULL;
+    return t ? json_parse_exact(t, (size_t)sqlite3_column_bytes(st, col), &err) : NULL;
 }
 
 /* I2: rebuild the local view from base + the record's open ops. */
@@ -294,7 +320,7 @@ static sfa_status rebuild_view(sfa_agent *a, const char *local_id, int64_t now)
     sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
     cJSON *view = NULL;
     if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT)
-        view = cJSON_Parse((const char *)sqlite3_column_text(st, 0));
+        view = parse_exact(st, 0);
     sqlite3_reset(st);
     if (!cJSON_IsObject(view)) {
         cJSON_Delete(view);
@@ -309,9 +335,7 @@ static sfa_status rebuild_view(sfa_agent *a, const char *local_id, int64_t now)
             open = true;
             if (strcmp((const char *)sqlite3_column_text(st, 0), "delete") == 0)
                 deleted = true;
-            cJSON *f = sqlite3_column_type(st, 1) == SQLITE_TEXT
-                           ? cJSON_Parse((const char *)sqlite3_column_text(st, 1))
-                           : NULL;
+            cJSON *f = sqlite3_column_type(st, 1) == SQLITE_TEXT ? parse_exact(st, 1) : NULL;
             if (cJSON_IsObject(f))
                 store_json_merge(view, f);
             cJSON_Delete(f);
@@ -323,7 +347,7 @@ static sfa_status rebuild_view(sfa_agent *a, const char *local_id, int64_t now)
                                        : SFA_OK;
     st = s == SFA_OK ? store_stmt(a, SQL_SET_VIEW) : NULL;
     if (st) {
-        char *text = cJSON_PrintUnformatted(view);
+        char *text = json_print(view); /* Raw numbers verbatim */
         sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
         sqlite3_bind_int(st, 3, open ? 1 : 0);
@@ -332,7 +356,7 @@ static sfa_status rebuild_view(sfa_agent *a, const char *local_id, int64_t now)
         rc = sqlite3_step(st);
         sqlite3_reset(st);
         s = rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "updating the record");
-        cJSON_free(text);
+        free(text);
     } else if (s == SFA_OK) {
         s = store_last_status(a);
     }
@@ -386,6 +410,18 @@ static sfa_status discard_create(sfa_agent *a, const sfa_op *op)
     return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "removing the record");
 }
 
+/* I5: the base kept for a conflict is dropped with the conflict. */
+static sfa_status forget_conflict_base(sfa_agent *a, const sfa_op *op)
+{
+    sqlite3_stmt *st = store_stmt(a, SQL_CONFLICT_BASE_DEL);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_text(st, 1, op->op_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "removing a conflict's base");
+}
+
 /* I2: a discarded edit leaves the record at its base plus the remaining open ops. */
 static sfa_status discard_edit(sfa_agent *a, const sfa_op *op)
 {
@@ -395,18 +431,168 @@ static sfa_status discard_edit(sfa_agent *a, const sfa_op *op)
     return s == SFA_OK ? rebuild_view(a, op->local_id, time_now_ms()) : s;
 }
 
+/* Discard op (I2, I3) and the base kept for it (I5), inside the caller's transaction. */
+static sfa_status discard_op(sfa_agent *a, const sfa_op *op)
+{
+    bool drop = op->kind == SFA_OP_KIND_CREATE || op->kind == SFA_OP_KIND_UPSERT;
+    sfa_status s = drop ? discard_create(a, op) : discard_edit(a, op);
+    return s == SFA_OK ? forget_conflict_base(a, op) : s;
+}
+
 sfa_status sfa_outbox_discard(sfa_agent *agent, const char *op_ref)
 {
     if (!agent)
         return missing_arg(NULL, "sfa_outbox_discard", "agent");
     sfa_op *op = NULL;
-    sfa_status s = begin_on_settled_op(agent, op_ref, &op, "discarded");
+    sfa_status s = begin_on_settled_op(agent, op_ref, &op, "discarded", false);
     if (s != SFA_OK) {
         sfa_op_free(op);
         return s;
     }
-    bool drop = op->kind == SFA_OP_KIND_CREATE || op->kind == SFA_OP_KIND_UPSERT;
-    s = drop ? discard_create(agent, op) : discard_edit(agent, op);
+    s = discard_op(agent, op);
+    s = s == SFA_OK ? store_tx_commit(agent) : (store_tx_rollback(agent), s);
+    sfa_op_free(op);
+    return s;
+}
+
+/* ---- conflicts (I5) ---- */
+
+static void field_clear(sfa_conflict_field *f)
+{
+    free(f->name);
+    free(f->base);
+    free(f->local);
+    free(f->server);
+}
+
+void sfa_conflict_array_free(sfa_conflict_array *array)
+{
+    if (!array)
+        return;
+    for (size_t i = 0; i < array->count; i++) {
+        sfa_conflict *c = &array->items[i];
+        op_clear(&c->op);
+        for (size_t j = 0; j < c->nfields; j++)
+            field_clear(&c->fields[j]);
+        free(c->fields);
+    }
+    free(array->items);
+    array->items = NULL;
+    array->count = 0;
+}
+
+/* JSON text of v, "null" when absent. Caller frees. */
+static char *value_text(const cJSON *v)
+{
+    return v ? json_print(v) : xstrdup("null");
+}
+
+/* The object in text column 0 of the one-row query sql on key, parsed exactly; NULL when
+ * there is no row (or no object). */
+static sfa_status read_object(sfa_agent *a, const char *sql, const char *key, cJSON **out)
+{
+    *out = NULL;
+    sqlite3_stmt *st = store_stmt(a, sql);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT)
+        *out = parse_exact(st, 0);
+    sqlite3_reset(st);
+    if (*out && !cJSON_IsObject(*out)) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SFA_OK
+                                                 : store_fail_sqlite(a, rc, "reading a conflict");
+}
+
+/* Fill c's fields from the op's fields, the record's base and the kept base (I5). */
+static sfa_status fill_conflict(sfa_agent *a, sfa_conflict *c)
+{
+    cJSON *server = NULL, *was = NULL;
+    sfa_status s = read_object(a, SQL_RECORD_BASE, c->op.local_id, &server);
+    if (s == SFA_OK)
+        s = read_object(a, SQL_CONFLICT_BASE_GET, c->op.op_id, &was);
+    const char *err = NULL;
+    cJSON *local = s == SFA_OK && c->op.fields_json
+                       ? json_parse_exact(c->op.fields_json, strlen(c->op.fields_json), &err)
+                       : NULL;
+    const cJSON *f;
+    size_t n = 0;
+    cJSON_ArrayForEach(f, local) n++;
+    c->fields = n ? xcalloc(n, sizeof *c->fields) : NULL;
+    cJSON_ArrayForEach(f, local)
+    {
+        sfa_conflict_field *out = &c->fields[c->nfields++];
+        const cJSON *sv = cJSON_GetObjectItemCaseSensitive(server, f->string);
+        const cJSON *bv = cJSON_GetObjectItemCaseSensitive(was, f->string);
+        out->name = xstrdup(f->string);
+        out->local = value_text(f);
+        out->server = value_text(sv);
+        out->base = bv ? value_text(bv) : value_text(sv); /* not in the kept base: no conflict */
+    }
+    cJSON_Delete(local);
+    cJSON_Delete(server);
+    cJSON_Delete(was);
+    return s;
+}
+
+sfa_status sfa_outbox_conflicts(sfa_conflict_array *out, sfa_agent *agent)
+{
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!agent || !out)
+        return missing_arg(agent, "sfa_outbox_conflicts", agent ? "out" : "agent");
+    sfa_op_array ops = {0};
+    sfa_status s = sfa_outbox_list(&ops, agent, SFA_OP_STATE_BIT(SFA_OP_STATE_CONFLICT), 0);
+    if (s != SFA_OK)
+        return s;
+    out->items = ops.count ? xcalloc(ops.count, sizeof *out->items) : NULL;
+    for (size_t i = 0; i < ops.count; i++) {
+        out->items[out->count++].op = ops.items[i]; /* its strings move into the conflict */
+        if (s == SFA_OK)
+            s = fill_conflict(agent, &out->items[i]);
+    }
+    free(ops.items); /* the ops' strings are out's now */
+    if (s != SFA_OK)
+        sfa_conflict_array_free(out);
+    return s;
+}
+
+sfa_status sfa_outbox_resolve(sfa_agent *agent, const char *op_ref, sfa_conflict_keep keep)
+{
+    if (!agent)
+        return missing_arg(NULL, "sfa_outbox_resolve", "agent");
+    if (keep != SFA_CONFLICT_KEEP_LOCAL && keep != SFA_CONFLICT_KEEP_SERVER)
+        return store_fail(agent, SFA_EINVAL,
+                          "sfa_outbox_resolve: keep %d is neither local nor"
+                          " server",
+                          (int)keep);
+    sfa_op *op = NULL;
+    sfa_status s = begin_on_settled_op(agent, op_ref, &op, "resolved", false);
+    if (s == SFA_OK && op->state != SFA_OP_STATE_CONFLICT) {
+        s = store_fail(agent, SFA_ESTATE,
+                       "op %s is %s, not in conflict: use `outbox retry` or `outbox discard`",
+                       op_ref, sfa_op_state_name(op->state));
+        store_tx_rollback(agent);
+    }
+    if (s != SFA_OK) {
+        sfa_op_free(op);
+        return s;
+    }
+    if (keep == SFA_CONFLICT_KEEP_LOCAL) {
+        /* The record's base already holds the server's values and the op's base_modstamp
+         * the server's version (store/op_sync.c I9): the next check finds no conflict. */
+        store_op_change c = {.seq = op->seq, .event = STORE_EV_USER_RETRY};
+        bool changed = false;
+        s = store_op_transition(agent, &c, NULL, &changed);
+        if (s == SFA_OK)
+            s = forget_conflict_base(agent, op);
+    } else {
+        s = discard_op(agent, op);
+    }
     s = s == SFA_OK ? store_tx_commit(agent) : (store_tx_rollback(agent), s);
     sfa_op_free(op);
     return s;

@@ -85,7 +85,8 @@ sfa_status sfa_query_local(char **out_json, sfa_agent *agent, const char *soql)
     if (out_json)
         *out_json = NULL;
     if (!agent || !out_json)
-        return agent ? store_fail(agent, SFA_EINVAL, "no output given") : SFA_EINVAL;
+        return agent ? store_fail(agent, SFA_EINVAL, "%s: out is NULL", "sfa_query_local")
+                     : store_error_set(SFA_EINVAL, "%s: agent is NULL", "sfa_query_local");
     store_clear_error(agent);
     if (!soql)
         return store_fail(agent, SFA_EINVAL, "no query given");

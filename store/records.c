@@ -126,7 +126,8 @@ sfa_status sfa_record_create(char **out_local_id, sfa_agent *agent, const char *
     if (out_local_id)
         *out_local_id = NULL;
     if (!agent || !out_local_id)
-        return agent ? store_fail(agent, SFA_EINVAL, "no output given") : SFA_EINVAL;
+        return agent ? store_fail(agent, SFA_EINVAL, "sfa_record_create: out_local_id is NULL")
+                     : store_error_set(SFA_EINVAL, "sfa_record_create: agent is NULL");
     sfa_status s = store_check_sobject(agent, sobject);
     if (s != SFA_OK)
         return s;
@@ -308,7 +309,7 @@ sfa_status sfa_record_update(sfa_agent *agent, const char *sobject, const char *
                              const char *fields_json)
 {
     if (!agent)
-        return SFA_EINVAL;
+        return store_error_set(SFA_EINVAL, "%s: agent is NULL", "sfa_record_update");
     sfa_status s = store_check_sobject(agent, sobject);
     if (s != SFA_OK)
         return s;
@@ -404,7 +405,7 @@ static sfa_status queue_delete(sfa_agent *a, const char *sobject, const store_ro
 sfa_status sfa_record_delete(sfa_agent *agent, const char *sobject, const char *ref)
 {
     if (!agent)
-        return SFA_EINVAL;
+        return store_error_set(SFA_EINVAL, "%s: agent is NULL", "sfa_record_delete");
     sfa_status s = store_check_sobject(agent, sobject);
     if (s != SFA_OK)
         return s;
@@ -476,7 +477,7 @@ sfa_status sfa_record_upsert(char **out_local_id, sfa_agent *agent, const char *
     if (out_local_id)
         *out_local_id = NULL;
     if (!agent)
-        return SFA_EINVAL;
+        return store_error_set(SFA_EINVAL, "%s: agent is NULL", "sfa_record_upsert");
     sfa_status s = check_upsert_args(agent, sobject, ext_field, ext_value);
     if (s == SFA_OK)
         s = begin(agent);

@@ -226,3 +226,34 @@ void json_number_digits(const char *literal, int *int_digits, int *frac_digits)
     *int_digits = pos > first ? (int)(pos - first) : 0;
     *frac_digits = last + 1 > pos ? (int)(last + 1 - pos) : 0;
 }
+
+/* A number's value as a double (a Raw literal through strtod). */
+static double number_value(const cJSON *item)
+{
+    const char *lit = json_number_literal(item);
+    return lit ? strtod(lit, NULL) : item->valuedouble;
+}
+
+/* Significant digits of a number item; a cJSON double counts as 15 (what it holds). */
+static int number_digits(const cJSON *item)
+{
+    const char *lit = json_number_literal(item);
+    if (!lit)
+        return 15;
+    int i = 0, f = 0;
+    json_number_digits(lit, &i, &f);
+    return i + f;
+}
+
+bool json_same_value(const cJSON *a, const cJSON *b)
+{
+    if (!a || !b)
+        return a == b;
+    if (!json_is_number(a) || !json_is_number(b))
+        return cJSON_Compare(a, b, true);
+    const char *la = json_number_literal(a), *lb = json_number_literal(b);
+    if (la && lb && strcmp(la, lb) == 0)
+        return true;
+    /* 5 and 5.0 are one value; beyond a double's 15 digits only the literals can tell. */
+    return number_digits(a) <= 15 && number_digits(b) <= 15 && number_value(a) == number_value(b);
+}

@@ -27,6 +27,9 @@ char *json_print(const cJSON *item);
 cJSON *json_parse_exact(const char *text, size_t len, const char **err);
 /* A number item: cJSON_Number, or a Raw item from json_parse_exact (its literal). */
 bool json_is_number(const cJSON *item);
+/* Same JSON value (cJSON_Compare), where a number is a cJSON_Number or a Raw literal from
+ * json_parse_exact and compares by value (5 == 5.0; 18-digit literals by their digits). */
+bool json_same_value(const cJSON *a, const cJSON *b);
 /* The literal of a Raw number item, else NULL. */
 const char *json_number_literal(const cJSON *item);
 /* Digits of a JSON number literal: *int_digits before the point, *frac_digits after it,

@@ -43,6 +43,8 @@ const char *sfa_strerror(sfa_status status)
         return "some operations are dead or in conflict";
     case SFA_ERETRY:
         return "must retry later";
+    case SFA_ETLS:
+        return "the server's certificate could not be verified (possible man in the middle)";
     }
     return "unknown status";
 }

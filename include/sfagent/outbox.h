@@ -89,7 +89,9 @@ sfa_status sfa_outbox_list(sfa_op_array *out, sfa_agent *agent, unsigned states,
 /** One op by op_id or by seq number (decimal); *out is the caller's (sfa_op_free()). */
 sfa_status sfa_outbox_get(sfa_op **out, sfa_agent *agent, const char *op_ref);
 
-/** Make a dead or conflict op pending again, due now, attempts reset. */
+/** Make a dead or conflict op pending again, due now, attempts reset; or make a pending op
+ *  due now (its attempts and last error kept), e.g. one a clock that ran ahead backed off
+ *  into the future. An inflight op is SFA_ESTATE. */
 sfa_status sfa_outbox_retry(sfa_agent *agent, const char *op_ref);
 
 /**
@@ -105,6 +107,50 @@ sfa_status sfa_outbox_discard(sfa_agent *agent, const char *op_ref);
  * output; may be NULL) gets the number of ops removed.
  */
 sfa_status sfa_outbox_prune(size_t *removed, sfa_agent *agent, int64_t older_than_ms);
+
+/** One field of an op in conflict. Values are JSON text ("null" when absent); numbers are
+ *  the literal text Salesforce or the user wrote. */
+typedef struct sfa_conflict_field {
+    char *name;
+    char *base;   /**< the value the local edit started from */
+    char *local;  /**< the value the op would send (kept by SFA_CONFLICT_KEEP_LOCAL) */
+    char *server; /**< Salesforce's value at the check (kept by SFA_CONFLICT_KEEP_SERVER) */
+} sfa_conflict_field;
+
+/** An op in state conflict, with each of its fields. */
+typedef struct sfa_conflict {
+    sfa_op op;
+    sfa_conflict_field *fields;
+    size_t nfields;
+} sfa_conflict;
+
+typedef struct sfa_conflict_array {
+    sfa_conflict *items;
+    size_t count;
+} sfa_conflict_array;
+
+/** Free the conflicts of an array filled by sfa_outbox_conflicts() (not array itself) and
+ *  zero it. NULL is a no-op. */
+void sfa_conflict_array_free(sfa_conflict_array *array);
+
+/**
+ * Every op in state conflict, in seq order, with base, local and server value of each
+ * field it changes. *out is filled on SFA_OK (sfa_conflict_array_free()), empty on failure.
+ */
+sfa_status sfa_outbox_conflicts(sfa_conflict_array *out, sfa_agent *agent);
+
+/** Which side a conflict resolution keeps. Values are never renumbered. */
+typedef enum sfa_conflict_keep {
+    SFA_CONFLICT_KEEP_LOCAL = 0,  /**< send the local values (the op is pending again) */
+    SFA_CONFLICT_KEEP_SERVER = 1, /**< drop the op; the local view takes the server's values */
+} sfa_conflict_keep;
+
+/**
+ * Resolve an op in state conflict (by op id or seq). KEEP_LOCAL: pending again, due now;
+ * its base is already the server's version, so the next check passes and the local values
+ * are sent. KEEP_SERVER: discarded (as sfa_outbox_discard()). Another state: SFA_ESTATE.
+ */
+sfa_status sfa_outbox_resolve(sfa_agent *agent, const char *op_ref, sfa_conflict_keep keep);
 
 /** Counts for `sfagent status`. */
 typedef struct sfa_outbox_stats {

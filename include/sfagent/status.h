@@ -29,6 +29,7 @@ typedef enum sfa_status {
     SFA_ESTATE = -16,    /**< operation not allowed in the object's current state */
     SFA_EPARTIAL = -17,  /**< finished, but some ops are dead or in conflict */
     SFA_ERETRY = -18,    /**< nothing lost; must retry later (backoff, unknown outcomes) */
+    SFA_ETLS = -19,      /**< the server's TLS certificate could not be verified (nothing sent) */
 } sfa_status;
 
 /** Short English text for a status code; never NULL. */

@@ -11,7 +11,8 @@
  *       an error names where the bad value came from.
  *   I3. A typo (unknown section or key, in the file or in the SFAGENT_SALESFORCE_ /
  *       SFAGENT_SYNC_ environment) is an error, never silently ignored.
- *   I4. Secret files and the JWT key must not be readable by group or others.
+ *   I4. Secret files, the JWT key and a configuration file holding a secret inline must
+ *       not be readable by group or others.
  *   I5. The CA bundle must be a regular file that others cannot write.
  */
 #include "sync/client/config_internal.h"
@@ -691,6 +692,26 @@ static sfa_status finish(sfa_config *cfg, char **errmsg)
 
 /* ---- public API ---- */
 
+/* I4 for the configuration file itself: a secret written inline (password = ...) is as
+ * exposed as the file, so such a file must be readable by its owner only. fd is the open
+ * file (fstat: the file read is the file checked). */
+static sfa_status check_inline_secrets(const sfa_config *cfg, int fd, const char *path,
+                                       char **errmsg)
+{
+    int inline_k = -1;
+    for (int k = 0; k < K_COUNT && inline_k < 0; k++)
+        if (keys[k].secret && cfg->slots[k].value)
+            inline_k = k;
+    struct stat sb;
+    if (inline_k < 0 || fstat(fd, &sb) != 0 || (sb.st_mode & 077) == 0)
+        return SFA_OK;
+    *errmsg =
+        xasprintf("configuration file %s holds %s.%s inline but group or others may read "
+                  "it: chmod 600 %s, or put the secret in %s_file (a file only you can read)",
+                  path, keys[inline_k].section, keys[inline_k].name, path, keys[inline_k].name);
+    return SFA_ECONFIG;
+}
+
 static sfa_status load_file(sfa_config **out, const char *path, char **errmsg)
 {
     sfa_config *cfg = xcalloc(1, sizeof *cfg);
@@ -704,6 +725,8 @@ static sfa_status load_file(sfa_config **out, const char *path, char **errmsg)
         }
         struct parse_ctx pc = {.name = path, .file = f};
         st = parse_ini(cfg, read_file_line, &pc, errmsg);
+        if (st == SFA_OK)
+            st = check_inline_secrets(cfg, fileno(f), path, errmsg);
         fclose(f);
         if (st != SFA_OK)
             goto out;

@@ -30,6 +30,9 @@
  *       been applied), so memory stays bounded whatever the server sends (issue 8.5).
  *       There is no separate compression-ratio limit: deflate cannot exceed ~1032:1, and
  *       the byte cap already bounds both memory and the time spent inflating.
+ *  I10. A server certificate that fails verification is SFA_ETLS from login and from
+ *       every request, never SFA_ENETWORK: retrying later would hide a possible man in
+ *       the middle as "offline". Nothing was sent (the TLS handshake failed first).
  */
 #include "sync/client/sf_client.h"
 
@@ -251,7 +254,22 @@ static void fill_answered(sf_client *c, const char *method, struct xfer *x, bool
     }
 }
 
-/* One HTTP exchange. Returns SFA_OK with resp filled in every case. */
+/* A failed check of the server's certificate (not a local setup or network problem). */
+static bool tls_unverified(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_ISSUER_ERROR:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* One HTTP exchange. Returns SFA_OK with resp filled in every case, or SFA_ETLS (resp
+ * filled too, not sent) when the server's certificate failed verification (I10). */
 static sfa_status perform(sf_client *c, const char *method, const char *url,
                           struct curl_slist *hdrs, const char *body, size_t len, bool json_call,
                           sf_response *resp)
@@ -260,6 +278,7 @@ static sfa_status perform(sf_client *c, const char *method, const char *url,
     response_init(resp);
     set_transfer_options(c, method, url, hdrs, body, len, &x);
     CURLcode rc = curl_easy_perform(c->curl);
+    bool unverified = tls_unverified(rc);
     long request_size = 0;
     curl_easy_getinfo(c->curl, CURLINFO_REQUEST_SIZE, &request_size);
     resp->outcome = sf_outcome_from_curl(rc, request_size);
@@ -284,6 +303,13 @@ static sfa_status perform(sf_client *c, const char *method, const char *url,
     curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
     curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);
     xfer_free(&x);
+    if (unverified) { /* I10 */
+        set_err(c, xasprintf("the server's certificate could not be verified (%s): possibly a "
+                             "man in the middle; nothing was sent. Check [salesforce] ca_bundle "
+                             "and the system's CA certificates",
+                             curl_easy_strerror(rc)));
+        return SFA_ETLS;
+    }
     return SFA_OK;
 }
 
@@ -294,8 +320,25 @@ static sfa_status perform(sf_client *c, const char *method, const char *url,
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc = CURLE_FAILED_INIT;
 
+/* libcurl (and OpenSSL) write every TLS session key to the file SSLKEYLOGFILE names,
+ * which decrypts the traffic (access tokens, record data) for whoever can read it. That
+ * is a debugging aid, so it takes an explicit opt-in: without SFAGENT_DEBUG_TLS_KEYLOG=1
+ * the variable is removed before libcurl's global init reads it (README: TLS). */
+static void drop_tls_keylog(void)
+{
+    const char *debug = getenv("SFAGENT_DEBUG_TLS_KEYLOG");
+    if (debug && strcmp(debug, "1") == 0) {
+        if (getenv("SSLKEYLOGFILE"))
+            log_warn("SFAGENT_DEBUG_TLS_KEYLOG=1: TLS session keys are written to "
+                     "SSLKEYLOGFILE; anyone who can read that file can decrypt the traffic");
+        return;
+    }
+    unsetenv("SSLKEYLOGFILE");
+}
+
 static void curl_init_once(void)
 {
+    drop_tls_keylog();
     curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
@@ -402,9 +445,10 @@ sfa_status sf_client_login(sf_client *c)
      * the same refresh token never race (Salesforce: "token request is already being
      * processed"). A lock, not mutable state. */
     pthread_mutex_lock(&token_lock);
-    perform(c, "POST", url, hdrs, strbuf_str(&form), form.len, true, &r);
+    st = perform(c, "POST", url, hdrs, strbuf_str(&form), form.len, true, &r);
     pthread_mutex_unlock(&token_lock);
-    st = login_error_from_transport(c, &r);
+    if (st == SFA_OK) /* SFA_ETLS: not "offline", someone may be in the middle (I10) */
+        st = login_error_from_transport(c, &r);
     if (st != SFA_OK)
         goto out;
     st = oauth_parse_token_response(&tok, r.status, r.json, &err);
@@ -543,7 +587,9 @@ static sfa_status request_common(sf_client *c, const char *method, const char *p
     if (gen == c->token_gen && (st = sf_client_login(c)) != SFA_OK)
         return fail_before_send(c, st, resp);
     sf_response_free(resp);
-    send_once(c, method, path, content_type, body, len, json_call, resp);
+    st = send_once(c, method, path, content_type, body, len, json_call, resp);
+    if (st != SFA_OK)
+        return st;
     if (session_expired(resp))
         set_err(c, xstrdup("Salesforce refused a fresh session (401 after re-login)"));
     return SFA_OK;

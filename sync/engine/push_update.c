@@ -70,7 +70,7 @@ static bool same_value(const cJSON *a, const cJSON *b)
 {
     if (!a || cJSON_IsNull(a))
         return !b || cJSON_IsNull(b);
-    return b && cJSON_Compare(a, b, true);
+    return b && json_same_value(a, b); /* op fields hold exact Raw numbers */
 }
 
 /* Fields of op that conflict with server (an object of field -> server value), or NULL.

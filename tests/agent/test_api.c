@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sfagent.h>
@@ -186,6 +187,7 @@ static void test_log_callback_receives_library_messages(void **state)
           "client_secret = s\nusername = u\npassword = p\ntimeout = 2\n",
           f);
     fclose(f);
+    assert_int_equal(chmod(ini, 0600), 0);
     sfa_config *cfg = NULL;
     assert_int_equal(sfa_config_load(&cfg, ini), SFA_OK);
     sfa_agent *agent = NULL;

@@ -144,9 +144,44 @@ static void test_doctor_exits_with_the_failed_checks_code(void **state)
     assert_int_equal(run_doctor(f, "Case.No_Such__c"), 78);
 }
 
+/* Issue 8 item 4: a configuration file with a secret written inline must be private;
+ * with the secret in a private *_file, the configuration itself may be 0644. */
+static void test_config_with_inline_secret_must_be_private(void **state)
+{
+    fixture *f = *state;
+    write_config(f, "password");
+    assert_int_equal(chmod(f->ini, 0644), 0);
+    run_result r;
+    run_sfagent(&r, f->dir, NULL, NULL,
+                (const char *const[]){"--db", f->db, "login", "--config", f->ini, NULL});
+    assert_int_equal(r.code, 78);
+    if (!strstr(r.err, f->ini) || !strstr(r.err, "chmod 600") || !strstr(r.err, "_file"))
+        fail_msg("message: %s", r.err);
+    run_result_free(&r);
+    char secret[160];
+    snprintf(secret, sizeof secret, "%s/password", f->dir);
+    FILE *fp = fopen(secret, "w");
+    assert_non_null(fp);
+    fputs("password\n", fp);
+    fclose(fp);
+    assert_int_equal(chmod(secret, 0600), 0);
+    fp = fopen(f->ini, "w");
+    assert_non_null(fp);
+    fprintf(fp,
+            "[salesforce]\nlogin_url = %s\nauth = password\nclient_id = " CLIENT_ID "\n"
+            "client_secret_file = %s\nusername = " USER "\npassword_file = %s\ntimeout = 5\n",
+            emu_base_url(f->e), secret, secret);
+    fclose(fp);
+    assert_int_equal(chmod(f->ini, 0644), 0);
+    /* Accepted and used: the emulator refuses "password" as client secret (77, not 78). */
+    assert_int_equal(run_cmd(f, "login"), 77);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_config_with_inline_secret_must_be_private, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_refused_login_is_77_for_every_command, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_doctor_exits_with_the_failed_checks_code, setup,

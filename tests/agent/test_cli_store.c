@@ -91,6 +91,17 @@ static long long db_int(const fixture *f, const char *sql)
     return v;
 }
 
+/* Run SQL on the fixture database through a private connection (asserts success). */
+static void db_exec(const fixture *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", sql, err);
+    sqlite3_close(db);
+}
+
 /* Create one Case; returns its local id (caller frees). */
 static char *create_case(const fixture *f, const char *subject)
 {
@@ -391,6 +402,61 @@ static void test_killed_import_resumes_each_line_once(void **state)
     assert_int_equal(db_int(f, "SELECT count(*) FROM records"), 2 * IMPORT_LINES);
 }
 
+/* Item 10: a configured idempotency field other than Sync_Key__c (environment or
+ * $SFAGENT_CONFIG) is known to local writes, refused in user input, and remembered. */
+static void test_configured_idempotency_field_is_refused(void **state)
+{
+    fixture *f = *state;
+    run_result r;
+    setenv("SFAGENT_SYNC_IDEMPOTENCY_FIELD", "Agent_Key__c", 1);
+    sfa(&r, f, "case", "create", "--subject", "x", "--set", "agent_key__c=DUP");
+    unsetenv("SFAGENT_SYNC_IDEMPOTENCY_FIELD");
+    expect_code(&r, 65);
+    if (!strstr(r.err, "Agent_Key__c"))
+        fail_msg("message does not name the field: %s", r.err);
+    run_result_free(&r);
+    sfa(&r, f, "case", "create", "--subject", "x", "--set", "Agent_Key__c=DUP");
+    expect_code(&r, 65); /* remembered by the database, no configuration needed */
+    run_result_free(&r);
+    char ini[160];
+    snprintf(ini, sizeof ini, "%s/c.ini", f->dir);
+    FILE *fp = fopen(ini, "w");
+    assert_non_null(fp);
+    fputs("[sync]\nidempotency_field = Other_Key__c\n", fp);
+    fclose(fp);
+    setenv("SFAGENT_CONFIG", ini, 1);
+    sfa(&r, f, "case", "create", "--subject", "x", "--set", "Other_Key__c=DUP");
+    unsetenv("SFAGENT_CONFIG");
+    expect_code(&r, 65);
+    if (!strstr(r.err, "Other_Key__c"))
+        fail_msg("message does not name the field: %s", r.err);
+    run_result_free(&r);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox"), 0);
+}
+
+/* Item 8: a pending op backed off into the future (a clock that was ahead) can be made due
+ * now with `outbox retry`; its attempts stay. An inflight op is refused. */
+static void test_outbox_retry_makes_a_pending_op_due_now(void **state)
+{
+    fixture *f = *state;
+    free(create_case(f, "stranded"));
+    db_exec(f, "UPDATE outbox SET next_attempt_at = 32503680000000, attempts = 3 WHERE seq = 1");
+    run_result r;
+    sfa(&r, f, "outbox", "retry", "1");
+    expect_code(&r, 0);
+    run_result_free(&r);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox WHERE seq = 1 AND state = 'pending'"
+                               " AND next_attempt_at = 0 AND attempts = 3"),
+                     1);
+    db_exec(f, "UPDATE outbox SET state = 'inflight', lease_owner = 'run-x' WHERE seq = 1");
+    sfa(&r, f, "outbox", "retry", "1");
+    expect_code(&r, 65);
+    if (!strstr(r.err, "inflight"))
+        fail_msg("message does not say why: %s", r.err);
+    run_result_free(&r);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM outbox WHERE state = 'inflight'"), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +470,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_values_exact_or_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_raw_nul_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_import_resumes_each_line_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_configured_idempotency_field_is_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_retry_makes_a_pending_op_due_now, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "sfagent/agent.h"
+#include "sfagent/error.h"
+#include "sfagent/query.h"
 #include "sfagent/record.h"
 #include "store/migrations.h"
 #include "store/store_test_util.h"
@@ -229,6 +231,62 @@ static void test_missing_file_without_create(void **state)
     sfa_agent_free(a);
 }
 
+/* A FIFO would block SQLite's open, a device or directory fails late or not at all: the
+ * library refuses them itself (not only the CLI), naming the path and what it is. */
+static void test_refuses_fifo_device_and_directory(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sfa-open-kind-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *fifo = xasprintf("%s/fifo.db", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    const char *paths[] = {fifo, "/dev/null", dir};
+    const char *kinds[] = {"a FIFO", "a character device", "a directory"};
+    for (size_t i = 0; i < 3; i++) {
+        for (int create = 0; create < 2; create++) {
+            sfa_agent *a = NULL;
+            sfa_open_options o = SFA_OPEN_OPTIONS_INIT;
+            o.create = create;
+            assert_int_equal(sfa_agent_open(&a, paths[i], &o), SFA_EINVAL);
+            assert_non_null(strstr(sfa_agent_errmsg(a), kinds[i]));
+            assert_non_null(strstr(sfa_agent_errmsg(a), paths[i]));
+            sfa_agent_free(a);
+        }
+    }
+    unlink(fifo);
+    free(fifo);
+    remove_tree(dir);
+}
+
+/* Every public call refused for a missing argument says so in sfa_error_last(). */
+static void test_missing_arguments_record_a_message(void **state)
+{
+    (void)state;
+    char *id = NULL, *json = NULL;
+    sfa_import_result res;
+    sfa_error_clear();
+    assert_int_equal(sfa_agent_open(NULL, "/tmp/x.db", NULL), SFA_EINVAL);
+    assert_non_null(strstr(sfa_error_last()->message, "sfa_agent_open"));
+    sfa_error_clear();
+    assert_int_equal(sfa_query_local(&json, NULL, "SELECT Id FROM Case"), SFA_EINVAL);
+    assert_non_null(strstr(sfa_error_last()->message, "sfa_query_local"));
+    sfa_error_clear();
+    assert_int_equal(sfa_record_create(&id, NULL, "Case", "{}"), SFA_EINVAL);
+    assert_non_null(strstr(sfa_error_last()->message, "sfa_record_create"));
+    sfa_error_clear();
+    assert_int_equal(sfa_record_update(NULL, "Case", "loc-x", "{}"), SFA_EINVAL);
+    assert_non_null(strstr(sfa_error_last()->message, "sfa_record_update"));
+    sfa_error_clear();
+    assert_int_equal(sfa_record_delete(NULL, "Case", "loc-x"), SFA_EINVAL);
+    assert_non_null(strstr(sfa_error_last()->message, "sfa_record_delete"));
+    sfa_error_clear();
+    assert_int_equal(sfa_record_upsert(&id, NULL, "Case", "Ext__c", "1", "{}"), SFA_EINVAL);
+    assert_non_null(strstr(sfa_error_last()->message, "sfa_record_upsert"));
+    sfa_error_clear();
+    assert_int_equal(sfa_record_import_opts(&res, NULL, NULL, "Case", 0, NULL), SFA_EINVAL);
+    assert_non_null(strstr(sfa_error_last()->message, "sfa_record_import_opts"));
+}
+
 static void test_session_rows_and_stale_session(void **state)
 {
     (void)state;
@@ -347,6 +405,8 @@ int main(void)
         cmocka_unit_test(test_read_only_file),
         cmocka_unit_test(test_read_only_directory),
         cmocka_unit_test(test_missing_file_without_create),
+        cmocka_unit_test(test_refuses_fifo_device_and_directory),
+        cmocka_unit_test(test_missing_arguments_record_a_message),
         cmocka_unit_test(test_session_rows_and_stale_session),
         cmocka_unit_test(test_empty_or_schemaless_file_needs_create),
         cmocka_unit_test(test_refuses_negative_schema_version_untouched),

@@ -155,13 +155,15 @@ static void test_list_filters_by_a_set_of_states(void **state)
     }
 }
 
-static void test_retry_only_dead_or_conflict(void **state)
+/* Retry takes dead, conflict and pending ops (T15: due now), never inflight ones; discard
+ * only dead or conflict ones. */
+static void test_retry_only_dead_conflict_or_pending(void **state)
 {
     store_fixture *f = *state;
     char *a = create_ok(f, "Case", "{\"Subject\":\"a\"}");
-    char *before = dump_tables(f->path);
-    assert_int_equal(sfa_outbox_retry(f->agent, "1"), SFA_ESTATE);
+    assert_int_equal(sfa_outbox_discard(f->agent, "1"), SFA_ESTATE);
     assert_non_null(strstr(sfa_agent_errmsg(f->agent), "pending"));
+    char *before = dump_tables(f->path);
     raw_exec(f->path, "UPDATE outbox SET state='inflight', lease_owner='r'");
     assert_int_equal(sfa_outbox_retry(f->agent, "1"), SFA_ESTATE);
     assert_int_equal(sfa_outbox_discard(f->agent, "1"), SFA_ESTATE);
@@ -414,7 +416,7 @@ int main(void)
         T(test_list_get_stats),
         T(test_enum_names_are_distinct_and_parse_back),
         T(test_list_filters_by_a_set_of_states),
-        T(test_retry_only_dead_or_conflict),
+        T(test_retry_only_dead_conflict_or_pending),
         T(test_discard_update_falls_back_to_base),
         T(test_discard_dead_create_removes_record),
         T(test_edit_of_dead_create_folds_into_it),

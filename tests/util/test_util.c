@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sfagent/status.h"
+#include "util/json.h"
 #include "util/names.h"
 #include "util/sfid.h"
 #include "util/strbuf.h"
@@ -90,11 +91,34 @@ static void test_api_names(void **state)
 static void test_strerror_covers_every_status(void **state)
 {
     (void)state;
-    for (int s = SFA_OK; s >= SFA_ERETRY; s--) {
+    for (int s = SFA_OK; s >= SFA_ETLS; s--) {
         const char *text = sfa_strerror((sfa_status)s);
         assert_non_null(text);
         assert_string_not_equal(text, "unknown status");
     }
+}
+
+/* Exact numbers (json_parse_exact Raw items) compare by value with cJSON doubles, so the
+ * push engine's conflict check sees 5 and 5.0 as one value, and two 18-digit literals
+ * that a double cannot tell apart as two. */
+static void test_json_same_value_compares_numbers_by_value(void **state)
+{
+    (void)state;
+    const char *err = NULL;
+    const char *text = "{\"a\":5,\"b\":5.0,\"c\":123456789012345678,\"d\":123456789012345679}";
+    cJSON *exact = json_parse_exact(text, strlen(text), &err);
+    cJSON *plain = cJSON_Parse(text);
+    assert_non_null(exact);
+    assert_true(json_same_value(cJSON_GetObjectItem(exact, "a"), cJSON_GetObjectItem(plain, "a")));
+    assert_true(json_same_value(cJSON_GetObjectItem(exact, "a"), cJSON_GetObjectItem(exact, "b")));
+    assert_true(json_same_value(cJSON_GetObjectItem(exact, "c"), cJSON_GetObjectItem(exact, "c")));
+    assert_false(json_same_value(cJSON_GetObjectItem(exact, "c"), cJSON_GetObjectItem(exact, "d")));
+    assert_false(json_same_value(cJSON_GetObjectItem(exact, "a"), cJSON_GetObjectItem(plain, "c")));
+    cJSON *str = cJSON_CreateString("5");
+    assert_false(json_same_value(cJSON_GetObjectItem(exact, "a"), str));
+    cJSON_Delete(str);
+    cJSON_Delete(exact);
+    cJSON_Delete(plain);
 }
 
 static void test_strbuf(void **state)
@@ -121,6 +145,7 @@ int main(void)
         cmocka_unit_test(test_api_names),
         cmocka_unit_test(test_strerror_covers_every_status),
         cmocka_unit_test(test_strbuf),
+        cmocka_unit_test(test_json_same_value_compares_numbers_by_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
