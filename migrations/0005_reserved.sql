@@ -1,0 +1,2 @@
+-- sfagent schema version 5: reserved for the pull engine's migration, which replaces this
+-- file when its branch lands. Empty so that version 6 can follow without a gap.
