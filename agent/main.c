@@ -72,7 +72,9 @@ static const command commands[] = {
     {"status", cmd_status, "counts per outbox state, oldest pending write",
      "usage: sfagent status\n"},
     {"query", cmd_query, "local SOQL over the cached records",
-     "usage: sfagent query \"SELECT Subject, Status FROM Case WHERE Status = 'New'\"\n"},
+     "usage: sfagent query [--explain] \"SELECT Subject, Status FROM Case WHERE Status = "
+     "'New'\"\n"
+     "  results stream (--json too); --explain prints the SQL and SQLite's plan instead\n"},
     {"version", cmd_version, "print the version", "usage: sfagent version\n"},
 };
 

@@ -549,6 +549,9 @@ static void emit_statement(store_qsql *c)
         emit_value(c, &f);
         strbuf_adds(&c->sql, ")");
         emit_from_where(c);
+    } else if (q->is_count && q->limit < 0 && q->offset <= 0) {
+        strbuf_adds(&c->sql, "SELECT count(*)");
+        emit_from_where(c);
     } else if (q->is_count) {
         strbuf_adds(&c->sql, "SELECT count(*) FROM (SELECT 1");
         emit_from_where(c);
