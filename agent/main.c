@@ -75,7 +75,9 @@ static const command commands[] = {
     {"status", cmd_status, "counts per outbox state, oldest pending write",
      "usage: sfagent status\n"},
     {"query", cmd_query, "local SOQL over the cached records",
-     "usage: sfagent query \"SELECT Subject, Status FROM Case WHERE Status = 'New'\"\n"},
+     "usage: sfagent query [--explain] \"SELECT Subject, Status FROM Case WHERE Status = "
+     "'New'\"\n"
+     "  results stream (--json too); --explain prints the SQL and SQLite's plan instead\n"},
     {"describe", cmd_describe, "the org's objects, or one object's fields (cached offline)",
      "usage: sfagent describe [SOBJECT] [--refresh] [--config FILE]\n"
      "Without SOBJECT: the org's objects (describe global); with one: its fields.\n"

@@ -38,6 +38,8 @@ void soql_free(soql_query *q);
 
 const char *soql_from(const soql_query *q);
 bool soql_is_count(const soql_query *q);
+/* COUNT(field): the field as written; COUNT() and row queries: NULL. Borrowed. */
+const char *soql_count_field(const soql_query *q);
 /* The SELECT list (empty for COUNT()). Borrowed. */
 size_t soql_field_count(const soql_query *q);
 const char *soql_field(const soql_query *q, size_t i);
@@ -86,6 +88,11 @@ int soql_compare(const soql_query *q, const cJSON *a, const cJSON *b);
  * COUNT(field): one {"attributes":{"type":"AggregateResult"},"expr0":N} row (N = rows where
  * field is not null, so COUNT(Id) = all rows), *total = 1. */
 cJSON *soql_execute(const soql_query *q, const cJSON *records, size_t *total);
+
+/* One record as soql_execute outputs it (attributes, then the select list; see there).
+ * For callers that filter, sort and window elsewhere (the agent's SQL over its mirror).
+ * Caller frees with cJSON_Delete. */
+cJSON *soql_project(const soql_query *q, const cJSON *record);
 
 /* Quote a string as a SOQL literal: wraps in '...' and escapes \ ' " and control chars
  * (\n \r \t \b \f, others as \u00XX). % and _ are left alone: they are wildcards only in

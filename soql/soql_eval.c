@@ -24,6 +24,11 @@ bool soql_is_count(const soql_query *q)
     return q->is_count;
 }
 
+const char *soql_count_field(const soql_query *q)
+{
+    return q->is_count ? q->count_field.name : NULL;
+}
+
 size_t soql_field_count(const soql_query *q)
 {
     return q->nfields;
@@ -383,7 +388,7 @@ static void add_path(cJSON *out, const cJSON *src, const char *path)
     free(name);
 }
 
-static cJSON *project(const soql_query *q, const cJSON *rec)
+cJSON *soql_project(const soql_query *q, const cJSON *rec)
 {
     cJSON *out = cJSON_CreateObject();
     const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(rec, "attributes");
@@ -439,7 +444,7 @@ cJSON *soql_execute(const soql_query *q, const cJSON *records, size_t *total)
     } else {
         out = cJSON_CreateArray();
         for (size_t i = first; i < first + count; i++)
-            cJSON_AddItemToArray(out, project(q, rows[i]));
+            cJSON_AddItemToArray(out, soql_project(q, rows[i]));
         n = count; /* totalSize counts only the rows LIMIT/OFFSET let through */
     }
     if (total)

@@ -1,6 +1,7 @@
 /* The parsed form of a SOQL query, shared by the parser (soql_parse.c), the evaluator
  * (soql_eval.c) and the literal codec (soql_literal.c). Not part of any contract: only
- * files under soql/ include it. */
+ * files under soql/ include it, and store/query_sql.c, which compiles the parsed form to
+ * SQL over the agent's mirror and must mean what soql_eval.c means. */
 #ifndef SFA_SOQL_SOQL_INTERNAL_H
 #define SFA_SOQL_SOQL_INTERNAL_H
 

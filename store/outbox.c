@@ -52,12 +52,15 @@ static const char SQL_CHILD_OPS[] =
     " AND fields IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(outbox.fields)"
     " WHERE json_each.value = ?1) ORDER BY seq";
 static const char SQL_DROP_RECORD[] = "DELETE FROM records WHERE local_id = ?1";
+/* Counters kept by migration 0006's triggers, and the oldest op of a state from
+ * outbox_state_created: constant time however large the outbox and mirror grow. */
 static const char SQL_STATS[] =
-    "SELECT state, count(*), min(created_at) FROM outbox GROUP BY state";
+    "SELECT c.state, c.n, (SELECT min(o.created_at) FROM outbox o WHERE o.state = c.state) "
+    "FROM outbox_counts c WHERE c.n > 0";
 static const char SQL_CONFLICT_BASE_GET[] =
     "SELECT value FROM meta WHERE key = 'conflict.base:' || ?1";
 static const char SQL_CONFLICT_BASE_DEL[] = "DELETE FROM meta WHERE key = 'conflict.base:' || ?1";
-static const char SQL_COUNT_RECORDS[] = "SELECT count(*) FROM records WHERE deleted = 0";
+static const char SQL_COUNT_RECORDS[] = "SELECT coalesce(sum(live), 0) FROM record_counts";
 
 /* A required argument of fn is missing: SFA_EINVAL with a message on the handle, or as
  * the thread's last error when the handle itself is what is missing. */

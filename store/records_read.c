@@ -4,17 +4,22 @@
  * I1. sync_state is the state of the record's newest op that is not done, or "synced"
  *     when every op is done (or there are none).
  * I2. Reads never write.
+ * I3. Lists are index scans for the orders users ask for: newest first, and any field
+ *     migration 0006 indexes (store_indexed_expr), with or without --status. Other
+ *     fields still work, ordered through a sort.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "sfagent/record.h"
 #include "store/op_state.h"
+#include "store/query_sql.h"
 #include "store/sql.h"
 #include "store/store.h"
 #include "store/store_internal.h"
 #include "util/alloc.h"
 #include "util/names.h"
+#include "util/strbuf.h"
 
 #define RECORD_COLUMNS                                                                             \
     "SELECT r.local_id, r.sobject, r.sf_id, r.case_number, r.fields, r.sys_modstamp, r.dirty, "    \
@@ -22,16 +27,16 @@
     "r.local_id AND o.state != 'done' ORDER BY o.seq DESC LIMIT 1) FROM records r "
 
 static const char SQL_GET[] = RECORD_COLUMNS "WHERE r.local_id = ?1";
-#define LIST_WHERE                                                                                 \
-    "WHERE r.sobject = ?1 AND (?2 OR r.deleted = 0) AND (?3 IS NULL OR "                           \
-    "json_extract(r.fields, '$.Status') = ?3) "
-static const char SQL_LIST_NEWEST[] =
-    RECORD_COLUMNS LIST_WHERE "ORDER BY r.created_at DESC, r.local_id DESC LIMIT ?4";
-static const char SQL_LIST_ASC[] = RECORD_COLUMNS LIST_WHERE
-    "ORDER BY json_extract(r.fields, ?5) ASC, r.created_at, r.local_id LIMIT ?4";
-static const char SQL_LIST_DESC[] = RECORD_COLUMNS LIST_WHERE
-    "ORDER BY json_extract(r.fields, ?5) DESC, r.created_at DESC, r.local_id DESC LIMIT ?4";
 
+/* I3: list fragments. Ties break on created_at then rowid (insertion order), which the
+ * indexes of migration 0006 carry after their key, so no order needs a sort. */
+static const char LIST_WHERE[] = "WHERE r.sobject = ?1 AND (?2 OR r.deleted = 0) ";
+/* The NOCASE comparison lets records_f_status serve it; the exact one keeps --status an
+ * exact match, as it always was. */
+static const char LIST_STATUS[] = "AND json_extract(r.fields, '$.Status') = ?3 COLLATE NOCASE "
+                                  "AND json_extract(r.fields, '$.Status') = ?3 ";
+static const char LIST_NEWEST[] = "ORDER BY r.created_at DESC, r.rowid DESC LIMIT ?4";
+static const char LIST_BOUND_FIELD[] = "json_extract(r.fields, ?5)";
 /* A required argument of fn is missing: SFA_EINVAL with a message on the handle, or as
  * the thread's last error when the handle itself is what is missing. */
 static sfa_status missing_arg(sfa_agent *agent, const char *fn, const char *what)
@@ -180,21 +185,43 @@ static sfa_status check_list_opts(sfa_agent *a, const sfa_list_options *o)
     return SFA_OK;
 }
 
+/* The list statement for o: constant fragments, and for the order key either an indexed
+ * field's fixed expression or a bound JSON path; never text from the caller. */
+static char *list_sql(const char *sobject, const sfa_list_options *o)
+{
+    strbuf sb = STRBUF_INIT;
+    strbuf_adds(&sb, RECORD_COLUMNS);
+    strbuf_adds(&sb, LIST_WHERE);
+    if (o->status)
+        strbuf_adds(&sb, LIST_STATUS);
+    if (!o->order_field) {
+        strbuf_adds(&sb, LIST_NEWEST);
+        return strbuf_detach(&sb);
+    }
+    const char *expr = store_indexed_expr(sobject, o->order_field);
+    const char *dir = o->descending ? " DESC" : "";
+    strbuf_addf(&sb, "ORDER BY %s COLLATE NOCASE%s, r.created_at%s, r.rowid%s LIMIT ?4",
+                expr ? expr : LIST_BOUND_FIELD, dir, dir, dir);
+    return strbuf_detach(&sb);
+}
+
 static sqlite3_stmt *list_stmt(sfa_agent *a, const char *sobject, const sfa_list_options *o,
                                char **path)
 {
-    const char *sql = !o->order_field ? SQL_LIST_NEWEST
-                      : o->descending ? SQL_LIST_DESC
-                                      : SQL_LIST_ASC;
-    sqlite3_stmt *st = store_stmt(a, sql);
-    if (!st)
+    char *sql = list_sql(sobject, o);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(store_db(a), sql, -1, &st, NULL);
+    free(sql);
+    if (rc != SQLITE_OK) {
+        store_fail_sqlite(a, rc, "preparing the list");
         return NULL;
+    }
     sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, o->include_deleted ? 1 : 0);
     if (o->status)
         sqlite3_bind_text(st, 3, o->status, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, o->limit ? (sqlite3_int64)o->limit : -1);
-    if (o->order_field) {
+    if (o->order_field && !store_indexed_expr(sobject, o->order_field)) {
         *path = xasprintf("$.\"%s\"", o->order_field);
         sqlite3_bind_text(st, 5, *path, -1, SQLITE_STATIC);
     }
@@ -231,7 +258,7 @@ sfa_status sfa_record_list(sfa_record_array *out, sfa_agent *agent, const char *
         memset(&out->items[out->count], 0, sizeof out->items[0]);
         known = fill_record(&out->items[out->count++], st) && known;
     }
-    sqlite3_reset(st);
+    sqlite3_finalize(st);
     free(path);
     s = rc != SQLITE_DONE ? store_fail_sqlite(agent, rc, "listing records")
         : !known          ? store_fail(agent, SFA_ECORRUPT, "the outbox has an op of unknown state")

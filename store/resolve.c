@@ -7,6 +7,9 @@
  * I2. A ref that could be read two ways (e.g. an all-digit 15-char string is both a
  *     valid Id and a possible CaseNumber) is tried both ways; two different records
  *     matching is SFA_EAMBIGUOUS, never a silent pick.
+ * I3. Every lookup is an index search: local_id is the primary key, (sobject, sf_id) is
+ *     unique, and CaseNumber names its index (tests/store/test_store_reads.c checks the
+ *     plans, also after ANALYZE of a skewed mirror).
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -29,9 +32,11 @@ static const char SQL_BY_LOCAL[] =
 static const char SQL_BY_SFID[] =
     "SELECT local_id, sf_id, sys_modstamp, fields, deleted FROM records "
     "WHERE sf_id = ?1 AND sobject = ?2";
+/* I3: INDEXED BY, because without statistics the planner may prefer an index on sobject
+ * alone and read the whole mirror; the index matches both columns (migration 0006). */
 static const char SQL_BY_CASENUMBER[] =
     "SELECT local_id, sf_id, sys_modstamp, fields, deleted FROM records "
-    "WHERE case_number = ?1 AND sobject = ?2 LIMIT 4";
+    "INDEXED BY records_case_number WHERE case_number = ?1 AND sobject = ?2 LIMIT 4";
 
 void store_row_clear(store_row *r)
 {

@@ -9,6 +9,7 @@
 #ifndef SFAGENT_QUERY_H
 #define SFAGENT_QUERY_H
 
+#include <stddef.h>
 #include <sfagent/agent.h>
 
 /**
@@ -17,6 +18,28 @@
  * Bad SOQL -> SFA_EINVAL with the parser's message on the handle.
  */
 sfa_status sfa_query_local(char **out_json, sfa_agent *agent, const char *soql);
+
+/**
+ * Called once per result record, in order. record_json is one element of the response's
+ * "records" array (borrowed: valid during the call only). Return 0 to go on; anything
+ * else stops the query, which then returns SFA_OK.
+ */
+typedef int (*sfa_query_row_fn)(void *ctx, const char *record_json);
+
+/**
+ * Run soql against the local mirror, streaming: one SQLite statement does the filtering,
+ * ordering and windowing, and memory stays constant whatever the number of rows.
+ * *out_total (may be NULL) gets what sfa_query_local reports as totalSize: for COUNT()
+ * the count (fn is not called), otherwise the number of records delivered. A field that
+ * no cached record of the sObject has had and its cached describe does not list ->
+ * SFA_EINVAL (the query could only answer nulls).
+ */
+sfa_status sfa_query_local_each(size_t *out_total, sfa_agent *agent, const char *soql,
+                                sfa_query_row_fn fn, void *ctx);
+
+/** The SQL statement soql compiles to, then SQLite's query plan for it, as text lines
+ *  (*out_text: caller frees with free()). */
+sfa_status sfa_query_explain(char **out_text, sfa_agent *agent, const char *soql);
 
 /** Escape value as a quoted SOQL string literal ('...' with \\ escapes). The caller
  *  owns the result and frees it with free(). */

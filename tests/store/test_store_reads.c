@@ -1,0 +1,465 @@
+/* Local reads (issue 10): point lookups, lists and local SOQL are index searches whatever
+ * the planner's statistics say (checked on SQLite's own EXPLAIN QUERY PLAN of every
+ * statement a read runs); the SOQL compiled to SQL answers exactly what the evaluator
+ * answers (differential test over a corpus); status counters match the rows; reads write
+ * nothing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sfagent/outbox.h"
+#include "sfagent/query.h"
+#include "sfagent/record.h"
+#include "store/query_sql.h"
+#include "store/sql.h"
+#include "store/store_test_util.h"
+#include "util/alloc.h"
+#include "util/strbuf.h"
+
+#define NCASES 400
+
+static int setup(void **state)
+{
+    *state = fixture_new();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture_free(*state);
+    return 0;
+}
+
+static char *create_ok(store_fixture *f, const char *sobject, const char *json)
+{
+    char *id = NULL;
+    if (sfa_record_create(&id, f->agent, sobject, json) != SFA_OK)
+        fail_msg("%s: %s", json, sfa_agent_errmsg(f->agent));
+    return id;
+}
+
+/* NCASES Cases, every one Status 'New' (the skew that made the planner prefer the status
+ * index), Ids and CaseNumbers assigned as a sync would. */
+static void seed_cases(store_fixture *f)
+{
+    for (int i = 0; i < NCASES; i++) {
+        char json[128];
+        snprintf(json, sizeof json, "{\"Subject\":\"s%d\",\"Status\":\"New\"}", i);
+        free(create_ok(f, "Case", json));
+    }
+    raw_exec(f->path, "UPDATE records SET case_number = printf('%08d', rowid), "
+                      "sf_id = '500' || printf('%012d', rowid) || 'AAA', "
+                      "fields = json_set(fields, '$.CreatedDate', "
+                      "printf('2024-01-01T00:%02d:%02d.000+0000', rowid / 60 % 60, rowid % 60)) "
+                      "WHERE sobject = 'Case'");
+}
+
+/* ---- plans ---- */
+
+typedef struct traced {
+    char *sql[16];
+    size_t n;
+} traced;
+
+static int trace_cb(unsigned type, void *ctx, void *p, void *x)
+{
+    (void)type;
+    (void)x;
+    traced *t = ctx;
+    const char *sql = sqlite3_sql(p);
+    if (t->n < 16 && sql && strncmp(sql, "EXPLAIN", 7) != 0)
+        t->sql[t->n++] = xstrdup(sql);
+    return 0;
+}
+
+static void trace_start(sfa_agent *a, traced *t)
+{
+    memset(t, 0, sizeof *t);
+    sqlite3_trace_v2(store_db(a), SQLITE_TRACE_STMT, trace_cb, t);
+}
+
+/* The plan of sql on a's connection, one detail per line. */
+static char *plan_of(sfa_agent *a, const char *sql)
+{
+    char *e = xasprintf("EXPLAIN QUERY PLAN %s", sql);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(store_db(a), e, -1, &st, NULL), SQLITE_OK);
+    strbuf sb = STRBUF_INIT;
+    while (sqlite3_step(st) == SQLITE_ROW)
+        strbuf_addf(&sb, "%s\n", (const char *)sqlite3_column_text(st, 3));
+    sqlite3_finalize(st);
+    free(e);
+    return strbuf_detach(&sb);
+}
+
+/* A line of plan that reads a whole table ("SCAN records", "SCAN r") rather than
+ * searching or walking an index. */
+static bool has_full_scan(const char *plan)
+{
+    for (const char *line = plan; line && *line;) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        bool table = (n >= 6 && strncmp(line, "SCAN r", 6) == 0 && (n == 6 || line[6] == ' ')) ||
+                     strncmp(line, "SCAN records", 12) == 0;
+        if (table && !memmem(line, n, "USING", 5))
+            return true;
+        line = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
+/* Every statement a point lookup ran is an index search: no SCAN at all. */
+static void assert_traced_searches_only(sfa_agent *a, traced *t)
+{
+    sqlite3_trace_v2(store_db(a), 0, NULL, NULL);
+    assert_true(t->n > 0);
+    for (size_t i = 0; i < t->n; i++) {
+        char *plan = plan_of(a, t->sql[i]);
+        if (strstr(plan, "SCAN "))
+            fail_msg("statement scans:\n%s\nplan:\n%s", t->sql[i], plan);
+        free(plan);
+        free(t->sql[i]);
+    }
+}
+
+static void get_by(store_fixture *f, const char *ref)
+{
+    traced t;
+    trace_start(f->agent, &t);
+    sfa_record *r = NULL;
+    assert_int_equal(sfa_record_get(&r, f->agent, "Case", ref), SFA_OK);
+    sfa_record_free(r);
+    assert_traced_searches_only(f->agent, &t);
+}
+
+static void lookups_are_searches(store_fixture *f, const char *local_id)
+{
+    get_by(f, "00000123");           /* CaseNumber */
+    get_by(f, "500000000000123AAA"); /* 18-char Id (not a valid checksum: still a lookup) */
+    get_by(f, local_id);
+}
+
+/* The checker itself catches a scan, so the tests below can fail. */
+static void test_plan_checker_sees_full_scans(void **state)
+{
+    store_fixture *f = *state;
+    char *plan = plan_of(f->agent, "SELECT * FROM records WHERE fields LIKE '%x%'");
+    assert_true(has_full_scan(plan));
+    free(plan);
+    plan = plan_of(f->agent, "SELECT * FROM records WHERE local_id = 'x'");
+    assert_false(has_full_scan(plan));
+    free(plan);
+}
+
+static void test_point_lookups_use_an_index_whatever_the_statistics(void **state)
+{
+    store_fixture *f = *state;
+    seed_cases(f);
+    char *local = create_ok(f, "Case", "{\"Subject\":\"mine\",\"Status\":\"New\"}");
+    lookups_are_searches(f, local);
+    /* Real statistics, then statistics that call the CaseNumber index useless and the
+     * status index perfect: the lookups must not change plan. */
+    sfa_agent_free(f->agent);
+    raw_exec(f->path, "ANALYZE");
+    raw_exec(f->path,
+             "UPDATE sqlite_stat1 SET stat = '1000000 1000000 1000000' "
+             "WHERE idx = 'records_case_number';"
+             "UPDATE sqlite_stat1 SET stat = '1000000 1 1 1' WHERE idx = 'records_f_status'");
+    assert_int_equal(sfa_agent_open(&f->agent, f->path, NULL), SFA_OK);
+    lookups_are_searches(f, local);
+    free(local);
+}
+
+static void list_plan_ok(store_fixture *f, const sfa_list_options *o, size_t want)
+{
+    traced t;
+    trace_start(f->agent, &t);
+    sfa_record_array list = {0};
+    assert_int_equal(sfa_record_list(&list, f->agent, "Case", o), SFA_OK);
+    assert_int_equal(list.count, want);
+    sfa_record_array_free(&list);
+    sqlite3_trace_v2(store_db(f->agent), 0, NULL, NULL);
+    for (size_t i = 0; i < t.n; i++) {
+        char *plan = plan_of(f->agent, t.sql[i]);
+        if (has_full_scan(plan) || strstr(plan, "TEMP B-TREE FOR ORDER BY"))
+            fail_msg("list reads or sorts everything:\n%s\nplan:\n%s", t.sql[i], plan);
+        free(plan);
+        free(t.sql[i]);
+    }
+}
+
+static void test_lists_are_index_scans(void **state)
+{
+    store_fixture *f = *state;
+    seed_cases(f);
+    free(create_ok(f, "Case", "{\"Subject\":\"w\",\"Status\":\"Working\"}"));
+    sfa_list_options o = SFA_LIST_OPTIONS_INIT;
+    o.limit = 50;
+    list_plan_ok(f, &o, 50);
+    o.status = "Working";
+    list_plan_ok(f, &o, 1);
+    o.status = "working"; /* --status stays an exact match */
+    list_plan_ok(f, &o, 0);
+    o.status = "New";
+    list_plan_ok(f, &o, 50);
+    o.status = NULL;
+    o.order_field = "status";
+    list_plan_ok(f, &o, 50);
+    o.descending = true;
+    o.order_field = "CaseNumber";
+    sfa_record_array list = {0};
+    assert_int_equal(sfa_record_list(&list, f->agent, "Case", &o), SFA_OK);
+    assert_string_equal(list.items[0].case_number, "00000400");
+    sfa_record_array_free(&list);
+    list_plan_ok(f, &o, 50);
+    o.order_field = "Subject"; /* not indexed: still answers, through a sort */
+    assert_int_equal(sfa_record_list(&list, f->agent, "Case", &o), SFA_OK);
+    assert_string_equal(list.items[0].fields_json, "{\"Subject\":\"w\",\"Status\":\"Working\"}");
+    sfa_record_array_free(&list);
+}
+
+static void test_query_uses_the_indexes(void **state)
+{
+    store_fixture *f = *state;
+    seed_cases(f);
+    static const char *const queries[] = {
+        "SELECT CaseNumber, Subject FROM Case WHERE Status = 'Escalated' LIMIT 5",
+        "SELECT Id FROM Case WHERE status = 'New' ORDER BY CaseNumber LIMIT 20",
+        "SELECT Id FROM Case WHERE CaseNumber = '00000007'",
+        "SELECT COUNT() FROM Case WHERE Status = 'New'",
+        "SELECT Id FROM Case ORDER BY CreatedDate DESC LIMIT 20",
+    };
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+        char *text = NULL;
+        if (sfa_query_explain(&text, f->agent, queries[i]) != SFA_OK)
+            fail_msg("%s: %s", queries[i], sfa_agent_errmsg(f->agent));
+        if (has_full_scan(strchr(text, '\n') + 1))
+            fail_msg("%s\n%s", queries[i], text);
+        free(text);
+    }
+    char *text = NULL;
+    assert_int_equal(sfa_query_explain(&text, f->agent, queries[0]), SFA_OK);
+    assert_non_null(strstr(text, "records_f_status"));
+    free(text);
+}
+
+/* ---- the compiled SQL against the evaluator ---- */
+
+static const char *const CORPUS_RECORDS[] = {
+    "{\"Subject\":\"Printer jam\",\"Status\":\"New\",\"Priority\":\"High\",\"Amount__c\":5,"
+    "\"IsEscalated__c\":true,\"ContactId\":\"003000000000001AAA\","
+    "\"Opened__c\":\"2024-01-02T03:04:05.000+0000\",\"Due__c\":\"2024-02-01\"}",
+    "{\"Subject\":\"printer on fire\",\"Status\":\"new\",\"Priority\":\"Low\",\"Amount__c\":\"12\","
+    "\"IsEscalated__c\":\"false\",\"ContactId\":\"003000000000002\","
+    "\"Opened__c\":\"2024-01-03T00:00:00.000+0000\"}",
+    "{\"Subject\":\"Login 100%_done\",\"Status\":\"Closed\",\"Amount__c\":-3.5,"
+    "\"IsEscalated__c\":false,\"Opened__c\":\"2023-12-31T23:59:59.000+0000\",\"Due__c\":null}",
+    "{\"Subject\":\"Café résumé\",\"Status\":\"Working\",\"Priority\":null,\"Amount__c\":0}",
+    "{\"Subject\":\"nulled\",\"Status\":\"Escalated\",\"Priority\":\"High\",\"Amount__c\":\"abc\"}",
+    "{\"Subject\":\"removed\",\"Status\":\"New\",\"Priority\":\"Medium\",\"ContactId\":"
+    "\"003000000000001\"}",
+};
+
+static const char *const CORPUS_QUERIES[] = {
+    "SELECT Id, Subject FROM Case",
+    "SELECT Subject FROM Case WHERE Status = 'new'",
+    "SELECT Subject FROM Case WHERE Status != 'New'",
+    "SELECT Subject FROM Case WHERE Status IN ('Closed', 'working')",
+    "SELECT Subject FROM Case WHERE Status NOT IN ('Closed', 'working')",
+    "SELECT Subject FROM Case WHERE Subject LIKE 'printer%'",
+    "SELECT Subject FROM Case WHERE Subject LIKE '%100\\%\\_%'",
+    "SELECT Subject FROM Case WHERE Subject LIKE 'Caf_ r_sum_'",
+    "SELECT Subject FROM Case WHERE NOT Subject LIKE 'p%'",
+    "SELECT Subject FROM Case WHERE Subject = null",
+    "SELECT Subject FROM Case WHERE Subject != null",
+    "SELECT Subject FROM Case WHERE Priority = null",
+    "SELECT Subject FROM Case WHERE Amount__c > 1",
+    "SELECT Subject FROM Case WHERE Amount__c <= 0",
+    "SELECT Subject FROM Case WHERE Amount__c = 12",
+    "SELECT Subject FROM Case WHERE Amount__c < 'b'",
+    "SELECT Subject FROM Case WHERE IsEscalated__c = true",
+    "SELECT Subject FROM Case WHERE IsEscalated__c = false",
+    "SELECT Subject FROM Case WHERE IsEscalated__c != true",
+    "SELECT Subject FROM Case WHERE CreatedDate > 2024-01-01T00:00:00Z",
+    "SELECT Subject FROM Case WHERE CreatedDate < 2024-01-02T04:04:05+01:00",
+    "SELECT Subject FROM Case WHERE Due__c = 2024-02-01",
+    "SELECT Subject FROM Case WHERE ContactId = '003000000000001'",
+    "SELECT Subject FROM Case WHERE ContactId = '003000000000002AAA'",
+    "SELECT Subject FROM Case WHERE ContactId IN ('003000000000001AAA')",
+    "SELECT Subject FROM Case WHERE Status = 'New' AND (Priority = 'High' OR Amount__c = 5)",
+    "SELECT Subject FROM Case WHERE NOT (Status = 'New' OR Priority = 'Low')",
+    "SELECT Subject FROM Case WHERE NOT Priority = 'High'",
+    "SELECT Subject, Status FROM Case ORDER BY Status",
+    "SELECT Subject, Status FROM Case ORDER BY Status DESC",
+    "SELECT Subject FROM Case ORDER BY Priority NULLS LAST, Subject",
+    "SELECT Subject FROM Case ORDER BY Priority DESC NULLS FIRST",
+    "SELECT Subject FROM Case ORDER BY Priority DESC NULLS LAST",
+    "SELECT Subject FROM Case ORDER BY CreatedDate DESC",
+    "SELECT Subject FROM Case ORDER BY Subject LIMIT 2 OFFSET 1",
+    "SELECT Subject FROM Case LIMIT 3",
+    "SELECT Subject FROM Case OFFSET 4",
+    "SELECT COUNT() FROM Case",
+    "SELECT COUNT() FROM Case WHERE Status = 'New'",
+    "SELECT COUNT() FROM Case WHERE Status = 'New' LIMIT 1",
+    "SELECT COUNT(Priority) FROM Case",
+    "SELECT COUNT(Id) FROM Case",
+    "SELECT Id, CaseNumber FROM Case WHERE CaseNumber = '00000002'",
+    "SELECT Id FROM Case WHERE Id = '500000000000003AAA'",
+    "SELECT STATUS, subject FROM case WHERE status = 'Closed'",
+};
+
+static void test_compiled_sql_answers_as_the_evaluator(void **state)
+{
+    store_fixture *f = *state;
+    for (size_t i = 0; i < sizeof CORPUS_RECORDS / sizeof CORPUS_RECORDS[0]; i++)
+        free(create_ok(f, "Case", CORPUS_RECORDS[i]));
+    free(create_ok(f, "Contact", "{\"LastName\":\"x\"}"));
+    raw_exec(f->path, "UPDATE records SET case_number = printf('%08d', rowid), "
+                      "sf_id = '500' || printf('%012d', rowid) || 'AAA' "
+                      "WHERE sobject = 'Case' AND rowid % 2 = 0");
+    raw_exec(f->path, "UPDATE records SET created_at = 1000 WHERE sobject = 'Case'"); /* ties */
+    /* A null and a missing Subject, which local writes refuse but a sync can bring. */
+    raw_exec(f->path, "UPDATE records SET fields = json_set(fields, '$.Subject', json('null')) "
+                      "WHERE json_extract(fields, '$.Subject') = 'nulled'");
+    raw_exec(f->path, "UPDATE records SET fields = json_remove(fields, '$.Subject') "
+                      "WHERE json_extract(fields, '$.Subject') = 'removed'");
+    /* CreatedDate is read-only to local writes; a sync brings it. */
+    raw_exec(f->path, "UPDATE records SET fields = json_set(fields, '$.CreatedDate', "
+                      "json_extract(fields, '$.Opened__c')) WHERE json_extract(fields, "
+                      "'$.Opened__c') IS NOT NULL");
+    for (size_t i = 0; i < sizeof CORPUS_QUERIES / sizeof CORPUS_QUERIES[0]; i++) {
+        char *want = NULL, *got = NULL;
+        assert_int_equal(store_query_eval(&want, f->agent, CORPUS_QUERIES[i]), SFA_OK);
+        if (sfa_query_local(&got, f->agent, CORPUS_QUERIES[i]) != SFA_OK)
+            fail_msg("%s: %s", CORPUS_QUERIES[i], sfa_agent_errmsg(f->agent));
+        if (strcmp(want, got) != 0)
+            fail_msg("%s\nevaluator: %s\nsql:       %s", CORPUS_QUERIES[i], want, got);
+        free(want);
+        free(got);
+    }
+}
+
+static void test_unknown_field_is_refused_and_names_map_to_stored_spelling(void **state)
+{
+    store_fixture *f = *state;
+    free(create_ok(f, "Case", "{\"Subject\":\"a\",\"Status\":\"New\"}"));
+    char *out = NULL;
+    assert_int_equal(sfa_query_local(&out, f->agent, "SELECT Subjekt FROM Case"), SFA_EINVAL);
+    assert_non_null(strstr(sfa_agent_errmsg(f->agent), "Subjekt"));
+    assert_non_null(strstr(sfa_agent_errmsg(f->agent), "local cache"));
+    assert_int_equal(sfa_query_local(&out, f->agent, "SELECT Id FROM Case WHERE Nope = 1"),
+                     SFA_EINVAL);
+    assert_int_equal(
+        sfa_query_local(&out, f->agent, "SELECT subject FROM Case WHERE STATUS = 'new'"), SFA_OK);
+    assert_non_null(strstr(out, "\"Subject\":\"a\""));
+    free(out);
+    /* Nothing of the sObject cached: an empty answer, not an error. */
+    assert_int_equal(sfa_query_local(&out, f->agent, "SELECT Name FROM Account"), SFA_OK);
+    assert_non_null(strstr(out, "\"totalSize\":0"));
+    free(out);
+}
+
+static int count_rows(void *ctx, const char *record_json)
+{
+    assert_non_null(strstr(record_json, "\"attributes\""));
+    return ++*(int *)ctx == 3; /* stop after three */
+}
+
+static void test_query_streams_and_stops_when_asked(void **state)
+{
+    store_fixture *f = *state;
+    seed_cases(f);
+    int seen = 0;
+    size_t total = 0;
+    assert_int_equal(
+        sfa_query_local_each(&total, f->agent, "SELECT Subject FROM Case", count_rows, &seen),
+        SFA_OK);
+    assert_int_equal(seen, 3);
+    assert_int_equal(total, 3);
+}
+
+/* ---- status ---- */
+
+static void test_status_counters_match_the_rows(void **state)
+{
+    store_fixture *f = *state;
+    char *a = create_ok(f, "Case", "{\"Subject\":\"a\"}");
+    char *b = create_ok(f, "Contact", "{\"LastName\":\"b\"}");
+    free(create_ok(f, "Case", "{\"Subject\":\"c\"}"));
+    assert_int_equal(sfa_record_update(f->agent, "Case", a, "{\"Subject\":\"a2\"}"), SFA_OK);
+    assert_int_equal(sfa_record_delete(f->agent, "Contact", b), SFA_OK);
+    raw_exec(f->path, "UPDATE outbox SET state = 'done' WHERE seq = (SELECT min(seq) FROM outbox)");
+    raw_exec(f->path, "UPDATE outbox SET state = 'dead' WHERE seq = (SELECT max(seq) FROM outbox "
+                      "WHERE state = 'pending')");
+    sfa_outbox_stats s = {0};
+    assert_int_equal(sfa_outbox_stats_get(&s, f->agent), SFA_OK);
+    assert_int_equal(s.records, raw_int(f->path, "SELECT count(*) FROM records WHERE deleted = 0"));
+    assert_int_equal(s.pending,
+                     raw_int(f->path, "SELECT count(*) FROM outbox WHERE state='pending'"));
+    assert_int_equal(s.done, raw_int(f->path, "SELECT count(*) FROM outbox WHERE state='done'"));
+    assert_int_equal(s.dead, raw_int(f->path, "SELECT count(*) FROM outbox WHERE state='dead'"));
+    assert_int_equal(s.done, 1);
+    assert_int_equal(s.dead, 1);
+    assert_true(s.records >= 2);
+    raw_exec(f->path, "DELETE FROM outbox WHERE state = 'done'");
+    assert_int_equal(sfa_outbox_stats_get(&s, f->agent), SFA_OK);
+    assert_int_equal(s.done, 0);
+    free(a);
+    free(b);
+}
+
+static void test_reads_write_nothing(void **state)
+{
+    store_fixture *f = *state;
+    char *a = create_ok(f, "Case", "{\"Subject\":\"a\",\"Status\":\"New\"}");
+    sfa_agent_free(f->agent); /* checkpoints: the file now holds everything */
+    f->agent = NULL;
+    size_t n0 = 0, n1 = 0;
+    unsigned char *before = read_file_bytes(f->path, &n0);
+    sfa_open_options o = SFA_OPEN_OPTIONS_INIT;
+    o.read_only = true;
+    assert_int_equal(sfa_agent_open(&f->agent, f->path, &o), SFA_OK);
+    sfa_record *r = NULL;
+    assert_int_equal(sfa_record_get(&r, f->agent, "Case", a), SFA_OK);
+    sfa_record_free(r);
+    sfa_record_array list = {0};
+    assert_int_equal(sfa_record_list(&list, f->agent, "Case", NULL), SFA_OK);
+    sfa_record_array_free(&list);
+    char *out = NULL;
+    assert_int_equal(sfa_query_local(&out, f->agent, "SELECT Subject FROM Case"), SFA_OK);
+    free(out);
+    sfa_outbox_stats s = {0};
+    assert_int_equal(sfa_outbox_stats_get(&s, f->agent), SFA_OK);
+    assert_int_equal(sqlite3_total_changes(store_db(f->agent)), 0);
+    sfa_agent_free(f->agent);
+    f->agent = NULL;
+    unsigned char *after = read_file_bytes(f->path, &n1);
+    assert_int_equal(n0, n1);
+    assert_memory_equal(before, after, n0);
+    free(before);
+    free(after);
+    free(a);
+}
+
+int main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_plan_checker_sees_full_scans),
+        T(test_point_lookups_use_an_index_whatever_the_statistics),
+        T(test_lists_are_index_scans),
+        T(test_query_uses_the_indexes),
+        T(test_compiled_sql_answers_as_the_evaluator),
+        T(test_unknown_field_is_refused_and_names_map_to_stored_spelling),
+        T(test_query_streams_and_stops_when_asked),
+        T(test_status_counters_match_the_rows),
+        T(test_reads_write_nothing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
