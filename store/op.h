@@ -39,6 +39,7 @@ typedef struct store_op {
     char *ext_field;
     char *ext_value;
     char *base_modstamp;
+    cJSON *base_fields; /* update: the base value each changed field started from, or NULL */
     int attempts;
     char *sf_id;        /* the record's Salesforce Id when known */
     int rank;           /* send order in a round: 0 creates, 1 updates, 2 deletes, 9 held back */

@@ -118,18 +118,18 @@ bool store_op_state_parse(const char *name, store_op_state *out)
 
 typedef struct op_row {
     store_op_state state;
-    char *owner, *fields, *code, *msg, *base_modstamp;
+    char *owner, *fields, *code, *msg, *base_modstamp, *base_fields;
     int attempts;
     int64_t next_attempt_at, updated_at;
 } op_row;
 
 static const char SQL_ROW_GET[] =
     "SELECT state, lease_owner, fields, attempts, next_attempt_at, last_error_code,"
-    " last_error, base_modstamp, updated_at FROM outbox WHERE seq = ?1";
+    " last_error, base_modstamp, updated_at, base_fields FROM outbox WHERE seq = ?1";
 static const char SQL_ROW_PUT[] =
     "UPDATE outbox SET state = ?2, lease_owner = ?3, fields = ?4, attempts = ?5,"
     " next_attempt_at = ?6, last_error_code = ?7, last_error = ?8, base_modstamp = ?9,"
-    " updated_at = ?10 WHERE seq = ?1";
+    " updated_at = ?10, base_fields = ?11 WHERE seq = ?1";
 
 static char *dup_or_null(const char *s)
 {
@@ -143,6 +143,7 @@ static void row_clear(op_row *r)
     free(r->code);
     free(r->msg);
     free(r->base_modstamp);
+    free(r->base_fields);
     memset(r, 0, sizeof *r);
 }
 
@@ -160,6 +161,7 @@ static void row_copy(op_row *dst, const op_row *src)
     dst->code = dup_or_null(src->code);
     dst->msg = dup_or_null(src->msg);
     dst->base_modstamp = dup_or_null(src->base_modstamp);
+    dst->base_fields = dup_or_null(src->base_fields);
 }
 
 static char *col_dup(sqlite3_stmt *st, int i)
@@ -186,6 +188,7 @@ static sfa_status row_get(sfa_agent *a, int64_t seq, op_row *r, bool *found)
         r->msg = col_dup(st, 6);
         r->base_modstamp = col_dup(st, 7);
         r->updated_at = sqlite3_column_int64(st, 8);
+        r->base_fields = col_dup(st, 9);
     }
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -218,6 +221,7 @@ static sfa_status row_put(sfa_agent *a, int64_t seq, const op_row *r)
     bind_text_or_null(st, 8, r->msg);
     bind_text_or_null(st, 9, r->base_modstamp);
     sqlite3_bind_int64(st, 10, r->updated_at);
+    bind_text_or_null(st, 11, r->base_fields);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "writing the outbox op");
@@ -261,6 +265,8 @@ static void next_row(op_row *r, const store_op_change *c, int64_t now)
     switch (c->event) {
     case STORE_EV_FOLD:
         set_str(&r->fields, c->fields);
+        if (c->base_fields)
+            set_str(&r->base_fields, c->base_fields);
         return;
     case STORE_EV_CLAIM:
     case STORE_EV_ADOPT:
@@ -297,6 +303,8 @@ static void next_row(op_row *r, const store_op_change *c, int64_t now)
         set_str(&r->msg, c->msg);
         if (c->base_modstamp)
             set_str(&r->base_modstamp, c->base_modstamp);
+        if (c->base_fields) /* T9: the op now stands against the server's values */
+            set_str(&r->base_fields, c->base_fields);
         return;
     case STORE_EV_USER_RETRY:
         r->attempts = 0;
@@ -356,7 +364,8 @@ sfa_status store_op_transition(sfa_agent *a, const store_op_change *c, store_op_
 
 static const char SQL_ENQUEUE[] =
     "INSERT INTO outbox (op_id, sobject, local_id, kind, fields, ext_field, ext_value, "
-    "base_modstamp, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)";
+    "base_modstamp, created_at, updated_at, base_fields)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)";
 static const char SQL_CANCEL[] =
     "DELETE FROM outbox WHERE local_id = ?1 AND state = 'pending' AND lease_owner IS NULL"
     " AND attempts = 0";
@@ -388,6 +397,7 @@ sfa_status store_op_enqueue(sfa_agent *a, const store_op_new *o, int64_t now)
     bind_text_or_null(st, 7, o->ext_value);
     bind_text_or_null(st, 8, o->base_modstamp);
     sqlite3_bind_int64(st, 9, now);
+    bind_text_or_null(st, 10, o->base_fields);
     sfa_status s = step_done(a, st, "adding the outbox op");
     free(op_id);
     if (s == SFA_OK)

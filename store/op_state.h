@@ -52,6 +52,7 @@ typedef struct store_op_change {
     int max_attempts;          /* RETRY: at this many attempts the op goes dead instead */
     const char *code, *msg;    /* RETRY, DEAD, CONFLICT, DISCARD: why */
     const char *base_modstamp; /* DEAD, CONFLICT: the server version now stood against */
+    const char *base_fields;   /* FOLD, CONFLICT: the op's new base_fields text (NULL: kept) */
 } store_op_change;
 
 /* Apply one transition inside the caller's write transaction. *to gets the state the op
@@ -66,6 +67,7 @@ sfa_status store_op_transition(sfa_agent *a, const store_op_change *c, store_op_
 /* T1: a new pending op (a local write). *out_seq may be NULL. */
 typedef struct store_op_new {
     const char *sobject, *local_id, *kind, *fields, *ext_field, *ext_value, *base_modstamp;
+    const char *base_fields; /* update: the record's base for the fields it changes */
 } store_op_new;
 sfa_status store_op_enqueue(sfa_agent *a, const store_op_new *o, int64_t now);
 

@@ -40,7 +40,8 @@
 
 #define OP_COLUMNS                                                                                 \
     "SELECT o.seq, o.op_id, o.sobject, o.local_id, o.kind, o.fields, o.ext_field, o.ext_value,"    \
-    " o.base_modstamp, o.attempts, r.sf_id, o.updated_at FROM outbox o LEFT JOIN records r"        \
+    " o.base_modstamp, o.attempts, r.sf_id, o.updated_at, o.base_fields FROM outbox o"             \
+    " LEFT JOIN records r"                                                                         \
     " ON r.local_id = o.local_id "
 
 static const char sql_ready[] =
@@ -69,6 +70,7 @@ void store_op_clear(store_op *op)
     free(op->ext_field);
     free(op->ext_value);
     free(op->base_modstamp);
+    cJSON_Delete(op->base_fields);
     free(op->sf_id);
     free(op->err_code);
     free(op->err_msg);
@@ -119,6 +121,12 @@ static void row_to_op(sqlite3_stmt *st, store_op *op)
     op->attempts = sqlite3_column_int(st, 9);
     op->sf_id = col_dup(st, 10);
     op->updated_at = sqlite3_column_int64(st, 11);
+    const char *bf = (const char *)sqlite3_column_text(st, 12);
+    op->base_fields = bf ? json_parse_exact(bf, strlen(bf), &err) : NULL;
+    if (op->base_fields && !cJSON_IsObject(op->base_fields)) {
+        cJSON_Delete(op->base_fields);
+        op->base_fields = NULL;
+    }
 }
 
 static sfa_status load_ops(sfa_agent *a, sqlite3_stmt *st, store_op **out, size_t *n)
@@ -467,6 +475,26 @@ static void count(store_apply_counts *c, store_op_state to, store_outcome o)
         c->retried++;
 }
 
+/* T9: a conflicting op now stands against the server's values of its conflicting fields
+ * (op->server), so `outbox retry` (local wins) passes the next check. Caller frees. */
+static char *conflict_base_fields(const store_op *op)
+{
+    if (op->outcome != STORE_OUT_CONFLICT || !op->server)
+        return NULL;
+    cJSON *bf = op->base_fields ? cJSON_Duplicate(op->base_fields, true) : cJSON_CreateObject();
+    const cJSON *f;
+    cJSON_ArrayForEach(f, op->server)
+    {
+        if (strcmp(f->string, "SystemModstamp") == 0 || strcmp(f->string, "attributes") == 0)
+            continue;
+        cJSON_DeleteItemFromObject(bf, f->string);
+        cJSON_AddItemToObject(bf, f->string, cJSON_Duplicate(f, true));
+    }
+    char *text = json_print(bf);
+    cJSON_Delete(bf);
+    return text;
+}
+
 static int apply_one(apply_ctx *ctx, apply_stmts *s, store_op *op, int64_t now)
 {
     if (!SFA_ALWAYS(op_outcome_is_consistent(op)))
@@ -485,9 +513,13 @@ static int apply_one(apply_ctx *ctx, apply_stmts *s, store_op *op, int64_t now)
         .msg = op->err_msg,
         .base_modstamp = op->new_base_modstamp,
     };
+    char *bf = conflict_base_fields(op);
+    c.base_fields = bf;
     store_op_state to = STORE_OP_PENDING;
     bool changed = false;
-    if (store_op_transition(ctx->agent, &c, &to, &changed) != SFA_OK)
+    sfa_status st = store_op_transition(ctx->agent, &c, &to, &changed);
+    free(bf);
+    if (st != SFA_OK)
         return SQLITE_ABORT; /* the handle says why */
     if (!changed)
         return SQLITE_OK; /* I3: another run took the op over */

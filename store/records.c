@@ -12,6 +12,10 @@
  * I4. The mirror's fields are the local view: server base plus every pending edit.
  * I5. A record whose create is dead takes later edits into that create (T2 on a dead op),
  *     so `outbox retry` sends the corrected values; nothing queues behind it.
+ * I6. An update op carries base_fields: for each field it changes, the record's base value
+ *     when that field was first edited. The push conflict check compares Salesforce's
+ *     value with it, so a pull that moves the record's base never hides or invents a
+ *     conflict (docs/sync-protocol.md#conflicts).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +34,9 @@ static const char SQL_INSERT_RECORD[] =
     "INSERT INTO records (local_id, sobject, fields, dirty, created_at, updated_at) "
     "VALUES (?1, ?2, ?3, 1, ?4, ?4)";
 static const char SQL_NEWEST_OP[] =
-    "SELECT seq, kind, state, attempts, lease_owner IS NULL, fields FROM outbox "
+    "SELECT seq, kind, state, attempts, lease_owner IS NULL, fields, base_fields FROM outbox "
     "WHERE local_id = ?1 ORDER BY seq DESC LIMIT 1";
+static const char SQL_RECORD_BASE[] = "SELECT base FROM records WHERE local_id = ?1";
 /* The record's dead, unclaimed create (oldest open op) and the pending updates behind it:
  * the rows I5 folds a new edit into. Empty unless the oldest open op is such a create. */
 static const char SQL_DEAD_CREATE_CHAIN[] =
@@ -80,7 +85,7 @@ sfa_status store_insert_new(sfa_agent *a, const char *sobject, const cJSON *fiel
     sqlite3_bind_int64(st, 4, now);
     sfa_status s = step_done(a, st, "adding the record");
     if (s == SFA_OK) {
-        store_op_new o = {sobject, local_id, kind, text, ext_field, ext_value, NULL};
+        store_op_new o = {sobject, local_id, kind, text, ext_field, ext_value, NULL, NULL};
         s = store_op_enqueue(a, &o, now);
     }
     free(text);
@@ -184,13 +189,64 @@ static char *dup_text(sqlite3_stmt *st, int col)
 
 /* Merge changes into op seq's stored fields (T2). */
 static sfa_status fold_into(sfa_agent *a, int64_t seq, const char *stored, const cJSON *changes,
-                            bool *folded)
+                            const char *base_fields, bool *folded)
 {
     char *text = merged_text(stored, changes);
-    store_op_change c = {.seq = seq, .event = STORE_EV_FOLD, .fields = text};
+    store_op_change c = {
+        .seq = seq, .event = STORE_EV_FOLD, .fields = text, .base_fields = base_fields};
     sfa_status s = store_op_transition(a, &c, NULL, folded);
     free(text);
     return s;
+}
+
+/* The record's base (the server values last known), parsed exactly; an empty object when
+ * the record has none yet. */
+static sfa_status record_base(cJSON **out, sfa_agent *a, const char *local_id)
+{
+    *out = NULL;
+    sqlite3_stmt *st = store_stmt(a, SQL_RECORD_BASE);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    const char *t = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+    const char *err = NULL;
+    cJSON *base = t ? json_parse_exact(t, strlen(t), &err) : NULL;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        cJSON_Delete(base);
+        return store_fail_sqlite(a, rc, "reading the record's base");
+    }
+    if (!cJSON_IsObject(base)) {
+        cJSON_Delete(base);
+        base = cJSON_CreateObject();
+    }
+    *out = base;
+    return SFA_OK;
+}
+
+/* I6: an update op's base_fields: for each field it changes, the base value the first edit
+ * of that field started from (kept from existing when the op already has one). Caller
+ * frees the text. */
+static char *base_fields_text(const cJSON *base, const cJSON *changes, const char *existing)
+{
+    const char *err = NULL;
+    cJSON *bf = existing ? json_parse_exact(existing, strlen(existing), &err) : NULL;
+    if (!cJSON_IsObject(bf)) {
+        cJSON_Delete(bf);
+        bf = cJSON_CreateObject();
+    }
+    const cJSON *f;
+    cJSON_ArrayForEach(f, changes)
+    {
+        if (cJSON_GetObjectItem(bf, f->string)) /* case-insensitive, as Salesforce's names */
+            continue;
+        const cJSON *b = cJSON_GetObjectItem(base, f->string);
+        cJSON_AddItemToObject(bf, f->string, b ? cJSON_Duplicate(b, true) : cJSON_CreateNull());
+    }
+    char *text = json_print(bf);
+    cJSON_Delete(bf);
+    return text;
 }
 
 /* I5: the record's dead create and, behind it, its pending updates (queued before I5
@@ -222,7 +278,7 @@ static sfa_status fold_dead_create(sfa_agent *a, const char *local_id, const cJS
     for (size_t i = 0; i < n; i++) {
         bool one = false;
         if (s == SFA_OK)
-            s = fold_into(a, seqs[i], texts[i], changes, &one);
+            s = fold_into(a, seqs[i], texts[i], changes, NULL, &one);
         *folded = *folded || one;
         free(texts[i]);
     }
@@ -232,7 +288,8 @@ static sfa_status fold_dead_create(sfa_agent *a, const char *local_id, const cJS
 }
 
 /* I2, I3: fold into the newest op when the rules allow; *folded says whether it did. */
-static sfa_status try_fold(sfa_agent *a, const char *local_id, const cJSON *changes, bool *folded)
+static sfa_status try_fold(sfa_agent *a, const char *local_id, const cJSON *changes,
+                           const cJSON *base, bool *folded)
 {
     sfa_status s0 = fold_dead_create(a, local_id, changes, folded);
     if (s0 != SFA_OK || *folded)
@@ -256,9 +313,13 @@ static sfa_status try_fold(sfa_agent *a, const char *local_id, const cJSON *chan
     bool can =
         strcmp(state, "pending") == 0 && unclaimed && (is_update || (is_new && attempts == 0));
     char *stored = can ? dup_text(st, 5) : NULL;
+    char *old_bf = can && is_update ? dup_text(st, 6) : NULL;
     sqlite3_reset(st);
-    sfa_status s = can ? fold_into(a, seq, stored, changes, folded) : SFA_OK;
+    char *bf = can && is_update ? base_fields_text(base, changes, old_bf) : NULL;
+    sfa_status s = can ? fold_into(a, seq, stored, changes, bf, folded) : SFA_OK;
     free(stored);
+    free(old_bf);
+    free(bf);
     return s;
 }
 
@@ -283,18 +344,22 @@ static sfa_status apply_update(sfa_agent *a, const char *sobject, const store_ro
                                const char *ext_value)
 {
     int64_t now = time_now_ms();
-    bool folded = false;
-    sfa_status s = SFA_OK;
+    bool folded = false, is_update = strcmp(kind, "update") == 0;
+    cJSON *base = NULL;
+    sfa_status s = record_base(&base, a, row->local_id);
     /* An upsert is sent on its own key; it only folds when its key is not needed. */
-    if (strcmp(kind, "update") == 0)
-        s = try_fold(a, row->local_id, changes, &folded);
+    if (s == SFA_OK && is_update)
+        s = try_fold(a, row->local_id, changes, base, &folded);
     if (s == SFA_OK && !folded) {
         char *text = json_print(changes);
-        store_op_new o = {sobject,   row->local_id,    kind, text, ext_field,
-                          ext_value, row->sys_modstamp};
+        char *bf = is_update ? base_fields_text(base, changes, NULL) : NULL; /* I6 */
+        store_op_new o = {sobject,   row->local_id,     kind, text, ext_field,
+                          ext_value, row->sys_modstamp, bf};
         s = store_op_enqueue(a, &o, now);
         free(text);
+        free(bf);
     }
+    cJSON_Delete(base);
     if (s == SFA_OK)
         s = set_mirror_fields(a, row, changes, now);
     return s;
@@ -389,7 +454,7 @@ static sfa_status remove_local(sfa_agent *a, const char *sobject, const store_ro
 static sfa_status queue_delete(sfa_agent *a, const char *sobject, const store_row *row)
 {
     int64_t now = time_now_ms();
-    store_op_new o = {sobject, row->local_id, "delete", NULL, NULL, NULL, row->sys_modstamp};
+    store_op_new o = {sobject, row->local_id, "delete", NULL, NULL, NULL, row->sys_modstamp, NULL};
     sfa_status s = store_op_enqueue(a, &o, now);
     sqlite3_stmt *st = s == SFA_OK ? store_stmt(a, SQL_MARK_DELETED) : NULL;
     if (s == SFA_OK && !st)

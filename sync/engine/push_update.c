@@ -73,6 +73,25 @@ static bool same_value(const cJSON *a, const cJSON *b)
     return b && json_same_value(a, b); /* op fields hold exact Raw numbers */
 }
 
+/* Three-way, per field, against the base each field's edit started from (the op's
+ * base_fields, store/records.c I6): a conflict is a server value that is neither the local
+ * value nor that base. A pull may have moved the record's base since; this does not care. */
+static sfa_status conflicts_by_op_base(cJSON **out, const store_op *op, const cJSON *server)
+{
+    const cJSON *f;
+    cJSON_ArrayForEach(f, op->fields)
+    {
+        const cJSON *sv = cJSON_GetObjectItemCaseSensitive(server, f->string);
+        const cJSON *bv = cJSON_GetObjectItem(op->base_fields, f->string);
+        if (same_value(sv, f) || (bv && same_value(sv, bv)))
+            continue;
+        if (!*out)
+            *out = cJSON_CreateObject();
+        cJSON_AddItemToObject(*out, f->string, sv ? cJSON_Duplicate(sv, true) : cJSON_CreateNull());
+    }
+    return SFA_OK;
+}
+
 /* Fields of op that conflict with server (an object of field -> server value), or NULL.
  * Decided by values, not by SystemModstamp: Salesforce stamps to the second, so an edit
  * in the same second as the base shows the base's stamp (I4). */
@@ -80,6 +99,8 @@ static sfa_status conflicting_fields(cJSON **out, push_ctx *ctx, const store_op 
                                      const cJSON *server)
 {
     *out = NULL;
+    if (op->base_fields)
+        return conflicts_by_op_base(out, op, server);
     if (!op->base_modstamp)
         return SFA_OK; /* no known base version: nothing to compare against */
     char *rec_ms = NULL;

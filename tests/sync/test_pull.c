@@ -34,6 +34,19 @@ static int setup(void **state)
     return 0;
 }
 
+/* As setup, with conflict_policy = server-wins: a conflict the check wrongly saw would
+ * drop the local edit, not just log it. */
+static int setup_server_wins(void **state)
+{
+    env *e = calloc(1, sizeof *e);
+    e->now = time_now_ms() / 1000 * 1000;
+    time_set_override(e->now);
+    if (push_fixture_setup(&e->f, NULL, "objects = Case\nconflict_policy = server-wins\n") != 0)
+        return -1;
+    *state = e;
+    return 0;
+}
+
 static int teardown(void **state)
 {
     env *e = *state;
@@ -389,6 +402,63 @@ static void test_pull_refresh(void **state)
     assert_int_equal(cached(e), 3);
 }
 
+static sfa_status push_report(env *e, sfa_sync_report *rep)
+{
+    sfa_sync_options o = SFA_SYNC_OPTIONS_INIT;
+    o.ignore_pause = true;
+    o.push_only = true;
+    return sfa_sync_run(rep, e->f.agent, e->f.cfg, &o);
+}
+
+/* A pull brings a newer server base for a record with an unsent edit of another field.
+ * The push that follows must see no conflict: under server-wins a false one would drop the
+ * local edit (the check used to lose the edit's base once the pull moved the record's). */
+static void test_pull_then_push_disjoint_edit_is_not_a_conflict(void **state)
+{
+    env *e = *state;
+    char *local = synced_case(e, "mine");
+    char *id = server_id(e, local);
+    local_update(e, local, "{\"Status\":\"Working\"}");
+    server_edit(e, id, "{\"Subject\":\"theirs\"}");
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_ERETRY); /* pulled; the edit still pending */
+    assert_int_equal(rep.updated, 1);
+    assert_int_equal(push_report(e, &rep), SFA_OK);
+    assert_int_equal(rep.conflicts_logged, 0);
+    cJSON *srv = emu_record_get(e->f.emu, id);
+    assert_string_equal(json_str(srv, "Status"), "Working"); /* the local edit reached it */
+    assert_string_equal(json_str(srv, "Subject"), "theirs");
+    cJSON_Delete(srv);
+    char *status = field_of(e, local, "Status");
+    assert_string_equal(status, "Working");
+    free(status);
+    free(id);
+    free(local);
+}
+
+/* The same field on both sides, then a pull: server-wins keeps Salesforce's value, in
+ * Salesforce and in the mirror. */
+static void test_pull_then_push_same_field_server_wins(void **state)
+{
+    env *e = *state;
+    char *local = synced_case(e, "mine");
+    char *id = server_id(e, local);
+    local_update(e, local, "{\"Status\":\"Working\"}");
+    server_edit(e, id, "{\"Status\":\"Escalated\"}");
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_ERETRY);
+    assert_int_equal(push_report(e, &rep), SFA_OK);
+    assert_int_equal(rep.conflicts_logged, 1);
+    cJSON *srv = emu_record_get(e->f.emu, id);
+    assert_string_equal(json_str(srv, "Status"), "Escalated");
+    cJSON_Delete(srv);
+    char *status = field_of(e, local, "Status");
+    assert_string_equal(status, "Escalated");
+    free(status);
+    free(id);
+    free(local);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +474,10 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_scope_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_refresh, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_then_push_disjoint_edit_is_not_a_conflict,
+                                        setup_server_wins, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_then_push_same_field_server_wins,
+                                        setup_server_wins, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
