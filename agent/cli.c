@@ -267,6 +267,10 @@ static int configured_idempotency_field(sfa_config **out)
     const char *path = getenv("SFAGENT_CONFIG"), *field = getenv("SFAGENT_SYNC_IDEMPOTENCY_FIELD");
     if ((!path || !*path) && !field)
         return CLI_EXIT_OK;
+    /* A local write needs no configuration: one not written yet (`init` before the first
+     * login) leaves the field the database remembers in force. */
+    if (!field && access(path, F_OK) != 0 && errno == ENOENT)
+        return CLI_EXIT_OK;
     return cli_load_config(out, NULL);
 }
 

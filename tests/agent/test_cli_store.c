@@ -432,6 +432,17 @@ static void test_configured_idempotency_field_is_refused(void **state)
         fail_msg("message does not name the field: %s", r.err);
     run_result_free(&r);
     assert_int_equal(db_int(f, "SELECT count(*) FROM outbox"), 0);
+    /* A configuration not written yet (init before the first login) does not stop a local
+     * write: the field the database remembers stays in force. */
+    snprintf(ini, sizeof ini, "%s/not-yet.ini", f->dir);
+    setenv("SFAGENT_CONFIG", ini, 1);
+    sfa(&r, f, "case", "create", "--subject", "x");
+    expect_code(&r, 0);
+    run_result_free(&r);
+    sfa(&r, f, "case", "create", "--subject", "x", "--set", "Other_Key__c=DUP");
+    unsetenv("SFAGENT_CONFIG");
+    expect_code(&r, 65);
+    run_result_free(&r);
 }
 
 /* Item 8: a pending op backed off into the future (a clock that was ahead) can be made due
