@@ -22,6 +22,7 @@ static const command commands[] = {
      "[--fields JSON]\n"
      "       sfagent case list [--status S] [--limit N] [--order FIELD] [--desc] "
      "[--include-deleted]\n"
+     "                         [--fields A,B,C]\n"
      "       sfagent case delete REF\n"
      "REF is a local id (loc-...), a 15/18-char Salesforce Id or a CaseNumber.\n"
      "--set always gives a string; --set-json gives a typed value (true, 42, null, \"x\");\n"
@@ -33,6 +34,7 @@ static const command commands[] = {
      "       sfagent contact update REF [--last-name X] [--first-name Y] [--email E] "
      "[--set F=V] ...\n"
      "       sfagent contact list [--limit N] [--order FIELD] [--desc] [--include-deleted]\n"
+     "                            [--fields A,B,C]\n"
      "       sfagent contact delete REF\n"
      "REF is a local id (loc-...) or a 15/18-char Salesforce Id.\n"},
     {"record", cmd_record, "the same verbs for any sObject, plus upsert",
@@ -40,6 +42,7 @@ static const command commands[] = {
      "       sfagent record get SOBJECT REF\n"
      "       sfagent record update SOBJECT REF [--set F=V] [--set-json F=JSON] [--fields JSON]\n"
      "       sfagent record list SOBJECT [--status S] [--limit N] [--order FIELD] [--desc]\n"
+     "                               [--include-deleted] [--fields A,B,C]\n"
      "       sfagent record delete SOBJECT REF\n"
      "       sfagent record upsert SOBJECT EXTFIELD VALUE [--set F=V] [--fields JSON]\n"},
     {"import", cmd_import, "import JSON Lines records",

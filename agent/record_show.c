@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "record_show.h"
+#include <sfagent/describe.h>
 #include <sfagent/sync.h>
 
 static bool is_case(const record_kind *kind)
@@ -137,14 +138,16 @@ int record_show_get(const record_kind *kind, cli_args *args)
     return rc;
 }
 
-static int parse_list_args(const record_kind *kind, cli_args *args, sfa_list_options *opts)
+static int parse_list_args(const record_kind *kind, cli_args *args, sfa_list_options *opts,
+                           const char **fields)
 {
     int rc = CLI_EXIT_OK;
     const char *limit = NULL;
     while (rc == CLI_EXIT_OK && args->i < args->argc) {
         if (cli_take_opt(args, "--status", &opts->status, &rc) ||
             cli_take_opt(args, "--order", &opts->order_field, &rc) ||
-            cli_take_opt(args, "--limit", &limit, &rc))
+            cli_take_opt(args, "--limit", &limit, &rc) ||
+            cli_take_opt(args, "--fields", fields, &rc))
             continue;
         if (cli_take_flag(args, "--desc")) {
             opts->descending = true;
@@ -162,12 +165,23 @@ static int parse_list_args(const record_kind *kind, cli_args *args, sfa_list_opt
     return rc;
 }
 
+static void *list_alloc(size_t n, size_t size)
+{
+    void *p = calloc(n, size);
+    if (!p)
+        abort();
+    return p;
+}
+
 /* One table row: LocalId, Id, [CaseNumber], the kind's columns (or all fields), Sync. */
 static void add_list_row(const record_kind *kind, cli_table *t, const sfa_record *r)
 {
-    const char *cells[16] = {r->local_id, r->sf_id};
-    char *owned[16] = {NULL};
-    size_t n = 2;
+    size_t width = kind->ncolumns + 5;
+    const char **cells = list_alloc(width, sizeof *cells);
+    char **owned = list_alloc(width, sizeof *owned);
+    size_t n = 0;
+    cells[n++] = r->local_id;
+    cells[n++] = r->sf_id;
     if (is_case(kind))
         cells[n++] = r->case_number;
     cJSON *fields = cli_json_parse_exact(r->fields_json);
@@ -176,7 +190,7 @@ static void add_list_row(const record_kind *kind, cli_table *t, const sfa_record
         cells[n] = owned[n];
         n++;
     }
-    for (size_t i = 0; i < kind->ncolumns && n < 15; i++, n++) {
+    for (size_t i = 0; i < kind->ncolumns; i++, n++) {
         owned[n] = cli_field_text(fields, kind->columns[i]);
         cells[n] = owned[n];
     }
@@ -184,18 +198,22 @@ static void add_list_row(const record_kind *kind, cli_table *t, const sfa_record
     cli_table_add(t, cells);
     for (size_t i = 0; i < n; i++)
         free(owned[i]);
+    free(owned);
+    free(cells);
     cJSON_Delete(fields);
 }
 
 static void print_list(const record_kind *kind, const sfa_record_array *list)
 {
-    const char *headers[16] = {"LocalId", "Id"};
-    size_t n = 2;
+    const char **headers = list_alloc(kind->ncolumns + 5, sizeof *headers);
+    size_t n = 0;
+    headers[n++] = "LocalId";
+    headers[n++] = "Id";
     if (is_case(kind))
         headers[n++] = "CaseNumber";
     if (kind->ncolumns == 0)
         headers[n++] = "Fields";
-    for (size_t i = 0; i < kind->ncolumns && n < 15; i++)
+    for (size_t i = 0; i < kind->ncolumns; i++)
         headers[n++] = kind->columns[i];
     headers[n++] = "Sync";
     cli_table *t = cli_table_new(n, headers);
@@ -203,29 +221,85 @@ static void print_list(const record_kind *kind, const sfa_record_array *list)
         add_list_row(kind, t, &list->items[i]);
     cli_table_print(t);
     cli_table_free(t);
+    free(headers);
     printf("(%zu %s)\n", list->count, list->count == 1 ? "record" : "records");
+}
+
+/* A record as JSON; with --fields, its "fields" holds just those (null when unset). */
+static cJSON *list_item_json(const record_kind *chosen, const sfa_record *r)
+{
+    cJSON *obj = cli_record_to_json(r);
+    if (!chosen)
+        return obj;
+    const cJSON *all = cJSON_GetObjectItemCaseSensitive(obj, "fields");
+    cJSON *some = cJSON_CreateObject();
+    for (size_t i = 0; i < chosen->ncolumns; i++) {
+        const cJSON *v = cJSON_IsObject(all) ? cJSON_GetObjectItem(all, chosen->columns[i]) : NULL;
+        cJSON_AddItemToObject(some, chosen->columns[i],
+                              v ? cJSON_Duplicate(v, true) : cJSON_CreateNull());
+    }
+    cJSON_ReplaceItemInObjectCaseSensitive(obj, "fields", some);
+    return obj;
+}
+
+/* --fields A,B,C: the columns in Salesforce's spelling (validated with a did-you-mean,
+ * SFA_EINVAL -> exit 65), as *chosen whose columns point into *canon (caller frees
+ * both). */
+static int choose_columns(record_kind *chosen, char **canon, const char ***columns,
+                          sfa_agent *agent, const record_kind *kind, const char *fields)
+{
+    sfa_status st = sfa_describe_check_fields(canon, agent, kind->sobject, fields);
+    if (st != SFA_OK)
+        return cli_fail(st, agent, "list --fields");
+    size_t n = 1;
+    for (const char *p = *canon; *p; p++)
+        n += *p == ',';
+    *columns = list_alloc(n, sizeof **columns);
+    n = 0;
+    for (char *p = *canon; p; n++) {
+        (*columns)[n] = p;
+        p = strchr(p, ',');
+        if (p)
+            *p++ = '\0';
+    }
+    *chosen = *kind;
+    chosen->columns = *columns;
+    chosen->ncolumns = n;
+    return CLI_EXIT_OK;
 }
 
 int record_show_list(const record_kind *kind, cli_args *args)
 {
     sfa_list_options opts = SFA_LIST_OPTIONS_INIT;
-    int rc = parse_list_args(kind, args, &opts);
+    const char *fields = NULL;
+    int rc = parse_list_args(kind, args, &opts, &fields);
     sfa_agent *agent = NULL;
     if (rc != CLI_EXIT_OK || (rc = cli_open_read_only(&agent)) != CLI_EXIT_OK)
         return rc;
+    record_kind chosen;
+    char *canon = NULL;
+    const char **columns = NULL;
     sfa_record_array list = {0};
-    sfa_status st = sfa_record_list(&list, agent, kind->sobject, &opts);
-    if (st != SFA_OK) {
+    if (fields)
+        rc = choose_columns(&chosen, &canon, &columns, agent, kind, fields);
+    const record_kind *shown = fields ? &chosen : kind;
+    sfa_status st =
+        rc == CLI_EXIT_OK ? sfa_record_list(&list, agent, kind->sobject, &opts) : SFA_OK;
+    if (rc != CLI_EXIT_OK) {
+        /* reported by choose_columns */
+    } else if (st != SFA_OK) {
         rc = cli_fail(st, agent, "list");
     } else if (cli_json()) {
         cJSON *arr = cJSON_CreateArray();
         for (size_t i = 0; i < list.count; i++)
-            cJSON_AddItemToArray(arr, cli_record_to_json(&list.items[i]));
+            cJSON_AddItemToArray(arr, list_item_json(fields ? shown : NULL, &list.items[i]));
         rc = cli_print_json(arr);
     } else {
-        print_list(kind, &list);
+        print_list(shown, &list);
     }
     sfa_record_array_free(&list);
+    free(columns);
+    free(canon);
     sfa_agent_free(agent);
     return rc;
 }

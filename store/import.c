@@ -236,10 +236,11 @@ sfa_status sfa_record_import_opts(sfa_import_result *out, size_t *out_resumed_af
                           o->version);
     if (store_is_read_only(agent))
         return store_fail(agent, SFA_EREADONLY, "the database was opened read-only");
-    sfa_status s = store_check_sobject(agent, sobject);
+    char *canon = NULL; /* records.c I7: stored under Salesforce's spelling */
+    sfa_status s = store_sobject_canonical(&canon, agent, sobject);
     if (s != SFA_OK)
         return s;
-    import_ctx c = {agent,         sobject, o->batch_size ? o->batch_size : DEFAULT_BATCH, 0, 0, 0,
+    import_ctx c = {agent,         canon, o->batch_size ? o->batch_size : DEFAULT_BATCH, 0, 0, 0,
                     {NULL, 0, ""}, out};
     if (file_key_of(&c.key, fd, o->path))
         s = progress_load(&c, o->restart);
@@ -255,6 +256,7 @@ sfa_status sfa_record_import_opts(sfa_import_result *out, size_t *out_resumed_af
         s = store_fail(agent, s, "line %zu: %s", c.line, sfa_agent_errmsg(agent));
     }
     free(c.key.path);
+    free(canon);
     return s;
 }
 

@@ -16,6 +16,8 @@
  *     when that field was first edited. The push conflict check compares Salesforce's
  *     value with it, so a pull that moves the record's base never hides or invents a
  *     conflict (docs/sync-protocol.md#conflicts).
+ * I7. Records are stored under Salesforce's spelling of their sObject ("account" is kept
+ *     as "Account", store_sobject_canonical), so every spelling finds the same records.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -125,18 +127,11 @@ static sfa_status finish(sfa_agent *a, sfa_status s)
     return s;
 }
 
-sfa_status sfa_record_create(char **out_local_id, sfa_agent *agent, const char *sobject,
-                             const char *fields_json)
+/* sfa_record_create with sobject already in Salesforce's spelling. */
+static sfa_status create_as(char **out_local_id, sfa_agent *agent, const char *sobject,
+                            const char *fields_json)
 {
-    if (out_local_id)
-        *out_local_id = NULL;
-    if (!agent || !out_local_id)
-        return agent ? store_fail(agent, SFA_EINVAL, "sfa_record_create: out_local_id is NULL")
-                     : store_error_set(SFA_EINVAL, "sfa_record_create: agent is NULL");
-    sfa_status s = store_check_sobject(agent, sobject);
-    if (s != SFA_OK)
-        return s;
-    s = begin(agent);
+    sfa_status s = begin(agent);
     if (s != SFA_OK)
         return s;
     cJSON *fields = NULL;
@@ -149,6 +144,22 @@ sfa_status sfa_record_create(char **out_local_id, sfa_agent *agent, const char *
         free(*out_local_id);
         *out_local_id = NULL;
     }
+    return s;
+}
+
+sfa_status sfa_record_create(char **out_local_id, sfa_agent *agent, const char *sobject,
+                             const char *fields_json)
+{
+    if (out_local_id)
+        *out_local_id = NULL;
+    if (!agent || !out_local_id)
+        return agent ? store_fail(agent, SFA_EINVAL, "sfa_record_create: out_local_id is NULL")
+                     : store_error_set(SFA_EINVAL, "sfa_record_create: agent is NULL");
+    char *canon = NULL;
+    sfa_status s = store_sobject_canonical(&canon, agent, sobject);
+    if (s == SFA_OK)
+        s = create_as(out_local_id, agent, canon, fields_json);
+    free(canon);
     return s;
 }
 
@@ -370,15 +381,10 @@ static sfa_status refuse_deleted(sfa_agent *a, const char *sobject, const char *
     return store_fail(a, SFA_ESTATE, "%s '%s' is deleted", sobject, ref);
 }
 
-sfa_status sfa_record_update(sfa_agent *agent, const char *sobject, const char *ref,
-                             const char *fields_json)
+static sfa_status update_as(sfa_agent *agent, const char *sobject, const char *ref,
+                            const char *fields_json)
 {
-    if (!agent)
-        return store_error_set(SFA_EINVAL, "%s: agent is NULL", "sfa_record_update");
-    sfa_status s = store_check_sobject(agent, sobject);
-    if (s != SFA_OK)
-        return s;
-    s = begin(agent);
+    sfa_status s = begin(agent);
     if (s != SFA_OK)
         return s;
     store_row row = {0};
@@ -395,6 +401,19 @@ sfa_status sfa_record_update(sfa_agent *agent, const char *sobject, const char *
     cJSON_Delete(changes);
     store_row_clear(&row);
     return finish(agent, s);
+}
+
+sfa_status sfa_record_update(sfa_agent *agent, const char *sobject, const char *ref,
+                             const char *fields_json)
+{
+    if (!agent)
+        return store_error_set(SFA_EINVAL, "%s: agent is NULL", "sfa_record_update");
+    char *canon = NULL;
+    sfa_status s = store_sobject_canonical(&canon, agent, sobject);
+    if (s == SFA_OK)
+        s = update_as(agent, canon, ref, fields_json);
+    free(canon);
+    return s;
 }
 
 /* Is the record's whole history one never-sent create (plus folded edits)? */
@@ -467,14 +486,9 @@ static sfa_status queue_delete(sfa_agent *a, const char *sobject, const store_ro
     return s;
 }
 
-sfa_status sfa_record_delete(sfa_agent *agent, const char *sobject, const char *ref)
+static sfa_status delete_as(sfa_agent *agent, const char *sobject, const char *ref)
 {
-    if (!agent)
-        return store_error_set(SFA_EINVAL, "%s: agent is NULL", "sfa_record_delete");
-    sfa_status s = store_check_sobject(agent, sobject);
-    if (s != SFA_OK)
-        return s;
-    s = begin(agent);
+    sfa_status s = begin(agent);
     if (s != SFA_OK)
         return s;
     store_row row = {0};
@@ -488,6 +502,18 @@ sfa_status sfa_record_delete(sfa_agent *agent, const char *sobject, const char *
         s = unsent ? remove_local(agent, sobject, &row) : queue_delete(agent, sobject, &row);
     store_row_clear(&row);
     return finish(agent, s);
+}
+
+sfa_status sfa_record_delete(sfa_agent *agent, const char *sobject, const char *ref)
+{
+    if (!agent)
+        return store_error_set(SFA_EINVAL, "%s: agent is NULL", "sfa_record_delete");
+    char *canon = NULL;
+    sfa_status s = store_sobject_canonical(&canon, agent, sobject);
+    if (s == SFA_OK)
+        s = delete_as(agent, canon, ref);
+    free(canon);
+    return s;
 }
 
 /* The record whose ext_field equals ext_value: *found false if none. */
@@ -525,9 +551,6 @@ static sfa_status find_by_ext(sfa_agent *a, const char *sobject, const char *ext
 static sfa_status check_upsert_args(sfa_agent *a, const char *sobject, const char *ext_field,
                                     const char *ext_value)
 {
-    sfa_status s = store_check_sobject(a, sobject);
-    if (s != SFA_OK)
-        return s;
     if (!ext_field || !name_is_valid_api_name(ext_field))
         return store_fail(a, SFA_EINVAL, "'%s' is not a valid External ID field name",
                           ext_field ? ext_field : "(null)");
@@ -536,13 +559,9 @@ static sfa_status check_upsert_args(sfa_agent *a, const char *sobject, const cha
     return store_check_not_idem_field(a, sobject, ext_field); /* validate.c I4 */
 }
 
-sfa_status sfa_record_upsert(char **out_local_id, sfa_agent *agent, const char *sobject,
-                             const char *ext_field, const char *ext_value, const char *fields_json)
+static sfa_status upsert_as(char **out_local_id, sfa_agent *agent, const char *sobject,
+                            const char *ext_field, const char *ext_value, const char *fields_json)
 {
-    if (out_local_id)
-        *out_local_id = NULL;
-    if (!agent)
-        return store_error_set(SFA_EINVAL, "%s: agent is NULL", "sfa_record_upsert");
     sfa_status s = check_upsert_args(agent, sobject, ext_field, ext_value);
     if (s == SFA_OK)
         s = begin(agent);
@@ -574,5 +593,20 @@ sfa_status sfa_record_upsert(char **out_local_id, sfa_agent *agent, const char *
         free(*out_local_id);
         *out_local_id = NULL;
     }
+    return s;
+}
+
+sfa_status sfa_record_upsert(char **out_local_id, sfa_agent *agent, const char *sobject,
+                             const char *ext_field, const char *ext_value, const char *fields_json)
+{
+    if (out_local_id)
+        *out_local_id = NULL;
+    if (!agent)
+        return store_error_set(SFA_EINVAL, "%s: agent is NULL", "sfa_record_upsert");
+    char *canon = NULL;
+    sfa_status s = store_sobject_canonical(&canon, agent, sobject);
+    if (s == SFA_OK)
+        s = upsert_as(out_local_id, agent, canon, ext_field, ext_value, fields_json);
+    free(canon);
     return s;
 }

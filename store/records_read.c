@@ -148,7 +148,9 @@ sfa_status sfa_record_get(sfa_record **out, sfa_agent *agent, const char *sobjec
     if (!agent || !out)
         return missing_arg(agent, "sfa_record_get", agent ? "out" : "agent");
     store_clear_error(agent);
-    sfa_status s = store_check_sobject(agent, sobject);
+    char *canon = NULL; /* records.c I7: looked up under Salesforce's spelling */
+    sfa_status s = store_sobject_canonical(&canon, agent, sobject);
+    sobject = canon;
     store_row row = {0};
     if (s == SFA_OK)
         s = store_resolve(&row, agent, sobject, ref);
@@ -172,6 +174,7 @@ sfa_status sfa_record_get(sfa_record **out, sfa_agent *agent, const char *sobjec
         sqlite3_reset(st);
     }
     store_row_clear(&row);
+    free(canon);
     return s;
 }
 
@@ -238,15 +241,16 @@ sfa_status sfa_record_list(sfa_record_array *out, sfa_agent *agent, const char *
     store_clear_error(agent);
     sfa_list_options def = SFA_LIST_OPTIONS_INIT;
     const sfa_list_options *o = opts ? opts : &def;
-    sfa_status s = store_check_sobject(agent, sobject);
+    char *canon = NULL; /* records.c I7: listed under Salesforce's spelling */
+    sfa_status s = store_sobject_canonical(&canon, agent, sobject);
     if (s == SFA_OK)
         s = check_list_opts(agent, o);
-    if (s != SFA_OK)
-        return s;
     char *path = NULL;
-    sqlite3_stmt *st = list_stmt(agent, sobject, o, &path);
-    if (!st)
-        return store_last_status(agent);
+    sqlite3_stmt *st = s == SFA_OK ? list_stmt(agent, canon, o, &path) : NULL;
+    if (s != SFA_OK || !st) {
+        free(canon);
+        return s != SFA_OK ? s : store_last_status(agent);
+    }
     size_t cap = 0;
     int rc;
     bool known = true;
@@ -260,6 +264,7 @@ sfa_status sfa_record_list(sfa_record_array *out, sfa_agent *agent, const char *
     }
     sqlite3_finalize(st);
     free(path);
+    free(canon); /* bound to st until here */
     s = rc != SQLITE_DONE ? store_fail_sqlite(agent, rc, "listing records")
         : !known          ? store_fail(agent, SFA_ECORRUPT, "the outbox has an op of unknown state")
                           : SFA_OK;

@@ -30,6 +30,11 @@ typedef enum store_write_kind { STORE_WRITE_CREATE, STORE_WRITE_UPDATE } store_w
 
 /* sObject API-name syntax; message names the problem. */
 sfa_status store_check_sobject(sfa_agent *a, const char *sobject);
+/* store_check_sobject, then sobject in Salesforce's spelling ("account" -> "Account")
+ * from describe global, the sObject's describe or the built-in Case/Contact, else as
+ * given, into *out (caller frees). Every API entry point that stores or looks up by
+ * sObject uses it, so one object is never kept under two spellings. */
+sfa_status store_sobject_canonical(char **out, sfa_agent *a, const char *sobject);
 /* Parse fields_json into *out (caller frees with cJSON_Delete) after checking every rule
  * of field validation (names, scalars, types, lengths, read-only, required, references).
  * Known field names are rewritten to their canonical spelling. Nothing is written. */

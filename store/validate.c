@@ -636,6 +636,39 @@ sfa_status store_check_sobject(sfa_agent *a, const char *sobject)
     return fail_unknown(a, &sg, "object", sobject, NULL);
 }
 
+/* The spelling Salesforce uses for sobject, borrowed from the describe cache or the
+ * built-in names; NULL when nothing known lists it. */
+static const char *known_spelling(sfa_agent *a, const char *sobject)
+{
+    const cJSON *o = NULL;
+    cJSON_ArrayForEach(
+        o, cJSON_GetObjectItemCaseSensitive(describe_of(a, STORE_DESCRIBE_GLOBAL), "sobjects"))
+    {
+        const char *n = json_str(o, "name");
+        if (n && strcasecmp(n, sobject) == 0)
+            return n;
+    }
+    const char *own = json_str(describe_of(a, sobject), "name");
+    if (own && strcasecmp(own, sobject) == 0)
+        return own;
+    static const char *const builtin[] = {"Case", "Contact"};
+    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
+        if (strcasecmp(builtin[i], sobject) == 0)
+            return builtin[i];
+    return NULL;
+}
+
+sfa_status store_sobject_canonical(char **out, sfa_agent *a, const char *sobject)
+{
+    *out = NULL;
+    sfa_status st = store_check_sobject(a, sobject);
+    if (st != SFA_OK)
+        return st;
+    const char *known = known_spelling(a, sobject);
+    *out = xstrdup(known ? known : sobject);
+    return SFA_OK;
+}
+
 /* Every name of a comma list (`--fields A,B,C` of a list) is a field of sobject: the
  * describe's names, else the built-in table; custom fields and other sObjects pass on
  * syntax alone until described (I2). *out gets the list in Salesforce's spelling. */
