@@ -356,8 +356,29 @@ static void emit_equals(store_qsql *c, const col *f, const struct soql_lit *l)
     strbuf_addf(&c->sql, ") = ?%d)", p);
 }
 
+/* A string literal = compares as text alone: not something the 15/18-char Id rule applies to. */
+static bool is_plain_string(const struct soql_lit *l)
+{
+    size_t len = l->kind == SOQL_LIT_STR ? strlen(l->str) : 0;
+    return l->kind == SOQL_LIT_STR && !((len == 15 || len == 18) && sfid_is_valid(l->str));
+}
+
 static void emit_in(store_qsql *c, const col *f, const struct soql_node *n)
 {
+    bool plain = n->nlits > 0;
+    for (size_t i = 0; i < n->nlits; i++)
+        plain = plain && is_plain_string(&n->lits[i]);
+    if (plain) {
+        /* One IN the index can search key by key (an OR of = would collect rowids and read
+         * each row): the same comparisons as emit_equals with a string. */
+        strbuf_adds(&c->sql, "(");
+        emit_value(c, f);
+        strbuf_adds(&c->sql, " COLLATE NOCASE IN (");
+        for (size_t i = 0; i < n->nlits; i++)
+            strbuf_addf(&c->sql, "%s?%d", i ? ", " : "", bind_text(c, n->lits[i].str));
+        strbuf_adds(&c->sql, "))");
+        return;
+    }
     strbuf_adds(&c->sql, "(");
     for (size_t i = 0; i < n->nlits; i++) {
         if (i)
@@ -549,7 +570,14 @@ static void emit_statement(store_qsql *c)
         emit_value(c, &f);
         strbuf_adds(&c->sql, ")");
         emit_from_where(c);
+    } else if (q->is_count && !q->where && q->limit < 0 && q->offset <= 0) {
+        /* COUNT() of every live record: the counter migration 0006 keeps (constant time). */
+        strbuf_adds(&c->sql, "SELECT coalesce(sum(live), 0) FROM record_counts WHERE sobject IN (");
+        for (size_t i = 0; i < c->nspellings; i++)
+            strbuf_addf(&c->sql, "%s?%d", i ? ", " : "", bind_text(c, c->spellings[i]));
+        strbuf_adds(&c->sql, c->nspellings ? ")" : "NULL)");
     } else if (q->is_count && q->limit < 0 && q->offset <= 0) {
+        /* Partial indexes (0010) answer `deleted = 0` themselves: index entries only. */
         strbuf_adds(&c->sql, "SELECT count(*)");
         emit_from_where(c);
     } else if (q->is_count) {
