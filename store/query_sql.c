@@ -307,11 +307,42 @@ static col resolve_col(store_qsql *c, const char *field)
 
 static void emit_node(store_qsql *c, const struct soql_node *n);
 
+/* soql_ms(type, value) OP ?p: a value compared with a date literal's range bound, as an
+ * instant (Q2), whatever the stored text's offset. */
+static void emit_ms_cmp(store_qsql *c, const col *f, const char *op, int64_t bound)
+{
+    int p = bind_num(c, BIND_INT, 0, bound);
+    strbuf_adds(&c->sql, "soql_ms(");
+    emit_type(c, f);
+    strbuf_adds(&c->sql, ", ");
+    emit_value(c, f);
+    strbuf_addf(&c->sql, ") %s ?%d", op, p);
+}
+
+/* cmp_lit() of soql_eval.c for a date literal (TODAY...): [l->ms, l->hi). */
+static void emit_range(store_qsql *c, const col *f, soql_op op, const struct soql_lit *l)
+{
+    strbuf_adds(&c->sql, "(");
+    if (op == SOQL_OP_LT || op == SOQL_OP_GE) {
+        emit_ms_cmp(c, f, op == SOQL_OP_LT ? "<" : ">=", l->ms);
+    } else if (op == SOQL_OP_LE || op == SOQL_OP_GT) {
+        emit_ms_cmp(c, f, op == SOQL_OP_LE ? "<" : ">=", l->hi);
+    } else {
+        emit_ms_cmp(c, f, ">=", l->ms);
+        strbuf_adds(&c->sql, " AND ");
+        emit_ms_cmp(c, f, "<", l->hi);
+    }
+    strbuf_adds(&c->sql, ")");
+}
+
 /* lit_equals() of soql_eval.c as SQL. */
 static void emit_equals(store_qsql *c, const col *f, const struct soql_lit *l)
 {
     char id18[SFID_LEN + 1];
     switch (l->kind) {
+    case SOQL_LIT_DATERANGE:
+        emit_range(c, f, SOQL_OP_EQ, l);
+        return;
     case SOQL_LIT_NULL:
         strbuf_adds(&c->sql, "(");
         emit_value(c, f);
@@ -414,6 +445,10 @@ static void emit_order_cmp(store_qsql *c, const col *f, soql_op op, const struct
 {
     if (l->kind == SOQL_LIT_NULL) {
         strbuf_adds(&c->sql, "0");
+        return;
+    }
+    if (l->kind == SOQL_LIT_DATERANGE) {
+        emit_range(c, f, op, l);
         return;
     }
     if (l->kind == SOQL_LIT_STR) {

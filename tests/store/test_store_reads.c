@@ -22,6 +22,7 @@
 #include "store/store_test_util.h"
 #include "util/alloc.h"
 #include "util/strbuf.h"
+#include "util/timeutil.h"
 
 #define NCASES 400
 
@@ -382,6 +383,18 @@ static const char *const CORPUS_QUERIES[] = {
     "SELECT Id, CaseNumber FROM Case WHERE CaseNumber = '00000002'",
     "SELECT Id FROM Case WHERE Id = '500000000000003AAA'",
     "SELECT STATUS, subject FROM case WHERE status = 'Closed'",
+    /* Date literals, the clock pinned at 2024-01-03T10:00:00Z. */
+    "SELECT Subject FROM Case WHERE CreatedDate = TODAY",
+    "SELECT Subject FROM Case WHERE CreatedDate = YESTERDAY",
+    "SELECT Subject FROM Case WHERE CreatedDate < TODAY",
+    "SELECT Subject FROM Case WHERE CreatedDate <= YESTERDAY",
+    "SELECT Subject FROM Case WHERE CreatedDate > YESTERDAY",
+    "SELECT Subject FROM Case WHERE Opened__c >= LAST_N_DAYS:2",
+    "SELECT Subject FROM Case WHERE Opened__c != THIS_MONTH",
+    "SELECT Subject FROM Case WHERE NOT Opened__c = THIS_YEAR",
+    "SELECT Subject FROM Case WHERE Due__c = NEXT_N_DAYS:30",
+    "SELECT Subject FROM Case WHERE Due__c > TOMORROW OR Opened__c = LAST_WEEK",
+    "SELECT COUNT() FROM Case WHERE CreatedDate IN (TODAY, YESTERDAY)",
 };
 
 static void test_compiled_sql_answers_as_the_evaluator(void **state)
@@ -403,6 +416,7 @@ static void test_compiled_sql_answers_as_the_evaluator(void **state)
     raw_exec(f->path, "UPDATE records SET fields = json_set(fields, '$.CreatedDate', "
                       "json_extract(fields, '$.Opened__c')) WHERE json_extract(fields, "
                       "'$.Opened__c') IS NOT NULL");
+    time_set_override(INT64_C(1704276000000)); /* 2024-01-03T10:00:00Z */
     for (size_t i = 0; i < sizeof CORPUS_QUERIES / sizeof CORPUS_QUERIES[0]; i++) {
         char *want = NULL, *got = NULL;
         assert_int_equal(store_query_eval(&want, f->agent, CORPUS_QUERIES[i]), SFA_OK);
@@ -413,6 +427,16 @@ static void test_compiled_sql_answers_as_the_evaluator(void **state)
         free(want);
         free(got);
     }
+    time_set_override(0);
+    /* The date literals select something (a corpus both sides answer empty proves little). */
+    char *out = NULL;
+    time_set_override(INT64_C(1704276000000));
+    assert_int_equal(
+        sfa_query_local(&out, f->agent, "SELECT COUNT() FROM Case WHERE CreatedDate = TODAY"),
+        SFA_OK);
+    time_set_override(0);
+    assert_non_null(strstr(out, "\"totalSize\":1"));
+    free(out);
 }
 
 static void test_unknown_field_is_refused_and_names_map_to_stored_spelling(void **state)
