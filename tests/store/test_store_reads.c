@@ -459,6 +459,22 @@ static void test_unknown_field_is_refused_and_names_map_to_stored_spelling(void 
     free(out);
 }
 
+/* Numbers leave the query as stored: 18+ digits are not rounded through a double. */
+static void test_query_prints_numbers_as_stored(void **state)
+{
+    store_fixture *f = *state;
+    free(create_ok(f, "Case",
+                   "{\"Subject\":\"big\",\"Big__c\":123456789012345678,"
+                   "\"Amount__c\":1234567890.12345678}"));
+    char *out = NULL;
+    assert_int_equal(
+        sfa_query_local(&out, f->agent, "SELECT Big__c, Amount__c FROM Case WHERE Big__c > 5"),
+        SFA_OK);
+    assert_non_null(strstr(out, "\"Big__c\":123456789012345678"));
+    assert_non_null(strstr(out, "\"Amount__c\":1234567890.12345678"));
+    free(out);
+}
+
 static int count_rows(void *ctx, const char *record_json)
 {
     assert_non_null(strstr(record_json, "\"attributes\""));
@@ -553,6 +569,7 @@ int main(void)
         T(test_compiled_sql_answers_as_the_evaluator),
         T(test_unknown_field_is_refused_and_names_map_to_stored_spelling),
         T(test_query_streams_and_stops_when_asked),
+        T(test_query_prints_numbers_as_stored),
         T(test_status_counters_match_the_rows),
         T(test_reads_write_nothing),
     };
