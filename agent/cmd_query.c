@@ -107,7 +107,7 @@ static int on_row(void *ctx, const char *record_json)
         p->n++;
         return 0;
     }
-    cJSON *rec = cJSON_Parse(record_json);
+    cJSON *rec = cli_json_parse_exact(record_json); /* 18-digit numbers print as stored */
     if (!rec)
         return 1;
     p->n++;

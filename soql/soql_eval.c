@@ -172,6 +172,13 @@ static bool cmp_lit(const cJSON *v, const struct soql_lit *l, int *out)
             return false;
         *out = cmp_i64(ms, l->ms);
         return true;
+    case SOQL_LIT_DATERANGE:
+        /* TODAY and friends name a range: = is inside it, < before it, > after it,
+         * <= before its end, >= from its start (as Salesforce compares date literals). */
+        if (!cJSON_IsString(v) || !time_parse_sf(v->valuestring, &ms))
+            return false;
+        *out = ms < l->ms ? -1 : ms >= l->hi ? 1 : 0;
+        return true;
     case SOQL_LIT_NULL:
         return false;
     }

@@ -20,13 +20,15 @@ typedef enum soql_lit_kind {
     SOQL_LIT_STR,
     SOQL_LIT_DATE,
     SOQL_LIT_DATETIME,
+    SOQL_LIT_DATERANGE, /* TODAY, LAST_N_DAYS:n...: the UTC instants [ms, hi) */
 } soql_lit_kind;
 
 struct soql_lit {
     soql_lit_kind kind;
     bool b;
     double num;
-    int64_t ms; /* DATE (midnight UTC) and DATETIME */
+    int64_t ms; /* DATE (midnight UTC) and DATETIME; DATERANGE: first instant */
+    int64_t hi; /* DATERANGE: first instant after the range */
     char *str;  /* STR: decoded value, NUL-terminated */
     size_t len; /* STR: bytes in str */
     bool *wild; /* STR in LIKE only: wild[i] marks an unescaped % or _ at str[i] */

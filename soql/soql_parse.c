@@ -385,6 +385,113 @@ static bool parse_time_lit(parser *p, struct soql_lit *out)
     return true;
 }
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int64_t *m)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+#define DAY_MS     INT64_C(86400000)
+#define MAX_N_DAYS 100000 /* LAST_N_DAYS:n beyond any stored date stays in range */
+
+/* A date literal (TODAY, LAST_N_DAYS:n...) as the UTC day range [first, end) it names,
+ * from time_now_ms() (the test clock seam). Weeks start on Sunday, as in Salesforce's
+ * default (en_US) locale. n: the number after ':' (-1 when the literal takes none). */
+static bool date_range(const char *name, long n, int64_t *lo, int64_t *hi)
+{
+    int64_t now = time_now_ms();
+    int64_t today = (now >= 0 ? now : now - DAY_MS + 1) / DAY_MS; /* days since epoch */
+    int64_t week = today - ((today + 4) % 7 + 7) % 7;             /* 1970-01-01 was a Thursday */
+    int64_t y = 0, m = 0;
+    civil_from_days(today, &y, &m);
+    int64_t a = 0, b = 0;
+    bool takes_n = strcmp(name, "LAST_N_DAYS") == 0 || strcmp(name, "NEXT_N_DAYS") == 0;
+    if (takes_n != (n >= 0))
+        return false;
+    if (strcmp(name, "TODAY") == 0)
+        a = today, b = today + 1;
+    else if (strcmp(name, "YESTERDAY") == 0)
+        a = today - 1, b = today;
+    else if (strcmp(name, "TOMORROW") == 0)
+        a = today + 1, b = today + 2;
+    else if (strcmp(name, "LAST_N_DAYS") == 0) /* today and the n days before it */
+        a = today - n, b = today + 1;
+    else if (strcmp(name, "NEXT_N_DAYS") == 0) /* the n days after today */
+        a = today + 1, b = today + 1 + n;
+    else if (strcmp(name, "THIS_WEEK") == 0)
+        a = week, b = week + 7;
+    else if (strcmp(name, "LAST_WEEK") == 0)
+        a = week - 7, b = week;
+    else if (strcmp(name, "THIS_MONTH") == 0)
+        a = days_from_civil(y, m, 1), b = days_from_civil(y + (m == 12), m % 12 + 1, 1);
+    else if (strcmp(name, "LAST_MONTH") == 0)
+        a = days_from_civil(y - (m == 1), m == 1 ? 12 : m - 1, 1), b = days_from_civil(y, m, 1);
+    else if (strcmp(name, "THIS_YEAR") == 0)
+        a = days_from_civil(y, 1, 1), b = days_from_civil(y + 1, 1, 1);
+    else
+        return false;
+    *lo = a * DAY_MS;
+    *hi = b * DAY_MS;
+    return true;
+}
+
+/* TODAY, LAST_N_DAYS:7...: the current token is an identifier. false (no error set): it
+ * is not a date literal name. A name that needs ":n" and lacks it (or has a bad n) is
+ * MALFORMED_QUERY. */
+static bool parse_date_range_lit(parser *p, struct soql_lit *out, bool *is_date)
+{
+    char name[16] = "";
+    *is_date = false;
+    if (p->tok.len >= sizeof name)
+        return false;
+    for (size_t i = 0; i < p->tok.len; i++)
+        name[i] = (char)toupper((unsigned char)p->text[p->tok.pos + i]);
+    name[p->tok.len] = '\0';
+    long n = -1;
+    size_t at = p->at;
+    if (at < p->n && p->text[at] == ':') {
+        size_t k = at + 1;
+        n = 0;
+        while (k < p->n && isdigit((unsigned char)p->text[k]) && n <= MAX_N_DAYS)
+            n = n * 10 + (p->text[k++] - '0');
+        if (k == at + 1 || n > MAX_N_DAYS || (k < p->n && is_ident_char(p->text[k]))) {
+            fail(p, at, "unexpected token: ':'");
+            return false;
+        }
+        at = k;
+    }
+    if (!date_range(name, n, &out->ms, &out->hi)) {
+        if (n >= 0 || strcmp(name, "LAST_N_DAYS") == 0 || strcmp(name, "NEXT_N_DAYS") == 0) {
+            char text[64];
+            snprintf(text, sizeof text, "unexpected token: '%s'", name);
+            fail(p, p->tok.pos, text);
+        }
+        return false;
+    }
+    *is_date = true;
+    out->kind = SOQL_LIT_DATERANGE;
+    p->at = at;
+    advance(p);
+    return true;
+}
+
 static bool parse_number_lit(parser *p, struct soql_lit *out)
 {
     char *s = xstrndup(p->text + p->tok.pos, p->tok.len), *end = NULL;
@@ -423,6 +530,9 @@ static bool parse_literal(parser *p, struct soql_lit *out)
             advance(p);
             return true;
         }
+        bool is_date = false;
+        if (parse_date_range_lit(p, out, &is_date) || p->failed)
+            return is_date;
         break;
     default:
         break;

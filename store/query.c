@@ -8,6 +8,8 @@
  *     Salesforce Id, null until the create synced), CaseNumber for Case, and
  *     "attributes": {"type": sObject[, "url": ...]} (url only when there is an Id).
  * I3. Rows are read one at a time and handed on: memory does not grow with the result.
+ * I4. Numbers are printed as stored (their literal text): an 18-digit number is not
+ *     rounded through a double on its way out.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,13 +26,19 @@
 /* The path Salesforce puts in attributes.url; the version is only cosmetic locally. */
 #define SOBJECT_URL_PREFIX "/services/data/v62.0/sobjects/"
 
-/* I2: a row of (sobject, sf_id, case_number, fields) as Salesforce shapes a record. */
-static cJSON *row_json(sqlite3_stmt *st)
+/* I2: a row of (sobject, sf_id, case_number, fields) as Salesforce shapes a record.
+ * exact (I4): numbers stay Raw items holding their stored literal, so an 18-digit number
+ * prints as stored; the evaluator (store_query_eval) needs cJSON numbers to compare. */
+static cJSON *row_json(sqlite3_stmt *st, bool exact)
 {
     const char *sobject = (const char *)sqlite3_column_text(st, 0);
     const char *sf_id = (const char *)sqlite3_column_text(st, 1);
     const char *case_number = (const char *)sqlite3_column_text(st, 2);
-    cJSON *fields = cJSON_Parse((const char *)sqlite3_column_text(st, 3));
+    const char *text = (const char *)sqlite3_column_text(st, 3);
+    const char *err = NULL;
+    cJSON *fields = !text   ? NULL
+                    : exact ? json_parse_exact(text, (size_t)sqlite3_column_bytes(st, 3), &err)
+                            : cJSON_Parse(text);
     cJSON *rec = cJSON_CreateObject();
     cJSON *attrs = cJSON_AddObjectToObject(rec, "attributes");
     cJSON_AddStringToObject(attrs, "type", sobject);
@@ -104,7 +112,7 @@ static sfa_status run(size_t *total, sfa_agent *a, const soql_query *q, const st
         } else if (soql_is_count(q)) {
             n = (size_t)sqlite3_column_int64(st, 0); /* COUNT(): no records, the count */
         } else {
-            cJSON *rec = row_json(st);
+            cJSON *rec = row_json(st, true);
             cJSON *out = soql_project(q, rec);
             char *text = json_print(out);
             n++;
@@ -148,7 +156,8 @@ sfa_status sfa_query_local_each(size_t *out_total, sfa_agent *agent, const char 
 
 static int collect_row(void *ctx, const char *record_json)
 {
-    cJSON_AddItemToArray(ctx, cJSON_Parse(record_json));
+    const char *err = NULL;
+    cJSON_AddItemToArray(ctx, json_parse_exact(record_json, strlen(record_json), &err)); /* I4 */
     return 0;
 }
 
@@ -229,7 +238,7 @@ static sfa_status load_rows(sfa_agent *a, const char *sobject, cJSON **out)
     cJSON *rows = cJSON_CreateArray();
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        cJSON_AddItemToArray(rows, row_json(st));
+        cJSON_AddItemToArray(rows, row_json(st, false));
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
         cJSON_Delete(rows);

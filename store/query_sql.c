@@ -307,11 +307,42 @@ static col resolve_col(store_qsql *c, const char *field)
 
 static void emit_node(store_qsql *c, const struct soql_node *n);
 
+/* soql_ms(type, value) OP ?p: a value compared with a date literal's range bound, as an
+ * instant (Q2), whatever the stored text's offset. */
+static void emit_ms_cmp(store_qsql *c, const col *f, const char *op, int64_t bound)
+{
+    int p = bind_num(c, BIND_INT, 0, bound);
+    strbuf_adds(&c->sql, "soql_ms(");
+    emit_type(c, f);
+    strbuf_adds(&c->sql, ", ");
+    emit_value(c, f);
+    strbuf_addf(&c->sql, ") %s ?%d", op, p);
+}
+
+/* cmp_lit() of soql_eval.c for a date literal (TODAY...): [l->ms, l->hi). */
+static void emit_range(store_qsql *c, const col *f, soql_op op, const struct soql_lit *l)
+{
+    strbuf_adds(&c->sql, "(");
+    if (op == SOQL_OP_LT || op == SOQL_OP_GE) {
+        emit_ms_cmp(c, f, op == SOQL_OP_LT ? "<" : ">=", l->ms);
+    } else if (op == SOQL_OP_LE || op == SOQL_OP_GT) {
+        emit_ms_cmp(c, f, op == SOQL_OP_LE ? "<" : ">=", l->hi);
+    } else {
+        emit_ms_cmp(c, f, ">=", l->ms);
+        strbuf_adds(&c->sql, " AND ");
+        emit_ms_cmp(c, f, "<", l->hi);
+    }
+    strbuf_adds(&c->sql, ")");
+}
+
 /* lit_equals() of soql_eval.c as SQL. */
 static void emit_equals(store_qsql *c, const col *f, const struct soql_lit *l)
 {
     char id18[SFID_LEN + 1];
     switch (l->kind) {
+    case SOQL_LIT_DATERANGE:
+        emit_range(c, f, SOQL_OP_EQ, l);
+        return;
     case SOQL_LIT_NULL:
         strbuf_adds(&c->sql, "(");
         emit_value(c, f);
@@ -356,8 +387,29 @@ static void emit_equals(store_qsql *c, const col *f, const struct soql_lit *l)
     strbuf_addf(&c->sql, ") = ?%d)", p);
 }
 
+/* A string literal = compares as text alone: not something the 15/18-char Id rule applies to. */
+static bool is_plain_string(const struct soql_lit *l)
+{
+    size_t len = l->kind == SOQL_LIT_STR ? strlen(l->str) : 0;
+    return l->kind == SOQL_LIT_STR && !((len == 15 || len == 18) && sfid_is_valid(l->str));
+}
+
 static void emit_in(store_qsql *c, const col *f, const struct soql_node *n)
 {
+    bool plain = n->nlits > 0;
+    for (size_t i = 0; i < n->nlits; i++)
+        plain = plain && is_plain_string(&n->lits[i]);
+    if (plain) {
+        /* One IN the index can search key by key (an OR of = would collect rowids and read
+         * each row): the same comparisons as emit_equals with a string. */
+        strbuf_adds(&c->sql, "(");
+        emit_value(c, f);
+        strbuf_adds(&c->sql, " COLLATE NOCASE IN (");
+        for (size_t i = 0; i < n->nlits; i++)
+            strbuf_addf(&c->sql, "%s?%d", i ? ", " : "", bind_text(c, n->lits[i].str));
+        strbuf_adds(&c->sql, "))");
+        return;
+    }
     strbuf_adds(&c->sql, "(");
     for (size_t i = 0; i < n->nlits; i++) {
         if (i)
@@ -393,6 +445,10 @@ static void emit_order_cmp(store_qsql *c, const col *f, soql_op op, const struct
 {
     if (l->kind == SOQL_LIT_NULL) {
         strbuf_adds(&c->sql, "0");
+        return;
+    }
+    if (l->kind == SOQL_LIT_DATERANGE) {
+        emit_range(c, f, op, l);
         return;
     }
     if (l->kind == SOQL_LIT_STR) {
@@ -549,7 +605,14 @@ static void emit_statement(store_qsql *c)
         emit_value(c, &f);
         strbuf_adds(&c->sql, ")");
         emit_from_where(c);
+    } else if (q->is_count && !q->where && q->limit < 0 && q->offset <= 0) {
+        /* COUNT() of every live record: the counter migration 0006 keeps (constant time). */
+        strbuf_adds(&c->sql, "SELECT coalesce(sum(live), 0) FROM record_counts WHERE sobject IN (");
+        for (size_t i = 0; i < c->nspellings; i++)
+            strbuf_addf(&c->sql, "%s?%d", i ? ", " : "", bind_text(c, c->spellings[i]));
+        strbuf_adds(&c->sql, c->nspellings ? ")" : "NULL)");
     } else if (q->is_count && q->limit < 0 && q->offset <= 0) {
+        /* Partial indexes (0010) answer `deleted = 0` themselves: index entries only. */
         strbuf_adds(&c->sql, "SELECT count(*)");
         emit_from_where(c);
     } else if (q->is_count) {

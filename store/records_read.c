@@ -30,7 +30,10 @@ static const char SQL_GET[] = RECORD_COLUMNS "WHERE r.local_id = ?1";
 
 /* I3: list fragments. Ties break on created_at then rowid (insertion order), which the
  * indexes of migration 0006 carry after their key, so no order needs a sort. */
-static const char LIST_WHERE[] = "WHERE r.sobject = ?1 AND (?2 OR r.deleted = 0) ";
+/* `deleted = 0` written out (not `?2 OR ...`): only then may SQLite use the per-field
+ * indexes, which hold live records only (migration 0010). ?2 is 1 in LIST_WHERE_ALL. */
+static const char LIST_WHERE_LIVE[] = "WHERE r.sobject = ?1 AND r.deleted = 0 ";
+static const char LIST_WHERE_ALL[] = "WHERE r.sobject = ?1 AND ?2 ";
 /* The NOCASE comparison lets records_f_status serve it; the exact one keeps --status an
  * exact match, as it always was. */
 static const char LIST_STATUS[] = "AND json_extract(r.fields, '$.Status') = ?3 COLLATE NOCASE "
@@ -194,7 +197,7 @@ static char *list_sql(const char *sobject, const sfa_list_options *o)
 {
     strbuf sb = STRBUF_INIT;
     strbuf_adds(&sb, RECORD_COLUMNS);
-    strbuf_adds(&sb, LIST_WHERE);
+    strbuf_adds(&sb, o->include_deleted ? LIST_WHERE_ALL : LIST_WHERE_LIVE);
     if (o->status)
         strbuf_adds(&sb, LIST_STATUS);
     if (!o->order_field) {

@@ -15,6 +15,7 @@
 #include "util/alloc.h"
 #include "util/json.h"
 #include "util/strbuf.h"
+#include "util/timeutil.h"
 
 /* ---- parsing ---- */
 
@@ -390,6 +391,74 @@ static void test_eval_table(void **state)
     cJSON_Delete(records);
 }
 
+/* Date literals name UTC day ranges from the clock seam; a value compares as an instant,
+ * whatever offset its text carries. Now = Wednesday 2024-03-13 10:00 UTC. */
+static void test_date_literals_are_utc_ranges_from_the_clock(void **state)
+{
+    (void)state;
+    static const char RECORDS[] =
+        "[{\"Id\":\"d1\",\"D\":\"2024-03-13T00:00:00.000+0000\"},"
+        "{\"Id\":\"d2\",\"D\":\"2024-03-13T23:59:59.999+0000\"},"
+        "{\"Id\":\"d3\",\"D\":\"2024-03-14T00:30:00.000+0100\"}," /* 03-13 23:30 UTC */
+        "{\"Id\":\"d4\",\"D\":\"2024-03-12T12:00:00.000+0000\"},"
+        "{\"Id\":\"d5\",\"D\":\"2024-03-14T00:00:00.000+0000\"},"
+        "{\"Id\":\"d6\",\"D\":\"2024-03-06T00:00:00.000+0000\"},"
+        "{\"Id\":\"d7\",\"D\":\"2024-02-29\"},"
+        "{\"Id\":\"d8\",\"D\":\"2023-12-31T23:59:59.000+0000\"},"
+        "{\"Id\":\"d9\",\"D\":null}]";
+    static const eval_case cases[] = {
+        {"SELECT Id FROM X WHERE D = TODAY", "d1,d2,d3"},
+        {"SELECT Id FROM X WHERE D = today", "d1,d2,d3"},
+        {"SELECT Id FROM X WHERE D = YESTERDAY", "d4"},
+        {"SELECT Id FROM X WHERE D = TOMORROW", "d5"},
+        {"SELECT Id FROM X WHERE D < TODAY", "d4,d6,d7,d8"},
+        {"SELECT Id FROM X WHERE D <= TODAY", "d1,d2,d3,d4,d6,d7,d8"},
+        {"SELECT Id FROM X WHERE D > TODAY", "d5"},
+        {"SELECT Id FROM X WHERE D >= TODAY", "d1,d2,d3,d5"},
+        {"SELECT Id FROM X WHERE D != TODAY", "d4,d5,d6,d7,d8,d9"},
+        {"SELECT Id FROM X WHERE D = LAST_N_DAYS:1", "d1,d2,d3,d4"},
+        {"SELECT Id FROM X WHERE D = LAST_N_DAYS:7", "d1,d2,d3,d4,d6"},
+        {"SELECT Id FROM X WHERE D = NEXT_N_DAYS:1", "d5"},
+        {"SELECT Id FROM X WHERE D = THIS_WEEK", "d1,d2,d3,d4,d5"}, /* Sun 03-10 .. */
+        {"SELECT Id FROM X WHERE D = LAST_WEEK", "d6"},
+        {"SELECT Id FROM X WHERE D = THIS_MONTH", "d1,d2,d3,d4,d5,d6"},
+        {"SELECT Id FROM X WHERE D = LAST_MONTH", "d7"},
+        {"SELECT Id FROM X WHERE D = THIS_YEAR", "d1,d2,d3,d4,d5,d6,d7"},
+        {"SELECT Id FROM X WHERE D IN (YESTERDAY, TOMORROW)", "d4,d5"},
+    };
+    time_set_override(INT64_C(1710324000000)); /* 2024-03-13T10:00:00Z */
+    cJSON *records = cJSON_Parse(RECORDS);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *got = run_ids(records, cases[i].soql, NULL);
+        if (strcmp(got, cases[i].ids) != 0)
+            fail_msg("%s: got '%s', want '%s'", cases[i].soql, got, cases[i].ids);
+        free(got);
+    }
+    /* Thursday 2024-01-04: LAST_MONTH and LAST_WEEK cross the year. */
+    time_set_override(INT64_C(1704362400000)); /* 2024-01-04T10:00:00Z */
+    char *got = run_ids(records, "SELECT Id FROM X WHERE D = LAST_MONTH", NULL);
+    assert_string_equal(got, "d8");
+    free(got);
+    got = run_ids(records, "SELECT Id FROM X WHERE D = THIS_WEEK", NULL); /* Sun 12-31 .. */
+    assert_string_equal(got, "d8");
+    free(got);
+    time_set_override(0);
+    cJSON_Delete(records);
+    static const char *const bad[] = {
+        "SELECT Id FROM X WHERE D = LAST_N_DAYS",    "SELECT Id FROM X WHERE D = LAST_N_DAYS:",
+        "SELECT Id FROM X WHERE D = LAST_N_DAYS:x",  "SELECT Id FROM X WHERE D = TODAY:3",
+        "SELECT Id FROM X WHERE D = NEXT_N_DAYS:-1", "SELECT Id FROM X WHERE D = SOMEDAY",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        soql_error err;
+        memset(&err, 0, sizeof err);
+        soql_query *q = soql_parse(bad[i], &err);
+        if (q)
+            fail_msg("parsed: %s", bad[i]);
+        assert_string_equal(err.code, "MALFORMED_QUERY");
+    }
+}
+
 static void test_execute_total_count_and_aggregate(void **state)
 {
     (void)state;
@@ -676,6 +745,7 @@ int main(void)
         cmocka_unit_test(test_parse_accessors),
         cmocka_unit_test(test_where_keys_hint),
         cmocka_unit_test(test_eval_table),
+        cmocka_unit_test(test_date_literals_are_utc_ranges_from_the_clock),
         cmocka_unit_test(test_execute_total_count_and_aggregate),
         cmocka_unit_test(test_execute_projects_select_list),
         cmocka_unit_test(test_ids_match_in_15_and_18_char_form),

@@ -16,11 +16,13 @@
 #include "sfagent/outbox.h"
 #include "sfagent/query.h"
 #include "sfagent/record.h"
+#include "soql/soql.h"
 #include "store/query_sql.h"
 #include "store/sql.h"
 #include "store/store_test_util.h"
 #include "util/alloc.h"
 #include "util/strbuf.h"
+#include "util/timeutil.h"
 
 #define NCASES 400
 
@@ -249,6 +251,75 @@ static void test_query_uses_the_indexes(void **state)
     free(text);
 }
 
+/* Does the compiled program of soql read rows of the `records` table (a column or the rowid
+ * through a cursor opened on the table), rather than index entries only? Read from the
+ * bytecode (EXPLAIN), not the plan text: SQLite 3.40 prints "USING INDEX" (not COVERING)
+ * for any index on an expression, yet with a deferred seek it never touches the table when
+ * every value the statement needs is in the index. */
+static bool query_reads_table_rows(sfa_agent *a, const char *soql)
+{
+    soql_query *q = soql_parse(soql, NULL);
+    assert_non_null(q);
+    store_qsql *c = NULL;
+    if (store_qsql_compile(&c, a, q) != SFA_OK)
+        fail_msg("%s: %s", soql, sfa_agent_errmsg(a));
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(store_qsql_prepare(&st, a, c, "EXPLAIN "), SFA_OK);
+    int root = 0;
+    sqlite3_stmt *rs = NULL;
+    assert_int_equal(sqlite3_prepare_v2(store_db(a),
+                                        "SELECT rootpage FROM sqlite_schema WHERE name = 'records'",
+                                        -1, &rs, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(rs), SQLITE_ROW);
+    root = sqlite3_column_int(rs, 0);
+    sqlite3_finalize(rs);
+    bool table_cursor[64] = {false}, reads = false;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *op = (const char *)sqlite3_column_text(st, 1);
+        int p1 = sqlite3_column_int(st, 2), p2 = sqlite3_column_int(st, 3);
+        if (strcmp(op, "OpenRead") == 0 && p2 == root && p1 >= 0 && p1 < 64)
+            table_cursor[p1] = true;
+        else if ((strcmp(op, "Column") == 0 || strcmp(op, "Rowid") == 0 ||
+                  strcmp(op, "SeekRowid") == 0 || strcmp(op, "NotExists") == 0) &&
+                 p1 >= 0 && p1 < 64 && table_cursor[p1])
+            reads = true;
+    }
+    sqlite3_finalize(st);
+    store_qsql_free(c);
+    soql_free(q);
+    return reads;
+}
+
+static void test_count_reads_index_entries_only(void **state)
+{
+    store_fixture *f = *state;
+    seed_cases(f);
+    char *gone = create_ok(f, "Case", "{\"Subject\":\"d\",\"Status\":\"New\"}");
+    assert_int_equal(sfa_record_delete(f->agent, "Case", gone), SFA_OK);
+    free(gone);
+    /* The checker sees a read: Subject is in no index, so each row is read. */
+    assert_true(query_reads_table_rows(f->agent, "SELECT COUNT() FROM Case WHERE Subject = 's1'"));
+    static const char *const counted[] = {
+        "SELECT COUNT() FROM Case WHERE Status = 'New'",
+        "SELECT COUNT() FROM Case WHERE Status IN ('New', 'Closed')",
+        "SELECT COUNT() FROM Case WHERE CaseNumber = '00000007'",
+        "SELECT COUNT() FROM Case",
+        "SELECT COUNT() FROM Case WHERE status = 'new' LIMIT 10",
+    };
+    for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++)
+        if (query_reads_table_rows(f->agent, counted[i]))
+            fail_msg("reads records, not only index entries: %s", counted[i]);
+    char *out = NULL;
+    assert_int_equal(
+        sfa_query_local(&out, f->agent, "SELECT COUNT() FROM Case WHERE Status = 'New'"), SFA_OK);
+    assert_non_null(strstr(out, "\"totalSize\":400")); /* the deleted one is not counted */
+    free(out);
+    assert_int_equal(sfa_query_local(&out, f->agent, "SELECT COUNT() FROM Case"), SFA_OK);
+    assert_non_null(strstr(out, "\"totalSize\":400"));
+    free(out);
+}
+
 /* ---- the compiled SQL against the evaluator ---- */
 
 static const char *const CORPUS_RECORDS[] = {
@@ -312,6 +383,18 @@ static const char *const CORPUS_QUERIES[] = {
     "SELECT Id, CaseNumber FROM Case WHERE CaseNumber = '00000002'",
     "SELECT Id FROM Case WHERE Id = '500000000000003AAA'",
     "SELECT STATUS, subject FROM case WHERE status = 'Closed'",
+    /* Date literals, the clock pinned at 2024-01-03T10:00:00Z. */
+    "SELECT Subject FROM Case WHERE CreatedDate = TODAY",
+    "SELECT Subject FROM Case WHERE CreatedDate = YESTERDAY",
+    "SELECT Subject FROM Case WHERE CreatedDate < TODAY",
+    "SELECT Subject FROM Case WHERE CreatedDate <= YESTERDAY",
+    "SELECT Subject FROM Case WHERE CreatedDate > YESTERDAY",
+    "SELECT Subject FROM Case WHERE Opened__c >= LAST_N_DAYS:2",
+    "SELECT Subject FROM Case WHERE Opened__c != THIS_MONTH",
+    "SELECT Subject FROM Case WHERE NOT Opened__c = THIS_YEAR",
+    "SELECT Subject FROM Case WHERE Due__c = NEXT_N_DAYS:30",
+    "SELECT Subject FROM Case WHERE Due__c > TOMORROW OR Opened__c = LAST_WEEK",
+    "SELECT COUNT() FROM Case WHERE CreatedDate IN (TODAY, YESTERDAY)",
 };
 
 static void test_compiled_sql_answers_as_the_evaluator(void **state)
@@ -333,6 +416,7 @@ static void test_compiled_sql_answers_as_the_evaluator(void **state)
     raw_exec(f->path, "UPDATE records SET fields = json_set(fields, '$.CreatedDate', "
                       "json_extract(fields, '$.Opened__c')) WHERE json_extract(fields, "
                       "'$.Opened__c') IS NOT NULL");
+    time_set_override(INT64_C(1704276000000)); /* 2024-01-03T10:00:00Z */
     for (size_t i = 0; i < sizeof CORPUS_QUERIES / sizeof CORPUS_QUERIES[0]; i++) {
         char *want = NULL, *got = NULL;
         assert_int_equal(store_query_eval(&want, f->agent, CORPUS_QUERIES[i]), SFA_OK);
@@ -343,6 +427,16 @@ static void test_compiled_sql_answers_as_the_evaluator(void **state)
         free(want);
         free(got);
     }
+    time_set_override(0);
+    /* The date literals select something (a corpus both sides answer empty proves little). */
+    char *out = NULL;
+    time_set_override(INT64_C(1704276000000));
+    assert_int_equal(
+        sfa_query_local(&out, f->agent, "SELECT COUNT() FROM Case WHERE CreatedDate = TODAY"),
+        SFA_OK);
+    time_set_override(0);
+    assert_non_null(strstr(out, "\"totalSize\":1"));
+    free(out);
 }
 
 static void test_unknown_field_is_refused_and_names_map_to_stored_spelling(void **state)
@@ -362,6 +456,22 @@ static void test_unknown_field_is_refused_and_names_map_to_stored_spelling(void 
     /* Nothing of the sObject cached: an empty answer, not an error. */
     assert_int_equal(sfa_query_local(&out, f->agent, "SELECT Name FROM Account"), SFA_OK);
     assert_non_null(strstr(out, "\"totalSize\":0"));
+    free(out);
+}
+
+/* Numbers leave the query as stored: 18+ digits are not rounded through a double. */
+static void test_query_prints_numbers_as_stored(void **state)
+{
+    store_fixture *f = *state;
+    free(create_ok(f, "Case",
+                   "{\"Subject\":\"big\",\"Big__c\":123456789012345678,"
+                   "\"Amount__c\":1234567890.12345678}"));
+    char *out = NULL;
+    assert_int_equal(
+        sfa_query_local(&out, f->agent, "SELECT Big__c, Amount__c FROM Case WHERE Big__c > 5"),
+        SFA_OK);
+    assert_non_null(strstr(out, "\"Big__c\":123456789012345678"));
+    assert_non_null(strstr(out, "\"Amount__c\":1234567890.12345678"));
     free(out);
 }
 
@@ -455,9 +565,11 @@ int main(void)
         T(test_point_lookups_use_an_index_whatever_the_statistics),
         T(test_lists_are_index_scans),
         T(test_query_uses_the_indexes),
+        T(test_count_reads_index_entries_only),
         T(test_compiled_sql_answers_as_the_evaluator),
         T(test_unknown_field_is_refused_and_names_map_to_stored_spelling),
         T(test_query_streams_and_stops_when_asked),
+        T(test_query_prints_numbers_as_stored),
         T(test_status_counters_match_the_rows),
         T(test_reads_write_nothing),
     };
