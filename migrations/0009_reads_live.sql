@@ -1,4 +1,4 @@
--- sfagent schema version 10: the per-field read indexes of 0006 hold live records only
+-- sfagent schema version 9: the per-field read indexes of 0006 hold live records only
 -- (partial, WHERE deleted = 0). Every local SOQL query and every list without
 -- --include-deleted says `deleted = 0` literally, which is what lets SQLite use a partial
 -- index; the index then answers that condition by itself, so COUNT() with `field = value`

@@ -1,3 +1,0 @@
--- sfagent schema version 9: reserved for another branch's migration (branch fix10 only
--- holds the number so its 0010 builds; migrations are numbered without gaps). Replace
--- this file with that branch's 0009 at merge.
