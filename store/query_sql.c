@@ -17,6 +17,10 @@
  * Q4. Ties keep the evaluator's input order, created_at then rowid, after the ORDER BY
  *     keys; strings sort with COLLATE NOCASE as SOQL sorts them, nulls first unless
  *     NULLS LAST.
+ * Q7. A relationship field (Contact.LastName on Case) reads the referenced record when the
+ *     mirror caches it, found by the reference field's value (ContactId) as Salesforce Id
+ *     or local id; a nested object the record itself holds wins. 15-char Id values are
+ *     not matched (Salesforce answers 18).
  * Q5. A field that no cached record of the sObject has had (record_fields) and that
  *     the cached describe does not list is refused, unless nothing of the sObject is
  *     cached at all: an empty answer then says the same thing.
@@ -171,6 +175,8 @@ struct store_qsql {
     size_t nspellings;
     bool known; /* Q5: something of the sObject is cached */
     cJSON *describe;
+    char **exprs; /* SQL expressions built for relationship fields (Q7), owned */
+    size_t nexprs;
 };
 
 /* A field as SQL sees it: fixed expressions (Id, CaseNumber, indexed fields) or a JSON
@@ -249,20 +255,6 @@ static bool is_identity(const store_qsql *c, const char *name)
            (is_case(c->q->from) && strcasecmp(name, "CaseNumber") == 0);
 }
 
-/* Q5, for soql_check_fields: a dotted name is known by its first segment. */
-static bool field_known(const char *field, void *ctx)
-{
-    store_qsql *c = ctx;
-    if (!c->known || is_identity(c, field))
-        return true;
-    size_t n = strcspn(field, ".");
-    char *head = xstrndup(field, n);
-    char *name = stored_name(c, head);
-    free(head);
-    free(name);
-    return name != NULL;
-}
-
 /* "$."Name"" JSON path, each segment double-quoted so any name stays one key. */
 static char *json_path(const char *first, const char *rest)
 {
@@ -274,6 +266,84 @@ static char *json_path(const char *first, const char *rest)
         rest += n + (rest[n] == '.');
     }
     return strbuf_detach(&sb);
+}
+
+/* Q7: the reference field behind a relationship name (Contact -> ContactId,
+ * Parent__r -> Parent__c), as the mirror spells it; NULL when it is not cached. */
+static char *reference_field(store_qsql *c, const char *rel)
+{
+    size_t n = strlen(rel);
+    char *ref = n > 3 && strcasecmp(rel + n - 3, "__r") == 0
+                    ? xasprintf("%.*s__c", (int)(n - 3), rel)
+                    : xasprintf("%sId", rel);
+    char *name = stored_name(c, ref);
+    free(ref);
+    return name;
+}
+
+/* Q5, for soql_check_fields: a dotted name is known by its first segment, or by the
+ * reference field of its relationship (Q7). */
+static bool field_known(const char *field, void *ctx)
+{
+    store_qsql *c = ctx;
+    if (!c->known || is_identity(c, field))
+        return true;
+    size_t n = strcspn(field, ".");
+    char *head = xstrndup(field, n);
+    char *name = stored_name(c, head);
+    if (!name && field[n] == '.')
+        name = reference_field(c, head);
+    free(head);
+    free(name);
+    return name != NULL;
+}
+
+/* Q7: the sObject a reference field points at: its describe's referenceTo, else the
+ * relationship name itself (Contact, Account; custom: Parent__r -> Parent__c). */
+static char *reference_target(store_qsql *c, const char *ref_field, const char *rel)
+{
+    const cJSON *f = NULL;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(c->describe, "fields"))
+    {
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(f, "name");
+        const cJSON *to = cJSON_GetObjectItemCaseSensitive(f, "referenceTo");
+        if (cJSON_IsString(n) && strcasecmp(n->valuestring, ref_field) == 0 && cJSON_IsArray(to) &&
+            cJSON_IsString(to->child))
+            return xstrdup(to->child->valuestring);
+    }
+    size_t n = strlen(rel);
+    if (n > 3 && strcasecmp(rel + n - 3, "__r") == 0)
+        return xasprintf("%.*s__c", (int)(n - 3), rel);
+    return xstrdup(rel);
+}
+
+/* Q7: a relationship field (Contact.LastName on Case) reads the referenced record when it
+ * is cached (by its Salesforce Id or, created offline, its local id); a nested object the
+ * record itself holds still wins. The expression is kept on c. */
+static const char *relationship_expr(store_qsql *c, const char *rel, const char *ref,
+                                     const char *rest)
+{
+    char *nested = json_path(rel, rest);
+    size_t n = strcspn(rest, ".");
+    char *first = xstrndup(rest, n);
+    char *inner = json_path(first, rest[n] ? rest + n + 1 : NULL);
+    char *refpath = json_path(ref, NULL);
+    char *target = reference_target(c, ref, rel);
+    int pn = bind_text(c, nested), pi = bind_text(c, inner), pr = bind_text(c, refpath);
+    int pt = bind_text(c, target);
+    char *e = xasprintf("coalesce(json_extract(r.fields, ?%d), (SELECT json_extract(p.fields, ?%d)"
+                        " FROM records p WHERE p.sobject = ?%d AND p.deleted = 0 AND"
+                        " (p.sf_id = json_extract(r.fields, ?%d) OR p.local_id ="
+                        " json_extract(r.fields, ?%d)) LIMIT 1))",
+                        pn, pi, pt, pr, pr);
+    free(nested);
+    free(first);
+    free(inner);
+    free(refpath);
+    free(target);
+    c->exprs = xrealloc(c->exprs, (c->nexprs + 1) * sizeof *c->exprs);
+    c->exprs[c->nexprs++] = e;
+    return e;
 }
 
 static col resolve_col(store_qsql *c, const char *field)
@@ -290,6 +360,13 @@ static col resolve_col(store_qsql *c, const char *field)
     size_t n = strcspn(field, ".");
     char *head = xstrndup(field, n);
     char *name = stored_name(c, head);
+    char *ref = !name && field[n] == '.' ? reference_field(c, head) : NULL;
+    if (ref) {
+        f.value = relationship_expr(c, head, ref, field + n + 1);
+        free(ref);
+        free(head);
+        return f;
+    }
     for (size_t i = 0; field[n] == '\0' && i < sizeof INDEXED / sizeof INDEXED[0]; i++)
         if (strcmp(name ? name : head, INDEXED[i].name) == 0) {
             f.value = INDEXED[i].value;
@@ -595,6 +672,37 @@ static void emit_window(store_qsql *c)
     strbuf_addf(&c->sql, " LIMIT ?%d OFFSET ?%d", lim, off);
 }
 
+/* The row's fields for the SELECT list: r.fields, with each relationship field of the list
+ * (Q7) set from the referenced record, so the projection in C finds it nested as it
+ * would in a Salesforce answer ({"Contact": {"LastName": ...}}). */
+static void emit_row_fields(store_qsql *c)
+{
+    strbuf sets = STRBUF_INIT;
+    for (size_t i = 0; i < soql_field_count(c->q); i++) {
+        const char *field = soql_field(c->q, i);
+        size_t n = strcspn(field, ".");
+        if (field[n] != '.')
+            continue;
+        char *head = xstrndup(field, n);
+        char *name = stored_name(c, head);
+        char *ref = name ? NULL : reference_field(c, head);
+        if (ref) {
+            char *path = json_path(head, field + n + 1);
+            int p = bind_text(c, path);
+            strbuf_addf(&sets, ", ?%d, %s", p, relationship_expr(c, head, ref, field + n + 1));
+            free(path);
+        }
+        free(head);
+        free(name);
+        free(ref);
+    }
+    if (sets.len)
+        strbuf_addf(&c->sql, "json_set(r.fields%s)", sets.buf);
+    else
+        strbuf_adds(&c->sql, "r.fields");
+    strbuf_free(&sets);
+}
+
 static void emit_statement(store_qsql *c)
 {
     const soql_query *q = c->q;
@@ -621,7 +729,8 @@ static void emit_statement(store_qsql *c)
         emit_window(c);
         strbuf_adds(&c->sql, ")");
     } else {
-        strbuf_adds(&c->sql, "SELECT r.sobject, r.sf_id, r.case_number, r.fields");
+        strbuf_adds(&c->sql, "SELECT r.sobject, r.sf_id, r.case_number, ");
+        emit_row_fields(c);
         emit_from_where(c);
         emit_order(c);
         emit_window(c);
@@ -671,6 +780,9 @@ void store_qsql_free(store_qsql *c)
     free(c->binds);
     for (size_t i = 0; i < c->nspellings; i++)
         free(c->owned[i]);
+    for (size_t i = 0; i < c->nexprs; i++)
+        free(c->exprs[i]);
+    free(c->exprs);
     cJSON_Delete(c->describe);
     free(c);
 }

@@ -481,6 +481,43 @@ static int count_rows(void *ctx, const char *record_json)
     return ++*(int *)ctx == 3; /* stop after three */
 }
 
+/* Q7: Contact.LastName on Case reads the cached Contact the ContactId names, by its
+ * Salesforce Id (pulled) or its local id (created offline), in WHERE, ORDER BY and the
+ * SELECT list. */
+static void test_relationship_fields_read_cached_parents(void **state)
+{
+    store_fixture *f = *state;
+    char *doe = create_ok(f, "Contact", "{\"LastName\":\"Doe\"}");
+    char *roe = create_ok(f, "Contact", "{\"LastName\":\"Roe\"}");
+    raw_exec(f->path, "UPDATE records SET sf_id = '003000000000001AAA' WHERE sobject = 'Contact'"
+                      " AND json_extract(fields, '$.LastName') = 'Doe'");
+    free(create_ok(f, "Case", "{\"Subject\":\"by id\",\"ContactId\":\"003000000000001AAA\"}"));
+    char json[160];
+    snprintf(json, sizeof json, "{\"Subject\":\"by local id\",\"ContactId\":\"%s\"}", roe);
+    free(create_ok(f, "Case", json));
+    free(create_ok(f, "Case", "{\"Subject\":\"no contact\"}"));
+    char *out = NULL;
+    assert_int_equal(sfa_query_local(&out, f->agent,
+                                     "SELECT Subject, Contact.LastName FROM Case WHERE"
+                                     " Contact.LastName != null ORDER BY Contact.LastName"),
+                     SFA_OK);
+    cJSON *res = cJSON_Parse(out);
+    cJSON *recs = cJSON_GetObjectItem(res, "records");
+    assert_int_equal(cJSON_GetArraySize(recs), 2);
+    const char *want[][2] = {{"by id", "Doe"}, {"by local id", "Roe"}};
+    for (int i = 0; i < 2; i++) {
+        cJSON *r = cJSON_GetArrayItem(recs, i);
+        assert_string_equal(cJSON_GetObjectItem(r, "Subject")->valuestring, want[i][0]);
+        cJSON *c = cJSON_GetObjectItem(r, "Contact");
+        assert_non_null(c);
+        assert_string_equal(cJSON_GetObjectItem(c, "LastName")->valuestring, want[i][1]);
+    }
+    cJSON_Delete(res);
+    free(out);
+    free(doe);
+    free(roe);
+}
+
 static void test_query_streams_and_stops_when_asked(void **state)
 {
     store_fixture *f = *state;
@@ -568,6 +605,7 @@ int main(void)
         T(test_count_reads_index_entries_only),
         T(test_compiled_sql_answers_as_the_evaluator),
         T(test_unknown_field_is_refused_and_names_map_to_stored_spelling),
+        T(test_relationship_fields_read_cached_parents),
         T(test_query_streams_and_stops_when_asked),
         T(test_query_prints_numbers_as_stored),
         T(test_status_counters_match_the_rows),
