@@ -189,11 +189,91 @@ static void test_refresh_offline_shows_stale_cached_copy(void **state)
     free(number);
 }
 
+/* The first line of r's stdout (a local id printed by create), into out. */
+static void first_line(char *out, size_t size, const run_result *r)
+{
+    snprintf(out, size, "%.*s", (int)strcspn(r->out, "\n"), r->out);
+}
+
+/* Issue 9 item 8: a pulled Case's ContactId names the pulled Contact: `case get` shows a
+ * Contact line with its name and local id, --json a "references" object; the 15-char
+ * form resolves too; a parent created here keeps resolving after sync pushed and pulled
+ * both (the reference never dangles). */
+static void test_case_get_shows_referenced_contact(void **state)
+{
+    fixture *f = *state;
+    char contact[19], cid[19];
+    free(server_insert(f, "Contact", "{\"FirstName\":\"Ada\",\"LastName\":\"Lovelace\"}", contact));
+    char body[96];
+    snprintf(body, sizeof body, "{\"Subject\":\"with contact\",\"ContactId\":\"%s\"}", contact);
+    char *number = server_insert(f, "Case", body, cid);
+    RUN(f, 0, "2 pulled", NULL, "sync", "--pull-only", "--config", f->ini);
+    run_result r;
+    sfa(&r, f, "contact", "get", contact, (const char *)NULL);
+    expect(&r, 0, "Local id", NULL);
+    char local[64];
+    const char *at = strstr(r.out, "loc-");
+    assert_non_null(at);
+    snprintf(local, sizeof local, "%.*s", (int)strcspn(at, " \n"), at);
+    run_result_free(&r);
+    char want[128];
+    snprintf(want, sizeof want, "Ada Lovelace (%s)", local);
+    RUN(f, 0, want, NULL, "case", "get", number);
+    RUN(f, 0, "\nContact ", NULL, "case", "get", number);
+    snprintf(want, sizeof want, "\"localId\":\t\"%s\"", local);
+    RUN(f, 0, want, NULL, "--json", "case", "get", number);
+    RUN(f, 0, "\"name\":\t\"Ada Lovelace\"", NULL, "--json", "case", "get", number);
+    /* The 15-char UI form of the Id, set locally. */
+    char id15[16];
+    snprintf(id15, sizeof id15, "%.15s", contact);
+    char set[96];
+    snprintf(set, sizeof set, "ContactId=%s", id15);
+    sfa(&r, f, "case", "create", "--subject", "short id", "--set", set, (const char *)NULL);
+    expect(&r, 0, "loc-", NULL);
+    char mine[64];
+    first_line(mine, sizeof mine, &r);
+    run_result_free(&r);
+    snprintf(want, sizeof want, "Ada Lovelace (%s)", local);
+    RUN(f, 0, want, NULL, "case", "get", mine);
+    /* A parent created here: by local id before sync, and still after push and pull. */
+    sfa(&r, f, "contact", "create", "--last-name", "Offline", (const char *)NULL);
+    expect(&r, 0, "loc-", NULL);
+    char parent[64];
+    first_line(parent, sizeof parent, &r);
+    run_result_free(&r);
+    snprintf(set, sizeof set, "ContactId=%s", parent);
+    sfa(&r, f, "case", "create", "--subject", "child", "--set", set, (const char *)NULL);
+    expect(&r, 0, "loc-", NULL);
+    char child[64];
+    first_line(child, sizeof child, &r);
+    run_result_free(&r);
+    snprintf(want, sizeof want, "Offline (%s)", parent);
+    RUN(f, 0, want, NULL, "case", "get", child);
+    RUN(f, 0, NULL, NULL, "sync", "--config", f->ini);
+    sfa(&r, f, "--json", "case", "get", child, (const char *)NULL);
+    expect(&r, 0, "\"references\"", NULL);
+    cJSON *j = cJSON_Parse(r.out);
+    run_result_free(&r);
+    const cJSON *fields = cJSON_GetObjectItem(j, "fields");
+    const cJSON *cref = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "references"), "ContactId");
+    assert_non_null(cref);
+    /* Pushed and pulled back: the field holds the Salesforce Id, and it resolves to the
+     * same local record. */
+    const char *value = cJSON_GetStringValue(cJSON_GetObjectItem(fields, "ContactId"));
+    assert_non_null(value);
+    assert_int_equal(strncmp(value, "003", 3), 0);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cref, "localId")), parent);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(cref, "id")), value);
+    cJSON_Delete(j);
+    free(number);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_server_create_and_delete_follow_sync, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_only_does_not_push, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_case_get_shows_referenced_contact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refresh_offline_shows_stale_cached_copy, setup,
                                         teardown),
     };
