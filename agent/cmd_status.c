@@ -90,7 +90,16 @@ static void print_stats(const sfa_outbox_stats *s, int version, const sfa_sync_p
     print_pause(pause, NULL);
 }
 
-static int print_stats_json(const sfa_outbox_stats *s, int version, const sfa_sync_pause *pause)
+/* A database flagged as damaged: why, and that writes are refused until it is restored. */
+static void print_corruption(const char *why)
+{
+    if (why)
+        printf("DAMAGED: %s\nWrites are refused (exit 74); reads work. Restore the file from a "
+               "backup, or check it with sqlite3 FILE 'PRAGMA integrity_check'.\n",
+               why);
+}
+
+static cJSON *stats_json(const sfa_outbox_stats *s, int version, const sfa_sync_pause *pause)
 {
     cJSON *obj = cJSON_CreateObject();
     cJSON_AddStringToObject(obj, "db", cli_db_path());
@@ -108,7 +117,7 @@ static int print_stats_json(const sfa_outbox_stats *s, int version, const sfa_sy
     else
         cJSON_AddNullToObject(obj, "oldestPendingAgeMs");
     print_pause(pause, obj);
-    return cli_print_json(obj);
+    return obj;
 }
 
 int cmd_status(int argc, char **argv)
@@ -122,12 +131,23 @@ int cmd_status(int argc, char **argv)
     sfa_status st = sfa_outbox_stats_get(&stats, agent);
     if (st == SFA_OK)
         st = sfa_sync_pause_get(&pause, agent);
-    if (st != SFA_OK)
+    /* Read after the counts: reading them may be what finds the damage. */
+    const char *damaged = sfa_agent_corruption(agent);
+    if (st != SFA_OK) {
+        if (!cli_json())
+            print_corruption(damaged);
         rc = cli_fail(st, agent, "status");
-    else if (cli_json())
-        rc = print_stats_json(&stats, sfa_agent_schema_version(agent), &pause);
-    else
+    } else if (cli_json()) {
+        cJSON *obj = stats_json(&stats, sfa_agent_schema_version(agent), &pause);
+        if (damaged)
+            cJSON_AddStringToObject(obj, "damaged", damaged);
+        else
+            cJSON_AddNullToObject(obj, "damaged");
+        rc = cli_print_json(obj);
+    } else {
         print_stats(&stats, sfa_agent_schema_version(agent), &pause);
+        print_corruption(damaged);
+    }
     sfa_agent_free(agent);
     return rc;
 }

@@ -37,8 +37,29 @@ static void add_field_pair(cli_table *t, const cJSON *fields, const char *name)
     free(text);
 }
 
-/* Key/value listing: the kind's columns, identity and sync state, then the other fields. */
-static void print_record(const record_kind *kind, const sfa_record *r)
+/* "ContactId" -> "Contact": the line that names the referenced record. */
+static void add_reference(cli_table *t, const sfa_record_ref *ref)
+{
+    size_t n = strlen(ref->field);
+    char *key = strdup(ref->field);
+    if (!key)
+        abort();
+    if (n > 2 && strcmp(ref->field + n - 2, "Id") == 0)
+        key[n - 2] = '\0';
+    size_t len = strlen(ref->local_id) + (ref->name ? strlen(ref->name) : 1) + 4;
+    char *value = malloc(len);
+    if (!value)
+        abort();
+    snprintf(value, len, "%s (%s)", ref->name ? ref->name : "-", ref->local_id);
+    add_pair(t, key, value);
+    free(value);
+    free(key);
+}
+
+/* Key/value listing: the kind's columns, identity and sync state, the cached records it
+ * refers to, then the other fields. */
+static void print_record(const record_kind *kind, const sfa_record *r,
+                         const sfa_record_ref_array *refs)
 {
     cJSON *fields = cli_json_parse_exact(r->fields_json);
     cli_table *t = cli_table_new(2, NULL);
@@ -51,6 +72,8 @@ static void print_record(const record_kind *kind, const sfa_record *r)
     add_pair(t, "Local id", r->local_id);
     if (r->deleted)
         add_pair(t, "Deleted", "yes");
+    for (size_t i = 0; i < refs->count; i++)
+        add_reference(t, &refs->items[i]);
     /* Id and CaseNumber were shown above from the mirror's identity columns. */
     for (const cJSON *f = fields ? fields->child : NULL; f; f = f->next)
         if (!is_column(kind, f->string) && strcmp(f->string, "Id") != 0 &&
@@ -91,6 +114,27 @@ static void print_age(const sfa_record *r)
     fprintf(stderr, "cached copy last updated %lld s ago\n", (long long)age_s);
 }
 
+/* --json: "references": {"ContactId": {"sobject","localId","id","name"}} on obj. */
+static cJSON *references_to_json(cJSON *obj, const sfa_record_ref_array *refs)
+{
+    cJSON *all = cJSON_AddObjectToObject(obj, "references");
+    for (size_t i = 0; i < refs->count; i++) {
+        const sfa_record_ref *ref = &refs->items[i];
+        cJSON *o = cJSON_AddObjectToObject(all, ref->field);
+        cJSON_AddStringToObject(o, "sobject", ref->sobject);
+        cJSON_AddStringToObject(o, "localId", ref->local_id);
+        if (ref->sf_id)
+            cJSON_AddStringToObject(o, "id", ref->sf_id);
+        else
+            cJSON_AddNullToObject(o, "id");
+        if (ref->name)
+            cJSON_AddStringToObject(o, "name", ref->name);
+        else
+            cJSON_AddNullToObject(o, "name");
+    }
+    return obj;
+}
+
 int record_show_get(const record_kind *kind, cli_args *args)
 {
     if (args->i >= args->argc)
@@ -123,16 +167,20 @@ int record_show_get(const record_kind *kind, cli_args *args)
         free(fetched);
         return rc;
     }
+    sfa_record_ref_array refs = {0};
     sfa_status st = sfa_record_get(&record, agent, kind->sobject, fetched ? fetched : ref);
     if (st == SFA_OK && fresh && !fetched)
         print_age(record);
     free(fetched);
+    if (st == SFA_OK)
+        st = sfa_record_references(&refs, agent, record);
     if (st != SFA_OK)
         rc = cli_fail_ref(st, agent, ref);
     else if (cli_json())
-        rc = cli_print_json(cli_record_to_json(record));
+        rc = cli_print_json(references_to_json(cli_record_to_json(record), &refs));
     else
-        print_record(kind, record);
+        print_record(kind, record, &refs);
+    sfa_record_ref_array_free(&refs);
     sfa_record_free(record);
     sfa_agent_free(agent);
     return rc;

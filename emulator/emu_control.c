@@ -201,6 +201,18 @@ void emu_set_api_limit(emu *e, long limit)
     emu_unlock(e);
 }
 
+void emu_set_deleted_earliest(emu *e, int64_t ms)
+{
+    emu_lock(e);
+    e->deleted_earliest_ms = ms > 0 ? ms : 0;
+    emu_unlock(e);
+}
+
+int64_t emu_deleted_earliest(emu *e)
+{
+    return e->deleted_earliest_ms;
+}
+
 void emu_expire_tokens(emu *e)
 {
     emu_lock(e);
@@ -218,6 +230,7 @@ static void reset_locked(emu *e)
     e->request_log_len = 0;
     e->api_usage = 0;
     e->fired = 0;
+    e->deleted_earliest_ms = 0;
     emu_features_reset(e);
 }
 
@@ -335,6 +348,19 @@ static void control_usage(emu *e, const emu_req *req, emu_resp *resp)
     emu_resp_json(resp, 200, o);
 }
 
+/* POST {"date":"2024-05-01T00:00:00.000Z"} or {"date":null}: emu_set_deleted_earliest. */
+static void control_deleted_earliest(emu *e, const emu_req *req, emu_resp *resp)
+{
+    const cJSON *d = cJSON_GetObjectItemCaseSensitive(req->json, "date");
+    int64_t ms = 0;
+    if (!cJSON_IsNull(d) && !(cJSON_IsString(d) && time_parse_sf(d->valuestring, &ms))) {
+        emu_resp_error(resp, 400, "INVALID_FIELD", "date must be a dateTime or null", "date");
+        return;
+    }
+    e->deleted_earliest_ms = ms > 0 ? ms : 0;
+    emu_resp_json(resp, 204, NULL);
+}
+
 void emu_handle_control(emu_req *req, emu_resp *resp)
 {
     emu *e = req->emu;
@@ -358,6 +384,8 @@ void emu_handle_control(emu_req *req, emu_resp *resp)
         emu_resp_json(resp, 200, cJSON_Duplicate(e->request_log, 1));
     } else if (strcmp(p, "usage") == 0 && (get || post)) {
         control_usage(e, req, resp);
+    } else if (strcmp(p, "deleted-earliest") == 0 && post) {
+        control_deleted_earliest(e, req, resp);
     } else if (strcmp(p, "expire-tokens") == 0 && post) {
         emu_tokens_clear(e);
         emu_resp_json(resp, 204, NULL);

@@ -144,6 +144,7 @@ struct emu {
     size_t ntokens;
     long api_usage;
     long api_limit;
+    int64_t deleted_earliest_ms; /* emu_set_deleted_earliest; 0: now minus 15 days */
 
     cJSON *request_log; /* the newest EMU_REQUEST_LOG_MAX requests */
     size_t request_log_len;

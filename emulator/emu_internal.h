@@ -153,6 +153,9 @@ cJSON *emu_store_select(emu *e, const emu_select *sel, double api_version);
  * {"id","deletedDate"}. */
 cJSON *emu_store_deleted_between(emu *e, const emu_object *obj, int64_t start_ms, int64_t end_ms);
 
+/* The value set with emu_set_deleted_earliest (0: none); lock held. */
+int64_t emu_deleted_earliest(emu *e);
+
 /* ms truncated to its whole second (floor, also before 1970). Salesforce's audit dates
  * (CreatedDate, LastModifiedDate, SystemModstamp, deletedDate, a Bulk job's createdDate and
  * systemModstamp) have one-second resolution: they always print .000 milliseconds. */

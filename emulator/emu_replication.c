@@ -119,7 +119,11 @@ void emu_handle_replication(emu_req *req, emu_resp *resp, const emu_object *obj,
     cJSON *body = cJSON_CreateObject();
     if (deleted) {
         cJSON_AddItemToObject(body, "deletedRecords", list);
-        add_date(body, "earliestDateAvailable", to_minute(time_now_ms()) - 15 * DAY_MS);
+        /* The log reaches back 15 days, or less once emu_set_deleted_earliest moved its start. */
+        int64_t earliest = to_minute(time_now_ms()) - 15 * DAY_MS;
+        if (to_minute(emu_deleted_earliest(req->emu)) > earliest)
+            earliest = to_minute(emu_deleted_earliest(req->emu));
+        add_date(body, "earliestDateAvailable", earliest);
     } else {
         cJSON_AddItemToObject(body, "ids", list);
     }

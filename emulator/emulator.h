@@ -116,6 +116,11 @@ cJSON *emu_request_log(emu *e);
 /* API requests counted against the daily limit so far. */
 long emu_api_usage(emu *e);
 void emu_set_api_limit(emu *e, long limit);
+/* getDeleted's earliestDateAvailable: the start of the delete log, as when the recycle bin
+ * was emptied or a large delete log was purged. ms: at least this (never earlier than now
+ * minus 15 days, whole minute); 0 restores the default (now minus 15 days). emu_reset()
+ * restores it too. */
+void emu_set_deleted_earliest(emu *e, int64_t ms);
 /* Make every issued access token invalid (next use: 401 INVALID_SESSION_ID). */
 void emu_expire_tokens(emu *e);
 /* Drop all records, faults, tokens and logs; CaseNumbers restart at 00001000. */

@@ -16,7 +16,9 @@
  * a missing file. I6. A user_version no migration produces (negative) is refused untouched, like a
  * newer one: migrating from it would half-build a schema. I7. A read-only handle writes nothing: no
  * journal_mode change, no migration, no session row (store/session.c I1), and in a read-only
- * directory not even SQLite's lock files.
+ * directory not even SQLite's lock files. I8. A database SQLite reports damaged (SQLITE_CORRUPT,
+ * SQLITE_NOTADB once open), or whose quick_check failed, is flagged: no write transaction starts,
+ * reads go on (store/corrupt.c C1-C4).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,9 +53,15 @@ struct sfa_agent {
     } * stmts;
     size_t nstmts, capstmts;
     store_describe_cache describes;
-    char *session_key; /* meta key of this handle's session row, or NULL */
-    char *idem_field;  /* the agent's idempotency field ("" none), NULL until looked up */
+    char *session_key;           /* meta key of this handle's session row, or NULL */
+    char *idem_field;            /* the agent's idempotency field ("" none), NULL until looked up */
+    store_corruption corruption; /* store/corrupt.c */
 };
+
+store_corruption *store_corruption_of(sfa_agent *a)
+{
+    return &a->corruption;
+}
 
 char **store_session_key(sfa_agent *a)
 {
@@ -166,7 +174,12 @@ sfa_status store_fail_sqlite(sfa_agent *a, int rc, const char *what)
     /* No connection (open failed early) or no text: fall back to the code's own text. */
     if (!msg || !*msg)
         msg = sqlite3_errstr(rc);
-    return store_fail(a, status_of_sqlite(rc), "%s: %s", what, msg);
+    sfa_status st = store_fail(a, status_of_sqlite(rc), "%s: %s", what, msg);
+    /* I8: damage found while the file is in use flags it; a foreign or damaged file at
+     * open is refused by open itself (I1). */
+    if (st == SFA_ECORRUPT && a->corruption.identified)
+        store_corrupt_mark(a, a->errmsg);
+    return st;
 }
 
 void store_clear_error(sfa_agent *a)
@@ -238,6 +251,8 @@ static int step_cached(sfa_agent *a, const char *sql)
 
 sfa_status store_tx_begin(sfa_agent *a)
 {
+    if (a->corruption.reason) /* I8 */
+        return store_corrupt_refuse(a);
     int rc = step_cached(a, SQL_BEGIN);
     return rc == SQLITE_OK ? SFA_OK : store_fail_sqlite(a, rc, "starting a write transaction");
 }
@@ -601,6 +616,8 @@ static sfa_status open_steps(sfa_agent *a, const char *path, const sfa_open_opti
     if (st == SFA_OK && !a->read_only)
         st = migrate(a);
     if (st == SFA_OK)
+        store_corrupt_load(a); /* I8 */
+    if (st == SFA_OK)
         st = store_session_start(a);
     if (st == SFA_OK && o->idempotency_field)
         st = record_idem_field(a, o->idempotency_field);
@@ -640,6 +657,7 @@ void sfa_agent_free(sfa_agent *agent)
     if (agent->db) {
         store_tx_rollback(agent);
         store_session_end(agent);
+        store_corrupt_save(agent); /* I8: if it could not be kept earlier */
         for (size_t i = 0; i < agent->nstmts; i++)
             sqlite3_finalize(agent->stmts[i].stmt);
         sqlite3_close_v2(agent->db);
@@ -648,6 +666,7 @@ void sfa_agent_free(sfa_agent *agent)
     free(agent->stmts);
     free(agent->session_key);
     free(agent->idem_field);
+    free(agent->corruption.reason);
     free(agent->errmsg);
     free(agent);
 }

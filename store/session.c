@@ -11,6 +11,8 @@
  * I1. A read-only handle never writes: it checks, but neither adds nor removes rows.
  * I2. Stale rows are removed in the same transaction that adds this handle's row, after
  *     quick_check passed.
+ * I3. A failed quick_check flags the database (store/corrupt.c): the open goes on so
+ *     reads work, and a flagged handle neither adds nor removes session rows.
  */
 #include <errno.h>
 #include <signal.h>
@@ -50,9 +52,13 @@ static sfa_status quick_check(sfa_agent *a)
     sfa_status st = SFA_OK;
     if (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         const char *res = (const char *)sqlite3_column_text(s, 0);
-        if (!res || strcmp(res, "ok") != 0)
-            st = store_fail(a, SFA_ECORRUPT, "database failed its integrity check: %s",
-                            res ? res : "(no result)");
+        if (!res || strcmp(res, "ok") != 0) {
+            strbuf why = STRBUF_INIT;
+            strbuf_addf(&why, "quick_check after an unclean shutdown: %s",
+                        res ? res : "(no result)");
+            store_corrupt_mark(a, strbuf_str(&why)); /* I3: reads go on, writes are refused */
+            strbuf_free(&why);
+        }
         rc = SQLITE_OK;
     }
     sqlite3_finalize(s);
@@ -129,9 +135,9 @@ sfa_status store_session_start(sfa_agent *a)
     char *stale[MAX_STALE];
     size_t n = 0;
     sfa_status s = find_stale(a, stale, &n);
-    if (s == SFA_OK && n > 0)
+    if (s == SFA_OK && n > 0 && !store_is_corrupt(a))
         s = quick_check(a);
-    if (s == SFA_OK && !store_is_read_only(a)) /* I1 */
+    if (s == SFA_OK && !store_is_read_only(a) && !store_is_corrupt(a)) /* I1, I3 */
         s = record_session(a, stale, n);
     for (size_t i = 0; i < n; i++)
         free(stale[i]);
@@ -143,6 +149,12 @@ void store_session_end(sfa_agent *a)
     char **key = store_session_key(a);
     if (!*key)
         return;
+    /* I3: a flagged file is not written; the row left makes the next open check it. */
+    if (store_is_corrupt(a)) {
+        free(*key);
+        *key = NULL;
+        return;
+    }
     /* Best effort: a row left behind only costs one quick_check at a later open. */
     step_key(a, SQL_DEL, *key, NULL);
     free(*key);

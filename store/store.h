@@ -40,4 +40,21 @@ sfa_status store_last_status(const sfa_agent *a);
 /* True when the handle was opened read-only. */
 bool store_is_read_only(const sfa_agent *a);
 
+/* The corruption flag of a handle (store/corrupt.c). */
+typedef struct store_corruption {
+    char *reason;    /* what was found, or NULL: not flagged */
+    bool saved;      /* the flag is in meta */
+    bool identified; /* the open got past the identity checks (C3) */
+} store_corruption;
+store_corruption *store_corruption_of(sfa_agent *a);
+/* Flag the handle (the first reason stays) and try to keep it in meta (C2). */
+void store_corrupt_mark(sfa_agent *a, const char *reason);
+/* At open, after the identity checks: read the flag from meta; save one raised earlier. */
+void store_corrupt_load(sfa_agent *a);
+/* Try again to keep the flag in meta (sfa_agent_free). */
+void store_corrupt_save(sfa_agent *a);
+bool store_is_corrupt(sfa_agent *a);
+/* SFA_ECORRUPT with the message that names the damage and the way to recover. */
+sfa_status store_corrupt_refuse(sfa_agent *a);
+
 #endif

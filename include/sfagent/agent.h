@@ -53,6 +53,14 @@ sfa_status sfa_agent_open(sfa_agent **out, const char *path, const sfa_open_opti
 /** Close the database and free the handle. NULL is a no-op. */
 void sfa_agent_free(sfa_agent *agent);
 
+/**
+ * Why the database is flagged as damaged, or NULL when it is not. A flagged database
+ * (SQLite reported corruption, or the integrity check after an unclean shutdown failed;
+ * kept in the file for later opens) refuses every write with SFA_ECORRUPT; reads work.
+ * Borrowed until sfa_agent_free().
+ */
+const char *sfa_agent_corruption(const sfa_agent *agent);
+
 /** Message of the last failure on this handle ("" if none; NULL agent: ""). Borrowed until
  *  the next call on the handle. The same failure is also the thread's last error
  *  (sfa_error_last(), sfagent/error.h). */

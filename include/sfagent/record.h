@@ -54,6 +54,32 @@ typedef struct sfa_record {
 /** Free a record from sfa_record_get() and its strings. NULL is a no-op. */
 void sfa_record_free(sfa_record *record);
 
+/** A reference field of a record whose value names a cached, live record. Strings owned. */
+typedef struct sfa_record_ref {
+    char *field;    /**< the reference field, e.g. "ContactId" */
+    char *sobject;  /**< the referenced record's sObject, e.g. "Contact" */
+    char *local_id; /**< its local id */
+    char *sf_id;    /**< its 18-char Id; NULL until its create synced */
+    char *name;     /**< Name, else "FirstName LastName", Subject or CaseNumber; may be NULL */
+} sfa_record_ref;
+
+typedef struct sfa_record_ref_array {
+    sfa_record_ref *items;
+    size_t count;
+} sfa_record_ref_array;
+
+/**
+ * The references of record (from sfa_record_get()) that resolve to records in the local
+ * mirror, in field order: a value that is a local id, or a 15- or 18-char Salesforce Id
+ * of a record of a pulled sObject. Values naming nothing cached (or a deleted record) are
+ * left out. Reads only; no network. Free *out with sfa_record_ref_array_free().
+ */
+sfa_status sfa_record_references(sfa_record_ref_array *out, sfa_agent *agent,
+                                 const sfa_record *record);
+
+/** Free the items of an array from sfa_record_references(). NULL is a no-op. */
+void sfa_record_ref_array_free(sfa_record_ref_array *array);
+
 typedef struct sfa_record_array {
     sfa_record *items;
     size_t count;

@@ -335,6 +335,76 @@ static void test_import_raw_nul_refused(void **state)
     expect_value_refused(f, NULL, import);
 }
 
+#define DAMAGE_ROWS 3000
+
+/* Overwrite len bytes in the middle of path with garbage. */
+static void damage_middle(const char *path, size_t len)
+{
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    char *junk = malloc(len);
+    assert_non_null(junk);
+    for (size_t i = 0; i < len; i++)
+        junk[i] = (char)(0xA5 ^ (i * 131));
+    int fd = open(path, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, junk, len, (off_t)(sb.st_size / 2)), (ssize_t)len);
+    close(fd);
+    free(junk);
+}
+
+/* Issue 8 item 15: a read that hits a damaged page exits 74 and flags the database;
+ * `status` shows it; a write is then refused (74, naming the damage and how to recover)
+ * and leaves the file as it was; reads of what is intact still work. */
+static void test_write_to_damaged_database_is_refused(void **state)
+{
+    fixture *f = *state;
+    size_t len = DAMAGE_ROWS * 260;
+    char *lines = malloc(len);
+    assert_non_null(lines);
+    size_t n = 0;
+    for (int i = 0; i < DAMAGE_ROWS; i++)
+        n += (size_t)snprintf(lines + n, len - n,
+                              "{\"Subject\":\"case %05d %0200d\",\"Status\":\"New\"}\n", i, i);
+    run_result r;
+    sfa_in(&r, f, lines, "import", "Case", "-", (const char *)NULL);
+    expect_code(&r, 0);
+    run_result_free(&r);
+    free(lines);
+    damage_middle(f->db, 3 * 4096);
+    /* Reads that walk the whole mirror and outbox: one of them meets the damage. */
+    sfa(&r, f, "case", "list", "--limit", "1000000");
+    int list_code = r.code;
+    run_result_free(&r);
+    sfa(&r, f, "outbox", "list", "--state", "all", "--limit", "1000000");
+    int outbox_code = r.code;
+    run_result_free(&r);
+    assert_true(list_code == 74 || outbox_code == 74);
+    sfa(&r, f, "status");
+    if (!strstr(r.out, "DAMAGED"))
+        fail_msg("status does not show the damage: %s%s", r.out, r.err);
+    run_result_free(&r);
+    char *before = run_read_file(f->db);
+    struct stat sb, sa;
+    assert_int_equal(stat(f->db, &sb), 0);
+    sfa(&r, f, "case", "create", "--subject", "after the damage");
+    expect_code(&r, 74);
+    assert_non_null(strstr(r.err, "writes are refused"));
+    assert_non_null(strstr(r.err, "integrity_check"));
+    run_result_free(&r);
+    assert_int_equal(stat(f->db, &sa), 0);
+    assert_int_equal(sa.st_size, sb.st_size);
+    char *after = run_read_file(f->db);
+    assert_memory_equal(before, after, (size_t)sb.st_size);
+    free(before);
+    free(after);
+    /* Reads of intact pages still work: the newest case (the end of the file). */
+    sfa(&r, f, "case", "list", "--limit", "1");
+    expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "case 02999"));
+    run_result_free(&r);
+}
+
 #define IMPORT_LINES 50000
 
 /* Start `sfagent --db DB import Case PATH --batch 100` without waiting for it. */
@@ -483,6 +553,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_killed_import_resumes_each_line_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_configured_idempotency_field_is_refused, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_write_to_damaged_database_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_retry_makes_a_pending_op_due_now, setup,
                                         teardown),
     };

@@ -118,6 +118,46 @@ static void test_deleted_lists_deleted_records(void **state)
     eh_response_free(&r);
 }
 
+/* earliestDateAvailable: now minus 15 days by default; later once the control moves the
+ * start of the delete log (C API and /__emulator/deleted-earliest); reset by null. */
+static void test_deleted_earliest_control(void **state)
+{
+    fe_env *env = *state;
+    time_set_override(t0 + 10 * MIN_MS);
+    char want[32];
+    eh_response r;
+    window(env, "deleted", t0, t0 + 5 * MIN_MS, &r);
+    time_format_sf(t0 + 10 * MIN_MS - 15 * DAY_MS, want);
+    assert_string_equal(json_str(r.json, "earliestDateAvailable"), want);
+    eh_response_free(&r);
+    emu_set_deleted_earliest(env->e, t0 + 3 * MIN_MS + 30000); /* truncated to the minute */
+    window(env, "deleted", t0, t0 + 5 * MIN_MS, &r);
+    time_format_sf(t0 + 3 * MIN_MS, want);
+    assert_string_equal(json_str(r.json, "earliestDateAvailable"), want);
+    eh_response_free(&r);
+    char body[64];
+    time_format_sf(t0 + 4 * MIN_MS, want);
+    snprintf(body, sizeof body, "{\"date\":\"%s\"}", want);
+    assert_int_equal(eh_request(env->e, "POST", "/__emulator/deleted-earliest", NULL, body, &r), 0);
+    assert_int_equal(r.status, 204);
+    eh_response_free(&r);
+    window(env, "deleted", t0, t0 + 5 * MIN_MS, &r);
+    assert_string_equal(json_str(r.json, "earliestDateAvailable"), want);
+    eh_response_free(&r);
+    assert_int_equal(
+        eh_request(env->e, "POST", "/__emulator/deleted-earliest", NULL, "{\"date\":1}", &r), 0);
+    assert_int_equal(r.status, 400);
+    eh_response_free(&r);
+    assert_int_equal(
+        eh_request(env->e, "POST", "/__emulator/deleted-earliest", NULL, "{\"date\":null}", &r), 0);
+    assert_int_equal(r.status, 204);
+    eh_response_free(&r);
+    window(env, "deleted", t0, t0 + 5 * MIN_MS, &r);
+    time_format_sf(t0 + 10 * MIN_MS - 15 * DAY_MS, want);
+    assert_string_equal(json_str(r.json, "earliestDateAvailable"), want);
+    eh_response_free(&r);
+}
+
 static void test_window_rules(void **state)
 {
     fe_env *env = *state;
@@ -145,6 +185,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_updated_lists_ids_by_modstamp_ignoring_seconds, reset,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_deleted_lists_deleted_records, reset, teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_earliest_control, reset, teardown),
         cmocka_unit_test_setup_teardown(test_window_rules, reset, teardown),
     };
     return cmocka_run_group_tests(tests, fe_group_setup, fe_group_teardown);

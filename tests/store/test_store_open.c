@@ -315,6 +315,58 @@ static void test_session_rows_and_stale_session(void **state)
     fixture_free(f);
 }
 
+/* A failed quick_check after an unclean session flags the database instead of refusing
+ * the open: reads work, every write is refused with SFA_ECORRUPT, and the flag is kept
+ * in the file for the next open. */
+static void test_failed_quick_check_flags_database(void **state)
+{
+    (void)state;
+    store_fixture *f = fixture_new();
+    char *local = NULL;
+    assert_int_equal(sfa_record_create(&local, f->agent, "Case", "{\"Subject\":\"kept\"}"), SFA_OK);
+    sfa_agent_free(f->agent);
+    f->agent = NULL;
+    /* Pages nothing but quick_check reads, then damage in their middle. */
+    raw_exec(f->path, "CREATE TABLE pad (x BLOB); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
+                      "SELECT i + 1 FROM c WHERE i < 4000) INSERT INTO pad SELECT "
+                      "randomblob(300) FROM c");
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(0);
+    waitpid(pid, NULL, 0);
+    char *sql = xasprintf("INSERT INTO meta VALUES ('session:%ld:00', '1')", (long)pid);
+    raw_exec(f->path, sql);
+    free(sql);
+    struct stat sb;
+    assert_int_equal(stat(f->path, &sb), 0);
+    int fd = open(f->path, O_WRONLY);
+    assert_true(fd >= 0);
+    char junk[8192];
+    memset(junk, 0x5A, sizeof junk);
+    assert_int_equal(pwrite(fd, junk, sizeof junk, sb.st_size * 3 / 4), (ssize_t)sizeof junk);
+    close(fd);
+    sfa_open_options o = SFA_OPEN_OPTIONS_INIT;
+    assert_int_equal(sfa_agent_open(&f->agent, f->path, &o), SFA_OK);
+    assert_non_null(sfa_agent_corruption(f->agent));
+    assert_non_null(strstr(sfa_agent_corruption(f->agent), "quick_check"));
+    sfa_record *r = NULL;
+    assert_int_equal(sfa_record_get(&r, f->agent, "Case", local), SFA_OK); /* reads work */
+    sfa_record_free(r);
+    char *other = NULL;
+    assert_int_equal(sfa_record_create(&other, f->agent, "Case", "{\"Subject\":\"no\"}"),
+                     SFA_ECORRUPT);
+    assert_non_null(strstr(sfa_agent_errmsg(f->agent), "writes are refused"));
+    sfa_agent_free(f->agent);
+    f->agent = NULL;
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM meta WHERE key = 'corrupt'"), 1);
+    o.read_only = true;
+    assert_int_equal(sfa_agent_open(&f->agent, f->path, &o), SFA_OK);
+    assert_non_null(sfa_agent_corruption(f->agent));
+    free(local);
+    fixture_free(f);
+}
+
 /* Only a creating open makes a database of an empty file or of an SQLite header with no
  * schema; any other open refuses it like a missing file and leaves it as it was. */
 static void test_empty_or_schemaless_file_needs_create(void **state)
@@ -408,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_refuses_fifo_device_and_directory),
         cmocka_unit_test(test_missing_arguments_record_a_message),
         cmocka_unit_test(test_session_rows_and_stale_session),
+        cmocka_unit_test(test_failed_quick_check_flags_database),
         cmocka_unit_test(test_empty_or_schemaless_file_needs_create),
         cmocka_unit_test(test_refuses_negative_schema_version_untouched),
         cmocka_unit_test(test_read_only_handle_in_read_only_directory_writes_nothing),

@@ -231,6 +231,90 @@ static void test_pull_delete_window_exceeded_reconciles(void **state)
     assert_mirror_is_server(e);
 }
 
+/* Ghosts: cases pulled, then deleted on the server at a time before the mark getDeleted
+ * resumes from (the first pull's reconciliation sets it a minute before it started), so
+ * getDeleted never lists them; only a full Id reconciliation removes them. ids[1] gets a
+ * local update first (an open op: M6 keeps it). Returns with the clock 3 minutes on. */
+static void make_ghosts(env *e, char (*ids)[19])
+{
+    int64_t t0 = e->now;
+    insert_cases(e, 3, "New", ids);
+    advance(e, 10 * 60 * 1000);
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(cached(e), 3);
+    assert_int_equal(sfa_record_update(e->f.agent, "Case", ids[1], "{\"Subject\":\"mine\"}"),
+                     SFA_OK);
+    int64_t pulled = e->now;
+    e->now = t0; /* deletedDate t0: before the mark */
+    time_set_override(e->now);
+    assert_int_equal(emu_record_remove(e->f.emu, ids[0]), 0);
+    assert_int_equal(emu_record_remove(e->f.emu, ids[1]), 0);
+    e->now = pulled;
+    advance(e, 3 * 60 * 1000);
+}
+
+/* getDeleted answers, but its earliestDateAvailable is later than the last check (the
+ * recycle bin was emptied): deletes may be lost, so the agent reconciles every Id. The
+ * ghost leaves; the ghost with an open op stays. Without the reconciliation getDeleted
+ * would report nothing and the ghost would stay. */
+static void test_pull_delete_log_purged_reconciles(void **state)
+{
+    env *e = *state;
+    char ids[3][19];
+    make_ghosts(e, ids);
+    emu_set_deleted_earliest(e->f.emu, e->now - 60 * 1000);
+    size_t deleted_calls = emu_request_count(e->f.emu, "GET", "*/deleted/*");
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_ERETRY); /* the local update is still pending */
+    assert_int_equal(emu_request_count(e->f.emu, "GET", "*/deleted/*"), deleted_calls + 1);
+    assert_int_equal(rep.deleted, 1);
+    sfa_record *m = NULL;
+    assert_int_equal(sfa_record_get(&m, e->f.agent, "Case", ids[0]), SFA_ENOTFOUND);
+    assert_int_equal(sfa_record_get(&m, e->f.agent, "Case", ids[1]), SFA_OK); /* open op */
+    sfa_record_free(m);
+    assert_int_equal(cached(e), 2);
+}
+
+/* The same ghosts, and getDeleted refuses the window with INVALID_REPLICATION_DATE. */
+static void test_pull_invalid_replication_date_reconciles(void **state)
+{
+    env *e = *state;
+    char ids[3][19];
+    make_ghosts(e, ids);
+    emu_fault fault = EMU_FAULT_INIT;
+    fault.kind = EMU_FAULT_STATUS;
+    fault.method = "GET";
+    fault.path_pattern = "/services/data/v*/sobjects/Case/deleted/";
+    fault.count = 1;
+    fault.status = 400;
+    fault.error_code = "INVALID_REPLICATION_DATE";
+    fault.message = "startDate cannot be more than 15 days ago";
+    assert_true(emu_fault_add(e->f.emu, &fault) > 0);
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_ERETRY);
+    assert_int_equal(emu_faults_fired(e->f.emu), 1);
+    assert_int_equal(rep.deleted, 1);
+    sfa_record *m = NULL;
+    assert_int_equal(sfa_record_get(&m, e->f.agent, "Case", ids[0]), SFA_ENOTFOUND);
+    assert_int_equal(sfa_record_get(&m, e->f.agent, "Case", ids[1]), SFA_OK);
+    sfa_record_free(m);
+    assert_int_equal(cached(e), 2);
+}
+
+/* Control: without either signal getDeleted resumes from the mark and the ghosts stay,
+ * so the two tests above see the reconciliation, not getDeleted. */
+static void test_pull_ghosts_stay_without_signal(void **state)
+{
+    env *e = *state;
+    char ids[3][19];
+    make_ghosts(e, ids);
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_ERETRY);
+    assert_int_equal(rep.deleted, 0);
+    assert_int_equal(cached(e), 3);
+}
+
 /* A record created here, synced, then pulled back: one mirror row, not two. */
 static char *synced_case(env *e, const char *subject)
 {
@@ -468,6 +552,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pull_server_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_delete_window_exceeded_reconciles, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_pull_delete_log_purged_reconciles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_invalid_replication_date_reconciles, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pull_ghosts_stay_without_signal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_merge_disjoint_fields, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_merge_same_field, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_server_delete_with_pending_edit_keeps_record,
