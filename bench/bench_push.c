@@ -15,6 +15,7 @@
  * Usage: bench_push [N] [fast]   (N creates, default 10000; "fast" skips the 50 ms and
  * parallel runs, which take minutes at 100,000 and more). Not a test: prints a table. */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@ typedef struct bench_result {
     int64_t sync_ms;
     double agent_cpu_s; /* CPU time of the agent's thread during the sync */
     long rss_before_kb, rss_after_kb;
+    uint64_t bytes_sent, bytes_received; /* on the wire, headers included */
     sfa_status status;
 } bench_result;
 
@@ -238,7 +240,7 @@ static int64_t run_parallel(size_t n, int k, int latency_ms)
     return ok ? elapsed : -1;
 }
 
-static int run_one(size_t n, int latency_ms, bench_result *out)
+static int run_one(size_t n, int latency_ms, bool compress, bench_result *out)
 {
     memset(out, 0, sizeof *out);
     out->n = n;
@@ -253,8 +255,8 @@ static int run_one(size_t n, int latency_ms, bench_result *out)
     char *ini = xasprintf("[salesforce]\nlogin_url = %s\nauth = password\n"
                           "client_id = sfagent-test-client\nclient_secret = sfagent-test-secret\n"
                           "username = agent@example.com\npassword = password\n"
-                          "[sync]\napi_limit_share = 1\n",
-                          be.url);
+                          "[sync]\napi_limit_share = 1\n%s",
+                          be.url, compress ? "" : "compress_min_bytes = 0\n");
     sfa_agent *agent = NULL;
     sfa_config *cfg = NULL;
     char *err = NULL;
@@ -278,6 +280,8 @@ static int run_one(size_t n, int latency_ms, bench_result *out)
     out->sync_ms = time_now_ms() - t0;
     out->rss_after_kb = peak_rss_kb();
     out->api_calls = rep.api_calls;
+    out->bytes_sent = rep.bytes_sent;
+    out->bytes_received = rep.bytes_received;
     out->emu_requests = e ? emu_request_count(e, NULL, "/services/data/*") : 0;
     if (rep.done != n || (e && emu_record_count(e, "Case", false) != n))
         fprintf(stderr, "warning: %zu of %zu ops done (%s)\n", rep.done, n, rep.message);
@@ -323,9 +327,10 @@ int main(int argc, char **argv)
     if (n == 0)
         n = 10000;
     bool fast_only = argc > 2 && strcmp(argv[2], "fast") == 0;
-    bench_result fast, slow;
+    bench_result fast, plain, slow;
     memset(&slow, 0, sizeof slow);
-    if (run_one(n, 0, &fast) != 0 || (!fast_only && run_one(n, 50, &slow) != 0))
+    if (run_one(n, 0, true, &fast) != 0 || run_one(n, 0, false, &plain) != 0 ||
+        (!fast_only && run_one(n, 50, true, &slow) != 0))
         return 1;
     double rps = fast.sync_ms > 0 ? (double)n * 1000.0 / (double)fast.sync_ms : 0;
     bool external = getenv("SFAGENT_EMULATOR_BIN") && *getenv("SFAGENT_EMULATOR_BIN");
@@ -346,10 +351,20 @@ int main(int argc, char **argv)
            fast.rss_after_kb);
     printf("%-44s %12ld\n", "peak RSS growth during the sync (KiB)",
            fast.rss_after_kb - fast.rss_before_kb);
+    double per_k = 1000.0 / (double)n;
+    printf("%-44s %12.0f\n", "bytes sent per 1,000 Cases, gzip", (double)fast.bytes_sent * per_k);
+    printf("%-44s %12.0f\n", "bytes received per 1,000 Cases, gzip",
+           (double)fast.bytes_received * per_k);
+    printf("%-44s %12.0f\n", "bytes sent per 1,000 Cases, requests plain",
+           (double)plain.bytes_sent * per_k);
+    printf("%-44s %12.0f\n", "bytes received per 1,000, requests plain",
+           (double)plain.bytes_received * per_k);
+    printf("%-44s %12.0f\n", "records/s per CPU second, requests plain",
+           plain.agent_cpu_s > 0 ? (double)n / plain.agent_cpu_s : 0);
     if (!fast_only)
         print_latency_runs(n, &slow);
     printf("%-44s %12s\n", "status",
-           fast.status == SFA_OK && slow.status == SFA_OK
+           fast.status == SFA_OK && slow.status == SFA_OK && plain.status == SFA_OK
                ? "ok"
                : sfa_strerror(fast.status != SFA_OK ? fast.status : slow.status));
     return fast.status == SFA_OK && slow.status == SFA_OK ? 0 : 1;

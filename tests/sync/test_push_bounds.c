@@ -1,7 +1,8 @@
 /* The push run's bounds (issue 8): answers that are not Salesforce's never make ops dead;
  * lost answers never loop within a run; Retry-After and far-future times are capped, so a
  * hostile header or a clock that was ahead cannot strand ops or pause the agent for
- * years; and only reference fields are rewritten from local ids to Salesforce Ids. */
+ * years; only reference fields are rewritten from local ids to Salesforce Ids; and a run
+ * with max_run_seconds stops between batches, never inside one. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -362,6 +363,41 @@ static void test_local_id_in_a_text_field_is_sent_unchanged(void **state)
     free(contact);
 }
 
+static int setup_time_limit(void **state)
+{
+    push_fixture *f = xcalloc(1, sizeof *f);
+    emu_options eo = EMU_OPTIONS_INIT;
+    eo.latency_ms = 400; /* token 0.4 s, then 0.4 s per batch of 200 */
+    if (push_fixture_setup(f, &eo, "max_run_seconds = 1\n") != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static void test_time_limit_stops_between_batches(void **state)
+{
+    push_fixture *f = *state;
+    for (int i = 0; i < 600; i++) {
+        char *id = push_fixture_create(f, "Case", "{\"Subject\":\"timed\"}");
+        assert_non_null(id);
+        free(id);
+    }
+    sfa_sync_report rep;
+    assert_int_equal(push_fixture_sync(f, &rep), SFA_ERETRY);
+    assert_true(rep.time_limited);
+    assert_non_null(strstr(rep.message, "max_run_seconds"));
+    /* Whole batches only: every op sent was answered and written; none is left claimed. */
+    assert_true(rep.sent >= 200 && rep.sent < 600);
+    assert_int_equal(rep.sent % 200, 0);
+    assert_int_equal(rep.done, rep.sent);
+    assert_int_equal(rep.inflight_left, 0);
+    assert_int_equal(rep.pending_left, 600 - rep.done);
+    assert_int_equal(emu_record_count(f->emu, "Case", false), rep.done);
+    /* The next runs carry on where it stopped. */
+    assert_int_equal(push_fixture_converge(f, 5, &rep), SFA_OK);
+    assert_int_equal(emu_record_count(f->emu, "Case", false), 600);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,6 +418,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retry_after_on_a_retried_op_is_capped, setup_scripted,
                                         teardown_scripted),
         cmocka_unit_test_setup_teardown(test_next_attempt_beyond_any_backoff_is_due, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_time_limit_stops_between_batches, setup_time_limit,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pause_beyond_its_cap_is_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_local_id_in_a_text_field_is_sent_unchanged, setup,
