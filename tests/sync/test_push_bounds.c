@@ -1,8 +1,9 @@
 /* The push run's bounds (issue 8): answers that are not Salesforce's never make ops dead;
  * lost answers never loop within a run; Retry-After and far-future times are capped, so a
  * hostile header or a clock that was ahead cannot strand ops or pause the agent for
- * years; only reference fields are rewritten from local ids to Salesforce Ids; and a run
- * with max_run_seconds stops between batches, never inside one. */
+ * years; only reference fields are rewritten from local ids to Salesforce Ids; a run
+ * with max_run_seconds stops between batches, never inside one; and reading a page of
+ * ready ops costs the same whatever the backlog (store/op_sync.c I10). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +15,9 @@
 
 #include "push_fixture.h"
 #include "script_server.h"
+#include "store/op.h"
 #include "store/run.h"
+#include "store/sql.h"
 #include "util/alloc.h"
 #include "util/json.h"
 #include "util/timeutil.h"
@@ -398,6 +401,54 @@ static void test_time_limit_stops_between_batches(void **state)
     assert_int_equal(emu_record_count(f->emu, "Case", false), 600);
 }
 
+/* Queue n Case creates through the importer (one transaction per 1,000). */
+static void import_cases(push_fixture *f, size_t n)
+{
+    FILE *t = tmpfile();
+    assert_non_null(t);
+    for (size_t i = 0; i < n; i++)
+        fprintf(t, "{\"Subject\":\"backlog %zu\"}\n", i);
+    fflush(t);
+    rewind(t);
+    sfa_import_result ir;
+    assert_int_equal(sfa_record_import(&ir, f->agent, "Case", fileno(t), 1000), SFA_OK);
+    assert_int_equal(ir.imported, n);
+    fclose(t);
+}
+
+static int count_tick(void *p)
+{
+    (*(long *)p)++;
+    return 0;
+}
+
+/* SQLite VM steps (in hundreds) to read the first page of 200 ready ops: deterministic,
+ * unlike a timer. */
+static long ready_page_cost(push_fixture *f)
+{
+    long ticks = 0;
+    sqlite3_progress_handler(store_db(f->agent), 100, count_tick, &ticks);
+    store_op *ops = NULL;
+    size_t n = 0;
+    assert_int_equal(store_outbox_ready(f->agent, time_now_ms(), 0, 200, &ops, &n), SFA_OK);
+    sqlite3_progress_handler(store_db(f->agent), 0, NULL, NULL);
+    assert_int_equal(n, 200);
+    store_ops_free(ops, n);
+    return ticks;
+}
+
+static void test_ready_page_cost_does_not_grow_with_backlog(void **state)
+{
+    push_fixture *f = *state;
+    import_cases(f, 400);
+    long small = ready_page_cost(f);
+    import_cases(f, 7600); /* 20 times the backlog */
+    long big = ready_page_cost(f);
+    /* A plan that sorts every pending op per page costs ~20 times more here. */
+    assert_true(small > 0);
+    assert_true(big < 2 * small);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +471,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_next_attempt_beyond_any_backoff_is_due, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_time_limit_stops_between_batches, setup_time_limit,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_ready_page_cost_does_not_grow_with_backlog, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pause_beyond_its_cap_is_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_local_id_in_a_text_field_is_sent_unchanged, setup,
