@@ -4,15 +4,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd.h"
 #include <sfagent/sync.h>
 
-/* A progress bar on stderr, only on a terminal (never in logs or pipes). */
+/* A progress bar on stderr, only on a terminal (never in logs or pipes): records done of
+ * the run's total, the rate so far and an estimate of the time left. */
 typedef struct progress_state {
     int64_t shown;
+    struct timespec start;
 } progress_state;
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
 
 static void show_progress(size_t done, size_t total, void *vctx)
 {
@@ -20,11 +30,14 @@ static void show_progress(size_t done, size_t total, void *vctx)
     if (total < 1000 || (int64_t)done - p->shown < 200)
         return; /* short runs need no bar */
     p->shown = (int64_t)done;
-    int width = 40, filled = (int)((double)width * (double)done / (double)total);
+    int width = 30, filled = (int)((double)width * (double)done / (double)total);
     if (filled > width)
         filled = width;
-    fprintf(stderr, "\r[%.*s%*s] %zu/%zu", filled, "########################################",
-            width - filled, "", done, total);
+    double secs = seconds_since(&p->start);
+    double rate = secs > 0 ? (double)done / secs : 0;
+    double left = rate > 0 && total > done ? (double)(total - done) / rate : 0;
+    fprintf(stderr, "\r[%.*s%*s] %zu/%zu records, %.0f/s, ~%.0f s left  ", filled,
+            "##############################", width - filled, "", done, total, rate, left);
     fflush(stderr);
 }
 
@@ -52,25 +65,30 @@ static void print_report(const sfa_sync_report *r, sfa_status st)
         cJSON_AddNumberToObject(j, "pulled", (double)r->pulled);
         cJSON_AddNumberToObject(j, "updated", (double)r->updated);
         cJSON_AddNumberToObject(j, "deleted", (double)r->deleted);
+        cJSON_AddNumberToObject(j, "bytesSent", (double)r->bytes_sent);
+        cJSON_AddNumberToObject(j, "bytesReceived", (double)r->bytes_received);
+        cJSON_AddBoolToObject(j, "timeLimited", r->time_limited);
         cJSON_AddStringToObject(j, "message", r->message);
         cli_print_json(j);
         return;
     }
     printf("sync: %zu sent, %zu done, %zu retried, %zu dead, %zu conflict, %zu parked;"
-           " %zu pulled, %zu updated, %zu deleted; %ld API calls; %.1f s\n",
+           " %zu pulled, %zu updated, %zu deleted; %ld API calls; %.1f s;"
+           " %llu bytes sent, %llu received\n",
            r->sent, r->done, r->retried, r->dead, r->conflict, r->parked, r->pulled, r->updated,
-           r->deleted, r->api_calls, (double)r->elapsed_ms / 1000.0);
+           r->deleted, r->api_calls, (double)r->elapsed_ms / 1000.0,
+           (unsigned long long)r->bytes_sent, (unsigned long long)r->bytes_received);
     if (r->pending_left || r->inflight_left || r->dead_total || r->conflict_total)
         printf("outbox: %zu pending, %zu unresolved, %zu dead, %zu in conflict\n", r->pending_left,
                r->inflight_left, r->dead_total, r->conflict_total);
     if (r->message[0])
-        printf("stopped: %s\n", r->message);
+        printf("%s: %s\n", r->time_limited ? "time limit" : "stopped", r->message);
 }
 
 int cmd_sync(int argc, char **argv)
 {
     sfa_sync_options opts = SFA_SYNC_OPTIONS_INIT;
-    const char *config = NULL, *max = NULL;
+    const char *config = NULL, *max = NULL, *max_s = NULL;
     int rc = CLI_EXIT_OK;
     cli_args args = {argc, argv, 1};
     while (args.i < argc && rc == CLI_EXIT_OK) {
@@ -81,7 +99,8 @@ int cmd_sync(int argc, char **argv)
         else if (cli_take_flag(&args, "--now"))
             opts.ignore_pause = true;
         else if (cli_take_opt(&args, "--config", &config, &rc) ||
-                 cli_take_opt(&args, "--max-ops", &max, &rc))
+                 cli_take_opt(&args, "--max-ops", &max, &rc) ||
+                 cli_take_opt(&args, "--max-run-seconds", &max_s, &rc))
             continue;
         else
             return cli_usage("sync: unknown argument '%s'", argv[args.i]);
@@ -92,6 +111,10 @@ int cmd_sync(int argc, char **argv)
         return cli_usage("sync: --push-only and --pull-only exclude each other");
     if (max && !cli_parse_count(max, &opts.max_ops))
         return cli_usage("sync: --max-ops wants a count");
+    size_t secs = 0;
+    if (max_s && (!cli_parse_count(max_s, &secs) || secs < 1 || secs > 7 * 86400))
+        return cli_usage("sync: --max-run-seconds wants a number of seconds from 1 to 604800");
+    opts.max_run_seconds = (int)secs;
     sfa_config *cfg = NULL;
     if ((rc = cli_load_config(&cfg, config)) != CLI_EXIT_OK)
         return rc;
@@ -101,6 +124,7 @@ int cmd_sync(int argc, char **argv)
         return rc;
     }
     progress_state ps = {0};
+    clock_gettime(CLOCK_MONOTONIC, &ps.start);
     if (isatty(STDERR_FILENO) && !cli_json()) {
         opts.progress = show_progress;
         opts.progress_ctx = &ps;

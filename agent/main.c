@@ -68,7 +68,10 @@ static const command commands[] = {
      "--keep local: the op is pending again and the next sync sends the local values;\n"
      "--keep server: the op is discarded and the record shows Salesforce's values.\n"},
     {"sync", cmd_sync, "push the outbox to Salesforce, then pull changes into the cache",
-     "usage: sfagent sync [--push-only | --pull-only] [--now] [--max-ops N] [--config FILE]\n"
+     "usage: sfagent sync [--push-only | --pull-only] [--now] [--max-ops N]\n"
+     "                    [--max-run-seconds S] [--config FILE]\n"
+     "--max-run-seconds: start no new batch after S seconds (overrides [sync]\n"
+     "max_run_seconds); what is left goes with the next run (exit 75).\n"
      "Exit codes: 0 all done, 65 some ops dead or in conflict, 75 try again later\n"
      "(offline, backoff, API limit, another sync running), 77 login refused, 78 config.\n"},
     {"login", cmd_login, "check the Salesforce credentials of a configuration",

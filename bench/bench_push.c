@@ -12,8 +12,10 @@
  * peak RSS printed is the agent's alone (the emulator's own request count is then not
  * available; the agent's count is).
  *
- * Usage: bench_push [N]   (N creates, default 10000). Not a test: prints a table. */
+ * Usage: bench_push [N] [fast]   (N creates, default 10000; "fast" skips the 50 ms and
+ * parallel runs, which take minutes at 100,000 and more). Not a test: prints a table. */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,7 @@ typedef struct bench_result {
     int64_t sync_ms;
     double agent_cpu_s; /* CPU time of the agent's thread during the sync */
     long rss_before_kb, rss_after_kb;
+    uint64_t bytes_sent, bytes_received; /* on the wire, headers included */
     sfa_status status;
 } bench_result;
 
@@ -237,7 +240,7 @@ static int64_t run_parallel(size_t n, int k, int latency_ms)
     return ok ? elapsed : -1;
 }
 
-static int run_one(size_t n, int latency_ms, bench_result *out)
+static int run_one(size_t n, int latency_ms, bool compress, bench_result *out)
 {
     memset(out, 0, sizeof *out);
     out->n = n;
@@ -252,8 +255,8 @@ static int run_one(size_t n, int latency_ms, bench_result *out)
     char *ini = xasprintf("[salesforce]\nlogin_url = %s\nauth = password\n"
                           "client_id = sfagent-test-client\nclient_secret = sfagent-test-secret\n"
                           "username = agent@example.com\npassword = password\n"
-                          "[sync]\napi_limit_share = 1\n",
-                          be.url);
+                          "[sync]\napi_limit_share = 1\n%s",
+                          be.url, compress ? "" : "compress_min_bytes = 0\n");
     sfa_agent *agent = NULL;
     sfa_config *cfg = NULL;
     char *err = NULL;
@@ -277,6 +280,8 @@ static int run_one(size_t n, int latency_ms, bench_result *out)
     out->sync_ms = time_now_ms() - t0;
     out->rss_after_kb = peak_rss_kb();
     out->api_calls = rep.api_calls;
+    out->bytes_sent = rep.bytes_sent;
+    out->bytes_received = rep.bytes_received;
     out->emu_requests = e ? emu_request_count(e, NULL, "/services/data/*") : 0;
     if (rep.done != n || (e && emu_record_count(e, "Case", false) != n))
         fprintf(stderr, "warning: %zu of %zu ops done (%s)\n", rep.done, n, rep.message);
@@ -298,13 +303,34 @@ out:
     return rc;
 }
 
+/* The same backlog with 50 ms per request, one agent and then k agents at once. */
+static void print_latency_runs(size_t n, const bench_result *slow)
+{
+    printf("%-44s %12.2f\n", "sync elapsed, 50 ms latency (s)", (double)slow->sync_ms / 1000.0);
+    printf("%-44s %12.2f\n", "requests x 50 ms (s)", (double)slow->api_calls * 0.05);
+    printf("%-44s %12.2f\n", "agent CPU during the 50 ms sync (s)", slow->agent_cpu_s);
+    /* Would a few requests in flight beat requests x latency? k agents of n/k each. */
+    for (int k = 2; k <= 8; k *= 2) {
+        int64_t ms = run_parallel(n, k, 50);
+        char label[64];
+        snprintf(label, sizeof label, "%d agents x %zu in parallel, 50 ms (s)", k, n / (size_t)k);
+        if (ms < 0)
+            printf("%-44s %12s\n", label, "failed");
+        else
+            printf("%-44s %12.2f\n", label, (double)ms / 1000.0);
+    }
+}
+
 int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 10000;
     if (n == 0)
         n = 10000;
-    bench_result fast, slow;
-    if (run_one(n, 0, &fast) != 0 || run_one(n, 50, &slow) != 0)
+    bool fast_only = argc > 2 && strcmp(argv[2], "fast") == 0;
+    bench_result fast, plain, slow;
+    memset(&slow, 0, sizeof slow);
+    if (run_one(n, 0, true, &fast) != 0 || run_one(n, 0, false, &plain) != 0 ||
+        (!fast_only && run_one(n, 50, true, &slow) != 0))
         return 1;
     double rps = fast.sync_ms > 0 ? (double)n * 1000.0 / (double)fast.sync_ms : 0;
     bool external = getenv("SFAGENT_EMULATOR_BIN") && *getenv("SFAGENT_EMULATOR_BIN");
@@ -325,21 +351,20 @@ int main(int argc, char **argv)
            fast.rss_after_kb);
     printf("%-44s %12ld\n", "peak RSS growth during the sync (KiB)",
            fast.rss_after_kb - fast.rss_before_kb);
-    printf("%-44s %12.2f\n", "sync elapsed, 50 ms latency (s)", (double)slow.sync_ms / 1000.0);
-    printf("%-44s %12.2f\n", "requests x 50 ms (s)", (double)slow.api_calls * 0.05);
-    printf("%-44s %12.2f\n", "agent CPU during the 50 ms sync (s)", slow.agent_cpu_s);
-    /* Would a few requests in flight beat requests x latency? k agents of n/k each. */
-    for (int k = 2; k <= 8; k *= 2) {
-        int64_t ms = run_parallel(n, k, 50);
-        char label[64];
-        snprintf(label, sizeof label, "%d agents x %zu in parallel, 50 ms (s)", k, n / (size_t)k);
-        if (ms < 0)
-            printf("%-44s %12s\n", label, "failed");
-        else
-            printf("%-44s %12.2f\n", label, (double)ms / 1000.0);
-    }
+    double per_k = 1000.0 / (double)n;
+    printf("%-44s %12.0f\n", "bytes sent per 1,000 Cases, gzip", (double)fast.bytes_sent * per_k);
+    printf("%-44s %12.0f\n", "bytes received per 1,000 Cases, gzip",
+           (double)fast.bytes_received * per_k);
+    printf("%-44s %12.0f\n", "bytes sent per 1,000 Cases, requests plain",
+           (double)plain.bytes_sent * per_k);
+    printf("%-44s %12.0f\n", "bytes received per 1,000, requests plain",
+           (double)plain.bytes_received * per_k);
+    printf("%-44s %12.0f\n", "records/s per CPU second, requests plain",
+           plain.agent_cpu_s > 0 ? (double)n / plain.agent_cpu_s : 0);
+    if (!fast_only)
+        print_latency_runs(n, &slow);
     printf("%-44s %12s\n", "status",
-           fast.status == SFA_OK && slow.status == SFA_OK
+           fast.status == SFA_OK && slow.status == SFA_OK && plain.status == SFA_OK
                ? "ok"
                : sfa_strerror(fast.status != SFA_OK ? fast.status : slow.status));
     return fast.status == SFA_OK && slow.status == SFA_OK ? 0 : 1;

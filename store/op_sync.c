@@ -20,6 +20,9 @@
  *       dead (MIRROR_CONSTRAINT) and the batch's other results are written.
  *   I9. A manual conflict keeps the base its edit started from (for `sfagent conflicts`)
  *       before base takes the server's values.
+ *   I10. Reading, claiming and recording a batch touch only that batch's rows (index
+ *       lookups, statements prepared once per connection by store_stmt): the cost of a
+ *       batch does not grow with the backlog.
  */
 #include "store/op.h"
 
@@ -44,11 +47,20 @@
     " LEFT JOIN records r"                                                                         \
     " ON r.local_id = o.local_id "
 
-static const char sql_ready[] =
-    OP_COLUMNS "WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 AND o.seq > ?2"
-               " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.local_id = o.local_id"
-               " AND p.seq < o.seq AND p.state IN ('pending', 'inflight', 'conflict', 'dead'))"
-               " ORDER BY o.seq LIMIT ?3";
+/* I10: a page walks outbox_pending_seq (migrations/0009) from the last page's end and
+ * stops at ?3 rows: without INDEXED BY the planner prefers outbox_ready and sorts every
+ * pending op for each page. */
+#define OP_COLUMNS_PENDING                                                                         \
+    "SELECT o.seq, o.op_id, o.sobject, o.local_id, o.kind, o.fields, o.ext_field, o.ext_value,"    \
+    " o.base_modstamp, o.attempts, r.sf_id, o.updated_at, o.base_fields"                           \
+    " FROM outbox o INDEXED BY outbox_pending_seq LEFT JOIN records r"                             \
+    " ON r.local_id = o.local_id "
+
+static const char sql_ready[] = OP_COLUMNS_PENDING
+    "WHERE o.state = 'pending' AND o.next_attempt_at <= ?1 AND o.seq > ?2"
+    " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.local_id = o.local_id"
+    " AND p.seq < o.seq AND p.state IN ('pending', 'inflight', 'conflict', 'dead'))"
+    " ORDER BY o.seq LIMIT ?3";
 
 static const char sql_inflight[] =
     OP_COLUMNS "WHERE o.state = 'inflight' AND (?1 IS NULL OR o.lease_owner = ?1) ORDER BY o.seq";
@@ -153,32 +165,30 @@ static sfa_status load_ops(sfa_agent *a, sqlite3_stmt *st, store_op **out, size_
 sfa_status store_outbox_ready(sfa_agent *a, int64_t now_ms, int64_t after_seq, size_t limit,
                               store_op **out, size_t *n)
 {
-    sqlite3_stmt *st = NULL;
     *out = NULL;
     *n = 0;
-    int src = sqlite3_prepare_v2(store_db(a), sql_ready, -1, &st, NULL);
-    if (src != SQLITE_OK)
-        return store_fail_sqlite(a, src, "read ready ops");
+    sqlite3_stmt *st = store_stmt(a, sql_ready); /* I10 */
+    if (!st)
+        return store_last_status(a);
     sqlite3_bind_int64(st, 1, now_ms);
     sqlite3_bind_int64(st, 2, after_seq);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
     sfa_status rc = load_ops(a, st, out, n); /* I4 by the NOT EXISTS */
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     return rc;
 }
 
 sfa_status store_outbox_inflight(sfa_agent *a, const char *owner, store_op **out, size_t *n)
 {
-    sqlite3_stmt *st = NULL;
     *out = NULL;
     *n = 0;
-    int src = sqlite3_prepare_v2(store_db(a), sql_inflight, -1, &st, NULL);
-    if (src != SQLITE_OK)
-        return store_fail_sqlite(a, src, "read inflight ops");
+    sqlite3_stmt *st = store_stmt(a, sql_inflight);
+    if (!st)
+        return store_last_status(a);
     if (owner)
         sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
     sfa_status rc = load_ops(a, st, out, n);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     return rc;
 }
 
@@ -221,6 +231,7 @@ sfa_status store_outbox_adopt(sfa_agent *a, const char *run_id, const store_op *
 typedef struct apply_stmts {
     sqlite3_stmt *mirror_get, *mirror_put, *dup_drop;
     sqlite3_stmt *ref_get;
+    sqlite3_stmt *savepoint, *release, *rollback_to; /* I8's per-op savepoint */
     sfa_agent *agent; /* for field metadata (store_field_is_reference) */
 } apply_stmts;
 
@@ -237,27 +248,25 @@ static const char sql_dup_drop[] =
     "DELETE FROM records WHERE sobject = ?1 AND sf_id = ?2 AND local_id != ?3"
     " AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.local_id = records.local_id)";
 
+static const char sql_savepoint[] = "SAVEPOINT op_result";
+static const char sql_release[] = "RELEASE op_result";
+static const char sql_rollback_to[] = "ROLLBACK TO op_result";
+
 static const char sql_ref_get[] =
     "SELECT sf_id FROM records WHERE local_id = ?1 AND sf_id IS NOT NULL";
 
-static void stmts_free(apply_stmts *s)
+/* I10: the connection's cached statements (store_stmt), borrowed for one results
+ * transaction; each is reset after use, so they never hold a read open. */
+static sfa_status stmts_get(sfa_agent *a, apply_stmts *s)
 {
-    sqlite3_finalize(s->ref_get);
-    sqlite3_finalize(s->mirror_get);
-    sqlite3_finalize(s->mirror_put);
-    sqlite3_finalize(s->dup_drop);
-}
-
-static int stmts_prepare(sqlite3 *db, apply_stmts *s)
-{
-    int rc = sqlite3_prepare_v2(db, sql_mirror_get, -1, &s->mirror_get, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(db, sql_mirror_put, -1, &s->mirror_put, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(db, sql_dup_drop, -1, &s->dup_drop, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(db, sql_ref_get, -1, &s->ref_get, NULL);
-    return rc;
+    s->mirror_get = store_stmt(a, sql_mirror_get);
+    s->mirror_put = s->mirror_get ? store_stmt(a, sql_mirror_put) : NULL;
+    s->dup_drop = s->mirror_put ? store_stmt(a, sql_dup_drop) : NULL;
+    s->ref_get = s->dup_drop ? store_stmt(a, sql_ref_get) : NULL;
+    s->savepoint = s->ref_get ? store_stmt(a, sql_savepoint) : NULL;
+    s->release = s->savepoint ? store_stmt(a, sql_release) : NULL;
+    s->rollback_to = s->release ? store_stmt(a, sql_rollback_to) : NULL;
+    return s->rollback_to ? SFA_OK : store_last_status(a);
 }
 
 /* Copy src's fields into dst; with fill_only, only those dst does not have. */
@@ -531,9 +540,12 @@ static int apply_one(apply_ctx *ctx, apply_stmts *s, store_op *op, int64_t now)
     return SQLITE_OK;
 }
 
-static int exec(sqlite3 *db, const char *sql)
+/* Step a cached statement that returns no row (a savepoint verb). */
+static int step_once(sqlite3_stmt *st)
 {
-    return sqlite3_exec(db, sql, NULL, NULL, NULL);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 /* I8: park an op whose result the mirror refused (dead, MIRROR_CONSTRAINT), so a person
@@ -566,19 +578,19 @@ static int apply_isolated(apply_ctx *ctx, apply_stmts *s, store_op *op, int64_t 
 {
     sqlite3 *db = store_db(ctx->agent);
     store_apply_counts before = *ctx->counts;
-    int rc = exec(db, "SAVEPOINT op_result");
+    int rc = step_once(s->savepoint);
     if (rc != SQLITE_OK)
         return rc;
     rc = apply_one(ctx, s, op, now);
     if ((rc & 0xff) != SQLITE_CONSTRAINT) {
-        int released = exec(db, "RELEASE op_result");
+        int released = step_once(s->release);
         return rc != SQLITE_OK ? rc : released;
     }
     char *why = xstrdup(sqlite3_errmsg(db));
     *ctx->counts = before;
-    rc = exec(db, "ROLLBACK TO op_result");
+    rc = step_once(s->rollback_to);
     if (rc == SQLITE_OK)
-        rc = exec(db, "RELEASE op_result");
+        rc = step_once(s->release);
     if (rc == SQLITE_OK)
         rc = park_refused(ctx, op, why);
     free(why);
@@ -596,10 +608,14 @@ sfa_status store_outbox_apply(sfa_agent *a, const char *run_id, int max_attempts
     sfa_status rc = store_tx_begin(a);
     if (rc != SFA_OK)
         return rc;
-    int src = stmts_prepare(store_db(a), &s);
+    rc = stmts_get(a, &s);
+    if (rc != SFA_OK) {
+        store_tx_rollback(a);
+        return rc;
+    }
+    int src = SQLITE_OK;
     for (size_t i = 0; src == SQLITE_OK && i < n; i++)
         src = apply_isolated(ctx, &s, &ops[i], now);
-    stmts_free(&s);
     if (src != SQLITE_OK) {
         /* SQLITE_ABORT: a transition failed and already recorded why on the handle. */
         rc = src == SQLITE_ABORT ? store_last_status(a)
@@ -616,21 +632,20 @@ sfa_status store_outbox_apply(sfa_agent *a, const char *run_id, int max_attempts
 
 /* ---- small reads and notes ---- */
 
+static const char sql_note[] = "UPDATE outbox SET last_error_code = ?2, last_error = ?3"
+                               " WHERE seq = ?1 AND state = 'pending' AND"
+                               " (last_error_code IS NOT ?2 OR last_error IS NOT ?3)";
+
 sfa_status store_outbox_note(sfa_agent *a, int64_t seq, const char *code, const char *msg)
 {
-    sqlite3_stmt *st = NULL;
-    int src = sqlite3_prepare_v2(store_db(a),
-                                 "UPDATE outbox SET last_error_code = ?2, last_error = ?3"
-                                 " WHERE seq = ?1 AND state = 'pending' AND"
-                                 " (last_error_code IS NOT ?2 OR last_error IS NOT ?3)",
-                                 -1, &st, NULL);
-    if (src == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, seq);
-        sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, msg, -1, SQLITE_STATIC);
-        src = sqlite3_step(st);
-    }
-    sqlite3_finalize(st);
+    sqlite3_stmt *st = store_stmt(a, sql_note); /* I10: once per op held back */
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_int64(st, 1, seq);
+    sqlite3_bind_text(st, 2, code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, msg, -1, SQLITE_STATIC);
+    int src = sqlite3_step(st);
+    sqlite3_reset(st);
     return src == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, src, "note op");
 }
 

@@ -32,12 +32,16 @@ typedef struct sfa_sync_options {
     /* version 2: */
     bool pull_only;      /**< do not push before pulling */
     int pull_batch_size; /**< records per query page asked for (200..2000; 0: 2000) */
+    /* version 3: */
+    int max_run_seconds; /**< start no new batch after this many seconds, and skip the pull
+                              (0: [sync] max_run_seconds; the run stops between batches,
+                              never inside one) */
 } sfa_sync_options;
 
-#define SFA_SYNC_OPTIONS_VERSION 2
+#define SFA_SYNC_OPTIONS_VERSION 3
 #define SFA_SYNC_OPTIONS_INIT                                                                      \
     {                                                                                              \
-        SFA_SYNC_OPTIONS_VERSION, false, false, 0, 0, NULL, NULL, false, 0                         \
+        SFA_SYNC_OPTIONS_VERSION, false, false, 0, 0, NULL, NULL, false, 0, 0                      \
     }
 
 /** What one run did. */
@@ -64,6 +68,11 @@ typedef struct sfa_sync_report {
     size_t pulled;           /**< records received by the pull and merged into the mirror */
     size_t updated;          /**< of those, records the mirror already held */
     size_t deleted;          /**< records removed: deleted in Salesforce or out of scope */
+    uint64_t bytes_sent;     /**< bytes put on the wire: request headers and bodies as sent
+                                  (compressed bodies count compressed), token requests too */
+    uint64_t bytes_received; /**< bytes taken off the wire: headers and bodies as received */
+    bool time_limited;       /**< the run stopped at max_run_seconds (between batches):
+                                  what is left goes with the next run */
 } sfa_sync_report;
 
 /**

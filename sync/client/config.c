@@ -55,6 +55,8 @@ enum cfg_key {
     K_ALLOWED_INSTANCE_HOSTS,
     K_MAX_RESPONSE_BYTES,
     K_DESCRIBE_MAX_AGE,
+    K_COMPRESS_MIN_BYTES,
+    K_MAX_RUN_SECONDS,
     K_COUNT
 };
 
@@ -94,6 +96,11 @@ static const struct key_def {
     [K_MAX_RESPONSE_BYTES] = {"salesforce", "max_response_bytes", "67108864", false},
     /* Seconds a cached describe is trusted before sync revalidates it (a day). */
     [K_DESCRIBE_MAX_AGE] = {"sync", "describe_max_age", "86400", false},
+    /* Request bodies of at least this many bytes go gzip-compressed (0: never); below
+     * ~1 KB the gzip header and the CPU cost more than they save. */
+    [K_COMPRESS_MIN_BYTES] = {"sync", "compress_min_bytes", "1024", false},
+    /* A run stops starting new batches after this many seconds (0: no limit). */
+    [K_MAX_RUN_SECONDS] = {"sync", "max_run_seconds", "0", false},
 };
 
 static const char *const auth_names[] = {"password", "refresh_token", "client_credentials", "jwt",
@@ -114,6 +121,7 @@ struct sfa_config {
     int timeout_s, backoff_base_s, backoff_cap_s, settle_s;
     double api_limit_share;
     int describe_max_age_s;
+    int compress_min_bytes, max_run_s;
     char **objects;
     size_t nobjects;
     char **allowed_hosts;
@@ -659,6 +667,12 @@ static sfa_status validate_sync(sfa_config *cfg, char **errmsg)
     if (!parse_int(raw(cfg, K_DESCRIBE_MAX_AGE), 0, 365 * 86400, &cfg->describe_max_age_s))
         return fail(cfg, K_DESCRIBE_MAX_AGE, "must be a whole number of seconds from 0 to 31536000",
                     errmsg);
+    if (!parse_int(raw(cfg, K_COMPRESS_MIN_BYTES), 0, 1 << 30, &cfg->compress_min_bytes))
+        return fail(cfg, K_COMPRESS_MIN_BYTES,
+                    "must be a whole number of bytes from 0 (never) to 1073741824", errmsg);
+    if (!parse_int(raw(cfg, K_MAX_RUN_SECONDS), 0, 7 * 86400, &cfg->max_run_s))
+        return fail(cfg, K_MAX_RUN_SECONDS,
+                    "must be a whole number of seconds from 0 (no limit) to 604800", errmsg);
     return SFA_OK;
 }
 
@@ -869,6 +883,16 @@ int sync_config_settle_s(const sfa_config *cfg)
 int sync_config_describe_max_age(const sfa_config *cfg)
 {
     return cfg->describe_max_age_s;
+}
+
+int sync_config_compress_min_bytes(const sfa_config *cfg)
+{
+    return cfg->compress_min_bytes;
+}
+
+int sync_config_max_run_s(const sfa_config *cfg)
+{
+    return cfg->max_run_s;
 }
 
 double sync_config_api_limit_share(const sfa_config *cfg)

@@ -51,6 +51,11 @@ int sync_config_settle_s(const sfa_config *cfg);
 double sync_config_api_limit_share(const sfa_config *cfg);
 /* [sync] describe_max_age: seconds a cached describe is used before it is revalidated. */
 int sync_config_describe_max_age(const sfa_config *cfg);
+/* [sync] compress_min_bytes: request bodies of at least this size are sent gzip-compressed
+ * (Content-Encoding: gzip); 0: never. */
+int sync_config_compress_min_bytes(const sfa_config *cfg);
+/* [sync] max_run_seconds: a run starts no new batch after this long; 0: no limit. */
+int sync_config_max_run_s(const sfa_config *cfg);
 size_t sync_config_object_count(const sfa_config *cfg);
 /* i-th configured sObject name (borrowed), i < sync_config_object_count(). */
 const char *sync_config_object(const sfa_config *cfg, size_t i);

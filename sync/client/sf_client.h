@@ -77,6 +77,10 @@ long sf_client_api_max(const sf_client *c);
 /* HTTP requests this client sent that reached, or may have reached, Salesforce (token
  * requests included); attempts that never left the machine are not counted. */
 long sf_client_requests_made(const sf_client *c);
+/* Bytes this client put on the wire and took off it so far (headers and bodies as
+ * transferred: compressed bodies count compressed), token requests included. */
+uint64_t sf_client_bytes_sent(const sf_client *c);
+uint64_t sf_client_bytes_received(const sf_client *c);
 
 const char *sf_client_instance_url(const sf_client *c);
 /* Identity URL's org and user ids from the token response (borrowed, may be NULL). */

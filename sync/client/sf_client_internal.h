@@ -37,6 +37,9 @@ sf_outcome sf_outcome_from_curl(CURLcode rc, long request_size);
 char *sf_scrub_secrets(const char *text);
 /* Is the method one that may change data on the server? */
 bool sf_method_is_mutating(const char *method);
+/* gzip (RFC 1952) of in[0..len): *out is the caller's to free. False, with *out NULL, when
+ * zlib fails (the caller sends the body uncompressed). sf_client.c. */
+bool sf_gzip(unsigned char **out, size_t *out_len, const char *in, size_t len);
 
 /* ---- oauth.c: token endpoint ---- */
 

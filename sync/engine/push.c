@@ -21,6 +21,11 @@
  *       round, a round in which nothing reached a final state ends the run, and there are
  *       at most PUSH_MAX_ROUNDS rounds. So a request that is always dropped costs one
  *       request per op per run, whatever settle_time is.
+ *   I5. A run with a time limit ([sync] max_run_seconds, --max-run-seconds) checks it
+ *       only between batches: a batch once claimed is sent and its results written, so
+ *       the limit never leaves an op claimed but unsent. When the limit is reached the
+ *       run stops cleanly (no error of its own: what is left is pending for the next
+ *       run), skips the pull, and says so in the report (time_limited, message).
  */
 #include "sync/engine/push.h"
 
@@ -567,10 +572,26 @@ static void send_batch(push_ctx *ctx, store_op *ops, size_t n)
     progress(ctx);
 }
 
+/* I5: true (once noted in the report) when the run's time is up. */
+static bool out_of_time(push_ctx *ctx)
+{
+    if (ctx->report->time_limited)
+        return true;
+    if (ctx->deadline_ms <= 0 || time_now_ms() < ctx->deadline_ms)
+        return false;
+    ctx->report->time_limited = true;
+    if (!ctx->report->message[0])
+        snprintf(ctx->report->message, sizeof ctx->report->message,
+                 "stopped between batches at the run's time limit (max_run_seconds); the"
+                 " rest goes with the next run");
+    log_info("sync: %s", ctx->report->message);
+    return true;
+}
+
 static void send_groups(push_ctx *ctx, store_op *ops, size_t n)
 {
     size_t i = 0;
-    while (i < n && !ctx->stop && ops[i].rank < 9) {
+    while (i < n && !ctx->stop && ops[i].rank < 9 && !out_of_time(ctx)) { /* I5 */
         size_t j = i + 1;
         while (j < n && j - i < PUSH_BATCH_MAX && ops[j].rank == ops[i].rank &&
                same_group(&ops[i], &ops[j]))
@@ -631,6 +652,10 @@ static sfa_status read_config(push_ctx *ctx, const sfa_config *cfg, char *err, s
     ctx->settle_ms = (int64_t)sync_config_settle_s(cfg) * 1000;
     ctx->api_share = sync_config_api_limit_share(cfg);
     ctx->max_attempts = PUSH_MAX_ATTEMPTS;
+    int limit_s = ctx->opts->version >= 3 && ctx->opts->max_run_seconds > 0
+                      ? ctx->opts->max_run_seconds
+                      : sync_config_max_run_s(cfg);
+    ctx->deadline_ms = limit_s > 0 ? time_now_ms() + (int64_t)limit_s * 1000 : 0; /* I5 */
     return SFA_OK;
 }
 
@@ -704,8 +729,10 @@ static void run_locked(push_ctx *ctx)
         size_t final_before = final_count(ctx->report);
         int64_t cursor = 0;
         ctx->raced = false;
-        while (round_page(ctx, &cursor))
+        while (!out_of_time(ctx) && round_page(ctx, &cursor))
             ;
+        if (ctx->report->time_limited)
+            break; /* I5: the rest is pending for the next run */
         /* I4: nothing more is eligible, or nothing reached a final state (what was sent
          * waits for its backoff or its resolution); a raced op gets another round. */
         bool progress = final_count(ctx->report) > final_before;
@@ -752,7 +779,7 @@ static sfa_status final_status(push_ctx *ctx)
  * stop the pull too. */
 static void run_pull(push_ctx *ctx)
 {
-    if (ctx->stop)
+    if (ctx->stop || out_of_time(ctx)) /* I5 */
         return;
     char *err = NULL;
     if (!ctx->client && sf_client_new(&ctx->client, ctx->cfg, &err) != SFA_OK) {
@@ -832,6 +859,8 @@ sfa_status sfa_sync_run(sfa_sync_report *out, sfa_agent *agent, const sfa_config
     assert_invariants(agent);
     store_lease_release(agent, ctx.run_id);
     out->api_calls = ctx.client ? sf_client_requests_made(ctx.client) : 0;
+    out->bytes_sent = ctx.client ? sf_client_bytes_sent(ctx.client) : 0;
+    out->bytes_received = ctx.client ? sf_client_bytes_received(ctx.client) : 0;
     out->elapsed_ms = time_now_ms() - start;
     sf_client_free(ctx.client);
     for (size_t i = 0; i < ctx.nkeys; i++)

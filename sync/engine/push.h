@@ -73,6 +73,8 @@ typedef struct push_ctx {
     /* Ops whose answer was lost in this run: not sent again before the next run. */
     int64_t *lost;
     size_t nlost;
+    /* I5: no batch starts at or after this time (ms since the epoch; 0: no limit). */
+    int64_t deadline_ms;
 } push_ctx;
 
 /* ---- pause.c: the run-level pause and its caps ---- */

@@ -1,6 +1,7 @@
 /* The push engine against the in-process emulator: creates, updates and deletes reach
  * Salesforce; CaseNumbers are reconciled into the mirror; API calls per batch; per-record
- * failures; references between records created offline; conflict policies; reruns. */
+ * failures; references between records created offline; conflict policies; reruns; request
+ * bodies over [sync] compress_min_bytes go gzip-compressed and arrive intact. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,6 +37,15 @@ static int setup_server_wins(void **state)
 {
     push_fixture *f = xcalloc(1, sizeof *f);
     if (push_fixture_setup(f, NULL, "conflict_policy = server-wins\n") != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int setup_plain(void **state)
+{
+    push_fixture *f = xcalloc(1, sizeof *f);
+    if (push_fixture_setup(f, NULL, "compress_min_bytes = 0\n") != 0)
         return -1;
     *state = f;
     return 0;
@@ -388,6 +398,84 @@ static void test_conflict_manual_parks_then_retry_sends_local(void **state)
     free(a);
 }
 
+/* The Content-Encoding of each composite POST the emulator logged, in order ("" none). */
+static size_t composite_encodings(push_fixture *f, const char **out, size_t max)
+{
+    cJSON *log = emu_request_log(f->emu);
+    size_t n = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, log)
+    {
+        const char *path = json_str(it, "path");
+        if (n < max && strcmp(json_str(it, "method"), "POST") == 0 && path &&
+            strstr(path, "/composite")) {
+            const char *enc = json_str(it, "contentEncoding");
+            out[n++] = enc && strcmp(enc, "gzip") == 0 ? "gzip" : "";
+        }
+    }
+    cJSON_Delete(log);
+    return n;
+}
+
+static char **create_cases(push_fixture *f, size_t n)
+{
+    char **ids = xcalloc(n, sizeof *ids);
+    for (size_t i = 0; i < n; i++) {
+        char *json = xasprintf("{\"Subject\":\"gzip case %zu \\u00fc\",\"Origin\":\"Web\"}", i);
+        ids[i] = push_fixture_create(f, "Case", json);
+        assert_non_null(ids[i]);
+        free(json);
+    }
+    return ids;
+}
+
+static void check_arrived(push_fixture *f, char **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        cJSON *s = server_record(f, ids[i], "Case");
+        char *want = xasprintf("gzip case %zu \xc3\xbc", i);
+        assert_string_equal(json_str(s, "Subject"), want);
+        assert_string_equal(json_str(s, "Origin"), "Web");
+        free(want);
+        cJSON_Delete(s);
+        free(ids[i]);
+    }
+    free(ids);
+}
+
+static void test_large_request_bodies_go_gzip_and_arrive_intact(void **state)
+{
+    push_fixture *f = *state;
+    char **one = create_cases(f, 1); /* a body under 1 KB: sent as it is */
+    sfa_sync_report rep;
+    assert_int_equal(push_fixture_sync(f, &rep), SFA_OK);
+    check_arrived(f, one, 1);
+    char **ids = create_cases(f, 50);
+    assert_int_equal(push_fixture_sync(f, &rep), SFA_OK);
+    assert_int_equal(rep.done, 50);
+    check_arrived(f, ids, 50);
+    const char *enc[8];
+    assert_int_equal(composite_encodings(f, enc, 8), 2);
+    assert_string_equal(enc[0], "");
+    assert_string_equal(enc[1], "gzip");
+    /* Wire bytes are reported, and the compressed body is far smaller than the text. */
+    assert_true(rep.bytes_sent > 0 && rep.bytes_received > 0);
+    assert_true(rep.bytes_sent < 50 * 60);
+}
+
+static void test_compression_off_sends_plain_bodies(void **state)
+{
+    push_fixture *f = *state;
+    char **ids = create_cases(f, 50);
+    sfa_sync_report rep;
+    assert_int_equal(push_fixture_sync(f, &rep), SFA_OK);
+    check_arrived(f, ids, 50);
+    const char *enc[8];
+    assert_int_equal(composite_encodings(f, enc, 8), 1);
+    assert_string_equal(enc[0], "");
+    assert_true(rep.bytes_sent > 50 * 100); /* ~170 bytes of JSON per Case */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +496,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_of_record_already_gone_is_done, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_conflict_local_wins_sends_and_logs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_large_request_bodies_go_gzip_and_arrive_intact, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_compression_off_sends_plain_bodies, setup_plain,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_conflict_server_wins_keeps_server_value,
                                         setup_server_wins, teardown),
         cmocka_unit_test_setup_teardown(test_conflict_manual_parks_then_retry_sends_local,

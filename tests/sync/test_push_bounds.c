@@ -1,7 +1,9 @@
 /* The push run's bounds (issue 8): answers that are not Salesforce's never make ops dead;
  * lost answers never loop within a run; Retry-After and far-future times are capped, so a
  * hostile header or a clock that was ahead cannot strand ops or pause the agent for
- * years; and only reference fields are rewritten from local ids to Salesforce Ids. */
+ * years; only reference fields are rewritten from local ids to Salesforce Ids; a run
+ * with max_run_seconds stops between batches, never inside one; and reading a page of
+ * ready ops costs the same whatever the backlog (store/op_sync.c I10). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +15,9 @@
 
 #include "push_fixture.h"
 #include "script_server.h"
+#include "store/op.h"
 #include "store/run.h"
+#include "store/sql.h"
 #include "util/alloc.h"
 #include "util/json.h"
 #include "util/timeutil.h"
@@ -362,6 +366,89 @@ static void test_local_id_in_a_text_field_is_sent_unchanged(void **state)
     free(contact);
 }
 
+static int setup_time_limit(void **state)
+{
+    push_fixture *f = xcalloc(1, sizeof *f);
+    emu_options eo = EMU_OPTIONS_INIT;
+    eo.latency_ms = 400; /* token 0.4 s, then 0.4 s per batch of 200 */
+    if (push_fixture_setup(f, &eo, "max_run_seconds = 1\n") != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static void test_time_limit_stops_between_batches(void **state)
+{
+    push_fixture *f = *state;
+    for (int i = 0; i < 600; i++) {
+        char *id = push_fixture_create(f, "Case", "{\"Subject\":\"timed\"}");
+        assert_non_null(id);
+        free(id);
+    }
+    sfa_sync_report rep;
+    assert_int_equal(push_fixture_sync(f, &rep), SFA_ERETRY);
+    assert_true(rep.time_limited);
+    assert_non_null(strstr(rep.message, "max_run_seconds"));
+    /* Whole batches only: every op sent was answered and written; none is left claimed. */
+    assert_true(rep.sent >= 200 && rep.sent < 600);
+    assert_int_equal(rep.sent % 200, 0);
+    assert_int_equal(rep.done, rep.sent);
+    assert_int_equal(rep.inflight_left, 0);
+    assert_int_equal(rep.pending_left, 600 - rep.done);
+    assert_int_equal(emu_record_count(f->emu, "Case", false), rep.done);
+    /* The next runs carry on where it stopped. */
+    assert_int_equal(push_fixture_converge(f, 5, &rep), SFA_OK);
+    assert_int_equal(emu_record_count(f->emu, "Case", false), 600);
+}
+
+/* Queue n Case creates through the importer (one transaction per 1,000). */
+static void import_cases(push_fixture *f, size_t n)
+{
+    FILE *t = tmpfile();
+    assert_non_null(t);
+    for (size_t i = 0; i < n; i++)
+        fprintf(t, "{\"Subject\":\"backlog %zu\"}\n", i);
+    fflush(t);
+    rewind(t);
+    sfa_import_result ir;
+    assert_int_equal(sfa_record_import(&ir, f->agent, "Case", fileno(t), 1000), SFA_OK);
+    assert_int_equal(ir.imported, n);
+    fclose(t);
+}
+
+static int count_tick(void *p)
+{
+    (*(long *)p)++;
+    return 0;
+}
+
+/* SQLite VM steps (in hundreds) to read the first page of 200 ready ops: deterministic,
+ * unlike a timer. */
+static long ready_page_cost(push_fixture *f)
+{
+    long ticks = 0;
+    sqlite3_progress_handler(store_db(f->agent), 100, count_tick, &ticks);
+    store_op *ops = NULL;
+    size_t n = 0;
+    assert_int_equal(store_outbox_ready(f->agent, time_now_ms(), 0, 200, &ops, &n), SFA_OK);
+    sqlite3_progress_handler(store_db(f->agent), 0, NULL, NULL);
+    assert_int_equal(n, 200);
+    store_ops_free(ops, n);
+    return ticks;
+}
+
+static void test_ready_page_cost_does_not_grow_with_backlog(void **state)
+{
+    push_fixture *f = *state;
+    import_cases(f, 400);
+    long small = ready_page_cost(f);
+    import_cases(f, 7600); /* 20 times the backlog */
+    long big = ready_page_cost(f);
+    /* A plan that sorts every pending op per page costs ~20 times more here. */
+    assert_true(small > 0);
+    assert_true(big < 2 * small);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -382,6 +469,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retry_after_on_a_retried_op_is_capped, setup_scripted,
                                         teardown_scripted),
         cmocka_unit_test_setup_teardown(test_next_attempt_beyond_any_backoff_is_due, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_time_limit_stops_between_batches, setup_time_limit,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_ready_page_cost_does_not_grow_with_backlog, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pause_beyond_its_cap_is_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_local_id_in_a_text_field_is_sent_unchanged, setup,
