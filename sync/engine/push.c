@@ -593,8 +593,8 @@ static void send_groups(push_ctx *ctx, store_op *ops, size_t n)
     size_t i = 0;
     while (i < n && !ctx->stop && ops[i].rank < 9 && !out_of_time(ctx)) { /* I5 */
         size_t j = i + 1;
-        while (j < n && j - i < PUSH_BATCH_MAX && ops[j].rank == ops[i].rank &&
-               same_group(&ops[i], &ops[j]))
+        size_t cap = ops[i].rank == 0 ? PUSH_CREATE_BATCH_MAX : PUSH_BATCH_MAX;
+        while (j < n && j - i < cap && ops[j].rank == ops[i].rank && same_group(&ops[i], &ops[j]))
             j++;
         size_t max = ctx->opts->max_ops;
         if (max && ctx->report->sent >= max)

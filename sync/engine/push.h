@@ -26,8 +26,15 @@
 
 /* Most records per sObject Collections request (docs/salesforce.md#sobject-collections). */
 #define PUSH_BATCH_MAX 200
-/* Ready ops read per page while scanning the outbox. */
-#define PUSH_PAGE_SIZE 1000
+/* Most creates per batch: one /composite holds up to 4 Collections upserts of
+ * PUSH_BATCH_MAX plus the one read-back query (5 such subrequests at most,
+ * docs/salesforce.md#composite). */
+#define PUSH_CREATE_BATCH_MAX (4 * PUSH_BATCH_MAX)
+/* Longest SOQL statement Salesforce accepts (docs/salesforce.md#query). */
+#define PUSH_SOQL_MAX 100000
+/* Ready ops read per page while scanning the outbox: a multiple of PUSH_CREATE_BATCH_MAX
+ * so that full pages of creates make full batches. */
+#define PUSH_PAGE_SIZE (2 * PUSH_CREATE_BATCH_MAX)
 /* After this many failed attempts a transiently failing op is dead (TOO_MANY_ATTEMPTS). */
 #define PUSH_MAX_ATTEMPTS 20
 /* Most rounds in one run (a round sends every ready op at most once). */

@@ -1,6 +1,8 @@
-/* Sending creates (and upserts): one /composite request per batch of up to 200 holds the
- * sObject Collections upsert on the key field AND the query by key that reads back Id,
- * CaseNumber and SystemModstamp: one API call per 200 creates, reconciliation included.
+/* Sending creates (and upserts): one /composite request per batch of up to 800 holds up to
+ * four sObject Collections upserts of 200 on the key field AND one query by key over all of
+ * them that reads back Id, CaseNumber and SystemModstamp: one API call per 800 creates,
+ * reconciliation included (Composite allows 5 Collections or query subrequests). A batch
+ * whose keys would make the query longer than PUSH_SOQL_MAX goes as several composites.
  *
  * Invariants:
  *   I1. A create is only ever sent as an upsert on its key (the record's local id in the
@@ -11,9 +13,11 @@
  *   I3. allOrNone is false everywhere: one bad record never holds the others back.
  */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "soql/soql.h"
 #include "util/alloc.h"
 #include "util/crashpoint.h"
 #include "util/json.h"
@@ -92,70 +96,100 @@ static void describe_failed(store_op *ops, size_t n, const sf_response *refusal)
     free(msg);
 }
 
-/* Returns 1 when the answer says the key field is missing and the batch must be re-sent
- * as plain creates. */
-static int read_keyed_answer(push_ctx *ctx, store_op *ops, size_t n, const sf_response *resp)
+/* Reads one upsert sub-result (ops of chunk c). Returns 1 when it says the key field is
+ * missing, so the chunk must be re-sent as plain creates. *key caches the describe
+ * answer within one composite (-2 = not asked). */
+static int read_upsert(push_ctx *ctx, store_op *ops, size_t n, const cJSON *up, int *key)
 {
-    const cJSON *up = push_sub_result(resp->json, "upsert");
     const cJSON *results = push_sub_records(up);
-    if (!results) {
-        sf_response fake;
-        push_sub_response(up, &fake);
-        int again = 0, key = 1;
-        if (is_missing_field_error(&fake) && strcmp(ops[0].kind, "create") == 0 &&
-            push_key_state(ctx, ops[0].sobject) != 1) {
-            key = push_key_describe(ctx, ops[0].sobject);
-            again = key == 0;
-        }
-        if (key < 0) /* describe failed: the upsert was refused, so retry later */
-            describe_failed(ops, n, &fake);
-        else if (!again)
-            push_apply_response_class(ctx, ops, n, push_classify_response(&fake), &fake);
-        sf_response_free(&fake);
-        return again;
+    if (results) {
+        apply_results(ctx, ops, n, results);
+        return 0;
     }
-    apply_results(ctx, ops, n, results);
-    const cJSON *q = push_sub_result(resp->json, "keys");
-    const cJSON *rows =
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(q, "body"), "records");
-    if (cJSON_IsArray(rows))
-        push_match_rows(ctx, ops, n, rows);
-    else
-        log_warn("read-back query failed; CaseNumber/SystemModstamp come with the next pull");
-    return 0;
+    sf_response fake;
+    push_sub_response(up, &fake);
+    int k = 1;
+    if (is_missing_field_error(&fake) && strcmp(ops[0].kind, "create") == 0 &&
+        push_key_state(ctx, ops[0].sobject) != 1) {
+        if (*key == -2) /* one describe per composite, not one per upsert */
+            *key = push_key_describe(ctx, ops[0].sobject);
+        k = *key;
+    }
+    if (k < 0) /* describe failed: the upsert was refused, so retry later */
+        describe_failed(ops, n, &fake);
+    else if (k != 0)
+        push_apply_response_class(ctx, ops, n, push_classify_response(&fake), &fake);
+    int again = k == 0;
+    sf_response_free(&fake);
+    return again;
 }
 
-static sfa_status send_keyed(push_ctx *ctx, store_op *ops, size_t n)
+/* How many of keys[0..n) fit in one query with prefix_len characters before them
+ * (SOQL length limit), at most n, at least 1. */
+static size_t keys_fitting(const char *const *keys, size_t n, size_t prefix_len)
 {
-    const char *field = NULL, *value = NULL;
-    push_op_key(ctx, &ops[0], &field, &value);
-    const char **keys = xcalloc(n, sizeof *keys);
-    for (size_t i = 0; i < n; i++)
-        push_op_key(ctx, &ops[i], &field, &keys[i]);
+    size_t len = prefix_len, m = 0;
+    for (; m < n; m++) {
+        char *q = soql_quote(keys[m]);
+        len += strlen(q) + 1; /* the comma */
+        free(q);
+        if (len > PUSH_SOQL_MAX)
+            break;
+    }
+    return m ? m : 1;
+}
+
+/* One /composite: ceil(n / PUSH_BATCH_MAX) upserts (at most 4) on the key, then one query
+ * by key over all n. n fits in the query (keys_fitting). */
+static sfa_status send_keyed_one(push_ctx *ctx, store_op *ops, size_t n, const char *field,
+                                 const char **keys)
+{
     const char *ver = sf_client_api_version(ctx->client);
     char *up_url =
         xasprintf("/services/data/%s/composite/sobjects/%s/%s", ver, ops[0].sobject, field);
     char *select = push_reconcile_select(ops[0].sobject, field);
     char *soql = push_soql_in(select, ops[0].sobject, field, keys, n);
     char *q_url = push_query_path(ver, soql);
+    size_t nchunks = (n + PUSH_BATCH_MAX - 1) / PUSH_BATCH_MAX;
     cJSON *body = cJSON_CreateObject();
     cJSON_AddBoolToObject(body, "allOrNone", false);
     cJSON_AddBoolToObject(body, "collateSubrequests", false); /* I2 */
     cJSON *subs = cJSON_AddArrayToObject(body, "compositeRequest");
-    cJSON_AddItemToArray(
-        subs, subrequest("PATCH", up_url, "upsert", collection_body(ops, n, ctx, true))); /* I1 */
+    for (size_t c = 0; c < nchunks; c++) {
+        size_t off = c * PUSH_BATCH_MAX, len = n - off < PUSH_BATCH_MAX ? n - off : PUSH_BATCH_MAX;
+        char ref[16];
+        snprintf(ref, sizeof ref, c ? "upsert%zu" : "upsert", c);
+        cJSON_AddItemToArray(subs, subrequest("PATCH", up_url, ref,
+                                              collection_body(ops + off, len, ctx, true))); /* I1 */
+    }
     cJSON_AddItemToArray(subs, subrequest("GET", q_url, "keys", NULL));
     sf_response resp;
     sfa_status rc = push_request(ctx, "POST", "composite", body, &resp);
     CRASH_POINT("push.after_response");
-    int again = 0;
+    bool *again = xcalloc(nchunks, sizeof *again);
     if (rc == SFA_OK) {
         push_resp_class cls = push_classify_response(&resp);
-        if (cls == PUSH_RESP_OK && cJSON_IsObject(resp.json))
-            again = read_keyed_answer(ctx, ops, n, &resp);
-        else /* a 200 that is not a composite answer is as good as lost */
+        if (cls == PUSH_RESP_OK && cJSON_IsObject(resp.json)) {
+            int key = -2;
+            for (size_t c = 0; c < nchunks; c++) {
+                size_t off = c * PUSH_BATCH_MAX;
+                size_t len = n - off < PUSH_BATCH_MAX ? n - off : PUSH_BATCH_MAX;
+                char ref[16];
+                snprintf(ref, sizeof ref, c ? "upsert%zu" : "upsert", c);
+                again[c] = read_upsert(ctx, ops + off, len, push_sub_result(resp.json, ref), &key);
+            }
+            const cJSON *q = push_sub_result(resp.json, "keys");
+            const cJSON *rows = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(q, "body"), "records");
+            if (cJSON_IsArray(rows))
+                push_match_rows(ctx, ops, n, rows);
+            else
+                log_warn(
+                    "read-back query failed; CaseNumber/SystemModstamp come with the next pull");
+        } else { /* a 200 that is not a composite answer is as good as lost */
             push_apply_response_class(ctx, ops, n, cls == PUSH_RESP_OK ? PUSH_RESP_UNKNOWN : cls,
                                       &resp);
+        }
     }
     sf_response_free(&resp);
     cJSON_Delete(body);
@@ -163,9 +197,35 @@ static sfa_status send_keyed(push_ctx *ctx, store_op *ops, size_t n)
     free(soql);
     free(select);
     free(up_url);
+    for (size_t c = 0; c < nchunks && !ctx->stop; c++) {
+        size_t off = c * PUSH_BATCH_MAX, len = n - off < PUSH_BATCH_MAX ? n - off : PUSH_BATCH_MAX;
+        if (again[c])
+            rc = send_plain(ctx, ops + off, len);
+    }
+    free(again);
+    return rc;
+}
+
+/* Keyed creates: as many per /composite as the upserts and the read-back query allow. */
+static sfa_status send_keyed(push_ctx *ctx, store_op *ops, size_t n)
+{
+    const char *field = NULL;
+    const char **keys = xcalloc(n, sizeof *keys);
+    for (size_t i = 0; i < n; i++)
+        push_op_key(ctx, &ops[i], &field, &keys[i]);
+    char *select = push_reconcile_select(ops[0].sobject, field);
+    char *prefix = push_soql_in(select, ops[0].sobject, field, keys, 0);
+    size_t prefix_len = strlen(prefix);
+    free(prefix);
+    free(select);
+    sfa_status rc = SFA_OK;
+    for (size_t i = 0; i < n && rc == SFA_OK && !ctx->stop;) {
+        size_t m = n - i < PUSH_CREATE_BATCH_MAX ? n - i : PUSH_CREATE_BATCH_MAX;
+        m = keys_fitting(keys + i, m, prefix_len);
+        rc = send_keyed_one(ctx, ops + i, m, field, keys + i);
+        i += m;
+    }
     free(keys);
-    if (again)
-        return send_plain(ctx, ops, n);
     return rc;
 }
 
@@ -229,7 +289,10 @@ sfa_status push_send_creates(push_ctx *ctx, store_op *ops, size_t n)
     int key = strcmp(ops[0].kind, "create") == 0 ? push_key_state(ctx, ops[0].sobject) : 1;
     if (ctx->stop) /* the describe cache could not be read: nothing sent, ops released */
         return ctx->stop_status;
-    if (key == 0)
-        return send_plain(ctx, ops, n);
-    return send_keyed(ctx, ops, n);
+    if (key != 0)
+        return send_keyed(ctx, ops, n);
+    sfa_status rc = SFA_OK; /* plain creates: one Collections create per PUSH_BATCH_MAX */
+    for (size_t i = 0; i < n && rc == SFA_OK && !ctx->stop; i += PUSH_BATCH_MAX)
+        rc = send_plain(ctx, ops + i, n - i < PUSH_BATCH_MAX ? n - i : PUSH_BATCH_MAX);
+    return rc;
 }

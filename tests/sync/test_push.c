@@ -109,19 +109,20 @@ static void test_creates_reach_server_and_case_number_is_reconciled(void **state
     free(b);
 }
 
-static void test_one_api_call_per_200_creates(void **state)
+static void test_one_api_call_per_800_creates(void **state)
 {
     push_fixture *f = *state;
-    for (int i = 0; i < 400; i++) {
+    for (int i = 0; i < 1000; i++) {
         char *id = push_fixture_create(f, "Case", "{\"Subject\":\"bulk\"}");
         assert_non_null(id);
         free(id);
     }
     sfa_sync_report rep;
     assert_int_equal(push_fixture_sync(f, &rep), SFA_OK);
-    assert_int_equal(rep.done, 400);
-    assert_int_equal(emu_record_count(f->emu, "Case", false), 400);
-    /* Two composite calls (upsert + reconcile query each) and one token request. */
+    assert_int_equal(rep.done, 1000);
+    assert_int_equal(emu_record_count(f->emu, "Case", false), 1000);
+    /* Two composite calls (800: four upserts + one query; 200: one upsert + one query)
+     * and one token request. */
     assert_int_equal(emu_request_count(f->emu, NULL, "/services/data/*"), 2);
     assert_true(rep.api_calls <= 3);
     sfa_record_array list = {0};
@@ -481,7 +482,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_creates_reach_server_and_case_number_is_reconciled,
                                         setup, teardown),
-        cmocka_unit_test_setup_teardown(test_one_api_call_per_200_creates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_api_call_per_800_creates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_api_calls_per_200_updates_one_per_200_deletes,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_failure_is_dead_with_code_others_done, setup,

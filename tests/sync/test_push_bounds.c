@@ -338,6 +338,34 @@ static void test_pause_beyond_its_cap_is_ignored(void **state)
 
 /* A Case whose Description is a valid-looking local id of another record: text, sent as
  * typed; its ContactId, a reference, is sent as the Contact's Salesforce Id. */
+/* A create batch holds up to 800 records in one /composite, but its one read-back query
+ * must stay within SOQL's 100,000 characters: 800 upserts on 250-character External ID
+ * values (~253 characters each in the IN list) go as three composites of at most 394. */
+static void test_long_upsert_keys_split_the_batch_to_fit_the_query(void **state)
+{
+    push_fixture *f = *state;
+    char value[251];
+    for (int i = 0; i < 800; i++) {
+        memset(value, 'k', 250);
+        value[250] = '\0';
+        char tag[16];
+        int len = snprintf(tag, sizeof tag, "%d", i);
+        memcpy(value, tag, (size_t)len);
+        char *id = NULL;
+        assert_int_equal(sfa_record_upsert(&id, f->agent, "Contact", "External_Ref__c", value,
+                                           "{\"LastName\":\"Long\"}"),
+                         SFA_OK);
+        free(id);
+    }
+    sfa_sync_report rep;
+    assert_int_equal(push_fixture_sync(f, &rep), SFA_OK);
+    assert_int_equal(rep.done, 800);
+    assert_int_equal(rep.pending_left, 0);
+    assert_int_equal(rep.inflight_left, 0);
+    assert_int_equal(emu_record_count(f->emu, "Contact", false), 800);
+    assert_int_equal(emu_request_count(f->emu, NULL, "/services/data/*"), 3);
+}
+
 static void test_local_id_in_a_text_field_is_sent_unchanged(void **state)
 {
     push_fixture *f = *state;
@@ -370,7 +398,7 @@ static int setup_time_limit(void **state)
 {
     push_fixture *f = xcalloc(1, sizeof *f);
     emu_options eo = EMU_OPTIONS_INIT;
-    eo.latency_ms = 400; /* token 0.4 s, then 0.4 s per batch of 200 */
+    eo.latency_ms = 400; /* token 0.4 s, then 0.4 s per batch of 800 creates */
     if (push_fixture_setup(f, &eo, "max_run_seconds = 1\n") != 0)
         return -1;
     *state = f;
@@ -380,7 +408,7 @@ static int setup_time_limit(void **state)
 static void test_time_limit_stops_between_batches(void **state)
 {
     push_fixture *f = *state;
-    for (int i = 0; i < 600; i++) {
+    for (int i = 0; i < 2400; i++) {
         char *id = push_fixture_create(f, "Case", "{\"Subject\":\"timed\"}");
         assert_non_null(id);
         free(id);
@@ -390,15 +418,15 @@ static void test_time_limit_stops_between_batches(void **state)
     assert_true(rep.time_limited);
     assert_non_null(strstr(rep.message, "max_run_seconds"));
     /* Whole batches only: every op sent was answered and written; none is left claimed. */
-    assert_true(rep.sent >= 200 && rep.sent < 600);
-    assert_int_equal(rep.sent % 200, 0);
+    assert_true(rep.sent >= 800 && rep.sent < 2400);
+    assert_int_equal(rep.sent % 800, 0);
     assert_int_equal(rep.done, rep.sent);
     assert_int_equal(rep.inflight_left, 0);
-    assert_int_equal(rep.pending_left, 600 - rep.done);
+    assert_int_equal(rep.pending_left, 2400 - rep.done);
     assert_int_equal(emu_record_count(f->emu, "Case", false), rep.done);
     /* The next runs carry on where it stopped. */
     assert_int_equal(push_fixture_converge(f, 5, &rep), SFA_OK);
-    assert_int_equal(emu_record_count(f->emu, "Case", false), 600);
+    assert_int_equal(emu_record_count(f->emu, "Case", false), 2400);
 }
 
 /* Queue n Case creates through the importer (one transaction per 1,000). */
@@ -475,6 +503,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ready_page_cost_does_not_grow_with_backlog, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pause_beyond_its_cap_is_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_upsert_keys_split_the_batch_to_fit_the_query,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_local_id_in_a_text_field_is_sent_unchanged, setup,
                                         teardown),
     };

@@ -325,25 +325,25 @@ static void test_limit_exceeded_pauses_without_attempts(void **state)
 static void test_api_share_stops_pushing(void **state)
 {
     push_fixture *f = *state;
-    char **ids = make_cases(f, 400);
+    char **ids = make_cases(f, 1600);
     sfa_config_free(f->cfg);
     f->cfg = push_fixture_config(emu_base_url(f->emu), "api_limit_share = 0.5\n");
-    /* After the first batch 1 of 2 requests is used: half, so the run stops there. */
+    /* After the first batch (800 creates) 1 of 2 requests is used: half, so the run stops there. */
     emu_set_api_limit(f->emu, 2);
     sfa_sync_report rep;
     sfa_status rc = push_fixture_sync(f, &rep);
     assert_int_equal(rc, SFA_ELIMIT);
     assert_non_null(strstr(rep.message, "api_limit_share"));
-    assert_int_equal(emu_record_count(f->emu, "Case", false), 200);
-    assert_int_equal(rep.pending_left, 200);
+    assert_int_equal(emu_record_count(f->emu, "Case", false), 800);
+    assert_int_equal(rep.pending_left, 800);
     int64_t until = 0;
     assert_int_equal(store_pause_get(f->agent, &until, NULL, NULL), SFA_OK);
     assert_true(until > time_now_ms()); /* scheduled runs wait instead of probing */
-    sfa_op *op = push_fixture_first_op(f, ids[399]);
+    sfa_op *op = push_fixture_first_op(f, ids[1599]);
     assert_int_equal(op->state, SFA_OP_STATE_PENDING);
     assert_int_equal(op->attempts, 0);
     sfa_op_free(op);
-    free_ids(ids, 400);
+    free_ids(ids, 1600);
 }
 
 static void test_second_run_is_busy_and_sends_nothing(void **state)
