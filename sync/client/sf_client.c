@@ -282,8 +282,12 @@ static bool tls_unverified(CURLcode rc)
  * the request as issued, headers and body together (a 5,000-byte POST body gives about
  * 5,150); SIZE_DOWNLOAD is the answer's body as it arrived, before content decoding, and
  * HEADER_SIZE its headers. */
-static void count_wire_bytes(sf_client *c, long request_size)
+static void count_wire_bytes(sf_client *c, long request_size, size_t body_len)
 {
+    /* A small body goes out in the same send as the headers and REQUEST_SIZE includes it;
+     * a large one is sent on its own and REQUEST_SIZE is the headers alone. */
+    if (request_size >= 0 && (size_t)request_size < body_len)
+        request_size += (long)body_len;
     curl_off_t down = 0;
     long header_in = 0;
     curl_easy_getinfo(c->curl, CURLINFO_SIZE_DOWNLOAD_T, &down);
@@ -309,7 +313,7 @@ static sfa_status perform(sf_client *c, const char *method, const char *url,
     resp->outcome = sf_outcome_from_curl(rc, request_size);
     if (resp->outcome != SF_NOT_SENT)
         c->requests++; /* reached (or may have reached) Salesforce: what the org counts */
-    count_wire_bytes(c, request_size);
+    count_wire_bytes(c, request_size, resp->outcome != SF_NOT_SENT ? len : 0);
     if (x.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
         /* I9: the request was sent and may have been applied; the answer is lost. */
         resp->outcome = SF_UNKNOWN;
@@ -558,6 +562,10 @@ static struct curl_slist *request_headers(const sf_client *c, const char *method
         char *ct = xasprintf("Content-Type: %s", content_type);
         h = curl_slist_append(h, ct);
         free(ct);
+        /* No "Expect: 100-continue" (libcurl adds it to bodies over 1 KB): on a thin link it
+         * costs a round trip per request, and with it CURLINFO_REQUEST_SIZE counts only the
+         * headers, so the wire-byte report (I12) missed the body. */
+        h = curl_slist_append(h, "Expect:");
     }
     if (gzipped)
         h = curl_slist_append(h, "Content-Encoding: gzip"); /* I11 */

@@ -475,6 +475,14 @@ static void test_compression_off_sends_plain_bodies(void **state)
     assert_int_equal(composite_encodings(f, enc, 8), 1);
     assert_string_equal(enc[0], "");
     assert_true(rep.bytes_sent > 50 * 100); /* ~170 bytes of JSON per Case */
+    /* A body libcurl sends apart from the headers (800 Cases, ~140 KB) is counted too. */
+    char **many = create_cases(f, 800);
+    assert_int_equal(push_fixture_sync(f, &rep), SFA_OK);
+    assert_int_equal(rep.done, 800);
+    assert_true(rep.bytes_sent > 800 * 100);
+    for (int i = 0; i < 800; i++)
+        free(many[i]);
+    free(many);
 }
 
 int main(void)
