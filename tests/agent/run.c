@@ -3,6 +3,12 @@
  * redirected to files in the test's scratch directory (no pipe deadlocks on big output).
  */
 #include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,4 +134,31 @@ void run_remove_dir(const char *dir)
         closedir(d);
     }
     rmdir(dir);
+}
+
+#define RUN_MAX_ARGS 24
+
+void run_sfagent_db(run_result *res, const char *scratch_dir, const char *db, const char *arg0, ...)
+{
+    const char *args[RUN_MAX_ARGS] = {"--db", db};
+    size_t n = 2;
+    va_list ap;
+    va_start(ap, arg0);
+    for (const char *a = arg0; a; a = va_arg(ap, const char *)) {
+        assert_true(n < RUN_MAX_ARGS - 1);
+        args[n++] = a;
+    }
+    va_end(ap);
+    args[n] = NULL;
+    run_sfagent(res, scratch_dir, NULL, NULL, args);
+}
+
+void run_expect(const run_result *res, int code, const char *out_has, const char *err_has)
+{
+    if (res->code != code)
+        fail_msg("exit %d, wanted %d; stdout: %s; stderr: %s", res->code, code, res->out, res->err);
+    if (out_has && !strstr(res->out, out_has))
+        fail_msg("stdout lacks '%s': %s", out_has, res->out);
+    if (err_has && !strstr(res->err, err_has))
+        fail_msg("stderr lacks '%s': %s", err_has, res->err);
 }

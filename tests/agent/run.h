@@ -19,6 +19,14 @@ void run_sfagent(run_result *res, const char *scratch_dir, const char *env_db,
 
 void run_result_free(run_result *res);
 
+/* sfagent --db DB ARG... (arguments NULL-terminated), as run_sfagent. */
+void run_sfagent_db(run_result *res, const char *scratch_dir, const char *db, const char *arg0,
+                    ...);
+
+/* Fail the test unless res exited with code and its stdout / stderr contain out_has /
+ * err_has (NULL: anything). */
+void run_expect(const run_result *res, int code, const char *out_has, const char *err_has);
+
 /* Number of '\n'-terminated lines in s. */
 int run_count_lines(const char *s);
 

@@ -27,21 +27,7 @@ typedef struct fixture {
     emu *e;
 } fixture;
 
-/* sfagent --db DB args... (NULL-terminated); the result is the caller's. */
-static void sfa(run_result *r, const fixture *f, const char *arg0, ...)
-{
-    const char *args[MAX_ARGS] = {"--db", f->db};
-    size_t n = 2;
-    va_list ap;
-    va_start(ap, arg0);
-    for (const char *a = arg0; a; a = va_arg(ap, const char *)) {
-        assert_true(n < MAX_ARGS - 1);
-        args[n++] = a;
-    }
-    va_end(ap);
-    args[n] = NULL;
-    run_sfagent(r, f->dir, NULL, NULL, args);
-}
+#define sfa(r, f, ...) run_sfagent_db((r), (f)->dir, (f)->db, __VA_ARGS__)
 
 /* Run and expect code; returns stdout (caller frees). */
 static char *expect(const fixture *f, int code, const char *arg0, ...)

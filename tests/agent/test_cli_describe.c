@@ -51,37 +51,13 @@ static void start_emu(fixture *f, const char *custom)
     write_config(f);
 }
 
-/* sfagent --db DB args... */
-static void sfa(run_result *r, const fixture *f, const char *arg0, ...)
-{
-    const char *args[MAX_ARGS] = {"--db", f->db};
-    size_t n = 2;
-    va_list ap;
-    va_start(ap, arg0);
-    for (const char *a = arg0; a; a = va_arg(ap, const char *)) {
-        assert_true(n < MAX_ARGS - 1);
-        args[n++] = a;
-    }
-    va_end(ap);
-    args[n] = NULL;
-    run_sfagent(r, f->dir, NULL, NULL, args);
-}
-
-static void expect(const run_result *r, int code, const char *out_has, const char *err_has)
-{
-    if (r->code != code)
-        fail_msg("exit %d, wanted %d; stderr: %s", r->code, code, r->err);
-    if (out_has && !strstr(r->out, out_has))
-        fail_msg("stdout lacks '%s': %s", out_has, r->out);
-    if (err_has && !strstr(r->err, err_has))
-        fail_msg("stderr lacks '%s': %s", err_has, r->err);
-}
+#define sfa(r, f, ...) run_sfagent_db((r), (f)->dir, (f)->db, __VA_ARGS__)
 
 #define RUN(f, code, out_has, err_has, ...)                                                        \
     do {                                                                                           \
         run_result r_;                                                                             \
         sfa(&r_, (f), __VA_ARGS__, (const char *)NULL);                                            \
-        expect(&r_, (code), (out_has), (err_has));                                                 \
+        run_expect(&r_, (code), (out_has), (err_has));                                             \
         run_result_free(&r_);                                                                      \
     } while (0)
 
@@ -121,7 +97,7 @@ static void expect_refused_unchanged(const fixture *f, const char *msg, const ch
     assert_int_equal(stat(f->db, &sb), 0);
     run_result r;
     sfa(&r, f, a1, a2, a3, a4, a5, a6, (const char *)NULL);
-    expect(&r, 65, NULL, msg);
+    run_expect(&r, 65, NULL, msg);
     run_result_free(&r);
     char *after = run_read_file(f->db);
     assert_int_equal(stat(f->db, &sa), 0);
@@ -164,7 +140,7 @@ static void test_describe_online_then_offline(void **state)
                              "--set", "Status=Workign");
     run_result c;
     sfa(&c, f, "case", "create", "--subject", "x", (const char *)NULL);
-    expect(&c, 0, "loc-", NULL);
+    run_expect(&c, 0, "loc-", NULL);
     c.out[strcspn(c.out, "\n")] = '\0';
     expect_refused_unchanged(f, "did you mean 'Subject'?", "case", "update", c.out, "--set",
                              "Subjet=y", NULL);
@@ -245,7 +221,7 @@ static void test_completion_candidates(void **state)
     expect_lines(CANDIDATES(f, "completion", ""), "bash\nzsh\nfish\n");
     run_result r;
     sfa(&r, f, "completion", "bash", (const char *)NULL);
-    expect(&r, 0, "complete -F _sfagent sfagent", NULL);
+    run_expect(&r, 0, "complete -F _sfagent sfagent", NULL);
     run_result_free(&r);
 }
 

@@ -19,7 +19,6 @@
 #include "agent/run.h"
 #include "emulator.h"
 
-#define MAX_ARGS 24
 
 typedef struct fixture {
     char dir[64];
@@ -28,31 +27,7 @@ typedef struct fixture {
     emu *e;
 } fixture;
 
-/* sfagent --db DB args... into *r (caller frees). */
-static void sfa(run_result *r, const fixture *f, const char *arg0, ...)
-{
-    const char *args[MAX_ARGS] = {"--db", f->db};
-    size_t n = 2;
-    va_list ap;
-    va_start(ap, arg0);
-    for (const char *a = arg0; a; a = va_arg(ap, const char *)) {
-        assert_true(n < MAX_ARGS - 1);
-        args[n++] = a;
-    }
-    va_end(ap);
-    args[n] = NULL;
-    run_sfagent(r, f->dir, NULL, NULL, args);
-}
-
-static void expect(const run_result *r, int code, const char *out_has, const char *err_has)
-{
-    if (r->code != code)
-        fail_msg("exit %d, wanted %d; stdout: %s; stderr: %s", r->code, code, r->out, r->err);
-    if (out_has && !strstr(r->out, out_has))
-        fail_msg("stdout lacks '%s': %s", out_has, r->out);
-    if (err_has && !strstr(r->err, err_has))
-        fail_msg("stderr lacks '%s': %s", err_has, r->err);
-}
+#define sfa(r, f, ...) run_sfagent_db((r), (f)->dir, (f)->db, __VA_ARGS__)
 
 static void expect_lacks(const run_result *r, const char *text)
 {
@@ -64,7 +39,7 @@ static void expect_lacks(const run_result *r, const char *text)
     do {                                                                                           \
         run_result r_;                                                                             \
         sfa(&r_, (f), __VA_ARGS__, (const char *)NULL);                                            \
-        expect(&r_, (code), (out_has), (err_has));                                                 \
+        run_expect(&r_, (code), (out_has), (err_has));                                             \
         run_result_free(&r_);                                                                      \
     } while (0)
 
@@ -122,12 +97,12 @@ static void test_list_fields_choose_table_columns(void **state)
     run_result r;
     /* Any letter case in, Salesforce's spelling out; Status (a default column) is gone. */
     sfa(&r, f, "case", "list", "--fields", "priority, subject", (const char *)NULL);
-    expect(&r, 0, "Priority", NULL);
+    run_expect(&r, 0, "Priority", NULL);
     const char *pri = strstr(r.out, "Priority"), *sub = strstr(r.out, "Subject");
     assert_non_null(sub);
     assert_true(pri < sub); /* the order asked for */
-    expect(&r, 0, "High", NULL);
-    expect(&r, 0, "Printer on fire", NULL);
+    run_expect(&r, 0, "High", NULL);
+    run_expect(&r, 0, "Printer on fire", NULL);
     expect_lacks(&r, "Status");
     expect_lacks(&r, "priority");
     run_result_free(&r);
@@ -142,10 +117,10 @@ static void test_list_fields_choose_json_keys(void **state)
         "Priority=High");
     run_result r;
     sfa(&r, f, "--json", "case", "list", "--fields", "PRIORITY,Origin", (const char *)NULL);
-    expect(&r, 0, "\"Priority\":\t\"High\"", NULL);
-    expect(&r, 0, "\"Origin\":\tnull", NULL); /* asked for, not set: null */
+    run_expect(&r, 0, "\"Priority\":\t\"High\"", NULL);
+    run_expect(&r, 0, "\"Origin\":\tnull", NULL); /* asked for, not set: null */
     expect_lacks(&r, "\"Subject\"");
-    expect(&r, 0, "\"localId\"", NULL); /* the record's identity is still there */
+    run_expect(&r, 0, "\"localId\"", NULL); /* the record's identity is still there */
     run_result_free(&r);
     RUN(f, 0, "\"Subject\":\t\"Printer on fire\"", NULL, "--json", "case", "list");
 }
@@ -195,7 +170,7 @@ static void test_described_object_names_are_stored_canonically(void **state)
     RUN(f, 0, "Account", NULL, "describe", "--config", f->ini);
     run_result r;
     sfa(&r, f, "record", "create", "account", "--set", "Name=Acme", (const char *)NULL);
-    expect(&r, 0, "loc-", NULL);
+    run_expect(&r, 0, "loc-", NULL);
     char local_id[64];
     snprintf(local_id, sizeof local_id, "%.*s", (int)strcspn(r.out, "\r\n"), r.out);
     run_result_free(&r);

@@ -20,7 +20,6 @@
 #include "emulator.h"
 #include "util/timeutil.h"
 
-#define MAX_ARGS  24
 #define MINUTE_MS 60000LL
 
 typedef struct fixture {
@@ -43,37 +42,13 @@ static void write_config(const fixture *f)
     assert_int_equal(chmod(f->ini, 0600), 0);
 }
 
-/* sfagent --db DB args...; the result in *r (caller frees). */
-static void sfa(run_result *r, const fixture *f, const char *arg0, ...)
-{
-    const char *args[MAX_ARGS] = {"--db", f->db};
-    size_t n = 2;
-    va_list ap;
-    va_start(ap, arg0);
-    for (const char *a = arg0; a; a = va_arg(ap, const char *)) {
-        assert_true(n < MAX_ARGS - 1);
-        args[n++] = a;
-    }
-    va_end(ap);
-    args[n] = NULL;
-    run_sfagent(r, f->dir, NULL, NULL, args);
-}
-
-static void expect(const run_result *r, int code, const char *out_has, const char *err_has)
-{
-    if (r->code != code)
-        fail_msg("exit %d, wanted %d; stdout: %s; stderr: %s", r->code, code, r->out, r->err);
-    if (out_has && !strstr(r->out, out_has))
-        fail_msg("stdout lacks '%s': %s", out_has, r->out);
-    if (err_has && !strstr(r->err, err_has))
-        fail_msg("stderr lacks '%s': %s", err_has, r->err);
-}
+#define sfa(r, f, ...) run_sfagent_db((r), (f)->dir, (f)->db, __VA_ARGS__)
 
 #define RUN(f, code, out_has, err_has, ...)                                                        \
     do {                                                                                           \
         run_result r_;                                                                             \
         sfa(&r_, (f), __VA_ARGS__, (const char *)NULL);                                            \
-        expect(&r_, (code), (out_has), (err_has));                                                 \
+        run_expect(&r_, (code), (out_has), (err_has));                                             \
         run_result_free(&r_);                                                                      \
     } while (0)
 
@@ -143,7 +118,7 @@ static void test_server_create_and_delete_follow_sync(void **state)
     RUN(f, 66, NULL, NULL, "case", "get", id);
     run_result r;
     sfa(&r, f, "case", "list", (const char *)NULL);
-    expect(&r, 0, "(0 records)", NULL);
+    run_expect(&r, 0, "(0 records)", NULL);
     assert_null(strstr(r.out, number));
     run_result_free(&r);
     free(number);
@@ -182,8 +157,8 @@ static void test_refresh_offline_shows_stale_cached_copy(void **state)
     f->e = NULL;
     run_result r;
     sfa(&r, f, "case", "get", number, "--refresh", "--config", f->ini, (const char *)NULL);
-    expect(&r, 0, "cached", "may be stale");
-    expect(&r, 0, number, "cached copy last updated");
+    run_expect(&r, 0, "cached", "may be stale");
+    run_expect(&r, 0, number, "cached copy last updated");
     assert_non_null(strstr(r.err, " s ago"));
     run_result_free(&r);
     free(number);
@@ -210,7 +185,7 @@ static void test_case_get_shows_referenced_contact(void **state)
     RUN(f, 0, "2 pulled", NULL, "sync", "--pull-only", "--config", f->ini);
     run_result r;
     sfa(&r, f, "contact", "get", contact, (const char *)NULL);
-    expect(&r, 0, "Local id", NULL);
+    run_expect(&r, 0, "Local id", NULL);
     char local[64];
     const char *at = strstr(r.out, "loc-");
     assert_non_null(at);
@@ -229,7 +204,7 @@ static void test_case_get_shows_referenced_contact(void **state)
     char set[96];
     snprintf(set, sizeof set, "ContactId=%s", id15);
     sfa(&r, f, "case", "create", "--subject", "short id", "--set", set, (const char *)NULL);
-    expect(&r, 0, "loc-", NULL);
+    run_expect(&r, 0, "loc-", NULL);
     char mine[64];
     first_line(mine, sizeof mine, &r);
     run_result_free(&r);
@@ -237,13 +212,13 @@ static void test_case_get_shows_referenced_contact(void **state)
     RUN(f, 0, want, NULL, "case", "get", mine);
     /* A parent created here: by local id before sync, and still after push and pull. */
     sfa(&r, f, "contact", "create", "--last-name", "Offline", (const char *)NULL);
-    expect(&r, 0, "loc-", NULL);
+    run_expect(&r, 0, "loc-", NULL);
     char parent[64];
     first_line(parent, sizeof parent, &r);
     run_result_free(&r);
     snprintf(set, sizeof set, "ContactId=%s", parent);
     sfa(&r, f, "case", "create", "--subject", "child", "--set", set, (const char *)NULL);
-    expect(&r, 0, "loc-", NULL);
+    run_expect(&r, 0, "loc-", NULL);
     char child[64];
     first_line(child, sizeof child, &r);
     run_result_free(&r);
@@ -251,7 +226,7 @@ static void test_case_get_shows_referenced_contact(void **state)
     RUN(f, 0, want, NULL, "case", "get", child);
     RUN(f, 0, NULL, NULL, "sync", "--config", f->ini);
     sfa(&r, f, "--json", "case", "get", child, (const char *)NULL);
-    expect(&r, 0, "\"references\"", NULL);
+    run_expect(&r, 0, "\"references\"", NULL);
     cJSON *j = cJSON_Parse(r.out);
     run_result_free(&r);
     const cJSON *fields = cJSON_GetObjectItem(j, "fields");
