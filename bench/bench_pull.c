@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_emu.h"
 #include "emulator/emulator.h"
 #include "sfagent/agent.h"
 #include "sfagent/record.h"
@@ -28,68 +29,11 @@
 #include "util/alloc.h"
 #include "util/timeutil.h"
 
-typedef struct bench_emu {
-    emu *in_process;
-    pid_t pid;
-    char url[128];
-} bench_emu;
-
-static long peak_rss_kb(void)
+static int start_emu(bench_emu *b, const char *state)
 {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
-}
-
-static int emu_spawn(bench_emu *b, const char *bin, const char *state)
-{
-    int fds[2];
-    if (pipe(fds) != 0)
-        return -1;
-    b->pid = fork();
-    if (b->pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        execl(bin, bin, "--port", "0", "--state", state, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    char line[256] = "";
-    int rc = f && fgets(line, sizeof line, f) ? 0 : -1;
-    const char *at = strstr(line, "http://");
-    if (rc == 0 && at) {
-        snprintf(b->url, sizeof b->url, "%s", at);
-        b->url[strcspn(b->url, "\r\n")] = '\0';
-    } else {
-        rc = -1;
-    }
-    if (f)
-        fclose(f);
-    return rc;
-}
-
-static int emu_run(bench_emu *b, const char *state)
-{
-    memset(b, 0, sizeof *b);
-    const char *bin = getenv("SFAGENT_EMULATOR_BIN");
-    if (bin && *bin)
-        return emu_spawn(b, bin, state);
     emu_options eo = EMU_OPTIONS_INIT;
     eo.state_file = state;
-    if (emu_start(&b->in_process, &eo) != 0)
-        return -1;
-    snprintf(b->url, sizeof b->url, "%s", emu_base_url(b->in_process));
-    return 0;
-}
-
-static void emu_end(bench_emu *b)
-{
-    emu_stop(b->in_process);
-    if (b->pid > 0) {
-        kill(b->pid, SIGTERM);
-        waitpid(b->pid, NULL, 0);
-    }
+    return bench_emu_start(b, &eo);
 }
 
 /* Seed n Cases (and remember the first `changed` Ids to edit later) into state. */
@@ -246,26 +190,26 @@ int main(int argc, char **argv)
     if (in_child(state, n, ids, CHANGED, false) != 0)
         return 1;
     bench_emu b;
-    if (emu_run(&b, state) != 0)
+    if (start_emu(&b, state) != 0)
         return 1;
     sfa_config *cfg = config_for(b.url);
     sfa_agent *agent = NULL;
     sfa_open_options oo = SFA_OPEN_OPTIONS_INIT;
     if (!cfg || sfa_agent_open(&agent, dbp, &oo) != SFA_OK)
         return 1;
-    long rss0 = peak_rss_kb();
+    long rss0 = bench_peak_rss_kb();
     sfa_sync_report r1;
     sfa_status st1 = pull(agent, cfg, &r1);
-    long rss1 = peak_rss_kb();
-    emu_end(&b);
+    long rss1 = bench_peak_rss_kb();
+    bench_emu_stop(&b);
     in_child(state, n, ids, CHANGED, true);
-    if (emu_run(&b, state) != 0)
+    if (start_emu(&b, state) != 0)
         return 1;
     sfa_config_free(cfg);
     cfg = config_for(b.url);
     sfa_sync_report r2;
     sfa_status st2 = pull(agent, cfg, &r2);
-    emu_end(&b);
+    bench_emu_stop(&b);
     double raw = raw_rate(dir, b.url, n);
     double rate = (double)r1.pulled * 1000.0 / (double)(r1.elapsed_ms ? r1.elapsed_ms : 1);
     printf("bench_pull: %zu Cases, emulator %s\n", n,

@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_emu.h"
 #include "emulator/emulator.h"
 #include "sfagent/agent.h"
 #include "sfagent/record.h"
@@ -31,6 +32,13 @@
 #include "sync/client/config_internal.h"
 #include "util/alloc.h"
 #include "util/timeutil.h"
+
+static int start_emu(bench_emu *b, int latency_ms)
+{
+    emu_options eo = EMU_OPTIONS_INIT;
+    eo.latency_ms = latency_ms;
+    return bench_emu_start(b, &eo);
+}
 
 typedef struct bench_result {
     size_t n;
@@ -43,79 +51,12 @@ typedef struct bench_result {
     sfa_status status;
 } bench_result;
 
-static long peak_rss_kb(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
-}
-
 static double thread_cpu_s(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_THREAD, &ru);
     return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-/* The emulator, in-process or as a child process (SFAGENT_EMULATOR_BIN). */
-typedef struct bench_emu {
-    emu *in_process;
-    pid_t pid;
-    char url[128];
-} bench_emu;
-
-static int emu_spawn(bench_emu *b, const char *bin, int latency_ms)
-{
-    int fds[2];
-    if (pipe(fds) != 0)
-        return -1;
-    char lat[16];
-    snprintf(lat, sizeof lat, "%d", latency_ms);
-    b->pid = fork();
-    if (b->pid == 0) {
-        dup2(fds[1], STDOUT_FILENO);
-        close(fds[0]);
-        execl(bin, bin, "--port", "0", "--latency-ms", lat, (char *)NULL);
-        _exit(127);
-    }
-    close(fds[1]);
-    FILE *f = fdopen(fds[0], "r");
-    char line[256] = "";
-    int rc = f && fgets(line, sizeof line, f) ? 0 : -1;
-    const char *at = strstr(line, "http://");
-    if (rc == 0 && at) {
-        snprintf(b->url, sizeof b->url, "%s", at);
-        b->url[strcspn(b->url, "\r\n")] = '\0';
-    } else {
-        rc = -1;
-    }
-    if (f)
-        fclose(f);
-    return rc;
-}
-
-static int bench_emu_start(bench_emu *b, int latency_ms)
-{
-    memset(b, 0, sizeof *b);
-    const char *bin = getenv("SFAGENT_EMULATOR_BIN");
-    if (bin && *bin)
-        return emu_spawn(b, bin, latency_ms);
-    emu_options eo = EMU_OPTIONS_INIT;
-    eo.latency_ms = latency_ms;
-    if (emu_start(&b->in_process, &eo) != 0)
-        return -1;
-    snprintf(b->url, sizeof b->url, "%s", emu_base_url(b->in_process));
-    return 0;
-}
-
-static void bench_emu_stop(bench_emu *b)
-{
-    emu_stop(b->in_process);
-    if (b->pid > 0) {
-        kill(b->pid, SIGTERM);
-        waitpid(b->pid, NULL, 0);
-    }
 }
 
 static int queue_creates(sfa_agent *agent, const char *dir, size_t n)
@@ -207,7 +148,7 @@ static int64_t run_parallel(size_t n, int k, int latency_ms)
 {
     bench_emu be;
     int go[2];
-    if (k < 1 || k > 16 || bench_emu_start(&be, latency_ms) != 0)
+    if (k < 1 || k > 16 || start_emu(&be, latency_ms) != 0)
         return -1;
     if (pipe(go) != 0) {
         bench_emu_stop(&be);
@@ -248,7 +189,7 @@ static int run_one(size_t n, int latency_ms, bool compress, bench_result *out)
     if (!mkdtemp(dir))
         return -1;
     bench_emu be;
-    if (bench_emu_start(&be, latency_ms) != 0)
+    if (start_emu(&be, latency_ms) != 0)
         return -1;
     emu *e = be.in_process;
     char *db = xasprintf("%s/agent.db", dir);
@@ -269,7 +210,7 @@ static int run_one(size_t n, int latency_ms, bool compress, bench_result *out)
     }
     if (queue_creates(agent, dir, n) != 0)
         goto out;
-    out->rss_before_kb = peak_rss_kb();
+    out->rss_before_kb = bench_peak_rss_kb();
     sfa_sync_report rep;
     sfa_sync_options so = SFA_SYNC_OPTIONS_INIT;
     so.push_only = true;
@@ -278,7 +219,7 @@ static int run_one(size_t n, int latency_ms, bool compress, bench_result *out)
     out->status = sfa_sync_run(&rep, agent, cfg, &so);
     out->agent_cpu_s = thread_cpu_s() - cpu0;
     out->sync_ms = time_now_ms() - t0;
-    out->rss_after_kb = peak_rss_kb();
+    out->rss_after_kb = bench_peak_rss_kb();
     out->api_calls = rep.api_calls;
     out->bytes_sent = rep.bytes_sent;
     out->bytes_received = rep.bytes_received;
