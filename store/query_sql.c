@@ -412,6 +412,23 @@ static void emit_range(store_qsql *c, const col *f, soql_op op, const struct soq
     strbuf_adds(&c->sql, ")");
 }
 
+/* soql_num / soql_bool / soql_ms(type, value) OP ?p: a field compared with a number,
+ * boolean or date literal by the value the evaluator would see. */
+static void emit_typed_cmp(store_qsql *c, const col *f, const char *op, const struct soql_lit *l)
+{
+    const char *fn = l->kind == SOQL_LIT_NUM    ? "soql_num"
+                     : l->kind == SOQL_LIT_BOOL ? "soql_bool"
+                                                : "soql_ms";
+    int p = l->kind == SOQL_LIT_NUM    ? bind_num(c, BIND_REAL, l->num, 0)
+            : l->kind == SOQL_LIT_BOOL ? bind_num(c, BIND_INT, 0, l->b)
+                                       : bind_num(c, BIND_INT, 0, l->ms);
+    strbuf_addf(&c->sql, "(%s(", fn);
+    emit_type(c, f);
+    strbuf_adds(&c->sql, ", ");
+    emit_value(c, f);
+    strbuf_addf(&c->sql, ") %s ?%d)", op, p);
+}
+
 /* lit_equals() of soql_eval.c as SQL. */
 static void emit_equals(store_qsql *c, const col *f, const struct soql_lit *l)
 {
@@ -451,17 +468,7 @@ static void emit_equals(store_qsql *c, const col *f, const struct soql_lit *l)
     case SOQL_LIT_DATETIME:
         break;
     }
-    const char *fn = l->kind == SOQL_LIT_NUM    ? "soql_num"
-                     : l->kind == SOQL_LIT_BOOL ? "soql_bool"
-                                                : "soql_ms";
-    int p = l->kind == SOQL_LIT_NUM    ? bind_num(c, BIND_REAL, l->num, 0)
-            : l->kind == SOQL_LIT_BOOL ? bind_num(c, BIND_INT, 0, l->b)
-                                       : bind_num(c, BIND_INT, 0, l->ms);
-    strbuf_addf(&c->sql, "(%s(", fn);
-    emit_type(c, f);
-    strbuf_adds(&c->sql, ", ");
-    emit_value(c, f);
-    strbuf_addf(&c->sql, ") = ?%d)", p);
+    emit_typed_cmp(c, f, "=", l);
 }
 
 /* A string literal = compares as text alone: not something the 15/18-char Id rule applies to. */
@@ -537,17 +544,7 @@ static void emit_order_cmp(store_qsql *c, const col *f, soql_op op, const struct
         strbuf_addf(&c->sql, " %s ?%d COLLATE NOCASE)", op_text(op), p);
         return;
     }
-    const char *fn = l->kind == SOQL_LIT_NUM    ? "soql_num"
-                     : l->kind == SOQL_LIT_BOOL ? "soql_bool"
-                                                : "soql_ms";
-    int p = l->kind == SOQL_LIT_NUM    ? bind_num(c, BIND_REAL, l->num, 0)
-            : l->kind == SOQL_LIT_BOOL ? bind_num(c, BIND_INT, 0, l->b)
-                                       : bind_num(c, BIND_INT, 0, l->ms);
-    strbuf_addf(&c->sql, "(%s(", fn);
-    emit_type(c, f);
-    strbuf_adds(&c->sql, ", ");
-    emit_value(c, f);
-    strbuf_addf(&c->sql, ") %s ?%d)", op_text(op), p);
+    emit_typed_cmp(c, f, op_text(op), l);
 }
 
 /* The decoded LIKE pattern as SQLite's, with \ escaping the literal % _ and \. */
