@@ -19,7 +19,6 @@
 #include "agent/run.h"
 #include "emulator.h"
 
-
 typedef struct fixture {
     char dir[64];
     char db[128];
