@@ -58,12 +58,6 @@ typedef struct found_row {
     long open_ops;
 } found_row;
 
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? xstrdup((const char *)t) : NULL;
-}
-
 /* One row of SQL_BY_SFID / SQL_BY_KEY into *out (local_id NULL when none). */
 static sfa_status find(found_row *out, sfa_agent *a, const char *sql, const char *sobject,
                        const char *value)
@@ -76,8 +70,8 @@ static sfa_status find(found_row *out, sfa_agent *a, const char *sql, const char
     sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        out->local_id = col_dup(st, 0);
-        out->sys_modstamp = col_dup(st, 1);
+        out->local_id = store_col_dup(st, 0);
+        out->sys_modstamp = store_col_dup(st, 1);
         out->open_ops = (long)sqlite3_column_int64(st, 2);
     }
     sqlite3_reset(st);
@@ -229,7 +223,7 @@ sfa_status store_mirror_drop(sfa_agent *a, const char *sobject, const char *sf_i
     sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, sf_id18, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    char *local_id = rc == SQLITE_ROW ? col_dup(st, 0) : NULL;
+    char *local_id = rc == SQLITE_ROW ? store_col_dup(st, 0) : NULL;
     bool held = rc == SQLITE_ROW && sqlite3_column_int64(st, 1) > 0;
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)

@@ -172,11 +172,6 @@ static void row_copy(op_row *dst, const op_row *src)
     dst->base_fields = dup_or_null(src->base_fields);
 }
 
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-    return dup_or_null((const char *)sqlite3_column_text(st, i));
-}
-
 static sfa_status row_get(sfa_agent *a, int64_t seq, op_row *r, bool *found)
 {
     sqlite3_stmt *st = store_stmt(a, SQL_ROW_GET);
@@ -188,15 +183,15 @@ static sfa_status row_get(sfa_agent *a, int64_t seq, op_row *r, bool *found)
     bool known = true;
     if (*found) {
         known = store_op_state_parse((const char *)sqlite3_column_text(st, 0), &r->state);
-        r->owner = col_dup(st, 1);
-        r->fields = col_dup(st, 2);
+        r->owner = store_col_dup(st, 1);
+        r->fields = store_col_dup(st, 2);
         r->attempts = sqlite3_column_int(st, 3);
         r->next_attempt_at = sqlite3_column_int64(st, 4);
-        r->code = col_dup(st, 5);
-        r->msg = col_dup(st, 6);
-        r->base_modstamp = col_dup(st, 7);
+        r->code = store_col_dup(st, 5);
+        r->msg = store_col_dup(st, 6);
+        r->base_modstamp = store_col_dup(st, 7);
         r->updated_at = sqlite3_column_int64(st, 8);
-        r->base_fields = col_dup(st, 9);
+        r->base_fields = store_col_dup(st, 9);
     }
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -204,14 +199,6 @@ static sfa_status row_get(sfa_agent *a, int64_t seq, op_row *r, bool *found)
     if (!SFA_ALWAYS(known)) /* the schema's CHECK constraint guarantees it */
         return store_fail(a, SFA_ECORRUPT, "outbox op %lld has an unknown state", (long long)seq);
     return SFA_OK;
-}
-
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s)
-{
-    if (s)
-        sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
 }
 
 static bool same_text(const char *x, const char *y)
@@ -229,17 +216,17 @@ static sfa_status row_put(sfa_agent *a, int64_t seq, const op_row *old, const op
         return store_last_status(a);
     sqlite3_bind_int64(st, 1, seq);
     sqlite3_bind_text(st, 2, store_op_state_name(r->state), -1, SQLITE_STATIC);
-    bind_text_or_null(st, 3, r->owner);
+    store_bind_text_or_null(st, 3, r->owner);
     if (!json_same)
-        bind_text_or_null(st, 4, r->fields);
+        store_bind_text_or_null(st, 4, r->fields);
     sqlite3_bind_int(st, 5, r->attempts);
     sqlite3_bind_int64(st, 6, r->next_attempt_at);
-    bind_text_or_null(st, 7, r->code);
-    bind_text_or_null(st, 8, r->msg);
-    bind_text_or_null(st, 9, r->base_modstamp);
+    store_bind_text_or_null(st, 7, r->code);
+    store_bind_text_or_null(st, 8, r->msg);
+    store_bind_text_or_null(st, 9, r->base_modstamp);
     sqlite3_bind_int64(st, 10, r->updated_at);
     if (!json_same)
-        bind_text_or_null(st, 11, r->base_fields);
+        store_bind_text_or_null(st, 11, r->base_fields);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "writing the outbox op");
@@ -393,13 +380,6 @@ static const char SQL_DROP_RECORD_OPS[] =
 static const char SQL_FORGET_DONE[] = "DELETE FROM outbox WHERE local_id = ?1 AND state = 'done'";
 static const char SQL_PRUNE[] = "DELETE FROM outbox WHERE state = 'done' AND updated_at < ?1";
 
-static sfa_status step_done(sfa_agent *a, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, what);
-}
-
 sfa_status store_op_enqueue(sfa_agent *a, const store_op_new *o, int64_t now)
 {
     sqlite3_stmt *st = store_stmt(a, SQL_ENQUEUE);
@@ -410,13 +390,13 @@ sfa_status store_op_enqueue(sfa_agent *a, const store_op_new *o, int64_t now)
     sqlite3_bind_text(st, 2, o->sobject, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, o->local_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, o->kind, -1, SQLITE_STATIC);
-    bind_text_or_null(st, 5, o->fields);
-    bind_text_or_null(st, 6, o->ext_field);
-    bind_text_or_null(st, 7, o->ext_value);
-    bind_text_or_null(st, 8, o->base_modstamp);
+    store_bind_text_or_null(st, 5, o->fields);
+    store_bind_text_or_null(st, 6, o->ext_field);
+    store_bind_text_or_null(st, 7, o->ext_value);
+    store_bind_text_or_null(st, 8, o->base_modstamp);
     sqlite3_bind_int64(st, 9, now);
-    bind_text_or_null(st, 10, o->base_fields);
-    sfa_status s = step_done(a, st, "adding the outbox op");
+    store_bind_text_or_null(st, 10, o->base_fields);
+    sfa_status s = store_step_done(a, st, "adding the outbox op");
     free(op_id);
     if (s == SFA_OK)
         CRASH_POINT("store.after_outbox_insert");
@@ -431,7 +411,7 @@ static sfa_status remove_record_ops(sfa_agent *a, const char *sql, const char *l
     if (!st)
         return store_last_status(a);
     sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
-    sfa_status s = step_done(a, st, "removing the record's ops");
+    sfa_status s = store_step_done(a, st, "removing the record's ops");
     if (s != SFA_OK || !(st = store_stmt(a, SQL_LEFT_AFTER_CANCEL)))
         return s != SFA_OK ? s : store_last_status(a);
     sqlite3_bind_text(st, 1, local_id, -1, SQLITE_STATIC);
@@ -467,7 +447,7 @@ sfa_status store_op_prune(sfa_agent *a, int64_t older_than_ms, size_t *removed)
     if (!st)
         return store_last_status(a);
     sqlite3_bind_int64(st, 1, older_than_ms);
-    sfa_status s = step_done(a, st, "pruning done ops");
+    sfa_status s = store_step_done(a, st, "pruning done ops");
     if (s == SFA_OK && removed)
         *removed = (size_t)sqlite3_changes(store_db(a));
     return s;

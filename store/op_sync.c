@@ -65,12 +65,6 @@ static const char sql_ready[] = OP_COLUMNS_PENDING
 static const char sql_inflight[] =
     OP_COLUMNS "WHERE o.state = 'inflight' AND (?1 IS NULL OR o.lease_owner = ?1) ORDER BY o.seq";
 
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? xstrdup((const char *)t) : NULL;
-}
-
 void store_op_clear(store_op *op)
 {
     free(op->op_id);
@@ -113,10 +107,10 @@ static void row_to_op(sqlite3_stmt *st, store_op *op)
 {
     memset(op, 0, sizeof *op);
     op->seq = sqlite3_column_int64(st, 0);
-    op->op_id = col_dup(st, 1);
-    op->sobject = col_dup(st, 2);
-    op->local_id = col_dup(st, 3);
-    op->kind = col_dup(st, 4);
+    op->op_id = store_col_dup(st, 1);
+    op->sobject = store_col_dup(st, 2);
+    op->local_id = store_col_dup(st, 3);
+    op->kind = store_col_dup(st, 4);
     const char *f = (const char *)sqlite3_column_text(st, 5);
     op->fields_raw = f ? xstrdup(f) : NULL;
     const char *err = NULL; /* numbers stay their literal text: sent as written */
@@ -127,11 +121,11 @@ static void row_to_op(sqlite3_stmt *st, store_op *op)
     }
     if (!op->fields && strcmp(op->kind, "delete") != 0)
         op->fields = cJSON_CreateObject();
-    op->ext_field = col_dup(st, 6);
-    op->ext_value = col_dup(st, 7);
-    op->base_modstamp = col_dup(st, 8);
+    op->ext_field = store_col_dup(st, 6);
+    op->ext_value = store_col_dup(st, 7);
+    op->base_modstamp = store_col_dup(st, 8);
     op->attempts = sqlite3_column_int(st, 9);
-    op->sf_id = col_dup(st, 10);
+    op->sf_id = store_col_dup(st, 10);
     op->updated_at = sqlite3_column_int64(st, 11);
     const char *bf = (const char *)sqlite3_column_text(st, 12);
     op->base_fields = bf ? json_parse_exact(bf, strlen(bf), &err) : NULL;
@@ -682,7 +676,7 @@ sfa_status store_record_sf_id(char **out, sfa_agent *a, const char *local_id)
     *out = NULL;
     sfa_status s = read_one(a, SQL_SF_ID, local_id, "read a record's Id", &row);
     if (row) {
-        *out = col_dup(row, 0);
+        *out = store_col_dup(row, 0);
         sqlite3_reset(row);
     }
     return s;
@@ -696,9 +690,9 @@ sfa_status store_record_create_op(bool *found, sfa_agent *a, const char *local_i
     sfa_status s = read_one(a, SQL_CREATE_OP, local_id, "read a record's create op", &row);
     *found = row != NULL;
     if (row) {
-        *state = col_dup(row, 0);
-        *code = col_dup(row, 1);
-        *msg = col_dup(row, 2);
+        *state = store_col_dup(row, 0);
+        *code = store_col_dup(row, 1);
+        *msg = store_col_dup(row, 2);
         sqlite3_reset(row);
     }
     return s;
@@ -733,7 +727,7 @@ sfa_status store_record_base(cJSON **out, sfa_agent *a, const char *local_id, ch
     sfa_status s = read_one(a, SQL_BASE, local_id, "read a record's base", &row);
     if (row) {
         *out = parse_obj(row, 0);
-        *sys_modstamp = col_dup(row, 1);
+        *sys_modstamp = store_col_dup(row, 1);
         sqlite3_reset(row);
     }
     return s;

@@ -70,12 +70,6 @@ static sfa_status missing_arg(sfa_agent *agent, const char *fn, const char *what
                  : store_error_set(SFA_EINVAL, "%s: %s is NULL", fn, what);
 }
 
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? xstrdup((const char *)t) : NULL;
-}
-
 /* A switch with no default: -Wswitch flags a new kind until it has a name here. */
 const char *sfa_op_kind_name(sfa_op_kind kind)
 {
@@ -127,18 +121,18 @@ sfa_status sfa_op_state_parse(sfa_op_state *out, const char *name)
 static bool fill_op(sfa_op *o, sqlite3_stmt *st)
 {
     o->seq = sqlite3_column_int64(st, 0);
-    o->op_id = col_dup(st, 1);
-    o->sobject = col_dup(st, 2);
-    o->local_id = col_dup(st, 3);
+    o->op_id = store_col_dup(st, 1);
+    o->sobject = store_col_dup(st, 2);
+    o->local_id = store_col_dup(st, 3);
     bool known = kind_parse((const char *)sqlite3_column_text(st, 4), &o->kind);
-    o->fields_json = col_dup(st, 5);
+    o->fields_json = store_col_dup(st, 5);
     store_op_state state = STORE_OP_PENDING;
     known = store_op_state_parse((const char *)sqlite3_column_text(st, 6), &state) && known;
     o->state = (sfa_op_state)state;
     o->attempts = sqlite3_column_int(st, 7);
     o->next_attempt_at_ms = sqlite3_column_int64(st, 8);
-    o->last_error_code = col_dup(st, 9);
-    o->last_error = col_dup(st, 10);
+    o->last_error_code = store_col_dup(st, 9);
+    o->last_error = store_col_dup(st, 10);
     o->created_at_ms = sqlite3_column_int64(st, 11);
     o->updated_at_ms = sqlite3_column_int64(st, 12);
     return known;

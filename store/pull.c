@@ -49,19 +49,6 @@ static const char SQL_BAD_STATE[] =
     "SELECT sobject FROM pull_state WHERE (mark_modstamp IS NULL) != (mark_id IS NULL)"
     " OR (mark_id IS NOT NULL AND length(mark_id) != 18) LIMIT 1";
 
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? xstrdup((const char *)t) : NULL;
-}
-
-static sfa_status step_done(sfa_agent *a, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, what);
-}
-
 static sfa_status begin(sfa_agent *a)
 {
     if (store_is_read_only(a))
@@ -97,11 +84,11 @@ sfa_status store_pull_state_get(store_pull_state *out, sfa_agent *a, const char 
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         out->found = true;
-        out->mark_modstamp = col_dup(st, 0);
-        out->mark_id = col_dup(st, 1);
-        out->deletes_checked = col_dup(st, 2);
+        out->mark_modstamp = store_col_dup(st, 0);
+        out->mark_id = store_col_dup(st, 1);
+        out->deletes_checked = store_col_dup(st, 2);
         out->reconcile = sqlite3_column_int(st, 3) != 0;
-        out->scope_hash = col_dup(st, 4);
+        out->scope_hash = store_col_dup(st, 4);
         out->last_pull_at = sqlite3_column_int64(st, 5);
     }
     sqlite3_reset(st);
@@ -122,7 +109,7 @@ sfa_status store_pull_state_reset(sfa_agent *a, const char *sobject, const char 
     sqlite3_bind_text(st, 2, deletes_checked, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, reconcile ? 1 : 0);
     sqlite3_bind_text(st, 4, scope_hash, -1, SQLITE_STATIC);
-    return finish(a, step_done(a, st, "resetting pull state"));
+    return finish(a, store_step_done(a, st, "resetting pull state"));
 }
 
 /* Two text parameters after the sobject: the statements that move one piece of state. */
@@ -136,7 +123,7 @@ static sfa_status set_state(sfa_agent *a, const char *sql, const char *sobject, 
     sqlite3_bind_text(st, 2, v2, -1, SQLITE_STATIC);
     if (v3)
         sqlite3_bind_text(st, 3, v3, -1, SQLITE_STATIC);
-    sfa_status s = step_done(a, st, "writing pull state");
+    sfa_status s = store_step_done(a, st, "writing pull state");
     if (s == SFA_OK && sqlite3_changes(store_db(a)) != 1)
         s = store_fail(a, SFA_ESTATE, "no pull state for %s", sobject);
     return s;
@@ -236,7 +223,7 @@ sfa_status store_pull_seen_add(sfa_agent *a, const cJSON *records)
         if (!id || !sfid_to18(id, id18))
             continue;
         sqlite3_bind_text(st, 1, id18, -1, SQLITE_TRANSIENT);
-        s = step_done(a, st, "noting a reconciled Id");
+        s = store_step_done(a, st, "noting a reconciled Id");
     }
     return finish(a, s);
 }
@@ -288,7 +275,7 @@ sfa_status store_pull_finished(sfa_agent *a, const char *sobject, int64_t now_ms
         sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, now_ms);
         sqlite3_bind_int(st, 3, reconcile ? 1 : 0);
-        s = step_done(a, st, "writing pull state");
+        s = store_step_done(a, st, "writing pull state");
     }
     return finish(a, s);
 }

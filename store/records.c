@@ -63,14 +63,6 @@ static const char SQL_FIND_EXT[] =
     "SELECT local_id FROM records WHERE sobject = ?1 AND deleted = 0 "
     "AND json_extract(fields, ?2) = ?3 LIMIT 2";
 
-/* Step a cached write statement once and reset it. */
-static sfa_status step_done(sfa_agent *a, sqlite3_stmt *st, const char *what)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, what);
-}
-
 sfa_status store_insert_new(sfa_agent *a, const char *sobject, const cJSON *fields,
                             const char *kind, const char *ext_field, const char *ext_value,
                             char **out_local_id)
@@ -85,7 +77,7 @@ sfa_status store_insert_new(sfa_agent *a, const char *sobject, const cJSON *fiel
     sqlite3_bind_text(st, 2, sobject, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, now);
-    sfa_status s = step_done(a, st, "adding the record");
+    sfa_status s = store_step_done(a, st, "adding the record");
     if (s == SFA_OK) {
         store_op_new o = {sobject, local_id, kind, text, ext_field, ext_value, NULL, NULL};
         s = store_op_enqueue(a, &o, now);
@@ -190,12 +182,6 @@ static char *merged_text(const char *stored, const cJSON *changes)
     char *text = json_print(obj);
     cJSON_Delete(obj);
     return text;
-}
-
-static char *dup_text(sqlite3_stmt *st, int col)
-{
-    const char *t = (const char *)sqlite3_column_text(st, col);
-    return t ? xstrdup(t) : NULL;
 }
 
 /* Merge changes into op seq's stored fields (T2). */
@@ -323,8 +309,8 @@ static sfa_status try_fold(sfa_agent *a, const char *local_id, const cJSON *chan
     bool is_new = strcmp(kind, "create") == 0 || strcmp(kind, "upsert") == 0;
     bool can =
         strcmp(state, "pending") == 0 && unclaimed && (is_update || (is_new && attempts == 0));
-    char *stored = can ? dup_text(st, 5) : NULL;
-    char *old_bf = can && is_update ? dup_text(st, 6) : NULL;
+    char *stored = can ? store_col_dup(st, 5) : NULL;
+    char *old_bf = can && is_update ? store_col_dup(st, 6) : NULL;
     sqlite3_reset(st);
     char *bf = can && is_update ? base_fields_text(base, changes, old_bf) : NULL;
     sfa_status s = can ? fold_into(a, seq, stored, changes, bf, folded) : SFA_OK;
@@ -344,7 +330,7 @@ static sfa_status set_mirror_fields(sfa_agent *a, const store_row *row, const cJ
     sqlite3_bind_text(st, 1, row->local_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, now);
-    sfa_status s = step_done(a, st, "updating the record");
+    sfa_status s = store_step_done(a, st, "updating the record");
     free(text);
     return s;
 }
@@ -467,7 +453,7 @@ static sfa_status remove_local(sfa_agent *a, const char *sobject, const store_ro
     if (s != SFA_OK || !st)
         return s != SFA_OK ? s : store_last_status(a);
     sqlite3_bind_text(st, 1, row->local_id, -1, SQLITE_STATIC);
-    return step_done(a, st, "removing the unsent record");
+    return store_step_done(a, st, "removing the unsent record");
 }
 
 static sfa_status queue_delete(sfa_agent *a, const char *sobject, const store_row *row)
@@ -481,7 +467,7 @@ static sfa_status queue_delete(sfa_agent *a, const char *sobject, const store_ro
     if (s == SFA_OK) {
         sqlite3_bind_text(st, 1, row->local_id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, now);
-        s = step_done(a, st, "marking the record deleted");
+        s = store_step_done(a, st, "marking the record deleted");
     }
     return s;
 }

@@ -48,12 +48,6 @@ static sfa_status missing_arg(sfa_agent *agent, const char *fn, const char *what
                  : store_error_set(SFA_EINVAL, "%s: %s is NULL", fn, what);
 }
 
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? xstrdup((const char *)t) : NULL;
-}
-
 /* A switch with no default: -Wswitch flags a new state until it has a name here. */
 const char *sfa_record_sync_state_name(sfa_record_sync_state state)
 {
@@ -102,12 +96,12 @@ static bool sync_state_from(const unsigned char *text, sfa_record_sync_state *ou
 /* Fill r from a row of RECORD_COLUMNS; false when its op state is unknown (corruption). */
 static bool fill_record(sfa_record *r, sqlite3_stmt *st)
 {
-    r->local_id = col_dup(st, 0);
-    r->sobject = col_dup(st, 1);
-    r->sf_id = col_dup(st, 2);
-    r->case_number = col_dup(st, 3);
-    r->fields_json = col_dup(st, 4);
-    r->sys_modstamp = col_dup(st, 5);
+    r->local_id = store_col_dup(st, 0);
+    r->sobject = store_col_dup(st, 1);
+    r->sf_id = store_col_dup(st, 2);
+    r->case_number = store_col_dup(st, 3);
+    r->fields_json = store_col_dup(st, 4);
+    r->sys_modstamp = store_col_dup(st, 5);
     r->dirty = sqlite3_column_int(st, 6) != 0;
     r->deleted = sqlite3_column_int(st, 7) != 0;
     r->created_at_ms = sqlite3_column_int64(st, 8);

@@ -35,12 +35,6 @@ static const char SQL_BY_SFID[] =
     "FROM pull_state p JOIN records r ON r.sobject = p.sobject AND r.sf_id = ?1 "
     "WHERE r.deleted = 0 LIMIT 1";
 
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? xstrdup((const char *)t) : NULL;
-}
-
 /* Name, else FirstName LastName, else LastName, else Subject, else the CaseNumber. */
 static char *display_name(const char *fields_json, const char *case_number)
 {
@@ -86,10 +80,10 @@ static sfa_status find_target(bool *found, sfa_record_ref *ref, sfa_agent *a, co
     int rc = sqlite3_step(st);
     *found = rc == SQLITE_ROW;
     if (*found) {
-        ref->local_id = col_dup(st, 0);
-        ref->sobject = col_dup(st, 1);
-        ref->sf_id = col_dup(st, 2);
-        char *cn = col_dup(st, 4);
+        ref->local_id = store_col_dup(st, 0);
+        ref->sobject = store_col_dup(st, 1);
+        ref->sf_id = store_col_dup(st, 2);
+        char *cn = store_col_dup(st, 4);
         ref->name = display_name((const char *)sqlite3_column_text(st, 3), cn);
         free(cn);
     }

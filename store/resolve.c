@@ -47,12 +47,6 @@ void store_row_clear(store_row *r)
     memset(r, 0, sizeof *r);
 }
 
-static char *col_dup(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? xstrdup((const char *)t) : NULL;
-}
-
 typedef struct matches {
     store_row rows[MAX_MATCHES];
     size_t n;
@@ -80,10 +74,10 @@ static sfa_status collect(sfa_agent *a, const char *sql, const char *key, const 
         if (m->n >= MAX_MATCHES || has_match(m, id))
             continue;
         store_row *r = &m->rows[m->n++];
-        r->local_id = col_dup(st, 0);
-        r->sf_id = col_dup(st, 1);
-        r->sys_modstamp = col_dup(st, 2);
-        r->fields = col_dup(st, 3);
+        r->local_id = store_col_dup(st, 0);
+        r->sf_id = store_col_dup(st, 1);
+        r->sys_modstamp = store_col_dup(st, 2);
+        r->fields = store_col_dup(st, 3);
         r->deleted = sqlite3_column_int(st, 4) != 0;
     }
     sqlite3_reset(st);

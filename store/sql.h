@@ -28,4 +28,12 @@ void store_tx_rollback(sfa_agent *a);
  * failure (recorded on the handle; store_last_status() says which). */
 sqlite3_stmt *store_stmt(sfa_agent *a, const char *sql);
 
+/* Small statement helpers every store file shares. */
+/* Column col of the current row as a new string (caller frees), NULL for SQL NULL. */
+char *store_col_dup(sqlite3_stmt *st, int col);
+/* Bind s, or NULL when s is NULL. */
+void store_bind_text_or_null(sqlite3_stmt *st, int i, const char *s);
+/* Step a statement that returns no rows, reset it; a failure is recorded as "<what>: ...". */
+sfa_status store_step_done(sfa_agent *a, sqlite3_stmt *st, const char *what);
+
 #endif
