@@ -343,7 +343,7 @@ static sfa_status apply_update(sfa_agent *a, const char *sobject, const store_ro
     int64_t now = time_now_ms();
     bool folded = false, is_update = strcmp(kind, "update") == 0;
     cJSON *base = NULL;
-    sfa_status s = record_base(&base, a, row->local_id);
+    sfa_status s = is_update ? record_base(&base, a, row->local_id) : SFA_OK; /* I6 */
     /* An upsert is sent on its own key; it only folds when its key is not needed. */
     if (s == SFA_OK && is_update)
         s = try_fold(a, row->local_id, changes, base, &folded);

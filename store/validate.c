@@ -640,6 +640,12 @@ sfa_status store_check_sobject(sfa_agent *a, const char *sobject)
  * built-in names; NULL when nothing known lists it. */
 static const char *known_spelling(sfa_agent *a, const char *sobject)
 {
+    /* The built-in names first: `case get` and `case list` must not parse the cached
+     * describe global (hundreds of KB in a real org) to learn that "case" is "Case". */
+    static const char *const builtin[] = {"Case", "Contact"};
+    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
+        if (strcasecmp(builtin[i], sobject) == 0)
+            return builtin[i];
     const cJSON *o = NULL;
     cJSON_ArrayForEach(
         o, cJSON_GetObjectItemCaseSensitive(describe_of(a, STORE_DESCRIBE_GLOBAL), "sobjects"))
@@ -651,10 +657,6 @@ static const char *known_spelling(sfa_agent *a, const char *sobject)
     const char *own = json_str(describe_of(a, sobject), "name");
     if (own && strcasecmp(own, sobject) == 0)
         return own;
-    static const char *const builtin[] = {"Case", "Contact"};
-    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
-        if (strcasecmp(builtin[i], sobject) == 0)
-            return builtin[i];
     return NULL;
 }
 
