@@ -185,6 +185,30 @@ static struct pull_scope_cfg *scope_slot(sfa_config *cfg, const char *sobject)
     return sc;
 }
 
+/* [pull.X] fields: a comma list of field API names (the query is built from them). */
+static bool pull_fields_ok(struct parse_ctx *pc, const char *section, const char *value)
+{
+    const char *s = value;
+    do {
+        size_t n = strcspn(s, ",");
+        const char *b = s, *e = s + n;
+        while (b < e && isspace((unsigned char)*b))
+            b++;
+        while (e > b && isspace((unsigned char)e[-1]))
+            e--;
+        char *name = xstrndup(b, (size_t)(e - b));
+        bool ok = name_is_valid_api_name(name);
+        if (!ok)
+            pc->err = xasprintf("%s:%d: [%s] fields: '%s' is not a field API name", pc->name,
+                                pc->line, section, name);
+        free(name);
+        if (!ok)
+            return false;
+        s += n + (s[n] == ',');
+    } while (*s);
+    return true;
+}
+
 static int on_pull_value(struct parse_ctx *pc, const char *section, const char *name,
                          const char *value)
 {
@@ -203,6 +227,8 @@ static int on_pull_value(struct parse_ctx *pc, const char *section, const char *
                             slot ? "repeated key" : "unknown key", name, section);
         return 0;
     }
+    if (slot == &sc->fields && !pull_fields_ok(pc, section, value))
+        return 0;
     *slot = xstrdup(value);
     return 1;
 }

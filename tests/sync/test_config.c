@@ -396,6 +396,18 @@ static void test_config_missing_file(void **state)
     assert_non_null(strstr(sfa_error_last()->message, "/nonexistent/sfagent.ini"));
 }
 
+/* [pull.X] fields names the query's select list: a name that is not an API name is refused
+ * when the file loads, naming the line, not when Salesforce refuses the query later. */
+static void test_config_pull_fields_must_be_api_names(void **state)
+{
+    (void)state;
+    expect_error("[pull.Case]\nfields = Subject, Bad Name\n",
+                 "t.ini:2: [pull.Case] fields: 'Bad Name'");
+    expect_error("[pull.Case]\nfields = Subject,,Status\n", "is not a field API name");
+    sfa_config *cfg = load_ok("[pull.Case]\nfields = Subject , Status,Parent__c\n");
+    sfa_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +421,7 @@ int main(void)
         cmocka_unit_test_setup(test_config_url_userinfo_refused, clear_env),
         cmocka_unit_test_setup(test_config_ca_bundle_not_writable_by_others, clear_env),
         cmocka_unit_test_setup(test_config_missing_file, clear_env),
+        cmocka_unit_test_setup(test_config_pull_fields_must_be_api_names, clear_env),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
