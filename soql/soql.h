@@ -2,12 +2,17 @@
  * (serving /query). One parser, one evaluator, so both sides agree by construction.
  *
  * Grammar (case-insensitive keywords):
- *   SELECT field[, field...] | COUNT() | COUNT(Id)
+ *   SELECT field[, field...] | COUNT() | entry[, entry...]
+ *          entry := field [alias] | COUNT(field) [alias]     (an aggregate query)
  *   FROM sobject
  *   [WHERE cond]  cond := cond AND cond | cond OR cond | NOT cond | ( cond )
  *                       | field op literal | field [NOT] IN (literal, ...) | field LIKE 'pat'
  *                 op   := = != <> < > <= >=
- *   [ORDER BY field [ASC|DESC] [NULLS FIRST|LAST] [, ...]] [LIMIT n] [OFFSET n]
+ *   [GROUP BY field[, field...]] [HAVING cond]   (HAVING: a field may be COUNT(field))
+ *   [ORDER BY field|COUNT(field) [ASC|DESC] [NULLS FIRST|LAST] [, ...]] [LIMIT n] [OFFSET n]
+ * A query with GROUP BY or COUNT(field) is an aggregate query: every other entry, ORDER BY
+ * and HAVING field must be grouped ("Field must be grouped or aggregated: X", as
+ * Salesforce says); aliases are allowed there only; COUNT() cannot be grouped.
  * AND and OR cannot be mixed without parentheses (`a AND b OR c` is MALFORMED_QUERY, as in
  * Salesforce); NOT binds to the next comparison or parenthesised group. Limits: 100,000
  * characters of text, 64 nested parentheses/NOTs.
@@ -41,8 +46,8 @@ void soql_free(soql_query *q);
 
 const char *soql_from(const soql_query *q);
 bool soql_is_count(const soql_query *q);
-/* COUNT(field): the field as written; COUNT() and row queries: NULL. Borrowed. */
-const char *soql_count_field(const soql_query *q);
+/* COUNT(field) or GROUP BY: the rows are AggregateResult records (see soql_execute). */
+bool soql_is_aggregate(const soql_query *q);
 /* The SELECT list (empty for COUNT()). Borrowed. */
 size_t soql_field_count(const soql_query *q);
 const char *soql_field(const soql_query *q, size_t i);
@@ -88,8 +93,15 @@ int soql_compare(const soql_query *q, const cJSON *a, const cJSON *b);
  * from "count before LIMIT/OFFSET", which would make the emulator's totalSize wrong.)
  * COUNT(): Salesforce answers {"totalSize":N,"done":true,"records":[]}; here the array is
  * empty and *total = N (after OFFSET/LIMIT).
- * COUNT(field): one {"attributes":{"type":"AggregateResult"},"expr0":N} row (N = rows where
- * field is not null, so COUNT(Id) = all rows), *total = 1. */
+ * Aggregate queries: one {"attributes":{"type":"AggregateResult"}, key: value...} row per
+ * group (without GROUP BY one group, so COUNT(Id) of nothing is one row with 0), the
+ * entries in SELECT order under their keys: the alias, else exprN for the Nth COUNT
+ * without an alias (from 0), else the field's last segment. COUNT(field) counts the rows
+ * where field is not null (COUNT(Id): every row). Rows group where each GROUP BY field is
+ * null on both or equal as ORDER BY compares (strings case-insensitively); a group whose
+ * members differ in letter case shows the byte-wise smallest spelling. HAVING filters
+ * groups; groups are ordered by ORDER BY, then by the group keys ascending (nulls first),
+ * then OFFSET/LIMIT apply; *total = the rows returned. */
 cJSON *soql_execute(const soql_query *q, const cJSON *records, size_t *total);
 
 /* One record as soql_execute outputs it (attributes, then the select list; see there).

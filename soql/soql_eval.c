@@ -24,9 +24,9 @@ bool soql_is_count(const soql_query *q)
     return q->is_count;
 }
 
-const char *soql_count_field(const soql_query *q)
+bool soql_is_aggregate(const soql_query *q)
 {
-    return q->is_count ? q->count_field.name : NULL;
+    return q->aggregate;
 }
 
 size_t soql_field_count(const soql_query *q)
@@ -201,9 +201,9 @@ static bool in_list(const cJSON *v, const struct soql_node *n)
     return false;
 }
 
-static bool eval_cmp(const struct soql_node *n, const cJSON *record)
+/* The comparison n applied to the value v (NULL: absent). */
+static bool eval_value(const struct soql_node *n, const cJSON *v)
 {
-    const cJSON *v = soql_lookup(record, n->field.name);
     const struct soql_lit *l = &n->lits[0];
     int c = 0;
     switch (n->op) {
@@ -232,31 +232,62 @@ static bool eval_cmp(const struct soql_node *n, const cJSON *record)
                                  : c >= 0;
 }
 
+/* A group of rows, as HAVING and the ORDER BY of an aggregate query see it. */
+typedef struct group {
+    const void *const *rows; /* const cJSON * each */
+    size_t n;
+} group;
+
+/* COUNT(field): the rows where field is not null. COUNT(Id) counts every row, as
+ * COUNT() does ("COUNT(Id) returns the same count as COUNT()", SOQL guide), even one a
+ * local cache holds before its create has synced and given it an Id. */
+static size_t count_in(const group *g, const char *field)
+{
+    if (soql_strcasecmp(field, "Id") == 0)
+        return g->n;
+    size_t count = 0;
+    for (size_t i = 0; i < g->n; i++)
+        count += !is_null(soql_lookup(g->rows[i], field));
+    return count;
+}
+
+/* A record (g NULL), or a group in HAVING: COUNT(field) counts it, a grouped field has
+ * its group's value (every row holds an equal one). */
+static bool eval_cmp(const struct soql_node *n, const cJSON *record, const group *g)
+{
+    if (!n->count)
+        return eval_value(n, soql_lookup(g ? g->rows[0] : record, n->field.name));
+    cJSON *v = cJSON_CreateNumber((double)count_in(g, n->field.name));
+    bool ok = eval_value(n, v);
+    cJSON_Delete(v);
+    return ok;
+}
+
 /* Recursion depth is bounded by SOQL_MAX_DEPTH: the parser builds n-ary AND/OR nodes. */
-static bool eval_node(const struct soql_node *n, const cJSON *record)
+static bool eval_node(const struct soql_node *n, const cJSON *record, const group *g)
 {
     switch (n->kind) {
     case SOQL_NODE_AND:
         for (size_t i = 0; i < n->nkids; i++)
-            if (!eval_node(n->kids[i], record))
+            if (!eval_node(n->kids[i], record, g))
                 return false;
         return true;
     case SOQL_NODE_OR:
         for (size_t i = 0; i < n->nkids; i++)
-            if (eval_node(n->kids[i], record))
+            if (eval_node(n->kids[i], record, g))
                 return true;
         return false;
     case SOQL_NODE_NOT:
-        return !eval_node(n->kids[0], record);
+        return !eval_node(n->kids[0], record, g);
     case SOQL_NODE_CMP:
-        return eval_cmp(n, record);
+        return eval_cmp(n, record, g);
     }
     return false;
 }
 
 bool soql_matches(const soql_query *q, const cJSON *record)
 {
-    return !q->where || eval_node(q->where, record);
+    return !q->where || eval_node(q->where, record, NULL);
 }
 
 /* ---- index hint ---- */
@@ -351,21 +382,37 @@ int soql_compare(const soql_query *q, const cJSON *a, const cJSON *b)
     return 0;
 }
 
+typedef int (*cmp_fn)(const void *ctx, const void *a, const void *b);
+
 /* Stable merge sort (qsort is not stable, and equal keys must keep input order). */
-static void merge_sort(const soql_query *q, const cJSON **v, const cJSON **tmp, size_t n)
+static void merge_sort(const void **v, const void **tmp, size_t n, cmp_fn cmp, const void *ctx)
 {
     if (n < 2)
         return;
     size_t h = n / 2, i = 0, j = h, k = 0;
-    merge_sort(q, v, tmp, h);
-    merge_sort(q, v + h, tmp, n - h);
+    merge_sort(v, tmp, h, cmp, ctx);
+    merge_sort(v + h, tmp, n - h, cmp, ctx);
     while (i < h && j < n)
-        tmp[k++] = soql_compare(q, v[j], v[i]) < 0 ? v[j++] : v[i++];
+        tmp[k++] = cmp(ctx, v[j], v[i]) < 0 ? v[j++] : v[i++];
     while (i < h)
         tmp[k++] = v[i++];
     while (j < n)
         tmp[k++] = v[j++];
     memcpy(v, tmp, n * sizeof *v);
+}
+
+static void sort_stable(const void **v, size_t n, cmp_fn cmp, const void *ctx)
+{
+    if (n < 2)
+        return;
+    const void **tmp = xcalloc(n, sizeof *tmp);
+    merge_sort(v, tmp, n, cmp, ctx);
+    free(tmp);
+}
+
+static int cmp_records(const void *ctx, const void *a, const void *b)
+{
+    return soql_compare(ctx, a, b);
 }
 
 /* ---- projection ---- */
@@ -406,19 +453,7 @@ cJSON *soql_project(const soql_query *q, const cJSON *rec)
     return out;
 }
 
-/* COUNT(field) counts rows where field is not null; COUNT(Id) therefore every row. */
-static cJSON *aggregate_count(const soql_query *q, const cJSON **rows, size_t n)
-{
-    size_t count = 0;
-    for (size_t i = 0; i < n; i++)
-        count += !is_null(soql_lookup(rows[i], q->count_field.name));
-    cJSON *arr = cJSON_CreateArray(), *rec = cJSON_CreateObject();
-    cJSON *attrs = cJSON_AddObjectToObject(rec, "attributes");
-    cJSON_AddStringToObject(attrs, "type", "AggregateResult");
-    cJSON_AddNumberToObject(rec, "expr0", (double)count);
-    cJSON_AddItemToArray(arr, rec);
-    return arr;
-}
+/* ---- aggregate queries ---- */
 
 static size_t window(const soql_query *q, size_t n, size_t *first)
 {
@@ -428,31 +463,142 @@ static size_t window(const soql_query *q, size_t n, size_t *first)
     return q->limit >= 0 && (size_t)q->limit < left ? (size_t)q->limit : left;
 }
 
+/* Rows of one group compare 0: on every GROUP BY field both null, or equal as ORDER BY
+ * compares them (strings case-insensitively). */
+static int cmp_group_keys(const void *ctx, const void *a, const void *b)
+{
+    const soql_query *q = ctx;
+    for (size_t i = 0; i < q->ngroup; i++) {
+        const cJSON *va = soql_lookup(a, q->group[i].name), *vb = soql_lookup(b, q->group[i].name);
+        bool na = is_null(va), nb = is_null(vb);
+        if (na != nb)
+            return na ? -1 : 1;
+        int c = na ? 0 : cmp_values(va, vb);
+        if (c)
+            return c;
+    }
+    return 0;
+}
+
+/* A grouped field's value for the group: where members differ only in letter case, the
+ * smallest byte-wise, so the answer does not depend on the rows' order. */
+static const cJSON *group_value(const group *g, const char *field)
+{
+    const cJSON *best = g->n ? soql_lookup(g->rows[0], field) : NULL;
+    for (size_t i = 1; i < g->n; i++) {
+        const cJSON *v = soql_lookup(g->rows[i], field);
+        if (cJSON_IsString(v) && cJSON_IsString(best) &&
+            strcmp(v->valuestring, best->valuestring) < 0)
+            best = v;
+    }
+    return best;
+}
+
+/* ORDER BY of an aggregate query (grouped fields and COUNTs), then the group keys
+ * ascending, so groups come in one defined order with or without ORDER BY. */
+static int cmp_groups(const void *ctx, const void *a, const void *b)
+{
+    const soql_query *q = ctx;
+    const group *ga = a, *gb = b;
+    if (q->ngroup == 0)
+        return 0; /* one group */
+    for (size_t i = 0; i < q->norder; i++) {
+        const struct soql_order *o = &q->order[i];
+        int c = 0;
+        if (o->count) {
+            size_t ca = count_in(ga, o->field.name), cb = count_in(gb, o->field.name);
+            c = (ca > cb) - (ca < cb);
+        } else {
+            const cJSON *va = soql_lookup(ga->rows[0], o->field.name);
+            const cJSON *vb = soql_lookup(gb->rows[0], o->field.name);
+            bool na = is_null(va), nb = is_null(vb);
+            if (na != nb)
+                return (na ? -1 : 1) * (o->nulls_last ? -1 : 1);
+            c = na ? 0 : cmp_values(va, vb);
+        }
+        if (c)
+            return o->desc ? -c : c;
+    }
+    return cmp_group_keys(q, ga->rows[0], gb->rows[0]);
+}
+
+/* One AggregateResult: the SELECT entries in order under their keys. */
+static cJSON *aggregate_row(const soql_query *q, const group *g)
+{
+    cJSON *rec = cJSON_CreateObject();
+    cJSON *attrs = cJSON_AddObjectToObject(rec, "attributes");
+    cJSON_AddStringToObject(attrs, "type", "AggregateResult");
+    for (size_t i = 0; i < q->nitems; i++) {
+        const struct soql_item *it = &q->items[i];
+        const cJSON *v = it->count ? NULL : group_value(g, it->field.name);
+        if (it->count)
+            cJSON_AddNumberToObject(rec, it->key, (double)count_in(g, it->field.name));
+        else
+            cJSON_AddItemToObject(rec, it->key,
+                                  is_null(v) ? cJSON_CreateNull() : cJSON_Duplicate(v, true));
+    }
+    return rec;
+}
+
+/* rows (the WHERE matches, in input order) into groups: without GROUP BY one group,
+ * even of no rows (COUNT(Id) of nothing is 0). Caller frees. */
+static group *make_groups(const soql_query *q, const void **rows, size_t n, size_t *ngroups)
+{
+    group *gs = xcalloc(n + 1, sizeof *gs);
+    size_t ng = 0;
+    if (q->ngroup == 0) {
+        gs[ng++] = (group){rows, n};
+    } else {
+        sort_stable(rows, n, cmp_group_keys, q);
+        for (size_t i = 0, j; i < n; i = j) {
+            for (j = i + 1; j < n && cmp_group_keys(q, rows[i], rows[j]) == 0; j++)
+                ;
+            gs[ng++] = (group){rows + i, j - i};
+        }
+    }
+    *ngroups = ng;
+    return gs;
+}
+
+/* GROUP BY, HAVING, ORDER BY, then OFFSET and LIMIT over the groups. */
+static cJSON *execute_aggregate(const soql_query *q, const void **rows, size_t n, size_t *total)
+{
+    size_t ng = 0, kept = 0;
+    group *gs = make_groups(q, rows, n, &ng);
+    const void **gp = xcalloc(ng + 1, sizeof *gp);
+    for (size_t i = 0; i < ng; i++)
+        if (!q->having || eval_node(q->having, NULL, &gs[i]))
+            gp[kept++] = &gs[i];
+    sort_stable(gp, kept, cmp_groups, q);
+    size_t first, count = window(q, kept, &first);
+    cJSON *out = cJSON_CreateArray();
+    for (size_t i = first; i < first + count; i++)
+        cJSON_AddItemToArray(out, aggregate_row(q, gp[i]));
+    *total = count;
+    free(gp);
+    free(gs);
+    return out;
+}
+
 cJSON *soql_execute(const soql_query *q, const cJSON *records, size_t *total)
 {
     size_t cap = (size_t)(cJSON_IsArray(records) ? cJSON_GetArraySize(records) : 0), n = 0;
-    const cJSON **rows = xcalloc(cap + 1, sizeof *rows);
+    const void **rows = xcalloc(cap + 1, sizeof *rows);
     for (const cJSON *r = cap ? records->child : NULL; r && n < cap; r = r->next)
         if (cJSON_IsObject(r) && soql_matches(q, r))
             rows[n++] = r;
-    if (q->norder && n > 1) {
-        const cJSON **tmp = xcalloc(n, sizeof *tmp);
-        merge_sort(q, rows, tmp, n);
-        free(tmp);
-    }
-    size_t first, count = window(q, n, &first);
     cJSON *out;
-    if (q->is_count && q->count_field.name) {
-        out = aggregate_count(q, rows, n);
-        n = 1;
-    } else if (q->is_count) {
-        out = cJSON_CreateArray();
-        n = count; /* COUNT(): totalSize is the count, records [] */
+    if (q->aggregate) {
+        out = execute_aggregate(q, rows, n, &n);
     } else {
+        if (q->norder)
+            sort_stable(rows, n, cmp_records, q);
+        size_t first, count = window(q, n, &first);
         out = cJSON_CreateArray();
-        for (size_t i = first; i < first + count; i++)
+        for (size_t i = first; !q->is_count && i < first + count; i++)
             cJSON_AddItemToArray(out, soql_project(q, rows[i]));
-        n = count; /* totalSize counts only the rows LIMIT/OFFSET let through */
+        n = count; /* totalSize counts only the rows LIMIT/OFFSET let through; COUNT():
+                    * it is the count, records [] */
     }
     if (total)
         *total = n;
@@ -501,7 +647,15 @@ bool soql_check_fields(const soql_query *q, soql_field_exists_fn exists, void *c
     for (size_t i = 0; i < q->nfields; i++)
         if (!check_one(&c, &q->fields[i]))
             return false;
-    if (!check_one(&c, &q->count_field) || !check_node(&c, q->where))
+    for (size_t i = 0; i < q->nitems; i++)
+        if (!check_one(&c, &q->items[i].field))
+            return false;
+    if (!check_node(&c, q->where))
+        return false;
+    for (size_t i = 0; i < q->ngroup; i++)
+        if (!check_one(&c, &q->group[i]))
+            return false;
+    if (!check_node(&c, q->having))
         return false;
     for (size_t i = 0; i < q->norder; i++)
         if (!check_one(&c, &q->order[i].field))

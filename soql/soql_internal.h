@@ -69,23 +69,39 @@ struct soql_node {
     soql_op op;                 /* CMP */
     struct soql_lit *lits;      /* CMP: one literal, or the IN list */
     size_t nlits;
+    bool count; /* CMP in HAVING: the left side is COUNT(field) */
 };
 
 struct soql_order {
     struct soql_fieldref field;
     bool desc;
     bool nulls_last; /* Salesforce default: nulls first, ASC and DESC alike */
+    bool count;      /* ORDER BY COUNT(field), in an aggregate query */
+};
+
+/* One entry of an aggregate query's SELECT list, in written order. */
+struct soql_item {
+    struct soql_fieldref field; /* the grouped field, or the field COUNT() counts */
+    bool count;                 /* COUNT(field) */
+    char *alias;                /* as written, NULL when none */
+    size_t alias_pos;
+    char *key; /* the result's key: the alias, else exprN (COUNT) or the last segment */
 };
 
 struct soql_query {
     char *text; /* copy of the source, for error carets in soql_check_fields */
     char *from;
     size_t from_pos;
-    bool is_count;
-    struct soql_fieldref count_field; /* COUNT(Id): name set; COUNT(): name NULL */
-    struct soql_fieldref *fields;
+    bool is_count;                /* COUNT(): the count alone, no records */
+    bool aggregate;               /* COUNT(field) or GROUP BY: AggregateResult rows */
+    struct soql_fieldref *fields; /* plain queries: the SELECT list */
     size_t nfields;
+    struct soql_item *items; /* aggregate queries: the SELECT list */
+    size_t nitems;
     struct soql_node *where;
+    struct soql_fieldref *group; /* GROUP BY */
+    size_t ngroup;
+    struct soql_node *having;
     struct soql_order *order;
     size_t norder;
     long limit;

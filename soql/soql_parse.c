@@ -41,6 +41,7 @@ typedef struct parser {
     soql_error *err;
     bool failed;
     int depth;
+    bool having; /* parsing HAVING: a comparison may start with COUNT(field) */
 } parser;
 
 void soql_error_at(soql_error *err, const char *code, const char *query, size_t pos,
@@ -294,9 +295,9 @@ static bool expect(parser *p, tok_kind kind)
 /* Words that end a field list or start a clause cannot be field names. */
 static bool is_reserved(const parser *p)
 {
-    static const char *const words[] = {"SELECT", "FROM", "WHERE", "AND",    "OR",   "NOT",
-                                        "ORDER",  "BY",   "LIMIT", "OFFSET", "IN",   "LIKE",
-                                        "NULL",   "TRUE", "FALSE", "ASC",    "DESC", "NULLS"};
+    static const char *const words[] = {
+        "SELECT", "FROM", "WHERE", "AND",  "OR",    "NOT", "ORDER", "BY",    "LIMIT", "OFFSET",
+        "IN",     "LIKE", "NULL",  "TRUE", "FALSE", "ASC", "DESC",  "NULLS", "GROUP", "HAVING"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (tok_is(p, words[i]))
             return true;
@@ -601,11 +602,19 @@ static bool parse_cmp_rhs(parser *p, struct soql_node *n)
     return parse_literal(p, &n->lits[0]);
 }
 
+static bool next_is_lparen(const parser *p);
+static bool parse_count_ref(parser *p, struct soql_fieldref *out);
+
 static struct soql_node *parse_cmp(parser *p)
 {
     struct soql_node *n = node_new(SOQL_NODE_CMP);
-    if (!parse_fieldref(p, &n->field))
+    if (p->having && tok_is(p, "COUNT") && next_is_lparen(p)) {
+        n->count = true;
+        if (!parse_count_ref(p, &n->field))
+            goto fail;
+    } else if (!parse_fieldref(p, &n->field)) {
         goto fail;
+    }
     /* NOT IN is told from IN by peeking before parse_cmp_rhs consumes the words. */
     n->op = tok_is(p, "NOT") ? SOQL_OP_NOT_IN : SOQL_OP_IN;
     if (!parse_cmp_rhs(p, n))
@@ -678,24 +687,12 @@ fail:
 
 /* ---- clauses ---- */
 
-static void push_field(struct soql_query *q, size_t *cap, struct soql_fieldref f)
-{
-    if (q->nfields == *cap) {
-        *cap = *cap ? *cap * 2 : 8;
-        q->fields = xrealloc(q->fields, *cap * sizeof *q->fields);
-    }
-    q->fields[q->nfields++] = f;
-}
-
-/* COUNT() or COUNT(field), the current token being COUNT followed by '('. */
-static bool parse_count(parser *p, struct soql_query *q)
+/* COUNT(field), the current token being COUNT followed by '(': the field. */
+static bool parse_count_ref(parser *p, struct soql_fieldref *out)
 {
     advance(p); /* COUNT */
     advance(p); /* ( */
-    q->is_count = true;
-    if (p->tok.kind != TK_RPAREN && !parse_fieldref(p, &q->count_field))
-        return false;
-    return expect(p, TK_RPAREN);
+    return parse_fieldref(p, out) && expect(p, TK_RPAREN);
 }
 
 static bool next_is_lparen(const parser *p)
@@ -706,24 +703,81 @@ static bool next_is_lparen(const parser *p)
     return i < p->n && p->text[i] == '(';
 }
 
+/* COUNT() with nothing inside, at the current token. */
+static bool at_count_star(const parser *p)
+{
+    if (!tok_is(p, "COUNT") || !next_is_lparen(p))
+        return false;
+    size_t i = p->at;
+    while (p->text[i] != '(')
+        i++;
+    i++;
+    while (i < p->n && isspace((unsigned char)p->text[i]))
+        i++;
+    return i < p->n && p->text[i] == ')';
+}
+
+/* An alias after a SELECT entry: a plain word that is not a keyword. */
+static void parse_alias(parser *p, struct soql_item *it)
+{
+    if (p->tok.kind != TK_IDENT || is_reserved(p) || memchr(p->text + p->tok.pos, '.', p->tok.len))
+        return;
+    it->alias = xstrndup(p->text + p->tok.pos, p->tok.len);
+    it->alias_pos = p->tok.pos;
+    advance(p);
+}
+
+static void push_item(struct soql_query *q, size_t *cap, struct soql_item it)
+{
+    if (q->nitems == *cap) {
+        *cap = *cap ? *cap * 2 : 8;
+        q->items = xrealloc(q->items, *cap * sizeof *q->items);
+    }
+    q->items[q->nitems++] = it;
+}
+
+static void item_free(struct soql_item *it)
+{
+    free(it->field.name);
+    free(it->alias);
+    free(it->key);
+}
+
+/* COUNT() alone, or entries `field [alias]` / `COUNT(field) [alias]`; finish_select()
+ * decides afterwards whether they make a plain or an aggregate query. */
 static bool parse_select_list(parser *p, struct soql_query *q)
 {
-    if (tok_is(p, "COUNT") && next_is_lparen(p))
-        return parse_count(p, q);
+    if (at_count_star(p)) {
+        advance(p); /* COUNT */
+        advance(p); /* ( */
+        advance(p); /* ) */
+        q->is_count = true;
+        return true;
+    }
     size_t cap = 0;
     do {
-        struct soql_fieldref f = {0};
-        if (!parse_fieldref(p, &f))
+        struct soql_item it = {0};
+        bool ok = tok_is(p, "COUNT") && next_is_lparen(p)
+                      ? (it.count = true, parse_count_ref(p, &it.field))
+                      : parse_fieldref(p, &it.field);
+        if (ok)
+            parse_alias(p, &it);
+        push_item(q, &cap, it);
+        if (!ok)
             return false;
-        push_field(q, &cap, f);
     } while (accept(p, TK_COMMA));
     return true;
 }
 
 static bool parse_order_item(parser *p, struct soql_order *o)
 {
-    if (!parse_fieldref(p, &o->field))
+    if (tok_is(p, "COUNT") && next_is_lparen(p)) {
+        o->count = true;
+        if (!parse_count_ref(p, &o->field))
+            return false;
+    } else if (!parse_fieldref(p, &o->field)) {
         return false;
+    }
     if (accept_kw(p, "DESC"))
         o->desc = true;
     else
@@ -776,9 +830,43 @@ static bool parse_count_value(parser *p, long *out)
     return true;
 }
 
+static bool parse_group_by(parser *p, struct soql_query *q)
+{
+    size_t cap = 0;
+    if (!expect_kw(p, "BY"))
+        return false;
+    do {
+        if (q->ngroup == cap) {
+            cap = cap ? cap * 2 : 4;
+            q->group = xrealloc(q->group, cap * sizeof *q->group);
+        }
+        struct soql_fieldref *g = &q->group[q->ngroup++];
+        memset(g, 0, sizeof *g);
+        if (!parse_fieldref(p, g))
+            return false;
+    } while (accept(p, TK_COMMA));
+    return true;
+}
+
+static bool parse_having(parser *p, struct soql_query *q)
+{
+    p->having = true;
+    q->having = parse_cond(p);
+    p->having = false;
+    return q->having != NULL;
+}
+
 static bool parse_tail(parser *p, struct soql_query *q)
 {
     if (accept_kw(p, "WHERE") && !(q->where = parse_cond(p)))
+        return false;
+    if (accept_kw(p, "GROUP") && !parse_group_by(p, q))
+        return false;
+    if (tok_is(p, "HAVING") && q->ngroup == 0) { /* HAVING filters groups */
+        fail_unexpected(p);
+        return false;
+    }
+    if (accept_kw(p, "HAVING") && !parse_having(p, q))
         return false;
     if (accept_kw(p, "ORDER") && !parse_order_by(p, q))
         return false;
@@ -793,6 +881,114 @@ static bool parse_tail(parser *p, struct soql_query *q)
     return true;
 }
 
+/* ---- what the SELECT list means ---- */
+
+static bool has_count(const struct soql_query *q)
+{
+    for (size_t i = 0; i < q->nitems; i++)
+        if (q->items[i].count)
+            return true;
+    return false;
+}
+
+static bool is_grouped(const struct soql_query *q, const char *name)
+{
+    for (size_t i = 0; i < q->ngroup; i++)
+        if (soql_strcasecmp(q->group[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+/* Salesforce's words: "Field must be grouped or aggregated: Subject". */
+static bool fail_ungrouped(parser *p, const char *what, const struct soql_fieldref *f)
+{
+    char text[160];
+    snprintf(text, sizeof text, "%s must be grouped or aggregated: %.64s", what, f->name);
+    fail(p, f->pos, text);
+    return false;
+}
+
+static bool having_is_grouped(parser *p, const struct soql_query *q, const struct soql_node *n)
+{
+    if (n->kind == SOQL_NODE_CMP)
+        return n->count || is_grouped(q, n->field.name) || fail_ungrouped(p, "Field", &n->field);
+    for (size_t i = 0; i < n->nkids; i++)
+        if (!having_is_grouped(p, q, n->kids[i]))
+            return false;
+    return true;
+}
+
+/* The keys of the AggregateResult rows: the alias; else exprN for a COUNT, N counting
+ * the COUNTs without an alias from 0 (the SOQL guide, "Using Aliases with GROUP BY");
+ * else the field's last segment (Account.Name -> Name). */
+static bool name_items(parser *p, struct soql_query *q)
+{
+    int expr = 0;
+    for (size_t i = 0; i < q->nitems; i++) {
+        struct soql_item *it = &q->items[i];
+        const char *dot = strrchr(it->field.name, '.');
+        it->key = it->alias   ? xstrdup(it->alias)
+                  : it->count ? xasprintf("expr%d", expr++)
+                              : xstrdup(dot ? dot + 1 : it->field.name);
+        for (size_t j = 0; j < i; j++) {
+            if (soql_strcasecmp(q->items[j].key, it->key) != 0)
+                continue;
+            char text[128];
+            snprintf(text, sizeof text, "duplicate alias: %.64s", it->key);
+            fail(p, it->alias ? it->alias_pos : it->field.pos, text);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Every entry is counted or grouped, and so is every ORDER BY and HAVING field. */
+static bool finish_aggregate(parser *p, struct soql_query *q)
+{
+    q->aggregate = true;
+    for (size_t i = 0; i < q->nitems; i++)
+        if (!q->items[i].count && !is_grouped(q, q->items[i].field.name))
+            return fail_ungrouped(p, "Field", &q->items[i].field);
+    for (size_t i = 0; i < q->norder; i++)
+        if (!q->order[i].count && !is_grouped(q, q->order[i].field.name))
+            return fail_ungrouped(p, "Ordered field", &q->order[i].field);
+    if (q->having && !having_is_grouped(p, q, q->having))
+        return false;
+    return name_items(p, q);
+}
+
+/* A query with COUNT(field) or GROUP BY is an aggregate query; any other keeps its
+ * entries as the plain field list, where an alias or an aggregate has no place. */
+static bool finish_select(parser *p, struct soql_query *q)
+{
+    bool aggregate = q->ngroup > 0 || has_count(q);
+    if (q->is_count && q->ngroup) {
+        fail(p, q->group[0].pos, "COUNT() cannot be used with GROUP BY: use COUNT(fieldName)");
+        return false;
+    }
+    if (aggregate)
+        return finish_aggregate(p, q);
+    for (size_t i = 0; i < q->norder; i++)
+        if (q->order[i].count) {
+            fail(p, q->order[i].field.pos,
+                 "COUNT(fieldName) in ORDER BY needs GROUP BY or COUNT(fieldName) in SELECT");
+            return false;
+        }
+    q->fields = xcalloc(q->nitems + 1, sizeof *q->fields);
+    for (size_t i = 0; i < q->nitems; i++) {
+        struct soql_item *it = &q->items[i];
+        if (it->alias) {
+            char text[128];
+            snprintf(text, sizeof text, "unexpected token: '%.64s'", it->alias);
+            fail(p, it->alias_pos, text);
+            return false;
+        }
+        q->fields[q->nfields++] = it->field; /* ownership moves to the field list */
+        it->field.name = NULL;
+    }
+    return true;
+}
+
 /* The FROM name. Order and Case are real sObjects, so reserved words are allowed here
  * unless they start the next clause (WHERE, LIMIT, OFFSET, ORDER BY). */
 static bool is_object_name(const parser *p)
@@ -801,8 +997,8 @@ static bool is_object_name(const parser *p)
         return false;
     if (tok_is(p, "WHERE") || tok_is(p, "LIMIT") || tok_is(p, "OFFSET"))
         return false;
-    if (tok_is(p, "ORDER")) {
-        parser ahead = *p; /* a copy: peeking must not consume or report */
+    if (tok_is(p, "ORDER") || tok_is(p, "GROUP")) { /* Group is an sObject too */
+        parser ahead = *p;                          /* a copy: peeking must not consume or report */
         ahead.err = NULL;
         advance(&ahead);
         return !tok_is(&ahead, "BY");
@@ -813,7 +1009,17 @@ static bool is_object_name(const parser *p)
 static bool parse_query(parser *p, struct soql_query *q)
 {
     advance(p);
-    if (!expect_kw(p, "SELECT") || !parse_select_list(p, q) || !expect_kw(p, "FROM"))
+    if (!expect_kw(p, "SELECT") || !parse_select_list(p, q))
+        return false;
+    if (!tok_is(p, "FROM") && q->nitems && q->items[q->nitems - 1].alias && !has_count(q)) {
+        /* `SELECT Id FRM Case`: the word read as an alias is the mistake, not Case. */
+        struct soql_item *last = &q->items[q->nitems - 1];
+        char text[128];
+        snprintf(text, sizeof text, "unexpected token: '%.64s'", last->alias);
+        fail(p, last->alias_pos, text);
+        return false;
+    }
+    if (!expect_kw(p, "FROM"))
         return false;
     if (!is_object_name(p)) {
         fail_unexpected(p);
@@ -822,7 +1028,7 @@ static bool parse_query(parser *p, struct soql_query *q)
     q->from = xstrndup(p->text + p->tok.pos, p->tok.len);
     q->from_pos = p->tok.pos;
     advance(p);
-    return parse_tail(p, q);
+    return parse_tail(p, q) && finish_select(p, q);
 }
 
 soql_query *soql_parse(const char *text, soql_error *err)
@@ -863,11 +1069,17 @@ void soql_free(soql_query *q)
         return;
     free(q->text);
     free(q->from);
-    fieldref_free(&q->count_field);
     for (size_t i = 0; i < q->nfields; i++)
         fieldref_free(&q->fields[i]);
     free(q->fields);
+    for (size_t i = 0; i < q->nitems; i++)
+        item_free(&q->items[i]);
+    free(q->items);
     soql_node_free(q->where);
+    for (size_t i = 0; i < q->ngroup; i++)
+        fieldref_free(&q->group[i]);
+    free(q->group);
+    soql_node_free(q->having);
     for (size_t i = 0; i < q->norder; i++)
         fieldref_free(&q->order[i].field);
     free(q->order);

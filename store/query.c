@@ -80,13 +80,10 @@ static sfa_status parse(soql_query **out, sfa_agent *agent, const char *soql)
     return *out ? SFA_OK : store_fail(agent, SFA_EINVAL, "%s: %s", err.code, err.message);
 }
 
-/* COUNT(field) answers one AggregateResult row (soql_execute). */
-static int deliver_aggregate(sqlite3_int64 n, sfa_query_row_fn fn, void *ctx)
+/* An aggregate query's row (soql_execute's AggregateResult) to fn. */
+static int deliver_aggregate(const store_qsql *c, sqlite3_stmt *st, sfa_query_row_fn fn, void *ctx)
 {
-    cJSON *rec = cJSON_CreateObject();
-    cJSON *attrs = cJSON_AddObjectToObject(rec, "attributes");
-    cJSON_AddStringToObject(attrs, "type", "AggregateResult");
-    cJSON_AddNumberToObject(rec, "expr0", (double)n);
+    cJSON *rec = store_qsql_aggregate_row(c, st);
     char *text = json_print(rec);
     int stop = fn(ctx, text);
     free(text);
@@ -106,9 +103,9 @@ static sfa_status run(size_t *total, sfa_agent *a, const soql_query *q, const st
     int rc;
     bool stop = false;
     while (!stop && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (soql_count_field(q)) {
-            stop = deliver_aggregate(sqlite3_column_int64(st, 0), fn, ctx) != 0;
-            n = 1;
+        if (soql_is_aggregate(q)) {
+            stop = deliver_aggregate(c, st, fn, ctx) != 0;
+            n++;
         } else if (soql_is_count(q)) {
             n = (size_t)sqlite3_column_int64(st, 0); /* COUNT(): no records, the count */
         } else {

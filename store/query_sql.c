@@ -24,10 +24,15 @@
  * Q5. A field that no cached record of the sObject has had (record_fields) and that
  *     the cached describe does not list is refused, unless nothing of the sObject is
  *     cached at all: an empty answer then says the same thing.
+ * Q8. An aggregate query (GROUP BY, COUNT(field)) is one SQL GROUP BY: rows group where
+ *     the field is equal COLLATE NOCASE (null with null), a grouped field shows min() of
+ *     its group, COUNT(field) is count(), HAVING is SQL's HAVING, and groups are ordered
+ *     by ORDER BY then by the group keys, as soql_execute() does. Nothing groups in C.
  * Known differences from the evaluator, all outside what Salesforce data produces:
  * ORDER BY over a field that holds booleans and numbers mixed orders them as numbers;
  * timestamps with different UTC offsets order as text; ordering comparisons (< >) of a
- * 15-char Id literal against 18-char values compare as text.
+ * 15-char Id literal against 18-char values compare as text; GROUP BY puts a JSON true
+ * and the number 1 (false and 0) in one group.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +45,7 @@
 #include "store/sql.h"
 #include "store/store_internal.h"
 #include "util/alloc.h"
+#include "util/json.h"
 #include "util/sfid.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
@@ -561,9 +567,11 @@ static char *like_pattern(const struct soql_lit *l)
     return strbuf_detach(&sb);
 }
 
+static col count_col(store_qsql *c, const char *field);
+
 static void emit_cmp(store_qsql *c, const struct soql_node *n)
 {
-    col f = resolve_col(c, n->field.name);
+    col f = n->count ? count_col(c, n->field.name) : resolve_col(c, n->field.name);
     switch (n->op) {
     case SOQL_OP_EQ:
         emit_equals(c, &f, &n->lits[0]);
@@ -700,16 +708,94 @@ static void emit_row_fields(store_qsql *c)
     strbuf_free(&sets);
 }
 
+/* ---- aggregate queries (Q8) ---- */
+
+/* COUNT(field) as an expression over the group: SQL's count() skips NULL as COUNT(field)
+ * skips null, and json_extract gives NULL for both a JSON null and a missing key. */
+static col count_col(store_qsql *c, const char *field)
+{
+    if (strcasecmp(field, "Id") == 0) /* every row, synced or not (soql_execute) */
+        return (col){"count(*)", "'integer'", 0};
+    col f = resolve_col(c, field);
+    char *e = f.value ? xasprintf("count(%s)", f.value)
+                      : xasprintf("count(json_extract(r.fields, ?%d))", f.param);
+    c->exprs = xrealloc(c->exprs, (c->nexprs + 1) * sizeof *c->exprs);
+    c->exprs[c->nexprs++] = e;
+    return (col){e, "'integer'", 0};
+}
+
+/* Two columns per SELECT entry: value and JSON type. A grouped field shows min(): the
+ * byte-wise smallest of the spellings its group holds (soql_execute's rule). A field with
+ * a fixed expression (an indexed one, a column) takes its type from the SQL value, so the
+ * index alone answers the query; those hold text, never a JSON boolean. */
+static void emit_aggregate_columns(store_qsql *c)
+{
+    strbuf_adds(&c->sql, "SELECT ");
+    for (size_t i = 0; i < c->q->nitems; i++) {
+        const struct soql_item *it = &c->q->items[i];
+        col f = it->count ? count_col(c, it->field.name) : resolve_col(c, it->field.name);
+        strbuf_adds(&c->sql, i ? ", " : "");
+        if (it->count) {
+            strbuf_addf(&c->sql, "%s, 'integer'", f.value);
+        } else if (f.value) {
+            strbuf_addf(&c->sql, "min(%s), typeof(min(%s))", f.value, f.value);
+        } else {
+            strbuf_adds(&c->sql, "min(");
+            emit_value(c, &f);
+            strbuf_adds(&c->sql, "), min(");
+            emit_type(c, &f);
+            strbuf_adds(&c->sql, ")");
+        }
+    }
+}
+
+/* Q8: ORDER BY's keys (grouped fields, COUNTs), then the group keys ascending. */
+static void emit_group_order(store_qsql *c)
+{
+    strbuf_adds(&c->sql, " ORDER BY ");
+    for (size_t i = 0; i < c->q->norder; i++) {
+        const struct soql_order *o = &c->q->order[i];
+        col f = o->count ? count_col(c, o->field.name) : resolve_col(c, o->field.name);
+        emit_value(c, &f);
+        strbuf_adds(&c->sql, o->count ? "" : " COLLATE NOCASE");
+        strbuf_adds(&c->sql, o->desc ? " DESC" : " ASC");
+        if (o->desc != o->nulls_last)
+            strbuf_adds(&c->sql, o->nulls_last ? " NULLS LAST" : " NULLS FIRST");
+        strbuf_adds(&c->sql, ", ");
+    }
+    for (size_t i = 0; i < c->q->ngroup; i++) {
+        col f = resolve_col(c, c->q->group[i].name);
+        emit_value(c, &f);
+        strbuf_adds(&c->sql, i + 1 < c->q->ngroup ? " COLLATE NOCASE, " : " COLLATE NOCASE");
+    }
+}
+
+/* Q8. Grouping runs inside SQLite; an indexed field groups in index order. */
+static void emit_aggregate(store_qsql *c)
+{
+    const soql_query *q = c->q;
+    emit_aggregate_columns(c);
+    emit_from_where(c);
+    for (size_t i = 0; i < q->ngroup; i++) {
+        col f = resolve_col(c, q->group[i].name);
+        strbuf_adds(&c->sql, i ? ", " : " GROUP BY ");
+        emit_value(c, &f);
+        strbuf_adds(&c->sql, " COLLATE NOCASE");
+    }
+    if (q->having) {
+        strbuf_adds(&c->sql, " HAVING ");
+        emit_node(c, q->having);
+    }
+    if (q->ngroup)
+        emit_group_order(c);
+    emit_window(c);
+}
+
 static void emit_statement(store_qsql *c)
 {
     const soql_query *q = c->q;
-    if (q->is_count && q->count_field.name) {
-        /* COUNT(field): rows where field is not null, before any window (soql_execute). */
-        col f = resolve_col(c, q->count_field.name);
-        strbuf_adds(&c->sql, "SELECT count(");
-        emit_value(c, &f);
-        strbuf_adds(&c->sql, ")");
-        emit_from_where(c);
+    if (q->aggregate) {
+        emit_aggregate(c);
     } else if (q->is_count && !q->where && q->limit < 0 && q->offset <= 0) {
         /* COUNT() of every live record: the counter migration 0006 keeps (constant time). */
         strbuf_adds(&c->sql, "SELECT coalesce(sum(live), 0) FROM record_counts WHERE sobject IN (");
@@ -836,4 +922,34 @@ sfa_status store_qsql_prepare(sqlite3_stmt **out, sfa_agent *a, const store_qsql
     }
     *out = st;
     return SFA_OK;
+}
+
+/* A value column and its JSON type column as the JSON value a record would hold; numbers
+ * keep their text (query.c I4). */
+static cJSON *column_json(sqlite3_stmt *st, int i)
+{
+    const char *type = (const char *)sqlite3_column_text(st, i + 1);
+    const char *text = (const char *)sqlite3_column_text(st, i);
+    const char *err = NULL;
+    if (!text || !type || strcmp(type, "null") == 0)
+        return cJSON_CreateNull();
+    if (strcmp(type, "true") == 0 || strcmp(type, "false") == 0)
+        return cJSON_CreateBool(type[0] == 't');
+    if (strcmp(type, "integer") == 0 || strcmp(type, "real") == 0)
+        return cJSON_CreateRaw(text);
+    if (strcmp(type, "object") == 0 || strcmp(type, "array") == 0) {
+        cJSON *v = json_parse_exact(text, strlen(text), &err);
+        return v ? v : cJSON_CreateNull();
+    }
+    return cJSON_CreateString(text);
+}
+
+cJSON *store_qsql_aggregate_row(const store_qsql *c, sqlite3_stmt *st)
+{
+    cJSON *rec = cJSON_CreateObject();
+    cJSON *attrs = cJSON_AddObjectToObject(rec, "attributes");
+    cJSON_AddStringToObject(attrs, "type", "AggregateResult");
+    for (size_t i = 0; i < c->q->nitems; i++)
+        cJSON_AddItemToObject(rec, c->q->items[i].key, column_json(st, (int)(2 * i)));
+    return rec;
 }

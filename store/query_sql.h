@@ -16,7 +16,8 @@
 const char *store_indexed_expr(const char *sobject, const char *field);
 
 /* A SOQL query compiled to one SQLite statement (store/query_sql.c). Rows: sobject, sf_id,
- * case_number, fields (a row query), or one count (COUNT() / COUNT(field)). */
+ * case_number, fields (a row query), one count (COUNT()), or per group a value and a type
+ * column for each SELECT entry (an aggregate query: store_qsql_aggregate_row). */
 typedef struct store_qsql store_qsql;
 
 /* Compile q against a's mirror. An unknown field -> SFA_EINVAL with a message on the
@@ -29,6 +30,9 @@ const char *store_qsql_text(const store_qsql *c);
 sfa_status store_qsql_prepare(sqlite3_stmt **out, sfa_agent *a, const store_qsql *c,
                               const char *prefix);
 void store_qsql_free(store_qsql *c);
+/* The current row of an aggregate query's statement (soql_is_aggregate) as Salesforce's
+ * AggregateResult record. Caller frees (cJSON_Delete). */
+cJSON *store_qsql_aggregate_row(const store_qsql *c, sqlite3_stmt *st);
 
 /* The reference semantics: soql_execute() over every live row of the sObject, as local
  * queries ran before they were compiled to SQL. For the differential test only. */

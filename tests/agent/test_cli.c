@@ -458,6 +458,37 @@ static void test_outbox_status_and_query(void **state)
     free(id);
 }
 
+/* GROUP BY prints AggregateResult rows: a table with the keys as columns, and with --json
+ * the Salesforce-shaped records; an ungrouped field is a data error (65). */
+static void test_query_group_by_table_and_json(void **state)
+{
+    fixture *f = *state;
+    static const char *const statuses[] = {"New", "Working", "new"};
+    for (size_t i = 0; i < 3; i++) {
+        char set[32];
+        snprintf(set, sizeof set, "Status=%s", statuses[i]);
+        free(ok_out(f,
+                    (const char *const[]){"case", "create", "--subject", "s", "--set", set, NULL}));
+    }
+    static const char SOQL[] = "SELECT Status, COUNT(Id) n FROM Case GROUP BY Status "
+                               "ORDER BY COUNT(Id) DESC";
+    char *table = ok_out(f, (const char *const[]){"query", SOQL, NULL});
+    assert_non_null(strstr(table, "Status   n\nNew      2\nWorking  1\n(totalSize 2)"));
+    free(table);
+    cJSON *doc = ok_json(f, (const char *const[]){"--json", "query", SOQL, NULL});
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(doc, "totalSize")->valueint, 2);
+    char *recs = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(doc, "records"));
+    assert_string_equal(recs, "[{\"attributes\":{\"type\":\"AggregateResult\"},\"Status\":\"New\","
+                              "\"n\":2},{\"attributes\":{\"type\":\"AggregateResult\"},"
+                              "\"Status\":\"Working\",\"n\":1}]");
+    free(recs);
+    cJSON_Delete(doc);
+    run_result r;
+    sfa(&r, f, "query", "SELECT Subject, COUNT(Id) FROM Case GROUP BY Status");
+    run_expect(&r, 65, NULL, "Field must be grouped or aggregated: Subject");
+    run_result_free(&r);
+}
+
 /* Run one SQL statement on the fixture database behind the program's back. */
 static void raw_sql(const fixture *f, const char *sql)
 {
@@ -730,6 +761,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_locked_database_is_temporary_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_import_good_and_bad_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_status_and_query, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_query_group_by_table_and_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_list_state_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fields_trailing_garbage_is_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_that_is_not_a_file_is_refused, setup, teardown),

@@ -107,6 +107,37 @@ static void test_query_count_returns_total_and_no_records(void **state)
     eh_response_free(&r);
 }
 
+/* GROUP BY answers AggregateResult records (keys: grouped field, alias, exprN) and
+ * totalSize counts the groups; an ungrouped field is refused as Salesforce refuses it. */
+static void test_query_group_by_returns_aggregate_results(void **state)
+{
+    fe_env *env = *state;
+    char id[19];
+    fe_case(env, "a", NULL, id);
+    fe_case(env, "b", NULL, id);
+    fe_case(env, "a", NULL, id);
+    eh_response r;
+    query(env, "/query",
+          "SELECT Subject, COUNT(Id) cnt, COUNT(Subject) FROM Case GROUP BY Subject "
+          "ORDER BY COUNT(Id) DESC",
+          NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_num(r.json, "totalSize", -1), 2);
+    char *text = cJSON_PrintUnformatted(cJSON_GetObjectItem(r.json, "records"));
+    assert_string_equal(text, "[{\"attributes\":{\"type\":\"AggregateResult\"},\"Subject\":\"a\","
+                              "\"cnt\":2,\"expr0\":2},{\"attributes\":{\"type\":"
+                              "\"AggregateResult\"},\"Subject\":\"b\",\"cnt\":1,\"expr0\":1}]");
+    free(text);
+    eh_response_free(&r);
+    query(env, "/query", "SELECT Subject, COUNT(Id) FROM Case", NULL, &r);
+    assert_int_equal(r.status, 400);
+    char *body = cJSON_PrintUnformatted(r.json);
+    assert_non_null(strstr(body, "MALFORMED_QUERY"));
+    assert_non_null(strstr(body, "Field must be grouped or aggregated: Subject"));
+    free(body);
+    eh_response_free(&r);
+}
+
 static void load_cases(fe_env *env, int n)
 {
     char id[19], subj[32];
@@ -258,6 +289,7 @@ int main(void)
         cmocka_unit_test_setup(test_queryall_returns_deleted_rows_and_query_does_not, fe_reset),
         cmocka_unit_test_setup(test_queryall_next_records_url_uses_query, fe_reset),
         cmocka_unit_test_setup(test_query_counts_one_api_call_per_page, fe_reset),
+        cmocka_unit_test_setup(test_query_group_by_returns_aggregate_results, fe_reset),
     };
     return cmocka_run_group_tests(tests, fe_group_setup, fe_group_teardown);
 }

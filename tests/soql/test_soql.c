@@ -108,6 +108,23 @@ static void test_parse_rejects_with_salesforce_messages(void **state)
         {"SELECT Id FROM Case Case", "unexpected token: 'Case'"},
         {"SELECT Id FROM ORDER BY Id", "unexpected token: 'ORDER'"},
         {"SELECT Id FROM WHERE a = 1", "unexpected token: 'WHERE'"},
+        /* Aggregate queries: what Salesforce refuses, in its words where it has them. */
+        {"SELECT Subject, COUNT(Id) FROM Case GROUP BY Status",
+         "Field must be grouped or aggregated: Subject"},
+        {"SELECT Status FROM Case GROUP BY Status ORDER BY Subject",
+         "Ordered field must be grouped or aggregated: Subject"},
+        {"SELECT Status FROM Case GROUP BY Status HAVING Subject = 'x'",
+         "Field must be grouped or aggregated: Subject"},
+        {"SELECT COUNT() FROM Case GROUP BY Status", "COUNT() cannot be used with GROUP BY"},
+        {"SELECT Id FROM Case HAVING COUNT(Id) > 1", "unexpected token: 'HAVING'"},
+        {"SELECT COUNT(Id) a, COUNT(Status) A FROM Case", "duplicate alias: A"},
+        {"SELECT Status, COUNT(Id) expr0, COUNT(Subject) FROM Case GROUP BY Status",
+         "duplicate alias: expr0"},
+        {"SELECT Id i FROM Case", "unexpected token: 'i'"},
+        {"SELECT Id FROM Case ORDER BY COUNT(Id)", "COUNT(fieldName) in ORDER BY"},
+        {"SELECT Status, COUNT(Id) FROM Case GROUP BY", "unexpected token: '<EOF>'"},
+        {"SELECT COUNT(Id FROM Case", "unexpected token: 'FROM'"},
+        {"SELECT Status FROM Case GROUP Status", "unexpected token: 'Status'"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         soql_error err;
@@ -735,6 +752,62 @@ static void test_quote_examples(void **state)
     free(s);
 }
 
+typedef struct agg_case {
+    const char *soql;
+    const char *rows; /* the output array, unformatted */
+} agg_case;
+
+/* GROUP BY / COUNT(field) / HAVING / ORDER BY COUNT: AggregateResult rows with Salesforce's
+ * keys (alias, else exprN per unaliased COUNT, else the field's last segment). */
+static void test_aggregate_queries_answer_aggregate_results(void **state)
+{
+    (void)state;
+#define AR "{\"attributes\":{\"type\":\"AggregateResult\"},"
+    static const agg_case cases[] = {
+        /* Groups in key order; New and new are one group shown as "New". */
+        {"SELECT Status, COUNT(Id) FROM Case GROUP BY Status",
+         "[" AR "\"Status\":\"Closed\",\"expr0\":1}," AR "\"Status\":\"New\",\"expr0\":3}," AR
+         "\"Status\":\"Working\",\"expr0\":1}]"},
+        /* The null group (null and missing alike), aliases, HAVING, ORDER BY COUNT DESC
+         * with ties in key order, nulls first. */
+        {"SELECT Priority p, COUNT(Id) n, COUNT(Subject) FROM Case GROUP BY Priority "
+         "HAVING COUNT(Id) > 1 ORDER BY COUNT(Id) DESC",
+         "[" AR "\"p\":null,\"n\":2,\"expr0\":2}," AR "\"p\":\"High\",\"n\":2,\"expr0\":2}]"},
+        /* No GROUP BY: one row, even over no rows. */
+        {"SELECT COUNT(Id), COUNT(Priority) pc, COUNT(Subject) FROM Case WHERE Status = 'x'",
+         "[" AR "\"expr0\":0,\"pc\":0,\"expr1\":0}]"},
+        {"SELECT COUNT(Subject) FROM Case", "[" AR "\"expr0\":4}]"},
+        /* A relationship field groups by its value and is keyed by its last segment. */
+        {"SELECT Account.Name, COUNT(Id) FROM Case GROUP BY Account.Name LIMIT 2 OFFSET 1",
+         "[" AR "\"Name\":\"Acme\",\"expr0\":1}," AR "\"Name\":\"Beta\",\"expr0\":1}]"},
+        /* GROUP BY alone lists the distinct values; HAVING on a grouped field. */
+        {"SELECT Status FROM Case GROUP BY Status HAVING Status != 'Working' ORDER BY Status DESC",
+         "[" AR "\"Status\":\"New\"}," AR "\"Status\":\"Closed\"}]"},
+        {"SELECT Status, COUNT(Id) FROM Case WHERE Amount__c = 10 GROUP BY Status, Priority "
+         "ORDER BY Priority",
+         "[" AR "\"Status\":\"New\",\"expr0\":1}," AR "\"Status\":\"New\",\"expr0\":1}]"},
+    };
+#undef AR
+    cJSON *records = cJSON_Parse(FIXTURE);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        soql_error err;
+        soql_query *q = soql_parse(cases[i].soql, &err);
+        if (!q)
+            fail_msg("'%s' did not parse: %s", cases[i].soql, err.message);
+        assert_true(soql_is_aggregate(q));
+        size_t total = 0;
+        cJSON *out = soql_execute(q, records, &total);
+        char *text = cJSON_PrintUnformatted(out);
+        if (strcmp(text, cases[i].rows) != 0)
+            fail_msg("%s\ngot:  %s\nwant: %s", cases[i].soql, text, cases[i].rows);
+        assert_int_equal(total, (size_t)cJSON_GetArraySize(out));
+        free(text);
+        cJSON_Delete(out);
+        soql_free(q);
+    }
+    cJSON_Delete(records);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -754,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_quote_examples),
         cmocka_unit_test(test_literal_escapes_decode),
         cmocka_unit_test(test_quote_like_matches_literally),
+        cmocka_unit_test(test_aggregate_queries_answer_aggregate_results),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
