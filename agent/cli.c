@@ -20,6 +20,18 @@ static const char *g_db_path = CLI_DEFAULT_DB_PATH;
 static bool g_json;
 static sfa_durability g_durability = SFA_DURABILITY_FULL;
 
+static char **g_argv;
+
+void cli_set_command_line(char **argv)
+{
+    g_argv = argv;
+}
+
+char **cli_command_line(void)
+{
+    return g_argv;
+}
+
 void cli_set_globals(const char *db_path, bool json, sfa_durability durability)
 {
     g_db_path = db_path;
@@ -221,8 +233,7 @@ int cli_usage(const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
-/* What kind of file st is, for a message. */
-static const char *file_kind(const struct stat *st)
+const char *cli_file_kind(const struct stat *st)
 {
     return S_ISDIR(st->st_mode)    ? "a directory"
            : S_ISFIFO(st->st_mode) ? "a FIFO"
@@ -238,40 +249,21 @@ int cli_check_db_file(const char *path)
     if (stat(path, &st) != 0 || S_ISREG(st.st_mode))
         return CLI_EXIT_OK; /* missing (the caller decides) or a plain file */
     /* SQLite would block on a FIFO or write its journal next to a device: refuse first. */
-    return cli_error(CLI_EXIT_NOINPUT, "%s is %s, not a database file", path, file_kind(&st));
+    return cli_error(CLI_EXIT_NOINPUT, "%s is %s, not a database file", path, cli_file_kind(&st));
 }
 
-int cli_load_config(sfa_config **out, const char *path)
-{
-    *out = NULL;
-    if (!path) {
-        path = getenv("SFAGENT_CONFIG");
-        if (path && !*path)
-            path = NULL;
-    }
-    struct stat st;
-    if (path && stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-        return cli_error(CLI_EXIT_CONFIG, "configuration %s is %s, not a file", path,
-                         file_kind(&st));
-    sfa_status s = sfa_config_load(out, path);
-    return s == SFA_OK ? CLI_EXIT_OK : cli_fail(s, NULL, NULL);
-}
-
-/* The configuration that names the agent's idempotency field, when the environment points
- * at one ($SFAGENT_CONFIG, or SFAGENT_SYNC_IDEMPOTENCY_FIELD alone): a write command then
- * opens the database with that field, so a field other than Sync_Key__c is refused in
- * user input before the first sync records it. *out stays NULL when nothing is
- * configured (the database's remembered field applies). */
-static int configured_idempotency_field(sfa_config **out)
+/* Whether the environment points at a configuration that can name the agent's
+ * idempotency field ($SFAGENT_CONFIG, or SFAGENT_SYNC_IDEMPOTENCY_FIELD alone): a write
+ * command then opens the database with that field, so a field other than Sync_Key__c is
+ * refused in user input before the first sync records it. */
+bool cli_config_names_field(void)
 {
     const char *path = getenv("SFAGENT_CONFIG"), *field = getenv("SFAGENT_SYNC_IDEMPOTENCY_FIELD");
     if ((!path || !*path) && !field)
-        return CLI_EXIT_OK;
+        return false;
     /* A local write needs no configuration: one not written yet (`init` before the first
      * login) leaves the field the database remembers in force. */
-    if (!field && access(path, F_OK) != 0 && errno == ENOENT)
-        return CLI_EXIT_OK;
-    return cli_load_config(out, NULL);
+    return field || access(path, F_OK) == 0 || errno != ENOENT;
 }
 
 static int open_db(sfa_agent **out, bool create, bool read_only)
@@ -287,11 +279,10 @@ static int open_db(sfa_agent **out, bool create, bool read_only)
     opts.durability = cli_durability();
     opts.create = create;
     opts.read_only = read_only;
-    sfa_config *cfg = NULL;
-    if (!read_only && (rc = configured_idempotency_field(&cfg)) != CLI_EXIT_OK)
+    char *field = NULL; /* remembered by the database and refused in user input from now on */
+    if (!read_only && (rc = cli_config_idempotency_field(&field)) != CLI_EXIT_OK)
         return rc;
-    if (cfg) /* remembered by the database and refused in user input from now on */
-        opts.idempotency_field = sfa_config_get(cfg, "sync", "idempotency_field");
+    opts.idempotency_field = field;
     sfa_agent *agent = NULL;
     sfa_status st = sfa_agent_open(&agent, path, &opts);
     if (st == SFA_ESTATE && read_only) { /* an older schema: migrate it once, then read */
@@ -300,7 +291,7 @@ static int open_db(sfa_agent **out, bool create, bool read_only)
         opts.read_only = false;
         st = sfa_agent_open(&agent, path, &opts);
     }
-    sfa_config_free(cfg);
+    free(field);
     if (st != SFA_OK) {
         rc = cli_fail(st, agent, path);
         sfa_agent_free(agent);

@@ -48,6 +48,13 @@ typedef int (*cli_handler)(int argc, char **argv);
 
 /* Global options, set once by main() before a handler runs. */
 void cli_set_globals(const char *db_path, bool json, sfa_durability durability);
+/* The program's whole command line (argv as main() got it, NULL-terminated), kept by
+ * main() so a command can hand it on unchanged (cli_run_remote). */
+void cli_set_command_line(char **argv);
+char **cli_command_line(void);
+/* Run this command line in the network helper (agent/remote.c, in the local program
+ * only): does not return when the helper starts; else reports why and returns 70. */
+int cli_run_remote(void);
 const char *cli_db_path(void);
 bool cli_json(void);
 sfa_durability cli_durability(void);
@@ -105,6 +112,15 @@ int cli_check_db_file(const char *path);
  * only). A path that is a directory or other non-file is refused by name (exit 78).
  * Prints the error and returns its exit code; *out is the caller's on CLI_EXIT_OK. */
 int cli_load_config(sfa_config **out, const char *path);
+/* The environment names a configuration that may set the idempotency field (cli.c). */
+bool cli_config_names_field(void);
+/* That field, for a write command's open: *out NULL when nothing is configured (the
+ * database's remembered field applies), else the caller's (free). cli_load_config's
+ * errors. agent/cli_config.c; the local program hands the command to the helper. */
+int cli_config_idempotency_field(char **out);
+/* What kind of non-regular file st is, for a message ("a directory", "a FIFO", ...). */
+struct stat;
+const char *cli_file_kind(const struct stat *st);
 
 /* Option scanning over argv[*i]: accepts "--name VALUE" and "--name=VALUE". */
 typedef struct cli_args {

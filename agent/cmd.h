@@ -36,6 +36,8 @@ int cmd_doctor(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_outbox_retry(int argc, char **argv);
 int cmd_outbox_discard(int argc, char **argv);
+/* agent/cmd_index.c: declared field indexes (reads the configuration). */
+int cmd_index(int argc, char **argv);
 
 /* How one kind of record is driven and shown by the record verbs. */
 typedef struct record_kind {

@@ -90,6 +90,12 @@ static const command commands[] = {
      "Fetches when nothing is cached, the cache is older than [sync] describe_max_age, or\n"
      "--refresh is given (an unchanged describe costs a 304); offline, prints the cache\n"
      "and its age.\n"},
+    {"index", cmd_index, "create or drop the field indexes the configuration declares",
+     "usage: sfagent index [--config FILE]\n"
+     "Fields listed in `index = A, B` of [pull.<Object>] sections get an index for local\n"
+     "queries (one per field name, serving every sObject); indexes no longer listed are\n"
+     "dropped. Id, CaseNumber, Status, OwnerId, ContactId, AccountId, CreatedDate and\n"
+     "LastModifiedDate are always indexed. Creating an index reads every cached record.\n"},
     {"completion", cmd_completion, "print a shell completion script",
      "usage: sfagent completion bash|zsh|fish\n"
      "  bash: source <(sfagent completion bash)\n"
@@ -185,6 +191,7 @@ int main(int argc, char **argv)
 {
     /* Character widths for aligned tables only (wcwidth); numbers stay in the C locale. */
     setlocale(LC_CTYPE, "C.UTF-8");
+    cli_set_command_line(argv);
     const char *env = getenv("SFAGENT_DB");
     globals g = {env && *env ? env : CLI_DEFAULT_DB_PATH, false, SFA_DURABILITY_FULL};
     int first = 1;

@@ -9,7 +9,6 @@
 
 #include "record_show.h"
 #include <sfagent/describe.h>
-#include <sfagent/sync.h>
 
 static bool is_case(const record_kind *kind)
 {
@@ -84,27 +83,6 @@ static void print_record(const record_kind *kind, const sfa_record *r,
     cJSON_Delete(fields);
 }
 
-/* --refresh: fetch the record from Salesforce and merge it into the mirror first. On
- * failure the cached copy is shown (exit 0) with a warning that it may be stale; a ref
- * that is not cached and could not be fetched stays "not found". *ref_out: the ref to
- * read afterwards (the local id when the record was fetched; caller frees). */
-static void refresh(const record_kind *kind, const char *ref, const char *config, char **ref_out)
-{
-    *ref_out = NULL;
-    sfa_config *cfg = NULL;
-    sfa_agent *agent = NULL;
-    if (cli_load_config(&cfg, config) != CLI_EXIT_OK || cli_open(&agent, false) != CLI_EXIT_OK) {
-        fprintf(stderr, "warning: not refreshed; showing the cached copy\n");
-    } else if (sfa_sync_refresh(ref_out, agent, cfg, kind->sobject, ref) != SFA_OK) {
-        fprintf(stderr,
-                "warning: could not refresh from Salesforce (%s); the cached copy"
-                " may be stale\n",
-                sfa_agent_errmsg(agent));
-    }
-    sfa_agent_free(agent);
-    sfa_config_free(cfg);
-}
-
 /* Age of the cached copy, for a copy that could not be refreshed. */
 static void print_age(const sfa_record *r)
 {
@@ -159,7 +137,7 @@ int record_show_get(const record_kind *kind, cli_args *args)
         return cli_usage("%s get: missing REF", kind->command);
     char *fetched = NULL;
     if (fresh)
-        refresh(kind, ref, config, &fetched);
+        record_refresh(kind, ref, config, &fetched);
     sfa_agent *agent = NULL;
     sfa_record *record = NULL;
     rc = cli_open_read_only(&agent);

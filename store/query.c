@@ -23,13 +23,25 @@
 #include "util/json.h"
 #include "util/strbuf.h"
 
-/* The path Salesforce puts in attributes.url; the version is only cosmetic locally. */
-#define SOBJECT_URL_PREFIX "/services/data/v62.0/sobjects/"
+/* Is name the first segment of a field the SELECT list names (Contact for Contact.Name)? */
+static bool is_selected(const soql_query *q, const char *name)
+{
+    size_t n = strlen(name);
+    for (size_t i = 0; i < soql_field_count(q); i++) {
+        const char *f = soql_field(q, i);
+        if (strncasecmp(f, name, n) == 0 && (f[n] == '\0' || f[n] == '.'))
+            return true;
+    }
+    return false;
+}
 
 /* I2: a row of (sobject, sf_id, case_number, fields) as Salesforce shapes a record.
  * exact (I4): numbers stay Raw items holding their stored literal, so an 18-digit number
- * prints as stored; the evaluator (store_query_eval) needs cJSON numbers to compare. */
-static cJSON *row_json(sqlite3_stmt *st, bool exact)
+ * prints as stored; the evaluator (store_query_eval) needs cJSON numbers to compare.
+ * only (may be NULL): keep just the fields its SELECT list names, for soql_project() to
+ * copy; the fields are moved from the parsed row, not copied (a million-row dump spent
+ * most of its time in malloc and free). */
+static cJSON *row_json(sqlite3_stmt *st, bool exact, const soql_query *only)
 {
     const char *sobject = (const char *)sqlite3_column_text(st, 0);
     const char *sf_id = (const char *)sqlite3_column_text(st, 1);
@@ -43,17 +55,18 @@ static cJSON *row_json(sqlite3_stmt *st, bool exact)
     cJSON *attrs = cJSON_AddObjectToObject(rec, "attributes");
     cJSON_AddStringToObject(attrs, "type", sobject);
     if (sf_id) {
-        char *url = xasprintf(SOBJECT_URL_PREFIX "%s/%s", sobject, sf_id);
+        char *url = xasprintf(STORE_SOBJECT_URL_PREFIX "%s/%s", sobject, sf_id);
         cJSON_AddStringToObject(attrs, "url", url);
         free(url);
     }
-    const cJSON *f = NULL;
-    cJSON_ArrayForEach(f, fields)
-    {
-        if (strcasecmp(f->string, "Id") == 0 || strcasecmp(f->string, "CaseNumber") == 0 ||
-            strcasecmp(f->string, "attributes") == 0)
-            continue;
-        cJSON_AddItemToObject(rec, f->string, cJSON_Duplicate(f, true));
+    cJSON *f = fields ? fields->child : NULL;
+    while (f) {
+        cJSON *next = f->next;
+        if (strcasecmp(f->string, "Id") != 0 && strcasecmp(f->string, "CaseNumber") != 0 &&
+            strcasecmp(f->string, "attributes") != 0 && (!only || is_selected(only, f->string)))
+            /* keeps the item's key: an object's members are its child list */
+            cJSON_AddItemToArray(rec, cJSON_DetachItemViaPointer(fields, f));
+        f = next;
     }
     cJSON_Delete(fields);
     if (sf_id)
@@ -108,8 +121,11 @@ static sfa_status run(size_t *total, sfa_agent *a, const soql_query *q, const st
             n++;
         } else if (soql_is_count(q)) {
             n = (size_t)sqlite3_column_int64(st, 0); /* COUNT(): no records, the count */
+        } else if (store_qsql_row_is_json(c)) {
+            n++;
+            stop = fn(ctx, (const char *)sqlite3_column_text(st, 0)) != 0;
         } else {
-            cJSON *rec = row_json(st, true);
+            cJSON *rec = row_json(st, true, q);
             cJSON *out = soql_project(q, rec);
             char *text = json_print(out);
             n++;
@@ -235,7 +251,7 @@ static sfa_status load_rows(sfa_agent *a, const char *sobject, cJSON **out)
     cJSON *rows = cJSON_CreateArray();
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        cJSON_AddItemToArray(rows, row_json(st, false));
+        cJSON_AddItemToArray(rows, row_json(st, false, NULL));
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
         cJSON_Delete(rows);

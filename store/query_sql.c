@@ -6,7 +6,9 @@
  * Invariants:
  * Q1. The SQL text is made of fixed fragments and of expressions from fixed tables
  *     (INDEXED below); everything the query names (literals, JSON paths, the sObject) is
- *     a bound parameter. Field names reach SQL only as bound JSON paths.
+ *     a bound parameter. Field names reach SQL only as bound JSON paths, except a field
+ *     with a declared index (store/indexes.c), whose name is a checked API name written
+ *     into the same expression the index is built on, so that SQLite matches the two.
  * Q2. Each comparison means what soql_matches() (soql/soql_eval.c) means: strings
  *     compare ASCII case-insensitively and only with strings; a 15-char Id equals its
  *     18-char form; numbers compare with numbers and numeric text; booleans with
@@ -28,6 +30,9 @@
  *     the field is equal COLLATE NOCASE (null with null), a grouped field shows min() of
  *     its group, COUNT(field) is count(), HAVING is SQL's HAVING, and groups are ordered
  *     by ORDER BY then by the group keys, as soql_execute() does. Nothing groups in C.
+ * Q9. A SELECT list of distinct top-level fields is projected inside SQLite: each row is
+ *     the record's JSON text, as soql_project() shapes it (attributes, then the fields in
+ *     SELECT order, missing ones null), keyed by the catalog's spelling.
  * Known differences from the evaluator, all outside what Salesforce data produces:
  * ORDER BY over a field that holds booleans and numbers mixed orders them as numbers;
  * timestamps with different UTC offsets order as text; ordering comparisons (< >) of a
@@ -179,7 +184,8 @@ struct store_qsql {
     const char *spellings[MAX_SPELLINGS]; /* the sObject as the mirror spells it */
     char *owned[MAX_SPELLINGS];
     size_t nspellings;
-    bool known; /* Q5: something of the sObject is cached */
+    bool known;    /* Q5: something of the sObject is cached */
+    bool row_json; /* Q9: each row is the projected record's JSON text */
     cJSON *describe;
     char **exprs; /* SQL expressions built for relationship fields (Q7), owned */
     size_t nexprs;
@@ -352,6 +358,18 @@ static const char *relationship_expr(store_qsql *c, const char *rel, const char 
     return e;
 }
 
+/* Q1: a field with a declared index (store/indexes.c X1, X2: an API name) as the literal
+ * expressions the index is built on, so SQLite can match them to it. */
+static col declared_col(store_qsql *c, const char *name)
+{
+    c->exprs = xrealloc(c->exprs, (c->nexprs + 2) * sizeof *c->exprs);
+    char *value = xasprintf("json_extract(r.fields, '$.%s')", name);
+    char *type = xasprintf("json_type(r.fields, '$.%s')", name);
+    c->exprs[c->nexprs++] = value;
+    c->exprs[c->nexprs++] = type;
+    return (col){value, type, 0};
+}
+
 static col resolve_col(store_qsql *c, const char *field)
 {
     col f = {NULL, NULL, 0};
@@ -378,6 +396,8 @@ static col resolve_col(store_qsql *c, const char *field)
             f.value = INDEXED[i].value;
             f.type = INDEXED[i].type;
         }
+    if (!f.value && field[n] == '\0' && name && store_field_is_indexed(c->a, name))
+        f = declared_col(c, name);
     if (!f.value) {
         char *path = json_path(name ? name : head, field[n] ? field + n + 1 : NULL);
         f.param = bind_text(c, path);
@@ -791,6 +811,60 @@ static void emit_aggregate(store_qsql *c)
     emit_window(c);
 }
 
+/* ---- records projected by SQLite (Q9) ---- */
+
+/* A SELECT list of distinct top-level fields: SQLite can build each output record itself,
+ * with no JSON parsed or printed in C (a million-row dump was mostly malloc and free). */
+static bool projects_in_sql(const store_qsql *c)
+{
+    const soql_query *q = c->q;
+    if (q->is_count || q->aggregate || q->nfields == 0)
+        return false;
+    for (size_t i = 0; i < q->nfields; i++) {
+        if (strchr(q->fields[i].name, '.'))
+            return false;
+        for (size_t j = 0; j < i; j++)
+            if (strcasecmp(q->fields[i].name, q->fields[j].name) == 0)
+                return false;
+    }
+    return true;
+}
+
+/* Q9: json_object() of attributes, then each field under its stored spelling: Id and a
+ * Case's CaseNumber from their columns, the others as JSON (-> keeps a value's JSON text,
+ * so numbers print as stored: query.c I4) or null when the record lacks them. */
+static void emit_projection(store_qsql *c)
+{
+    int prefix = bind_text(c, STORE_SOBJECT_URL_PREFIX);
+    strbuf_addf(&c->sql,
+                "SELECT json_object('attributes', CASE WHEN r.sf_id IS NULL THEN "
+                "json_object('type', r.sobject) ELSE json_object('type', r.sobject, 'url', "
+                "?%d || r.sobject || '/' || r.sf_id) END",
+                prefix);
+    for (size_t i = 0; i < c->q->nfields; i++) {
+        const char *field = c->q->fields[i].name;
+        if (strcasecmp(field, "Id") == 0) {
+            strbuf_adds(&c->sql, ", 'Id', r.sf_id");
+        } else if (is_case(c->q->from) && strcasecmp(field, "CaseNumber") == 0) {
+            strbuf_adds(&c->sql, ", 'CaseNumber', r.case_number");
+        } else {
+            char *name = stored_name(c, field);
+            char *path = json_path(name ? name : field, NULL);
+            int k = bind_text(c, name ? name : field), p = bind_text(c, path);
+            strbuf_addf(&c->sql, ", ?%d, r.fields -> ?%d", k, p);
+            free(path);
+            free(name);
+        }
+    }
+    strbuf_adds(&c->sql, ")");
+    c->row_json = true;
+}
+
+bool store_qsql_row_is_json(const store_qsql *c)
+{
+    return c->row_json;
+}
+
 static void emit_statement(store_qsql *c)
 {
     const soql_query *q = c->q;
@@ -812,8 +886,12 @@ static void emit_statement(store_qsql *c)
         emit_window(c);
         strbuf_adds(&c->sql, ")");
     } else {
-        strbuf_adds(&c->sql, "SELECT r.sobject, r.sf_id, r.case_number, ");
-        emit_row_fields(c);
+        if (projects_in_sql(c)) {
+            emit_projection(c);
+        } else {
+            strbuf_adds(&c->sql, "SELECT r.sobject, r.sf_id, r.case_number, ");
+            emit_row_fields(c);
+        }
         emit_from_where(c);
         emit_order(c);
         emit_window(c);

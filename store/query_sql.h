@@ -15,6 +15,13 @@
  * NOCASE). NULL when no index covers the field. */
 const char *store_indexed_expr(const char *sobject, const char *field);
 
+/* The path Salesforce puts in attributes.url; the version is only cosmetic locally. */
+#define STORE_SOBJECT_URL_PREFIX "/services/data/v62.0/sobjects/"
+
+/* Does a declared index (store/indexes.c, X1) cover the top-level field spelled exactly
+ * so? Only ever true for a field API name. */
+bool store_field_is_indexed(sfa_agent *a, const char *field);
+
 /* A SOQL query compiled to one SQLite statement (store/query_sql.c). Rows: sobject, sf_id,
  * case_number, fields (a row query), one count (COUNT()), or per group a value and a type
  * column for each SELECT entry (an aggregate query: store_qsql_aggregate_row). */
@@ -30,6 +37,9 @@ const char *store_qsql_text(const store_qsql *c);
 sfa_status store_qsql_prepare(sqlite3_stmt **out, sfa_agent *a, const store_qsql *c,
                               const char *prefix);
 void store_qsql_free(store_qsql *c);
+/* Is each row of a row query one column, the record's JSON text already projected as
+ * soql_project() would (store/query_sql.c Q9)? Else: sobject, sf_id, case_number, fields. */
+bool store_qsql_row_is_json(const store_qsql *c);
 /* The current row of an aggregate query's statement (soql_is_aggregate) as Salesforce's
  * AggregateResult record. Caller frees (cJSON_Delete). */
 cJSON *store_qsql_aggregate_row(const store_qsql *c, sqlite3_stmt *st);

@@ -12,6 +12,7 @@
 #ifndef SFAGENT_CONFIG_H
 #define SFAGENT_CONFIG_H
 
+#include <stddef.h>
 #include <sfagent/status.h>
 
 typedef struct sfa_config sfa_config;
@@ -30,5 +31,10 @@ void sfa_config_free(sfa_config *cfg);
 /** Non-secret value of "section.key" as configured (defaults applied), or NULL.
  *  Secrets (passwords, tokens, client_secret) always read as NULL here. */
 const char *sfa_config_get(const sfa_config *cfg, const char *section, const char *key);
+
+/** The fields to index in the local mirror, from `index = A, B` in the [pull.<Object>]
+ *  sections: field i (from 0), each name once (case-insensitively) in file order, NULL
+ *  past the end or when cfg is NULL. Borrowed from cfg. For sfa_index_apply(). */
+const char *sfa_config_index_field(const sfa_config *cfg, size_t i);
 
 #endif

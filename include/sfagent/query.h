@@ -41,6 +41,22 @@ sfa_status sfa_query_local_each(size_t *out_total, sfa_agent *agent, const char 
  *  (*out_text: caller frees with free()). */
 sfa_status sfa_query_explain(char **out_text, sfa_agent *agent, const char *soql);
 
+/**
+ * Make the mirror's declared field indexes exactly fields[0..nfields) (field API names,
+ * e.g. from the configuration's `[pull.<Object>] index = ...`): create each missing one,
+ * drop each declared earlier and no longer listed, in one transaction. An index serves
+ * the field in every sObject. Fields indexed without declaration (Id, CaseNumber, Status,
+ * OwnerId, ContactId, AccountId, LastModifiedDate, CreatedDate) are skipped. Creating an
+ * index reads every cached record once. *out_created / *out_dropped (may be NULL) get the
+ * counts. A name that is not a field API name -> SFA_EINVAL naming it, nothing changed.
+ */
+sfa_status sfa_index_apply(size_t *out_created, size_t *out_dropped, sfa_agent *agent,
+                           const char *const *fields, size_t nfields);
+
+/** The declared field indexes, one field name per line (*out_text: caller frees with
+ *  free(); empty when none). */
+sfa_status sfa_index_list(char **out_text, sfa_agent *agent);
+
 /** Escape value as a quoted SOQL string literal ('...' with \\ escapes). The caller
  *  owns the result and frees it with free(). */
 char *sfa_query_quote(const char *value);

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "store/store.h"
@@ -129,6 +130,8 @@ struct sfa_config {
     int max_response_bytes;
     struct pull_scope_cfg *scopes; /* [pull.<Object>] sections, in file order */
     size_t nscopes;
+    char **index_fields; /* every [pull.<Object>] index field, once (case-insensitively) */
+    size_t nindex_fields;
 };
 
 /* ---- file parsing ---- */
@@ -169,6 +172,7 @@ struct pull_scope_cfg {
     char *sobject;
     char *fields;
     char *where;
+    char *index; /* fields to index locally (store/indexes.c), as written */
 };
 
 static const char PULL_PREFIX[] = "pull.";
@@ -185,8 +189,20 @@ static struct pull_scope_cfg *scope_slot(sfa_config *cfg, const char *sobject)
     return sc;
 }
 
-/* [pull.X] fields: a comma list of field API names (the query is built from them). */
-static bool pull_fields_ok(struct parse_ctx *pc, const char *section, const char *value)
+/* [pull.X] index: each field once over all sections (an index serves every sObject). */
+static void add_index_field(sfa_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->nindex_fields; i++)
+        if (strcasecmp(cfg->index_fields[i], name) == 0)
+            return;
+    cfg->index_fields = xrealloc(cfg->index_fields, (cfg->nindex_fields + 1) * sizeof(char *));
+    cfg->index_fields[cfg->nindex_fields++] = xstrdup(name);
+}
+
+/* [pull.X] fields and index: a comma list of field API names (the query or the index is
+ * built from them). index fields are collected as they are checked. */
+static bool pull_fields_ok(struct parse_ctx *pc, const char *section, const char *key,
+                           const char *value)
 {
     const char *s = value;
     do {
@@ -199,8 +215,10 @@ static bool pull_fields_ok(struct parse_ctx *pc, const char *section, const char
         char *name = xstrndup(b, (size_t)(e - b));
         bool ok = name_is_valid_api_name(name);
         if (!ok)
-            pc->err = xasprintf("%s:%d: [%s] fields: '%s' is not a field API name", pc->name,
-                                pc->line, section, name);
+            pc->err = xasprintf("%s:%d: [%s] %s: '%s' is not a field API name", pc->name, pc->line,
+                                section, key, name);
+        else if (strcmp(key, "index") == 0)
+            add_index_field(pc->cfg, name);
         free(name);
         if (!ok)
             return false;
@@ -221,13 +239,14 @@ static int on_pull_value(struct parse_ctx *pc, const char *section, const char *
     struct pull_scope_cfg *sc = scope_slot(pc->cfg, sobject);
     char **slot = strcmp(name, "fields") == 0  ? &sc->fields
                   : strcmp(name, "where") == 0 ? &sc->where
+                  : strcmp(name, "index") == 0 ? &sc->index
                                                : NULL;
     if (!slot || *slot) {
-        pc->err = xasprintf("%s:%d: %s '%s' in [%s] (known: fields, where)", pc->name, pc->line,
-                            slot ? "repeated key" : "unknown key", name, section);
+        pc->err = xasprintf("%s:%d: %s '%s' in [%s] (known: fields, where, index)", pc->name,
+                            pc->line, slot ? "repeated key" : "unknown key", name, section);
         return 0;
     }
-    if (slot == &sc->fields && !pull_fields_ok(pc, section, value))
+    if (slot != &sc->where && !pull_fields_ok(pc, section, name, value))
         return 0;
     *slot = xstrdup(value);
     return 1;
@@ -251,6 +270,11 @@ const char *sync_config_pull_where(const sfa_config *cfg, const char *sobject)
 {
     const struct pull_scope_cfg *sc = scope_find(cfg, sobject);
     return sc && sc->where && *sc->where ? sc->where : NULL;
+}
+
+const char *sfa_config_index_field(const sfa_config *cfg, size_t i)
+{
+    return cfg && i < cfg->nindex_fields ? cfg->index_fields[i] : NULL;
 }
 
 static bool section_known(const char *section)
@@ -846,8 +870,12 @@ void sfa_config_free(sfa_config *cfg)
         free(cfg->scopes[i].sobject);
         free(cfg->scopes[i].fields);
         free(cfg->scopes[i].where);
+        free(cfg->scopes[i].index);
     }
     free(cfg->scopes);
+    for (size_t i = 0; i < cfg->nindex_fields; i++)
+        free(cfg->index_fields[i]);
+    free(cfg->index_fields);
     free(cfg);
 }
 

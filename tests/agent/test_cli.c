@@ -489,6 +489,64 @@ static void test_query_group_by_table_and_json(void **state)
     run_result_free(&r);
 }
 
+/* The local program is linked without the Salesforce client: the loader maps no libcurl
+ * or OpenSSL for it (LD_TRACE_LOADED_OBJECTS lists what it would map, as ldd does), and a
+ * network command runs in sfagent-remote, whose absence is named (exit 70). */
+static void test_local_program_runs_network_commands_in_the_helper(void **state)
+{
+    fixture *f = *state;
+    setenv("LD_TRACE_LOADED_OBJECTS", "1", 1);
+    run_result r;
+    sfa(&r, f, "status");
+    unsetenv("LD_TRACE_LOADED_OBJECTS");
+    assert_non_null(strstr(r.out, "libsqlite3"));
+    assert_null(strstr(r.out, "libcurl"));
+    assert_null(strstr(r.out, "libssl"));
+    assert_null(strstr(r.out, "libcrypto"));
+    run_result_free(&r);
+    setenv("SFAGENT_EXEC_PATH", f->dir, 1);
+    sfa(&r, f, "sync");
+    unsetenv("SFAGENT_EXEC_PATH");
+    run_expect(&r, 70, NULL, "sfagent-remote");
+    run_result_free(&r);
+    /* Help is local: it needs no helper. */
+    setenv("SFAGENT_EXEC_PATH", f->dir, 1);
+    sfa(&r, f, "sync", "--help");
+    unsetenv("SFAGENT_EXEC_PATH");
+    run_expect(&r, 0, "usage: sfagent sync", NULL);
+    run_result_free(&r);
+}
+
+/* `index` creates the fields the configuration declares and drops them once removed. */
+static void test_index_follows_the_configuration(void **state)
+{
+    fixture *f = *state;
+    free(ok_out(f, (const char *const[]){"case", "create", "--subject", "s", "--set",
+                                         "Priority=High", NULL}));
+    char ini[160];
+    snprintf(ini, sizeof ini, "%s/sfagent.ini", f->dir);
+    FILE *fp = fopen(ini, "w");
+    assert_non_null(fp);
+    fputs("[pull.Case]\nindex = Priority, Origin\n", fp);
+    fclose(fp);
+    char *out = ok_out(f, (const char *const[]){"index", "--config", ini, NULL});
+    assert_non_null(strstr(out, "created 2, dropped 0"));
+    assert_non_null(strstr(out, "declared: Priority, Origin"));
+    free(out);
+    out = ok_out(f, (const char *const[]){"query", "--explain",
+                                          "SELECT Id FROM Case WHERE Priority = 'High'", NULL});
+    assert_non_null(strstr(out, "records_x_Priority"));
+    free(out);
+    fp = fopen(ini, "w");
+    assert_non_null(fp);
+    fputs("[pull.Case]\nindex = Origin\n", fp);
+    fclose(fp);
+    out = ok_out(f, (const char *const[]){"index", "--config", ini, NULL});
+    assert_non_null(strstr(out, "created 0, dropped 1"));
+    free(out);
+    unlink(ini);
+}
+
 /* Run one SQL statement on the fixture database behind the program's back. */
 static void raw_sql(const fixture *f, const char *sql)
 {
@@ -762,6 +820,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_import_good_and_bad_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_status_and_query, setup, teardown),
         cmocka_unit_test_setup_teardown(test_query_group_by_table_and_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_program_runs_network_commands_in_the_helper,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_follows_the_configuration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_list_state_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fields_trailing_garbage_is_named, setup, teardown),
         cmocka_unit_test_setup_teardown(test_db_that_is_not_a_file_is_refused, setup, teardown),

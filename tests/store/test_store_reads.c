@@ -255,6 +255,58 @@ static void test_query_uses_the_indexes(void **state)
     free(text);
 }
 
+/* A declared index (configuration `index = ...`): created, used by the compiled SQL
+ * (the plan names it, no full scan, same answer as the evaluator), dropped when no longer
+ * listed; a bad name changes nothing. */
+static void test_declared_index_is_created_used_and_dropped(void **state)
+{
+    store_fixture *f = *state;
+    seed_cases(f);
+    for (int i = 0; i < 30; i++)
+        free(create_ok(f, "Case",
+                       i % 3 ? "{\"Subject\":\"p\",\"Priority\":\"Low\"}"
+                             : "{\"Subject\":\"p\",\"Priority\":\"High\"}"));
+    static const char SOQL[] = "SELECT Subject FROM Case WHERE Priority = 'high' LIMIT 5";
+    char *plan = NULL;
+    assert_int_equal(sfa_query_explain(&plan, f->agent, SOQL), SFA_OK);
+    assert_true(has_full_scan(strchr(plan, '\n') + 1) || !strstr(plan, "records_x_"));
+    free(plan);
+    const char *bad[] = {"Priority", "Bad Name"};
+    assert_int_equal(sfa_index_apply(NULL, NULL, f->agent, bad, 2), SFA_EINVAL);
+    assert_non_null(strstr(sfa_agent_errmsg(f->agent), "'Bad Name'"));
+    size_t created = 0, dropped = 0;
+    const char *fields[] = {"priority", "Status"}; /* stored spelling; Status is built in */
+    assert_int_equal(sfa_index_apply(&created, &dropped, f->agent, fields, 2), SFA_OK);
+    assert_int_equal(created, 1);
+    assert_int_equal(dropped, 0);
+    char *list = NULL;
+    assert_int_equal(sfa_index_list(&list, f->agent), SFA_OK);
+    assert_string_equal(list, "Priority\n");
+    free(list);
+    assert_int_equal(sfa_query_explain(&plan, f->agent, SOQL), SFA_OK);
+    if (!strstr(plan, "USING INDEX records_x_Priority (sobject=? AND <expr>=?)") ||
+        has_full_scan(strchr(plan, '\n') + 1))
+        fail_msg("the declared index is not used:\n%s", plan);
+    free(plan);
+    char *want = NULL, *got = NULL;
+    assert_int_equal(store_query_eval(&want, f->agent, SOQL), SFA_OK);
+    assert_int_equal(sfa_query_local(&got, f->agent, SOQL), SFA_OK);
+    assert_string_equal(got, want);
+    assert_non_null(strstr(got, "\"totalSize\":5"));
+    free(want);
+    free(got);
+    assert_int_equal(sfa_index_apply(&created, &dropped, f->agent, fields, 2), SFA_OK);
+    assert_int_equal(created + dropped, 0); /* applying again changes nothing */
+    assert_int_equal(sfa_index_apply(&created, &dropped, f->agent, NULL, 0), SFA_OK);
+    assert_int_equal(dropped, 1);
+    assert_int_equal(sfa_index_list(&list, f->agent), SFA_OK);
+    assert_string_equal(list, "");
+    free(list);
+    assert_int_equal(sfa_query_explain(&plan, f->agent, SOQL), SFA_OK);
+    assert_null(strstr(plan, "records_x_"));
+    free(plan);
+}
+
 /* Does the compiled program of soql read rows of the `records` table (a column or the rowid
  * through a cursor opened on the table), rather than index entries only? Read from the
  * bytecode (EXPLAIN), not the plan text: SQLite 3.40 prints "USING INDEX" (not COVERING)
@@ -623,6 +675,7 @@ int main(void)
         T(test_query_uses_the_indexes),
         T(test_count_reads_index_entries_only),
         T(test_compiled_sql_answers_as_the_evaluator),
+        T(test_declared_index_is_created_used_and_dropped),
         T(test_unknown_field_is_refused_and_names_map_to_stored_spelling),
         T(test_relationship_fields_read_cached_parents),
         T(test_query_streams_and_stops_when_asked),

@@ -9,6 +9,7 @@ if(SFA_BUILD_EMULATOR)
   # `sfagent login` as a function: cmd_login.c and the exit-code table it uses.
   sfa_add_test(test_client_login_cmd SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_client_login_cmd.c
                ${PROJECT_SOURCE_DIR}/agent/cmd_login.c ${PROJECT_SOURCE_DIR}/agent/cli.c
+               ${PROJECT_SOURCE_DIR}/agent/cli_config.c
                LIBS sfagent sfemu PkgConfig::CJSON TIMEOUT 60)
 endif()
 sfa_add_test(test_client_fuzz SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_client_fuzz.c

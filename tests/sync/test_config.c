@@ -408,6 +408,23 @@ static void test_config_pull_fields_must_be_api_names(void **state)
     sfa_config_free(cfg);
 }
 
+/* [pull.X] index: API names only (refused naming the line); each field once over every
+ * section, case-insensitively, in file order. */
+static void test_config_index_fields(void **state)
+{
+    (void)state;
+    expect_error("[pull.Case]\nindex = Priority, x'y\n", "t.ini:2: [pull.Case] index: 'x'y'");
+    expect_error("[pull.Case]\nindex = Origin\nindex = Priority\n", "repeated key 'index'");
+    sfa_config *cfg = load_ok("[pull.Case]\nindex = Priority , Origin\n"
+                              "[pull.Contact]\nfields = LastName\nindex = origin, Title\n");
+    assert_string_equal(sfa_config_index_field(cfg, 0), "Priority");
+    assert_string_equal(sfa_config_index_field(cfg, 1), "Origin");
+    assert_string_equal(sfa_config_index_field(cfg, 2), "Title");
+    assert_null(sfa_config_index_field(cfg, 3));
+    sfa_config_free(cfg);
+    assert_null(sfa_config_index_field(NULL, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -422,6 +439,7 @@ int main(void)
         cmocka_unit_test_setup(test_config_ca_bundle_not_writable_by_others, clear_env),
         cmocka_unit_test_setup(test_config_missing_file, clear_env),
         cmocka_unit_test_setup(test_config_pull_fields_must_be_api_names, clear_env),
+        cmocka_unit_test_setup(test_config_index_fields, clear_env),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
