@@ -103,6 +103,8 @@ static int on_row(void *ctx, const char *record_json)
 {
     printer *p = ctx;
     if (p->json) {
+        if (p->n == 0)
+            fputs("{\n  \"records\": [\n", stdout); /* opened with the first record */
         printf("%s    %s", p->n ? ",\n" : "", record_json);
         p->n++;
         return 0;
@@ -135,16 +137,18 @@ static int run_query(sfa_agent *agent, const char *soql)
     printer p;
     memset(&p, 0, sizeof p);
     p.json = cli_json();
-    if (p.json)
-        fputs("{\n  \"records\": [\n", stdout);
     size_t total = 0;
     sfa_status st = sfa_query_local_each(&total, agent, soql, on_row, &p);
     int rc = CLI_EXIT_OK;
     if (st != SFA_OK) {
-        if (p.json) /* close what was opened, so stdout stays one JSON document */
+        /* A query refused before its first record leaves stdout to the error document
+         * alone; one failing midway closes what was opened, so each document parses. */
+        if (p.json && p.n)
             fputs("\n  ]\n}\n", stdout);
         rc = cli_fail(st, agent, "query");
     } else if (p.json) {
+        if (p.n == 0)
+            fputs("{\n  \"records\": [\n", stdout);
         printf("%s  ],\n  \"totalSize\": %zu,\n  \"done\": true\n}\n", p.n ? "\n" : "", total);
     } else {
         if (!p.flushed)

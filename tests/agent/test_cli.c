@@ -690,6 +690,8 @@ static void test_json_errors_are_one_document(void **state)
                                             "--fields", "[1]", NULL});
     expect_json_error(f, 78, (const char *const[]){"--json", "login", "--config", f->dir, NULL});
     expect_json_error(f, 66, (const char *const[]){"--json", "outbox", "retry", "999", NULL});
+    /* A query refused before its first record prints no half-open records document. */
+    expect_json_error(f, 65, (const char *const[]){"--json", "query", "SELECT FROM", NULL});
     /* retry/discard succeed with one document too. */
     free(create_case(f, "to retry"));
     raw_sql(f, "UPDATE outbox SET state='dead', last_error_code='X' WHERE seq=1");
