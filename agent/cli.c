@@ -108,10 +108,13 @@ int cli_print_json(cJSON *item)
  * stays one line, and with --json the error document on stdout. Returns code. */
 static int report(int code, const char *text)
 {
-    fputs("sfagent: ", stderr);
-    for (const char *p = text; *p; p++)
-        fputc(*p == '\n' || *p == '\r' ? ' ' : *p, stderr);
-    fputc('\n', stderr);
+    /* One write: stderr is unbuffered, and a character at a time was a system call each. */
+    char *line = cli_strdup(text);
+    for (char *p = line; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    fprintf(stderr, "sfagent: %s\n", line);
+    free(line);
     if (cli_json()) {
         cJSON *doc = cJSON_CreateObject();
         cJSON *err = cJSON_AddObjectToObject(doc, "error");

@@ -13,6 +13,11 @@
  *     quick_check passed.
  * I3. A failed quick_check flags the database (store/corrupt.c): the open goes on so
  *     reads work, and a flagged handle neither adds nor removes session rows.
+ * I4. Session rows are committed with synchronous=OFF (no sync of their own), so a write
+ *     command syncs once, for its own transaction. The row added is durable by the time
+ *     anything it guards is: the handle's next durable commit appends to the WAL after it
+ *     and its sync covers every frame before. A removal lost to a power cut leaves a row
+ *     that costs one quick_check at a later open, the safe side.
  */
 #include <errno.h>
 #include <signal.h>
@@ -108,21 +113,59 @@ static char *new_key(void)
     return strbuf_detach(&sb);
 }
 
-/* I2. */
-static sfa_status record_session(sfa_agent *a, char **stale, size_t n)
+/* I4: run a session-row change with synchronous=OFF, then restore the handle's mode (0-3,
+ * read back from SQLite, so the PRAGMA text holds only a digit we format). */
+static sfa_status unsynced(sfa_agent *a, sfa_status (*change)(sfa_agent *, void *), void *ctx)
 {
+    sqlite3_stmt *q = NULL;
+    int mode = -1;
+    if (sqlite3_prepare_v2(store_db(a), "PRAGMA synchronous", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        mode = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    if (mode < 0 || mode > 3)
+        return change(a, ctx); /* cannot restore what is unknown: keep it */
+    sqlite3_exec(store_db(a), "PRAGMA synchronous=OFF", NULL, NULL, NULL);
+    sfa_status s = change(a, ctx);
+    char restore[32];
+    snprintf(restore, sizeof restore, "PRAGMA synchronous=%d", mode);
+    int rc = sqlite3_exec(store_db(a), restore, NULL, NULL, NULL);
+    if (rc != SQLITE_OK && s == SFA_OK)
+        s = store_fail_sqlite(a, rc, "restoring synchronous");
+    return s;
+}
+
+typedef struct session_add {
+    char **stale;
+    size_t n;
+    const char *key;
+} session_add;
+
+/* I2. */
+static sfa_status add_row(sfa_agent *a, void *ctx)
+{
+    const session_add *sa = ctx;
+    char **stale = sa->stale;
+    size_t n = sa->n;
     sfa_status s = store_tx_begin(a);
     for (size_t i = 0; i < n && s == SFA_OK; i++)
         s = step_key(a, SQL_DEL, stale[i], NULL);
-    char *key = new_key();
     char now[32];
     snprintf(now, sizeof now, "%lld", (long long)time_now_ms());
     if (s == SFA_OK)
-        s = step_key(a, SQL_ADD, key, now);
+        s = step_key(a, SQL_ADD, sa->key, now);
     if (s == SFA_OK)
         s = store_tx_commit(a);
     else
         store_tx_rollback(a);
+    return s;
+}
+
+static sfa_status record_session(sfa_agent *a, char **stale, size_t n)
+{
+    char *key = new_key();
+    session_add sa = {stale, n, key};
+    sfa_status s = unsynced(a, add_row, &sa);
     if (s == SFA_OK)
         *store_session_key(a) = key; /* ownership moves to the handle */
     else
@@ -144,6 +187,11 @@ sfa_status store_session_start(sfa_agent *a)
     return s;
 }
 
+static sfa_status remove_row(sfa_agent *a, void *key)
+{
+    return step_key(a, SQL_DEL, key, NULL);
+}
+
 void store_session_end(sfa_agent *a)
 {
     char **key = store_session_key(a);
@@ -156,7 +204,7 @@ void store_session_end(sfa_agent *a)
         return;
     }
     /* Best effort: a row left behind only costs one quick_check at a later open. */
-    step_key(a, SQL_DEL, *key, NULL);
+    unsynced(a, remove_row, *key);
     free(*key);
     *key = NULL;
 }
