@@ -1,8 +1,11 @@
 /*
  * bench_reads: local reads through the real `sfagent` program vs the `sqlite3` shell doing
  * the equivalent indexed SQL on a plain table holding the same rows. Whole processes:
- * each command is run --runs times (default 10) and the median wall time and the peak
- * RSS are printed, with the ratio sfagent/shell.
+ * each command is run --runs times (default 10) and the median wall time, the median CPU
+ * time (user + system, from wait4: steadier than wall time on a shared machine) and the
+ * peak RSS are printed, with the ratios sfagent/shell. `case create` is compared with the
+ * shell inserting the same two rows (record, outbox op) in one transaction with
+ * synchronous=FULL on a WAL database, as the agent commits its write.
  *
  * The cache is built through the public API (sfa_record_import of JSON Lines), then
  * CaseNumbers, Ids and CreatedDate are assigned with raw SQL as a sync would. The plain
@@ -99,16 +102,22 @@ static void build(const opts *o, const char *db, const char *plain)
         "case_number, json_extract(fields, '$.Subject'), json_extract(fields, '$.Status'), "
         "json_extract(fields, '$.CreatedDate') FROM records ORDER BY rowid; "
         "CREATE INDEX p.cases_number ON cases (case_number); "
-        "CREATE INDEX p.cases_status ON cases (status, created); DETACH p",
+        "CREATE INDEX p.cases_status ON cases (status, created); "
+        "CREATE TABLE p.ops (seq INTEGER PRIMARY KEY, op_id TEXT UNIQUE, local_id TEXT, "
+        "fields TEXT); DETACH p",
         plain);
     exec_sql(s, sql);
     sqlite3_free(sql);
     exec_sql(s, "PRAGMA wal_checkpoint(TRUNCATE)");
     sqlite3_close(s);
+    if (sqlite3_open(plain, &s) != SQLITE_OK)
+        die("open plain", plain);
+    exec_sql(s, "PRAGMA journal_mode=WAL"); /* as the agent's database */
+    sqlite3_close(s);
 }
 
 typedef struct result {
-    double median_ms;
+    double median_ms, cpu_ms;
     long max_rss_kb;
 } result;
 
@@ -118,11 +127,16 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Run argv runs times with stdout to /dev/null: median wall time, peak RSS. */
+static double tv_ms(struct timeval tv)
+{
+    return (double)tv.tv_sec * 1000.0 + (double)tv.tv_usec / 1000.0;
+}
+
+/* Run argv runs times with stdout to /dev/null: median wall and CPU time, peak RSS. */
 static result measure(char *const argv[], long runs)
 {
-    double *t = calloc((size_t)runs, sizeof *t);
-    result res = {0, 0};
+    double *t = calloc((size_t)runs, sizeof *t), *c = calloc((size_t)runs, sizeof *c);
+    result res = {0, 0, 0};
     for (long i = 0; i < runs; i++) {
         double t0 = now_s();
         pid_t pid = fork();
@@ -137,19 +151,24 @@ static result measure(char *const argv[], long runs)
         if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
             die("command failed", argv[0]);
         t[i] = (now_s() - t0) * 1000.0;
+        c[i] = tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime);
         if (ru.ru_maxrss > res.max_rss_kb)
             res.max_rss_kb = ru.ru_maxrss;
     }
     qsort(t, (size_t)runs, sizeof *t, cmp_double);
+    qsort(c, (size_t)runs, sizeof *c, cmp_double);
     res.median_ms = t[runs / 2];
+    res.cpu_ms = c[runs / 2];
     free(t);
+    free(c);
     return res;
 }
 
 static void row(const char *name, result a, result s)
 {
-    printf("%-44s %9.1f ms %7ld KB   %9.1f ms %7ld KB   %5.2fx\n", name, a.median_ms, a.max_rss_kb,
-           s.median_ms, s.max_rss_kb, s.median_ms > 0 ? a.median_ms / s.median_ms : 0);
+    printf("%-40s %8.1f %7.1f %7ld   %8.1f %7.1f %7ld   %5.2fx %5.2fx\n", name, a.median_ms,
+           a.cpu_ms, a.max_rss_kb, s.median_ms, s.cpu_ms, s.max_rss_kb,
+           s.median_ms > 0 ? a.median_ms / s.median_ms : 0, s.cpu_ms > 0 ? a.cpu_ms / s.cpu_ms : 0);
 }
 
 static void bench(const opts *o, const char *db, const char *plain)
@@ -195,6 +214,20 @@ static void bench(const opts *o, const char *db, const char *plain)
                          "SELECT COUNT() FROM Case WHERE Status = 'New'", NULL},
          (char *const[]){"sqlite3", (char *)plain,
                          "SELECT count(*) FROM cases WHERE status = 'New'", NULL}},
+        {"query Status, COUNT(Id) GROUP BY Status",
+         (char *const[]){(char *)sf, "--db", (char *)db, "query",
+                         "SELECT Status, COUNT(Id) FROM Case GROUP BY Status", NULL},
+         (char *const[]){"sqlite3", (char *)plain,
+                         "SELECT status, count(*) FROM cases GROUP BY status", NULL}},
+        {"case create --subject S",
+         (char *const[]){(char *)sf, "--db", (char *)db, "case", "create", "--subject",
+                         "bench create", NULL},
+         (char *const[]){"sqlite3", (char *)plain,
+                         "PRAGMA synchronous=FULL; BEGIN; INSERT INTO cases VALUES "
+                         "(hex(randomblob(9)), NULL, 'bench create', NULL, NULL); INSERT INTO "
+                         "ops (op_id, local_id, fields) VALUES (hex(randomblob(16)), "
+                         "hex(randomblob(9)), '{\"Subject\":\"bench create\"}'); COMMIT",
+                         NULL}},
         {"status", (char *const[]){(char *)sf, "--db", (char *)db, "status", NULL},
          (char *const[]){"sqlite3", (char *)plain,
                          "SELECT count(*) FROM cases INDEXED BY cases_number", NULL}},
@@ -209,9 +242,12 @@ static void bench(const opts *o, const char *db, const char *plain)
                          "SELECT case_number, subject FROM cases", NULL}},
     };
     printf("N = %ld Cases, median of %ld runs, whole processes\n", o->n, o->runs);
-    printf("%-44s %25s   %25s   %s\n", "", "sfagent (wall, peak RSS)", "sqlite3 shell", "ratio");
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        long runs = i >= 6 ? (o->runs < 3 ? o->runs : 3) : o->runs; /* full dumps: fewer */
+    printf("%-40s %25s   %25s   %s\n", "", "sfagent: wall  cpu   RSS", "shell: wall  cpu   RSS",
+           "ratio: wall cpu");
+    printf("%-40s %25s   %25s\n", "", "ms    ms    KB", "ms    ms    KB");
+    size_t ncases = sizeof cases / sizeof cases[0];
+    for (size_t i = 0; i < ncases; i++) {
+        long runs = i >= ncases - 2 ? (o->runs < 3 ? o->runs : 3) : o->runs; /* full dumps */
         result a = measure(cases[i].agent, runs);
         result s = measure(cases[i].shell, runs);
         row(cases[i].name, a, s);

@@ -99,7 +99,7 @@ int soql_compare(const soql_query *q, const cJSON *a, const cJSON *b);
  * without an alias (from 0), else the field's last segment. COUNT(field) counts the rows
  * where field is not null (COUNT(Id): every row). Rows group where each GROUP BY field is
  * null on both or equal as ORDER BY compares (strings case-insensitively); a group whose
- * members differ in letter case shows the byte-wise smallest spelling. HAVING filters
+ * members differ in letter case shows its first record's spelling (input order). HAVING filters
  * groups; groups are ordered by ORDER BY, then by the group keys ascending (nulls first),
  * then OFFSET/LIMIT apply; *total = the rows returned. */
 cJSON *soql_execute(const soql_query *q, const cJSON *records, size_t *total);

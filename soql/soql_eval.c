@@ -480,18 +480,11 @@ static int cmp_group_keys(const void *ctx, const void *a, const void *b)
     return 0;
 }
 
-/* A grouped field's value for the group: where members differ only in letter case, the
- * smallest byte-wise, so the answer does not depend on the rows' order. */
+/* A grouped field's value for the group: its first row's (input order; the rows of a
+ * group compare equal, but may differ in letter case). */
 static const cJSON *group_value(const group *g, const char *field)
 {
-    const cJSON *best = g->n ? soql_lookup(g->rows[0], field) : NULL;
-    for (size_t i = 1; i < g->n; i++) {
-        const cJSON *v = soql_lookup(g->rows[i], field);
-        if (cJSON_IsString(v) && cJSON_IsString(best) &&
-            strcmp(v->valuestring, best->valuestring) < 0)
-            best = v;
-    }
-    return best;
+    return g->n ? soql_lookup(g->rows[0], field) : NULL;
 }
 
 /* ORDER BY of an aggregate query (grouped fields and COUNTs), then the group keys

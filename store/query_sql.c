@@ -27,9 +27,10 @@
  *     the cached describe does not list is refused, unless nothing of the sObject is
  *     cached at all: an empty answer then says the same thing.
  * Q8. An aggregate query (GROUP BY, COUNT(field)) is one SQL GROUP BY: rows group where
- *     the field is equal COLLATE NOCASE (null with null), a grouped field shows min() of
- *     its group, COUNT(field) is count(), HAVING is SQL's HAVING, and groups are ordered
- *     by ORDER BY then by the group keys, as soql_execute() does. Nothing groups in C.
+ *     the field is equal COLLATE NOCASE (null with null), a grouped field shows its value
+ *     in the group's first record (created_at, rowid), COUNT(field) is count(), HAVING is
+ *     SQL's HAVING, and groups are ordered by ORDER BY then by the group keys, as
+ *     soql_execute() does. Nothing groups in C.
  * Q9. A SELECT list of distinct top-level fields is projected inside SQLite: each row is
  *     the record's JSON text, as soql_project() shapes it (attributes, then the fields in
  *     SELECT order, missing ones null), keyed by the catalog's spelling.
@@ -744,29 +745,33 @@ static col count_col(store_qsql *c, const char *field)
     return (col){e, "'integer'", 0};
 }
 
-/* Two columns per SELECT entry: value and JSON type. A grouped field shows min(): the
- * byte-wise smallest of the spellings its group holds (soql_execute's rule). A field with
- * a fixed expression (an indexed one, a column) takes its type from the SQL value, so the
- * index alone answers the query; those hold text, never a JSON boolean. */
+/* Two columns per SELECT entry: value and JSON type. A grouped field is a bare column:
+ * with exactly one min() in the statement SQLite takes bare columns from the row holding
+ * the minimum, here the group's first record (created_at, rowid), as soql_execute()
+ * shows it. The key is in every field index, so a group costs one record read, not one
+ * per member. A field with a fixed expression (an indexed one, a column) takes its type
+ * from the SQL value; those hold text, never a JSON boolean. */
 static void emit_aggregate_columns(store_qsql *c)
 {
+    bool grouped = false;
     strbuf_adds(&c->sql, "SELECT ");
     for (size_t i = 0; i < c->q->nitems; i++) {
         const struct soql_item *it = &c->q->items[i];
         col f = it->count ? count_col(c, it->field.name) : resolve_col(c, it->field.name);
         strbuf_adds(&c->sql, i ? ", " : "");
+        grouped = grouped || !it->count;
         if (it->count) {
             strbuf_addf(&c->sql, "%s, 'integer'", f.value);
-        } else if (f.value) {
-            strbuf_addf(&c->sql, "min(%s), typeof(min(%s))", f.value, f.value);
+        } else if (f.value && !f.type) {
+            strbuf_addf(&c->sql, "%s, typeof(%s)", f.value, f.value);
         } else {
-            strbuf_adds(&c->sql, "min(");
             emit_value(c, &f);
-            strbuf_adds(&c->sql, "), min(");
+            strbuf_adds(&c->sql, ", ");
             emit_type(c, &f);
-            strbuf_adds(&c->sql, ")");
         }
     }
+    if (grouped)
+        strbuf_adds(&c->sql, ", min(printf('%020d%020d', r.created_at, r.rowid))");
 }
 
 /* Q8: ORDER BY's keys (grouped fields, COUNTs), then the group keys ascending. */
