@@ -64,8 +64,9 @@ int cli_run_remote(void)
     }
     int err = errno;
     return cli_error(CLI_EXIT_SOFTWARE,
-                     "this command talks to Salesforce through %s, which could not be run "
-                     "(%s; looked at %s): reinstall sfagent or set SFAGENT_EXEC_PATH",
+                     "this command runs in %s (sfagent with the Salesforce client), which "
+                     "could not be run (%s; looked at %s): reinstall sfagent or set "
+                     "SFAGENT_EXEC_PATH",
                      HELPER, strerror(err), tried);
 }
 

@@ -119,6 +119,7 @@ static void build(const opts *o, const char *db, const char *plain)
 typedef struct result {
     double median_ms, cpu_ms;
     long max_rss_kb;
+    int failed; /* exit status of a run that failed (an older sfagent without a feature) */
 } result;
 
 static int cmp_double(const void *a, const void *b)
@@ -136,7 +137,7 @@ static double tv_ms(struct timeval tv)
 static result measure(char *const argv[], long runs)
 {
     double *t = calloc((size_t)runs, sizeof *t), *c = calloc((size_t)runs, sizeof *c);
-    result res = {0, 0, 0};
+    result res = {0, 0, 0, 0};
     for (long i = 0; i < runs; i++) {
         double t0 = now_s();
         pid_t pid = fork();
@@ -148,8 +149,12 @@ static result measure(char *const argv[], long runs)
         }
         int status = 0;
         struct rusage ru;
-        if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-            die("command failed", argv[0]);
+        if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            res.failed = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            free(t);
+            free(c);
+            return res;
+        }
         t[i] = (now_s() - t0) * 1000.0;
         c[i] = tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime);
         if (ru.ru_maxrss > res.max_rss_kb)
@@ -166,6 +171,10 @@ static result measure(char *const argv[], long runs)
 
 static void row(const char *name, result a, result s)
 {
+    if (a.failed || s.failed) {
+        printf("%-40s failed: exit %d (sfagent) / %d (shell)\n", name, a.failed, s.failed);
+        return;
+    }
     printf("%-40s %8.1f %7.1f %7ld   %8.1f %7.1f %7ld   %5.2fx %5.2fx\n", name, a.median_ms,
            a.cpu_ms, a.max_rss_kb, s.median_ms, s.cpu_ms, s.max_rss_kb,
            s.median_ms > 0 ? a.median_ms / s.median_ms : 0, s.cpu_ms > 0 ? a.cpu_ms / s.cpu_ms : 0);

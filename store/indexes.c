@@ -45,7 +45,10 @@ static char *stored_spelling(sfa_agent *a, const char *field)
             name = store_col_dup(st, 0);
         sqlite3_reset(st);
     }
-    return name && name_is_valid_api_name(name) ? name : (free(name), xstrdup(field));
+    if (name && name_is_valid_api_name(name))
+        return name;
+    free(name);
+    return xstrdup(field);
 }
 
 static bool is_listed(const char *field, const char *const *fields, size_t n)
