@@ -185,8 +185,9 @@ struct store_qsql {
     const char *spellings[MAX_SPELLINGS]; /* the sObject as the mirror spells it */
     char *owned[MAX_SPELLINGS];
     size_t nspellings;
-    bool known;    /* Q5: something of the sObject is cached */
-    bool row_json; /* Q9: each row is the projected record's JSON text */
+    bool known;       /* Q5: something of the sObject is cached */
+    bool row_json;    /* Q9: each row is the projected record's JSON text */
+    char *indexed_by; /* Q8: the index a GROUP BY walks in (created_at, rowid) order */
     cJSON *describe;
     char **exprs; /* SQL expressions built for relationship fields (Q7), owned */
     size_t nexprs;
@@ -657,7 +658,10 @@ static void emit_node(store_qsql *c, const struct soql_node *n)
 
 static void emit_from_where(store_qsql *c)
 {
-    strbuf_adds(&c->sql, " FROM records r WHERE ");
+    strbuf_adds(&c->sql, " FROM records r");
+    if (c->indexed_by) /* a name of fixed text or of a checked API name (indexes.c X2) */
+        strbuf_addf(&c->sql, " INDEXED BY %s", c->indexed_by);
+    strbuf_adds(&c->sql, " WHERE ");
     if (c->nspellings <= 1) {
         strbuf_addf(&c->sql, "r.sobject = ?%d",
                     bind_text(c, c->nspellings ? c->spellings[0] : c->q->from));
@@ -745,12 +749,36 @@ static col count_col(store_qsql *c, const char *field)
     return (col){e, "'integer'", 0};
 }
 
-/* Two columns per SELECT entry: value and JSON type. A grouped field is a bare column:
- * with exactly one min() in the statement SQLite takes bare columns from the row holding
- * the minimum, here the group's first record (created_at, rowid), as soql_execute()
- * shows it. The key is in every field index, so a group costs one record read, not one
- * per member. A field with a fixed expression (an indexed one, a column) takes its type
- * from the SQL value; those hold text, never a JSON boolean. */
+/* The index that serves GROUP BY field in (sobject, value, created_at, rowid) order: a
+ * built-in field index (migration 0009) or a declared one (indexes.c X1). NULL when there
+ * is none, or when several spellings of the sObject break that order. Caller frees. */
+static char *group_index(store_qsql *c, const char *field)
+{
+    if (c->nspellings > 1 || strchr(field, '.'))
+        return NULL;
+    if (is_case(c->q->from) && strcasecmp(field, "CaseNumber") == 0)
+        return xstrdup("records_f_casenumber");
+    char *name = stored_name(c, field);
+    char *index = NULL;
+    for (size_t i = 0; name && i < sizeof INDEXED / sizeof INDEXED[0]; i++)
+        if (strcmp(name, INDEXED[i].name) == 0) {
+            index = xasprintf("records_f_%s", INDEXED[i].name);
+            for (char *p = index; *p; p++)
+                *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+        }
+    if (!index && name && store_field_is_indexed(c->a, name))
+        index = xasprintf("records_x_%s", name);
+    free(name);
+    return index;
+}
+
+/* Two columns per SELECT entry: value and JSON type. A grouped field is a bare column,
+ * which SQLite takes from the row where the statement's one min() found its minimum, so
+ * each group shows its first record (created_at, rowid), as soql_execute() does. Walking
+ * a field index, groups arrive in that order and min(created_at) is exact (min() keeps the
+ * first of equal values): one record read per group. Otherwise the key holds the rowid
+ * too. A field with a fixed expression (an indexed one, a column) takes its type from the
+ * SQL value; those hold text, never a JSON boolean. */
 static void emit_aggregate_columns(store_qsql *c)
 {
     bool grouped = false;
@@ -771,7 +799,8 @@ static void emit_aggregate_columns(store_qsql *c)
         }
     }
     if (grouped)
-        strbuf_adds(&c->sql, ", min(printf('%020d%020d', r.created_at, r.rowid))");
+        strbuf_adds(&c->sql, c->indexed_by ? ", min(r.created_at)"
+                                           : ", min(printf('%020d%020d', r.created_at, r.rowid))");
 }
 
 /* Q8: ORDER BY's keys (grouped fields, COUNTs), then the group keys ascending. */
@@ -799,6 +828,8 @@ static void emit_group_order(store_qsql *c)
 static void emit_aggregate(store_qsql *c)
 {
     const soql_query *q = c->q;
+    if (q->ngroup == 1)
+        c->indexed_by = group_index(c, q->group[0].name);
     emit_aggregate_columns(c);
     emit_from_where(c);
     for (size_t i = 0; i < q->ngroup; i++) {
@@ -950,6 +981,7 @@ void store_qsql_free(store_qsql *c)
         free(c->exprs[i]);
     free(c->exprs);
     cJSON_Delete(c->describe);
+    free(c->indexed_by);
     free(c);
 }
 
