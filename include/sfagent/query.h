@@ -4,7 +4,9 @@
  *
  * The SOQL subset is the one the bundled emulator serves: field lists, COUNT(),
  * WHERE with AND/OR/NOT and parentheses, = != < > <= >= LIKE IN NOT IN, literals
- * with SOQL escapes, ORDER BY, LIMIT, OFFSET.
+ * with SOQL escapes, ORDER BY, LIMIT, OFFSET, and aggregate queries: GROUP BY, HAVING,
+ * COUNT(field) with aliases, answered as Salesforce's AggregateResult records
+ * ({"attributes":{"type":"AggregateResult"},"Status":"New","expr0":42}).
  */
 #ifndef SFAGENT_QUERY_H
 #define SFAGENT_QUERY_H
