@@ -154,8 +154,9 @@ sfa_status store_pull_page(sfa_agent *a, const char *sobject, const cJSON *recor
     if (s != SFA_OK || (s = begin(a)) != SFA_OK)
         return s;
     store_pull_counts mine = {0};
-    for (const cJSON *r = records->child; r && s == SFA_OK; r = r->next)
-        s = store_mirror_merge(a, sobject, r, key_field, now_ms, NULL, &mine);
+    s = store_mirror_stage_begin(a);
+    if (s == SFA_OK)
+        s = store_mirror_merge_page(a, sobject, records, key_field, now_ms, &mine);
     if (s == SFA_OK) /* I1: the mark and the records it covers commit together */
         s = set_state(a, SQL_MARK, sobject, stamp, id18);
     if (s == SFA_OK)
