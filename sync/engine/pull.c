@@ -1,7 +1,8 @@
 /* The pull engine's run: for each configured sObject, an incremental query ordered by
  * (SystemModstamp, Id) from the committed high-water mark, followed page by page through
- * nextRecordsUrl, each page merged and the mark moved in one transaction; then deletes
- * (pull_deletes.c). docs/sync-protocol.md#pull.
+ * nextRecordsUrl, each page merged and the mark moved in one transaction; then records
+ * that left the `where` scope (pull_left.c) and deletes (pull_deletes.c).
+ * docs/sync-protocol.md#pull.
  *
  * Invariants:
  *   I1. The mark is (SystemModstamp, Id) of the last record of a committed page
@@ -81,7 +82,7 @@ sfa_status pull_get(pull_ctx *ctx, const char *path, sf_response *resp)
 
 /* An unquoted SOQL dateTime literal with milliseconds ("2026-12-01T10:00:00.000Z"): the
  * form soql/ and Salesforce accept (docs/salesforce.md#timestamps). */
-static bool soql_datetime(const char *stamp, char out[40])
+bool pull_soql_datetime(const char *stamp, char out[40])
 {
     int64_t ms;
     char z[32];
@@ -97,7 +98,7 @@ char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mar
 {
     char when[40];
     bool mark = mark_modstamp && mark_id;
-    if (mark && !soql_datetime(mark_modstamp, when))
+    if (mark && !pull_soql_datetime(mark_modstamp, when))
         return NULL;
     strbuf sb = STRBUF_INIT;
     strbuf_addf(&sb, "SELECT %s FROM %s", sc->select, sc->sobject);
@@ -115,28 +116,37 @@ char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mar
     return strbuf_detach(&sb);
 }
 
-/* Commit one page (I2) and say where the next one is (caller frees; NULL when done). */
-static sfa_status take_page(pull_ctx *ctx, const pull_scope *sc, const cJSON *body, char **next)
+/* Commit one page of changed records (I1, I2). */
+static sfa_status take_changes(pull_ctx *ctx, const pull_scope *sc, const cJSON *records)
 {
-    *next = NULL;
     CRASH_POINT("pull.after_page_fetch");
-    const cJSON *records = cJSON_GetObjectItemCaseSensitive(body, "records");
-    if (records && !cJSON_IsArray(records))
-        return pull_fail(ctx, SFA_ESERVER, "%s: query answer without a records array", sc->sobject);
     sfa_status st = store_pull_page(ctx->agent, sc->sobject, records, sc->key_field, time_now_ms(),
                                     &ctx->counts);
     if (st != SFA_OK)
         return pull_fail(ctx, st, "%s: could not store a page: %s", sc->sobject,
                          sfa_agent_errmsg(ctx->agent));
     CRASH_POINT("pull.after_page_commit");
-    const char *url = json_str(body, "nextRecordsUrl");
-    if (url && !json_bool(body, "done", true))
-        *next = xstrdup(url);
     return SFA_OK;
 }
 
-/* Follow one query from its first path to its last page. *expired: the locator died. */
-static sfa_status follow(pull_ctx *ctx, const pull_scope *sc, char *path, bool *expired)
+/* Hand one answer's records to take and say where the next page is (caller frees;
+ * NULL when done). */
+static sfa_status take_page(pull_ctx *ctx, const pull_scope *sc, const cJSON *body,
+                            pull_page_fn take, char **next)
+{
+    *next = NULL;
+    const cJSON *records = cJSON_GetObjectItemCaseSensitive(body, "records");
+    if (records && !cJSON_IsArray(records))
+        return pull_fail(ctx, SFA_ESERVER, "%s: query answer without a records array", sc->sobject);
+    sfa_status st = take(ctx, sc, records);
+    const char *url = json_str(body, "nextRecordsUrl");
+    if (st == SFA_OK && url && !json_bool(body, "done", true))
+        *next = xstrdup(url);
+    return st;
+}
+
+sfa_status pull_follow(pull_ctx *ctx, const pull_scope *sc, char *path, pull_page_fn take,
+                       bool *expired)
 {
     sfa_status st = SFA_OK;
     *expired = false;
@@ -146,7 +156,7 @@ static sfa_status follow(pull_ctx *ctx, const pull_scope *sc, char *path, bool *
         free(path);
         path = NULL;
         if (st == SFA_OK)
-            st = take_page(ctx, sc, resp.json, &path);
+            st = take_page(ctx, sc, resp.json, take, &path);
         else if (resp.error_code && strcmp(resp.error_code, "INVALID_QUERY_LOCATOR") == 0)
             *expired = true; /* I3: the caller restarts from the mark */
         else
@@ -158,7 +168,7 @@ static sfa_status follow(pull_ctx *ctx, const pull_scope *sc, char *path, bool *
     return st;
 }
 
-static char *query_path(const char *soql)
+char *pull_query_path(const char *soql)
 {
     char *enc = push_url_encode(soql);
     char *path = xasprintf("query?q=%s", enc);
@@ -175,7 +185,7 @@ static sfa_status pull_changes(pull_ctx *ctx, const pull_scope *sc, store_pull_s
             return pull_fail(ctx, SFA_ECORRUPT, "%s: unreadable high-water mark '%s'", sc->sobject,
                              ps->mark_modstamp);
         bool expired = false;
-        sfa_status st = follow(ctx, sc, query_path(soql), &expired);
+        sfa_status st = pull_follow(ctx, sc, pull_query_path(soql), take_changes, &expired);
         free(soql);
         if (!expired)
             return st;
@@ -215,6 +225,8 @@ static sfa_status pull_object(pull_ctx *ctx, const char *sobject)
         st = check_scope(ctx, &sc, &ps);
     if (st == SFA_OK)
         st = pull_changes(ctx, &sc, &ps);
+    if (st == SFA_OK) /* after the changes: see pull_left.c I2 */
+        st = pull_left(ctx, &sc, &ps);
     if (st == SFA_OK)
         st = pull_deletes(ctx, &sc, &ps);
     if (st == SFA_OK && (st = store_pull_finished(ctx->agent, sobject, time_now_ms(), false)))

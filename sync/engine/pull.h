@@ -67,6 +67,27 @@ char *pull_scope_default_fields(const cJSON *describe);
  * start). Caller frees; NULL when the mark's time cannot be parsed. Pure. */
 char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mark_id);
 
+/* Takes one page of query records (a JSON array, maybe NULL or empty) into the store. */
+typedef sfa_status (*pull_page_fn)(pull_ctx *ctx, const pull_scope *sc, const cJSON *records);
+
+/* Follow one query from path (owned: freed here) to its last page, giving each page to
+ * take before asking for the next one. *expired: the query locator died
+ * (INVALID_QUERY_LOCATOR); the caller restarts from its committed mark. */
+sfa_status pull_follow(pull_ctx *ctx, const pull_scope *sc, char *path, pull_page_fn take,
+                       bool *expired);
+/* "query?q=<soql, URL-encoded>" (caller frees). */
+char *pull_query_path(const char *soql);
+/* A Salesforce timestamp as an unquoted SOQL dateTime literal with milliseconds; false
+ * when stamp cannot be parsed. */
+bool pull_soql_datetime(const char *stamp, char out[40]);
+
+/* pull_left.c: records modified after the leaving mark that no longer match the scope's
+ * `where` leave the mirror (none to do without a where). */
+sfa_status pull_left(pull_ctx *ctx, const pull_scope *sc, store_pull_state *ps);
+/* The SOQL that lists them after (stamp, id) (id NULL: from stamp on). Caller frees;
+ * NULL when the scope has no where or stamp cannot be parsed. Pure. */
+char *pull_left_soql(const pull_scope *sc, const char *stamp, const char *id);
+
 /* pull_deletes.c: bring deletes up to date for one object (getDeleted, or a full Id
  * reconciliation when owed or when Salesforce no longer has the deletes). */
 sfa_status pull_deletes(pull_ctx *ctx, const pull_scope *sc, store_pull_state *ps);
