@@ -375,7 +375,7 @@ int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 100000;
     size_t n_small = argc > 2 ? (size_t)strtoul(argv[2], NULL, 10) : 10000;
-    int runs = argc > 3 ? atoi(argv[3]) : 3;
+    int runs = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 3;
     if (n < CHANGED || n_small < CHANGED || runs < 1 || runs > MAX_RUNS) {
         fprintf(stderr, "usage: bench_pull [N [N_SMALL [RUNS]]] (N, N_SMALL >= %d; RUNS 1..%d)\n",
                 CHANGED, MAX_RUNS);

@@ -17,6 +17,11 @@
  *   I4. A scope (fields + where) other than the one the mark was earned under starts
  *       the object over: mark cleared, and a full Id reconciliation owed so records
  *       that left the scope leave the cache.
+ *   I5. The mark never enters a second Salesforce may still be writing. SystemModstamp
+ *       has one-second resolution, so a record edited later in the very second of the
+ *       mark, with a smaller Id, would sort before the mark and never be asked for. Each
+ *       query therefore stops before the last [sync] pull_settle_time seconds (by this
+ *       host's clock, the current one included); they come with the next pull.
  */
 #include "sync/engine/pull.h"
 
@@ -80,38 +85,65 @@ sfa_status pull_get(pull_ctx *ctx, const char *path, sf_response *resp)
     return SFA_OK;
 }
 
-/* An unquoted SOQL dateTime literal with milliseconds ("2026-12-01T10:00:00.000Z"): the
- * form soql/ and Salesforce accept (docs/salesforce.md#timestamps). */
-bool pull_soql_datetime(const char *stamp, char out[40])
+/* ms as an unquoted SOQL dateTime literal with milliseconds ("2026-12-01T10:00:00.000Z"):
+ * the form soql/ and Salesforce accept (docs/salesforce.md#timestamps). */
+static void soql_time(int64_t ms, char out[40])
 {
-    int64_t ms;
     char z[32];
-    if (!stamp || !time_parse_sf(stamp, &ms))
-        return false;
     time_format_iso_z(ms, z); /* "...:ssZ" */
     size_t n = strlen(z);
     snprintf(out, 40, "%.*s.%03dZ", (int)(n - 1), z, (int)(((ms % 1000) + 1000) % 1000));
+}
+
+bool pull_soql_datetime(const char *stamp, char out[40])
+{
+    int64_t ms;
+    if (!stamp || !time_parse_sf(stamp, &ms))
+        return false;
+    soql_time(ms, out);
     return true;
 }
 
-char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mark_id)
+/* I5: the settle bound of a pull starting now ("" when the configuration sets none). */
+static void settle_cut(pull_ctx *ctx)
+{
+    int settle = sync_config_pull_settle_s(ctx->cfg);
+    ctx->cut[0] = '\0';
+    if (settle <= 0)
+        return;
+    int64_t now = time_now_ms();
+    int64_t second = now - (((now % 1000) + 1000) % 1000);
+    soql_time(second - (int64_t)(settle - 1) * 1000, ctx->cut);
+}
+
+/* " AND " between the conditions that are there. */
+static void add_cond(strbuf *sb, bool *first, const char *fmt, const char *a, const char *b,
+                     const char *c)
+{
+    strbuf_adds(sb, *first ? " WHERE " : " AND ");
+    *first = false;
+    strbuf_addf(sb, fmt, a, b, c);
+}
+
+char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mark_id,
+                const char *cut)
 {
     char when[40];
-    bool mark = mark_modstamp && mark_id;
+    bool mark = mark_modstamp && mark_id, first = true;
     if (mark && !pull_soql_datetime(mark_modstamp, when))
         return NULL;
     strbuf sb = STRBUF_INIT;
     strbuf_addf(&sb, "SELECT %s FROM %s", sc->select, sc->sobject);
     if (sc->where)
-        strbuf_addf(&sb, " WHERE (%s)%s", sc->where, mark ? " AND " : "");
-    else if (mark)
-        strbuf_adds(&sb, " WHERE ");
+        add_cond(&sb, &first, "(%s)%s%s", sc->where, "", "");
     if (mark) { /* I1: strictly after the mark, in the order pages come in */
         char *id = soql_quote(mark_id);
-        strbuf_addf(&sb, "(SystemModstamp > %s OR (SystemModstamp = %s AND Id > %s))", when, when,
-                    id);
+        add_cond(&sb, &first, "(SystemModstamp > %s OR (SystemModstamp = %s AND Id > %s))", when,
+                 when, id);
         free(id);
     }
+    if (cut && *cut) /* I5 */
+        add_cond(&sb, &first, "SystemModstamp < %s%s%s", cut, "", "");
     strbuf_adds(&sb, " ORDER BY SystemModstamp, Id");
     return strbuf_detach(&sb);
 }
@@ -180,7 +212,7 @@ char *pull_query_path(const char *soql)
 static sfa_status pull_changes(pull_ctx *ctx, const pull_scope *sc, store_pull_state *ps)
 {
     for (int restarts = 0;; restarts++) {
-        char *soql = pull_soql(sc, ps->mark_modstamp, ps->mark_id);
+        char *soql = pull_soql(sc, ps->mark_modstamp, ps->mark_id, ctx->cut);
         if (!soql)
             return pull_fail(ctx, SFA_ECORRUPT, "%s: unreadable high-water mark '%s'", sc->sobject,
                              ps->mark_modstamp);
@@ -218,6 +250,7 @@ static sfa_status pull_object(pull_ctx *ctx, const char *sobject)
 {
     pull_scope sc = {0};
     store_pull_state ps = {0};
+    settle_cut(ctx);
     sfa_status st = pull_scope_build(&sc, ctx, sobject);
     if (st == SFA_OK && (st = store_pull_state_get(&ps, ctx->agent, sobject)) != SFA_OK)
         pull_fail(ctx, st, "%s", sfa_agent_errmsg(ctx->agent));

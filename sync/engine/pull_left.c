@@ -32,7 +32,7 @@
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 
-char *pull_left_soql(const pull_scope *sc, const char *stamp, const char *id)
+char *pull_left_soql(const pull_scope *sc, const char *stamp, const char *id, const char *cut)
 {
     char when[40];
     if (!sc->where || !stamp || !pull_soql_datetime(stamp, when))
@@ -49,6 +49,8 @@ char *pull_left_soql(const pull_scope *sc, const char *stamp, const char *id)
     } else {
         strbuf_addf(&sb, "SystemModstamp >= %s", when);
     }
+    if (cut && *cut) /* the same settle bound as the changes (pull.c I5) */
+        strbuf_addf(&sb, " AND SystemModstamp < %s", cut);
     strbuf_adds(&sb, " ORDER BY SystemModstamp, Id");
     return strbuf_detach(&sb);
 }
@@ -79,7 +81,7 @@ sfa_status pull_left(pull_ctx *ctx, const pull_scope *sc, store_pull_state *ps)
     if (!ps->left_modstamp)
         return start_mark(ctx, sc);
     for (int restarts = 0;; restarts++) {
-        char *soql = pull_left_soql(sc, ps->left_modstamp, ps->left_id);
+        char *soql = pull_left_soql(sc, ps->left_modstamp, ps->left_id, ctx->cut);
         if (!soql)
             return pull_fail(ctx, SFA_ECORRUPT, "%s: unreadable leaving mark '%s'", sc->sobject,
                              ps->left_modstamp);

@@ -511,6 +511,36 @@ static void test_pull_leaving_scope_pages_through_ties(void **state)
     assert_int_equal(rep.deleted, 0);
 }
 
+/* SystemModstamp has one-second resolution: a record edited in the second a pull ended
+ * on, with an Id before the mark's, would sort before the mark and be missed for good.
+ * With pull_settle_time = 1 a pull never asks for the current second, so the edit made
+ * in it arrives with the next pull. */
+static void test_pull_settle_keeps_the_current_second_for_later(void **state)
+{
+    env *e = *state;
+    char ids[3][19];
+    insert_cases(e, 3, "New", ids); /* all in the pinned second, Ids ascending */
+    sfa_config_free(e->f.cfg);
+    e->f.cfg =
+        push_fixture_config(emu_base_url(e->f.emu), "objects = Case\npull_settle_time = 1\n");
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(rep.pulled, 0); /* the current second waits */
+    cJSON *f = cJSON_Parse("{\"Subject\":\"edited in the same second\"}");
+    assert_int_equal(emu_record_edit(e->f.emu, ids[0], f), 0); /* same second, smallest Id */
+    cJSON_Delete(f);
+    advance(e, 1000);
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(rep.pulled, 3);
+    char *subject = field_of(e, ids[0], "Subject");
+    assert_string_equal(subject, "edited in the same second");
+    free(subject);
+    advance(e, 1000);
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(rep.pulled, 0); /* nothing twice */
+    assert_mirror_is_server(e);
+}
+
 /* --refresh: online it merges the server's version; an uncached CaseNumber is fetched;
  * offline it fails (the CLI then prints the cached copy). */
 static void test_pull_refresh(void **state)
@@ -627,6 +657,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_scope_change, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_records_leaving_scope, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_settle_keeps_the_current_second_for_later, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_pull_leaving_scope_pages_through_ties, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pull_refresh, setup, teardown),
