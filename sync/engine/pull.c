@@ -187,9 +187,12 @@ sfa_status pull_follow(pull_ctx *ctx, const pull_scope *sc, char *path, pull_pag
         st = pull_get(ctx, path, &resp);
         free(path);
         path = NULL;
-        if (st == SFA_OK)
+        if (st == SFA_OK) { /* I2: the text is parsed; only the tree needs to stay */
+            free(resp.body);
+            resp.body = NULL;
+            resp.body_len = 0;
             st = take_page(ctx, sc, resp.json, take, &path);
-        else if (resp.error_code && strcmp(resp.error_code, "INVALID_QUERY_LOCATOR") == 0)
+        } else if (resp.error_code && strcmp(resp.error_code, "INVALID_QUERY_LOCATOR") == 0)
             *expired = true; /* I3: the caller restarts from the mark */
         else
             pull_fail(ctx, st, "%s: query failed: %s", sc->sobject,
