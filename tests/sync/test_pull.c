@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "push_fixture.h"
+#include "sync/engine/pull.h"
 #include "util/alloc.h"
 #include "util/json.h"
 #include "util/timeutil.h"
@@ -511,6 +512,34 @@ static void test_pull_leaving_scope_pages_through_ties(void **state)
     assert_int_equal(rep.deleted, 0);
 }
 
+/* The queries' text: the where wrapped in parentheses (negated for records leaving the
+ * scope), the mark as a tie-safe pair, the settle bound last. */
+static void test_pull_soql_text(void **state)
+{
+    (void)state;
+    pull_scope sc = {.sobject = "Case",
+                     .select = "Id, SystemModstamp",
+                     .where = "Status = 'New' OR Status = 'Working'"};
+    char *q = pull_soql(&sc, "2026-12-01T10:00:00.000+0000", "500000000000001AAA",
+                        "2026-12-01T10:05:00.000Z");
+    assert_string_equal(q, "SELECT Id, SystemModstamp FROM Case WHERE (Status = 'New' OR Status = "
+                           "'Working') AND (SystemModstamp > 2026-12-01T10:00:00.000Z OR "
+                           "(SystemModstamp = 2026-12-01T10:00:00.000Z AND Id > "
+                           "'500000000000001AAA')) AND SystemModstamp < 2026-12-01T10:05:00.000Z "
+                           "ORDER BY SystemModstamp, Id");
+    free(q);
+    q = pull_left_soql(&sc, "2026-12-01T10:00:00.000+0000", NULL, "");
+    assert_string_equal(q, "SELECT Id, SystemModstamp FROM Case WHERE (NOT (Status = 'New' OR "
+                           "Status = 'Working')) AND SystemModstamp >= 2026-12-01T10:00:00.000Z "
+                           "ORDER BY SystemModstamp, Id");
+    free(q);
+    sc.where = NULL;
+    assert_null(pull_left_soql(&sc, "2026-12-01T10:00:00.000+0000", NULL, "")); /* none leave */
+    q = pull_soql(&sc, NULL, NULL, NULL);
+    assert_string_equal(q, "SELECT Id, SystemModstamp FROM Case ORDER BY SystemModstamp, Id");
+    free(q);
+}
+
 /* SystemModstamp has one-second resolution: a record edited in the second a pull ended
  * on, with an Id before the mark's, would sort before the mark and be missed for good.
  * With pull_settle_time = 1 a pull never asks for the current second, so the edit made
@@ -641,6 +670,7 @@ static void test_pull_then_push_same_field_server_wins(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pull_soql_text),
         cmocka_unit_test_setup_teardown(test_pull_ties_across_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_expired_locator_restarts_from_mark, setup,
                                         teardown),
