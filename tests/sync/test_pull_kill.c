@@ -5,11 +5,13 @@
  *
  * The emulator serves query pages of at most PAGE records (--query-page-max), so the
  * pull of CASES records is many pages, with a little latency so a run lasts long enough
- * to be killed. Between kills another "user" creates and edits Cases. The delays come
+ * to be killed. The pull is scoped (`where = Status != 'Closed'`). Between kills another
+ * "user" creates and edits Cases, closing some (they must leave the cache) and reopening
+ * some (they must come back). The delays come
  * from a seeded generator (the seed is printed; SFA_KILL_SEED replays a run). Nothing is
  * asserted about timing: after the kills, clean runs finish the pull and the test checks
- * only the final state: the mirror holds exactly the server's Cases, each once, with the
- * server's values; the high-water mark names a server record and no server record is
+ * only the final state: the mirror holds exactly the server's Cases in scope, each once,
+ * with the server's values; the high-water mark names a server record and no server record is
  * newer than it; and one more pull downloads nothing. The configuration keeps the default
  * pull_settle_time: without it, an edit made in the second a pull ended on, to a record
  * with a smaller Id than the mark's, was missed for good (this test found that). */
@@ -138,16 +140,20 @@ static void create_cases(kill_env *k, size_t n)
     }
 }
 
-/* Edit n server Cases chosen at random (their SystemModstamp moves past the mark). */
+/* Edit n server Cases chosen at random (their SystemModstamp moves past the mark); a
+ * quarter are closed (they leave the pull's scope), a quarter set Working (a closed one
+ * comes back into it). */
 static void edit_cases(kill_env *k, size_t n, int round)
 {
+    static const char *const status[] = {",\"Status\":\"Closed\"", ",\"Status\":\"Working\"", "",
+                                         ""};
     cJSON *all = server_cases(k);
     int count = cJSON_GetArraySize(all);
     for (size_t i = 0; i < n && count > 0; i++) {
         const cJSON *r = cJSON_GetArrayItem(all, (int)(k->rng % (uint64_t)count));
         k->rng = k->rng * 6364136223846793005ull + 1442695040888963407ull;
         char *path = xasprintf("record/%s", json_str(r, "Id"));
-        char *body = xasprintf("{\"Subject\":\"edited %d-%zu\"}", round, i);
+        char *body = xasprintf("{\"Subject\":\"edited %d-%zu\"%s}", round, i, status[i % 4]);
         free(control(k, "PATCH", path, body));
         free(body);
         free(path);
@@ -163,7 +169,8 @@ static void write_config(kill_env *k)
                            "client_secret = sfagent-test-secret\nusername = agent@example.com\n"
                            "password = password\ntimeout = 5\n"
                            "[sync]\nobjects = Case\napi_limit_share = 1\nbackoff_base = 1\n"
-                           "backoff_cap = 1\n[pull.Case]\nfields = Subject, Status\n",
+                           "backoff_cap = 1\n[pull.Case]\nfields = Subject, Status\n"
+                           "where = Status != 'Closed'\n",
                            k->base_url);
     int fd = open(k->cfg_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     assert_true(fd >= 0);
@@ -270,7 +277,7 @@ static int final_pull(kill_env *k)
 
 /* ---- the final state ---- */
 
-/* Every server Case is cached once with the server's Subject, and nothing else is. */
+/* Every Case in scope is cached once with the server's Subject, and nothing else is. */
 static void check_mirror(kill_env *k, const cJSON *server)
 {
     sfa_agent *a = NULL;
@@ -292,15 +299,28 @@ static void check_mirror(kill_env *k, const cJSON *server)
     sfa_agent_free(a);
 }
 
-/* The mark is a server record's (SystemModstamp, Id) and no server record is newer. */
-static void check_mark(kill_env *k, const cJSON *server)
+/* The Cases in the pull's scope (`where = Status != 'Closed'`); borrowed items. */
+static cJSON *in_scope(const cJSON *server)
+{
+    cJSON *out = cJSON_CreateArray();
+    for (const cJSON *r = server->child; r; r = r->next) {
+        const char *status = json_str(r, "Status");
+        if (!status || strcmp(status, "Closed") != 0)
+            cJSON_AddItemReferenceToArray(out, (cJSON *)r);
+    }
+    return out;
+}
+
+/* The mark names a server record (in scope or not: it may have left since) and no record
+ * in scope is newer than it; the leaving mark is set. */
+static void check_marks(kill_env *k, const cJSON *server, const cJSON *scoped)
 {
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     assert_int_equal(sqlite3_open_v2(k->db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_prepare_v2(db,
-                                        "SELECT mark_modstamp, mark_id FROM pull_state"
-                                        " WHERE sobject = 'Case'",
+                                        "SELECT mark_modstamp, mark_id, left_modstamp FROM"
+                                        " pull_state WHERE sobject = 'Case'",
                                         -1, &st, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -308,12 +328,12 @@ static void check_mark(kill_env *k, const cJSON *server)
     const char *id = (const char *)sqlite3_column_text(st, 1);
     assert_non_null(stamp);
     assert_non_null(id);
+    assert_non_null(sqlite3_column_text(st, 2));
+    for (const cJSON *r = scoped->child; r; r = r->next) /* same format: text order is time order */
+        assert_true(strcmp(json_str(r, "SystemModstamp"), stamp) <= 0);
     bool named = false;
-    for (const cJSON *r = server->child; r; r = r->next) {
-        const char *rs = json_str(r, "SystemModstamp");
-        assert_true(strcmp(rs, stamp) <= 0); /* same format: text order is time order */
-        named = named || (strcmp(rs, stamp) == 0 && strcmp(json_str(r, "Id"), id) == 0);
-    }
+    for (const cJSON *r = server->child; r; r = r->next)
+        named = named || strcmp(json_str(r, "Id"), id) == 0;
     assert_true(named);
     sqlite3_finalize(st);
     sqlite3_close(db);
@@ -360,11 +380,12 @@ static void test_pull_random_kills(void **state)
      * pull; the final state is checked after they settled. */
     sleep_us(3000000);
     assert_int_equal(final_pull(k), 0);
-    cJSON *server = server_cases(k);
-    check_mirror(k, server);
-    check_mark(k, server);
+    cJSON *server = server_cases(k), *scoped = in_scope(server);
+    check_mirror(k, scoped);
+    check_marks(k, server, scoped);
     assert_int_equal(wait_code(spawn_pull(k)), 0);
     assert_int_equal(last_pulled(k), 0); /* nothing committed is downloaded again */
+    cJSON_Delete(scoped);
     cJSON_Delete(server);
 }
 
