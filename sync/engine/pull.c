@@ -116,13 +116,11 @@ static void settle_cut(pull_ctx *ctx)
     soql_time(second - (int64_t)(settle - 1) * 1000, ctx->cut);
 }
 
-/* " AND " between the conditions that are there. */
-static void add_cond(strbuf *sb, bool *first, const char *fmt, const char *a, const char *b,
-                     const char *c)
+/* What comes before the next condition: WHERE before the first, AND between them. */
+static void next_cond(strbuf *sb, bool *first)
 {
     strbuf_adds(sb, *first ? " WHERE " : " AND ");
     *first = false;
-    strbuf_addf(sb, fmt, a, b, c);
 }
 
 char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mark_id,
@@ -134,16 +132,21 @@ char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mar
         return NULL;
     strbuf sb = STRBUF_INIT;
     strbuf_addf(&sb, "SELECT %s FROM %s", sc->select, sc->sobject);
-    if (sc->where)
-        add_cond(&sb, &first, "(%s)%s%s", sc->where, "", "");
+    if (sc->where) {
+        next_cond(&sb, &first);
+        strbuf_addf(&sb, "(%s)", sc->where);
+    }
     if (mark) { /* I1: strictly after the mark, in the order pages come in */
         char *id = soql_quote(mark_id);
-        add_cond(&sb, &first, "(SystemModstamp > %s OR (SystemModstamp = %s AND Id > %s))", when,
-                 when, id);
+        next_cond(&sb, &first);
+        strbuf_addf(&sb, "(SystemModstamp > %s OR (SystemModstamp = %s AND Id > %s))", when, when,
+                    id);
         free(id);
     }
-    if (cut && *cut) /* I5 */
-        add_cond(&sb, &first, "SystemModstamp < %s%s%s", cut, "", "");
+    if (cut && *cut) { /* I5 */
+        next_cond(&sb, &first);
+        strbuf_addf(&sb, "SystemModstamp < %s", cut);
+    }
     strbuf_adds(&sb, " ORDER BY SystemModstamp, Id");
     return strbuf_detach(&sb);
 }
