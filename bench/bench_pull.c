@@ -1,18 +1,27 @@
 /* bench_pull: the pull engine's first and incremental pulls (docs/sync-protocol.md#pull).
  *
- * N Cases (default 100,000) are created in an emulator state file (in-process, before
- * the clock starts), then the emulator runs as a separate process on that state
- * (SFAGENT_EMULATOR_BIN, else in-process) and one pull-only sync fills an empty mirror.
- * Printed: records/s into the mirror vs raw SQLite inserting the same rows (the same JSON
- * text, one row per record, same durability, one transaction per 2,000 rows) (target >=
- * 0.7x), API calls (target: N/2000 pages plus a constant), peak RSS of this process
- * (target < 16 MB with a separate emulator), then an incremental pull after 1,000 of the
- * N records changed (API calls = pages for 1,000; time independent of N).
+ * N Cases (default 100,000) are created in an emulator state file (in a child process,
+ * before any clock starts), then the emulator runs on that state as a separate process
+ * (SFAGENT_EMULATOR_BIN; in-process otherwise, and then its CPU and memory count as the
+ * agent's) and a pull-only sync fills an empty mirror, RUNS times (fresh database each).
  *
- * Usage: bench_pull [N]. Not a test: prints a table. */
+ * The comparison that matters is CPU per record: the agent's own CPU time (getrusage of
+ * this process: the emulator building pages runs in another one) against raw SQLite
+ * inserting the same JSON rows, same durability (synchronous=FULL, WAL), one transaction
+ * per 2,000 rows, (a) into a bare table with the mirror's key columns, one statement per
+ * row, and (b) into the mirror's own schema (every index and trigger the migrations
+ * create), one statement per row and staged (2,000 rows moved by one INSERT ... SELECT, as
+ * the pull does). Wall time is printed too; it includes the emulator's page building and the
+ * loopback transfer. Figures are medians of RUNS runs.
+ *
+ * Then the incremental pull: 1,000 of the records edited on the server, pulled, RUNS
+ * times, at N and at a smaller cache of N_SMALL records (default 10,000): API calls must
+ * be the pages for 1,000 plus a constant, and the time must not grow with the cache.
+ *
+ * Usage: bench_pull [N [N_SMALL [RUNS]]]. Not a test: prints a table. */
 #include <signal.h>
-#include <stdbool.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +38,53 @@
 #include "util/alloc.h"
 #include "util/timeutil.h"
 
+enum { CHANGED = 1000, MAX_RUNS = 15, TX_ROWS = 2000 };
+
+/* One measured run: wall and this process's CPU, milliseconds. */
+typedef struct sample {
+    double wall_ms, cpu_ms;
+    long api_calls;
+    size_t pulled;
+    sfa_status st;
+} sample;
+
+static double cpu_ms_now(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+/* Median wall and CPU of runs (the other fields from the last run). */
+static sample summarize(const sample *s, int runs)
+{
+    double w[MAX_RUNS], c[MAX_RUNS];
+    for (int i = 0; i < runs; i++) {
+        w[i] = s[i].wall_ms;
+        c[i] = s[i].cpu_ms;
+    }
+    sample out = s[runs - 1];
+    out.wall_ms = median(w, runs);
+    out.cpu_ms = median(c, runs);
+    for (int i = 0; i < runs; i++)
+        if (s[i].st != SFA_OK)
+            out.st = s[i].st; /* a failed run must show */
+    return out;
+}
+
 static int start_emu(bench_emu *b, const char *state)
 {
     emu_options eo = EMU_OPTIONS_INIT;
@@ -36,7 +92,7 @@ static int start_emu(bench_emu *b, const char *state)
     return bench_emu_start(b, &eo);
 }
 
-/* Seed n Cases (and remember the first `changed` Ids to edit later) into state. */
+/* Seed n Cases (and remember the first nids Ids to edit later) into state. */
 static int seed(const char *state, size_t n, char (*ids)[19], size_t nids)
 {
     emu_options eo = EMU_OPTIONS_INIT;
@@ -62,102 +118,161 @@ static int seed(const char *state, size_t n, char (*ids)[19], size_t nids)
     return 0;
 }
 
-static int edit(const char *state, char (*ids)[19], size_t n)
+/* Edit the nids records; round alternates the value so every edit is a change. */
+static int edit(const char *state, char (*ids)[19], size_t nids, int round)
 {
     emu_options eo = EMU_OPTIONS_INIT;
     eo.state_file = state;
     emu *e = NULL;
     if (emu_start(&e, &eo) != 0)
         return -1;
-    cJSON *f = cJSON_Parse("{\"Priority\":\"High\"}");
-    for (size_t i = 0; i < n; i++)
+    cJSON *f = cJSON_Parse(round % 2 ? "{\"Priority\":\"Low\"}" : "{\"Priority\":\"High\"}");
+    for (size_t i = 0; i < nids; i++)
         emu_record_edit(e, ids[i], f);
     cJSON_Delete(f);
     emu_stop(e);
     return 0;
 }
 
-/* Run fn in a child process, so the seeding emulator's memory never counts in this
- * process's peak RSS. The Ids to edit come back through a pipe. */
-static int in_child(const char *state, size_t n, char (*ids)[19], size_t nids, bool editing)
+/* Salesforce may still write the last seconds: the pull leaves them for the next one
+ * ([sync] pull_settle_time, default 2 s). The bench waits them out after changing the
+ * server, so each pull sees every change (the wait is not measured). */
+static void settle(void)
+{
+    sleep(3);
+}
+
+/* Seed (round < 0) or edit in a child process, so the emulator's memory and CPU never
+ * count in this process's figures. The Ids to edit come back through a pipe. */
+static int in_child(const char *state, size_t n, char (*ids)[19], size_t nids, int round)
 {
     int fds[2];
     if (pipe(fds) != 0)
         return -1;
+    bool seeding = round < 0;
     pid_t pid = fork();
     if (pid == 0) {
         close(fds[0]);
-        int rc = editing ? edit(state, ids, nids) : seed(state, n, ids, nids);
-        if (!editing && write(fds[1], ids, nids * 19) != (ssize_t)(nids * 19))
+        int rc = seeding ? seed(state, n, ids, nids) : edit(state, ids, nids, round);
+        if (seeding && write(fds[1], ids, nids * 19) != (ssize_t)(nids * 19))
             rc = -1;
         _exit(rc == 0 ? 0 : 1);
     }
     close(fds[1]);
     size_t got = 0;
     ssize_t r;
-    while (!editing && got < nids * 19 &&
-           (r = read(fds[0], (char *)ids + got, nids * 19 - got)) > 0)
+    while (seeding && got < nids * 19 && (r = read(fds[0], (char *)ids + got, nids * 19 - got)) > 0)
         got += (size_t)r;
     close(fds[0]);
     int status = 0;
     waitpid(pid, &status, 0);
+    settle();
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
-/* Raw SQLite: the same JSON rows into a table like the mirror's, same durability. */
-static double raw_rate(const char *dir, const char *url, size_t n)
+static void remove_db(const char *path)
 {
-    (void)url;
-    char *path = xasprintf("%s/raw.db", dir);
+    const char *suffix[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char *p = xasprintf("%s%s", path, suffix[i]);
+        unlink(p);
+        free(p);
+    }
+}
+
+static const char RAW_ROW[] =
+    "INSERT INTO records (local_id, sobject, sf_id, case_number, fields, base, sys_modstamp,"
+    " dirty, deleted, created_at, updated_at) VALUES (?1, 'Case', ?2, ?3, ?4, ?4, ?5, 0, 0, ?6,"
+    " ?6)";
+/* Staged: rows go to a plain temp table, and each transaction moves them in one statement
+ * (what the pull does; see store/mirror.c). */
+static const char RAW_STAGE[] =
+    "INSERT INTO temp.stage (local_id, sobject, sf_id, case_number, fields, base, sys_modstamp,"
+    " dirty, deleted, created_at, updated_at) VALUES (?1, 'Case', ?2, ?3, ?4, ?4, ?5, 0, 0, ?6,"
+    " ?6)";
+static const char RAW_FLUSH[] = "INSERT INTO records SELECT * FROM temp.stage ORDER BY rowid;"
+                                " DELETE FROM temp.stage";
+
+/* Raw SQLite: n JSON rows like the ones the pull stores, into db's `records`, one
+ * statement per row, or staged (flush: the statements that move a transaction's rows). */
+static sample raw_insert(sqlite3 *db, size_t n, const char *flush)
+{
+    sqlite3_stmt *st = NULL;
+    if (flush)
+        sqlite3_exec(db, "CREATE TEMP TABLE stage AS SELECT * FROM records WHERE 0", NULL, NULL,
+                     NULL);
+    sqlite3_prepare_v2(db, flush ? RAW_STAGE : RAW_ROW, -1, &st, NULL);
+    sample s = {0};
+    double c0 = cpu_ms_now();
+    int64_t t0 = time_now_ms();
+    for (size_t i = 0; i < n; i++) {
+        if (i % TX_ROWS == 0)
+            sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        char lid[40], sid[24], cn[24], json[400];
+        snprintf(lid, sizeof lid, "loc-01J%023zu", i);
+        snprintf(sid, sizeof sid, "500%015zu", i);
+        snprintf(cn, sizeof cn, "%08zu", i);
+        snprintf(json, sizeof json,
+                 "{\"Id\":\"%s\",\"SystemModstamp\":\"2026-01-01T00:00:00.000+0000\","
+                 "\"CaseNumber\":\"%s\",\"Subject\":\"Bench case %zu\",\"Status\":\"New\","
+                 "\"Origin\":\"Web\",\"Priority\":\"Medium\",\"ContactId\":null}",
+                 sid, cn, i);
+        sqlite3_bind_text(st, 1, lid, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, sid, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 3, cn, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, json, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 5, "2026-01-01T00:00:00.000+0000", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 6, (sqlite3_int64)(1000 + i));
+        if (sqlite3_step(st) != SQLITE_DONE)
+            s.st = SFA_EIO;
+        sqlite3_reset(st);
+        if ((i % TX_ROWS == TX_ROWS - 1 || i + 1 == n) && flush &&
+            sqlite3_exec(db, flush, NULL, NULL, NULL) != SQLITE_OK)
+            s.st = SFA_EIO;
+        if (i % TX_ROWS == TX_ROWS - 1 || i + 1 == n)
+            sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    }
+    s.wall_ms = (double)(time_now_ms() - t0);
+    s.cpu_ms = cpu_ms_now() - c0;
+    s.pulled = n;
+    sqlite3_finalize(st);
+    return s;
+}
+
+/* (a) a bare table with the mirror's columns and keys only. */
+static sample raw_bare(const char *path, size_t n)
+{
+    remove_db(path);
     sqlite3 *db = NULL;
     sqlite3_open(path, &db);
     sqlite3_exec(db,
-                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE r (local_id TEXT"
-                 " PRIMARY KEY, sobject TEXT, sf_id TEXT, fields TEXT, base TEXT, m TEXT,"
-                 " UNIQUE (sobject, sf_id))",
+                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE records"
+                 " (local_id TEXT PRIMARY KEY, sobject TEXT, sf_id TEXT, case_number TEXT,"
+                 " fields TEXT, base TEXT, sys_modstamp TEXT, dirty INT, deleted INT,"
+                 " created_at INT, updated_at INT, UNIQUE (sobject, sf_id))",
                  NULL, NULL, NULL);
-    sqlite3_stmt *st = NULL;
-    sqlite3_prepare_v2(db, "INSERT INTO r VALUES (?1, 'Case', ?2, ?3, ?3, ?4)", -1, &st, NULL);
-    int64_t t0 = time_now_ms();
-    for (size_t i = 0; i < n; i++) {
-        if (i % 2000 == 0)
-            sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
-        char lid[40], sid[24], json[400];
-        snprintf(lid, sizeof lid, "loc-%026zu", i);
-        snprintf(sid, sizeof sid, "500%015zu", i);
-        snprintf(json, sizeof json,
-                 "{\"Id\":\"%s\",\"SystemModstamp\":\"2026-01-01T00:00:00.000+0000\","
-                 "\"CaseNumber\":\"%08zu\",\"Subject\":\"Bench case %zu\",\"Status\":\"New\","
-                 "\"Origin\":\"Web\",\"Priority\":\"Medium\",\"ContactId\":null}",
-                 sid, i, i);
-        sqlite3_bind_text(st, 1, lid, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 2, sid, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 3, json, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, "2026-01-01T00:00:00.000+0000", -1, SQLITE_STATIC);
-        sqlite3_step(st);
-        sqlite3_reset(st);
-        if (i % 2000 == 1999 || i + 1 == n)
-            sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-    }
-    int64_t ms = time_now_ms() - t0;
-    sqlite3_finalize(st);
+    sample s = raw_insert(db, n, NULL);
     sqlite3_close(db);
-    unlink(path);
-    char *wal = xasprintf("%s-wal", path), *shm = xasprintf("%s-shm", path);
-    unlink(wal);
-    unlink(shm);
-    free(wal);
-    free(shm);
-    free(path);
-    return (double)n * 1000.0 / (double)(ms ? ms : 1);
+    remove_db(path);
+    return s;
 }
 
-static sfa_status pull(sfa_agent *agent, sfa_config *cfg, sfa_sync_report *rep)
+/* (b) the mirror's own schema: a database the library created and migrated; rows one by
+ * one (staged false) or staged as the pull does. */
+static sample raw_schema(const char *path, size_t n, bool staged)
 {
-    sfa_sync_options o = SFA_SYNC_OPTIONS_INIT;
-    o.pull_only = true;
-    o.ignore_pause = true;
-    return sfa_sync_run(rep, agent, cfg, &o);
+    remove_db(path);
+    sfa_agent *a = NULL;
+    sfa_open_options oo = SFA_OPEN_OPTIONS_INIT;
+    sfa_agent_open(&a, path, &oo);
+    sfa_agent_free(a);
+    sqlite3 *db = NULL;
+    sqlite3_open(path, &db);
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL", NULL, NULL, NULL);
+    sample s = raw_insert(db, n, staged ? RAW_FLUSH : NULL);
+    sqlite3_close(db);
+    remove_db(path);
+    return s;
 }
 
 static sfa_config *config_for(const char *url)
@@ -177,60 +292,165 @@ static sfa_config *config_for(const char *url)
     return cfg;
 }
 
+/* One pull-only sync of db from the emulator at url, measured. */
+static sample pull(const char *db, const char *url)
+{
+    sample s = {.st = SFA_EINVAL};
+    sfa_config *cfg = config_for(url);
+    sfa_agent *agent = NULL;
+    sfa_open_options oo = SFA_OPEN_OPTIONS_INIT;
+    if (cfg && sfa_agent_open(&agent, db, &oo) == SFA_OK) {
+        sfa_sync_options o = SFA_SYNC_OPTIONS_INIT;
+        o.pull_only = true;
+        o.ignore_pause = true;
+        sfa_sync_report rep;
+        double c0 = cpu_ms_now();
+        s.st = sfa_sync_run(&rep, agent, cfg, &o);
+        s.cpu_ms = cpu_ms_now() - c0;
+        s.wall_ms = (double)rep.elapsed_ms;
+        s.api_calls = rep.api_calls;
+        s.pulled = rep.pulled;
+    }
+    sfa_agent_free(agent);
+    sfa_config_free(cfg);
+    return s;
+}
+
+/* The incremental pull of CHANGED edited records into db (which holds the whole state),
+ * runs times; the emulator is restarted on the edited state each time. */
+static sample incremental(const char *state, const char *db, char (*ids)[19], int runs)
+{
+    sample s[MAX_RUNS];
+    for (int i = 0; i < runs; i++) {
+        bench_emu b;
+        if (in_child(state, 0, ids, CHANGED, i) != 0 || start_emu(&b, state) != 0) {
+            s[i] = (sample){.st = SFA_EINVAL};
+            continue;
+        }
+        s[i] = pull(db, b.url);
+        bench_emu_stop(&b);
+    }
+    return summarize(s, runs);
+}
+
+typedef struct results {
+    sample first, inc, inc_small, bare, schema, staged;
+    long rss_before, rss_after;
+    bool separate;
+} results;
+
+/* First pulls of n records (runs, fresh database each), then the incremental ones. */
+static int measure_large(results *r, const char *dir, size_t n, int runs)
+{
+    static char ids[CHANGED][19];
+    char *state = xasprintf("%s/emu.db", dir), *db = xasprintf("%s/agent.db", dir);
+    fprintf(stderr, "seeding %zu Cases...\n", n);
+    int rc = in_child(state, n, ids, CHANGED, -1);
+    bench_emu b;
+    if (rc == 0)
+        rc = start_emu(&b, state);
+    sample s[MAX_RUNS];
+    r->rss_before = bench_peak_rss_kb();
+    for (int i = 0; rc == 0 && i < runs; i++) {
+        remove_db(db);
+        s[i] = pull(db, b.url);
+    }
+    r->rss_after = bench_peak_rss_kb();
+    if (rc == 0) {
+        r->separate = b.pid > 0;
+        bench_emu_stop(&b);
+        r->first = summarize(s, runs);
+        r->inc = incremental(state, db, ids, runs);
+    }
+    remove_db(db);
+    remove_db(state);
+    free(state);
+    free(db);
+    return rc;
+}
+
+/* The same incremental pull with a cache of only n records. */
+static int measure_small(results *r, const char *dir, size_t n, int runs)
+{
+    static char ids[CHANGED][19];
+    char *state = xasprintf("%s/emu-small.db", dir), *db = xasprintf("%s/agent-small.db", dir);
+    int rc = in_child(state, n, ids, CHANGED, -1);
+    bench_emu b;
+    if (rc == 0 && (rc = start_emu(&b, state)) == 0) {
+        pull(db, b.url);
+        bench_emu_stop(&b);
+        r->inc_small = incremental(state, db, ids, runs);
+    }
+    remove_db(db);
+    remove_db(state);
+    free(state);
+    free(db);
+    return rc;
+}
+
+static void print_row(const char *name, const sample *s, double per_cpu_ref)
+{
+    double us = s->pulled ? s->cpu_ms * 1000.0 / (double)s->pulled : 0;
+    printf("%-34s %8s %8zu %6ld %9.0f %9.0f %8.1f", name, sfa_strerror(s->st), s->pulled,
+           s->api_calls, s->wall_ms, s->cpu_ms, us);
+    if (per_cpu_ref > 0)
+        printf(" %7.2fx", per_cpu_ref / us);
+    printf("\n");
+}
+
 int main(int argc, char **argv)
 {
     size_t n = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 100000;
-    enum { CHANGED = 1000 };
+    size_t n_small = argc > 2 ? (size_t)strtoul(argv[2], NULL, 10) : 10000;
+    int runs = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 3;
+    if (n < CHANGED || n_small < CHANGED || runs < 1 || runs > MAX_RUNS) {
+        fprintf(stderr, "usage: bench_pull [N [N_SMALL [RUNS]]] (N, N_SMALL >= %d; RUNS 1..%d)\n",
+                CHANGED, MAX_RUNS);
+        return 64;
+    }
     char dir[] = "/tmp/sfa-bench-pull-XXXXXX";
     if (!mkdtemp(dir))
         return 1;
-    char *state = xasprintf("%s/emu.db", dir), *dbp = xasprintf("%s/agent.db", dir);
-    static char ids[CHANGED][19];
-    fprintf(stderr, "seeding %zu Cases...\n", n);
-    if (in_child(state, n, ids, CHANGED, false) != 0)
+    results r = {0};
+    if (measure_large(&r, dir, n, runs) != 0 || measure_small(&r, dir, n_small, runs) != 0)
         return 1;
-    bench_emu b;
-    if (start_emu(&b, state) != 0)
-        return 1;
-    sfa_config *cfg = config_for(b.url);
-    sfa_agent *agent = NULL;
-    sfa_open_options oo = SFA_OPEN_OPTIONS_INIT;
-    if (!cfg || sfa_agent_open(&agent, dbp, &oo) != SFA_OK)
-        return 1;
-    long rss0 = bench_peak_rss_kb();
-    sfa_sync_report r1;
-    sfa_status st1 = pull(agent, cfg, &r1);
-    long rss1 = bench_peak_rss_kb();
-    bench_emu_stop(&b);
-    in_child(state, n, ids, CHANGED, true);
-    if (start_emu(&b, state) != 0)
-        return 1;
-    sfa_config_free(cfg);
-    cfg = config_for(b.url);
-    sfa_sync_report r2;
-    sfa_status st2 = pull(agent, cfg, &r2);
-    bench_emu_stop(&b);
-    double raw = raw_rate(dir, b.url, n);
-    double rate = (double)r1.pulled * 1000.0 / (double)(r1.elapsed_ms ? r1.elapsed_ms : 1);
-    printf("bench_pull: %zu Cases, emulator %s\n", n,
-           b.pid > 0 ? "in a separate process" : "in-process (RSS includes it)");
-    printf("%-28s %12s %12s\n", "", "first pull", "incremental");
-    printf("%-28s %12s %12s\n", "status", sfa_strerror(st1), sfa_strerror(st2));
-    printf("%-28s %12zu %12zu\n", "records pulled", r1.pulled, r2.pulled);
-    printf("%-28s %12ld %12ld\n", "API calls", r1.api_calls, r2.api_calls);
-    printf("%-28s %12.2f %12.2f\n", "seconds", (double)r1.elapsed_ms / 1000.0,
-           (double)r2.elapsed_ms / 1000.0);
-    printf("%-28s %12.0f\n", "records/s into the mirror", rate);
-    printf("%-28s %12.0f\n", "records/s raw SQLite", raw);
-    printf("%-28s %12.2f   (target >= 0.7)\n", "ratio", rate / raw);
-    printf("%-28s %12ld   (before the pull: %ld; target < 16384)\n", "peak RSS KB", rss1, rss0);
-    printf("%-28s %12zu   (pages of 2000: %zu + constant)\n", "expected pages", n / 2000,
+    char *raw = xasprintf("%s/raw.db", dir);
+    sample bare[MAX_RUNS], schema[MAX_RUNS], staged[MAX_RUNS];
+    for (int i = 0; i < runs; i++) {
+        bare[i] = raw_bare(raw, n);
+        schema[i] = raw_schema(raw, n, false);
+        staged[i] = raw_schema(raw, n, true);
+    }
+    r.bare = summarize(bare, runs);
+    r.schema = summarize(schema, runs);
+    r.staged = summarize(staged, runs);
+    free(raw);
+    rmdir(dir);
+    double ref = r.bare.cpu_ms * 1000.0 / (double)n;
+    printf("bench_pull: %zu Cases, emulator %s; medians of %d runs\n", n,
+           r.separate ? "in a separate process" : "in-process (its CPU and RSS count)", runs);
+    printf("%-34s %8s %8s %6s %9s %9s %8s %8s\n", "", "status", "records", "calls", "wall ms",
+           "cpu ms", "cpu us/r", "vs bare");
+    print_row("first pull (agent)", &r.first, ref);
+    print_row("raw SQLite, bare table", &r.bare, ref);
+    print_row("raw SQLite, mirror schema, by row", &r.schema, ref);
+    print_row("raw SQLite, mirror schema, staged", &r.staged, ref);
+    char name[64];
+    snprintf(name, sizeof name, "incremental 1000 of %zu", n);
+    print_row(name, &r.inc, 0);
+    snprintf(name, sizeof name, "incremental 1000 of %zu", n_small);
+    print_row(name, &r.inc_small, 0);
+    double us_first = r.first.cpu_ms * 1000.0 / (double)(r.first.pulled ? r.first.pulled : 1);
+    double us_staged = r.staged.cpu_ms * 1000.0 / (double)n;
+    printf("agent records per CPU second vs raw SQLite: %.2fx the bare table's (target >= 0.7),"
+           " %.2fx the mirror schema's at its fastest (staged)\n",
+           ref / us_first, us_staged / us_first);
+    printf("API calls, first pull: %ld (pages of 2000: %zu + constant)\n", r.first.api_calls,
            (n + 1999) / 2000);
-    sfa_agent_free(agent);
-    sfa_config_free(cfg);
-    unlink(state);
-    unlink(dbp);
-    free(state);
-    free(dbp);
+    printf("peak RSS KB: %ld (before the first pull: %ld; target < 16384)\n", r.rss_after,
+           r.rss_before);
+    printf("incremental: %.2fx the CPU and %.2fx the wall time at %zu vs %zu cached\n",
+           r.inc.cpu_ms / (r.inc_small.cpu_ms > 0 ? r.inc_small.cpu_ms : 1),
+           r.inc.wall_ms / (r.inc_small.wall_ms > 0 ? r.inc_small.wall_ms : 1), n, n_small);
     return 0;
 }

@@ -213,6 +213,11 @@ int64_t emu_deleted_earliest(emu *e)
     return e->deleted_earliest_ms;
 }
 
+int emu_query_page_max(const emu *e)
+{
+    return e->query_page_max;
+}
+
 void emu_expire_tokens(emu *e)
 {
     emu_lock(e);

@@ -108,6 +108,7 @@ struct emu {
     char *state_file;
     int token_ttl_s;
     int latency_ms;
+    int query_page_max; /* 0: none below the usual 2000 */
     char org_id[19];
     char user_id[19];
     emu_object **objects;

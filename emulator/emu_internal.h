@@ -155,6 +155,8 @@ cJSON *emu_store_deleted_between(emu *e, const emu_object *obj, int64_t start_ms
 
 /* The value set with emu_set_deleted_earliest (0: none); lock held. */
 int64_t emu_deleted_earliest(emu *e);
+/* The most records a query page may hold (--query-page-max), 0: no cap of its own. */
+int emu_query_page_max(const emu *e);
 
 /* ms truncated to its whole second (floor, also before 1970). Salesforce's audit dates
  * (CreatedDate, LastModifiedDate, SystemModstamp, deletedDate, a Bulk job's createdDate and

@@ -22,7 +22,8 @@ static void usage(FILE *to)
     fputs("usage: sfagent-emulator [--port N] [--state FILE] [--client-id ID]\n"
           "         [--client-secret S] [--username U] [--password P] [--refresh-token T]\n"
           "         [--token-ttl SECONDS] [--api-limit N] [--latency-ms N] [--jwt-key FILE]\n"
-          "         [--custom-objects LIST] [--seed N] [--tls-cert FILE --tls-key FILE]\n",
+          "         [--custom-objects LIST] [--seed N] [--tls-cert FILE --tls-key FILE]\n"
+          "         [--query-page-max N]\n",
           to);
 }
 
@@ -91,6 +92,7 @@ enum {
     O_SEED,
     O_TLS_CERT,
     O_TLS_KEY,
+    O_PAGE_MAX,
     O_HELP
 };
 
@@ -110,6 +112,7 @@ static const struct option long_opts[] = {
     {"seed", required_argument, NULL, O_SEED},
     {"tls-cert", required_argument, NULL, O_TLS_CERT},
     {"tls-key", required_argument, NULL, O_TLS_KEY},
+    {"query-page-max", required_argument, NULL, O_PAGE_MAX},
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -166,6 +169,10 @@ static int parse_args(int argc, char **argv, emu_options *o, char *files[3])
         case O_SEED:
             ok = parse_long(a, 1, LONG_MAX, &v);
             o->seed = (uint64_t)v;
+            break;
+        case O_PAGE_MAX:
+            ok = parse_long(a, 1, 2000, &v);
+            o->query_page_max = (int)v;
             break;
         case O_JWT:
         case O_TLS_CERT:

@@ -23,7 +23,7 @@
 #define PAGE_MAX     2000
 
 /* Sforce-Query-Options: batchSize=N, clamped to [200, 2000] (docs: "not guaranteed"). */
-static int batch_size(const emu_req *req)
+static int asked_batch_size(const emu_req *req)
 {
     const char *h = emu_req_header(req, "Sforce-Query-Options");
     const char *p = h ? strstr(h, "batchSize=") : NULL;
@@ -34,6 +34,14 @@ static int batch_size(const emu_req *req)
     if (end == p + strlen("batchSize="))
         return PAGE_DEFAULT;
     return n < PAGE_MIN ? PAGE_MIN : n > PAGE_MAX ? PAGE_MAX : (int)n;
+}
+
+/* The page size served: the one asked for, at most --query-page-max (Salesforce may
+ * return smaller batches than asked; clients must follow nextRecordsUrl either way). */
+static int batch_size(const emu_req *req)
+{
+    int asked = asked_batch_size(req), max = emu_query_page_max(req->emu);
+    return max > 0 && max < asked ? max : asked;
 }
 
 /* The fields a query names (select list, WHERE, ORDER BY), collected while checking

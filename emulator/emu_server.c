@@ -706,6 +706,7 @@ static void copy_options(emu *e, const emu_options *o)
     e->token_ttl_s = o->token_ttl_s > 0 ? o->token_ttl_s : 7200;
     e->api_limit = o->api_limit > 0 ? o->api_limit : 100000;
     e->latency_ms = o->latency_ms > 0 ? o->latency_ms : 0;
+    e->query_page_max = o->query_page_max > 0 ? o->query_page_max : 0;
     e->rng = o->seed ? o->seed : 1;
 }
 

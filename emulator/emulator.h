@@ -31,6 +31,8 @@ typedef struct emu_options {
     const char *tls_cert_pem;       /* PEM certificate (chain) to serve HTTPS with, or NULL */
     const char *tls_key_pem;        /* its PEM private key; with both set emu_base_url() is
                                        "https://127.0.0.1:PORT" */
+    int query_page_max;             /* query pages hold at most this many records, whatever
+                                       batchSize asks (Salesforce may send fewer; 0: 2000) */
 } emu_options;
 
 #define EMU_OPTIONS_INIT                                                                           \

@@ -9,8 +9,12 @@
  *       (getDeleted) or the ghosts a full reconciliation found.
  *   I3. The reconcile flag is cleared only by the transaction that finishes a full Id
  *       reconciliation; a crash before that leaves it set and the next pull starts over.
+ *   I4. The leaving mark (left_modstamp, left_id) moves only in the transaction that
+ *       removes the records of the page that ends on it: records modified after it that
+ *       no longer match the `where` (sync/engine/pull_left.c), same crash argument as I1.
  *   P1. mark_modstamp and mark_id are both set or both NULL.
- *   P2. A set mark_id is an 18-character Id.
+ *   P2. A set mark_id or left_id is an 18-character Id.
+ *   P3. A set left_id has a left_modstamp.
  * Mirror rules are store/mirror.c's (M1-M6).
  */
 #include "store/pull.h"
@@ -27,15 +31,21 @@
 #include "util/sfid.h"
 #include "util/timeutil.h"
 
-static const char SQL_GET[] = "SELECT mark_modstamp, mark_id, deletes_checked, reconcile,"
-                              " scope_hash, last_pull_at FROM pull_state WHERE sobject = ?1";
+static const char SQL_GET[] =
+    "SELECT mark_modstamp, mark_id, deletes_checked, reconcile, scope_hash, last_pull_at,"
+    " left_modstamp, left_id FROM pull_state WHERE sobject = ?1";
 static const char SQL_RESET[] =
     "INSERT INTO pull_state (sobject, mark_modstamp, mark_id, deletes_checked, reconcile,"
-    " scope_hash) VALUES (?1, NULL, NULL, ?2, ?3, ?4) ON CONFLICT (sobject) DO UPDATE SET"
-    " mark_modstamp = NULL, mark_id = NULL, deletes_checked = excluded.deletes_checked,"
-    " reconcile = excluded.reconcile, scope_hash = excluded.scope_hash";
+    " scope_hash, left_modstamp, left_id) VALUES (?1, NULL, NULL, ?2, ?3, ?4, ?2, NULL)"
+    " ON CONFLICT (sobject) DO UPDATE SET mark_modstamp = NULL, mark_id = NULL,"
+    " deletes_checked = excluded.deletes_checked, reconcile = excluded.reconcile,"
+    " scope_hash = excluded.scope_hash, left_modstamp = excluded.left_modstamp, left_id = NULL";
 static const char SQL_MARK[] =
     "UPDATE pull_state SET mark_modstamp = ?2, mark_id = ?3 WHERE sobject = ?1";
+static const char SQL_LEFT_MARK[] =
+    "UPDATE pull_state SET left_modstamp = ?2, left_id = ?3 WHERE sobject = ?1";
+static const char SQL_LEFT_START[] =
+    "UPDATE pull_state SET left_modstamp = ?2, left_id = NULL WHERE sobject = ?1";
 static const char SQL_DELETES[] = "UPDATE pull_state SET deletes_checked = ?2 WHERE sobject = ?1";
 static const char SQL_RECONCILED[] =
     "UPDATE pull_state SET deletes_checked = ?2, reconcile = 0 WHERE sobject = ?1";
@@ -47,7 +57,8 @@ static const char SQL_GHOSTS[] =
     " AND sf_id NOT IN (SELECT sf_id FROM temp.pull_seen)";
 static const char SQL_BAD_STATE[] =
     "SELECT sobject FROM pull_state WHERE (mark_modstamp IS NULL) != (mark_id IS NULL)"
-    " OR (mark_id IS NOT NULL AND length(mark_id) != 18) LIMIT 1";
+    " OR (mark_id IS NOT NULL AND length(mark_id) != 18)"
+    " OR (left_id IS NOT NULL AND (left_modstamp IS NULL OR length(left_id) != 18)) LIMIT 1";
 
 static sfa_status begin(sfa_agent *a)
 {
@@ -71,6 +82,8 @@ void store_pull_state_clear(store_pull_state *s)
     free(s->mark_id);
     free(s->deletes_checked);
     free(s->scope_hash);
+    free(s->left_modstamp);
+    free(s->left_id);
     memset(s, 0, sizeof *s);
 }
 
@@ -90,6 +103,8 @@ sfa_status store_pull_state_get(store_pull_state *out, sfa_agent *a, const char 
         out->reconcile = sqlite3_column_int(st, 3) != 0;
         out->scope_hash = store_col_dup(st, 4);
         out->last_pull_at = sqlite3_column_int64(st, 5);
+        out->left_modstamp = store_col_dup(st, 6);
+        out->left_id = store_col_dup(st, 7);
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? SFA_OK
@@ -154,8 +169,9 @@ sfa_status store_pull_page(sfa_agent *a, const char *sobject, const cJSON *recor
     if (s != SFA_OK || (s = begin(a)) != SFA_OK)
         return s;
     store_pull_counts mine = {0};
-    for (const cJSON *r = records->child; r && s == SFA_OK; r = r->next)
-        s = store_mirror_merge(a, sobject, r, key_field, now_ms, NULL, &mine);
+    s = store_mirror_stage_begin(a);
+    if (s == SFA_OK)
+        s = store_mirror_merge_page(a, sobject, records, key_field, now_ms, &mine);
     if (s == SFA_OK) /* I1: the mark and the records it covers commit together */
         s = set_state(a, SQL_MARK, sobject, stamp, id18);
     if (s == SFA_OK)
@@ -198,6 +214,41 @@ sfa_status store_pull_deleted(sfa_agent *a, const char *sobject, const cJSON *id
     if (s == SFA_OK)
         c->deleted += removed;
     return s;
+}
+
+sfa_status store_pull_left(sfa_agent *a, const char *sobject, const cJSON *records,
+                           store_pull_counts *c)
+{
+    if (!cJSON_GetArraySize(records))
+        return SFA_OK;
+    const char *stamp = NULL;
+    char id18[SFID_LEN + 1];
+    sfa_status s = page_mark(a, records, &stamp, id18);
+    if (s != SFA_OK || (s = begin(a)) != SFA_OK)
+        return s;
+    size_t removed = 0;
+    for (const cJSON *r = records->child; r && s == SFA_OK; r = r->next) {
+        char rid[SFID_LEN + 1];
+        bool gone = false;
+        const char *id = json_str(r, "Id");
+        if (id && sfid_to18(id, rid))
+            s = store_mirror_drop(a, sobject, rid, &gone); /* M6: open ops keep it */
+        removed += gone;
+    }
+    if (s == SFA_OK) /* I4 */
+        s = set_state(a, SQL_LEFT_MARK, sobject, stamp, id18);
+    s = finish(a, s);
+    if (s == SFA_OK)
+        c->deleted += removed;
+    return s;
+}
+
+sfa_status store_pull_left_start(sfa_agent *a, const char *sobject, const char *since)
+{
+    sfa_status s = begin(a);
+    if (s == SFA_OK)
+        s = set_state(a, SQL_LEFT_START, sobject, since, NULL);
+    return finish(a, s);
 }
 
 sfa_status store_pull_seen_begin(sfa_agent *a)
@@ -289,7 +340,7 @@ bool store_pull_check_invariants(sfa_agent *a, char **why)
         return false;
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW && why)
-        *why = xasprintf("P1/P2: pull state of %s has a broken mark", sqlite3_column_text(st, 0));
+        *why = xasprintf("P1-P3: pull state of %s has a broken mark", sqlite3_column_text(st, 0));
     sqlite3_reset(st);
     return rc == SQLITE_DONE;
 }

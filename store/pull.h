@@ -25,13 +25,18 @@ typedef struct store_pull_state {
     bool reconcile;        /* a full Id reconciliation is owed */
     char *scope_hash;      /* the scope the mark was earned under ("" unknown) */
     int64_t last_pull_at;  /* ms, 0 never */
+    /* Records that left the `where` scope are handled up to here (SystemModstamp, Id);
+     * left_id NULL: from left_modstamp on; both NULL: not started. */
+    char *left_modstamp;
+    char *left_id;
 } store_pull_state;
 
 void store_pull_state_clear(store_pull_state *s);
 sfa_status store_pull_state_get(store_pull_state *out, sfa_agent *a, const char *sobject);
 
 /* Start over for sobject under a new scope: mark cleared, scope_hash set, deletes
- * checked up to deletes_checked, reconcile as given (owed when records may be cached
+ * checked up to deletes_checked and records leaving the scope followed from then on
+ * (left mark := (deletes_checked, NULL)), reconcile as given (owed when records may be cached
  * under the old scope). One transaction. */
 sfa_status store_pull_state_reset(sfa_agent *a, const char *sobject, const char *scope_hash,
                                   const char *deletes_checked, bool reconcile);
@@ -61,6 +66,15 @@ sfa_status store_pull_one(sfa_agent *a, const char *sobject, const cJSON *record
  * open op, and move deletes_checked to covered_until, in one transaction. */
 sfa_status store_pull_deleted(sfa_agent *a, const char *sobject, const cJSON *ids,
                               const char *covered_until, store_pull_counts *c);
+
+/* Records of sobject that left the `where` scope (a JSON array of records with Id and
+ * SystemModstamp, in (SystemModstamp, Id) order): remove each cached copy that has no
+ * open op, and move the leaving mark to the last record's (SystemModstamp, Id), in one
+ * transaction (I4 of store/pull.c). Removed records count as deleted. */
+sfa_status store_pull_left(sfa_agent *a, const char *sobject, const cJSON *records,
+                           store_pull_counts *c);
+/* Follow records leaving the scope from `since` on (an object that had no leaving mark). */
+sfa_status store_pull_left_start(sfa_agent *a, const char *sobject, const char *since);
 
 /* Full Id reconciliation, in three steps on one handle: begin (an empty scratch set),
  * add (each page of Ids that exist in scope), finish (remove every cached record of

@@ -53,6 +53,7 @@ enum cfg_key {
     K_BACKOFF_CAP,
     K_API_LIMIT_SHARE,
     K_SETTLE_TIME,
+    K_PULL_SETTLE_TIME,
     K_ALLOWED_INSTANCE_HOSTS,
     K_MAX_RESPONSE_BYTES,
     K_DESCRIBE_MAX_AGE,
@@ -87,6 +88,9 @@ static const struct key_def {
     [K_API_LIMIT_SHARE] = {"sync", "api_limit_share", "0.5", false},
     /* Salesforce runs a REST request for up to 10 minutes, even after its client left. */
     [K_SETTLE_TIME] = {"sync", "settle_time", "600", false},
+    /* SystemModstamp has one-second resolution: a pull leaves the last seconds for the next
+     * one, so its mark never enters a second Salesforce may still be writing. */
+    [K_PULL_SETTLE_TIME] = {"sync", "pull_settle_time", "2", false},
     /* Hosts, besides Salesforce's domains and the login host's, that the token endpoint may
      * name as instance_url or id (sf_url.h). */
     [K_ALLOWED_INSTANCE_HOSTS] = {"salesforce", "allowed_instance_hosts", "", false},
@@ -119,7 +123,7 @@ struct sfa_config {
     char *secrets[K_COUNT]; /* resolved secret values (from value or file) */
     sync_auth_flow auth;
     sync_conflict_policy policy;
-    int timeout_s, backoff_base_s, backoff_cap_s, settle_s;
+    int timeout_s, backoff_base_s, backoff_cap_s, settle_s, pull_settle_s;
     double api_limit_share;
     int describe_max_age_s;
     int compress_min_bytes, max_run_s;
@@ -706,6 +710,9 @@ static sfa_status validate_sync(sfa_config *cfg, char **errmsg)
     if (!parse_int(raw(cfg, K_SETTLE_TIME), 0, 86400, &cfg->settle_s))
         return fail(cfg, K_SETTLE_TIME, "must be a whole number of seconds from 0 to 86400",
                     errmsg);
+    if (!parse_int(raw(cfg, K_PULL_SETTLE_TIME), 0, 3600, &cfg->pull_settle_s))
+        return fail(cfg, K_PULL_SETTLE_TIME, "must be a whole number of seconds from 0 to 3600",
+                    errmsg);
     const char *s = raw(cfg, K_API_LIMIT_SHARE);
     char *end = NULL;
     errno = 0;
@@ -932,6 +939,11 @@ int sync_config_backoff_cap_s(const sfa_config *cfg)
 int sync_config_settle_s(const sfa_config *cfg)
 {
     return cfg->settle_s;
+}
+
+int sync_config_pull_settle_s(const sfa_config *cfg)
+{
+    return cfg->pull_settle_s;
 }
 
 int sync_config_describe_max_age(const sfa_config *cfg)

@@ -47,6 +47,9 @@ int sync_config_backoff_cap_s(const sfa_config *cfg);
 /* How long an op whose answer was lost waits before it is sent again (or anything newer
  * of its record is sent): Salesforce may still apply the lost request until then. */
 int sync_config_settle_s(const sfa_config *cfg);
+/* Seconds before now (by this host's clock) a pull leaves for the next one: records
+ * whose SystemModstamp is that recent are not asked for yet (0: no such bound). */
+int sync_config_pull_settle_s(const sfa_config *cfg);
 /* Share (0 < share <= 1) of the org's daily API limit the agent may use. */
 double sync_config_api_limit_share(const sfa_config *cfg);
 /* [sync] describe_max_age: seconds a cached describe is used before it is revalidated. */

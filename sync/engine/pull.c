@@ -1,7 +1,8 @@
 /* The pull engine's run: for each configured sObject, an incremental query ordered by
  * (SystemModstamp, Id) from the committed high-water mark, followed page by page through
- * nextRecordsUrl, each page merged and the mark moved in one transaction; then deletes
- * (pull_deletes.c). docs/sync-protocol.md#pull.
+ * nextRecordsUrl, each page merged and the mark moved in one transaction; then records
+ * that left the `where` scope (pull_left.c) and deletes (pull_deletes.c).
+ * docs/sync-protocol.md#pull.
  *
  * Invariants:
  *   I1. The mark is (SystemModstamp, Id) of the last record of a committed page
@@ -16,6 +17,11 @@
  *   I4. A scope (fields + where) other than the one the mark was earned under starts
  *       the object over: mark cleared, and a full Id reconciliation owed so records
  *       that left the scope leave the cache.
+ *   I5. The mark never enters a second Salesforce may still be writing. SystemModstamp
+ *       has one-second resolution, so a record edited later in the very second of the
+ *       mark, with a smaller Id, would sort before the mark and never be asked for. Each
+ *       query therefore stops before the last [sync] pull_settle_time seconds (by this
+ *       host's clock, the current one included); they come with the next pull.
  */
 #include "sync/engine/pull.h"
 
@@ -79,64 +85,103 @@ sfa_status pull_get(pull_ctx *ctx, const char *path, sf_response *resp)
     return SFA_OK;
 }
 
-/* An unquoted SOQL dateTime literal with milliseconds ("2026-12-01T10:00:00.000Z"): the
- * form soql/ and Salesforce accept (docs/salesforce.md#timestamps). */
-static bool soql_datetime(const char *stamp, char out[40])
+/* ms as an unquoted SOQL dateTime literal with milliseconds ("2026-12-01T10:00:00.000Z"):
+ * the form soql/ and Salesforce accept (docs/salesforce.md#timestamps). */
+static void soql_time(int64_t ms, char out[40])
 {
-    int64_t ms;
     char z[32];
-    if (!stamp || !time_parse_sf(stamp, &ms))
-        return false;
     time_format_iso_z(ms, z); /* "...:ssZ" */
     size_t n = strlen(z);
     snprintf(out, 40, "%.*s.%03dZ", (int)(n - 1), z, (int)(((ms % 1000) + 1000) % 1000));
+}
+
+bool pull_soql_datetime(const char *stamp, char out[40])
+{
+    int64_t ms;
+    if (!stamp || !time_parse_sf(stamp, &ms))
+        return false;
+    soql_time(ms, out);
     return true;
 }
 
-char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mark_id)
+/* I5: the settle bound of a pull starting now ("" when the configuration sets none). */
+static void settle_cut(pull_ctx *ctx)
+{
+    int settle = sync_config_pull_settle_s(ctx->cfg);
+    ctx->cut[0] = '\0';
+    if (settle <= 0)
+        return;
+    int64_t now = time_now_ms();
+    int64_t second = now - (((now % 1000) + 1000) % 1000);
+    soql_time(second - (int64_t)(settle - 1) * 1000, ctx->cut);
+}
+
+/* What comes before the next condition: WHERE before the first, AND between them. */
+static void next_cond(strbuf *sb, bool *first)
+{
+    strbuf_adds(sb, *first ? " WHERE " : " AND ");
+    *first = false;
+}
+
+char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mark_id,
+                const char *cut)
 {
     char when[40];
-    bool mark = mark_modstamp && mark_id;
-    if (mark && !soql_datetime(mark_modstamp, when))
+    bool mark = mark_modstamp && mark_id, first = true;
+    if (mark && !pull_soql_datetime(mark_modstamp, when))
         return NULL;
     strbuf sb = STRBUF_INIT;
     strbuf_addf(&sb, "SELECT %s FROM %s", sc->select, sc->sobject);
-    if (sc->where)
-        strbuf_addf(&sb, " WHERE (%s)%s", sc->where, mark ? " AND " : "");
-    else if (mark)
-        strbuf_adds(&sb, " WHERE ");
+    if (sc->where) {
+        next_cond(&sb, &first);
+        strbuf_addf(&sb, "(%s)", sc->where);
+    }
     if (mark) { /* I1: strictly after the mark, in the order pages come in */
         char *id = soql_quote(mark_id);
+        next_cond(&sb, &first);
         strbuf_addf(&sb, "(SystemModstamp > %s OR (SystemModstamp = %s AND Id > %s))", when, when,
                     id);
         free(id);
+    }
+    if (cut && *cut) { /* I5 */
+        next_cond(&sb, &first);
+        strbuf_addf(&sb, "SystemModstamp < %s", cut);
     }
     strbuf_adds(&sb, " ORDER BY SystemModstamp, Id");
     return strbuf_detach(&sb);
 }
 
-/* Commit one page (I2) and say where the next one is (caller frees; NULL when done). */
-static sfa_status take_page(pull_ctx *ctx, const pull_scope *sc, const cJSON *body, char **next)
+/* Commit one page of changed records (I1, I2). */
+static sfa_status take_changes(pull_ctx *ctx, const pull_scope *sc, const cJSON *records)
 {
-    *next = NULL;
     CRASH_POINT("pull.after_page_fetch");
-    const cJSON *records = cJSON_GetObjectItemCaseSensitive(body, "records");
-    if (records && !cJSON_IsArray(records))
-        return pull_fail(ctx, SFA_ESERVER, "%s: query answer without a records array", sc->sobject);
     sfa_status st = store_pull_page(ctx->agent, sc->sobject, records, sc->key_field, time_now_ms(),
                                     &ctx->counts);
     if (st != SFA_OK)
         return pull_fail(ctx, st, "%s: could not store a page: %s", sc->sobject,
                          sfa_agent_errmsg(ctx->agent));
     CRASH_POINT("pull.after_page_commit");
-    const char *url = json_str(body, "nextRecordsUrl");
-    if (url && !json_bool(body, "done", true))
-        *next = xstrdup(url);
     return SFA_OK;
 }
 
-/* Follow one query from its first path to its last page. *expired: the locator died. */
-static sfa_status follow(pull_ctx *ctx, const pull_scope *sc, char *path, bool *expired)
+/* Hand one answer's records to take and say where the next page is (caller frees;
+ * NULL when done). */
+static sfa_status take_page(pull_ctx *ctx, const pull_scope *sc, const cJSON *body,
+                            pull_page_fn take, char **next)
+{
+    *next = NULL;
+    const cJSON *records = cJSON_GetObjectItemCaseSensitive(body, "records");
+    if (records && !cJSON_IsArray(records))
+        return pull_fail(ctx, SFA_ESERVER, "%s: query answer without a records array", sc->sobject);
+    sfa_status st = take(ctx, sc, records);
+    const char *url = json_str(body, "nextRecordsUrl");
+    if (st == SFA_OK && url && !json_bool(body, "done", true))
+        *next = xstrdup(url);
+    return st;
+}
+
+sfa_status pull_follow(pull_ctx *ctx, const pull_scope *sc, char *path, pull_page_fn take,
+                       bool *expired)
 {
     sfa_status st = SFA_OK;
     *expired = false;
@@ -145,9 +190,12 @@ static sfa_status follow(pull_ctx *ctx, const pull_scope *sc, char *path, bool *
         st = pull_get(ctx, path, &resp);
         free(path);
         path = NULL;
-        if (st == SFA_OK)
-            st = take_page(ctx, sc, resp.json, &path);
-        else if (resp.error_code && strcmp(resp.error_code, "INVALID_QUERY_LOCATOR") == 0)
+        if (st == SFA_OK) { /* I2: the text is parsed; only the tree needs to stay */
+            free(resp.body);
+            resp.body = NULL;
+            resp.body_len = 0;
+            st = take_page(ctx, sc, resp.json, take, &path);
+        } else if (resp.error_code && strcmp(resp.error_code, "INVALID_QUERY_LOCATOR") == 0)
             *expired = true; /* I3: the caller restarts from the mark */
         else
             pull_fail(ctx, st, "%s: query failed: %s", sc->sobject,
@@ -158,7 +206,7 @@ static sfa_status follow(pull_ctx *ctx, const pull_scope *sc, char *path, bool *
     return st;
 }
 
-static char *query_path(const char *soql)
+char *pull_query_path(const char *soql)
 {
     char *enc = push_url_encode(soql);
     char *path = xasprintf("query?q=%s", enc);
@@ -170,12 +218,12 @@ static char *query_path(const char *soql)
 static sfa_status pull_changes(pull_ctx *ctx, const pull_scope *sc, store_pull_state *ps)
 {
     for (int restarts = 0;; restarts++) {
-        char *soql = pull_soql(sc, ps->mark_modstamp, ps->mark_id);
+        char *soql = pull_soql(sc, ps->mark_modstamp, ps->mark_id, ctx->cut);
         if (!soql)
             return pull_fail(ctx, SFA_ECORRUPT, "%s: unreadable high-water mark '%s'", sc->sobject,
                              ps->mark_modstamp);
         bool expired = false;
-        sfa_status st = follow(ctx, sc, query_path(soql), &expired);
+        sfa_status st = pull_follow(ctx, sc, pull_query_path(soql), take_changes, &expired);
         free(soql);
         if (!expired)
             return st;
@@ -208,6 +256,7 @@ static sfa_status pull_object(pull_ctx *ctx, const char *sobject)
 {
     pull_scope sc = {0};
     store_pull_state ps = {0};
+    settle_cut(ctx);
     sfa_status st = pull_scope_build(&sc, ctx, sobject);
     if (st == SFA_OK && (st = store_pull_state_get(&ps, ctx->agent, sobject)) != SFA_OK)
         pull_fail(ctx, st, "%s", sfa_agent_errmsg(ctx->agent));
@@ -215,6 +264,8 @@ static sfa_status pull_object(pull_ctx *ctx, const char *sobject)
         st = check_scope(ctx, &sc, &ps);
     if (st == SFA_OK)
         st = pull_changes(ctx, &sc, &ps);
+    if (st == SFA_OK) /* after the changes: see pull_left.c I2 */
+        st = pull_left(ctx, &sc, &ps);
     if (st == SFA_OK)
         st = pull_deletes(ctx, &sc, &ps);
     if (st == SFA_OK && (st = store_pull_finished(ctx->agent, sobject, time_now_ms(), false)))

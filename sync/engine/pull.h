@@ -40,6 +40,8 @@ typedef struct pull_ctx {
     const sfa_config *cfg;
     double api_share;
     store_pull_counts counts;
+    /* SOQL dateTime: ask only for records with SystemModstamp before it ("" no bound). */
+    char cut[40];
     /* Set when a request or the store failed; the first reason wins. */
     sfa_status st;
     char msg[256];
@@ -64,8 +66,32 @@ void pull_scope_clear(pull_scope *s);
 char *pull_scope_default_fields(const cJSON *describe);
 
 /* The SOQL of an incremental pull after (mark_modstamp, mark_id) (both NULL: from the
- * start). Caller frees; NULL when the mark's time cannot be parsed. Pure. */
-char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mark_id);
+ * start) and before cut (a SOQL dateTime; NULL or "": no bound). Caller frees; NULL when
+ * the mark's time cannot be parsed. Pure. */
+char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mark_id,
+                const char *cut);
+
+/* Takes one page of query records (a JSON array, maybe NULL or empty) into the store. */
+typedef sfa_status (*pull_page_fn)(pull_ctx *ctx, const pull_scope *sc, const cJSON *records);
+
+/* Follow one query from path (owned: freed here) to its last page, giving each page to
+ * take before asking for the next one. *expired: the query locator died
+ * (INVALID_QUERY_LOCATOR); the caller restarts from its committed mark. */
+sfa_status pull_follow(pull_ctx *ctx, const pull_scope *sc, char *path, pull_page_fn take,
+                       bool *expired);
+/* "query?q=<soql, URL-encoded>" (caller frees). */
+char *pull_query_path(const char *soql);
+/* A Salesforce timestamp as an unquoted SOQL dateTime literal with milliseconds; false
+ * when stamp cannot be parsed. */
+bool pull_soql_datetime(const char *stamp, char out[40]);
+
+/* pull_left.c: records modified after the leaving mark that no longer match the scope's
+ * `where` leave the mirror (none to do without a where). */
+sfa_status pull_left(pull_ctx *ctx, const pull_scope *sc, store_pull_state *ps);
+/* The SOQL that lists them after (stamp, id) (id NULL: from stamp on) and before cut
+ * (as pull_soql). Caller frees; NULL when the scope has no where or stamp cannot be
+ * parsed. Pure. */
+char *pull_left_soql(const pull_scope *sc, const char *stamp, const char *id, const char *cut);
 
 /* pull_deletes.c: bring deletes up to date for one object (getDeleted, or a full Id
  * reconciliation when owed or when Salesforce no longer has the deletes). */

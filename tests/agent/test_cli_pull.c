@@ -29,6 +29,8 @@ typedef struct fixture {
     emu *e;
 } fixture;
 
+/* pull_settle_time = 0: these tests sync right after a server write, in the same
+ * second; the settle bound itself is tested in tests/sync/test_pull.c. */
 static void write_config(const fixture *f)
 {
     FILE *fp = fopen(f->ini, "w");
@@ -36,7 +38,8 @@ static void write_config(const fixture *f)
     fprintf(fp,
             "[salesforce]\nlogin_url = %s\nauth = password\nclient_id = sfagent-test-client\n"
             "client_secret = sfagent-test-secret\nusername = agent@example.com\n"
-            "password = password\ntimeout = 5\n[sync]\nobjects = Contact,Case\n",
+            "password = password\ntimeout = 5\n[sync]\nobjects = Contact,Case\n"
+            "pull_settle_time = 0\n",
             emu_base_url(f->e));
     fclose(fp);
     assert_int_equal(chmod(f->ini, 0600), 0);

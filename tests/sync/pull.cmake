@@ -13,3 +13,10 @@ if(SFA_BUILD_EMULATOR)
   add_dependencies(test_pull_crash pull_helper)
   target_compile_definitions(test_pull_crash PRIVATE PULL_HELPER="$<TARGET_FILE:pull_helper>")
 endif()
+if(SFA_BUILD_EMULATOR)
+  # The real `sfagent sync --pull-only` SIGKILLed at random moments against the
+  # standalone emulator serving small pages, then resumed.
+  sfa_add_test(test_pull_kill SOURCES test_pull_kill.c
+               LIBS sfagent PkgConfig::SQLITE3 PkgConfig::CURL PkgConfig::CJSON TIMEOUT 300)
+  add_dependencies(test_pull_kill sfagent-cli sfagent-emulator)
+endif()

@@ -17,9 +17,11 @@
 /* The INI text of a test configuration (caller frees). */
 static char *config_text(const char *base_url, const char *sync_extra)
 {
-    /* [sync] defaults for tests, each unless sync_extra sets the key itself. */
+    /* [sync] defaults for tests, each unless sync_extra sets the key itself. Tests pin
+     * the clock and pull records written in that very second, so the pull's settle bound
+     * is off unless a test turns it on (test_pull.c tests it). */
     static const char *const defaults[] = {"backoff_base = 1\n", "backoff_cap = 60\n",
-                                           "api_limit_share = 1\n"};
+                                           "api_limit_share = 1\n", "pull_settle_time = 0\n"};
     strbuf sync = STRBUF_INIT;
     for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++) {
         size_t keylen = strcspn(defaults[i], " ");

@@ -120,6 +120,7 @@ static void test_config_defaults(void **state)
     assert_int_equal(sync_config_backoff_base_s(cfg), 2);
     assert_int_equal(sync_config_backoff_cap_s(cfg), 3600);
     assert_int_equal(sync_config_settle_s(cfg), 600); /* Salesforce's 10-minute request limit */
+    assert_int_equal(sync_config_pull_settle_s(cfg), 2);
     assert_true(sync_config_api_limit_share(cfg) == 0.5);
     assert_null(sync_config_secret(cfg, SYNC_SECRET_PASSWORD));
     assert_int_equal(sync_config_max_response_bytes(cfg), 64 << 20);
@@ -156,6 +157,7 @@ static void test_config_every_key(void **state)
                            "backoff_base = 5\n"
                            "backoff_cap = 600\n"
                            "settle_time = 30\n"
+                           "pull_settle_time = 0\n"
                            "api_limit_share = 0.25\n",
                            key);
     sfa_config *cfg = load_ok(text);
@@ -182,6 +184,7 @@ static void test_config_every_key(void **state)
     assert_int_equal(sync_config_backoff_base_s(cfg), 5);
     assert_int_equal(sync_config_backoff_cap_s(cfg), 600);
     assert_int_equal(sync_config_settle_s(cfg), 30);
+    assert_int_equal(sync_config_pull_settle_s(cfg), 0);
     assert_true(sync_config_api_limit_share(cfg) == 0.25);
     sfa_config_free(cfg);
     free(text);
@@ -300,6 +303,8 @@ static void test_config_bad_values(void **state)
     expect_error("[sync]\nbackoff_base = 10\nbackoff_cap = 5\n", "sync.backoff_cap");
     expect_error("[sync]\nsettle_time = -1\n", "sync.settle_time");
     expect_error("[sync]\nsettle_time = soon\n", "sync.settle_time");
+    expect_error("[sync]\npull_settle_time = 3601\n", "sync.pull_settle_time");
+    expect_error("[sync]\npull_settle_time = -1\n", "sync.pull_settle_time");
     expect_error("[sync]\nobjects = Case, 1Bad\n", "sync.objects");
     expect_error("[sync]\nidempotency_field = Bad Field\n", "sync.idempotency_field");
     expect_error("[salesforce]\nallowed_instance_hosts = a.com, https://b.com\n",

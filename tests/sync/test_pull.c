@@ -2,7 +2,8 @@
  * with ties on SystemModstamp across page boundaries, an expired query locator, edits,
  * creates and deletes by another Salesforce user, the getDeleted window exceeded, merges
  * with local edits (disjoint and same field), a record created here and pulled back,
- * scope changes, and `--refresh` (sfa_sync_refresh) online, offline and uncached. */
+ * scope changes, records leaving the `where` scope, and `--refresh` (sfa_sync_refresh) online,
+ * offline and uncached. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,8 @@
 #include <string.h>
 
 #include "push_fixture.h"
+#include "sync/engine/pull.h"
+#include "util/alloc.h"
 #include "util/json.h"
 #include "util/timeutil.h"
 
@@ -446,6 +449,127 @@ static void test_pull_scope_change(void **state)
     assert_int_equal(cached(e), 3);
 }
 
+static void use_where(env *e, const char *where)
+{
+    char *extra = xasprintf("objects = Case\n[pull.Case]\nwhere = %s\n", where);
+    sfa_config_free(e->f.cfg);
+    e->f.cfg = push_fixture_config(emu_base_url(e->f.emu), extra);
+    free(extra);
+}
+
+/* Records edited out of the `where` leave the cache at the next incremental pull (not
+ * only at a reconciliation), except one with a pending local edit; one edited back into
+ * the scope returns. */
+static void test_pull_records_leaving_scope(void **state)
+{
+    env *e = *state;
+    char ids[5][19];
+    insert_cases(e, 5, "New", ids);
+    use_where(e, "Status != 'Closed'");
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(cached(e), 5);
+    assert_int_equal(run(e, true, &rep), SFA_OK); /* nothing left: nothing removed */
+    assert_int_equal(rep.deleted, 0);
+    local_update(e, ids[2], "{\"Subject\":\"local\"}");
+    for (int i = 0; i < 3; i++)
+        server_edit(e, ids[i], "{\"Status\":\"Closed\"}");
+    assert_int_equal(run(e, true, &rep), SFA_ERETRY); /* the local edit is still pending */
+    assert_int_equal(rep.deleted, 2);
+    assert_int_equal(cached(e), 3); /* ids[2] stays: it has an open op */
+    sfa_record *m = NULL;
+    assert_int_equal(sfa_record_get(&m, e->f.agent, "Case", ids[0]), SFA_ENOTFOUND);
+    sfa_record_free(m);
+    server_edit(e, ids[0], "{\"Status\":\"Working\"}");
+    assert_int_equal(run(e, true, &rep), SFA_ERETRY);
+    assert_int_equal(rep.pulled, 1);
+    assert_int_equal(rep.deleted, 0);
+    assert_int_equal(cached(e), 4);
+}
+
+/* 450 records leave the scope within one second and pages hold 200: the leaving mark
+ * pages through the tie like the high-water mark; each record leaves once. */
+static void test_pull_leaving_scope_pages_through_ties(void **state)
+{
+    env *e = *state;
+    static char ids[450][19];
+    insert_cases(e, 450, "New", ids);
+    insert_cases(e, 2, "New", NULL);
+    use_where(e, "Status = 'New' OR Status = 'Working'");
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(cached(e), 452);
+    advance(e, 1000);
+    cJSON *closed = cJSON_Parse("{\"Status\":\"Closed\"}");
+    for (int i = 0; i < 450; i++)
+        assert_int_equal(emu_record_edit(e->f.emu, ids[i], closed), 0);
+    cJSON_Delete(closed);
+    advance(e, 1000);
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(rep.deleted, 450);
+    assert_int_equal(cached(e), 2);
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(rep.deleted, 0);
+}
+
+/* The queries' text: the where wrapped in parentheses (negated for records leaving the
+ * scope), the mark as a tie-safe pair, the settle bound last. */
+static void test_pull_soql_text(void **state)
+{
+    (void)state;
+    pull_scope sc = {.sobject = "Case",
+                     .select = "Id, SystemModstamp",
+                     .where = "Status = 'New' OR Status = 'Working'"};
+    char *q = pull_soql(&sc, "2026-12-01T10:00:00.000+0000", "500000000000001AAA",
+                        "2026-12-01T10:05:00.000Z");
+    assert_string_equal(q, "SELECT Id, SystemModstamp FROM Case WHERE (Status = 'New' OR Status = "
+                           "'Working') AND (SystemModstamp > 2026-12-01T10:00:00.000Z OR "
+                           "(SystemModstamp = 2026-12-01T10:00:00.000Z AND Id > "
+                           "'500000000000001AAA')) AND SystemModstamp < 2026-12-01T10:05:00.000Z "
+                           "ORDER BY SystemModstamp, Id");
+    free(q);
+    q = pull_left_soql(&sc, "2026-12-01T10:00:00.000+0000", NULL, "");
+    assert_string_equal(q, "SELECT Id, SystemModstamp FROM Case WHERE (NOT (Status = 'New' OR "
+                           "Status = 'Working')) AND SystemModstamp >= 2026-12-01T10:00:00.000Z "
+                           "ORDER BY SystemModstamp, Id");
+    free(q);
+    sc.where = NULL;
+    assert_null(pull_left_soql(&sc, "2026-12-01T10:00:00.000+0000", NULL, "")); /* none leave */
+    q = pull_soql(&sc, NULL, NULL, NULL);
+    assert_string_equal(q, "SELECT Id, SystemModstamp FROM Case ORDER BY SystemModstamp, Id");
+    free(q);
+}
+
+/* SystemModstamp has one-second resolution: a record edited in the second a pull ended
+ * on, with an Id before the mark's, would sort before the mark and be missed for good.
+ * With pull_settle_time = 1 a pull never asks for the current second, so the edit made
+ * in it arrives with the next pull. */
+static void test_pull_settle_keeps_the_current_second_for_later(void **state)
+{
+    env *e = *state;
+    char ids[3][19];
+    insert_cases(e, 3, "New", ids); /* all in the pinned second, Ids ascending */
+    sfa_config_free(e->f.cfg);
+    e->f.cfg =
+        push_fixture_config(emu_base_url(e->f.emu), "objects = Case\npull_settle_time = 1\n");
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(rep.pulled, 0); /* the current second waits */
+    cJSON *f = cJSON_Parse("{\"Subject\":\"edited in the same second\"}");
+    assert_int_equal(emu_record_edit(e->f.emu, ids[0], f), 0); /* same second, smallest Id */
+    cJSON_Delete(f);
+    advance(e, 1000);
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(rep.pulled, 3);
+    char *subject = field_of(e, ids[0], "Subject");
+    assert_string_equal(subject, "edited in the same second");
+    free(subject);
+    advance(e, 1000);
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(rep.pulled, 0); /* nothing twice */
+    assert_mirror_is_server(e);
+}
+
 /* --refresh: online it merges the server's version; an uncached CaseNumber is fetched;
  * offline it fails (the CLI then prints the cached copy). */
 static void test_pull_refresh(void **state)
@@ -546,6 +670,7 @@ static void test_pull_then_push_same_field_server_wins(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pull_soql_text),
         cmocka_unit_test_setup_teardown(test_pull_ties_across_pages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_expired_locator_restarts_from_mark, setup,
                                         teardown),
@@ -561,6 +686,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pull_server_delete_with_pending_edit_keeps_record,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_scope_change, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_records_leaving_scope, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_settle_keeps_the_current_second_for_later, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pull_leaving_scope_pages_through_ties, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_pull_refresh, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_then_push_disjoint_edit_is_not_a_conflict,
                                         setup_server_wins, teardown),
