@@ -59,6 +59,12 @@ const char *cli_check_state_name(cli_check_state state);
  * being printed: `status --check` turns them into its own one status line. */
 void cli_capture_errors(char *buf, size_t size);
 
+/* Route the library's log messages to stderr as logfmt or JSON lines (agent/cli_log.c).
+ * level / format: the --log-level / --log-format values, or NULL to use
+ * $SFAGENT_LOG_LEVEL / $SFAGENT_LOG_FORMAT, else warn and logfmt. A bad value prints a
+ * usage error and returns its exit code. */
+int cli_log_setup(const char *level, const char *format);
+
 /* Database used when neither --db nor SFAGENT_DB is given (a program concern: the
  * library always takes an explicit path). */
 #define CLI_DEFAULT_DB_PATH "sfagent.db"
