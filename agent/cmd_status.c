@@ -199,14 +199,13 @@ static void add_time(cJSON *obj, const char *key, int64_t ms)
 
 static void add_pause_json(cJSON *obj, const sfa_sync_pause *p)
 {
-    static const char *const src[] = {"", "offline", "API limit", "Retry-After"};
     if (p->source == SFA_PAUSE_NONE) {
         cJSON_AddNullToObject(obj, "pause");
         return;
     }
     cJSON *o = cJSON_AddObjectToObject(obj, "pause");
     add_time(o, "until", p->until_ms);
-    cJSON_AddStringToObject(o, "source", src[p->source <= SFA_PAUSE_RETRY_AFTER ? p->source : 0]);
+    cJSON_AddStringToObject(o, "source", pause_source_name(p->source));
     cJSON_AddStringToObject(o, "reason", p->reason);
 }
 

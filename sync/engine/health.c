@@ -9,11 +9,14 @@
  *   H1. A run counts as a success only when Salesforce answered it (it made requests)
  *       and no failure stopped it: ops merely waiting for their backoff do not make a run
  *       a failure, and a run that never reached Salesforce is never a success.
- *   H2. Recording is best effort after the run: a failure to write it is logged and
- *       leaves the run's status alone (the outbox is what matters).
+ *   H2. The record is written after the run, in its own transaction: the outbox is
+ *       already right whatever happens to it. A failure to write it (disk full, I/O
+ *       error) becomes the run's status when the run had no failure of its own: the disk
+ *       is failing, and saying "done" would hide it until the next command trips on it.
  */
 #include "sync/engine/health.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,9 +100,8 @@ static void log_summary(const sfa_sync_report *r, sfa_status status)
              (long long)r->elapsed_ms);
 }
 
-void sync_health_note_run(sfa_agent *agent, const sfa_sync_report *report, const sync_run_end *end)
+sfa_status sync_health_note_run(sfa_agent *agent, sfa_sync_report *report, const sync_run_end *end)
 {
-    log_summary(report, end->status);
     bool failed = end->status != SFA_OK && end->status != SFA_EPARTIAL;
     store_run_record rec = {
         .end_ms = time_now_ms(),
@@ -114,8 +116,17 @@ void sync_health_note_run(sfa_agent *agent, const sfa_sync_report *report, const
         .bytes_sent = report->bytes_sent,
         .bytes_received = report->bytes_received,
     };
-    if (store_health_record(agent, &rec) != SFA_OK) /* H2 */
+    sfa_status st = end->status;
+    sfa_status rs = store_health_record(agent, &rec);
+    if (rs != SFA_OK && (st == SFA_OK || st == SFA_EPARTIAL || st == SFA_ERETRY)) { /* H2 */
+        snprintf(report->message, sizeof report->message, "could not record the run: %s",
+                 sfa_agent_errmsg(agent));
+        st = rs;
+    } else if (rs != SFA_OK) {
         log_warn("could not record the run for `sfagent status`: %s", sfa_agent_errmsg(agent));
+    }
+    log_summary(report, st);
+    return st;
 }
 
 /* Why and when the next run will send something. */

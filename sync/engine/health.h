@@ -17,8 +17,9 @@ typedef struct sync_run_end {
     long api_max;
 } sync_run_end;
 
-/* Log the run's one summary line (info) and record it for sfa_health_get(). A failure
- * to record is logged, never the run's: what the run did stands. */
-void sync_health_note_run(sfa_agent *agent, const sfa_sync_report *report, const sync_run_end *end);
+/* Record the run for sfa_health_get() and log its one summary line (info). Returns the
+ * status the run ends with: end->status, or the failure to record it when the run had
+ * none of its own (report->message then says so). */
+sfa_status sync_health_note_run(sfa_agent *agent, sfa_sync_report *report, const sync_run_end *end);
 
 #endif

@@ -869,7 +869,7 @@ sfa_status sfa_sync_run(sfa_sync_report *out, sfa_agent *agent, const sfa_config
     end.status = rc;
     end.api_used = ctx.client ? sf_client_api_used(ctx.client) : -1;
     end.api_max = ctx.client ? sf_client_api_max(ctx.client) : -1;
-    sync_health_note_run(agent, out, &end); /* summary line + `status` history */
+    rc = sync_health_note_run(agent, out, &end); /* `status` history + summary line */
     sf_client_free(ctx.client);
     for (size_t i = 0; i < ctx.nkeys; i++)
         free(ctx.keys[i].sobject);
