@@ -92,7 +92,8 @@ if command -v ldd >/dev/null; then
 fi
 
 # --- run it against the installed emulator ---
-"$prefix/bin/sfagent-emulator" --port 0 >"$tmp/emu.out" 2>&1 &
+: >"$tmp/emu.out" # exists before the background child opens it (sed reads it at once)
+"$prefix/bin/sfagent-emulator" --port 0 >>"$tmp/emu.out" 2>&1 &
 emu_pid=$!
 url=
 tries=0
