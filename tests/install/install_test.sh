@@ -35,7 +35,8 @@ libdir=$(dirname "$pcdir")
 for f in bin/sfagent bin/sfagent-emulator include/sfagent.h share/man/man1/sfagent.1 \
          lib/systemd/system/sfagent.service lib/systemd/system/sfagent-sync.service \
          lib/systemd/system/sfagent-sync.timer lib/sysusers.d/sfagent.conf \
-         share/doc/sfagent/examples/sfagent share/doc/sfagent/examples/embed.c; do
+         share/doc/sfagent/examples/sfagent share/doc/sfagent/examples/embed.c \
+         libexec/sfagent/sfagent-remote; do
     [ -e "$prefix/$f" ] || fail "$f is not installed"
 done
 for h in "$src"/include/sfagent/*.h; do
@@ -120,4 +121,12 @@ done
 # The installed program reads what the library wrote.
 "$prefix/bin/sfagent" --db "$tmp/embed.db" status --check >"$tmp/check.out" ||
     fail "status --check after embed: $(cat "$tmp/check.out")"
+# The installed program's network commands run in the installed helper (libexec/sfagent).
+cli="$prefix/bin/sfagent --db $tmp/cli.db"
+export SFAGENT_CONFIG="$tmp/sfagent.ini"
+$cli init >/dev/null || fail "installed sfagent: init failed"
+$cli case create --subject "installed tree" >/dev/null || fail "installed sfagent: create failed"
+$cli sync >"$tmp/sync.out" 2>&1 || fail "installed sfagent: sync failed: $(cat "$tmp/sync.out")"
+$cli --json case list | grep -Eq '"caseNumber":[[:space:]]*"[0-9]{8}"' ||
+    fail "installed sfagent: the synced Case has no CaseNumber"
 echo "install_test: ok"
