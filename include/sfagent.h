@@ -17,5 +17,6 @@
 #include <sfagent/login.h>
 #include <sfagent/sync.h>
 #include <sfagent/describe.h>
+#include <sfagent/daemon.h>
 
 #endif

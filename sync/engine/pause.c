@@ -11,6 +11,11 @@
  *   I3. By I1, a pause or an op's next attempt further ahead than its cap was not set under
  *       this clock (it was ahead, then put right): the run treats it as due instead of
  *       waiting years for it (store/lease.c I4).
+ *   I4. An offline pause is not waited out: it only says the last run could not connect.
+ *       A run that finds one tries the reachability probe (a TCP + TLS connect, no HTTP
+ *       request, no API call: sync/client/probe.c) and goes ahead when it connects, so a
+ *       timer firing right after the link returns syncs at once instead of up to the
+ *       backoff cap later. Limit and Retry-After pauses hold: Salesforce asked for them.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +23,10 @@
 
 #include "store/run.h"
 #include "store/store.h"
-#include "util/timeutil.h"
+#include "sync/client/probe.h"
 #include "sync/engine/push.h"
+#include "util/log.h"
+#include "util/timeutil.h"
 
 static const struct {
     sfa_pause_source source;
@@ -36,6 +43,35 @@ const char *push_pause_token(sfa_pause_source source)
         if (sources[i].source == source)
             return sources[i].token;
     return "";
+}
+
+/* The source a stored reason names (I2), and *text after its "<token>: " prefix. */
+static sfa_pause_source source_of(const char *reason, const char **text)
+{
+    *text = reason ? reason : "";
+    for (size_t i = 0; i < sizeof sources / sizeof *sources; i++) {
+        size_t n = strlen(sources[i].token);
+        if (strncmp(*text, sources[i].token, n) == 0 && strncmp(*text + n, ": ", 2) == 0) {
+            *text += n + 2;
+            return sources[i].source;
+        }
+    }
+    return SFA_PAUSE_OFFLINE; /* a row from before sources were kept (I2) */
+}
+
+bool push_pause_holds(push_ctx *ctx, const char *reason)
+{
+    const char *text = NULL;
+    if (source_of(reason, &text) != SFA_PAUSE_OFFLINE)
+        return true;
+    char why[128];
+    sfa_status st = sync_probe_connect(ctx->cfg, why, sizeof why); /* I4 */
+    if (st == SFA_ENETWORK || st == SFA_ERROR)
+        return true;
+    /* Connected (or a certificate that fails verification, which the run then reports as
+     * such instead of "backing off": it is not a link problem). */
+    log_info("sync: Salesforce can be reached again; the offline pause is over");
+    return false;
 }
 
 int64_t push_retry_after_ms(const push_ctx *ctx, const sf_response *resp)
@@ -69,17 +105,9 @@ sfa_status sfa_sync_pause_get(sfa_sync_pause *out, sfa_agent *agent)
     char *reason = NULL;
     sfa_status st = store_pause_get(agent, &until, &reason, NULL);
     if (st == SFA_OK && until > time_now_ms()) {
+        const char *text = NULL;
         out->until_ms = until;
-        const char *text = reason ? reason : "";
-        out->source = SFA_PAUSE_OFFLINE; /* a row from before sources were kept (I2) */
-        for (size_t i = 0; i < sizeof sources / sizeof *sources; i++) {
-            size_t n = strlen(sources[i].token);
-            if (strncmp(text, sources[i].token, n) == 0 && strncmp(text + n, ": ", 2) == 0) {
-                out->source = sources[i].source;
-                text += n + 2;
-                break;
-            }
-        }
+        out->source = source_of(reason, &text);
         snprintf(out->reason, sizeof out->reason, "%s", text);
     }
     free(reason);

@@ -572,10 +572,11 @@ static void send_batch(push_ctx *ctx, store_op *ops, size_t n)
     progress(ctx);
 }
 
-/* I5: true (once noted in the report) when the run's time is up. */
+/* I5: true (once noted in the report) when the run's time is up, or its caller asked it to
+ * stop (cancel.c): both end the run between batches. */
 static bool out_of_time(push_ctx *ctx)
 {
-    if (ctx->report->time_limited)
+    if (ctx->report->time_limited || push_cancelled(ctx))
         return true;
     if (ctx->deadline_ms <= 0 || time_now_ms() < ctx->deadline_ms)
         return false;
@@ -693,7 +694,7 @@ static void run_locked(push_ctx *ctx)
                  when);
         until = 0;
     }
-    if (until > now && !ctx->opts->ignore_pause && !idle) {
+    if (until > now && !ctx->opts->ignore_pause && !idle && push_pause_holds(ctx, reason)) {
         char when[32];
         time_format_sf(until, when);
         push_stop(ctx, SFA_ERETRY, "backing off until %s (%s)", when, reason ? reason : "");
@@ -707,6 +708,7 @@ static void run_locked(push_ctx *ctx)
         free(err);
         return;
     }
+    push_watch_cancel(ctx);
     size_t moved = 0;
     st = store_outbox_due_beyond(ctx->agent, now, push_backoff_horizon_ms(ctx), &moved);
     if (st != SFA_OK) {
@@ -787,6 +789,7 @@ static void run_pull(push_ctx *ctx)
         free(err);
         return;
     }
+    push_watch_cancel(ctx);
     /* Describe at most once per [sync] describe_max_age: pull's default field list and the
      * offline validator read it; a failure only warns, the cached one stays usable. */
     if (sync_describe_refresh_stale(ctx->agent, ctx->client, ctx->cfg) != SFA_OK)

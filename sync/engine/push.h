@@ -82,6 +82,8 @@ typedef struct push_ctx {
     size_t nlost;
     /* I5: no batch starts at or after this time (ms since the epoch; 0: no limit). */
     int64_t deadline_ms;
+    /* When opts->cancel first answered true (ms since the epoch; 0: not cancelled). */
+    int64_t cancelled_at_ms;
 } push_ctx;
 
 /* ---- pause.c: the run-level pause and its caps ---- */
@@ -94,6 +96,17 @@ int64_t push_retry_after_ms(const push_ctx *ctx, const sf_response *resp);
 int64_t push_pause_cap_ms(const push_ctx *ctx);
 /* The furthest ahead a run ever schedules an op (max of backoff_cap and settle_time). */
 int64_t push_backoff_horizon_ms(const push_ctx *ctx);
+
+/* Does a run-level pause still hold? reason is the stored "<source>: <text>". An offline
+ * pause ends when the reachability probe connects (sync/client/probe.h); others hold. */
+bool push_pause_holds(push_ctx *ctx, const char *reason);
+
+/* ---- cancel.c: a caller asking the run to stop (sfa_sync_options.cancel) ---- */
+
+/* Has the caller asked the run to stop? Notes the time it first did, and the message. */
+bool push_cancelled(push_ctx *ctx);
+/* Make ctx->client abandon a request in flight SFA_SYNC_CANCEL_GRACE_MS after a cancel. */
+void push_watch_cancel(push_ctx *ctx);
 
 /* Stop the run with status and a message for the report (printf-style). */
 void push_stop(push_ctx *ctx, sfa_status st, const char *fmt, ...)
