@@ -27,10 +27,14 @@ sfa_status store_data_version(sfa_agent *a, int64_t *out)
     return one_int(a, "PRAGMA data_version", "read data_version", out);
 }
 
-sfa_status store_outbox_next_due(sfa_agent *a, int64_t *out)
+sfa_status store_outbox_next_due(sfa_agent *a, bool *any, int64_t *out)
 {
-    /* min() over the (state, next_attempt_at, seq) index is one seek. */
-    return one_int(a,
-                   "SELECT coalesce(min(next_attempt_at), 0) FROM outbox WHERE state = 'pending'",
-                   "read the next due op", out);
+    /* min() over the (state, next_attempt_at, seq) index is one seek; -1 marks "none". */
+    sfa_status st =
+        one_int(a, "SELECT coalesce(min(next_attempt_at), -1) FROM outbox WHERE state = 'pending'",
+                "read the next due op", out);
+    *any = st == SFA_OK && *out >= 0;
+    if (!*any)
+        *out = 0;
+    return st;
 }

@@ -33,6 +33,7 @@
 #include "sync/engine/backoff.h"
 #include "sync/engine/daemon_lock.h"
 #include "sync/engine/daemon_schedule.h"
+#include "sync/engine/push.h"
 #include "util/alloc.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -193,11 +194,13 @@ static sfa_status run_once(sfa_daemon *d, sfa_agent *agent)
     o.cancel = cancel_requested;
     o.cancel_ctx = d;
     sfa_sync_report r;
+    int64_t started = time_now_ms();
     sfa_status st = sfa_sync_run(&r, agent, d->cfg, &o);
     log_run(&r, st);
     emit(d, SFA_DAEMON_RUN, NULL, &r, st);
+    /* A pause this run set: its first offline backoff may be shorter than the run. */
     sfa_sync_pause p;
-    sfa_status pst = sfa_sync_pause_get(&p, agent);
+    sfa_status pst = push_pause_set_since(&p, agent, started);
     if (pst != SFA_OK) {
         snprintf(d->errmsg, sizeof d->errmsg, "cannot read the run-level pause: %s",
                  sfa_agent_errmsg(agent));
@@ -239,11 +242,12 @@ static bool probe_passes(sfa_daemon *d)
 static sfa_status watch_writes(sfa_daemon *d, sfa_agent *agent)
 {
     int64_t v = 0, due = 0;
+    bool any = false;
     sfa_status st = store_data_version(agent, &v);
     if (st != SFA_OK || v == d->data_version)
         return st;
     d->data_version = v;
-    if ((st = store_outbox_next_due(agent, &due)) != SFA_OK || due <= 0 || d->offline)
+    if ((st = store_outbox_next_due(agent, &any, &due)) != SFA_OK || !any || d->offline)
         return st;
     int64_t delay = (int64_t)sync_config_daemon_write_delay_s(d->cfg) * 1000;
     if (due > time_now_ms() + delay)

@@ -59,6 +59,22 @@ static sfa_pause_source source_of(const char *reason, const char **text)
     return SFA_PAUSE_OFFLINE; /* a row from before sources were kept (I2) */
 }
 
+sfa_status push_pause_set_since(sfa_sync_pause *out, sfa_agent *agent, int64_t since_ms)
+{
+    memset(out, 0, sizeof *out);
+    int64_t until = 0;
+    char *reason = NULL;
+    sfa_status st = store_pause_get(agent, &until, &reason, NULL);
+    if (st == SFA_OK && until >= since_ms && until > 0) {
+        const char *text = NULL;
+        out->until_ms = until;
+        out->source = source_of(reason, &text);
+        snprintf(out->reason, sizeof out->reason, "%s", text);
+    }
+    free(reason);
+    return st;
+}
+
 bool push_pause_holds(push_ctx *ctx, const char *reason)
 {
     const char *text = NULL;

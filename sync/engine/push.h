@@ -97,6 +97,10 @@ int64_t push_pause_cap_ms(const push_ctx *ctx);
 /* The furthest ahead a run ever schedules an op (max of backoff_cap and settle_time). */
 int64_t push_backoff_horizon_ms(const push_ctx *ctx);
 
+/* The run-level pause into *out if one was set to end at or after since_ms, even if it has
+ * ended by now (a short offline backoff can be over before the caller looks): what the
+ * run that started at since_ms ran into. SFA_PAUSE_NONE otherwise. */
+sfa_status push_pause_set_since(sfa_sync_pause *out, sfa_agent *agent, int64_t since_ms);
 /* Does a run-level pause still hold? reason is the stored "<source>: <text>". An offline
  * pause ends when the reachability probe connects (sync/client/probe.h); others hold. */
 bool push_pause_holds(push_ctx *ctx, const char *reason);
