@@ -45,6 +45,7 @@ static void handle_signals(bool install)
 
 typedef struct run_ctx {
     metrics *m;
+    const char *config; /* what SIGHUP reloads, for messages */
 } run_ctx;
 
 static void on_event(const sfa_daemon_event *ev, void *vctx)
@@ -70,11 +71,13 @@ static void on_event(const sfa_daemon_event *ev, void *vctx)
     case SFA_DAEMON_RELOADED:
         notify_ready();
         notify_status("configuration reloaded");
+        /* The operator asked for it: say it was done (a failure is logged as an error). */
+        fprintf(stderr, "sfagent: configuration reloaded%s%s\n", ctx->config ? " from " : "",
+                ctx->config ? ctx->config : "");
         break;
     case SFA_DAEMON_RELOAD_FAILED:
         notify_ready(); /* still running, on the old configuration */
         notify_status(ev->text);
-        fprintf(stderr, "sfagent: %s\n", ev->text);
         break;
     case SFA_DAEMON_STOPPING:
         notify_stopping();
@@ -158,7 +161,7 @@ int cmd_run(int argc, char **argv)
     sfa_config *cfg = NULL;
     if ((rc = cli_load_config(&cfg, a.config)) != CLI_EXIT_OK)
         return rc;
-    run_ctx ctx = {NULL};
+    run_ctx ctx = {NULL, a.config};
     sfa_daemon_options o = SFA_DAEMON_OPTIONS_INIT;
     o.config_path = a.config;
     o.on_event = on_event;

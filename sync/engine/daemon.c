@@ -148,8 +148,6 @@ static void reload_config(sfa_daemon *d)
     }
     sfa_config_free(d->cfg);
     d->cfg = fresh;
-    log_info("configuration reloaded%s%s", d->config_path ? " from " : "",
-             d->config_path ? d->config_path : "");
     emit(d, SFA_DAEMON_RELOADED, NULL, NULL, SFA_OK);
     d->next_at = mono_ms(); /* a new login URL or objects: try them now */
 }
@@ -206,7 +204,8 @@ static sfa_status run_once(sfa_daemon *d, sfa_agent *agent)
                  sfa_agent_errmsg(agent));
         return pst;
     }
-    daemon_next n = daemon_schedule_after_run(st, &r, &p, time_now_ms(), interval_ms(d));
+    daemon_next n = daemon_schedule_after_run(st, &r, &p, push_pause_probe_ends(&p), time_now_ms(),
+                                              interval_ms(d));
     d->offline = n.offline;
     d->probe_ms = DAEMON_PROBE_FIRST_MS;
     d->next_at = mono_ms() + n.delay_ms;

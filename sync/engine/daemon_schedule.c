@@ -3,8 +3,10 @@
  * Invariants:
  *   I1. While Salesforce is unreachable no run is started: the daemon probes (no API call)
  *       every DAEMON_PROBE_FIRST_MS growing to DAEMON_PROBE_CAP_MS.
- *   I2. A pause Salesforce asked for (API limit, Retry-After) is waited out in full, and an
- *       op's backoff is honoured: the next run is not before the earliest op is due.
+ *   I2. A pause Salesforce asked for (API limit, Retry-After) is waited out in full, and so
+ *       is an offline pause left by something that answered in Salesforce's place (a 503,
+ *       a captive portal: a probe would connect to it). An op's backoff is honoured: the
+ *       next run is not before the earliest op is due.
  *   I3. Nothing waits longer than the interval, except a pause Salesforce asked for.
  *   I4. The interval carries +-10% jitter, so agents started together by one boot do not
  *       hit the org in step.
@@ -42,18 +44,21 @@ static daemon_next until_due(const sfa_sync_report *r, int64_t now_ms, int64_t i
 }
 
 daemon_next daemon_schedule_after_run(sfa_status st, const sfa_sync_report *r,
-                                      const sfa_sync_pause *p, int64_t now_ms, int64_t interval_ms)
+                                      const sfa_sync_pause *p, bool link_down, int64_t now_ms,
+                                      int64_t interval_ms)
 {
     daemon_next n = {interval_ms, false, "idle"};
-    if (p->source == SFA_PAUSE_OFFLINE) {
+    if (p->source == SFA_PAUSE_OFFLINE && link_down) {
         n.delay_ms = DAEMON_PROBE_FIRST_MS; /* I1 */
         n.offline = true;
         n.why = "offline";
         return n;
     }
-    if (p->source != SFA_PAUSE_NONE) { /* I2: API limit or Retry-After */
+    if (p->source != SFA_PAUSE_NONE) { /* I2: API limit, Retry-After, unavailable */
         n.delay_ms = p->until_ms > now_ms ? p->until_ms - now_ms : 1000;
-        n.why = p->source == SFA_PAUSE_API_LIMIT ? "api-limit" : "retry-after";
+        n.why = p->source == SFA_PAUSE_API_LIMIT     ? "api-limit"
+                : p->source == SFA_PAUSE_RETRY_AFTER ? "retry-after"
+                                                     : "unavailable";
         return n;
     }
     switch (st) {

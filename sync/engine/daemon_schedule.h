@@ -23,10 +23,13 @@ typedef struct daemon_next {
     const char *why;  /* for the STATUS line: "idle", "backoff", "api-limit", ... */
 } daemon_next;
 
-/* After a run that returned st with report r, under pause p (sfa_sync_pause_get after the
- * run), at wall-clock now_ms: when to run next. interval_ms is the jittered interval. */
+/* After a run that returned st with report r, under the pause p the run ran into (source
+ * SFA_PAUSE_NONE: none), at wall-clock now_ms: when to run next. link_down: p is an
+ * offline pause a connecting probe ends (not one left by a 503 or a captive portal).
+ * interval_ms is the jittered interval. */
 daemon_next daemon_schedule_after_run(sfa_status st, const sfa_sync_report *r,
-                                      const sfa_sync_pause *p, int64_t now_ms, int64_t interval_ms);
+                                      const sfa_sync_pause *p, bool link_down, int64_t now_ms,
+                                      int64_t interval_ms);
 /* The next probe delay after one failed at delay_ms: doubled, capped. */
 int64_t daemon_schedule_probe_backoff(int64_t delay_ms);
 /* interval_s with +-10% jitter from rnd (any 64-bit value), in ms. */

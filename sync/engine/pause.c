@@ -16,6 +16,10 @@
  *       request, no API call: sync/client/probe.c) and goes ahead when it connects, so a
  *       timer firing right after the link returns syncs at once instead of up to the
  *       backoff cap later. Limit and Retry-After pauses hold: Salesforce asked for them.
+ *       So does an offline pause left by an answer that was not Salesforce's (a token
+ *       endpoint's 503, a captive portal): the probe would connect to the very thing that
+ *       answered, so it proves nothing. Such a pause is stored as "unavailable" and read
+ *       back as SFA_PAUSE_OFFLINE (I2), with that token kept in the reason.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,6 +39,7 @@ static const struct {
     {SFA_PAUSE_OFFLINE, "offline"},
     {SFA_PAUSE_API_LIMIT, "api-limit"},
     {SFA_PAUSE_RETRY_AFTER, "retry-after"},
+    {PUSH_PAUSE_UNAVAILABLE, "unavailable"},
 };
 
 const char *push_pause_token(sfa_pause_source source)
@@ -46,7 +51,7 @@ const char *push_pause_token(sfa_pause_source source)
 }
 
 /* The source a stored reason names (I2), and *text after its "<token>: " prefix. */
-static sfa_pause_source source_of(const char *reason, const char **text)
+static sfa_pause_source raw_source_of(const char *reason, const char **text)
 {
     *text = reason ? reason : "";
     for (size_t i = 0; i < sizeof sources / sizeof *sources; i++) {
@@ -59,6 +64,13 @@ static sfa_pause_source source_of(const char *reason, const char **text)
     return SFA_PAUSE_OFFLINE; /* a row from before sources were kept (I2) */
 }
 
+/* As the public API reports it: "unavailable" is an offline pause (sync.h). */
+static sfa_pause_source source_of(const char *reason, const char **text)
+{
+    sfa_pause_source s = raw_source_of(reason, text);
+    return s == PUSH_PAUSE_UNAVAILABLE ? SFA_PAUSE_OFFLINE : s;
+}
+
 sfa_status push_pause_set_since(sfa_sync_pause *out, sfa_agent *agent, int64_t since_ms)
 {
     memset(out, 0, sizeof *out);
@@ -66,20 +78,27 @@ sfa_status push_pause_set_since(sfa_sync_pause *out, sfa_agent *agent, int64_t s
     char *reason = NULL;
     sfa_status st = store_pause_get(agent, &until, &reason, NULL);
     if (st == SFA_OK && until >= since_ms && until > 0) {
-        const char *text = NULL;
         out->until_ms = until;
+        /* Keep the stored word in the reason: push_pause_probe_ends() reads it. */
+        const char *text = NULL;
         out->source = source_of(reason, &text);
-        snprintf(out->reason, sizeof out->reason, "%s", text);
+        snprintf(out->reason, sizeof out->reason, "%s", reason ? reason : "");
     }
     free(reason);
     return st;
 }
 
+bool push_pause_probe_ends(const sfa_sync_pause *p)
+{
+    const char *text = NULL;
+    return p->source == SFA_PAUSE_OFFLINE && raw_source_of(p->reason, &text) == SFA_PAUSE_OFFLINE;
+}
+
 bool push_pause_holds(push_ctx *ctx, const char *reason)
 {
     const char *text = NULL;
-    if (source_of(reason, &text) != SFA_PAUSE_OFFLINE)
-        return true;
+    if (raw_source_of(reason, &text) != SFA_PAUSE_OFFLINE)
+        return true; /* I4: limit, Retry-After, or something answered */
     char why[128];
     sfa_status st = sync_probe_connect(ctx->cfg, why, sizeof why); /* I4 */
     if (st == SFA_ENETWORK || st == SFA_ERROR)

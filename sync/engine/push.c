@@ -78,7 +78,9 @@ static void pause_run(push_ctx *ctx, int64_t delay_ms, sfa_pause_source source, 
         push_stop(ctx, st, "could not record the pause: %s", sfa_agent_errmsg(ctx->agent));
 }
 
-static void offline_backoff(push_ctx *ctx, const char *why)
+/* connected: something answered (a token endpoint's 503, a captive portal), so a probe
+ * that connects proves nothing and the pause is waited out (pause.c I4). */
+static void offline_backoff(push_ctx *ctx, bool connected, const char *why)
 {
     int64_t until = 0;
     int failures = 0;
@@ -87,7 +89,7 @@ static void offline_backoff(push_ctx *ctx, const char *why)
         push_stop(ctx, st, "could not read the pause: %s", sfa_agent_errmsg(ctx->agent));
     int64_t delay =
         backoff_delay_ms(&ctx->rng, failures, ctx->backoff_base_ms, ctx->backoff_cap_ms);
-    pause_run(ctx, delay, SFA_PAUSE_OFFLINE, why);
+    pause_run(ctx, delay, connected ? PUSH_PAUSE_UNAVAILABLE : SFA_PAUSE_OFFLINE, why);
 }
 
 bool push_limit_ok(push_ctx *ctx)
@@ -110,6 +112,7 @@ sfa_status push_request(push_ctx *ctx, const char *method, const char *path, con
     resp->outcome = SF_NOT_SENT;
     if (!push_limit_ok(ctx)) /* I3 */
         return SFA_ELIMIT;
+    long before = sf_client_requests_made(ctx->client);
     sfa_status rc = sf_client_request(ctx->client, method, path, body, resp);
     if (rc == SFA_OK && resp->outcome == SF_ANSWERED)
         ctx->answered = true;
@@ -120,7 +123,8 @@ sfa_status push_request(push_ctx *ctx, const char *method, const char *path, con
          * callers leave the batch undecided, which send_batch() releases. */
         resp->outcome = SF_NOT_SENT;
         if (rc == SFA_ENETWORK) {
-            offline_backoff(ctx, sf_client_errmsg(ctx->client));
+            bool answered = sf_client_requests_made(ctx->client) > before; /* a 503 login */
+            offline_backoff(ctx, answered, sf_client_errmsg(ctx->client));
             push_stop(ctx, SFA_ERETRY, "Salesforce not reachable (offline): %s",
                       sf_client_errmsg(ctx->client));
         } else {
@@ -226,7 +230,7 @@ void push_apply_response_class(push_ctx *ctx, store_op *ops, size_t n, push_resp
     case PUSH_RESP_OK:
         return;
     case PUSH_RESP_NOT_SENT:
-        offline_backoff(ctx, msg);
+        offline_backoff(ctx, false, msg);
         push_stop(ctx, SFA_ERETRY, "Salesforce not reachable (offline): %s", msg);
         break;
     case PUSH_RESP_FOREIGN: {
@@ -238,7 +242,7 @@ void push_apply_response_class(push_ctx *ctx, store_op *ops, size_t n, push_resp
                               resp->status, resp->error_code ? ", " : "",
                               resp->error_code ? resp->error_code : "");
         ctx->report->request_failures++;
-        offline_backoff(ctx, why);
+        offline_backoff(ctx, true, why);
         push_stop(ctx, SFA_ERETRY, "%s", why);
         free(why);
         break;

@@ -88,6 +88,11 @@ typedef struct push_ctx {
 
 /* ---- pause.c: the run-level pause and its caps ---- */
 
+/* An offline pause after something answered instead of Salesforce (a token endpoint's
+ * 5xx or HTML, a captive portal): reported as SFA_PAUSE_OFFLINE, but stored under its own
+ * word, because a probe that connects cannot tell that it is over (pause.c I4). */
+#define PUSH_PAUSE_UNAVAILABLE ((sfa_pause_source)100)
+
 /* The word a pause's reason starts with for source (sfa_sync_pause_get reads it back). */
 const char *push_pause_token(sfa_pause_source source);
 /* resp's Retry-After in ms, capped at backoff_cap; 0 when it sent none. */
@@ -101,6 +106,9 @@ int64_t push_backoff_horizon_ms(const push_ctx *ctx);
  * ended by now (a short offline backoff can be over before the caller looks): what the
  * run that started at since_ms ran into. SFA_PAUSE_NONE otherwise. */
 sfa_status push_pause_set_since(sfa_sync_pause *out, sfa_agent *agent, int64_t since_ms);
+/* Would a probe that connects end the pause *p describes (read by push_pause_set_since)?
+ * True only for an offline pause left by a failure to connect. */
+bool push_pause_probe_ends(const sfa_sync_pause *p);
 /* Does a run-level pause still hold? reason is the stored "<source>: <text>". An offline
  * pause ends when the reachability probe connects (sync/client/probe.h); others hold. */
 bool push_pause_holds(push_ctx *ctx, const char *reason);
