@@ -80,6 +80,51 @@ int cli_exit_code(sfa_status status)
     return CLI_EXIT_SOFTWARE; /* a value outside the enum: a bug somewhere */
 }
 
+int cli_check_exit_code(cli_check_state state)
+{
+    /* Plugin convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (anything it cannot judge,
+     * a bad option or an unreadable database included). Not sysexits: a monitoring system
+     * reads any other code as UNKNOWN or worse. */
+    switch (state) {
+    case CLI_CHECK_OK:
+        return 0;
+    case CLI_CHECK_WARNING:
+        return 1;
+    case CLI_CHECK_CRITICAL:
+        return 2;
+    case CLI_CHECK_UNKNOWN:
+        return 3;
+    }
+    return 3;
+}
+
+const char *cli_check_state_name(cli_check_state state)
+{
+    switch (state) {
+    case CLI_CHECK_OK:
+        return "OK";
+    case CLI_CHECK_WARNING:
+        return "WARNING";
+    case CLI_CHECK_CRITICAL:
+        return "CRITICAL";
+    case CLI_CHECK_UNKNOWN:
+        return "UNKNOWN";
+    }
+    return "UNKNOWN";
+}
+
+/* Set by `status --check` only (cli_capture_errors). */
+static char *g_capture;
+static size_t g_capture_size;
+
+void cli_capture_errors(char *buf, size_t size)
+{
+    g_capture = buf;
+    g_capture_size = size;
+    if (buf && size)
+        buf[0] = '\0';
+}
+
 /* Here rather than in cli_output.c: errors print JSON too, and tests link cli.c alone. */
 int cli_print_json(cJSON *item)
 {
@@ -96,6 +141,10 @@ int cli_print_json(cJSON *item)
  * stays one line, and with --json the error document on stdout. Returns code. */
 static int report(int code, const char *text)
 {
+    if (g_capture) {
+        snprintf(g_capture, g_capture_size, "%s", text);
+        return code;
+    }
     fputs("sfagent: ", stderr);
     for (const char *p = text; *p; p++)
         fputc(*p == '\n' || *p == '\r' ? ' ' : *p, stderr);

@@ -40,6 +40,31 @@ enum {
     CLI_EXIT_CONFIG = 78,      /* EX_CONFIG: configuration missing or invalid */
 };
 
+/* The one exception to the table above: `sfagent status --check` is a monitoring plugin
+ * and exits with the monitoring-plugins convention (Nagios, Icinga, Sensu, Zabbix agents)
+ * instead, whatever went wrong, usage errors included (cli_check_exit_code). */
+typedef enum cli_check_state {
+    CLI_CHECK_OK = 0,
+    CLI_CHECK_WARNING = 1,
+    CLI_CHECK_CRITICAL = 2,
+    CLI_CHECK_UNKNOWN = 3,
+} cli_check_state;
+
+/* Exit code of `status --check` for a state (the plugin convention, not sysexits). */
+int cli_check_exit_code(cli_check_state state);
+/* "OK", "WARNING", "CRITICAL", "UNKNOWN". */
+const char *cli_check_state_name(cli_check_state state);
+
+/* While buf is set (not NULL), error lines are kept in it (the last one wins) instead of
+ * being printed: `status --check` turns them into its own one status line. */
+void cli_capture_errors(char *buf, size_t size);
+
+/* Route the library's log messages to stderr as logfmt or JSON lines (agent/cli_log.c).
+ * level / format: the --log-level / --log-format values, or NULL to use
+ * $SFAGENT_LOG_LEVEL / $SFAGENT_LOG_FORMAT, else warn and logfmt. A bad value prints a
+ * usage error and returns its exit code. */
+int cli_log_setup(const char *level, const char *format);
+
 /* Database used when neither --db nor SFAGENT_DB is given (a program concern: the
  * library always takes an explicit path). */
 #define CLI_DEFAULT_DB_PATH "sfagent.db"

@@ -15,6 +15,8 @@ int cmd_import(int argc, char **argv);
 int cmd_outbox(int argc, char **argv);
 int cmd_conflicts(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+/* `status --check`: agent/cmd_status_check.c. */
+int cmd_status_check(int argc, char **argv);
 int cmd_query(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 /* agent/cmd_describe.c and agent/cmd_complete.c. */

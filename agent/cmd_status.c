@@ -2,6 +2,7 @@
  * `init`, `status` and `version`: the database itself rather than its records.
  */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "cmd.h"
@@ -36,58 +37,267 @@ int cmd_init(int argc, char **argv)
     return cli_print_json(obj);
 }
 
-static long long now_ms(void)
+/* "2026-12-01T18:00:00Z" for ms since the epoch into buf (32 bytes); "" for 0. */
+static void iso_time(char buf[32], int64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    buf[0] = '\0';
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (ms > 0 && gmtime_r(&t, &tm))
+        strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* The run-level pause, if any: until when and why (scheduled runs exit 75 until then). */
-static void print_pause(const sfa_sync_pause *p, cJSON *json)
+/* "2026-12-01T18:00:00Z (3 min ago)", "... (in 4 min)", or "never". */
+static void when_text(char *buf, size_t size, int64_t ms, int64_t now)
 {
-    static const char *const why[] = {"", "offline", "API limit", "Retry-After"};
-    const char *source = why[p->source <= SFA_PAUSE_RETRY_AFTER ? p->source : 0];
-    char until[32] = "";
-    time_t t = (time_t)(p->until_ms / 1000);
-    struct tm tm;
-    if (p->until_ms > 0 && gmtime_r(&t, &tm))
-        strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (json && p->source == SFA_PAUSE_NONE) {
-        cJSON_AddNullToObject(json, "pause");
-    } else if (json) {
-        cJSON *o = cJSON_AddObjectToObject(json, "pause");
-        cJSON_AddStringToObject(o, "until", until);
-        cJSON_AddStringToObject(o, "source", source);
-        cJSON_AddStringToObject(o, "reason", p->reason);
-    } else if (p->source != SFA_PAUSE_NONE) {
-        printf("Paused until %s (%s: %s)\n", until, source, p->reason);
+    if (ms <= 0) {
+        snprintf(buf, size, "never");
+        return;
+    }
+    char iso[32], age[32];
+    iso_time(iso, ms);
+    cli_format_age(age, sizeof age, ms <= now ? now - ms : ms - now);
+    snprintf(buf, size, "%s (%s%s%s)", iso, ms <= now ? "" : "in ", age, ms <= now ? " ago" : "");
+}
+
+static const char *pause_source_name(sfa_pause_source s)
+{
+    switch (s) {
+    case SFA_PAUSE_NONE:
+        return "";
+    case SFA_PAUSE_OFFLINE:
+        return "offline";
+    case SFA_PAUSE_API_LIMIT:
+        return "API limit";
+    case SFA_PAUSE_RETRY_AFTER:
+        return "Retry-After";
+    }
+    return "";
+}
+
+/* The next attempt in words: "now", "idle (nothing pending)", "<when>: backoff", ... */
+static void next_text(char *buf, size_t size, const sfa_health *h)
+{
+    char when[96];
+    when_text(when, sizeof when, h->next_attempt_ms, h->now_ms);
+    switch (h->next) {
+    case SFA_NEXT_IDLE:
+        snprintf(buf, size, "idle (nothing to send)");
+        return;
+    case SFA_NEXT_NOW:
+        snprintf(buf, size, "now (pending ops are due)");
+        return;
+    case SFA_NEXT_BACKOFF:
+        snprintf(buf, size, "%s: per-op backoff", when);
+        return;
+    case SFA_NEXT_PAUSE:
+        snprintf(buf, size, "%s: paused (%s)", when, pause_source_name(h->pause.source));
+        return;
     }
 }
 
-static void print_stats(const sfa_outbox_stats *s, int version, const sfa_sync_pause *pause)
+/* Rows of the human table; each text lives in one of the buffers of `texts`. */
+typedef struct status_texts {
+    char v[16], n[6][24], age[96], sobjects[256];
+    char run[160], success[96], push[96], pull[96], next[160], api[200], err[96], running[160];
+} status_texts;
+
+static void fill_counts(status_texts *t, const sfa_health *h)
 {
-    char age[32] = "-";
+    const sfa_outbox_stats *s = &h->outbox;
+    const size_t counts[6] = {s->records, s->pending, s->inflight, s->conflict, s->dead, s->done};
+    snprintf(t->v, sizeof t->v, "%d", h->schema_version);
+    for (size_t i = 0; i < 6; i++)
+        snprintf(t->n[i], sizeof t->n[i], "%zu", counts[i]);
+    snprintf(t->age, sizeof t->age, "-");
     if (s->oldest_pending_created_ms > 0)
-        cli_format_age(age, sizeof age, now_ms() - s->oldest_pending_created_ms);
-    char v[16], n[5][24];
-    snprintf(v, sizeof v, "%d", version);
-    const size_t counts[5] = {s->records, s->pending, s->inflight, s->conflict, s->dead};
-    for (size_t i = 0; i < 5; i++)
-        snprintf(n[i], sizeof n[i], "%zu", counts[i]);
-    char done[24];
-    snprintf(done, sizeof done, "%zu", s->done);
+        when_text(t->age, sizeof t->age, s->oldest_pending_created_ms, h->now_ms);
+    size_t used = 0;
+    t->sobjects[0] = '\0';
+    for (size_t i = 0; i < h->nsobjects && used < sizeof t->sobjects; i++)
+        used += (size_t)snprintf(t->sobjects + used, sizeof t->sobjects - used, "%s%s %zu",
+                                 i ? ", " : "", h->sobjects[i].sobject, h->sobjects[i].records);
+}
+
+static void fill_history(status_texts *t, const sfa_health *h)
+{
+    char when[96];
+    when_text(when, sizeof when, h->last_run_ms, h->now_ms);
+    if (h->last_run == SFA_RUN_NONE)
+        snprintf(t->run, sizeof t->run, "never");
+    else
+        snprintf(t->run, sizeof t->run, "%s: %s", when, sfa_run_result_name(h->last_run));
+    when_text(t->success, sizeof t->success, h->last_success_ms, h->now_ms);
+    when_text(t->push, sizeof t->push, h->last_push_ok_ms, h->now_ms);
+    when_text(t->pull, sizeof t->pull, h->last_pull_ok_ms, h->now_ms);
+    when_text(t->err, sizeof t->err, h->last_error_ms, h->now_ms);
+    next_text(t->next, sizeof t->next, h);
+    if (h->api_used < 0 || h->api_max <= 0) {
+        snprintf(t->api, sizeof t->api, "unknown (no Sforce-Limit-Info seen yet)");
+    } else {
+        when_text(when, sizeof when, h->api_seen_ms, h->now_ms);
+        snprintf(t->api, sizeof t->api, "%ld of %ld daily requests (%.1f%%), seen %s", h->api_used,
+                 h->api_max, 100.0 * (double)h->api_used / (double)h->api_max, when);
+    }
+    snprintf(t->running, sizeof t->running, "no");
+    if (h->run_active) {
+        when_text(when, sizeof when, h->run_since_ms, h->now_ms);
+        snprintf(t->running, sizeof t->running, "pid %ld since %s", h->run_pid, when);
+    }
+}
+
+static void print_health(const sfa_health *h)
+{
+    status_texts t;
+    fill_counts(&t, h);
+    fill_history(&t, h);
     const char *const rows[][2] = {
-        {"Database", cli_db_path()}, {"Schema", v},           {"Records", n[0]},
-        {"Pending", n[1]},           {"Oldest pending", age}, {"Inflight", n[2]},
-        {"Conflict", n[3]},          {"Dead", n[4]},          {"Done", done},
+        {"Database", cli_db_path()},
+        {"Schema", t.v},
+        {"Records", t.n[0]},
+        {"Per object", t.sobjects[0] ? t.sobjects : "-"},
+        {"Pending", t.n[1]},
+        {"Oldest pending", t.age},
+        {"Inflight", t.n[2]},
+        {"Conflict", t.n[3]},
+        {"Dead", t.n[4]},
+        {"Done", t.n[5]},
+        {"Last run", t.run},
+        {"Last success", t.success},
+        {"Last push", t.push},
+        {"Last pull", t.pull},
+        {"Next attempt", t.next},
+        {"API usage", t.api},
+        {"Sync running", t.running},
+        {"Last error", h->last_error ? t.err : "none"},
     };
-    cli_table *t = cli_table_new(2, NULL);
+    cli_table *tab = cli_table_new(2, NULL);
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-        cli_table_add(t, rows[i]);
-    cli_table_print(t);
-    cli_table_free(t);
-    print_pause(pause, NULL);
+        cli_table_add(tab, rows[i]);
+    cli_table_print(tab);
+    cli_table_free(tab);
+    if (h->last_error)
+        printf("  %s\n", h->last_error);
+    if (h->pause.source != SFA_PAUSE_NONE) {
+        char until[32];
+        iso_time(until, h->pause.until_ms);
+        printf("Paused until %s (%s: %s)\n", until, pause_source_name(h->pause.source),
+               h->pause.reason);
+    }
+}
+
+/* A time as an ISO string, or null when it never happened. */
+static void add_time(cJSON *obj, const char *key, int64_t ms)
+{
+    char iso[32];
+    iso_time(iso, ms);
+    if (ms > 0)
+        cJSON_AddStringToObject(obj, key, iso);
+    else
+        cJSON_AddNullToObject(obj, key);
+}
+
+static void add_pause_json(cJSON *obj, const sfa_sync_pause *p)
+{
+    if (p->source == SFA_PAUSE_NONE) {
+        cJSON_AddNullToObject(obj, "pause");
+        return;
+    }
+    cJSON *o = cJSON_AddObjectToObject(obj, "pause");
+    add_time(o, "until", p->until_ms);
+    cJSON_AddStringToObject(o, "source", pause_source_name(p->source));
+    cJSON_AddStringToObject(o, "reason", p->reason);
+}
+
+static void add_counts_json(cJSON *obj, const sfa_health *h)
+{
+    const sfa_outbox_stats *s = &h->outbox;
+    cJSON_AddNumberToObject(obj, "records", (double)s->records);
+    cJSON *per = cJSON_AddObjectToObject(obj, "recordsBySobject");
+    for (size_t i = 0; i < h->nsobjects; i++)
+        cJSON_AddNumberToObject(per, h->sobjects[i].sobject, (double)h->sobjects[i].records);
+    cJSON *ob = cJSON_AddObjectToObject(obj, "outbox");
+    cJSON_AddNumberToObject(ob, "pending", (double)s->pending);
+    cJSON_AddNumberToObject(ob, "inflight", (double)s->inflight);
+    cJSON_AddNumberToObject(ob, "done", (double)s->done);
+    cJSON_AddNumberToObject(ob, "conflict", (double)s->conflict);
+    cJSON_AddNumberToObject(ob, "dead", (double)s->dead);
+    if (s->oldest_pending_created_ms > 0)
+        cJSON_AddNumberToObject(obj, "oldestPendingAgeMs",
+                                (double)(h->now_ms - s->oldest_pending_created_ms));
+    else
+        cJSON_AddNullToObject(obj, "oldestPendingAgeMs");
+    add_time(obj, "oldestPendingAt", s->oldest_pending_created_ms);
+}
+
+static void add_history_json(cJSON *obj, const sfa_health *h)
+{
+    if (h->last_run == SFA_RUN_NONE) {
+        cJSON_AddNullToObject(obj, "lastRun");
+    } else {
+        cJSON *r = cJSON_AddObjectToObject(obj, "lastRun");
+        add_time(r, "at", h->last_run_ms);
+        cJSON_AddStringToObject(r, "result", sfa_run_result_name(h->last_run));
+        cJSON_AddNumberToObject(r, "exitCode", cli_exit_code(h->last_run_status));
+    }
+    add_time(obj, "lastSuccessAt", h->last_success_ms);
+    add_time(obj, "lastPushAt", h->last_push_ok_ms);
+    add_time(obj, "lastPullAt", h->last_pull_ok_ms);
+    if (!h->last_error) {
+        cJSON_AddNullToObject(obj, "lastError");
+    } else {
+        cJSON *e = cJSON_AddObjectToObject(obj, "lastError");
+        add_time(e, "at", h->last_error_ms);
+        cJSON_AddStringToObject(e, "message", h->last_error);
+    }
+    cJSON *n = cJSON_AddObjectToObject(obj, "nextAttempt");
+    add_time(n, "at", h->next_attempt_ms);
+    cJSON_AddStringToObject(n, "reason", sfa_next_reason_name(h->next));
+}
+
+static void add_api_json(cJSON *obj, const sfa_health *h)
+{
+    if (h->api_used < 0 || h->api_max <= 0) {
+        cJSON_AddNullToObject(obj, "apiUsage");
+    } else {
+        cJSON *a = cJSON_AddObjectToObject(obj, "apiUsage");
+        cJSON_AddNumberToObject(a, "used", (double)h->api_used);
+        cJSON_AddNumberToObject(a, "max", (double)h->api_max);
+        cJSON_AddNumberToObject(a, "ratio", (double)h->api_used / (double)h->api_max);
+        add_time(a, "seenAt", h->api_seen_ms);
+    }
+    if (!h->run_active) {
+        cJSON_AddNullToObject(obj, "running");
+    } else {
+        cJSON *r = cJSON_AddObjectToObject(obj, "running");
+        cJSON_AddNumberToObject(r, "pid", (double)h->run_pid);
+        add_time(r, "since", h->run_since_ms);
+    }
+    cJSON *t = cJSON_AddObjectToObject(obj, "totals");
+    cJSON *runs = cJSON_AddObjectToObject(t, "runs");
+    for (int r = SFA_RUN_OK; r <= SFA_RUN_ERROR; r++)
+        cJSON_AddNumberToObject(runs, sfa_run_result_name((sfa_run_result)r),
+                                (double)h->totals.runs[r]);
+    cJSON_AddNumberToObject(t, "apiRequests", (double)h->totals.api_requests);
+    cJSON_AddNumberToObject(t, "bytesSent", (double)h->totals.bytes_sent);
+    cJSON_AddNumberToObject(t, "bytesReceived", (double)h->totals.bytes_received);
+}
+
+static cJSON *health_json(const sfa_health *h)
+{
+    cJSON *obj = cJSON_CreateObject();
+    cJSON_AddStringToObject(obj, "db", cli_db_path());
+    cJSON_AddNumberToObject(obj, "schemaVersion", h->schema_version);
+    add_time(obj, "now", h->now_ms);
+    add_counts_json(obj, h);
+    add_history_json(obj, h);
+    add_api_json(obj, h);
+    add_pause_json(obj, &h->pause);
+    if (h->damaged)
+        cJSON_AddStringToObject(obj, "damaged", h->damaged);
+    else
+        cJSON_AddNullToObject(obj, "damaged");
+    return obj;
 }
 
 /* A database flagged as damaged: why, and that writes are refused until it is restored. */
@@ -99,55 +309,27 @@ static void print_corruption(const char *why)
                why);
 }
 
-static cJSON *stats_json(const sfa_outbox_stats *s, int version, const sfa_sync_pause *pause)
-{
-    cJSON *obj = cJSON_CreateObject();
-    cJSON_AddStringToObject(obj, "db", cli_db_path());
-    cJSON_AddNumberToObject(obj, "schemaVersion", version);
-    cJSON_AddNumberToObject(obj, "records", (double)s->records);
-    cJSON *ob = cJSON_AddObjectToObject(obj, "outbox");
-    cJSON_AddNumberToObject(ob, "pending", (double)s->pending);
-    cJSON_AddNumberToObject(ob, "inflight", (double)s->inflight);
-    cJSON_AddNumberToObject(ob, "done", (double)s->done);
-    cJSON_AddNumberToObject(ob, "conflict", (double)s->conflict);
-    cJSON_AddNumberToObject(ob, "dead", (double)s->dead);
-    if (s->oldest_pending_created_ms > 0)
-        cJSON_AddNumberToObject(obj, "oldestPendingAgeMs",
-                                (double)(now_ms() - s->oldest_pending_created_ms));
-    else
-        cJSON_AddNullToObject(obj, "oldestPendingAgeMs");
-    print_pause(pause, obj);
-    return obj;
-}
-
 int cmd_status(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "--check") == 0)
+        return cmd_status_check(argc, argv);
     sfa_agent *agent = NULL;
     int rc = no_args(argc, argv);
     if (rc != CLI_EXIT_OK || (rc = cli_open_read_only(&agent)) != CLI_EXIT_OK)
         return rc;
-    sfa_outbox_stats stats = {0};
-    sfa_sync_pause pause = {0};
-    sfa_status st = sfa_outbox_stats_get(&stats, agent);
-    if (st == SFA_OK)
-        st = sfa_sync_pause_get(&pause, agent);
-    /* Read after the counts: reading them may be what finds the damage. */
-    const char *damaged = sfa_agent_corruption(agent);
+    sfa_health h;
+    sfa_status st = sfa_health_get(&h, agent);
     if (st != SFA_OK) {
         if (!cli_json())
-            print_corruption(damaged);
+            print_corruption(h.damaged);
         rc = cli_fail(st, agent, "status");
     } else if (cli_json()) {
-        cJSON *obj = stats_json(&stats, sfa_agent_schema_version(agent), &pause);
-        if (damaged)
-            cJSON_AddStringToObject(obj, "damaged", damaged);
-        else
-            cJSON_AddNullToObject(obj, "damaged");
-        rc = cli_print_json(obj);
+        rc = cli_print_json(health_json(&h));
     } else {
-        print_stats(&stats, sfa_agent_schema_version(agent), &pause);
-        print_corruption(damaged);
+        print_health(&h);
+        print_corruption(h.damaged);
     }
+    sfa_health_free(&h);
     sfa_agent_free(agent);
     return rc;
 }

@@ -86,8 +86,12 @@ static const command commands[] = {
      "usage: sfagent login [--config FILE]\n"},
     {"doctor", cmd_doctor, "check configuration, login and each object's idempotency field",
      "usage: sfagent doctor [--config FILE]\n"},
-    {"status", cmd_status, "counts per outbox state, oldest pending write",
-     "usage: sfagent status\n"},
+    {"status", cmd_status, "health: outbox counts, last sync, next attempt, API usage",
+     "usage: sfagent status\n"
+     "       sfagent status --check [--max-age SECONDS] [--max-sync-age SECONDS]\n"
+     "--check: one monitoring-plugin line, exit 0 OK, 1 WARNING (oldest pending write older\n"
+     "than --max-age, default 3600), 2 CRITICAL (dead or conflict ops, damaged database, no\n"
+     "successful sync for --max-sync-age, default 86400), 3 UNKNOWN (database unreadable).\n"},
     {"query", cmd_query, "local SOQL over the cached records",
      "usage: sfagent query [--explain] \"SELECT Subject, Status FROM Case WHERE Status = "
      "'New'\"\n"
@@ -119,7 +123,8 @@ const cli_command *cli_command_table(size_t *count)
 
 static void print_help(FILE *out)
 {
-    fputs("usage: sfagent [--db PATH] [--json] [--durability full|normal] COMMAND [ARGS]\n\n"
+    fputs("usage: sfagent [--db PATH] [--json] [--durability full|normal] [--log-level LEVEL]\n"
+          "               [--log-format logfmt|json] COMMAND [ARGS]\n\n"
           "Offline-first Salesforce sync agent. Writes are durable when the command returns.\n\n"
           "Commands:\n",
           out);
@@ -131,6 +136,8 @@ static void print_help(FILE *out)
           "  --json               machine-readable JSON output\n"
           "  --durability MODE    full (default): survives power loss; normal: may lose the\n"
           "                       last writes on power loss (never on a crash)\n"
+          "  --log-level LEVEL    error, warn (default), info or debug ($SFAGENT_LOG_LEVEL)\n"
+          "  --log-format FORMAT  logfmt (default) or json lines on stderr ($SFAGENT_LOG_FORMAT)\n"
           "Run 'sfagent COMMAND --help' for a command's usage.\n",
           out);
 }
@@ -155,6 +162,7 @@ typedef struct globals {
     const char *db;
     bool json;
     sfa_durability durability;
+    const char *log_level, *log_format; /* NULL: environment, else warn / logfmt */
 } globals;
 
 /* Consume global options from argv[1..]; *first gets the command's index. */
@@ -165,7 +173,9 @@ static int parse_globals(int argc, char **argv, globals *g, int *first)
     const char *durability = NULL;
     while (rc == CLI_EXIT_OK && args.i < argc && argv[args.i][0] == '-') {
         if (cli_take_opt(&args, "--db", &g->db, &rc) ||
-            cli_take_opt(&args, "--durability", &durability, &rc))
+            cli_take_opt(&args, "--durability", &durability, &rc) ||
+            cli_take_opt(&args, "--log-level", &g->log_level, &rc) ||
+            cli_take_opt(&args, "--log-format", &g->log_format, &rc))
             continue;
         if (cli_take_flag(&args, "--json")) {
             g->json = true;
@@ -185,6 +195,8 @@ static int parse_globals(int argc, char **argv, globals *g, int *first)
     }
     if (rc == CLI_EXIT_OK && g->db && !*g->db)
         rc = cli_usage("--db needs a non-empty path");
+    if (rc == CLI_EXIT_OK)
+        rc = cli_log_setup(g->log_level, g->log_format);
     *first = args.i;
     return rc;
 }
@@ -194,13 +206,14 @@ int main(int argc, char **argv)
     /* Character widths for aligned tables only (wcwidth); numbers stay in the C locale. */
     setlocale(LC_CTYPE, "C.UTF-8");
     const char *env = getenv("SFAGENT_DB");
-    globals g = {env && *env ? env : CLI_DEFAULT_DB_PATH, false, SFA_DURABILITY_FULL};
+    globals g = {env && *env ? env : CLI_DEFAULT_DB_PATH, false, SFA_DURABILITY_FULL, NULL, NULL};
     int first = 1;
     /* --json before the command shapes even an error in the global options themselves. */
     for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
         if (strcmp(argv[i], "--json") == 0)
             g.json = true;
-        else if (strcmp(argv[i], "--db") == 0 || strcmp(argv[i], "--durability") == 0)
+        else if (strcmp(argv[i], "--db") == 0 || strcmp(argv[i], "--durability") == 0 ||
+                 strcmp(argv[i], "--log-level") == 0 || strcmp(argv[i], "--log-format") == 0)
             i++; /* skip the option's value */
     }
     cli_set_globals(g.db, g.json, g.durability);

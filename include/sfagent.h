@@ -18,5 +18,6 @@
 #include <sfagent/sync.h>
 #include <sfagent/describe.h>
 #include <sfagent/daemon.h>
+#include <sfagent/health.h>
 
 #endif

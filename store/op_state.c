@@ -57,6 +57,7 @@
 #include "util/alloc.h"
 #include "util/check.h"
 #include "util/crashpoint.h"
+#include "util/log.h"
 #include "util/timeutil.h"
 
 #define BIT(s) (1u << (s))
@@ -329,6 +330,18 @@ static void next_row(op_row *r, const store_op_change *c, int64_t now)
     }
 }
 
+/* An op that just became dead or conflict waits for a person: say so once, here at the
+ * transition, with its reason (a run that finds it still dead says nothing more). */
+static void log_needs_person(int64_t seq, const op_row *old, const op_row *r)
+{
+    bool person = r->state == STORE_OP_DEAD || r->state == STORE_OP_CONFLICT;
+    if (!person || old->state == r->state)
+        return;
+    log_warn("outbox op %lld is %s: %s: %s (see `sfagent outbox show %lld`)", (long long)seq,
+             store_op_state_name(r->state), r->code ? r->code : "?", r->msg ? r->msg : "",
+             (long long)seq);
+}
+
 sfa_status store_op_transition(sfa_agent *a, const store_op_change *c, store_op_state *to,
                                bool *changed)
 {
@@ -358,6 +371,8 @@ sfa_status store_op_transition(sfa_agent *a, const store_op_change *c, store_op_
     if (s == SFA_OK)
         s = row_put(a, c->seq, &old, &r);
     *changed = s == SFA_OK;
+    if (*changed)
+        log_needs_person(c->seq, &old, &r);
     if (to)
         *to = r.state;
     row_clear(&old);

@@ -43,6 +43,7 @@
 #include "sync/engine/backoff.h"
 #include "sync/engine/classify.h"
 #include "sync/engine/describe.h"
+#include "sync/engine/health.h"
 #include "sync/engine/pull.h"
 #include "sync/engine/reconcile.h"
 #include "sync/engine/refs.h"
@@ -860,8 +861,11 @@ sfa_status sfa_sync_run(sfa_sync_report *out, sfa_agent *agent, const sfa_config
         push_stop(&ctx, rc, "could not count the outbox: %s", sfa_agent_errmsg(agent));
     else if (!pull_only)
         run_locked(&ctx);
+    sync_run_end end = {.push_ok = rc == SFA_OK && !pull_only && !ctx.stop};
     if (!ctx.opts->push_only)
         run_pull(&ctx);
+    end.pull_ok = !ctx.opts->push_only && !ctx.stop && !out->time_limited;
+    end.stopped = ctx.stop;
     rc = final_status(&ctx);
     assert_invariants(agent);
     store_lease_release(agent, ctx.run_id);
@@ -869,6 +873,10 @@ sfa_status sfa_sync_run(sfa_sync_report *out, sfa_agent *agent, const sfa_config
     out->bytes_sent = ctx.client ? sf_client_bytes_sent(ctx.client) : 0;
     out->bytes_received = ctx.client ? sf_client_bytes_received(ctx.client) : 0;
     out->elapsed_ms = time_now_ms() - start;
+    end.status = rc;
+    end.api_used = ctx.client ? sf_client_api_used(ctx.client) : -1;
+    end.api_max = ctx.client ? sf_client_api_max(ctx.client) : -1;
+    rc = sync_health_note_run(agent, out, &end); /* `status` history + summary line */
     sf_client_free(ctx.client);
     for (size_t i = 0; i < ctx.nkeys; i++)
         free(ctx.keys[i].sobject);
