@@ -109,7 +109,7 @@ static int parse_args(run_args *a, int argc, char **argv)
 }
 
 /* Metrics listen on loopback unless a remote address is asked for explicitly. */
-static int start_metrics(metrics **out, const run_args *a, const sfa_config *cfg)
+static int start_metrics(metrics **out, const run_args *a)
 {
     *out = NULL;
     if (!a->listen)
@@ -128,8 +128,7 @@ static int start_metrics(metrics **out, const run_args *a, const sfa_config *cfg
                 "sfagent: warning: metrics are served on %s:%u, reachable from other"
                 " machines (no authentication)\n",
                 host, (unsigned)port);
-    if (!metrics_start(out, host, port, cli_db_path(), sfa_config_get(cfg, "sync", "objects"), err,
-                       sizeof err))
+    if (!metrics_start(out, host, port, cli_db_path(), err, sizeof err))
         return cli_error(CLI_EXIT_UNAVAILABLE, "run: %s", err);
     return CLI_EXIT_OK;
 }
@@ -171,7 +170,7 @@ int cmd_run(int argc, char **argv)
     if (st != SFA_OK)
         rc = cli_error(cli_exit_code(st), "run: %s", sfa_daemon_errmsg(d));
     if (rc == CLI_EXIT_OK)
-        rc = start_metrics(&ctx.m, &a, cfg); /* borrowed from the daemon, which lives on */
+        rc = start_metrics(&ctx.m, &a);
     if (rc == CLI_EXIT_OK)
         rc = serve(d);
     metrics_stop(ctx.m);

@@ -4,7 +4,8 @@
  *
  * Two sources: process counters the daemon hands over after each run (runs by result,
  * API requests, bytes), kept under a mutex; and what the database says now (ops per
- * state, oldest pending write, cached records per sObject), read at each scrape through
+ * state, oldest pending write, cached records per sObject, last success, API usage: the
+ * health snapshot, sfagent/health.h), read at each scrape through
  * a read-only handle that belongs to the server's thread alone, never the sync thread's
  * (sfa_agent handles are not thread-safe, and a reader must not hold up the writer).
  *
@@ -28,23 +29,22 @@
 #include <time.h>
 
 #include <sfagent/agent.h>
+#include <sfagent/health.h>
 #include <sfagent/outbox.h>
-#include <sfagent/query.h>
 
 /* /healthz fails when the daemon's loop has not ticked for this long (it ticks every
  * 500 ms, and a sync run ticks it only between runs: a run may take a while). */
 #define METRICS_STALE_LOOP_S 120
 
-/* Counters for sfagent_sync_runs_total{result=...}, in label order. */
-enum { RUN_OK, RUN_RETRY, RUN_PARTIAL, RUN_ERROR, RUN_RESULTS };
-static const char *const run_labels[RUN_RESULTS] = {"ok", "retry", "partial", "error"};
+/* sfagent_sync_runs_total{result=...}: indexed by sfa_run_result (sfagent/health.h), the
+ * classification `sfagent status` uses; SFA_RUN_NONE is never counted. */
+#define RUN_RESULTS 5
 
 /* What the daemon's thread writes, under metrics.lock. */
 typedef struct counters {
     uint64_t runs[RUN_RESULTS];
     uint64_t api_requests, bytes_sent, bytes_received;
-    int64_t last_success_s; /* wall clock, 0: none in this process */
-    int64_t last_tick_s;    /* monotonic */
+    int64_t last_tick_s; /* monotonic */
 } counters;
 
 struct metrics {
@@ -52,7 +52,6 @@ struct metrics {
     char *db_path;
     pthread_mutex_t lock;
     counters c;
-    char *objects;     /* under lock too */
     sfa_agent *reader; /* M2: the server thread's own read-only handle */
 };
 
@@ -63,35 +62,17 @@ static int64_t mono_s(void)
     return (int64_t)ts.tv_sec;
 }
 
-static int run_result_of(sfa_status st)
-{
-    switch (st) {
-    case SFA_OK:
-        return RUN_OK;
-    case SFA_EPARTIAL:
-        return RUN_PARTIAL;
-    case SFA_ERETRY:
-    case SFA_EBUSY:
-    case SFA_ELIMIT:
-    case SFA_ENETWORK:
-        return RUN_RETRY;
-    default:
-        return RUN_ERROR;
-    }
-}
-
 void metrics_note_run(metrics *m, const sfa_sync_report *r, sfa_status st)
 {
     if (!m)
         return;
     pthread_mutex_lock(&m->lock);
-    m->c.runs[run_result_of(st)]++;
+    sfa_run_result res = sfa_run_result_of(st);
+    if ((int)res > 0 && (int)res < RUN_RESULTS)
+        m->c.runs[res]++;
     m->c.api_requests += (uint64_t)(r->api_calls > 0 ? r->api_calls : 0);
     m->c.bytes_sent += r->bytes_sent;
     m->c.bytes_received += r->bytes_received;
-    /* Success: the run reached Salesforce and ended without a failure of its own. */
-    if (st == SFA_OK || st == SFA_EPARTIAL)
-        m->c.last_success_s = (int64_t)time(NULL);
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -101,19 +82,6 @@ void metrics_note_tick(metrics *m)
         return;
     pthread_mutex_lock(&m->lock);
     m->c.last_tick_s = mono_s();
-    pthread_mutex_unlock(&m->lock);
-}
-
-void metrics_set_objects(metrics *m, const char *objects)
-{
-    if (!m)
-        return;
-    char *copy = strdup(objects ? objects : "");
-    if (!copy)
-        abort();
-    pthread_mutex_lock(&m->lock);
-    free(m->objects);
-    m->objects = copy;
     pthread_mutex_unlock(&m->lock);
 }
 
@@ -150,73 +118,56 @@ static sfa_agent *reader(metrics *m)
     return m->reader;
 }
 
-static int ignore_row(void *ctx, const char *record_json)
+static void render_outbox(FILE *f, const sfa_health *h)
 {
-    (void)ctx, (void)record_json;
-    return 0; /* COUNT() delivers no rows; the API wants a callback all the same */
-}
-
-/* Live cached records of one sObject, through the local query engine (indexed count). */
-static long count_records(sfa_agent *a, const char *sobject)
-{
-    char soql[160];
-    snprintf(soql, sizeof soql, "SELECT COUNT() FROM %s", sobject);
-    size_t total = 0;
-    if (sfa_query_local_each(&total, a, soql, ignore_row, NULL) != SFA_OK)
-        return -1;
-    return (long)total;
-}
-
-static void render_records(FILE *f, sfa_agent *a, const char *objects)
-{
-    family(f, "sfagent_records", "gauge", "Cached records (not deleted) per sObject.");
-    char *list = strdup(objects), *save = NULL;
-    if (!list)
-        abort();
-    for (char *tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-        long n = count_records(a, tok);
-        if (n < 0)
-            continue;
-        fputs("sfagent_records{sobject=\"", f);
-        label_value(f, tok);
-        fprintf(f, "\"} %ld\n", n);
-    }
-    free(list);
-}
-
-static bool render_db(FILE *f, metrics *m, const char *objects)
-{
-    sfa_agent *a = reader(m);
-    sfa_outbox_stats s = {0};
-    if (!a || sfa_outbox_stats_get(&s, a) != SFA_OK)
-        return false;
     family(f, "sfagent_outbox_ops", "gauge", "Ops in the outbox by state.");
     const char *names[] = {"pending", "inflight", "done", "conflict", "dead"};
-    size_t vals[] = {s.pending, s.inflight, s.done, s.conflict, s.dead};
+    const sfa_outbox_stats *s = &h->outbox;
+    size_t vals[] = {s->pending, s->inflight, s->done, s->conflict, s->dead};
     for (size_t i = 0; i < 5; i++)
         fprintf(f, "sfagent_outbox_ops{state=\"%s\"} %zu\n", names[i], vals[i]);
     family(f, "sfagent_oldest_pending_seconds", "gauge",
            "Age of the oldest pending local write, 0 when none is pending.");
-    double age = 0;
-    if (s.oldest_pending_created_ms > 0) {
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        double now_ms = (double)now.tv_sec * 1000.0 + (double)now.tv_nsec / 1e6;
-        age = (now_ms - (double)s.oldest_pending_created_ms) / 1000.0;
-        if (age < 0)
-            age = 0;
+    int64_t age = s->oldest_pending_created_ms > 0 ? h->now_ms - s->oldest_pending_created_ms : 0;
+    fprintf(f, "sfagent_oldest_pending_seconds %.3f\n", age > 0 ? (double)age / 1000.0 : 0.0);
+}
+
+/* What the database says now: the health snapshot (sfagent/health.h), the same numbers
+ * `sfagent status` prints. False when it cannot be read. */
+static bool render_db(FILE *f, metrics *m)
+{
+    sfa_agent *a = reader(m);
+    sfa_health h;
+    if (!a || sfa_health_get(&h, a) != SFA_OK) {
+        if (a)
+            sfa_health_free(&h);
+        return false;
     }
-    fprintf(f, "sfagent_oldest_pending_seconds %.3f\n", age);
-    render_records(f, a, objects);
+    render_outbox(f, &h);
+    family(f, "sfagent_records", "gauge", "Cached records (not deleted) per sObject.");
+    for (size_t i = 0; i < h.nsobjects; i++) {
+        fputs("sfagent_records{sobject=\"", f);
+        label_value(f, h.sobjects[i].sobject);
+        fprintf(f, "\"} %zu\n", h.sobjects[i].records);
+    }
+    family(f, "sfagent_last_success_timestamp_seconds", "gauge",
+           "Unix time of the end of the last successful sync run on this database, 0 if none.");
+    fprintf(f, "sfagent_last_success_timestamp_seconds %.3f\n", (double)h.last_success_ms / 1000.0);
+    family(f, "sfagent_api_usage_ratio", "gauge",
+           "Org API requests used in the last 24 h over the daily limit, from the last"
+           " Sforce-Limit-Info header a run saw (no sample until one was seen).");
+    if (h.api_used >= 0 && h.api_max > 0)
+        fprintf(f, "sfagent_api_usage_ratio %.6f\n", (double)h.api_used / (double)h.api_max);
+    sfa_health_free(&h);
     return true;
 }
 
 static void render_process(FILE *f, const counters *snap)
 {
     family(f, "sfagent_sync_runs_total", "counter", "Sync runs by this process, by result.");
-    for (int i = 0; i < RUN_RESULTS; i++)
-        fprintf(f, "sfagent_sync_runs_total{result=\"%s\"} %llu\n", run_labels[i],
-                (unsigned long long)snap->runs[i]);
+    for (int i = 1; i < RUN_RESULTS; i++) /* ok, retry, partial, error */
+        fprintf(f, "sfagent_sync_runs_total{result=\"%s\"} %llu\n",
+                sfa_run_result_name((sfa_run_result)i), (unsigned long long)snap->runs[i]);
     family(f, "sfagent_api_requests_total", "counter",
            "HTTP requests sent to Salesforce by this process (token requests included).");
     fprintf(f, "sfagent_api_requests_total %llu\n", (unsigned long long)snap->api_requests);
@@ -225,9 +176,6 @@ static void render_process(FILE *f, const counters *snap)
             (unsigned long long)snap->bytes_sent);
     fprintf(f, "sfagent_bytes_total{direction=\"received\"} %llu\n",
             (unsigned long long)snap->bytes_received);
-    family(f, "sfagent_last_success_timestamp_seconds", "gauge",
-           "Unix time of the end of the last sync run that succeeded, 0 when none has.");
-    fprintf(f, "sfagent_last_success_timestamp_seconds %lld\n", (long long)snap->last_success_s);
 }
 
 /* The whole exposition, or NULL when the database cannot be read. Caller frees. */
@@ -235,18 +183,14 @@ static char *render(metrics *m, size_t *len)
 {
     pthread_mutex_lock(&m->lock);
     counters snap = m->c;
-    char *objects = strdup(m->objects ? m->objects : "");
     pthread_mutex_unlock(&m->lock);
-    if (!objects)
-        abort();
     char *text = NULL;
     FILE *f = open_memstream(&text, len);
     if (!f)
         abort();
-    bool ok = render_db(f, m, objects);
+    bool ok = render_db(f, m);
     render_process(f, &snap);
     fclose(f);
-    free(objects);
     if (!ok) {
         free(text);
         return NULL;
@@ -379,7 +323,7 @@ static bool start_mhd(metrics *m, const char *host, unsigned short port)
 }
 
 bool metrics_start(metrics **out, const char *host, unsigned short port, const char *db_path,
-                   const char *objects, char *err, size_t errlen)
+                   char *err, size_t errlen)
 {
     *out = NULL;
     metrics *m = calloc(1, sizeof *m);
@@ -387,7 +331,6 @@ bool metrics_start(metrics **out, const char *host, unsigned short port, const c
         abort();
     pthread_mutex_init(&m->lock, NULL);
     m->c.last_tick_s = mono_s();
-    metrics_set_objects(m, objects);
     if (!start_mhd(m, host, port)) {
         snprintf(err, errlen,
                  "cannot listen on %s port %u for metrics (in use, or not an"
@@ -408,7 +351,6 @@ void metrics_stop(metrics *m)
         MHD_stop_daemon(m->mhd); /* joins the server thread: the reader is ours again */
     sfa_agent_free(m->reader);
     pthread_mutex_destroy(&m->lock);
-    free(m->objects);
     free(m->db_path);
     free(m);
 }

@@ -18,14 +18,12 @@ bool metrics_parse_listen(const char *spec, char *host, size_t hostlen, unsigned
                           bool *loopback, char *err, size_t errlen);
 
 /* Serve on host:port. The database at db_path is read through the server's own read-only
- * handle, opened and used on the server's thread only. objects: the configured sObjects
- * (comma list) whose cached records are counted. False with err set. */
+ * handle, opened and used on the server's thread only. False with err set. */
 bool metrics_start(metrics **out, const char *host, unsigned short port, const char *db_path,
-                   const char *objects, char *err, size_t errlen);
-/* From the daemon's thread: a run ended; the loop is alive; the objects changed (reload). */
+                   char *err, size_t errlen);
+/* From the daemon's thread: a run ended; the loop is alive. */
 void metrics_note_run(metrics *m, const sfa_sync_report *r, sfa_status st);
 void metrics_note_tick(metrics *m);
-void metrics_set_objects(metrics *m, const char *objects);
 /* Stop serving and free. NULL is a no-op. */
 void metrics_stop(metrics *m);
 

@@ -176,15 +176,6 @@ static int64_t interval_ms(sfa_daemon *d)
     return daemon_schedule_jitter(sync_config_daemon_interval_s(d->cfg), backoff_rng_next(&d->rng));
 }
 
-static void log_run(const sfa_sync_report *r, sfa_status st)
-{
-    log_info("run: %s; %zu sent, %zu done, %zu retried, %zu dead, %zu conflict; %zu pulled;"
-             " %ld API calls; %zu pending%s%s",
-             st == SFA_OK ? "ok" : sfa_strerror(st), r->sent, r->done, r->retried, r->dead,
-             r->conflict, r->pulled, r->api_calls, r->pending_left, r->message[0] ? "; " : "",
-             r->message);
-}
-
 static sfa_status run_once(sfa_daemon *d, sfa_agent *agent)
 {
     status_line(d, "syncing");
@@ -193,8 +184,7 @@ static sfa_status run_once(sfa_daemon *d, sfa_agent *agent)
     o.cancel_ctx = d;
     sfa_sync_report r;
     int64_t started = time_now_ms();
-    sfa_status st = sfa_sync_run(&r, agent, d->cfg, &o);
-    log_run(&r, st);
+    sfa_status st = sfa_sync_run(&r, agent, d->cfg, &o); /* logs its own summary line */
     emit(d, SFA_DAEMON_RUN, NULL, &r, st);
     /* A pause this run set: its first offline backoff may be shorter than the run. */
     sfa_sync_pause p;

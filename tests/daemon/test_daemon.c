@@ -298,6 +298,11 @@ static void test_run_metrics_and_healthz(void **state)
     assert_int_equal(pending, 0);
     assert_int_equal(records, 5);
     assert_non_null(strstr(m, "sfagent_sync_runs_total{result=\"ok\"} "));
+    /* The org's usage from the last Sforce-Limit-Info header: some, within the limit. */
+    p = strstr(m, "\nsfagent_api_usage_ratio ");
+    assert_non_null(p);
+    double ratio = strtod(p + strlen("\nsfagent_api_usage_ratio "), NULL);
+    assert_true(ratio > 0.0 && ratio <= (double)emu_api_usage(f->e) / 100000.0);
     assert_null(strstr(m, "sfagent_last_success_timestamp_seconds 0\n"));
     free(m);
     char *h = NULL;
