@@ -32,9 +32,9 @@
 #include <sfagent/health.h>
 #include <sfagent/outbox.h>
 
-/* /healthz fails when the daemon's loop has not ticked for this long (it ticks every
- * 500 ms, and a sync run ticks it only between runs: a run may take a while). */
-#define METRICS_STALE_LOOP_S 120
+/* /healthz fails when the daemon has not ticked for this long. It ticks about twice a
+ * second, during runs too; only a probe (at most 5 s) or a local database call holds it. */
+#define METRICS_STALE_LOOP_S 60
 
 /* sfagent_sync_runs_total{result=...}: indexed by sfa_run_result (sfagent/health.h), the
  * classification `sfagent status` uses; SFA_RUN_NONE is never counted. */

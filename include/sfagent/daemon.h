@@ -25,7 +25,7 @@ typedef struct sfa_daemon sfa_daemon;
 typedef enum sfa_daemon_event_kind {
     SFA_DAEMON_READY = 0,         /**< the loop has started */
     SFA_DAEMON_STATUS = 1,        /**< text: what it does now ("idle: next sync in 300 s") */
-    SFA_DAEMON_TICK = 2,          /**< the loop is alive (at least every 500 ms) */
+    SFA_DAEMON_TICK = 2,          /**< alive: every ~250-500 ms, also during a run */
     SFA_DAEMON_RUN = 3,           /**< a sync run ended: report and status are set */
     SFA_DAEMON_RELOADING = 4,     /**< reloading the configuration */
     SFA_DAEMON_RELOADED = 5,      /**< the new configuration is in use */

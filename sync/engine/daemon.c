@@ -55,6 +55,7 @@ struct sfa_daemon {
     bool offline;         /* probe before running */
     int64_t data_version; /* last seen PRAGMA data_version */
     bool stopping_told;   /* SFA_DAEMON_STOPPING emitted */
+    int64_t ticked_at;    /* monotonic ms of the last SFA_DAEMON_TICK */
 };
 
 static int64_t mono_ms(void)
@@ -152,6 +153,18 @@ static void reload_config(sfa_daemon *d)
     d->next_at = mono_ms(); /* a new login URL or objects: try them now */
 }
 
+/* The loop is alive: at most every DAEMON_TICK_MS / 2, from the loop and from inside a
+ * run (cancel_requested() is asked between batches and about once a second during a
+ * transfer), so a long run does not look like a hung process to a watchdog. */
+static void tick(sfa_daemon *d)
+{
+    int64_t now = mono_ms();
+    if (now - d->ticked_at < DAEMON_TICK_MS / 2)
+        return;
+    d->ticked_at = now;
+    emit(d, SFA_DAEMON_TICK, NULL, NULL, SFA_OK);
+}
+
 /* From the loop's thread only (never from a signal handler, I5). */
 static void tell_stopping(sfa_daemon *d)
 {
@@ -165,6 +178,7 @@ static void tell_stopping(sfa_daemon *d)
 static bool cancel_requested(void *vd)
 {
     sfa_daemon *d = vd;
+    tick(d);
     if (!atomic_load(&d->stop))
         return false;
     tell_stopping(d); /* a run is in progress: say so now, not after it */
@@ -261,7 +275,7 @@ static void sleep_until(int64_t at)
 
 static sfa_status loop_step(sfa_daemon *d, sfa_agent *agent)
 {
-    emit(d, SFA_DAEMON_TICK, NULL, NULL, SFA_OK);
+    tick(d);
     if (atomic_exchange(&d->reload, 0))
         reload_config(d);
     sfa_status st = watch_writes(d, agent);

@@ -35,13 +35,13 @@ static long holder_pid(int fd)
     return end != buf && pid > 0 ? pid : 0;
 }
 
+/* Only a second daemon's refusal message reads the pid: failing to write it is ignored. */
 static void note_pid(int fd)
 {
     char buf[32];
     int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
-    if (ftruncate(fd, 0) == 0 && pwrite(fd, buf, (size_t)n, 0) == n)
-        return;
-    /* Only the refusal message of a second daemon reads it: not worth failing for. */
+    if (ftruncate(fd, 0) == 0)
+        (void)!pwrite(fd, buf, (size_t)n, 0);
 }
 
 sfa_status daemon_lock_take(int *fd, const char *db_path, char *err, size_t errlen)

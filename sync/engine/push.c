@@ -83,6 +83,8 @@ static void pause_run(push_ctx *ctx, int64_t delay_ms, sfa_pause_source source, 
  * that connects proves nothing and the pause is waited out (pause.c I4). */
 static void offline_backoff(push_ctx *ctx, bool connected, const char *why)
 {
+    if (ctx->cancelled_at_ms)
+        return; /* a request abandoned on a stop says nothing about the link (cancel.c) */
     int64_t until = 0;
     int failures = 0;
     sfa_status st = store_pause_get(ctx->agent, &until, NULL, &failures);
