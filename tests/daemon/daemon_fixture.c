@@ -117,15 +117,12 @@ void dfix_link_up(dfix *f)
     start_emu(f);
 }
 
-void dfix_daemon_start(dfix *f, ...)
+static void start_v(dfix *f, const char *const *env, va_list ap)
 {
     const char *args[16] = {getenv("SFAGENT_BIN"), "run"};
     size_t n = 2;
-    va_list ap;
-    va_start(ap, f);
     for (const char *a; (a = va_arg(ap, const char *)) != NULL && n < 15;)
         args[n++] = a;
-    va_end(ap);
     args[n] = NULL;
     assert_non_null(args[0]);
     pid_t pid = fork();
@@ -139,10 +136,28 @@ void dfix_daemon_start(dfix *f, ...)
         dup2(err, 2);
         setenv("SFAGENT_DB", f->db, 1);
         setenv("SFAGENT_CONFIG", f->ini, 1);
+        for (size_t i = 0; env && env[i]; i++)
+            putenv((char *)env[i]);
         execv(args[0], (char *const *)args);
         _exit(127);
     }
     f->daemon = pid;
+}
+
+void dfix_daemon_start(dfix *f, ...)
+{
+    va_list ap;
+    va_start(ap, f);
+    start_v(f, NULL, ap);
+    va_end(ap);
+}
+
+void dfix_daemon_start_env(dfix *f, const char *const *env, ...)
+{
+    va_list ap;
+    va_start(ap, env);
+    start_v(f, env, ap);
+    va_end(ap);
 }
 
 int dfix_daemon_signal_wait(dfix *f, int sig, int max_ms, int64_t *elapsed_ms)

@@ -34,6 +34,8 @@ void dfix_link_up(dfix *f);
 
 /* Start `sfagent run ARGS...` (NULL-terminated) with SFAGENT_DB/SFAGENT_CONFIG set. */
 void dfix_daemon_start(dfix *f, ...);
+/* The same with extra "NAME=VALUE" variables (env NULL-terminated) in its environment. */
+void dfix_daemon_start_env(dfix *f, const char *const *env, ...);
 /* Send sig and wait at most max_ms for the exit: its status (128+signal when killed) and
  * *elapsed_ms. Fails the test if it does not exit. */
 int dfix_daemon_signal_wait(dfix *f, int sig, int max_ms, int64_t *elapsed_ms);

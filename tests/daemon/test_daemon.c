@@ -14,6 +14,10 @@
 
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -328,6 +332,80 @@ static void test_run_refuses_remote_metrics_without_flag(void **state)
     run_result_free(&r);
 }
 
+/* Everything waiting on the notification socket, appended to all. The manager must read as
+ * it goes: a full datagram queue blocks the sender (sd_notify), as under systemd. */
+static void drain_notify(int s, char *all, size_t cap, size_t *used)
+{
+    char buf[1024];
+    ssize_t n;
+    while ((n = recv(s, buf, sizeof buf - 1, MSG_DONTWAIT)) > 0) {
+        buf[n] = '\0';
+        if (*used + (size_t)n + 2 < cap)
+            *used += (size_t)snprintf(all + *used, cap - *used, "%s\n", buf);
+    }
+}
+
+/* Wait ms while reading the socket. */
+static void listen_notify(int s, char *all, size_t cap, size_t *used, int ms)
+{
+    for (int64_t t0 = dfix_now_ms(); dfix_now_ms() - t0 < ms; usleep(20 * 1000))
+        drain_notify(s, all, cap, used);
+}
+
+/* systemd's notification protocol (sd_notify(3)) seen from the service manager's side: a
+ * datagram socket named by NOTIFY_SOCKET. Built without libsystemd, nothing is sent. */
+static void test_run_notifies_systemd(void **state)
+{
+    dfix *f = *state;
+    char sock_path[128];
+    snprintf(sock_path, sizeof sock_path, "%s/notify", f->dir);
+    int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+    assert_true(s >= 0);
+    struct sockaddr_un a = {0};
+    a.sun_family = AF_UNIX;
+    assert_true(strlen(sock_path) < sizeof a.sun_path);
+    memcpy(a.sun_path, sock_path, strlen(sock_path) + 1);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    char notify_env[160];
+    snprintf(notify_env, sizeof notify_env, "NOTIFY_SOCKET=%s", sock_path);
+    const char *env[] = {notify_env, "WATCHDOG_USEC=400000", NULL}; /* ping every 0.2 s */
+    static char all[65536];
+    size_t used = 0;
+    all[0] = '\0';
+    dfix_daemon_start_env(f, env, (const char *)NULL);
+    int64_t t0 = dfix_now_ms();
+    while (!first_run_done(f, NULL) && dfix_now_ms() - t0 < HANG_MS)
+        listen_notify(s, all, sizeof all, &used, 100);
+    listen_notify(s, all, sizeof all, &used, 1000);
+    kill(f->daemon, SIGHUP);
+    listen_notify(s, all, sizeof all, &used, 1000);
+    kill(f->daemon, SIGTERM);
+    int status = -1;
+    for (t0 = dfix_now_ms(); dfix_now_ms() - t0 < 15000;) {
+        listen_notify(s, all, sizeof all, &used, 50);
+        if (waitpid(f->daemon, &status, WNOHANG) == f->daemon)
+            break;
+    }
+    drain_notify(s, all, sizeof all, &used);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    f->daemon = 0;
+    close(s);
+#ifdef SFA_HAVE_LIBSYSTEMD
+    const char *ready = strstr(all, "READY=1");
+    assert_non_null(ready);
+    assert_non_null(strstr(all, "STATUS="));
+    assert_non_null(strstr(all, "WATCHDOG=1"));
+    const char *reloading = strstr(all, "RELOADING=1");
+    assert_non_null(reloading);
+    assert_non_null(strstr(reloading, "READY=1")); /* ready again after the reload */
+    const char *stopping = strstr(all, "STOPPING=1");
+    assert_non_null(stopping);
+    assert_true(ready < reloading && reloading < stopping);
+#else
+    assert_string_equal(all, "");
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +423,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_metrics_and_healthz, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_refuses_remote_metrics_without_flag, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_run_notifies_systemd, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
