@@ -295,6 +295,10 @@ static void test_check_critical_on_dead_and_conflict(void **state)
     assert_int_equal(CHECK(f, "CRITICAL", "1 dead op(s)", ), 2);
     db_exec(f, "UPDATE outbox SET state = 'conflict'");
     assert_int_equal(CHECK(f, "CRITICAL", "1 op(s) in conflict", ), 2);
+    /* A database flagged as damaged (store/corrupt.c) refuses writes: critical too. */
+    db_exec(f, "UPDATE outbox SET state = 'pending';"
+               " INSERT INTO meta (key, value) VALUES ('corrupt', 'test damage')");
+    assert_int_equal(CHECK(f, "CRITICAL", "database damaged: ", ), 2);
 }
 
 static void test_check_critical_without_success_for_a_day(void **state)

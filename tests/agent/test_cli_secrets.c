@@ -286,7 +286,16 @@ static void test_no_command_leaks_a_secret(void **state)
     assert_true(emu_fault_add(f->e, &expire) > 0);
     assert_int_equal(CMD(f, "sync", "--config", pw), 0);
 
-    /* Local reads. */
+    /* Local commands: imports, the outbox, conflicts, completion, reads. */
+    char jsonl[160];
+    write_file(f, "cases.jsonl", "{\"Subject\":\"imported\"}\n", jsonl);
+    assert_int_equal(CMD(f, "import", "Case", jsonl), 0);
+    assert_int_equal(CMD(f, "sync", "--config", refresh), 0);
+    assert_int_equal(CMD(f, "outbox", "show", "1"), 0);
+    assert_int_equal(CMD(f, "outbox", "prune", "--older-than", "0"), 0);
+    assert_int_equal(CMD(f, "conflicts"), 0);
+    assert_int_equal(CMD(f, "completion", "bash"), 0);
+    assert_int_equal(CMD(f, "complete", "--", "case", "create", "--set", "Sta"), 0);
     assert_int_equal(CMD(f, "status"), 0);
     assert_int_equal(CMD(f, "--json", "status"), 0);
     assert_true(CMD(f, "status", "--check") <= 2);

@@ -6,12 +6,15 @@
 # Requires.private / Libs.private) and, against the installed emulator, creates a Case
 # offline, syncs it and prints its CaseNumber.
 #
-# usage: install_test.sh BUILD_DIR SOURCE_DIR "EXTRA_CFLAGS"
-# (EXTRA_CFLAGS: the sanitizer flags of an ASan build, which its library needs.)
+# usage: install_test.sh BUILD_DIR SOURCE_DIR "EXTRA_CFLAGS" [CMAKE] [CC]
+# (EXTRA_CFLAGS: the sanitizer flags of an ASan build, which its library needs; CMAKE and
+# CC: the build's own cmake and C compiler, default the ones on PATH.)
 set -eu
 build=$1
 src=$2
 extra=${3:-}
+cmake=${4:-cmake}
+cc=${5:-cc}
 tmp=$(mktemp -d /tmp/sfa-install-XXXXXX)
 emu_pid=
 cleanup() {
@@ -22,7 +25,7 @@ trap cleanup EXIT
 fail() { echo "install_test: $*" >&2; exit 1; }
 
 prefix=$tmp/prefix
-cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" || { cat "$tmp/install.log"; fail "cmake --install failed"; }
+"$cmake" --install "$build" --prefix "$prefix" >"$tmp/install.log" || { cat "$tmp/install.log"; fail "cmake --install failed"; }
 
 # --- the tree ---
 pc=$(find "$prefix" -name sfagent.pc)
@@ -77,10 +80,10 @@ requires=$(pkg-config --print-requires-private sfagent | awk '{print $1}')
 # shellcheck disable=SC2086
 static_libs="-L$libdir -Wl,-Bstatic -lsfagent -Wl,-Bdynamic $(pkg-config --libs $requires) $(sed -n 's/^Libs.private: //p' "$pc")"
 # shellcheck disable=SC2086 # word splitting of the flags is the point
-cc -std=c11 -Wall -Wextra -Werror $extra -o "$tmp/embed" "$src/examples/embed.c" $cflags $libs ||
+"$cc" -std=c11 -Wall -Wextra -Werror $extra -o "$tmp/embed" "$src/examples/embed.c" $cflags $libs ||
     fail "embed.c does not build with pkg-config --cflags --libs sfagent"
 # shellcheck disable=SC2086
-cc -std=c11 -Wall -Wextra -Werror $extra -o "$tmp/embed-static" "$src/examples/embed.c" $cflags $static_libs ||
+"$cc" -std=c11 -Wall -Wextra -Werror $extra -o "$tmp/embed-static" "$src/examples/embed.c" $cflags $static_libs ||
     fail "embed.c does not link statically with pkg-config --static --libs sfagent"
 if command -v ldd >/dev/null; then
     LD_LIBRARY_PATH=$libdir ldd "$tmp/embed" | grep -q "$libdir/libsfagent.so" ||
@@ -89,7 +92,8 @@ if command -v ldd >/dev/null; then
 fi
 
 # --- run it against the installed emulator ---
-"$prefix/bin/sfagent-emulator" --port 0 >"$tmp/emu.out" 2>&1 &
+: >"$tmp/emu.out" # exists before the background child opens it (sed reads it at once)
+"$prefix/bin/sfagent-emulator" --port 0 >>"$tmp/emu.out" 2>&1 &
 emu_pid=$!
 url=
 tries=0
