@@ -73,11 +73,13 @@ struct sf_client {
     long api_used, api_max, requests;
     uint64_t bytes_sent, bytes_received; /* I12 */
     char *errmsg;
-    bool fresh_next;              /* next transfer must not reuse a connection (I6) */
-    int query_batch;              /* Sforce-Query-Options batchSize on GETs, 0: none (pull) */
-    char if_modified_since[64];   /* "If-Modified-Since: <date>" for the request being sent,
-                                     or "" (sf_client_get_if_modified) */
-    bool (*should_abort)(void *); /* sf_client_set_abort(): a daemon stopping */
+    bool fresh_next;            /* next transfer must not reuse a connection (I6) */
+    int query_batch;            /* Sforce-Query-Options batchSize on GETs, 0: none (pull) */
+    char if_modified_since[64]; /* "If-Modified-Since: <date>" for the request being sent,
+                                   or "" (sf_client_get_if_modified) */
+
+    /* sf_client_set_abort(): a daemon stopping */
+    bool (*should_abort)(void *);
     void *abort_ctx;
 };
 
