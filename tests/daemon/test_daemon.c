@@ -14,6 +14,8 @@
 
 #include <signal.h>
 #include <sqlite3.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -330,6 +332,25 @@ static void test_run_refuses_remote_metrics_without_flag(void **state)
                    "127.0.0.1:99999", (const char *)NULL);
     run_expect(&r, 64, NULL, "port");
     run_result_free(&r);
+    /* A port already taken: exit 69 naming it, and the daemon lock is released again. */
+    unsigned short taken = dfix_free_port();
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(taken);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(s, 1), 0);
+    char listen_at[32];
+    snprintf(listen_at, sizeof listen_at, "127.0.0.1:%u", (unsigned)taken);
+    run_sfagent_db(&r, f->dir, f->db, "run", "--config", f->ini, "--metrics-listen", listen_at,
+                   (const char *)NULL);
+    run_expect(&r, 69, NULL, "cannot listen on 127.0.0.1 port");
+    run_result_free(&r);
+    close(s);
+    dfix_daemon_start(f, (const char *)NULL);
+    assert_true(dfix_wait(first_run_done, f, NULL, HANG_MS) >= 0);
+    stop_daemon_ok(f);
 }
 
 /* Everything waiting on the notification socket, appended to all. The manager must read as
