@@ -35,6 +35,8 @@ const cli_command *cli_command_table(size_t *count);
 /* agent/cmd_sync.c and agent/cmd_login.c (talk to Salesforce). */
 int cmd_sync(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
+/* agent/cmd_run.c: the long-running sync process. */
+int cmd_run(int argc, char **argv);
 int cmd_login(int argc, char **argv);
 int cmd_outbox_retry(int argc, char **argv);
 int cmd_outbox_discard(int argc, char **argv);

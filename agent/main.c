@@ -74,6 +74,14 @@ static const command commands[] = {
      "max_run_seconds); what is left goes with the next run (exit 75).\n"
      "Exit codes: 0 all done, 65 some ops dead or in conflict, 75 try again later\n"
      "(offline, backoff, API limit, another sync running), 77 login refused, 78 config.\n"},
+    {"run", cmd_run, "keep syncing: soon after local writes, on an interval, when back online",
+     "usage: sfagent run [--config FILE] [--metrics-listen [HOST:]PORT] [--metrics-allow-remote]\n"
+     "Syncs a few seconds ([daemon] write_delay) after local writes (also by other\n"
+     "processes), every [daemon] interval otherwise, and while Salesforce is unreachable\n"
+     "only probes it (a connection, no API call) every 1-5 s. SIGTERM/SIGINT: stop (exit 0);\n"
+     "SIGHUP: reload the configuration. One per database (a second exits 75).\n"
+     "--metrics-listen: Prometheus metrics on http://HOST:PORT/metrics and /healthz\n"
+     "(HOST defaults to 127.0.0.1; another address needs --metrics-allow-remote).\n"},
     {"login", cmd_login, "check the Salesforce credentials of a configuration",
      "usage: sfagent login [--config FILE]\n"},
     {"doctor", cmd_doctor, "check configuration, login and each object's idempotency field",

@@ -95,6 +95,14 @@ int cmd_describe(int argc, char **argv)
     return cli_run_remote();
 }
 
+/* run is sync on a schedule, with the metrics endpoint (libmicrohttpd) and systemd
+ * notifications; exec keeps the pid, so a Type=notify unit sees the helper as the service. */
+int cmd_run(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return cli_run_remote();
+}
+
 /* index reads the configuration (agent/cli_config.c). */
 int cmd_index(int argc, char **argv)
 {

@@ -17,6 +17,7 @@
 #include <sfagent/login.h>
 #include <sfagent/sync.h>
 #include <sfagent/describe.h>
+#include <sfagent/daemon.h>
 #include <sfagent/health.h>
 
 #endif

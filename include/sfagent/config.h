@@ -6,7 +6,8 @@
  * auth (password | refresh_token | client_credentials | jwt), client_id, client_secret,
  * username, password, security_token, refresh_token, private_key_file, ca_bundle,
  * timeout, allowed_instance_hosts, max_response_bytes; [sync] objects, idempotency_field,
- * conflict_policy, backoff_base, backoff_cap, api_limit_share. Each secret may be given as
+ * conflict_policy, backoff_base, backoff_cap, api_limit_share; [daemon] interval,
+ * write_delay (`sfagent run`). Each secret may be given as
  * <key>_file instead (refused when readable by group or others).
  */
 #ifndef SFAGENT_CONFIG_H

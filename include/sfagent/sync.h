@@ -36,12 +36,22 @@ typedef struct sfa_sync_options {
     int max_run_seconds; /**< start no new batch after this many seconds, and skip the pull
                               (0: [sync] max_run_seconds; the run stops between batches,
                               never inside one) */
+    /* version 4: */
+    /** Asked between batches and while a request is in flight (from the run's thread);
+     *  once it returns true the run starts no new batch, skips the pull and, if a request
+     *  is still in flight SFA_SYNC_CANCEL_GRACE_MS later, abandons it (its ops stay
+     *  inflight: the claim protocol resolves them by key in the next run). NULL: never. */
+    bool (*cancel)(void *ctx);
+    void *cancel_ctx;
 } sfa_sync_options;
 
-#define SFA_SYNC_OPTIONS_VERSION 3
+/** How long a cancelled run lets the request in flight finish before abandoning it. */
+#define SFA_SYNC_CANCEL_GRACE_MS 4000
+
+#define SFA_SYNC_OPTIONS_VERSION 4
 #define SFA_SYNC_OPTIONS_INIT                                                                      \
     {                                                                                              \
-        SFA_SYNC_OPTIONS_VERSION, false, false, 0, 0, NULL, NULL, false, 0, 0                      \
+        SFA_SYNC_OPTIONS_VERSION, false, false, 0, 0, NULL, NULL, false, 0, 0, NULL, NULL          \
     }
 
 /** What one run did. */
@@ -99,7 +109,9 @@ typedef enum sfa_pause_source {
                                     sync.backoff_cap) */
 } sfa_pause_source;
 
-/** The run-level pause: until it ends, scheduled runs exit at once (SFA_ERETRY). */
+/** The run-level pause: until it ends, scheduled runs exit at once (SFA_ERETRY), except an
+ *  offline pause, which a run ends early when a connection to Salesforce succeeds (a free
+ *  TCP + TLS probe, no API call: docs/sync-protocol.md#reachability-probe). */
 typedef struct sfa_sync_pause {
     sfa_pause_source source;
     int64_t until_ms; /**< end of the pause, ms since the epoch; 0 when not paused */

@@ -10,7 +10,7 @@
  *   I2. Every slot has an origin ("file:line" or the environment variable's name), so
  *       an error names where the bad value came from.
  *   I3. A typo (unknown section or key, in the file or in the SFAGENT_SALESFORCE_ /
- *       SFAGENT_SYNC_ environment) is an error, never silently ignored.
+ *       SFAGENT_SYNC_ / SFAGENT_DAEMON_ environment) is an error, never silently ignored.
  *   I4. Secret files, the JWT key and a configuration file holding a secret inline must
  *       not be readable by group or others.
  *   I5. The CA bundle must be a regular file that others cannot write.
@@ -59,6 +59,8 @@ enum cfg_key {
     K_DESCRIBE_MAX_AGE,
     K_COMPRESS_MIN_BYTES,
     K_MAX_RUN_SECONDS,
+    K_DAEMON_INTERVAL,
+    K_DAEMON_WRITE_DELAY,
     K_COUNT
 };
 
@@ -106,6 +108,12 @@ static const struct key_def {
     [K_COMPRESS_MIN_BYTES] = {"sync", "compress_min_bytes", "1024", false},
     /* A run stops starting new batches after this many seconds (0: no limit). */
     [K_MAX_RUN_SECONDS] = {"sync", "max_run_seconds", "0", false},
+    /* `sfagent run`: a sync at least this often even when nothing is written locally, so
+     * Salesforce's changes reach the cache (seconds; jittered by the daemon). */
+    [K_DAEMON_INTERVAL] = {"daemon", "interval", "300", false},
+    /* `sfagent run`: seconds to wait after a local write before syncing, so a burst of
+     * writes goes out in one run. */
+    [K_DAEMON_WRITE_DELAY] = {"daemon", "write_delay", "2", false},
 };
 
 static const char *const auth_names[] = {"password", "refresh_token", "client_credentials", "jwt",
@@ -127,6 +135,7 @@ struct sfa_config {
     double api_limit_share;
     int describe_max_age_s;
     int compress_min_bytes, max_run_s;
+    int daemon_interval_s, daemon_write_delay_s;
     char **objects;
     size_t nobjects;
     char **allowed_hosts;
@@ -283,7 +292,8 @@ const char *sfa_config_index_field(const sfa_config *cfg, size_t i)
 
 static bool section_known(const char *section)
 {
-    return strcmp(section, "salesforce") == 0 || strcmp(section, "sync") == 0;
+    return strcmp(section, "salesforce") == 0 || strcmp(section, "sync") == 0 ||
+           strcmp(section, "daemon") == 0;
 }
 
 static int on_ini_value(void *user, const char *section, const char *name, const char *value)
@@ -417,7 +427,8 @@ static sfa_status apply_env_key(sfa_config *cfg, int k, char **errmsg)
 
 extern char **environ;
 
-/* I3: an SFAGENT_SALESFORCE_* or SFAGENT_SYNC_* variable that names no key is a typo. */
+/* I3: an SFAGENT_SALESFORCE_* or SFAGENT_SYNC_* or SFAGENT_DAEMON_* variable that names no key is a
+ * typo. */
 static sfa_status check_env_typos(char **errmsg)
 {
     for (char **e = environ; e && *e; e++) {
@@ -429,6 +440,9 @@ static sfa_status check_env_typos(char **errmsg)
         } else if (strncmp(v, "SFAGENT_SYNC_", 13) == 0) {
             rest = v + 13;
             section = "sync";
+        } else if (strncmp(v, "SFAGENT_DAEMON_", 15) == 0) {
+            rest = v + 15;
+            section = "daemon";
         } else {
             continue;
         }
@@ -730,6 +744,12 @@ static sfa_status validate_sync(sfa_config *cfg, char **errmsg)
     if (!parse_int(raw(cfg, K_MAX_RUN_SECONDS), 0, 7 * 86400, &cfg->max_run_s))
         return fail(cfg, K_MAX_RUN_SECONDS,
                     "must be a whole number of seconds from 0 (no limit) to 604800", errmsg);
+    if (!parse_int(raw(cfg, K_DAEMON_INTERVAL), 10, 86400, &cfg->daemon_interval_s))
+        return fail(cfg, K_DAEMON_INTERVAL, "must be a whole number of seconds from 10 to 86400",
+                    errmsg);
+    if (!parse_int(raw(cfg, K_DAEMON_WRITE_DELAY), 0, 600, &cfg->daemon_write_delay_s))
+        return fail(cfg, K_DAEMON_WRITE_DELAY, "must be a whole number of seconds from 0 to 600",
+                    errmsg);
     return SFA_OK;
 }
 
@@ -959,6 +979,16 @@ int sync_config_compress_min_bytes(const sfa_config *cfg)
 int sync_config_max_run_s(const sfa_config *cfg)
 {
     return cfg->max_run_s;
+}
+
+int sync_config_daemon_interval_s(const sfa_config *cfg)
+{
+    return cfg->daemon_interval_s;
+}
+
+int sync_config_daemon_write_delay_s(const sfa_config *cfg)
+{
+    return cfg->daemon_write_delay_s;
 }
 
 double sync_config_api_limit_share(const sfa_config *cfg)

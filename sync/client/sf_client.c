@@ -77,6 +77,10 @@ struct sf_client {
     int query_batch;            /* Sforce-Query-Options batchSize on GETs, 0: none (pull) */
     char if_modified_since[64]; /* "If-Modified-Since: <date>" for the request being sent,
                                    or "" (sf_client_get_if_modified) */
+
+    /* sf_client_set_abort(): a daemon stopping */
+    bool (*should_abort)(void *);
+    void *abort_ctx;
 };
 
 /* Per-transfer state filled by the curl callbacks. */
@@ -175,6 +179,14 @@ static void xfer_free(struct xfer *x)
     free(x->retry_after);
 }
 
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    const sf_client *c = ud;
+    return c->should_abort(c->abort_ctx) ? 1 : 0; /* 1: CURLE_ABORTED_BY_CALLBACK */
+}
+
 static void set_transfer_options(sf_client *c, const char *method, const char *url,
                                  struct curl_slist *hdrs, const char *body, size_t len,
                                  struct xfer *x)
@@ -210,6 +222,11 @@ static void set_transfer_options(sf_client *c, const char *method, const char *u
     curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+    if (c->should_abort) {
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
     if (strcmp(method, "GET") == 0) {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(method, "HEAD") == 0) {
@@ -712,6 +729,12 @@ sfa_status sf_client_get_if_modified(sf_client *c, const char *path, int64_t sin
 void sf_client_set_query_batch(sf_client *c, int batch_size)
 {
     c->query_batch = batch_size;
+}
+
+void sf_client_set_abort(sf_client *c, bool (*should_abort)(void *ctx), void *ctx)
+{
+    c->should_abort = should_abort;
+    c->abort_ctx = ctx;
 }
 
 long sf_client_api_used(const sf_client *c)

@@ -71,6 +71,11 @@ void sf_client_set_query_batch(sf_client *c, int batch_size);
 sfa_status sf_client_get_if_modified(sf_client *c, const char *path, int64_t since_ms,
                                      sf_response *resp);
 
+/* Abandon transfers (the request in flight, and any later one) while should_abort(ctx)
+ * returns true: asked about once a second during a transfer. An abandoned request's
+ * outcome is SF_UNKNOWN once anything was sent. NULL: never. */
+void sf_client_set_abort(sf_client *c, bool (*should_abort)(void *ctx), void *ctx);
+
 /* From the last Sforce-Limit-Info header: api-usage=used/max. -1 when not seen yet. */
 long sf_client_api_used(const sf_client *c);
 long sf_client_api_max(const sf_client *c);

@@ -79,8 +79,12 @@ static void pause_run(push_ctx *ctx, int64_t delay_ms, sfa_pause_source source, 
         push_stop(ctx, st, "could not record the pause: %s", sfa_agent_errmsg(ctx->agent));
 }
 
-static void offline_backoff(push_ctx *ctx, const char *why)
+/* connected: something answered (a token endpoint's 503, a captive portal), so a probe
+ * that connects proves nothing and the pause is waited out (pause.c I4). */
+static void offline_backoff(push_ctx *ctx, bool connected, const char *why)
 {
+    if (ctx->cancelled_at_ms)
+        return; /* a request abandoned on a stop says nothing about the link (cancel.c) */
     int64_t until = 0;
     int failures = 0;
     sfa_status st = store_pause_get(ctx->agent, &until, NULL, &failures);
@@ -88,7 +92,7 @@ static void offline_backoff(push_ctx *ctx, const char *why)
         push_stop(ctx, st, "could not read the pause: %s", sfa_agent_errmsg(ctx->agent));
     int64_t delay =
         backoff_delay_ms(&ctx->rng, failures, ctx->backoff_base_ms, ctx->backoff_cap_ms);
-    pause_run(ctx, delay, SFA_PAUSE_OFFLINE, why);
+    pause_run(ctx, delay, connected ? PUSH_PAUSE_UNAVAILABLE : SFA_PAUSE_OFFLINE, why);
 }
 
 bool push_limit_ok(push_ctx *ctx)
@@ -111,6 +115,7 @@ sfa_status push_request(push_ctx *ctx, const char *method, const char *path, con
     resp->outcome = SF_NOT_SENT;
     if (!push_limit_ok(ctx)) /* I3 */
         return SFA_ELIMIT;
+    long before = sf_client_requests_made(ctx->client);
     sfa_status rc = sf_client_request(ctx->client, method, path, body, resp);
     if (rc == SFA_OK && resp->outcome == SF_ANSWERED)
         ctx->answered = true;
@@ -121,7 +126,8 @@ sfa_status push_request(push_ctx *ctx, const char *method, const char *path, con
          * callers leave the batch undecided, which send_batch() releases. */
         resp->outcome = SF_NOT_SENT;
         if (rc == SFA_ENETWORK) {
-            offline_backoff(ctx, sf_client_errmsg(ctx->client));
+            bool answered = sf_client_requests_made(ctx->client) > before; /* a 503 login */
+            offline_backoff(ctx, answered, sf_client_errmsg(ctx->client));
             push_stop(ctx, SFA_ERETRY, "Salesforce not reachable (offline): %s",
                       sf_client_errmsg(ctx->client));
         } else {
@@ -227,7 +233,7 @@ void push_apply_response_class(push_ctx *ctx, store_op *ops, size_t n, push_resp
     case PUSH_RESP_OK:
         return;
     case PUSH_RESP_NOT_SENT:
-        offline_backoff(ctx, msg);
+        offline_backoff(ctx, false, msg);
         push_stop(ctx, SFA_ERETRY, "Salesforce not reachable (offline): %s", msg);
         break;
     case PUSH_RESP_FOREIGN: {
@@ -239,7 +245,7 @@ void push_apply_response_class(push_ctx *ctx, store_op *ops, size_t n, push_resp
                               resp->status, resp->error_code ? ", " : "",
                               resp->error_code ? resp->error_code : "");
         ctx->report->request_failures++;
-        offline_backoff(ctx, why);
+        offline_backoff(ctx, true, why);
         push_stop(ctx, SFA_ERETRY, "%s", why);
         free(why);
         break;
@@ -573,10 +579,11 @@ static void send_batch(push_ctx *ctx, store_op *ops, size_t n)
     progress(ctx);
 }
 
-/* I5: true (once noted in the report) when the run's time is up. */
+/* I5: true (once noted in the report) when the run's time is up, or its caller asked it to
+ * stop (cancel.c): both end the run between batches. */
 static bool out_of_time(push_ctx *ctx)
 {
-    if (ctx->report->time_limited)
+    if (ctx->report->time_limited || push_cancelled(ctx))
         return true;
     if (ctx->deadline_ms <= 0 || time_now_ms() < ctx->deadline_ms)
         return false;
@@ -694,7 +701,7 @@ static void run_locked(push_ctx *ctx)
                  when);
         until = 0;
     }
-    if (until > now && !ctx->opts->ignore_pause && !idle) {
+    if (until > now && !ctx->opts->ignore_pause && !idle && push_pause_holds(ctx, reason)) {
         char when[32];
         time_format_sf(until, when);
         push_stop(ctx, SFA_ERETRY, "backing off until %s (%s)", when, reason ? reason : "");
@@ -708,6 +715,7 @@ static void run_locked(push_ctx *ctx)
         free(err);
         return;
     }
+    push_watch_cancel(ctx);
     size_t moved = 0;
     st = store_outbox_due_beyond(ctx->agent, now, push_backoff_horizon_ms(ctx), &moved);
     if (st != SFA_OK) {
@@ -788,6 +796,7 @@ static void run_pull(push_ctx *ctx)
         free(err);
         return;
     }
+    push_watch_cancel(ctx);
     /* Describe at most once per [sync] describe_max_age: pull's default field list and the
      * offline validator read it; a failure only warns, the cached one stays usable. */
     if (sync_describe_refresh_stale(ctx->agent, ctx->client, ctx->cfg) != SFA_OK)

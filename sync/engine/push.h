@@ -82,9 +82,16 @@ typedef struct push_ctx {
     size_t nlost;
     /* I5: no batch starts at or after this time (ms since the epoch; 0: no limit). */
     int64_t deadline_ms;
+    /* When opts->cancel first answered true (ms since the epoch; 0: not cancelled). */
+    int64_t cancelled_at_ms;
 } push_ctx;
 
 /* ---- pause.c: the run-level pause and its caps ---- */
+
+/* An offline pause after something answered instead of Salesforce (a token endpoint's
+ * 5xx or HTML, a captive portal): reported as SFA_PAUSE_OFFLINE, but stored under its own
+ * word, because a probe that connects cannot tell that it is over (pause.c I4). */
+#define PUSH_PAUSE_UNAVAILABLE ((sfa_pause_source)100)
 
 /* The word a pause's reason starts with for source (sfa_sync_pause_get reads it back). */
 const char *push_pause_token(sfa_pause_source source);
@@ -94,6 +101,27 @@ int64_t push_retry_after_ms(const push_ctx *ctx, const sf_response *resp);
 int64_t push_pause_cap_ms(const push_ctx *ctx);
 /* The furthest ahead a run ever schedules an op (max of backoff_cap and settle_time). */
 int64_t push_backoff_horizon_ms(const push_ctx *ctx);
+
+/* The run-level pause into *out if one was set to end at or after since_ms, even if it has
+ * ended by now (a short offline backoff can be over before the caller looks): what the
+ * run that started at since_ms ran into. SFA_PAUSE_NONE otherwise. */
+sfa_status push_pause_set_since(sfa_sync_pause *out, sfa_agent *agent, int64_t since_ms);
+/* Would a probe that connects end the pause *p describes (read by push_pause_set_since)?
+ * True only for an offline pause left by a failure to connect. */
+bool push_pause_probe_ends(const sfa_sync_pause *p);
+/* The source a stored reason "<token>: <text>" names (pause.c I2), *text after the prefix;
+ * PUSH_PAUSE_UNAVAILABLE is kept as such here. */
+sfa_pause_source push_pause_raw_source(const char *reason, const char **text);
+/* pause_probe.c: does a run-level pause still hold? reason is the stored "<source>: <text>". An
+ * offline pause ends when the reachability probe connects (sync/client/probe.h); others hold. */
+bool push_pause_holds(push_ctx *ctx, const char *reason);
+
+/* ---- cancel.c: a caller asking the run to stop (sfa_sync_options.cancel) ---- */
+
+/* Has the caller asked the run to stop? Notes the time it first did, and the message. */
+bool push_cancelled(push_ctx *ctx);
+/* Make ctx->client abandon a request in flight SFA_SYNC_CANCEL_GRACE_MS after a cancel. */
+void push_watch_cancel(push_ctx *ctx);
 
 /* Stop the run with status and a message for the report (printf-style). */
 void push_stop(push_ctx *ctx, sfa_status st, const char *fmt, ...)

@@ -329,6 +329,32 @@ static void test_config_bad_values(void **state)
     sfa_config_free(cfg);
 }
 
+/* [daemon] (`sfagent run`): defaults, bounds, a typo, the environment. */
+static void test_config_daemon_section(void **state)
+{
+    (void)state;
+    sfa_config *cfg = load_ok("");
+    assert_int_equal(sync_config_daemon_interval_s(cfg), 300);
+    assert_int_equal(sync_config_daemon_write_delay_s(cfg), 2);
+    sfa_config_free(cfg);
+    cfg = load_ok("[daemon]\ninterval = 10\nwrite_delay = 0\n");
+    assert_int_equal(sync_config_daemon_interval_s(cfg), 10);
+    assert_int_equal(sync_config_daemon_write_delay_s(cfg), 0);
+    sfa_config_free(cfg);
+    expect_error("[daemon]\ninterval = 9\n", "t.ini:2: daemon.interval: must be");
+    expect_error("[daemon]\ninterval = 5m\n", "daemon.interval");
+    expect_error("[daemon]\nwrite_delay = 601\n", "daemon.write_delay");
+    expect_error("[daemon]\nintervall = 60\n", "unknown key 'intervall' in [daemon]");
+    setenv("SFAGENT_DAEMON_INTERVAL", "120", 1);
+    cfg = load_ok("[daemon]\ninterval = 60\n");
+    assert_int_equal(sync_config_daemon_interval_s(cfg), 120); /* the environment wins */
+    sfa_config_free(cfg);
+    unsetenv("SFAGENT_DAEMON_INTERVAL");
+    setenv("SFAGENT_DAEMON_TYPO", "1", 1);
+    expect_error("", "SFAGENT_DAEMON_TYPO");
+    unsetenv("SFAGENT_DAEMON_TYPO");
+}
+
 static void test_config_http_only_on_loopback(void **state)
 {
     (void)state;
@@ -439,6 +465,7 @@ int main(void)
         cmocka_unit_test_setup(test_config_secret_files, clear_env),
         cmocka_unit_test_setup(test_config_unknown_keys, clear_env),
         cmocka_unit_test_setup(test_config_bad_values, clear_env),
+        cmocka_unit_test_setup(test_config_daemon_section, clear_env),
         cmocka_unit_test_setup(test_config_http_only_on_loopback, clear_env),
         cmocka_unit_test_setup(test_config_url_userinfo_refused, clear_env),
         cmocka_unit_test_setup(test_config_ca_bundle_not_writable_by_others, clear_env),
