@@ -123,14 +123,6 @@ int cmd_outbox_discard(int argc, char **argv)
     return cli_run_remote();
 }
 
-/* A write command in an environment that names a configuration: loading it needs the
- * helper's URL checks (agent/cli_config.c). */
-int cli_config_idempotency_field(char **out)
-{
-    *out = NULL;
-    return cli_config_names_field() ? cli_run_remote() : CLI_EXIT_OK;
-}
-
 /* Returns only when the helper could not be run (cli_run_remote said why): the cached
  * copy is shown, as when Salesforce cannot be reached. */
 void record_refresh(const record_kind *kind, const char *ref, const char *config, char **ref_out)

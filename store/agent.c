@@ -34,6 +34,7 @@
 #include "store/sql.h"
 #include "store/store_internal.h"
 #include "util/alloc.h"
+#include "util/names.h"
 #include "util/strbuf.h"
 
 #define BUSY_TIMEOUT_MS    5000
@@ -544,6 +545,10 @@ static const char SQL_IDEM_SET[] =
 /* I8: remember the configured field so commands run without the configuration know it. */
 static sfa_status record_idem_field(sfa_agent *a, const char *field)
 {
+    if (*field && !name_is_valid_api_name(field))
+        return store_fail(a, SFA_ECONFIG,
+                          "[sync] idempotency_field '%s' is not a field API name (or empty)",
+                          field);
     a->idem_field = xstrdup(field);
     if (a->read_only)
         return SFA_OK;

@@ -16,6 +16,9 @@
 #include <stddef.h>
 #include <sfagent/status.h>
 
+/** [sync] idempotency_field when the configuration does not name one. */
+#define SFA_DEFAULT_IDEMPOTENCY_FIELD "Sync_Key__c"
+
 typedef struct sfa_config sfa_config;
 
 /**

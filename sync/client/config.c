@@ -83,7 +83,7 @@ static const struct key_def {
     [K_CA_BUNDLE] = {"salesforce", "ca_bundle", NULL, false},
     [K_TIMEOUT] = {"salesforce", "timeout", "30", false},
     [K_OBJECTS] = {"sync", "objects", "Case,Contact", false},
-    [K_IDEMPOTENCY_FIELD] = {"sync", "idempotency_field", "Sync_Key__c", false},
+    [K_IDEMPOTENCY_FIELD] = {"sync", "idempotency_field", SFA_DEFAULT_IDEMPOTENCY_FIELD, false},
     [K_CONFLICT_POLICY] = {"sync", "conflict_policy", "local-wins", false},
     [K_BACKOFF_BASE] = {"sync", "backoff_base", "2", false},
     [K_BACKOFF_CAP] = {"sync", "backoff_cap", "3600", false},

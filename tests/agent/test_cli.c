@@ -527,6 +527,46 @@ static void test_local_program_runs_network_commands_in_the_helper(void **state)
     run_result_free(&r);
 }
 
+/* A write with a configuration in the environment stays in the local program: it reads
+ * the idempotency field itself (no helper, no URL checks), refuses that field in user
+ * input, and names a file it cannot parse. */
+static void test_local_write_with_configuration_needs_no_helper(void **state)
+{
+    fixture *f = *state;
+    char ini[160];
+    snprintf(ini, sizeof ini, "%s/sfagent.ini", f->dir);
+    FILE *fp = fopen(ini, "w");
+    assert_non_null(fp);
+    fputs("[salesforce]\nlogin_url = not a url\n[sync]\nidempotency_field = Local_Key__c\n", fp);
+    fclose(fp);
+    setenv("SFAGENT_CONFIG", ini, 1);
+    setenv("SFAGENT_EXEC_PATH", f->dir, 1); /* no helper there: running it would exit 70 */
+    run_result r;
+    sfa(&r, f, "case", "create", "--subject", "offline");
+    run_expect(&r, 0, "loc-", NULL);
+    run_result_free(&r);
+    sfa(&r, f, "case", "create", "--subject", "s", "--set", "Local_Key__c=x");
+    run_expect(&r, 65, NULL, "Local_Key__c");
+    run_result_free(&r);
+    fp = fopen(ini, "w");
+    assert_non_null(fp);
+    fputs("[sync\nidempotency_field = Local_Key__c\n", fp);
+    fclose(fp);
+    sfa(&r, f, "case", "create", "--subject", "s");
+    run_expect(&r, 78, NULL, "sfagent.ini:1");
+    run_result_free(&r);
+    fp = fopen(ini, "w");
+    assert_non_null(fp);
+    fputs("[sync]\nidempotency_field = not a field\n", fp);
+    fclose(fp);
+    sfa(&r, f, "case", "create", "--subject", "s");
+    run_expect(&r, 78, NULL, "idempotency_field");
+    run_result_free(&r);
+    unsetenv("SFAGENT_EXEC_PATH");
+    unsetenv("SFAGENT_CONFIG");
+    unlink(ini);
+}
+
 /* `index` creates the fields the configuration declares and drops them once removed. */
 static void test_index_follows_the_configuration(void **state)
 {
@@ -832,6 +872,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_query_group_by_table_and_json, setup, teardown),
         cmocka_unit_test_setup_teardown(test_local_program_runs_network_commands_in_the_helper,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_local_write_with_configuration_needs_no_helper, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_index_follows_the_configuration, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_list_state_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fields_trailing_garbage_is_named, setup, teardown),
