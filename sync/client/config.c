@@ -57,6 +57,7 @@ enum cfg_key {
     K_DESCRIBE_MAX_AGE,
     K_COMPRESS_MIN_BYTES,
     K_MAX_RUN_SECONDS,
+    K_PARALLEL,
     K_COUNT
 };
 
@@ -101,6 +102,9 @@ static const struct key_def {
     [K_COMPRESS_MIN_BYTES] = {"sync", "compress_min_bytes", "1024", false},
     /* A run stops starting new batches after this many seconds (0: no limit). */
     [K_MAX_RUN_SECONDS] = {"sync", "max_run_seconds", "0", false},
+    /* Push requests in flight at once. Salesforce runs at most 25 long requests per org
+     * and other integrations share them, so the ceiling is well below that. */
+    [K_PARALLEL] = {"sync", "parallel", "4", false},
 };
 
 static const char *const auth_names[] = {"password", "refresh_token", "client_credentials", "jwt",
@@ -121,7 +125,7 @@ struct sfa_config {
     int timeout_s, backoff_base_s, backoff_cap_s, settle_s;
     double api_limit_share;
     int describe_max_age_s;
-    int compress_min_bytes, max_run_s;
+    int compress_min_bytes, max_run_s, parallel;
     char **objects;
     size_t nobjects;
     char **allowed_hosts;
@@ -699,6 +703,9 @@ static sfa_status validate_sync(sfa_config *cfg, char **errmsg)
     if (!parse_int(raw(cfg, K_MAX_RUN_SECONDS), 0, 7 * 86400, &cfg->max_run_s))
         return fail(cfg, K_MAX_RUN_SECONDS,
                     "must be a whole number of seconds from 0 (no limit) to 604800", errmsg);
+    if (!parse_int(raw(cfg, K_PARALLEL), 1, SYNC_PARALLEL_MAX, &cfg->parallel))
+        return fail(cfg, K_PARALLEL, "must be a whole number of requests in flight from 1 to 10",
+                    errmsg);
     return SFA_OK;
 }
 
@@ -919,6 +926,11 @@ int sync_config_compress_min_bytes(const sfa_config *cfg)
 int sync_config_max_run_s(const sfa_config *cfg)
 {
     return cfg->max_run_s;
+}
+
+int sync_config_parallel(const sfa_config *cfg)
+{
+    return cfg->parallel;
 }
 
 double sync_config_api_limit_share(const sfa_config *cfg)

@@ -56,6 +56,9 @@ int sync_config_describe_max_age(const sfa_config *cfg);
 int sync_config_compress_min_bytes(const sfa_config *cfg);
 /* [sync] max_run_seconds: a run starts no new batch after this long; 0: no limit. */
 int sync_config_max_run_s(const sfa_config *cfg);
+/* [sync] parallel: push requests in flight at once (1..SYNC_PARALLEL_MAX, default 4). */
+#define SYNC_PARALLEL_MAX 10
+int sync_config_parallel(const sfa_config *cfg);
 size_t sync_config_object_count(const sfa_config *cfg);
 /* i-th configured sObject name (borrowed), i < sync_config_object_count(). */
 const char *sync_config_object(const sfa_config *cfg, size_t i);

@@ -185,18 +185,17 @@ static bool decide(push_ctx *ctx, store_op *op, const cJSON *server)
     return send;
 }
 
-/* Step 1: the check. Returns false when the batch was decided by a failure. */
-static bool check_batch(push_ctx *ctx, store_op *ops, size_t n, bool *send)
+/* Step 1's answer: the check. Returns false when the batch was decided by a failure. */
+static bool read_check(push_ctx *ctx, store_op *ops, size_t n, bool *send, sfa_status rc,
+                       sf_response *resp)
 {
-    char *path = retrieve_path(ctx, ops, n);
-    sf_response resp;
     bool ok = false;
-    if (push_request(ctx, "GET", path, NULL, &resp) == SFA_OK) {
-        push_resp_class cls = push_classify_response(&resp);
-        if (cls == PUSH_RESP_OK && cJSON_IsArray(resp.json)) {
+    if (rc == SFA_OK) {
+        push_resp_class cls = push_classify_response(resp);
+        if (cls == PUSH_RESP_OK && cJSON_IsArray(resp->json)) {
             ok = true;
             for (size_t i = 0; i < n; i++) {
-                const cJSON *server = cJSON_GetArrayItem(resp.json, (int)i);
+                const cJSON *server = cJSON_GetArrayItem(resp->json, (int)i);
                 if (!cJSON_IsObject(server)) {
                     /* null slot: deleted on the server or not visible to this user */
                     store_op_set(&ops[i], STORE_OUT_DEAD, "ENTITY_IS_DELETED",
@@ -209,11 +208,9 @@ static bool check_batch(push_ctx *ctx, store_op *ops, size_t n, bool *send)
         } else {
             /* Nothing was changed by a read: an unknown outcome is simply not sent. */
             push_apply_response_class(ctx, ops, n,
-                                      cls == PUSH_RESP_UNKNOWN ? PUSH_RESP_TRANSIENT : cls, &resp);
+                                      cls == PUSH_RESP_UNKNOWN ? PUSH_RESP_TRANSIENT : cls, resp);
         }
     }
-    sf_response_free(&resp);
-    free(path);
     return ok;
 }
 
@@ -280,20 +277,46 @@ static void read_answer(push_ctx *ctx, store_op *ops, size_t n, store_op **sent,
     }
 }
 
-/* Step 2: the PATCH plus the read-back of SystemModstamp in one composite request. */
-static sfa_status send_patch(push_ctx *ctx, store_op *ops, size_t n, const bool *send)
+/* An update job between its two requests. */
+typedef struct update_state {
+    bool *send;      /* per op: still to be sent after the check */
+    store_op **sent; /* the ops in the PATCH, in its order */
+    size_t m;
+} update_state;
+
+static void state_free(push_job *job)
 {
-    store_op **sent = xcalloc(n, sizeof *sent);
-    const char **ids = xcalloc(n, sizeof *ids);
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (send[i]) {
-            sent[m] = &ops[i];
-            ids[m++] = ops[i].sf_id;
+    update_state *us = job->state;
+    if (us) {
+        free(us->send);
+        free(us->sent);
+        free(us);
+    }
+    job->state = NULL;
+}
+
+/* Step 2's answer. */
+static bool patch_answer(push_ctx *ctx, push_job *job, sfa_status rc, sf_response *resp)
+{
+    CRASH_POINT("push.after_response");
+    update_state *us = job->state;
+    if (rc == SFA_OK) {
+        push_resp_class cls = push_classify_response(resp);
+        if (cls == PUSH_RESP_OK && cJSON_IsObject(resp->json)) {
+            read_answer(ctx, job->ops, job->n, us->sent, us->m, resp->json);
+        } else {
+            /* Ops not sent were decided by the check; the class applies to the rest. */
+            push_apply_response_class(ctx, job->ops, job->n,
+                                      cls == PUSH_RESP_OK ? PUSH_RESP_UNKNOWN : cls, resp);
         }
-    sfa_status rc = SFA_OK;
-    if (m == 0)
-        goto out;
+    }
+    state_free(job);
+    return false;
+}
+
+static cJSON *patch_composite(push_ctx *ctx, const store_op *ops, size_t n, const bool *send,
+                              const char **ids, size_t m)
+{
     const char *ver = sf_client_api_version(ctx->client);
     char *url = xasprintf("/services/data/%s/composite/sobjects", ver);
     char *soql = push_soql_in("Id, SystemModstamp", ops[0].sobject, "Id", ids, m);
@@ -313,45 +336,65 @@ static sfa_status send_patch(push_ctx *ctx, store_op *ops, size_t n, const bool 
     cJSON_AddStringToObject(q, "url", q_url);
     cJSON_AddStringToObject(q, "referenceId", "after");
     cJSON_AddItemToArray(subs, q);
-    sf_response resp;
-    rc = push_request(ctx, "POST", "composite", body, &resp);
-    CRASH_POINT("push.after_response");
-    if (rc == SFA_OK) {
-        push_resp_class cls = push_classify_response(&resp);
-        if (cls == PUSH_RESP_OK && cJSON_IsObject(resp.json)) {
-            read_answer(ctx, ops, n, sent, m, resp.json);
-        } else {
-            /* Ops not sent were decided by the check; the class applies to the rest. */
-            push_apply_response_class(ctx, ops, n, cls == PUSH_RESP_OK ? PUSH_RESP_UNKNOWN : cls,
-                                      &resp);
-        }
-    }
-    sf_response_free(&resp);
-    cJSON_Delete(body);
     free(q_url);
     free(soql);
     free(url);
-out:
-    free(ids);
-    free(sent);
-    return rc;
+    return body;
 }
 
-sfa_status push_send_updates(push_ctx *ctx, store_op *ops, size_t n)
+/* Step 2: the PATCH plus the read-back of SystemModstamp in one composite request. True
+ * when it is in flight; false when there was nothing to send or it could not go out. */
+static bool start_patch(push_ctx *ctx, push_job *job)
 {
-    bool *send = xcalloc(n, sizeof *send);
-    sfa_status rc = SFA_OK;
+    update_state *us = job->state;
+    us->sent = xcalloc(job->n, sizeof *us->sent);
+    const char **ids = xcalloc(job->n, sizeof *ids);
+    us->m = 0;
+    for (size_t i = 0; i < job->n; i++)
+        if (us->send[i]) {
+            us->sent[us->m] = &job->ops[i];
+            ids[us->m++] = job->ops[i].sf_id;
+        }
+    bool started = false;
+    if (us->m > 0 && !ctx->stop) {
+        cJSON *body = patch_composite(ctx, job->ops, job->n, us->send, ids, us->m);
+        started = push_start(ctx, job, "POST", "composite", body, patch_answer);
+        cJSON_Delete(body);
+    }
+    free(ids);
+    if (!started)
+        state_free(job);
+    return started;
+}
+
+/* Step 1's answer: decide each op, then the PATCH. */
+static bool check_answer(push_ctx *ctx, push_job *job, sfa_status rc, sf_response *resp)
+{
+    update_state *us = job->state;
+    if (read_check(ctx, job->ops, job->n, us->send, rc, resp) && !ctx->stop)
+        return start_patch(ctx, job);
+    state_free(job);
+    return false;
+}
+
+bool push_updates_begin(push_ctx *ctx, push_job *job)
+{
+    update_state *us = xcalloc(1, sizeof *us);
+    us->send = xcalloc(job->n, sizeof *us->send);
+    job->state = us;
     /* Without a known base version no conflict can be detected: skip the check call. */
     bool any_base = false;
-    for (size_t i = 0; i < n; i++)
-        any_base |= ops[i].base_modstamp != NULL;
+    for (size_t i = 0; i < job->n; i++)
+        any_base |= job->ops[i].base_modstamp != NULL;
     if (!any_base) {
-        for (size_t i = 0; i < n; i++)
-            send[i] = true;
-        rc = send_patch(ctx, ops, n, send);
-    } else if (check_batch(ctx, ops, n, send) && !ctx->stop) {
-        rc = send_patch(ctx, ops, n, send);
+        for (size_t i = 0; i < job->n; i++)
+            us->send[i] = true;
+        return start_patch(ctx, job);
     }
-    free(send);
-    return rc;
+    char *path = retrieve_path(ctx, job->ops, job->n);
+    bool started = push_start(ctx, job, "GET", path, NULL, check_answer);
+    free(path);
+    if (!started)
+        state_free(job);
+    return started;
 }
