@@ -27,3 +27,8 @@ if(SFA_BUILD_EMULATOR)
   sfa_add_test(test_push_bounds SOURCES test_push_bounds.c push_fixture.c script_server.c
                LIBS sfagent sfemu PkgConfig::MHD TIMEOUT 120)
 endif()
+if(SFA_BUILD_EMULATOR)
+  # Requests in flight ([sync] parallel): overlap seen by the emulator, stop, validation.
+  sfa_add_test(test_push_parallel SOURCES test_push_parallel.c push_fixture.c
+               LIBS sfagent sfemu TIMEOUT 120)
+endif()
