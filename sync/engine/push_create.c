@@ -11,6 +11,10 @@
  *       outcomes are parked (reconcile.c I2).
  *   I2. collateSubrequests is false: the query runs after the upsert and sees its rows.
  *   I3. allOrNone is false everywhere: one bad record never holds the others back.
+ *   I4. The read-back query filters by key but selects no key: the keys are random text
+ *       that compresses badly, and the answer would repeat every one of them. A row is
+ *       matched to the op whose upsert answered with its Id; an op whose upsert answer
+ *       is missing stays unknown and is resolved by key (reconcile.c), which does select it.
  */
 
 #include <stdio.h>
@@ -162,7 +166,8 @@ static cJSON *keyed_body(push_ctx *ctx, store_op *ops, size_t n, const char *fie
     const char *ver = sf_client_api_version(ctx->client);
     char *up_url =
         xasprintf("/services/data/%s/composite/sobjects/%s/%s", ver, ops[0].sobject, field);
-    char *select = push_reconcile_select(ops[0].sobject, field);
+    /* I4: the read-back selects no key; rows are matched by the Ids the upserts answered. */
+    char *select = push_reconcile_select(ops[0].sobject, NULL);
     char *soql = push_soql_in(select, ops[0].sobject, field, keys, n);
     char *q_url = push_query_path(ver, soql);
     size_t nchunks = (n + PUSH_BATCH_MAX - 1) / PUSH_BATCH_MAX;
@@ -207,7 +212,7 @@ static void keyed_answer(push_ctx *ctx, store_op *ops, size_t n, sfa_status rc, 
             const cJSON *rows = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(q, "body"), "records");
             if (cJSON_IsArray(rows))
-                push_match_rows(ctx, ops, n, rows);
+                push_match_rows_by_id(ctx, ops, n, rows); /* I4 */
             else
                 log_warn(
                     "read-back query failed; CaseNumber/SystemModstamp come with the next pull");
@@ -257,7 +262,7 @@ static bool keyed_begin(push_ctx *ctx, push_job *job)
     ks->keys = xcalloc(job->n, sizeof *ks->keys);
     for (size_t i = 0; i < job->n; i++)
         push_op_key(ctx, &job->ops[i], &ks->field, &ks->keys[i]);
-    char *select = push_reconcile_select(job->ops[0].sobject, ks->field);
+    char *select = push_reconcile_select(job->ops[0].sobject, NULL); /* I4 */
     char *prefix = push_soql_in(select, job->ops[0].sobject, ks->field, ks->keys, 0);
     ks->prefix_len = strlen(prefix);
     free(prefix);
