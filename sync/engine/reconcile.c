@@ -142,8 +142,8 @@ size_t push_match_rows_by_id(const push_ctx *ctx, store_op *ops, size_t n, const
     keyed_op *byid = xcalloc(n ? n : 1, sizeof *byid);
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
-        if (ops[i].new_sf_id)
-            byid[m++] = (keyed_op){ops[i].new_sf_id, i};
+        if (ops[i].new_sf_id) /* a copy: push_take_row replaces new_sf_id */
+            byid[m++] = (keyed_op){xstrdup(ops[i].new_sf_id), i};
     qsort(byid, m, sizeof *byid, cmp_by_id);
     size_t matched = 0;
     const cJSON *row;
@@ -164,6 +164,8 @@ size_t push_match_rows_by_id(const push_ctx *ctx, store_op *ops, size_t n, const
             cJSON_AddStringToObject(op->server, field, value);
         matched++;
     }
+    for (size_t i = 0; i < m; i++)
+        free((char *)byid[i].value);
     free(byid);
     return matched;
 }
