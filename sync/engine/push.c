@@ -534,7 +534,9 @@ static void send_groups(push_ctx *ctx, store_op *ops, size_t n)
     size_t i = 0;
     while (i < n && !ctx->stop && ops[i].rank < 9 && !push_out_of_time(ctx)) { /* I5 */
         size_t j = i + 1;
-        size_t cap = ops[i].rank == 0 ? PUSH_CREATE_BATCH_MAX : PUSH_BATCH_MAX;
+        size_t cap = ops[i].rank == 0   ? PUSH_CREATE_BATCH_MAX
+                     : ops[i].rank == 1 ? PUSH_UPDATE_BATCH_MAX
+                                        : PUSH_DELETE_BATCH_MAX;
         while (j < n && j - i < cap && ops[j].rank == ops[i].rank && same_group(&ops[i], &ops[j]))
             j++;
         size_t max = ctx->opts->max_ops;

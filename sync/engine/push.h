@@ -30,6 +30,11 @@
  * PUSH_BATCH_MAX plus the one read-back query (5 such subrequests at most,
  * docs/salesforce.md#composite). */
 #define PUSH_CREATE_BATCH_MAX (4 * PUSH_BATCH_MAX)
+/* Most updates per batch: the check reads them in one retrieve (up to 2,000 Ids) and one
+ * /composite holds 4 Collections PATCHes of PUSH_BATCH_MAX plus the read-back query. */
+#define PUSH_UPDATE_BATCH_MAX (4 * PUSH_BATCH_MAX)
+/* Most deletes per batch: one /composite of 5 Collections deletes of PUSH_BATCH_MAX. */
+#define PUSH_DELETE_BATCH_MAX (5 * PUSH_BATCH_MAX)
 /* Longest SOQL statement Salesforce accepts (docs/salesforce.md#query). */
 #define PUSH_SOQL_MAX 100000
 /* Ready ops read per page while scanning the outbox: a multiple of PUSH_CREATE_BATCH_MAX

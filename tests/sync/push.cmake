@@ -32,3 +32,8 @@ if(SFA_BUILD_EMULATOR)
   sfa_add_test(test_push_parallel SOURCES test_push_parallel.c push_fixture.c
                LIBS sfagent sfemu TIMEOUT 120)
 endif()
+if(SFA_BUILD_EMULATOR)
+  # Update and delete batch sizes: 800 updates in 2 calls, 1,000 deletes in 1.
+  sfa_add_test(test_push_batches SOURCES test_push_batches.c push_fixture.c
+               LIBS sfagent sfemu TIMEOUT 120)
+endif()
