@@ -121,7 +121,7 @@ static void test_record_error_in_a_big_delete_batch(void **state)
     sfa_status rc = push_fixture_sync(f, &rep);
     assert_true(rc == SFA_ERETRY);
     assert_true(rep.done >= 995 && rep.done < 1000);
-    assert_int_equal(rep.retried, 1000 - rep.done);
+    assert_true(rep.retried >= 1000 - rep.done); /* a retry due at once may finish too */
     assert_int_equal(emu_record_count(f->emu, "Case", false), 1000 - rep.done);
     emu_faults_clear(f->emu);
     /* Backoffs are jittered: converging makes the earliest due op due, one per run. */
