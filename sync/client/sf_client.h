@@ -1,6 +1,8 @@
-/* The Salesforce REST client: one libcurl easy handle reused (keep-alive), OAuth token
- * management, and Salesforce error parsing. Used by the sync engine, login and
- * doctor. Not thread-safe: one client per thread.
+/* The Salesforce REST client: one libcurl easy handle reused (keep-alive) for requests
+ * that wait for their answer, one multi handle for requests in flight together
+ * (sf_client_start / sf_client_next), OAuth token management, and Salesforce error
+ * parsing. Used by the sync engine, login and doctor. Not thread-safe: one client per
+ * thread.
  *
  * Outcome classes (docs/sync-protocol.md#request-outcomes): every request ends in exactly one of
  *   SF_NOT_SENT  - nothing reached Salesforce (DNS, refused, TLS): safe to retry later;

@@ -7,8 +7,10 @@
  *      before anything else is sent;
  *   4. repeats rounds until a round sends nothing: each round pages through the ready
  *      ops (oldest open op of each record), holds back those whose references are not
- *      synced, groups the rest by (kind, sObject) and sends batches of up to 200,
- *      creates first so that parents get their Ids before their children are sent;
+ *      synced, groups the rest by (kind, sObject) and sends batches (800 creates or
+ *      updates, 1,000 deletes), up to [sync] parallel of them in flight at once
+ *      (push_jobs.c), creates first so that parents get their Ids before their children
+ *      are sent;
  *   5. releases the lease and reports.
  *
  * Invariants:
