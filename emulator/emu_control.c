@@ -227,6 +227,8 @@ void emu_expire_tokens(emu *e)
 
 static void reset_locked(emu *e)
 {
+    e->max_concurrent = 0;
+    e->gate_n = 0;
     emu_store_clear(e);
     emu_faults_free_all(e);
     emu_tokens_clear(e);

@@ -147,6 +147,12 @@ struct emu {
     long api_limit;
     int64_t deleted_earliest_ms; /* emu_set_deleted_earliest; 0: now minus 15 days */
 
+    /* concurrency (emu_server.c): data API requests being served now, the most at once,
+     * and the gate (emu_set_gate) that holds each until gate_n are served together */
+    pthread_cond_t gate_cond;
+    size_t concurrent, max_concurrent, gate_n;
+    int gate_hold_ms;
+
     cJSON *request_log; /* the newest EMU_REQUEST_LOG_MAX requests */
     size_t request_log_len;
     void *feature_state;

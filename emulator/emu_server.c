@@ -600,7 +600,69 @@ static bool is_single_row_write(const emu_req *req)
            !strstr(req->path, "/composite/");
 }
 
+/* A data API request starts being served: count it, and wait at the gate (R1: the wait
+ * releases the lock). */
+static void concurrency_enter(emu *e, const char *path)
+{
+    if (strncmp(path, "/services/data/", 15) != 0)
+        return;
+    emu_lock(e);
+    e->concurrent++;
+    if (e->concurrent > e->max_concurrent)
+        e->max_concurrent = e->concurrent;
+    pthread_cond_broadcast(&e->gate_cond);
+    if (e->gate_n > 1 && e->concurrent < e->gate_n) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        int64_t ns = until.tv_nsec + (int64_t)e->gate_hold_ms * 1000000;
+        until.tv_sec += (time_t)(ns / 1000000000);
+        until.tv_nsec = (long)(ns % 1000000000);
+        while (e->gate_n > 1 && e->concurrent < e->gate_n && e->max_concurrent < e->gate_n &&
+               pthread_cond_timedwait(&e->gate_cond, &e->lock, &until) == 0)
+            ;
+    }
+    emu_unlock(e);
+}
+
+static void concurrency_leave(emu *e, const char *path)
+{
+    if (strncmp(path, "/services/data/", 15) != 0)
+        return;
+    emu_lock(e);
+    e->concurrent--;
+    emu_unlock(e);
+}
+
+size_t emu_max_concurrent(emu *e)
+{
+    emu_lock(e);
+    size_t n = e->max_concurrent;
+    emu_unlock(e);
+    return n;
+}
+
+void emu_set_gate(emu *e, size_t n, int hold_ms)
+{
+    emu_lock(e);
+    e->gate_n = n;
+    e->gate_hold_ms = hold_ms > 0 ? hold_ms : 0;
+    pthread_cond_broadcast(&e->gate_cond);
+    emu_unlock(e);
+}
+
+static enum MHD_Result serve_api_counted(emu *e, struct MHD_Connection *mc, emu_req *req,
+                                         const char *q);
+
 static enum MHD_Result serve_api(emu *e, struct MHD_Connection *mc, emu_req *req, const char *q)
+{
+    concurrency_enter(e, req->path);
+    enum MHD_Result r = serve_api_counted(e, mc, req, q);
+    concurrency_leave(e, req->path);
+    return r;
+}
+
+static enum MHD_Result serve_api_counted(emu *e, struct MHD_Connection *mc, emu_req *req,
+                                         const char *q)
 {
     sleep_ms(e->latency_ms); /* R1 */
     picked_fault pf = pick_fault(e, req->method, req->path);
@@ -734,6 +796,7 @@ static void emu_free(emu *e)
     free(e->refresh_token);
     free(e->jwt_key_pem);
     free(e->state_file);
+    pthread_cond_destroy(&e->gate_cond);
     pthread_mutex_destroy(&e->lock);
     free(e);
 }
@@ -789,6 +852,7 @@ int emu_start(emu **out, const emu_options *opts)
     *out = NULL;
     emu *e = xcalloc(1, sizeof *e);
     pthread_mutex_init(&e->lock, NULL);
+    pthread_cond_init(&e->gate_cond, NULL);
     copy_options(e, opts);
     e->started_ms = time_now_ms();
     e->case_number = 1000;

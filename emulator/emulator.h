@@ -123,6 +123,14 @@ void emu_set_api_limit(emu *e, long limit);
  * minus 15 days, whole minute); 0 restores the default (now minus 15 days). emu_reset()
  * restores it too. */
 void emu_set_deleted_earliest(emu *e, int64_t ms);
+/* The most data API requests (/services/data/...) the emulator was serving at one moment
+ * since it started or was reset. */
+size_t emu_max_concurrent(emu *e);
+/* Hold every data API request, before it is applied, until n of them are being served at
+ * once, or hold_ms passed (a client that never sends n together is slowed, not stuck).
+ * Shows that a client really has n requests in flight without measuring time. n <= 1:
+ * off. */
+void emu_set_gate(emu *e, size_t n, int hold_ms);
 /* Make every issued access token invalid (next use: 401 INVALID_SESSION_ID). */
 void emu_expire_tokens(emu *e);
 /* Drop all records, faults, tokens and logs; CaseNumbers restart at 00001000. */

@@ -61,6 +61,7 @@ enum cfg_key {
     K_MAX_RUN_SECONDS,
     K_DAEMON_INTERVAL,
     K_DAEMON_WRITE_DELAY,
+    K_PARALLEL,
     K_COUNT
 };
 
@@ -114,6 +115,9 @@ static const struct key_def {
     /* `sfagent run`: seconds to wait after a local write before syncing, so a burst of
      * writes goes out in one run. */
     [K_DAEMON_WRITE_DELAY] = {"daemon", "write_delay", "2", false},
+    /* Push requests in flight at once. Salesforce runs at most 25 long requests per org
+     * and other integrations share them, so the ceiling is well below that. */
+    [K_PARALLEL] = {"sync", "parallel", "4", false},
 };
 
 static const char *const auth_names[] = {"password", "refresh_token", "client_credentials", "jwt",
@@ -134,7 +138,7 @@ struct sfa_config {
     int timeout_s, backoff_base_s, backoff_cap_s, settle_s, pull_settle_s;
     double api_limit_share;
     int describe_max_age_s;
-    int compress_min_bytes, max_run_s;
+    int compress_min_bytes, max_run_s, parallel;
     int daemon_interval_s, daemon_write_delay_s;
     char **objects;
     size_t nobjects;
@@ -750,6 +754,9 @@ static sfa_status validate_sync(sfa_config *cfg, char **errmsg)
     if (!parse_int(raw(cfg, K_DAEMON_WRITE_DELAY), 0, 600, &cfg->daemon_write_delay_s))
         return fail(cfg, K_DAEMON_WRITE_DELAY, "must be a whole number of seconds from 0 to 600",
                     errmsg);
+    if (!parse_int(raw(cfg, K_PARALLEL), 1, SYNC_PARALLEL_MAX, &cfg->parallel))
+        return fail(cfg, K_PARALLEL, "must be a whole number of requests in flight from 1 to 10",
+                    errmsg);
     return SFA_OK;
 }
 
@@ -989,6 +996,11 @@ int sync_config_daemon_interval_s(const sfa_config *cfg)
 int sync_config_daemon_write_delay_s(const sfa_config *cfg)
 {
     return cfg->daemon_write_delay_s;
+}
+
+int sync_config_parallel(const sfa_config *cfg)
+{
+    return cfg->parallel;
 }
 
 double sync_config_api_limit_share(const sfa_config *cfg)

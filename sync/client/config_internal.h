@@ -63,6 +63,9 @@ int sync_config_max_run_s(const sfa_config *cfg);
 int sync_config_daemon_interval_s(const sfa_config *cfg);
 /* [daemon] write_delay: seconds `sfagent run` waits after a local write before syncing. */
 int sync_config_daemon_write_delay_s(const sfa_config *cfg);
+/* [sync] parallel: push requests in flight at once (1..SYNC_PARALLEL_MAX, default 4). */
+#define SYNC_PARALLEL_MAX 10
+int sync_config_parallel(const sfa_config *cfg);
 size_t sync_config_object_count(const sfa_config *cfg);
 /* i-th configured sObject name (borrowed), i < sync_config_object_count(). */
 const char *sync_config_object(const sfa_config *cfg, size_t i);

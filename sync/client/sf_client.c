@@ -74,6 +74,7 @@ struct sf_client {
     uint64_t bytes_sent, bytes_received; /* I12 */
     char *errmsg;
     bool fresh_next;            /* next transfer must not reuse a connection (I6) */
+    struct sf_multi *multi;     /* requests in flight (sf_client_multi.c), or NULL */
     int query_batch;            /* Sforce-Query-Options batchSize on GETs, 0: none (pull) */
     char if_modified_since[64]; /* "If-Modified-Since: <date>" for the request being sent,
                                    or "" (sf_client_get_if_modified) */
@@ -81,16 +82,6 @@ struct sf_client {
     /* sf_client_set_abort(): a daemon stopping */
     bool (*should_abort)(void *);
     void *abort_ctx;
-};
-
-/* Per-transfer state filled by the curl callbacks. */
-struct xfer {
-    strbuf body;
-    size_t cap;   /* max_response_bytes: body bytes after decompression (I9) */
-    bool too_big; /* the body went over cap: transfer aborted */
-    char *content_type;
-    char *limit_info;
-    char *retry_after;
 };
 
 static void set_err(sf_client *c, char *msg) /* takes ownership */
@@ -122,7 +113,7 @@ static void response_init(sf_response *resp)
 /* curl hands us decoded (decompressed) bytes, so the cap also bounds a gzip bomb (I9). */
 static size_t on_body(char *ptr, size_t size, size_t n, void *ud)
 {
-    struct xfer *x = ud;
+    sf_xfer *x = ud;
     if (size * n > x->cap - x->body.len) {
         x->too_big = true;
         return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
@@ -155,7 +146,7 @@ static void replace(char **slot, char *value)
 
 static size_t on_header(char *line, size_t size, size_t n, void *ud)
 {
-    struct xfer *x = ud;
+    sf_xfer *x = ud;
     size_t len = size * n;
     if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
         /* A new response (after 100 Continue or a retry): forget the previous headers. */
@@ -171,7 +162,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud)
     return len;
 }
 
-static void xfer_free(struct xfer *x)
+void sf_xfer_free(sf_xfer *x)
 {
     strbuf_free(&x->body);
     free(x->content_type);
@@ -187,11 +178,10 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     return c->should_abort(c->abort_ctx) ? 1 : 0; /* 1: CURLE_ABORTED_BY_CALLBACK */
 }
 
-static void set_transfer_options(sf_client *c, const char *method, const char *url,
-                                 struct curl_slist *hdrs, const char *body, size_t len,
-                                 struct xfer *x)
+void sf_client_setup_transfer(sf_client *c, CURL *h, bool fresh, const char *method,
+                              const char *url, struct curl_slist *hdrs, const char *body,
+                              size_t len, sf_xfer *x)
 {
-    CURL *h = c->curl;
     /* Reset keeps live connections, so keep-alive survives (curl_easy_reset(3)). */
     curl_easy_reset(h);
     int timeout = sync_config_timeout_s(c->cfg);
@@ -215,8 +205,7 @@ static void set_transfer_options(sf_client *c, const char *method, const char *u
         curl_easy_setopt(h, CURLOPT_PROXY, "");
         curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
     }
-    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, c->fresh_next ? 1L : 0L); /* I6 */
-    c->fresh_next = false;
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L); /* I6 */
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
@@ -246,10 +235,10 @@ static bool is_json_type(const char *ct)
 }
 
 /* Fill resp from an answered transfer (status known). */
-static void fill_answered(sf_client *c, const char *method, struct xfer *x, bool json_call,
+static void fill_answered(sf_client *c, CURL *h, const char *method, sf_xfer *x, bool json_call,
                           sf_response *resp)
 {
-    curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
     resp->outcome = SF_ANSWERED;
     resp->body_len = x->body.len;
     resp->body = x->body.len ? strbuf_detach(&x->body) : NULL;
@@ -299,7 +288,7 @@ static bool tls_unverified(CURLcode rc)
  * the request as issued, headers and body together (a 5,000-byte POST body gives about
  * 5,150); SIZE_DOWNLOAD is the answer's body as it arrived, before content decoding, and
  * HEADER_SIZE its headers. */
-static void count_wire_bytes(sf_client *c, long request_size, size_t body_len)
+static void count_wire_bytes(sf_client *c, CURL *h, long request_size, size_t body_len)
 {
     /* A small body goes out in the same send as the headers and REQUEST_SIZE includes it;
      * a large one is sent on its own and REQUEST_SIZE is the headers alone. */
@@ -307,39 +296,40 @@ static void count_wire_bytes(sf_client *c, long request_size, size_t body_len)
         request_size += (long)body_len;
     curl_off_t down = 0;
     long header_in = 0;
-    curl_easy_getinfo(c->curl, CURLINFO_SIZE_DOWNLOAD_T, &down);
-    curl_easy_getinfo(c->curl, CURLINFO_HEADER_SIZE, &header_in);
+    curl_easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &down);
+    curl_easy_getinfo(h, CURLINFO_HEADER_SIZE, &header_in);
     c->bytes_sent += (uint64_t)(request_size > 0 ? request_size : 0);
     c->bytes_received +=
         (uint64_t)(header_in > 0 ? header_in : 0) + (uint64_t)(down > 0 ? down : 0);
 }
 
-/* One HTTP exchange. Returns SFA_OK with resp filled in every case, or SFA_ETLS (resp
- * filled too, not sent) when the server's certificate failed verification (I10). */
-static sfa_status perform(sf_client *c, const char *method, const char *url,
-                          struct curl_slist *hdrs, const char *body, size_t len, bool json_call,
-                          sf_response *resp)
+void sf_xfer_init(sf_xfer *x, const sf_client *c)
 {
-    struct xfer x = {STRBUF_INIT, sync_config_max_response_bytes(c->cfg), false, NULL, NULL, NULL};
+    memset(x, 0, sizeof *x);
+    x->body = (strbuf)STRBUF_INIT;
+    x->cap = sync_config_max_response_bytes(c->cfg);
+}
+
+sfa_status sf_client_finish_transfer(sf_client *c, CURL *h, CURLcode rc, const char *method,
+                                     sf_xfer *x, size_t len, bool json_call, sf_response *resp)
+{
     response_init(resp);
-    set_transfer_options(c, method, url, hdrs, body, len, &x);
-    CURLcode rc = curl_easy_perform(c->curl);
     bool unverified = tls_unverified(rc);
     long request_size = 0;
-    curl_easy_getinfo(c->curl, CURLINFO_REQUEST_SIZE, &request_size);
+    curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_size);
     resp->outcome = sf_outcome_from_curl(rc, request_size);
     if (resp->outcome != SF_NOT_SENT)
         c->requests++; /* reached (or may have reached) Salesforce: what the org counts */
-    count_wire_bytes(c, request_size, resp->outcome != SF_NOT_SENT ? len : 0);
-    if (x.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+    count_wire_bytes(c, h, request_size, resp->outcome != SF_NOT_SENT ? len : 0);
+    if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
         /* I9: the request was sent and may have been applied; the answer is lost. */
         resp->outcome = SF_UNKNOWN;
         resp->error_message = xasprintf("outcome unknown: the response was larger than "
                                         "[salesforce] max_response_bytes (%zu bytes); "
                                         "transfer aborted",
-                                        x.cap);
+                                        x->cap);
     } else if (resp->outcome == SF_ANSWERED) {
-        fill_answered(c, method, &x, json_call, resp);
+        fill_answered(c, h, method, x, json_call, resp);
     } else {
         /* curl_easy_strerror is generic text: no URL, header or body content (I1). */
         resp->error_message =
@@ -347,9 +337,9 @@ static sfa_status perform(sf_client *c, const char *method, const char *url,
                       curl_easy_strerror(rc));
     }
     /* Drop the handle's reference to hdrs (freed by the caller) and to body. */
-    curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
-    curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);
-    xfer_free(&x);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+    sf_xfer_free(x);
     if (unverified) { /* I10 */
         set_err(c, xasprintf("the server's certificate could not be verified (%s): possibly a "
                              "man in the middle; nothing was sent. Check [salesforce] ca_bundle "
@@ -358,6 +348,21 @@ static sfa_status perform(sf_client *c, const char *method, const char *url,
         return SFA_ETLS;
     }
     return SFA_OK;
+}
+
+/* One HTTP exchange on the client's own handle, waiting for it. Returns SFA_OK with resp
+ * filled in every case, or SFA_ETLS (resp filled too, not sent) when the server's
+ * certificate failed verification (I10). */
+static sfa_status perform(sf_client *c, const char *method, const char *url,
+                          struct curl_slist *hdrs, const char *body, size_t len, bool json_call,
+                          sf_response *resp)
+{
+    sf_xfer x;
+    sf_xfer_init(&x, c);
+    sf_client_setup_transfer(c, c->curl, c->fresh_next, method, url, hdrs, body, len, &x);
+    c->fresh_next = false;
+    CURLcode rc = curl_easy_perform(c->curl);
+    return sf_client_finish_transfer(c, c->curl, rc, method, &x, len, json_call, resp);
 }
 
 /* ---- lifecycle ---- */
@@ -430,6 +435,8 @@ void sf_client_free(sf_client *c)
         memset(c->rotated_refresh, 0, strlen(c->rotated_refresh));
         free(c->rotated_refresh);
     }
+    sf_multi_free(c->multi);
+    c->multi = NULL;
     curl_easy_cleanup(c->curl);
     free(c->errmsg);
     free(c);
@@ -589,24 +596,25 @@ static struct curl_slist *request_headers(const sf_client *c, const char *method
     return h;
 }
 
-/* One request body: bytes, length, and whether they are gzip-compressed (I11). */
-typedef struct req_body {
-    const char *content_type;
-    const char *data;
-    size_t len;
-    bool gzipped;
-} req_body;
+struct curl_slist *sf_client_headers(const sf_client *c, const char *method, const sf_req_body *b)
+{
+    return request_headers(c, method, b->data ? b->content_type : NULL, b->data && b->gzipped);
+}
 
-static sfa_status send_once(sf_client *c, const char *method, const char *path, const req_body *b,
-                            bool json_call, sf_response *resp)
+char *sf_client_url(const sf_client *c, const char *path)
+{
+    return request_url(c, path);
+}
+
+static sfa_status send_once(sf_client *c, const char *method, const char *path,
+                            const sf_req_body *b, bool json_call, sf_response *resp)
 {
     char *url = request_url(c, path);
     if (!url) {
         resp->error_message = xstrdup("refused: absolute URL outside the Salesforce instance");
         return SFA_EINVAL;
     }
-    struct curl_slist *hdrs =
-        request_headers(c, method, b->data ? b->content_type : NULL, b->data && b->gzipped);
+    struct curl_slist *hdrs = sf_client_headers(c, method, b);
     c->fresh_next = strcmp(method, "POST") == 0; /* I6 */
     sfa_status st = perform(c, method, url, hdrs, b->data, b->len, json_call, resp);
     curl_slist_free_all(hdrs);
@@ -614,14 +622,14 @@ static sfa_status send_once(sf_client *c, const char *method, const char *path, 
     return st;
 }
 
-static bool session_expired(const sf_response *r)
+bool sf_response_session_expired(const sf_response *r)
 {
     return r->outcome == SF_ANSWERED && r->status == 401 &&
            (!r->error_code || strcmp(r->error_code, "INVALID_SESSION_ID") == 0 ||
             strncmp(r->error_code, "ERROR_HTTP_", 11) == 0);
 }
 
-static sfa_status fail_before_send(sf_client *c, sfa_status st, sf_response *resp)
+sfa_status sf_client_fail_before_send(sf_client *c, sfa_status st, sf_response *resp)
 {
     sf_response_free(resp);
     resp->outcome = SF_NOT_SENT;
@@ -629,29 +637,51 @@ static sfa_status fail_before_send(sf_client *c, sfa_status st, sf_response *res
     return st;
 }
 
+sfa_status sf_client_ensure_token(sf_client *c, unsigned *gen, sf_response *resp)
+{
+    sfa_status st = SFA_OK;
+    if (!c->tok.access_token && (st = sf_client_login(c)) != SFA_OK)
+        return sf_client_fail_before_send(c, st, resp);
+    *gen = c->token_gen;
+    return SFA_OK;
+}
+
+sfa_status sf_client_relogin(sf_client *c, unsigned gen, sf_response *resp)
+{
+    /* I2: one re-login, one replay. A 401 means the request was refused, not applied. */
+    log_info("Salesforce session expired or invalid; logging in again");
+    sfa_status st = SFA_OK;
+    if (gen == c->token_gen && (st = sf_client_login(c)) != SFA_OK) /* I3 */
+        return sf_client_fail_before_send(c, st, resp);
+    return SFA_OK;
+}
+
+void sf_client_note_refused(sf_client *c)
+{
+    set_err(c, xstrdup("Salesforce refused a fresh session (401 after re-login)"));
+}
+
 static sfa_status request_common(sf_client *c, const char *method, const char *path,
-                                 const req_body *b, bool json_call, sf_response *resp)
+                                 const sf_req_body *b, bool json_call, sf_response *resp)
 {
     response_init(resp);
     if (!c || !method || !path)
         return SFA_EINVAL;
-    sfa_status st = SFA_OK;
-    if (!c->tok.access_token && (st = sf_client_login(c)) != SFA_OK)
-        return fail_before_send(c, st, resp);
-    unsigned gen = c->token_gen;
-    st = send_once(c, method, path, b, json_call, resp);
-    if (st != SFA_OK || !session_expired(resp))
+    unsigned gen = 0;
+    sfa_status st = sf_client_ensure_token(c, &gen, resp);
+    if (st != SFA_OK)
         return st;
-    /* I2: one re-login, one replay. A 401 means the request was refused, not applied. */
-    log_info("Salesforce session expired or invalid; logging in again");
-    if (gen == c->token_gen && (st = sf_client_login(c)) != SFA_OK)
-        return fail_before_send(c, st, resp);
+    st = send_once(c, method, path, b, json_call, resp);
+    if (st != SFA_OK || !sf_response_session_expired(resp))
+        return st;
+    if ((st = sf_client_relogin(c, gen, resp)) != SFA_OK)
+        return st;
     sf_response_free(resp);
     st = send_once(c, method, path, b, json_call, resp);
     if (st != SFA_OK)
         return st;
-    if (session_expired(resp))
-        set_err(c, xstrdup("Salesforce refused a fresh session (401 after re-login)"));
+    if (sf_response_session_expired(resp))
+        sf_client_note_refused(c);
     return SFA_OK;
 }
 
@@ -684,22 +714,38 @@ bool sf_gzip(unsigned char **out, size_t *out_len, const char *in, size_t len)
     return true;
 }
 
+void sf_req_body_make(sf_req_body *b, const sf_client *c, const cJSON *body)
+{
+    memset(b, 0, sizeof *b);
+    b->content_type = "application/json";
+    b->text = body ? json_print(body) : NULL;
+    b->data = b->text;
+    b->len = b->text ? strlen(b->text) : 0;
+    int min = c ? sync_config_compress_min_bytes(c->cfg) : 0;
+    size_t gzlen = 0;
+    if (b->text && min > 0 && b->len >= (size_t)min && sf_gzip(&b->gz, &gzlen, b->text, b->len)) {
+        b->data = (const char *)b->gz; /* I11: compressed once, replayed as is */
+        b->len = gzlen;
+        b->gzipped = true;
+        free(b->text); /* only the bytes that go out are kept */
+        b->text = NULL;
+    }
+}
+
+void sf_req_body_free(sf_req_body *b)
+{
+    free(b->text);
+    free(b->gz);
+    memset(b, 0, sizeof *b);
+}
+
 sfa_status sf_client_request(sf_client *c, const char *method, const char *path, const cJSON *body,
                              sf_response *resp)
 {
-    char *text = body ? json_print(body) : NULL;
-    req_body b = {"application/json", text, text ? strlen(text) : 0, false};
-    unsigned char *gz = NULL;
-    size_t gzlen = 0;
-    int min = c ? sync_config_compress_min_bytes(c->cfg) : 0;
-    if (text && min > 0 && b.len >= (size_t)min && sf_gzip(&gz, &gzlen, text, b.len)) {
-        b.data = (const char *)gz; /* I11: compressed once, replayed as is */
-        b.len = gzlen;
-        b.gzipped = true;
-    }
+    sf_req_body b;
+    sf_req_body_make(&b, c, body);
     sfa_status st = request_common(c, method, path, &b, true, resp);
-    free(gz);
-    free(text);
+    sf_req_body_free(&b);
     return st;
 }
 
@@ -725,6 +771,16 @@ sfa_status sf_client_get_if_modified(sf_client *c, const char *path, int64_t sin
 }
 
 /* ---- accessors ---- */
+
+struct sf_multi **sf_client_multi_slot(sf_client *c)
+{
+    return &c->multi;
+}
+
+CURL *sf_client_easy(sf_client *c)
+{
+    return c->curl;
+}
 
 void sf_client_set_query_batch(sf_client *c, int batch_size)
 {

@@ -1,6 +1,8 @@
-/* The Salesforce REST client: one libcurl easy handle reused (keep-alive), OAuth token
- * management, and Salesforce error parsing. Used by the sync engine, login and
- * doctor. Not thread-safe: one client per thread.
+/* The Salesforce REST client: one libcurl easy handle reused (keep-alive) for requests
+ * that wait for their answer, one multi handle for requests in flight together
+ * (sf_client_start / sf_client_next), OAuth token management, and Salesforce error
+ * parsing. Used by the sync engine, login and doctor. Not thread-safe: one client per
+ * thread.
  *
  * Outcome classes (docs/sync-protocol.md#request-outcomes): every request ends in exactly one of
  *   SF_NOT_SENT  - nothing reached Salesforce (DNS, refused, TLS): safe to retry later;
@@ -60,6 +62,25 @@ sfa_status sf_client_login(sf_client *c);
  * A 2xx answer whose body is not valid JSON is SF_UNKNOWN (it may have been applied). */
 sfa_status sf_client_request(sf_client *c, const char *method, const char *path, const cJSON *body,
                              sf_response *resp);
+
+/* ---- requests in flight (sf_client_multi.c) ----
+ * Several requests may run at once on one libcurl multi handle, all driven from the thread
+ * that owns the client (no other thread is involved). Each started request ends exactly
+ * once through sf_client_next, with the same outcome classes, 401 handling (one re-login,
+ * one replay) and byte counting as sf_client_request. */
+
+/* Start a request without waiting for its answer; tag comes back with it from
+ * sf_client_next. Logs in first (waiting) when there is no token yet. SFA_OK: started.
+ * Otherwise nothing was sent, nothing is in flight for it, and resp says why (the same
+ * codes as sf_client_request). */
+sfa_status sf_client_start(sf_client *c, const char *method, const char *path, const cJSON *body,
+                           void *tag, sf_response *resp);
+/* Started requests not yet returned by sf_client_next. */
+size_t sf_client_in_flight(const sf_client *c);
+/* Wait for the next started request to end: *tag is its tag, resp its response, and the
+ * status is what sf_client_request would have returned for it. SFA_EINVAL (resp
+ * initialised) when nothing is in flight. */
+sfa_status sf_client_next(sf_client *c, void **tag, sf_response *resp);
 
 /* Ask for query pages of batch_size records (Sforce-Query-Options: batchSize=N on every
  * GET; Salesforce allows 200..2000 and may return fewer). 0: no header (default 2000). */

@@ -41,6 +41,61 @@ bool sf_method_is_mutating(const char *method);
  * zlib fails (the caller sends the body uncompressed). sf_client.c. */
 bool sf_gzip(unsigned char **out, size_t *out_len, const char *in, size_t len);
 
+/* ---- sf_client.c: the pieces of one transfer, shared with sf_client_multi.c ---- */
+
+/* Per-transfer state filled by the curl callbacks. */
+typedef struct sf_xfer {
+    strbuf body;
+    size_t cap;   /* max_response_bytes: body bytes after decompression (I9) */
+    bool too_big; /* the body went over cap: transfer aborted */
+    char *content_type;
+    char *limit_info;
+    char *retry_after;
+} sf_xfer;
+
+/* One request body: the bytes that go out, and whether they are gzip-compressed (I11).
+ * Built once per request, so a replay after a re-login sends the same bytes. */
+typedef struct sf_req_body {
+    const char *content_type;
+    const char *data; /* text or gz */
+    size_t len;
+    bool gzipped;
+    char *text;        /* owned: the JSON text when sent uncompressed */
+    unsigned char *gz; /* owned: its gzip when compressed */
+} sf_req_body;
+
+void sf_req_body_make(sf_req_body *b, const sf_client *c, const cJSON *body);
+void sf_req_body_free(sf_req_body *b);
+void sf_xfer_init(sf_xfer *x, const sf_client *c);
+void sf_xfer_free(sf_xfer *x);
+/* Absolute URL for path (sf_client_request's rules), or NULL when refused. Caller frees. */
+char *sf_client_url(const sf_client *c, const char *path);
+/* The request's headers, Authorization included (free with curl_slist_free_all). */
+struct curl_slist *sf_client_headers(const sf_client *c, const char *method, const sf_req_body *b);
+/* Set every option of one transfer on h (fresh: no reused connection, I6). */
+void sf_client_setup_transfer(sf_client *c, CURL *h, bool fresh, const char *method,
+                              const char *url, struct curl_slist *hdrs, const char *body,
+                              size_t len, sf_xfer *x);
+/* After a transfer on h ended with rc: outcome, counters and resp; frees x's members.
+ * SFA_ETLS when the certificate failed verification, else SFA_OK. */
+sfa_status sf_client_finish_transfer(sf_client *c, CURL *h, CURLcode rc, const char *method,
+                                     sf_xfer *x, size_t len, bool json_call, sf_response *resp);
+/* Log in when there is no token yet; *gen gets the token generation (I3). On failure resp
+ * says why (not sent) and the status is returned. */
+sfa_status sf_client_ensure_token(sf_client *c, unsigned *gen, sf_response *resp);
+/* The re-login after a 401 (once per request, I2), unless another request already replaced
+ * the token of generation gen. On failure resp says why. */
+sfa_status sf_client_relogin(sf_client *c, unsigned gen, sf_response *resp);
+/* Records that a replay after a re-login was refused again. */
+void sf_client_note_refused(sf_client *c);
+bool sf_response_session_expired(const sf_response *r);
+sfa_status sf_client_fail_before_send(sf_client *c, sfa_status st, sf_response *resp);
+CURL *sf_client_easy(sf_client *c);
+/* The client's requests in flight (sf_client_multi.c); freed with the client. */
+struct sf_multi;
+struct sf_multi **sf_client_multi_slot(sf_client *c);
+void sf_multi_free(struct sf_multi *m);
+
 /* ---- oauth.c: token endpoint ---- */
 
 typedef struct sf_token {

@@ -7,8 +7,10 @@
  *      before anything else is sent;
  *   4. repeats rounds until a round sends nothing: each round pages through the ready
  *      ops (oldest open op of each record), holds back those whose references are not
- *      synced, groups the rest by (kind, sObject) and sends batches of up to 200,
- *      creates first so that parents get their Ids before their children are sent;
+ *      synced, groups the rest by (kind, sObject) and sends batches (800 creates or
+ *      updates, 1,000 deletes), up to [sync] parallel of them in flight at once
+ *      (push_jobs.c), creates first so that parents get their Ids before their children
+ *      are sent;
  *   5. releases the lease and reports.
  *
  * Invariants:
@@ -98,7 +100,9 @@ static void offline_backoff(push_ctx *ctx, bool connected, const char *why)
 bool push_limit_ok(push_ctx *ctx)
 {
     long used = sf_client_api_used(ctx->client), max = sf_client_api_max(ctx->client);
-    if (used < 0 || max <= 0 || (double)used < ctx->api_share * (double)max)
+    /* Requests still in flight will count too (push_jobs.c J5). */
+    long pending = (long)sf_client_in_flight(ctx->client);
+    if (used < 0 || max <= 0 || (double)(used + pending) < ctx->api_share * (double)max)
         return true;
     push_stop(ctx, SFA_ELIMIT,
               "stopped pushing: %ld of %ld daily API requests used (api_limit_share %.2f)", used,
@@ -117,10 +121,19 @@ sfa_status push_request(push_ctx *ctx, const char *method, const char *path, con
         return SFA_ELIMIT;
     long before = sf_client_requests_made(ctx->client);
     sfa_status rc = sf_client_request(ctx->client, method, path, body, resp);
+    push_account(ctx, ctx->cur_job, rc, resp, before);
+    return rc;
+}
+
+void push_account(push_ctx *ctx, push_job *job, sfa_status rc, sf_response *resp, long before)
+{
     if (rc == SFA_OK && resp->outcome == SF_ANSWERED)
         ctx->answered = true;
-    if (rc == SFA_OK && resp->outcome != SF_NOT_SENT)
+    if (rc == SFA_OK && resp->outcome != SF_NOT_SENT) {
         ctx->requests_out++;
+        if (job)
+            job->out++;
+    }
     if (rc != SFA_OK) {
         /* Failed before sending (login refused, or login unreachable): nothing was sent;
          * callers leave the batch undecided, which send_batch() releases. */
@@ -134,7 +147,6 @@ sfa_status push_request(push_ctx *ctx, const char *method, const char *path, con
             push_stop(ctx, rc, "%s", sf_client_errmsg(ctx->client));
         }
     }
-    return rc;
 }
 
 sfa_status push_write_results(push_ctx *ctx, store_op *ops, size_t n)
@@ -510,78 +522,9 @@ static bool same_group(const store_op *a, const store_op *b)
            strcmp(a->ext_field ? a->ext_field : "", b->ext_field ? b->ext_field : "") == 0;
 }
 
-static void progress(push_ctx *ctx)
-{
-    if (ctx->opts->progress)
-        ctx->opts->progress(ctx->report->done, ctx->total, ctx->opts->progress_ctx);
-}
-
-/* Claim, send and record one batch (I1). */
-static void send_batch(push_ctx *ctx, store_op *ops, size_t n)
-{
-    bool *claimed = xcalloc(n, sizeof *claimed);
-    sfa_status st = store_outbox_claim(ctx->agent, ctx->run_id, ops, n, claimed);
-    if (st != SFA_OK) {
-        push_stop(ctx, st, "could not claim ops: %s", sfa_agent_errmsg(ctx->agent));
-        free(claimed);
-        return;
-    }
-    /* Ops that changed since they were read are moved out of the batch (next round). */
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!claimed[i]) {
-            ctx->raced = true;
-            continue;
-        }
-        if (m != i) {
-            store_op t = ops[m];
-            ops[m] = ops[i];
-            ops[i] = t;
-        }
-        m++;
-    }
-    free(claimed);
-    if (m == 0)
-        return;
-    CRASH_POINT("push.after_claim");
-    long out_before = ctx->requests_out;
-    const char *kind = ops[0].kind;
-    sfa_status rc;
-    if (strcmp(kind, "create") == 0 || strcmp(kind, "upsert") == 0)
-        rc = push_send_creates(ctx, ops, m);
-    else if (strcmp(kind, "update") == 0)
-        rc = push_send_updates(ctx, ops, m);
-    else
-        rc = push_send_deletes(ctx, ops, m);
-    (void)rc; /* outcomes are on the ops; the run is stopped on run-level failures */
-    if (ctx->requests_out > out_before) /* offline: claimed, released, never sent */
-        ctx->report->sent += m;
-    bool unknown = false;
-    for (size_t i = 0; i < m; i++) {
-        if (ops[i].outcome == STORE_OUT_NONE) /* I2: undecided = not sent */
-            store_op_set(&ops[i], STORE_OUT_RELEASE, NULL, NULL);
-        if (ops[i].outcome == STORE_OUT_INFLIGHT) { /* I4 */
-            unknown = true;
-            ctx->lost = xrealloc(ctx->lost, (ctx->nlost + 1) * sizeof *ctx->lost);
-            ctx->lost[ctx->nlost++] = ops[i].seq;
-        }
-    }
-    /* A failure here leaves the batch inflight: the next run resolves it by key. */
-    if ((st = push_write_results(ctx, ops, m)) != SFA_OK) {
-        push_stop(ctx, st, "could not record results: %s", sfa_agent_errmsg(ctx->agent));
-        return;
-    }
-    /* A lost answer: find out now by key, if Salesforce is still reachable. */
-    if (unknown && !ctx->stop && (st = push_resolve_inflight(ctx, ctx->run_id)) != SFA_OK)
-        push_stop(ctx, st, "could not resolve unknown outcomes: %s", sfa_agent_errmsg(ctx->agent));
-    if (!ctx->stop && store_lease_renew(ctx->agent, ctx->run_id, STORE_LEASE_MS) != SFA_OK)
-        push_stop(ctx, SFA_EBUSY, "lost the sync lease: %s", sfa_agent_errmsg(ctx->agent));
-    progress(ctx);
-}
-
 /* I5: true (once noted in the report) when the run's time is up, or its caller asked it to
  * stop (cancel.c): both end the run between batches. */
-static bool out_of_time(push_ctx *ctx)
+bool push_out_of_time(push_ctx *ctx)
 {
     if (ctx->report->time_limited || push_cancelled(ctx))
         return true;
@@ -599,17 +542,19 @@ static bool out_of_time(push_ctx *ctx)
 static void send_groups(push_ctx *ctx, store_op *ops, size_t n)
 {
     size_t i = 0;
-    while (i < n && !ctx->stop && ops[i].rank < 9 && !out_of_time(ctx)) { /* I5 */
+    while (i < n && !ctx->stop && ops[i].rank < 9 && !push_out_of_time(ctx)) { /* I5 */
         size_t j = i + 1;
-        size_t cap = ops[i].rank == 0 ? PUSH_CREATE_BATCH_MAX : PUSH_BATCH_MAX;
+        size_t cap = ops[i].rank == 0   ? PUSH_CREATE_BATCH_MAX
+                     : ops[i].rank == 1 ? PUSH_UPDATE_BATCH_MAX
+                                        : PUSH_DELETE_BATCH_MAX;
         while (j < n && j - i < cap && ops[j].rank == ops[i].rank && same_group(&ops[i], &ops[j]))
             j++;
         size_t max = ctx->opts->max_ops;
-        if (max && ctx->report->sent >= max)
+        if (max && ctx->claimed >= max)
             return;
-        if (max && j - i > max - ctx->report->sent)
-            j = i + (max - ctx->report->sent);
-        send_batch(ctx, ops + i, j - i);
+        if (max && j - i > max - ctx->claimed)
+            j = i + (max - ctx->claimed);
+        push_send_batch(ctx, ops + i, j - i);
         i = j;
     }
 }
@@ -660,6 +605,7 @@ static sfa_status read_config(push_ctx *ctx, const sfa_config *cfg, char *err, s
     ctx->settle_ms = (int64_t)sync_config_settle_s(cfg) * 1000;
     ctx->api_share = sync_config_api_limit_share(cfg);
     ctx->max_attempts = PUSH_MAX_ATTEMPTS;
+    ctx->parallel = sync_config_parallel(cfg);
     int limit_s = ctx->opts->version >= 3 && ctx->opts->max_run_seconds > 0
                       ? ctx->opts->max_run_seconds
                       : sync_config_max_run_s(cfg);
@@ -738,8 +684,9 @@ static void run_locked(push_ctx *ctx)
         size_t final_before = final_count(ctx->report);
         int64_t cursor = 0;
         ctx->raced = false;
-        while (!out_of_time(ctx) && round_page(ctx, &cursor))
+        while (!push_out_of_time(ctx) && round_page(ctx, &cursor))
             ;
+        push_drain(ctx); /* push_jobs.c J4: a round ends with nothing in flight */
         if (ctx->report->time_limited)
             break; /* I5: the rest is pending for the next run */
         /* I4: nothing more is eligible, or nothing reached a final state (what was sent
@@ -749,7 +696,7 @@ static void run_locked(push_ctx *ctx)
             break;
         if (ctx->round + 1 >= PUSH_MAX_ROUNDS)
             break;
-        if (ctx->opts->max_ops && ctx->report->sent >= ctx->opts->max_ops)
+        if (ctx->opts->max_ops && ctx->claimed >= ctx->opts->max_ops)
             break;
         ctx->round++;
     }
@@ -788,7 +735,7 @@ static sfa_status final_status(push_ctx *ctx)
  * stop the pull too. */
 static void run_pull(push_ctx *ctx)
 {
-    if (ctx->stop || out_of_time(ctx)) /* I5 */
+    if (ctx->stop || push_out_of_time(ctx)) /* I5 */
         return;
     char *err = NULL;
     if (!ctx->client && sf_client_new(&ctx->client, ctx->cfg, &err) != SFA_OK) {

@@ -30,6 +30,11 @@
  * PUSH_BATCH_MAX plus the one read-back query (5 such subrequests at most,
  * docs/salesforce.md#composite). */
 #define PUSH_CREATE_BATCH_MAX (4 * PUSH_BATCH_MAX)
+/* Most updates per batch: the check reads them in one retrieve (up to 2,000 Ids) and one
+ * /composite holds 4 Collections PATCHes of PUSH_BATCH_MAX plus the read-back query. */
+#define PUSH_UPDATE_BATCH_MAX (4 * PUSH_BATCH_MAX)
+/* Most deletes per batch: one /composite of 5 Collections deletes of PUSH_BATCH_MAX. */
+#define PUSH_DELETE_BATCH_MAX (5 * PUSH_BATCH_MAX)
 /* Longest SOQL statement Salesforce accepts (docs/salesforce.md#query). */
 #define PUSH_SOQL_MAX 100000
 /* Ready ops read per page while scanning the outbox: a multiple of PUSH_CREATE_BATCH_MAX
@@ -48,6 +53,8 @@ typedef struct push_keyinfo {
     char *sobject;
     int has_key; /* 1 yes, 0 no, -1 not known yet */
 } push_keyinfo;
+
+typedef struct push_job push_job;
 
 typedef struct push_ctx {
     sfa_agent *agent;
@@ -84,6 +91,12 @@ typedef struct push_ctx {
     int64_t deadline_ms;
     /* When opts->cancel first answered true (ms since the epoch; 0: not cancelled). */
     int64_t cancelled_at_ms;
+    /* Batches in flight at once ([sync] parallel) and the job whose code is running now
+     * (its requests are counted on it), see push_jobs.c. */
+    int parallel;
+    push_job *cur_job;
+    size_t claimed;    /* ops claimed in this run (--max-ops counts them at the claim) */
+    bool need_resolve; /* a batch had lost answers: resolve once nothing is in flight */
 } push_ctx;
 
 /* ---- pause.c: the run-level pause and its caps ---- */
@@ -131,6 +144,13 @@ bool push_limit_ok(push_ctx *ctx);
 /* Send one request, counting it; on SFA_OK resp holds an outcome. */
 sfa_status push_request(push_ctx *ctx, const char *method, const char *path, const cJSON *body,
                         sf_response *resp);
+/* I5: true (once noted in the report) when the run's time is up or the caller cancelled. */
+bool push_out_of_time(push_ctx *ctx);
+/* Count a request's outcome (on job too, when not NULL) and stop the run when it failed
+ * before sending (offline: run-level pause). before: sf_client_requests_made() before the
+ * call, so a login that was answered (a 503, a captive portal) is told from one that could
+ * not connect (pause.c I4). */
+void push_account(push_ctx *ctx, push_job *job, sfa_status rc, sf_response *resp, long before);
 /* Does sobject have the idempotency External ID field? 1 yes, 0 no, -1 unknown
  * (not known yet: try the upsert; a NOT_FOUND/INVALID_FIELD answer triggers a describe). */
 int push_key_state(push_ctx *ctx, const char *sobject);
@@ -162,11 +182,39 @@ void push_apply_sub_failure(push_ctx *ctx, store_op *ops, size_t n, const cJSON 
 /* Result i of a collections results array into op; a missing one is an unknown outcome. */
 void push_apply_result_at(push_ctx *ctx, store_op *op, const cJSON *results, size_t i);
 
-/* ---- push_create.c / push_update.c / push_delete.c: one batch each ---- */
+/* ---- push_jobs.c: batches in flight ---- */
 
-/* ops: same sobject and kind (create | upsert; upsert: same ext_field). */
-sfa_status push_send_creates(push_ctx *ctx, store_op *ops, size_t n);
-sfa_status push_send_updates(push_ctx *ctx, store_op *ops, size_t n);
-sfa_status push_send_deletes(push_ctx *ctx, store_op *ops, size_t n);
+/* What a sender does with the answer to its job's request (rc and resp as push_request
+ * gives them; resp is freed by the caller): true when it started the job's next request,
+ * false when the job is complete (its ops decided, or undecided = not sent). */
+typedef bool (*push_answer_fn)(push_ctx *ctx, push_job *job, sfa_status rc, sf_response *resp);
+
+/* One claimed batch on its way: its ops (owned), and the sender's state between its
+ * requests (owned by the sender, freed when it returns false). */
+struct push_job {
+    store_op *ops;
+    size_t n;
+    long out; /* requests of this job that reached, or may have reached, Salesforce */
+    push_answer_fn answer;
+    void *state;
+};
+
+/* Start one request of job without waiting (I3 checked first). false when nothing went
+ * out: the run is stopped as push_request stops it and the ops stay undecided. */
+bool push_start(push_ctx *ctx, push_job *job, const char *method, const char *path,
+                const cJSON *body, push_answer_fn answer);
+/* Claim ops[0..n) and start them as one job (I1); their contents move into the job (the
+ * slots are left empty). Waits first while [sync] parallel jobs are in flight. */
+void push_send_batch(push_ctx *ctx, store_op *ops, size_t n);
+/* Wait for every job in flight, then resolve the answers this run lost. */
+void push_drain(push_ctx *ctx);
+
+/* ---- push_create.c / push_update.c / push_delete.c: the senders ---- */
+
+/* Begin a job: true when a request of it is in flight, false when it is complete already.
+ * Creates: same sobject and kind (create | upsert; upsert: same ext_field). */
+bool push_creates_begin(push_ctx *ctx, push_job *job);
+bool push_updates_begin(push_ctx *ctx, push_job *job);
+bool push_deletes_begin(push_ctx *ctx, push_job *job);
 
 #endif

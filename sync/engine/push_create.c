@@ -11,6 +11,10 @@
  *       outcomes are parked (reconcile.c I2).
  *   I2. collateSubrequests is false: the query runs after the upsert and sees its rows.
  *   I3. allOrNone is false everywhere: one bad record never holds the others back.
+ *   I4. The read-back query filters by key but selects no key: the keys are random text
+ *       that compresses badly, and the answer would repeat every one of them. A row is
+ *       matched to the op whose upsert answered with its Id; an op whose upsert answer
+ *       is missing stays unknown and is resolved by key (reconcile.c), which does select it.
  */
 
 #include <stdio.h>
@@ -139,15 +143,31 @@ static size_t keys_fitting(const char *const *keys, size_t n, size_t prefix_len)
     return m ? m : 1;
 }
 
-/* One /composite: ceil(n / PUSH_BATCH_MAX) upserts (at most 4) on the key, then one query
- * by key over all n. n fits in the query (keys_fitting). */
-static sfa_status send_keyed_one(push_ctx *ctx, store_op *ops, size_t n, const char *field,
-                                 const char **keys)
+/* A keyed create job between its composites: the batch goes as one /composite per slice
+ * of keys that fits in one query (usually the whole batch). */
+typedef struct keyed_state {
+    const char *field;
+    const char **keys; /* borrowed from the ops */
+    size_t prefix_len; /* the read-back query without keys */
+    size_t off, m;     /* the slice in flight: ops[off..off+m) */
+} keyed_state;
+
+static size_t chunk_len(size_t n, size_t c)
+{
+    size_t off = c * PUSH_BATCH_MAX;
+    return n - off < PUSH_BATCH_MAX ? n - off : PUSH_BATCH_MAX;
+}
+
+/* The /composite for ops[0..n): ceil(n / PUSH_BATCH_MAX) upserts (at most 4) on the key,
+ * then one query by key over all n. n fits in the query (keys_fitting). */
+static cJSON *keyed_body(push_ctx *ctx, store_op *ops, size_t n, const char *field,
+                         const char **keys)
 {
     const char *ver = sf_client_api_version(ctx->client);
     char *up_url =
         xasprintf("/services/data/%s/composite/sobjects/%s/%s", ver, ops[0].sobject, field);
-    char *select = push_reconcile_select(ops[0].sobject, field);
+    /* I4: the read-back selects no key; rows are matched by the Ids the upserts answered. */
+    char *select = push_reconcile_select(ops[0].sobject, NULL);
     char *soql = push_soql_in(select, ops[0].sobject, field, keys, n);
     char *q_url = push_query_path(ver, soql);
     size_t nchunks = (n + PUSH_BATCH_MAX - 1) / PUSH_BATCH_MAX;
@@ -156,77 +176,104 @@ static sfa_status send_keyed_one(push_ctx *ctx, store_op *ops, size_t n, const c
     cJSON_AddBoolToObject(body, "collateSubrequests", false); /* I2 */
     cJSON *subs = cJSON_AddArrayToObject(body, "compositeRequest");
     for (size_t c = 0; c < nchunks; c++) {
-        size_t off = c * PUSH_BATCH_MAX, len = n - off < PUSH_BATCH_MAX ? n - off : PUSH_BATCH_MAX;
         char ref[16];
         snprintf(ref, sizeof ref, c ? "upsert%zu" : "upsert", c);
-        cJSON_AddItemToArray(subs, subrequest("PATCH", up_url, ref,
-                                              collection_body(ops + off, len, ctx, true))); /* I1 */
+        cJSON_AddItemToArray(subs,
+                             subrequest("PATCH", up_url, ref,
+                                        collection_body(ops + c * PUSH_BATCH_MAX, chunk_len(n, c),
+                                                        ctx, true))); /* I1 */
     }
     cJSON_AddItemToArray(subs, subrequest("GET", q_url, "keys", NULL));
-    sf_response resp;
-    sfa_status rc = push_request(ctx, "POST", "composite", body, &resp);
+    free(q_url);
+    free(soql);
+    free(select);
+    free(up_url);
+    return body;
+}
+
+/* The answer to one keyed composite over ops[0..n). Chunks whose upsert said the key
+ * field is missing are re-sent as plain creates (waiting: a rare, object-scoped path). */
+static void keyed_answer(push_ctx *ctx, store_op *ops, size_t n, sfa_status rc, sf_response *resp)
+{
     CRASH_POINT("push.after_response");
+    size_t nchunks = (n + PUSH_BATCH_MAX - 1) / PUSH_BATCH_MAX;
     bool *again = xcalloc(nchunks, sizeof *again);
     if (rc == SFA_OK) {
-        push_resp_class cls = push_classify_response(&resp);
-        if (cls == PUSH_RESP_OK && cJSON_IsObject(resp.json)) {
+        push_resp_class cls = push_classify_response(resp);
+        if (cls == PUSH_RESP_OK && cJSON_IsObject(resp->json)) {
             int key = -2;
             for (size_t c = 0; c < nchunks; c++) {
-                size_t off = c * PUSH_BATCH_MAX;
-                size_t len = n - off < PUSH_BATCH_MAX ? n - off : PUSH_BATCH_MAX;
                 char ref[16];
                 snprintf(ref, sizeof ref, c ? "upsert%zu" : "upsert", c);
-                again[c] = read_upsert(ctx, ops + off, len, push_sub_result(resp.json, ref), &key);
+                again[c] = read_upsert(ctx, ops + c * PUSH_BATCH_MAX, chunk_len(n, c),
+                                       push_sub_result(resp->json, ref), &key);
             }
-            const cJSON *q = push_sub_result(resp.json, "keys");
+            const cJSON *q = push_sub_result(resp->json, "keys");
             const cJSON *rows = cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(q, "body"), "records");
             if (cJSON_IsArray(rows))
-                push_match_rows(ctx, ops, n, rows);
+                push_match_rows_by_id(ctx, ops, n, rows); /* I4 */
             else
                 log_warn(
                     "read-back query failed; CaseNumber/SystemModstamp come with the next pull");
         } else { /* a 200 that is not a composite answer is as good as lost */
             push_apply_response_class(ctx, ops, n, cls == PUSH_RESP_OK ? PUSH_RESP_UNKNOWN : cls,
-                                      &resp);
+                                      resp);
         }
     }
-    sf_response_free(&resp);
-    cJSON_Delete(body);
-    free(q_url);
-    free(soql);
-    free(select);
-    free(up_url);
-    for (size_t c = 0; c < nchunks && !ctx->stop; c++) {
-        size_t off = c * PUSH_BATCH_MAX, len = n - off < PUSH_BATCH_MAX ? n - off : PUSH_BATCH_MAX;
+    for (size_t c = 0; c < nchunks && !ctx->stop; c++)
         if (again[c])
-            rc = send_plain(ctx, ops + off, len);
-    }
+            (void)send_plain(ctx, ops + c * PUSH_BATCH_MAX, chunk_len(n, c));
     free(again);
-    return rc;
+}
+
+/* Start the composite for the slice at ks->off; false when nothing went out. */
+static bool keyed_next(push_ctx *ctx, push_job *job);
+
+static bool keyed_on_answer(push_ctx *ctx, push_job *job, sfa_status rc, sf_response *resp)
+{
+    keyed_state *ks = job->state;
+    keyed_answer(ctx, job->ops + ks->off, ks->m, rc, resp);
+    ks->off += ks->m;
+    if (ks->off < job->n && !ctx->stop && keyed_next(ctx, job))
+        return true;
+    free(ks->keys);
+    free(ks);
+    job->state = NULL;
+    return false;
+}
+
+static bool keyed_next(push_ctx *ctx, push_job *job)
+{
+    keyed_state *ks = job->state;
+    size_t left = job->n - ks->off;
+    size_t m = left < PUSH_CREATE_BATCH_MAX ? left : PUSH_CREATE_BATCH_MAX;
+    ks->m = keys_fitting(ks->keys + ks->off, m, ks->prefix_len);
+    cJSON *body = keyed_body(ctx, job->ops + ks->off, ks->m, ks->field, ks->keys + ks->off);
+    bool started = push_start(ctx, job, "POST", "composite", body, keyed_on_answer);
+    cJSON_Delete(body);
+    return started;
 }
 
 /* Keyed creates: as many per /composite as the upserts and the read-back query allow. */
-static sfa_status send_keyed(push_ctx *ctx, store_op *ops, size_t n)
+static bool keyed_begin(push_ctx *ctx, push_job *job)
 {
-    const char *field = NULL;
-    const char **keys = xcalloc(n, sizeof *keys);
-    for (size_t i = 0; i < n; i++)
-        push_op_key(ctx, &ops[i], &field, &keys[i]);
-    char *select = push_reconcile_select(ops[0].sobject, field);
-    char *prefix = push_soql_in(select, ops[0].sobject, field, keys, 0);
-    size_t prefix_len = strlen(prefix);
+    keyed_state *ks = xcalloc(1, sizeof *ks);
+    ks->keys = xcalloc(job->n, sizeof *ks->keys);
+    for (size_t i = 0; i < job->n; i++)
+        push_op_key(ctx, &job->ops[i], &ks->field, &ks->keys[i]);
+    char *select = push_reconcile_select(job->ops[0].sobject, NULL); /* I4 */
+    char *prefix = push_soql_in(select, job->ops[0].sobject, ks->field, ks->keys, 0);
+    ks->prefix_len = strlen(prefix);
     free(prefix);
     free(select);
-    sfa_status rc = SFA_OK;
-    for (size_t i = 0; i < n && rc == SFA_OK && !ctx->stop;) {
-        size_t m = n - i < PUSH_CREATE_BATCH_MAX ? n - i : PUSH_CREATE_BATCH_MAX;
-        m = keys_fitting(keys + i, m, prefix_len);
-        rc = send_keyed_one(ctx, ops + i, m, field, keys + i);
-        i += m;
-    }
-    free(keys);
-    return rc;
+    job->state = ks;
+    if (keyed_next(ctx, job))
+        return true;
+    free(ks->keys);
+    free(ks);
+    job->state = NULL;
+    return false;
 }
 
 /* Read back Id-keyed rows (plain creates): CaseNumber and SystemModstamp. */
@@ -284,15 +331,19 @@ static sfa_status send_plain(push_ctx *ctx, store_op *ops, size_t n)
     return rc;
 }
 
-sfa_status push_send_creates(push_ctx *ctx, store_op *ops, size_t n)
+bool push_creates_begin(push_ctx *ctx, push_job *job)
 {
+    store_op *ops = job->ops;
+    size_t n = job->n;
     int key = strcmp(ops[0].kind, "create") == 0 ? push_key_state(ctx, ops[0].sobject) : 1;
     if (ctx->stop) /* the describe cache could not be read: nothing sent, ops released */
-        return ctx->stop_status;
+        return false;
     if (key != 0)
-        return send_keyed(ctx, ops, n);
-    sfa_status rc = SFA_OK; /* plain creates: one Collections create per PUSH_BATCH_MAX */
+        return keyed_begin(ctx, job);
+    /* Plain creates (no key field: rare, and each needs a read-back by Id): one
+     * Collections create per PUSH_BATCH_MAX, waiting for each. */
+    sfa_status rc = SFA_OK;
     for (size_t i = 0; i < n && rc == SFA_OK && !ctx->stop; i += PUSH_BATCH_MAX)
         rc = send_plain(ctx, ops + i, n - i < PUSH_BATCH_MAX ? n - i : PUSH_BATCH_MAX);
-    return rc;
+    return false;
 }

@@ -1,9 +1,12 @@
-/* Sending updates: a collections retrieve of the batch's current server values (the
- * conflict check), then one /composite request holding the collections PATCH (only the
- * fields each op changes) and a query that reads back the new SystemModstamp.
+/* Sending updates, up to PUSH_UPDATE_BATCH_MAX (800) per batch: one sObject Collections
+ * retrieve with a request body (POST, up to 2,000 Ids) reads the batch's current server
+ * values (the conflict check), then one /composite request holds up to four Collections
+ * PATCHes of 200 (only the fields each op changes) and a query that reads back the new
+ * SystemModstamp of all of them.
  *
  * The check and the PATCH cannot share one composite request: what is sent depends on
- * what the check finds. So an update batch costs two API calls per 200 records.
+ * what the check finds. So an update batch costs two API calls per 800 records (one when
+ * no op of the batch has a base version to check against).
  *
  * Conflict (three-way, per field): the server holds a value for a changed field that is
  * neither the local value nor the base value the edit started from. Policies:
@@ -30,40 +33,38 @@
 #include "util/json.h"
 #include "util/log.h"
 #include "util/sfid.h"
-#include "util/strbuf.h"
 #include "store/op.h"
 #include "sync/engine/build.h"
 #include "sync/engine/classify.h"
 #include "sync/engine/push.h"
 
-static char *retrieve_path(push_ctx *ctx, store_op *ops, size_t n)
+/* The check: POST /composite/sobjects/<Object> {"ids", "fields"} reads up to 2,000
+ * records in one call (docs/salesforce.md#sobject-collections), where a GET's URL holds
+ * about 800 Ids. Fields: Id, SystemModstamp and the union of the fields the ops change
+ * (names come from the store, which checked their syntax). */
+static cJSON *retrieve_body(const store_op *ops, size_t n)
 {
-    strbuf sb = STRBUF_INIT;
-    strbuf_addf(&sb, "composite/sobjects/%s?ids=", ops[0].sobject);
-    for (size_t i = 0; i < n; i++)
-        strbuf_addf(&sb, "%s%s", i ? "," : "", ops[i].sf_id);
-    /* Union of changed fields; names come from the store, which checked their syntax. */
-    strbuf fields = STRBUF_INIT;
-    strbuf_adds(&fields, "Id,SystemModstamp");
+    cJSON *body = cJSON_CreateObject();
+    cJSON *ids = cJSON_AddArrayToObject(body, "ids");
+    cJSON *fields = cJSON_AddArrayToObject(body, "fields");
+    cJSON_AddItemToArray(fields, cJSON_CreateString("Id"));
+    cJSON_AddItemToArray(fields, cJSON_CreateString("SystemModstamp"));
+    cJSON *seen = cJSON_CreateObject(); /* field names already listed */
+    cJSON_AddNullToObject(seen, "Id");
+    cJSON_AddNullToObject(seen, "SystemModstamp");
     for (size_t i = 0; i < n; i++) {
+        cJSON_AddItemToArray(ids, cJSON_CreateString(ops[i].sf_id));
         const cJSON *f;
         cJSON_ArrayForEach(f, ops[i].fields)
         {
-            char needle[128];
-            snprintf(needle, sizeof needle, ",%s,", f->string);
-            strbuf probe = STRBUF_INIT;
-            strbuf_addf(&probe, ",%s,", strbuf_str(&fields));
-            if (!strstr(strbuf_str(&probe), needle))
-                strbuf_addf(&fields, ",%s", f->string);
-            strbuf_free(&probe);
+            if (cJSON_GetObjectItemCaseSensitive(seen, f->string))
+                continue;
+            cJSON_AddNullToObject(seen, f->string);
+            cJSON_AddItemToArray(fields, cJSON_CreateString(f->string));
         }
     }
-    char *enc = push_url_encode(strbuf_str(&fields));
-    strbuf_addf(&sb, "&fields=%s", enc);
-    free(enc);
-    strbuf_free(&fields);
-    (void)ctx;
-    return strbuf_detach(&sb);
+    cJSON_Delete(seen);
+    return body;
 }
 
 static bool same_value(const cJSON *a, const cJSON *b)
@@ -185,18 +186,17 @@ static bool decide(push_ctx *ctx, store_op *op, const cJSON *server)
     return send;
 }
 
-/* Step 1: the check. Returns false when the batch was decided by a failure. */
-static bool check_batch(push_ctx *ctx, store_op *ops, size_t n, bool *send)
+/* Step 1's answer: the check. Returns false when the batch was decided by a failure. */
+static bool read_check(push_ctx *ctx, store_op *ops, size_t n, bool *send, sfa_status rc,
+                       sf_response *resp)
 {
-    char *path = retrieve_path(ctx, ops, n);
-    sf_response resp;
     bool ok = false;
-    if (push_request(ctx, "GET", path, NULL, &resp) == SFA_OK) {
-        push_resp_class cls = push_classify_response(&resp);
-        if (cls == PUSH_RESP_OK && cJSON_IsArray(resp.json)) {
+    if (rc == SFA_OK) {
+        push_resp_class cls = push_classify_response(resp);
+        if (cls == PUSH_RESP_OK && cJSON_IsArray(resp->json)) {
             ok = true;
             for (size_t i = 0; i < n; i++) {
-                const cJSON *server = cJSON_GetArrayItem(resp.json, (int)i);
+                const cJSON *server = cJSON_GetArrayItem(resp->json, (int)i);
                 if (!cJSON_IsObject(server)) {
                     /* null slot: deleted on the server or not visible to this user */
                     store_op_set(&ops[i], STORE_OUT_DEAD, "ENTITY_IS_DELETED",
@@ -209,22 +209,18 @@ static bool check_batch(push_ctx *ctx, store_op *ops, size_t n, bool *send)
         } else {
             /* Nothing was changed by a read: an unknown outcome is simply not sent. */
             push_apply_response_class(ctx, ops, n,
-                                      cls == PUSH_RESP_UNKNOWN ? PUSH_RESP_TRANSIENT : cls, &resp);
+                                      cls == PUSH_RESP_UNKNOWN ? PUSH_RESP_TRANSIENT : cls, resp);
         }
     }
-    sf_response_free(&resp);
-    free(path);
     return ok;
 }
 
-static cJSON *patch_body(const store_op *ops, size_t n, const bool *send)
+static cJSON *patch_body(const store_op *ops, size_t n)
 {
     cJSON *body = cJSON_CreateObject();
     cJSON_AddBoolToObject(body, "allOrNone", false);
     cJSON *records = cJSON_AddArrayToObject(body, "records");
     for (size_t i = 0; i < n; i++) {
-        if (!send[i])
-            continue;
         cJSON *rec = cJSON_Duplicate(ops[i].fields, true);
         cJSON *attrs = cJSON_CreateObject();
         cJSON_AddStringToObject(attrs, "type", ops[i].sobject);
@@ -253,105 +249,193 @@ static void take_read_back(store_op *op, const cJSON *row)
     }
 }
 
-/* The composite answer: per-record results of the PATCH for the sent ops, read like a
- * create's or a delete's (push.c); a PATCH that failed as a whole decides every op not
- * decided by the check; the read-back rows go into the ops that are done. */
-static void read_answer(push_ctx *ctx, store_op *ops, size_t n, store_op **sent, size_t m,
-                        const cJSON *json)
+static size_t chunk_len(size_t m, size_t c)
 {
-    const cJSON *sub = push_sub_result(json, "patch");
-    const cJSON *results = push_sub_records(sub);
-    if (!results) {
-        push_apply_sub_failure(ctx, ops, n, sub);
-        return;
-    }
-    const cJSON *after = push_sub_result(json, "after");
-    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(after, "body"), "records");
+    size_t off = c * PUSH_BATCH_MAX;
+    return m - off < PUSH_BATCH_MAX ? m - off : PUSH_BATCH_MAX;
+}
+
+static void chunk_ref(char ref[24], size_t c)
+{
+    snprintf(ref, 24, c ? "patch%zu" : "patch", c);
+}
+
+/* The read-back row of each done op into it. */
+static void take_rows(store_op *ops, size_t m, const cJSON *rows)
+{
     for (size_t i = 0; i < m; i++) {
-        push_apply_result_at(ctx, sent[i], results, i);
+        if (ops[i].outcome != STORE_OUT_DONE)
+            continue;
         const cJSON *row;
         cJSON_ArrayForEach(row, rows)
         {
             const char *id = json_str(row, "Id");
-            if (id && sent[i]->outcome == STORE_OUT_DONE && sfid_equal(id, sent[i]->sf_id))
-                take_read_back(sent[i], row);
+            if (id && sfid_equal(id, ops[i].sf_id)) {
+                take_read_back(&ops[i], row);
+                break;
+            }
         }
     }
 }
 
-/* Step 2: the PATCH plus the read-back of SystemModstamp in one composite request. */
-static sfa_status send_patch(push_ctx *ctx, store_op *ops, size_t n, const bool *send)
+/* The composite answer for the sent ops ops[0..m): per-record results of each PATCH of up
+ * to 200, read like a create's or a delete's (push.c); a PATCH that failed as a whole
+ * decides its own ops only; the read-back rows go into the ops that are done. */
+static void read_answer(push_ctx *ctx, store_op *ops, size_t m, const cJSON *json)
 {
-    store_op **sent = xcalloc(n, sizeof *sent);
-    const char **ids = xcalloc(n, sizeof *ids);
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (send[i]) {
-            sent[m] = &ops[i];
-            ids[m++] = ops[i].sf_id;
+    size_t nchunks = (m + PUSH_BATCH_MAX - 1) / PUSH_BATCH_MAX;
+    for (size_t c = 0; c < nchunks; c++) {
+        store_op *part = ops + c * PUSH_BATCH_MAX;
+        size_t len = chunk_len(m, c);
+        char ref[24];
+        chunk_ref(ref, c);
+        const cJSON *sub = push_sub_result(json, ref);
+        const cJSON *results = push_sub_records(sub);
+        if (!results) {
+            push_apply_sub_failure(ctx, part, len, sub);
+            continue;
         }
-    sfa_status rc = SFA_OK;
-    if (m == 0)
-        goto out;
+        for (size_t i = 0; i < len; i++)
+            push_apply_result_at(ctx, &part[i], results, i);
+    }
+    const cJSON *after = push_sub_result(json, "after");
+    take_rows(ops, m,
+              cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(after, "body"),
+                                               "records"));
+}
+
+/* An update job between its two requests. */
+typedef struct update_state {
+    bool *send; /* per op: still to be sent after the check */
+    size_t m;   /* ops[0..m) are the ones sent (start_patch moves them to the front) */
+} update_state;
+
+static void state_free(push_job *job)
+{
+    update_state *us = job->state;
+    if (us) {
+        free(us->send);
+        free(us);
+    }
+    job->state = NULL;
+}
+
+/* Step 2's answer. */
+static bool patch_answer(push_ctx *ctx, push_job *job, sfa_status rc, sf_response *resp)
+{
+    CRASH_POINT("push.after_response");
+    update_state *us = job->state;
+    if (rc == SFA_OK) {
+        push_resp_class cls = push_classify_response(resp);
+        if (cls == PUSH_RESP_OK && cJSON_IsObject(resp->json)) {
+            read_answer(ctx, job->ops, us->m, resp->json);
+        } else {
+            /* Ops not sent were decided by the check; the class applies to the rest. */
+            push_apply_response_class(ctx, job->ops, job->n,
+                                      cls == PUSH_RESP_OK ? PUSH_RESP_UNKNOWN : cls, resp);
+        }
+    }
+    state_free(job);
+    return false;
+}
+
+/* One composite: up to four Collections PATCHes of PUSH_BATCH_MAX over ops[0..m) and a
+ * query that reads back their SystemModstamp (5 Collections/query subrequests at most). */
+static cJSON *patch_composite(push_ctx *ctx, const store_op *ops, size_t m)
+{
     const char *ver = sf_client_api_version(ctx->client);
     char *url = xasprintf("/services/data/%s/composite/sobjects", ver);
+    const char **ids = xcalloc(m, sizeof *ids);
+    for (size_t i = 0; i < m; i++)
+        ids[i] = ops[i].sf_id;
     char *soql = push_soql_in("Id, SystemModstamp", ops[0].sobject, "Id", ids, m);
     char *q_url = push_query_path(ver, soql);
     cJSON *body = cJSON_CreateObject();
     cJSON_AddBoolToObject(body, "allOrNone", false);
     cJSON_AddBoolToObject(body, "collateSubrequests", false);
     cJSON *subs = cJSON_AddArrayToObject(body, "compositeRequest");
-    cJSON *p = cJSON_CreateObject();
-    cJSON_AddStringToObject(p, "method", "PATCH");
-    cJSON_AddStringToObject(p, "url", url);
-    cJSON_AddStringToObject(p, "referenceId", "patch");
-    cJSON_AddItemToObject(p, "body", patch_body(ops, n, send));
-    cJSON_AddItemToArray(subs, p);
+    size_t nchunks = (m + PUSH_BATCH_MAX - 1) / PUSH_BATCH_MAX;
+    for (size_t c = 0; c < nchunks; c++) {
+        char ref[24];
+        chunk_ref(ref, c);
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddStringToObject(p, "method", "PATCH");
+        cJSON_AddStringToObject(p, "url", url);
+        cJSON_AddStringToObject(p, "referenceId", ref);
+        cJSON_AddItemToObject(p, "body", patch_body(ops + c * PUSH_BATCH_MAX, chunk_len(m, c)));
+        cJSON_AddItemToArray(subs, p);
+    }
     cJSON *q = cJSON_CreateObject();
     cJSON_AddStringToObject(q, "method", "GET");
     cJSON_AddStringToObject(q, "url", q_url);
     cJSON_AddStringToObject(q, "referenceId", "after");
     cJSON_AddItemToArray(subs, q);
-    sf_response resp;
-    rc = push_request(ctx, "POST", "composite", body, &resp);
-    CRASH_POINT("push.after_response");
-    if (rc == SFA_OK) {
-        push_resp_class cls = push_classify_response(&resp);
-        if (cls == PUSH_RESP_OK && cJSON_IsObject(resp.json)) {
-            read_answer(ctx, ops, n, sent, m, resp.json);
-        } else {
-            /* Ops not sent were decided by the check; the class applies to the rest. */
-            push_apply_response_class(ctx, ops, n, cls == PUSH_RESP_OK ? PUSH_RESP_UNKNOWN : cls,
-                                      &resp);
-        }
-    }
-    sf_response_free(&resp);
-    cJSON_Delete(body);
     free(q_url);
     free(soql);
-    free(url);
-out:
     free(ids);
-    free(sent);
-    return rc;
+    free(url);
+    return body;
 }
 
-sfa_status push_send_updates(push_ctx *ctx, store_op *ops, size_t n)
+/* Step 2: the PATCHes plus the read-back in one composite request. The ops to send move
+ * to the front of the job (their order is free: different records), so each PATCH is a
+ * slice. True when it is in flight; false when there was nothing to send or it could not
+ * go out. */
+static bool start_patch(push_ctx *ctx, push_job *job)
 {
-    bool *send = xcalloc(n, sizeof *send);
-    sfa_status rc = SFA_OK;
+    update_state *us = job->state;
+    us->m = 0;
+    for (size_t i = 0; i < job->n; i++)
+        if (us->send[i]) {
+            store_op t = job->ops[us->m];
+            job->ops[us->m] = job->ops[i];
+            job->ops[i] = t;
+            bool bt = us->send[us->m];
+            us->send[us->m] = us->send[i];
+            us->send[i] = bt;
+            us->m++;
+        }
+    bool started = false;
+    if (us->m > 0 && !ctx->stop) {
+        cJSON *body = patch_composite(ctx, job->ops, us->m);
+        started = push_start(ctx, job, "POST", "composite", body, patch_answer);
+        cJSON_Delete(body);
+    }
+    if (!started)
+        state_free(job);
+    return started;
+}
+
+/* Step 1's answer: decide each op, then the PATCH. */
+static bool check_answer(push_ctx *ctx, push_job *job, sfa_status rc, sf_response *resp)
+{
+    update_state *us = job->state;
+    if (read_check(ctx, job->ops, job->n, us->send, rc, resp) && !ctx->stop)
+        return start_patch(ctx, job);
+    state_free(job);
+    return false;
+}
+
+bool push_updates_begin(push_ctx *ctx, push_job *job)
+{
+    update_state *us = xcalloc(1, sizeof *us);
+    us->send = xcalloc(job->n, sizeof *us->send);
+    job->state = us;
     /* Without a known base version no conflict can be detected: skip the check call. */
     bool any_base = false;
-    for (size_t i = 0; i < n; i++)
-        any_base |= ops[i].base_modstamp != NULL;
+    for (size_t i = 0; i < job->n; i++)
+        any_base |= job->ops[i].base_modstamp != NULL;
     if (!any_base) {
-        for (size_t i = 0; i < n; i++)
-            send[i] = true;
-        rc = send_patch(ctx, ops, n, send);
-    } else if (check_batch(ctx, ops, n, send) && !ctx->stop) {
-        rc = send_patch(ctx, ops, n, send);
+        for (size_t i = 0; i < job->n; i++)
+            us->send[i] = true;
+        return start_patch(ctx, job);
     }
-    free(send);
-    return rc;
+    char *path = xasprintf("composite/sobjects/%s", job->ops[0].sobject);
+    cJSON *body = retrieve_body(job->ops, job->n);
+    bool started = push_start(ctx, job, "POST", path, body, check_answer);
+    cJSON_Delete(body);
+    free(path);
+    if (!started)
+        state_free(job);
+    return started;
 }

@@ -124,6 +124,52 @@ static size_t match_rows_each(const push_ctx *ctx, store_op *ops, size_t n, cons
     return matched;
 }
 
+static int cmp_by_id_only(const void *pa, const void *pb)
+{
+    const keyed_op *a = pa, *b = pb;
+    return strcmp(a->value, b->value);
+}
+
+static int cmp_by_id(const void *pa, const void *pb)
+{
+    const keyed_op *a = pa, *b = pb;
+    int c = strcmp(a->value, b->value);
+    return c ? c : (a->index > b->index) - (a->index < b->index);
+}
+
+size_t push_match_rows_by_id(const push_ctx *ctx, store_op *ops, size_t n, const cJSON *records)
+{
+    keyed_op *byid = xcalloc(n ? n : 1, sizeof *byid);
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ops[i].new_sf_id) /* a copy: push_take_row replaces new_sf_id */
+            byid[m++] = (keyed_op){xstrdup(ops[i].new_sf_id), i};
+    qsort(byid, m, sizeof *byid, cmp_by_id);
+    size_t matched = 0;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, records)
+    {
+        const char *id = json_str(row, "Id");
+        if (!id)
+            continue;
+        keyed_op probe = {id, 0};
+        keyed_op *hit = bsearch(&probe, byid, m, sizeof *byid, cmp_by_id_only);
+        if (!hit)
+            continue;
+        store_op *op = &ops[hit->index];
+        push_take_row(op, row, NULL);
+        const char *field = NULL, *value = NULL;
+        push_op_key(ctx, op, &field, &value);
+        if (op->server && field && value) /* the key is the op's own: not read back */
+            cJSON_AddStringToObject(op->server, field, value);
+        matched++;
+    }
+    for (size_t i = 0; i < m; i++)
+        free((char *)byid[i].value);
+    free(byid);
+    return matched;
+}
+
 /* A row goes to the first op (lowest index) whose key it carries. All ops of a batch share
  * one key field, so the ops are sorted by (key, index) once and each row is found by
  * binary search: O((n + rows) log n) instead of O(n * rows). */

@@ -20,6 +20,11 @@ bool push_take_id(store_op *op, const char *id);
 /* Take a read-back row into op (nothing when its Id is invalid): identity values (Id, CaseNumber,
  * SystemModstamp, key) into op->server and new_sf_id, other fields into op->server_fill. */
 void push_take_row(store_op *op, const cJSON *row, const char *key_field);
+/* Read-back rows that carry no key (the create composite's query selects none: the keys
+ * are the bulk of its bytes) into the ops whose upsert answered with the row's Id; each
+ * op also gets its own key value back into its server values. Returns rows matched. */
+size_t push_match_rows_by_id(const push_ctx *ctx, store_op *ops, size_t n, const cJSON *records);
+
 /* Match query rows (records array of a query response) to ops by key (push_take_row for
  * each match); returns how many matched. */
 size_t push_match_rows(const push_ctx *ctx, store_op *ops, size_t n, const cJSON *records);

@@ -10,3 +10,12 @@ add_dependencies(test_sync_kill sfagent-cli sfagent-emulator)
 # after the engine moved on must not overwrite a newer value (test_late_* in test_matrix.c).
 add_test(NAME test_matrix_late_arrival COMMAND test_matrix --late)
 set_tests_properties(test_matrix_late_arrival PROPERTIES TIMEOUT 60)
+# The matrix and the kills run at the default [sync] parallel (4 batches in flight) above,
+# and again here with one request at a time (the environment overrides the setting).
+set(one_at_a_time "SFAGENT_SYNC_PARALLEL=1;SFAGENT_BIN=$<TARGET_FILE:sfagent-cli>"
+    "SFAGENT_EMULATOR_BIN=$<TARGET_FILE:sfagent-emulator>;SFA_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+add_test(NAME test_matrix_parallel1 COMMAND test_matrix)
+set_tests_properties(test_matrix_parallel1 PROPERTIES TIMEOUT 180 ENVIRONMENT "${one_at_a_time}")
+add_test(NAME test_sync_kill_parallel1 COMMAND test_sync_kill)
+set_tests_properties(test_sync_kill_parallel1 PROPERTIES TIMEOUT 180
+                     ENVIRONMENT "${one_at_a_time}")

@@ -27,3 +27,13 @@ if(SFA_BUILD_EMULATOR)
   sfa_add_test(test_push_bounds SOURCES test_push_bounds.c push_fixture.c script_server.c
                LIBS sfagent sfemu PkgConfig::MHD TIMEOUT 120)
 endif()
+if(SFA_BUILD_EMULATOR)
+  # Requests in flight ([sync] parallel): overlap seen by the emulator, stop, validation.
+  sfa_add_test(test_push_parallel SOURCES test_push_parallel.c push_fixture.c
+               LIBS sfagent sfemu TIMEOUT 120)
+endif()
+if(SFA_BUILD_EMULATOR)
+  # Update and delete batch sizes: 800 updates in 2 calls, 1,000 deletes in 1.
+  sfa_add_test(test_push_batches SOURCES test_push_batches.c push_fixture.c
+               LIBS sfagent sfemu TIMEOUT 120)
+endif()

@@ -39,11 +39,13 @@
 #define PICKLIST_CODE    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
 
 /* Mixed column: baseline records, then exactly 1,000 queued ops. */
-#define MIX_BASE_CASES    300
+/* More than 200 Case updates and deletes, so each goes as several Collections
+ * subrequests in one composite (PATCHes and deletes of 200). */
+#define MIX_BASE_CASES    500
 #define MIX_BASE_CONTACTS 100
 #define MIX_NEW_CONTACTS  150
-#define MIX_NEW_CASES     450 /* the first MIX_NEW_CONTACTS reference a new Contact */
-#define MIX_UPD_CASES     250 /* baseline Cases 0..249 updated, 250..299 deleted */
+#define MIX_NEW_CASES     250 /* the first MIX_NEW_CONTACTS reference a new Contact */
+#define MIX_UPD_CASES     250 /* baseline Cases 0..249 updated, 250..499 deleted */
 #define MIX_UPD_CONTACTS  50  /* baseline Contacts 0..49 updated, 50..99 deleted */
 #define MIX_OPS           1000
 

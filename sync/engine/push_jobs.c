@@ -1,0 +1,194 @@
+/* Batches in flight: up to [sync] parallel claimed batches ("jobs") have a request on the
+ * wire at once, on the client's one libcurl multi handle (sync/client/sf_client_multi.c).
+ * Everything else stays on the engine's thread and in the order it had with one batch at
+ * a time: claim (committed) before the first request, the sender's reading of each answer,
+ * one results transaction per batch, the lease renewal after it.
+ *
+ * Batches are independent: a round's batches hold different records (only a record's
+ * oldest open op is ever ready, and a claimed op is inflight, so no later page returns
+ * it), and a child whose parent is still being created is held back to a later round
+ * (push.c), so parents still go before children.
+ *
+ * Invariants:
+ *   J1. (push.c I1) A job's first request starts only after its claim committed.
+ *   J2. At most ctx->parallel jobs are in flight; a new batch is claimed only when one
+ *       slot is free, so a run-level stop (offline, API limit, authentication, local
+ *       database) claims nothing more, and every job in flight is still collected: its
+ *       answer read and its results written (undecided ops released, push.c I2).
+ *   J3. Lost answers are resolved (reconcile.c) only when no job is in flight: the query
+ *       by key must not see, or decide, ops whose own request has not answered yet.
+ *   J4. The run ends, and a round is counted, only with nothing in flight (push_drain).
+ *   J5. (push.c I3) The API share counts the requests in flight as used, and until an
+ *       answer of this run has told the org's usage, one job at a time: a run never
+ *       spends more than one request past the share it was told.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/op.h"
+#include "store/run.h"
+#include "store/store.h"
+#include "sync/engine/push.h"
+#include "sync/engine/reconcile.h"
+#include "util/alloc.h"
+#include "util/crashpoint.h"
+#include "util/log.h"
+
+bool push_start(push_ctx *ctx, push_job *job, const char *method, const char *path,
+                const cJSON *body, push_answer_fn answer)
+{
+    sf_response resp;
+    memset(&resp, 0, sizeof resp);
+    resp.outcome = SF_NOT_SENT;
+    if (!push_limit_ok(ctx)) /* I3 */
+        return false;
+    long before = sf_client_requests_made(ctx->client);
+    sfa_status rc = sf_client_start(ctx->client, method, path, body, job, &resp);
+    if (rc != SFA_OK) /* nothing left the machine: counted and the run stopped */
+        push_account(ctx, job, rc, &resp, before);
+    sf_response_free(&resp);
+    job->answer = answer;
+    return rc == SFA_OK;
+}
+
+static void progress(push_ctx *ctx)
+{
+    if (ctx->opts->progress)
+        ctx->opts->progress(ctx->report->done, ctx->total, ctx->opts->progress_ctx);
+}
+
+static void job_free(push_job *job)
+{
+    store_ops_free(job->ops, job->n);
+    free(job);
+}
+
+/* The job is complete: write its results (push.c I2, I4) and renew the lease. */
+static void finish(push_ctx *ctx, push_job *job)
+{
+    store_op *ops = job->ops;
+    size_t m = job->n;
+    if (job->out > 0) /* offline: claimed, released, never sent */
+        ctx->report->sent += m;
+    for (size_t i = 0; i < m; i++) {
+        if (ops[i].outcome == STORE_OUT_NONE) /* I2: undecided = not sent */
+            store_op_set(&ops[i], STORE_OUT_RELEASE, NULL, NULL);
+        if (ops[i].outcome == STORE_OUT_INFLIGHT) { /* I4 */
+            ctx->need_resolve = true;
+            ctx->lost = xrealloc(ctx->lost, (ctx->nlost + 1) * sizeof *ctx->lost);
+            ctx->lost[ctx->nlost++] = ops[i].seq;
+        }
+    }
+    /* A failure here leaves the batch inflight: the next run resolves it by key. */
+    sfa_status st = push_write_results(ctx, ops, m);
+    if (st != SFA_OK)
+        push_stop(ctx, st, "could not record results: %s", sfa_agent_errmsg(ctx->agent));
+    else if (!ctx->stop && store_lease_renew(ctx->agent, ctx->run_id, STORE_LEASE_MS) != SFA_OK)
+        push_stop(ctx, SFA_EBUSY, "lost the sync lease: %s", sfa_agent_errmsg(ctx->agent));
+    job_free(job);
+    progress(ctx);
+}
+
+/* Wait for one answer and hand it to its job's sender. */
+static void wait_one(push_ctx *ctx)
+{
+    void *tag = NULL;
+    sf_response resp;
+    long before = sf_client_requests_made(ctx->client);
+    sfa_status rc = sf_client_next(ctx->client, &tag, &resp);
+    push_job *job = tag;
+    if (!job) { /* nothing in flight: a bug in the bookkeeping, not a network state */
+        sf_response_free(&resp);
+        return;
+    }
+    push_account(ctx, job, rc, &resp, before);
+    ctx->cur_job = job;
+    bool again = job->answer(ctx, job, rc, &resp);
+    ctx->cur_job = NULL;
+    sf_response_free(&resp);
+    if (!again)
+        finish(ctx, job);
+}
+
+void push_drain(push_ctx *ctx)
+{
+    while (ctx->client && sf_client_in_flight(ctx->client) > 0) /* J4 */
+        wait_one(ctx);
+    if (!ctx->need_resolve || ctx->stop)
+        return;
+    ctx->need_resolve = false;
+    /* J3. A lost answer: find out now by key, if Salesforce is still reachable. */
+    sfa_status st = push_resolve_inflight(ctx, ctx->run_id);
+    if (st != SFA_OK)
+        push_stop(ctx, st, "could not resolve unknown outcomes: %s", sfa_agent_errmsg(ctx->agent));
+}
+
+/* Claimed ops to the front of ops[0..n); returns how many. Ops that changed since they
+ * were read stay behind (next round). */
+static size_t keep_claimed(push_ctx *ctx, store_op *ops, size_t n, const bool *claimed)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!claimed[i]) {
+            ctx->raced = true;
+            continue;
+        }
+        if (m != i) {
+            store_op t = ops[m];
+            ops[m] = ops[i];
+            ops[i] = t;
+        }
+        m++;
+    }
+    return m;
+}
+
+static bool begin(push_ctx *ctx, push_job *job)
+{
+    const char *kind = job->ops[0].kind;
+    if (strcmp(kind, "create") == 0 || strcmp(kind, "upsert") == 0)
+        return push_creates_begin(ctx, job);
+    if (strcmp(kind, "update") == 0)
+        return push_updates_begin(ctx, job);
+    return push_deletes_begin(ctx, job);
+}
+
+/* Jobs allowed in flight now (J2, J5). */
+static size_t slots(const push_ctx *ctx)
+{
+    bool usage_known = sf_client_api_used(ctx->client) >= 0 && sf_client_api_max(ctx->client) > 0;
+    return usage_known ? (size_t)ctx->parallel : 1;
+}
+
+void push_send_batch(push_ctx *ctx, store_op *ops, size_t n)
+{
+    while (!ctx->stop && sf_client_in_flight(ctx->client) >= slots(ctx)) /* J2, J5 */
+        wait_one(ctx);
+    if (ctx->need_resolve) /* J3 */
+        push_drain(ctx);
+    if (ctx->stop || push_out_of_time(ctx)) /* push.c I5: checked when the claim would be */
+        return;
+    bool *claimed = xcalloc(n, sizeof *claimed);
+    sfa_status st = store_outbox_claim(ctx->agent, ctx->run_id, ops, n, claimed);
+    if (st != SFA_OK) {
+        push_stop(ctx, st, "could not claim ops: %s", sfa_agent_errmsg(ctx->agent));
+        free(claimed);
+        return;
+    }
+    size_t m = keep_claimed(ctx, ops, n, claimed);
+    free(claimed);
+    if (m == 0)
+        return;
+    ctx->claimed += m;
+    CRASH_POINT("push.after_claim");
+    push_job *job = xcalloc(1, sizeof *job);
+    job->ops = xcalloc(m, sizeof *job->ops);
+    memcpy(job->ops, ops, m * sizeof *ops); /* ownership moves to the job */
+    memset(ops, 0, m * sizeof *ops);
+    job->n = m;
+    ctx->cur_job = job;
+    bool in_flight = begin(ctx, job); /* J1 */
+    ctx->cur_job = NULL;
+    if (!in_flight)
+        finish(ctx, job);
+}
