@@ -99,7 +99,7 @@ static void next_text(char *buf, size_t size, const sfa_health *h)
 /* Rows of the human table; each text lives in one of the buffers of `texts`. */
 typedef struct status_texts {
     char v[16], n[6][24], age[96], sobjects[256];
-    char run[160], success[96], push[96], pull[96], next[160], api[200], err[96], running[160];
+    char run[160], success[96], push[96], pull[96], next[160], api[200], err[96], running[224];
 } status_texts;
 
 static void fill_counts(status_texts *t, const sfa_health *h)
@@ -140,9 +140,11 @@ static void fill_history(status_texts *t, const sfa_health *h)
                  h->api_max, 100.0 * (double)h->api_used / (double)h->api_max, when);
     }
     snprintf(t->running, sizeof t->running, "no");
-    if (h->run_active) {
+    if (h->run_active || h->run_interrupted) {
         when_text(when, sizeof when, h->run_since_ms, h->now_ms);
-        snprintf(t->running, sizeof t->running, "pid %ld since %s", h->run_pid, when);
+        snprintf(t->running, sizeof t->running, "%spid %ld since %s%s",
+                 h->run_active ? "" : "no (interrupted: ", h->run_pid, when,
+                 h->run_active ? "" : "; the next run resolves what it left in flight)");
     }
 }
 
@@ -270,6 +272,13 @@ static void add_api_json(cJSON *obj, const sfa_health *h)
         cJSON_AddNullToObject(obj, "running");
     } else {
         cJSON *r = cJSON_AddObjectToObject(obj, "running");
+        cJSON_AddNumberToObject(r, "pid", (double)h->run_pid);
+        add_time(r, "since", h->run_since_ms);
+    }
+    if (!h->run_interrupted) {
+        cJSON_AddNullToObject(obj, "interrupted");
+    } else {
+        cJSON *r = cJSON_AddObjectToObject(obj, "interrupted");
         cJSON_AddNumberToObject(r, "pid", (double)h->run_pid);
         add_time(r, "since", h->run_since_ms);
     }

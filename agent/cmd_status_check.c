@@ -131,6 +131,10 @@ static void summarise(verdict *v, const sfa_health *h)
         raise_to(v, CLI_CHECK_OK, "no sync run yet");
     raise_to(v, CLI_CHECK_OK, "%zu pending, last success %s%s", h->outbox.pending, since,
              h->last_success_ms > 0 ? " ago" : "");
+    /* Said, not judged: the next run takes the lease over; the other checks see what the
+     * killed run left behind if it stays that way. */
+    if (h->run_interrupted)
+        raise_to(v, CLI_CHECK_OK, "a run (pid %ld) was interrupted", h->run_pid);
 }
 
 static void perfdata(verdict *v, const sfa_health *h, const check_opts *o)

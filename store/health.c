@@ -13,6 +13,13 @@
  *       cannot lose an increment.
  *   H3. Nothing written here is a secret: the error text is the run report's message,
  *       built from Salesforce's error texts after the client redacted tokens in them.
+ *   H4. A run counts as active only while its lease is unexpired and its holder is alive
+ *       (store_lease_holder_alive): a run killed on this host reads as interrupted at
+ *       once, not as running until its lease expires.
+ *   H5. 'instance.url' is the instance URL of the last run that logged in, written with
+ *       that run's facts (H1). It is where the reachability probe connects while the link
+ *       is down (sync/client/probe.c). The URL is not a secret (no token, no userinfo: the
+ *       client refuses an instance_url with userinfo before a run can record it).
  */
 #include "store/health.h"
 
@@ -22,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/run.h"
 #include "store/sql.h"
 #include "util/alloc.h"
 
@@ -34,11 +42,12 @@ static const char SQL_ADD[] =
     " value = CAST(CAST(value AS INTEGER) + CAST(excluded.value AS INTEGER) AS TEXT)";
 static const char SQL_READ[] =
     "SELECT key, value FROM meta WHERE key >= 'health.' AND key < 'health/'";
-static const char SQL_LEASE[] = "SELECT pid, taken_at FROM sync_lease WHERE id = 1"
+static const char SQL_LEASE[] = "SELECT pid, taken_at, host FROM sync_lease WHERE id = 1"
                                 " AND expires_at > ?1";
 /* outbox_ready (state, next_attempt_at, seq) answers this with one index probe. */
 static const char SQL_NEXT_DUE[] =
     "SELECT min(next_attempt_at) FROM outbox WHERE state = 'pending'";
+static const char SQL_INSTANCE_GET[] = "SELECT value FROM meta WHERE key = 'instance.url'";
 static const char SQL_SOBJECTS[] =
     "SELECT sobject, live FROM record_counts WHERE live > 0 ORDER BY sobject";
 
@@ -116,6 +125,8 @@ sfa_status store_health_record(sfa_agent *a, const store_run_record *run)
     s = put_run(a, run);
     if (s == SFA_OK)
         s = add_totals(a, run);
+    if (s == SFA_OK && run->instance_url && *run->instance_url) /* H5 */
+        s = put(a, SQL_PUT, "instance.url", run->instance_url);
     return s == SFA_OK ? store_tx_commit(a) : (store_tx_rollback(a), s);
 }
 
@@ -198,9 +209,13 @@ static sfa_status read_lease(sfa_agent *a, sfa_health *out)
     sqlite3_bind_int64(st, 1, out->now_ms);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        out->run_active = true;
         out->run_pid = (long)sqlite3_column_int64(st, 0);
         out->run_since_ms = sqlite3_column_int64(st, 1);
+        const char *host = (const char *)sqlite3_column_text(st, 2);
+        /* H4: a holder killed on this host (SIGKILL, power cut of a container) left an
+         * unexpired lease; it is not running, whatever expires_at says. */
+        out->run_active = store_lease_holder_alive(out->run_pid, host ? host : "");
+        out->run_interrupted = !out->run_active;
         rc = SQLITE_DONE;
     }
     sqlite3_reset(st);
@@ -229,6 +244,21 @@ sfa_status store_health_read(sfa_agent *a, sfa_health *out, int64_t *next_due_ms
     if (s == SFA_OK)
         s = read_next_due(a, next_due_ms);
     return s;
+}
+
+sfa_status store_instance_url_get(sfa_agent *a, char **out)
+{
+    *out = NULL;
+    sqlite3_stmt *st = store_stmt(a, SQL_INSTANCE_GET);
+    if (!st)
+        return store_last_status(a);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_text(st, 0))
+        *out = xstrdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        return SFA_OK;
+    return store_fail_sqlite(a, rc, "reading the recorded instance");
 }
 
 sfa_status store_health_sobjects(sfa_agent *a, sfa_health *out)

@@ -20,6 +20,7 @@ typedef struct store_run_record {
     long api_used;     /* from the run's last Sforce-Limit-Info, -1: none seen */
     long api_max;
     uint64_t api_requests, bytes_sent, bytes_received;
+    const char *instance_url; /* the instance the run logged in to, or NULL (kept as was) */
 } store_run_record;
 
 /* Record one run in its own write transaction. */
@@ -29,6 +30,10 @@ sfa_status store_health_record(sfa_agent *a, const store_run_record *run);
  * into run_active / run_pid / run_since_ms (an expired lease does not count); the
  * earliest due pending op into *next_due_ms (0: none pending). Leaves other fields. */
 sfa_status store_health_read(sfa_agent *a, sfa_health *out, int64_t *next_due_ms);
+
+/* The instance URL the last successful login was answered with (H5), or *out NULL when
+ * none is recorded (caller frees). */
+sfa_status store_instance_url_get(sfa_agent *a, char **out);
 
 /* Live records per sObject (maintained counters), by name. */
 sfa_status store_health_sobjects(sfa_agent *a, sfa_health *out);

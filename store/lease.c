@@ -50,7 +50,7 @@ static void host_name(char buf[256])
 }
 
 /* Is the holder of a lease row still running? Only knowable for this host. */
-static bool holder_alive(long pid, const char *host)
+bool store_lease_holder_alive(long pid, const char *host)
 {
     char me[256];
     host_name(me);
@@ -77,7 +77,7 @@ static sfa_status check_holder(sfa_agent *a, const char *run_id, int64_t now)
         int64_t expires = sqlite3_column_int64(st, 3);
         bool mine = owner && strcmp(owner, run_id) == 0;
         /* I3: expired or dead holders lose the lease. */
-        if (!mine && expires > now && holder_alive(pid, host ? host : ""))
+        if (!mine && expires > now && store_lease_holder_alive(pid, host ? host : ""))
             rc = store_fail(a, SFA_EBUSY, "another sync is running (pid %ld)", pid);
     } else if (src != SQLITE_DONE) {
         rc = store_fail_sqlite(a, src, "read sync lease");

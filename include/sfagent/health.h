@@ -98,6 +98,9 @@ typedef struct sfa_health {
     long run_pid;         /**< its pid (on the host that runs it), 0 when none */
     int64_t run_since_ms; /**< when it took the lease */
     char *damaged;        /**< the database's damage flag (sfa_agent_corruption()), or NULL */
+    bool run_interrupted; /**< the run holding an unexpired lease is gone (killed on this
+                               host); run_pid and run_since_ms say which. The next run takes
+                               the lease over and resolves what it left in flight. */
 } sfa_health;
 
 /**

@@ -223,12 +223,12 @@ static sfa_status run_once(sfa_daemon *d, sfa_agent *agent)
 }
 
 /* I2: while offline, a due "run" is a probe first. True when a run should follow. */
-static bool probe_passes(sfa_daemon *d)
+static bool probe_passes(sfa_daemon *d, sfa_agent *agent)
 {
     if (!d->offline)
         return true;
     char why[128];
-    sfa_status st = sync_probe_connect(d->cfg, why, sizeof why);
+    sfa_status st = push_probe_reach(agent, d->cfg, why, sizeof why);
     if (st == SFA_ENETWORK || st == SFA_ERROR) {
         d->probe_ms = daemon_schedule_probe_backoff(d->probe_ms);
         d->next_at = mono_ms() + d->probe_ms;
@@ -284,7 +284,7 @@ static sfa_status loop_step(sfa_daemon *d, sfa_agent *agent)
                  sfa_agent_errmsg(agent));
         return st;
     }
-    if (mono_ms() >= d->next_at && !atomic_load(&d->stop) && probe_passes(d))
+    if (mono_ms() >= d->next_at && !atomic_load(&d->stop) && probe_passes(d, agent))
         st = run_once(d, agent);
     if (st == SFA_OK && !atomic_load(&d->stop))
         sleep_until(d->next_at);

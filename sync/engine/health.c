@@ -115,6 +115,7 @@ sfa_status sync_health_note_run(sfa_agent *agent, sfa_sync_report *report, const
         .api_requests = report->api_calls > 0 ? (uint64_t)report->api_calls : 0,
         .bytes_sent = report->bytes_sent,
         .bytes_received = report->bytes_received,
+        .instance_url = end->instance_url,
     };
     sfa_status st = end->status;
     sfa_status rs = store_health_record(agent, &rec);

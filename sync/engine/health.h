@@ -15,6 +15,7 @@ typedef struct sync_run_end {
     bool pull_ok;      /* the pull ran and completed */
     long api_used;     /* last Sforce-Limit-Info seen in the run, -1: none */
     long api_max;
+    const char *instance_url; /* the instance the run logged in to, NULL: no login */
 } sync_run_end;
 
 /* Record the run for sfa_health_get() and log its one summary line (info). Returns the

@@ -825,6 +825,7 @@ sfa_status sfa_sync_run(sfa_sync_report *out, sfa_agent *agent, const sfa_config
     end.status = rc;
     end.api_used = ctx.client ? sf_client_api_used(ctx.client) : -1;
     end.api_max = ctx.client ? sf_client_api_max(ctx.client) : -1;
+    end.instance_url = ctx.client ? sf_client_instance_url(ctx.client) : NULL;
     rc = sync_health_note_run(agent, out, &end); /* `status` history + summary line */
     sf_client_free(ctx.client);
     for (size_t i = 0; i < ctx.nkeys; i++)

@@ -128,6 +128,10 @@ sfa_pause_source push_pause_raw_source(const char *reason, const char **text);
 /* pause_probe.c: does a run-level pause still hold? reason is the stored "<source>: <text>". An
  * offline pause ends when the reachability probe connects (sync/client/probe.h); others hold. */
 bool push_pause_holds(push_ctx *ctx, const char *reason);
+/* pause_probe.c: the reachability probe (sync/client/probe.h) at the instance the last login
+ * recorded (store/health.c H5), or at the login host before any login (or when the database
+ * cannot say). Results as sync_probe_connect(). */
+sfa_status push_probe_reach(sfa_agent *agent, const sfa_config *cfg, char *why, size_t whylen);
 
 /* ---- cancel.c: a caller asking the run to stop (sfa_sync_options.cancel) ---- */
 

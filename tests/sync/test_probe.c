@@ -63,7 +63,7 @@ static void test_probe_connects_and_sends_nothing(void **state)
     char *url = xasprintf("http://127.0.0.1:%u", (unsigned)port);
     sfa_config *cfg = config_for(url, NULL);
     char why[128];
-    assert_int_equal(sync_probe_connect(cfg, why, sizeof why), SFA_OK);
+    assert_int_equal(sync_probe_connect(cfg, NULL, why, sizeof why), SFA_OK);
     int c = accept(ls, NULL, NULL);
     assert_true(c >= 0);
     char buf[64];
@@ -73,7 +73,7 @@ static void test_probe_connects_and_sends_nothing(void **state)
     close(c);
     close(ls);
     /* Down (nothing listens there any more): SFA_ENETWORK with curl's reason, no URL. */
-    assert_int_equal(sync_probe_connect(cfg, why, sizeof why), SFA_ENETWORK);
+    assert_int_equal(sync_probe_connect(cfg, NULL, why, sizeof why), SFA_ENETWORK);
     assert_null(strstr(why, "127.0.0.1"));
     assert_true(why[0] != '\0');
     sfa_config_free(cfg);
@@ -141,10 +141,10 @@ static void test_probe_verifies_tls(void **state)
     fclose(f);
     chmod(ca, 0644);
     sfa_config *trusted = config_for(emu_base_url(e), ca);
-    assert_int_equal(sync_probe_connect(trusted, NULL, 0), SFA_OK);
+    assert_int_equal(sync_probe_connect(trusted, NULL, NULL, 0), SFA_OK);
     sfa_config *untrusted = config_for(emu_base_url(e), NULL);
     char why[128];
-    assert_int_equal(sync_probe_connect(untrusted, why, sizeof why), SFA_ETLS);
+    assert_int_equal(sync_probe_connect(untrusted, NULL, why, sizeof why), SFA_ETLS);
     assert_int_equal(emu_request_count(e, NULL, NULL), 0); /* no HTTP request, ever */
     sfa_config_free(trusted);
     sfa_config_free(untrusted);

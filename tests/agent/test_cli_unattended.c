@@ -1,0 +1,334 @@
+/*
+ * Running unattended (issue 13), the loose ends, through the real binary ($SFAGENT_BIN)
+ * against the in-process emulator:
+ *   - the reachability probe connects to the instance the last login answered with, not
+ *     the login host (and to the login host before any login, or when the recorded
+ *     instance is not one the client would trust);
+ *   - a run killed on this host reads as interrupted, not as running until its lease
+ *     expires (status, status --json, status --check).
+ * The emulator answers every login with instance_url http://127.0.0.1:PORT; the tests log
+ * in at http://localhost:PORT, another name for the same server, so that login host and
+ * instance differ and the login host can be moved to a dead port while the instance stays.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+
+#include "agent/run.h"
+#include "emulator.h"
+
+#define MAX_ARGS 24
+
+typedef struct fixture {
+    char dir[64];
+    char db[128];
+    char ini[128];      /* login at localhost:PORT (the emulator) */
+    char dead_ini[128]; /* login at localhost:DEAD, nothing listens there */
+    emu *e;
+} fixture;
+
+static void write_ini(const char *path, const char *url, const char *extra)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp,
+            "[salesforce]\nlogin_url = %s\nclient_id = sfagent-test-client\n"
+            "client_secret = sfagent-test-secret\nusername = agent@example.com\n"
+            "password = password\ntimeout = 5\n%s",
+            url, extra ? extra : "");
+    fclose(fp);
+    assert_int_equal(chmod(path, 0600), 0);
+}
+
+static void sfa_vrun(run_result *r, const fixture *f, const char *arg0, va_list ap)
+{
+    const char *args[MAX_ARGS] = {"--db", f->db};
+    size_t n = 2;
+    for (const char *a = arg0; a; a = va_arg(ap, const char *)) {
+        assert_true(n < MAX_ARGS - 1);
+        args[n++] = a;
+    }
+    args[n] = NULL;
+    run_sfagent(r, f->dir, NULL, NULL, args);
+}
+
+static void sfa_run(run_result *r, const fixture *f, const char *arg0, ...)
+{
+    va_list ap;
+    va_start(ap, arg0);
+    sfa_vrun(r, f, arg0, ap);
+    va_end(ap);
+}
+#define sfa(r, f, ...) sfa_run((r), (f), __VA_ARGS__, (const char *)NULL)
+
+static void expect_code(const run_result *r, int code)
+{
+    if (r->code != code)
+        fail_msg("exit %d, wanted %d; stdout: %s; stderr: %s", r->code, code, r->out, r->err);
+}
+
+static void db_exec(const fixture *f, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    char *err = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", sql, err);
+    sqlite3_close(db);
+}
+
+/* A loopback port nothing listens on: the emulator started and stopped again. */
+static unsigned short dead_port(void)
+{
+    emu *e = NULL;
+    emu_options o = EMU_OPTIONS_INIT;
+    assert_int_equal(emu_start(&e, &o), 0);
+    unsigned short port = emu_port(e);
+    emu_stop(e);
+    return port;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    snprintf(f->dir, sizeof f->dir, "/tmp/sfa-unattended-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->db, sizeof f->db, "%s/t.db", f->dir);
+    snprintf(f->ini, sizeof f->ini, "%s/sfagent.ini", f->dir);
+    snprintf(f->dead_ini, sizeof f->dead_ini, "%s/dead.ini", f->dir);
+    emu_options o = EMU_OPTIONS_INIT;
+    if (emu_start(&f->e, &o) != 0)
+        return -1;
+    /* The instance (127.0.0.1) is not the login host (localhost): trust it by name. */
+    const char *trust = "allowed_instance_hosts = 127.0.0.1\n";
+    char url[64];
+    snprintf(url, sizeof url, "http://localhost:%u", (unsigned)emu_port(f->e));
+    write_ini(f->ini, url, trust);
+    snprintf(url, sizeof url, "http://localhost:%u", (unsigned)dead_port());
+    write_ini(f->dead_ini, url, trust);
+    unsetenv("SFAGENT_LOG_FORMAT");
+    unsetenv("JOURNAL_STREAM");
+    setenv("SFAGENT_LOG_LEVEL", "info", 1);
+    run_result r;
+    sfa(&r, f, "init");
+    int code = r.code;
+    run_result_free(&r);
+    *state = f;
+    return code == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    emu_stop(f->e);
+    run_remove_dir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void create_case(const fixture *f)
+{
+    run_result r;
+    sfa(&r, f, "case", "create", "--subject", "unattended");
+    expect_code(&r, 0);
+    run_result_free(&r);
+}
+
+/* `sfagent sync --config ini`: expect code; stderr returned (caller frees). */
+static char *sync_with(const fixture *f, const char *ini, int code)
+{
+    run_result r;
+    sfa(&r, f, "sync", "--config", ini);
+    expect_code(&r, code);
+    char *err = r.err;
+    r.err = NULL;
+    run_result_free(&r);
+    return err;
+}
+
+/* An offline pause an hour long, as a run that could not connect leaves it (its own
+ * backoff is jittered and may be over already). */
+static void offline_for_an_hour(const fixture *f)
+{
+    free(sync_with(f, f->dead_ini, 75));
+    db_exec(f, "UPDATE sync_pause SET until_at = strftime('%s', 'now') * 1000 + 3600000");
+}
+
+#define REACHED "offline pause is over"
+#define WAITED  "backing off until"
+
+/* After a login, the probe connects to the instance it answered with: the login host is
+ * down (a dead port), the instance is up, so the offline pause ends and the run goes on
+ * to its token request, which fails at the dead login host. */
+static void test_probe_connects_to_recorded_instance(void **state)
+{
+    fixture *f = *state;
+    create_case(f);
+    free(sync_with(f, f->ini, 0));
+    create_case(f);
+    offline_for_an_hour(f);
+    char *err = sync_with(f, f->dead_ini, 75);
+    if (!strstr(err, REACHED) || strstr(err, WAITED))
+        fail_msg("the probe did not reach the instance: %s", err);
+    free(err);
+}
+
+/* Before any login there is no instance: the probe connects to the login host, which is
+ * down, so the pause holds and no request is made. */
+static void test_probe_before_login_uses_login_host(void **state)
+{
+    fixture *f = *state;
+    create_case(f);
+    offline_for_an_hour(f);
+    size_t before = emu_request_count(f->e, NULL, NULL);
+    char *err = sync_with(f, f->dead_ini, 75);
+    if (!strstr(err, WAITED) || strstr(err, REACHED))
+        fail_msg("the probe did not go to the login host: %s", err);
+    free(err);
+    assert_int_equal(emu_request_count(f->e, NULL, NULL), before);
+}
+
+/* A recorded instance the configuration no longer trusts (the database edited, or
+ * allowed_instance_hosts narrowed) is not probed: the login host is. */
+static void test_probe_ignores_untrusted_instance(void **state)
+{
+    fixture *f = *state;
+    create_case(f);
+    free(sync_with(f, f->ini, 0));
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "UPDATE meta SET value = 'http://127.0.0.2:%u' WHERE key ="
+             " 'instance.url'",
+             (unsigned)emu_port(f->e));
+    db_exec(f, sql);
+    create_case(f);
+    offline_for_an_hour(f);
+    char *err = sync_with(f, f->dead_ini, 75);
+    if (!strstr(err, WAITED) || strstr(err, REACHED))
+        fail_msg("an untrusted instance was probed: %s", err);
+    free(err);
+}
+
+/* The recorded instance is the instance URL, nothing more (no token beside it). */
+static void test_instance_recorded_after_login(void **state)
+{
+    fixture *f = *state;
+    sqlite3 *db = NULL;
+    free(sync_with(f, f->ini, 0));
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'instance.url'", -1, &st, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), emu_base_url(f->e));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* A pid that was alive and is not any more (a child that exited and was reaped). */
+static long dead_pid(void)
+{
+    pid_t p = fork();
+    assert_true(p >= 0);
+    if (p == 0)
+        _exit(0);
+    int status = 0;
+    assert_int_equal(waitpid(p, &status, 0), p);
+    return (long)p;
+}
+
+/* The lease row a run on this host leaves when it is killed (SIGKILL: no release),
+ * unexpired for an hour. */
+static void lease_left_by(const fixture *f, long pid)
+{
+    char host[256] = "";
+    assert_int_equal(gethostname(host, sizeof host - 1), 0);
+    char *sql = sqlite3_mprintf(
+        "INSERT OR REPLACE INTO sync_lease (id, owner, pid, host, taken_at, expires_at)"
+        " VALUES (1, 'killed-run', %ld, %Q, strftime('%%s', 'now') * 1000,"
+        " strftime('%%s', 'now') * 1000 + 3600000)",
+        pid, host);
+    db_exec(f, sql);
+    sqlite3_free(sql);
+}
+
+static cJSON *status_json(const fixture *f)
+{
+    run_result r;
+    sfa(&r, f, "--json", "status");
+    expect_code(&r, 0);
+    cJSON *j = cJSON_Parse(r.out);
+    assert_non_null(j);
+    run_result_free(&r);
+    return j;
+}
+
+/* Killed on this host: not running, interrupted, at once (the lease has an hour left). */
+static void test_status_killed_run_is_interrupted(void **state)
+{
+    fixture *f = *state;
+    long pid = dead_pid();
+    lease_left_by(f, pid);
+    cJSON *j = status_json(f);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "running")));
+    const cJSON *i = cJSON_GetObjectItemCaseSensitive(j, "interrupted");
+    assert_true(cJSON_IsObject(i));
+    assert_int_equal((long)cJSON_GetObjectItemCaseSensitive(i, "pid")->valuedouble, pid);
+    cJSON_Delete(j);
+    run_result r;
+    sfa(&r, f, "status");
+    expect_code(&r, 0);
+    if (!strstr(r.out, "no (interrupted: pid"))
+        fail_msg("status: %s", r.out);
+    run_result_free(&r);
+    sfa(&r, f, "status", "--check");
+    expect_code(&r, 0);
+    if (!strstr(r.out, "SFAGENT OK") || !strstr(r.out, "was interrupted"))
+        fail_msg("status --check: %s", r.out);
+    run_result_free(&r);
+    /* The next run takes the lease over. */
+    free(sync_with(f, f->ini, 0));
+    j = status_json(f);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "interrupted")));
+    cJSON_Delete(j);
+}
+
+/* A live holder (this test process) is running, not interrupted. */
+static void test_status_live_run_is_running(void **state)
+{
+    fixture *f = *state;
+    lease_left_by(f, (long)getpid());
+    cJSON *j = status_json(f);
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "running");
+    assert_true(cJSON_IsObject(r));
+    assert_int_equal((long)cJSON_GetObjectItemCaseSensitive(r, "pid")->valuedouble, (long)getpid());
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(j, "interrupted")));
+    cJSON_Delete(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_instance_recorded_after_login, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_probe_connects_to_recorded_instance, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_probe_before_login_uses_login_host, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_probe_ignores_untrusted_instance, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_killed_run_is_interrupted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_status_live_run_is_running, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
