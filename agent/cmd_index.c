@@ -57,14 +57,9 @@ int cmd_index(int argc, char **argv)
         sfa_config_free(cfg);
         return rc;
     }
-    size_t n = 0, created = 0, dropped = 0;
-    while (sfa_config_index_field(cfg, n))
-        n++;
-    const char **fields = calloc(n + 1, sizeof *fields);
-    for (size_t i = 0; fields && i < n; i++)
-        fields[i] = sfa_config_index_field(cfg, i);
+    size_t created = 0, dropped = 0;
     char *declared = NULL;
-    sfa_status st = !fields ? SFA_ERROR : sfa_index_apply(&created, &dropped, agent, fields, n);
+    sfa_status st = sfa_index_apply_config(&created, &dropped, agent, cfg);
     if (st == SFA_OK)
         st = sfa_index_list(&declared, agent);
     if (st == SFA_OK)
@@ -72,7 +67,6 @@ int cmd_index(int argc, char **argv)
     else
         rc = cli_fail(st, agent, "index");
     free(declared);
-    free(fields);
     sfa_agent_free(agent);
     sfa_config_free(cfg);
     return rc;

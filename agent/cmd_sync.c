@@ -88,6 +88,7 @@ static void print_report(const sfa_sync_report *r, sfa_status st)
 int cmd_sync(int argc, char **argv)
 {
     sfa_sync_options opts = SFA_SYNC_OPTIONS_INIT;
+    opts.apply_indexes = true; /* [pull.*] index, as `sfagent index` would */
     const char *config = NULL, *max = NULL, *max_s = NULL;
     int rc = CLI_EXIT_OK;
     cli_args args = {argc, argv, 1};

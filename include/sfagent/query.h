@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <sfagent/agent.h>
+#include <sfagent/config.h>
 
 /**
  * Run soql against the local mirror. *out_json (caller frees) is shaped like a
@@ -54,6 +55,15 @@ sfa_status sfa_query_explain(char **out_text, sfa_agent *agent, const char *soql
  */
 sfa_status sfa_index_apply(size_t *out_created, size_t *out_dropped, sfa_agent *agent,
                            const char *const *fields, size_t nfields);
+
+/**
+ * Make the mirror's declared field indexes match the configuration's (every
+ * `[pull.<Object>] index = ...` field, sfa_config_index_field()), as sfa_index_apply()
+ * does, and log each index created or dropped at info. What `sfagent index`, `sfagent
+ * sync` and `sfagent run` (at start and after a reload) apply. cfg NULL -> SFA_EINVAL.
+ */
+sfa_status sfa_index_apply_config(size_t *out_created, size_t *out_dropped, sfa_agent *agent,
+                                  const sfa_config *cfg);
 
 /** The declared field indexes, one field name per line (*out_text: caller frees with
  *  free(); empty when none). */

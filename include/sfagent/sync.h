@@ -43,15 +43,20 @@ typedef struct sfa_sync_options {
      *  inflight: the claim protocol resolves them by key in the next run). NULL: never. */
     bool (*cancel)(void *ctx);
     void *cancel_ctx;
+    /* version 5: */
+    /** First make the mirror's declared field indexes match cfg (sfa_index_apply_config()
+     *  in sfagent/query.h). A failure there is logged as a warning and the run goes on:
+     *  the indexes only make local queries faster. */
+    bool apply_indexes;
 } sfa_sync_options;
 
 /** How long a cancelled run lets the request in flight finish before abandoning it. */
 #define SFA_SYNC_CANCEL_GRACE_MS 4000
 
-#define SFA_SYNC_OPTIONS_VERSION 4
+#define SFA_SYNC_OPTIONS_VERSION 5
 #define SFA_SYNC_OPTIONS_INIT                                                                      \
     {                                                                                              \
-        SFA_SYNC_OPTIONS_VERSION, false, false, 0, 0, NULL, NULL, false, 0, 0, NULL, NULL          \
+        SFA_SYNC_OPTIONS_VERSION, false, false, 0, 0, NULL, NULL, false, 0, 0, NULL, NULL, false   \
     }
 
 /** What one run did. */

@@ -135,7 +135,7 @@ void sfa_daemon_free(sfa_daemon *d)
 }
 
 /* I4: load first, swap only on success. */
-static void reload_config(sfa_daemon *d)
+static void reload_config(sfa_daemon *d, sfa_agent *agent)
 {
     emit(d, SFA_DAEMON_RELOADING, NULL, NULL, SFA_OK);
     sfa_config *fresh = NULL;
@@ -149,6 +149,7 @@ static void reload_config(sfa_daemon *d)
     }
     sfa_config_free(d->cfg);
     d->cfg = fresh;
+    sync_index_apply_declared(agent, d->cfg); /* declared indexes may have changed */
     emit(d, SFA_DAEMON_RELOADED, NULL, NULL, SFA_OK);
     d->next_at = mono_ms(); /* a new login URL or objects: try them now */
 }
@@ -277,7 +278,7 @@ static sfa_status loop_step(sfa_daemon *d, sfa_agent *agent)
 {
     tick(d);
     if (atomic_exchange(&d->reload, 0))
-        reload_config(d);
+        reload_config(d, agent);
     sfa_status st = watch_writes(d, agent);
     if (st != SFA_OK) {
         snprintf(d->errmsg, sizeof d->errmsg, "cannot read the database: %s",
@@ -308,6 +309,8 @@ sfa_status sfa_daemon_run(sfa_daemon *d, sfa_agent *agent)
     log_info("daemon: started (interval %d s, write delay %d s)",
              sync_config_daemon_interval_s(d->cfg), sync_config_daemon_write_delay_s(d->cfg));
     emit(d, SFA_DAEMON_READY, NULL, NULL, SFA_OK);
+    /* After READY: building an index over a large mirror must not look like a hung start. */
+    sync_index_apply_declared(agent, d->cfg);
     while (st == SFA_OK && !atomic_load(&d->stop))
         st = loop_step(d, agent);
     tell_stopping(d);

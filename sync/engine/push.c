@@ -796,6 +796,8 @@ sfa_status sfa_sync_run(sfa_sync_report *out, sfa_agent *agent, const sfa_config
         snprintf(out->message, sizeof out->message, "%s", err);
         return store_fail(agent, rc, "%s", err);
     }
+    if (ctx.opts->version >= 5 && ctx.opts->apply_indexes)
+        sync_index_apply_declared(agent, cfg); /* before the lease: no network, no outbox */
     rc = store_lease_acquire(agent, ctx.run_id, STORE_LEASE_MS);
     if (rc != SFA_OK) {
         /* Nothing was claimed or sent: another run owns the outbox right now. */

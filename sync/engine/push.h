@@ -132,6 +132,9 @@ bool push_pause_holds(push_ctx *ctx, const char *reason);
  * recorded (store/health.c H5), or at the login host before any login (or when the database
  * cannot say). Results as sync_probe_connect(). */
 sfa_status push_probe_reach(sfa_agent *agent, const sfa_config *cfg, char *why, size_t whylen);
+/* index_config.c: sfa_index_apply_config() for a sync or the daemon: a failure is logged as
+ * a warning, nothing stops. */
+void sync_index_apply_declared(sfa_agent *agent, const sfa_config *cfg);
 
 /* ---- cancel.c: a caller asking the run to stop (sfa_sync_options.cancel) ---- */
 

@@ -5,7 +5,10 @@
  *     the login host (and to the login host before any login, or when the recorded
  *     instance is not one the client would trust);
  *   - a run killed on this host reads as interrupted, not as running until its lease
- *     expires (status, status --json, status --check).
+ *     expires (status, status --json, status --check);
+ *   - `sync` and `run` (at start, after SIGHUP) apply the declared field indexes
+ *     ([pull.<Object>] index), say what they created and dropped, and go on when that
+ *     fails.
  * The emulator answers every login with instance_url http://127.0.0.1:PORT; the tests log
  * in at http://localhost:PORT, another name for the same server, so that login host and
  * instance differ and the login host can be moved to a dead port while the instance stays.
@@ -15,11 +18,15 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
@@ -320,6 +327,133 @@ static void test_status_live_run_is_running(void **state)
     cJSON_Delete(j);
 }
 
+/* ---- declared indexes ---- */
+
+#define INDEX_PRIORITY "[pull.Case]\nindex = Priority\n"
+#define TRUST          "allowed_instance_hosts = 127.0.0.1\n"
+
+/* The login at the emulator, with extra configuration lines. */
+static void write_live_ini(const fixture *f, const char *extra)
+{
+    char url[64], *text = NULL;
+    snprintf(url, sizeof url, "http://localhost:%u", (unsigned)emu_port(f->e));
+    text = sqlite3_mprintf("%s%s", TRUST, extra ? extra : "");
+    write_ini(f->ini, url, text);
+    sqlite3_free(text);
+}
+
+static bool has_index(const fixture *f, const char *name)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT 1 FROM sqlite_schema WHERE type = 'index'"
+                                        " AND name = ?1",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    bool found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return found;
+}
+
+/* `sync` creates a declared index, says so, and drops it once it is no longer declared. */
+static void test_sync_applies_declared_indexes(void **state)
+{
+    fixture *f = *state;
+    write_live_ini(f, INDEX_PRIORITY);
+    char *err = sync_with(f, f->ini, 0);
+    if (!strstr(err, "created the local index of Priority"))
+        fail_msg("no index line: %s", err);
+    free(err);
+    assert_true(has_index(f, "records_x_Priority"));
+    err = sync_with(f, f->ini, 0); /* nothing to change: nothing said */
+    assert_null(strstr(err, "local index"));
+    free(err);
+    write_live_ini(f, NULL);
+    err = sync_with(f, f->ini, 0);
+    if (!strstr(err, "dropped the local index of Priority"))
+        fail_msg("no drop line: %s", err);
+    free(err);
+    assert_false(has_index(f, "records_x_Priority"));
+}
+
+/* An index that cannot be made (the name is taken by a view) is a warning: the sync still
+ * sends what is pending and exits 0. */
+static void test_sync_goes_on_when_indexes_fail(void **state)
+{
+    fixture *f = *state;
+    db_exec(f, "CREATE VIEW records_x_Priority AS SELECT 1 AS x");
+    write_live_ini(f, INDEX_PRIORITY);
+    create_case(f);
+    char *err = sync_with(f, f->ini, 0);
+    if (!strstr(err, "level=warn") || !strstr(err, "were not applied"))
+        fail_msg("no warning: %s", err);
+    free(err);
+    assert_int_equal(emu_record_count(f->e, "Case", false), 1);
+    assert_false(has_index(f, "records_x_Priority"));
+}
+
+/* `sfagent run` as a child, stderr to a file: its pid. */
+static pid_t start_daemon(const fixture *f, const char *log)
+{
+    char bin[512];
+    snprintf(bin, sizeof bin, "%s", getenv("SFAGENT_BIN"));
+    char *const argv[] = {bin, "--db", (char *)f->db, "run", "--config", (char *)f->ini, NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    extern char **environ;
+    pid_t pid = 0;
+    assert_int_equal(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    return pid;
+}
+
+/* Wait (bounded, not timed: the bound only turns a hang into a failure) until the log
+ * holds text. */
+static bool log_gets(const char *log, const char *text)
+{
+    for (int i = 0; i < 300; i++) {
+        char *s = run_read_file(log);
+        bool found = s && strstr(s, text);
+        free(s);
+        if (found)
+            return true;
+        struct timespec ts = {0, 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+/* `run` applies them at start and again after SIGHUP reloads the configuration. */
+static void test_run_applies_indexes_at_start_and_reload(void **state)
+{
+    fixture *f = *state;
+    write_live_ini(f, INDEX_PRIORITY);
+    char log[160];
+    snprintf(log, sizeof log, "%s/run.log", f->dir);
+    pid_t pid = start_daemon(f, log);
+    bool created = log_gets(log, "created the local index of Priority");
+    write_live_ini(f, "[pull.Case]\nindex = Origin\n");
+    if (created)
+        kill(pid, SIGHUP);
+    bool swapped = created && log_gets(log, "dropped the local index of Priority");
+    kill(pid, SIGTERM);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    char *text = run_read_file(log);
+    if (!created || !swapped || !strstr(text, "created the local index of Origin"))
+        fail_msg("the daemon did not apply the indexes: %s", text);
+    free(text);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_true(has_index(f, "records_x_Origin"));
+    assert_false(has_index(f, "records_x_Priority"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +463,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_probe_ignores_untrusted_instance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_killed_run_is_interrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_status_live_run_is_running, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_applies_declared_indexes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sync_goes_on_when_indexes_fail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_applies_indexes_at_start_and_reload, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
