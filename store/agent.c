@@ -57,11 +57,17 @@ struct sfa_agent {
     char *session_key;           /* meta key of this handle's session row, or NULL */
     char *idem_field;            /* the agent's idempotency field ("" none), NULL until looked up */
     store_corruption corruption; /* store/corrupt.c */
+    store_person_notes notes;    /* store/person_log.c */
 };
 
 store_corruption *store_corruption_of(sfa_agent *a)
 {
     return &a->corruption;
+}
+
+store_person_notes *store_person_notes_of(sfa_agent *a)
+{
+    return &a->notes;
 }
 
 char **store_session_key(sfa_agent *a)
@@ -261,8 +267,10 @@ sfa_status store_tx_begin(sfa_agent *a)
 sfa_status store_tx_commit(sfa_agent *a)
 {
     int rc = step_cached(a, SQL_COMMIT);
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK) {
+        store_person_notes_flush(a); /* person_log.c P1: the changes are durable now */
         return SFA_OK;
+    }
     sfa_status st = store_fail_sqlite(a, rc, "committing");
     /* A COMMIT that failed with BUSY leaves the transaction open; never leave it so. */
     store_tx_rollback(a);
@@ -273,6 +281,7 @@ void store_tx_rollback(sfa_agent *a)
 {
     if (a->db && !sqlite3_get_autocommit(a->db))
         sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+    store_person_notes_drop_after(a, 0); /* person_log.c P1: those changes are undone */
 }
 
 /* One integer from a read-only pragma or query. */
@@ -672,6 +681,7 @@ void sfa_agent_free(sfa_agent *agent)
     free(agent->session_key);
     free(agent->idem_field);
     free(agent->corruption.reason);
+    store_person_notes_free(&agent->notes);
     free(agent->errmsg);
     free(agent);
 }

@@ -54,6 +54,7 @@
 
 #include "store/op.h"
 #include "store/sql.h"
+#include "store/store.h"
 #include "util/alloc.h"
 #include "util/check.h"
 #include "util/crashpoint.h"
@@ -330,16 +331,17 @@ static void next_row(op_row *r, const store_op_change *c, int64_t now)
     }
 }
 
-/* An op that just became dead or conflict waits for a person: say so once, here at the
- * transition, with its reason (a run that finds it still dead says nothing more). */
-static void log_needs_person(int64_t seq, const op_row *old, const op_row *r)
+/* An op that just became dead or conflict waits for a person: say so once, with its
+ * reason, when the transaction that made the change commits (store/person_log.c P1); a run
+ * that finds it still dead says nothing more. */
+static void log_needs_person(sfa_agent *a, int64_t seq, const op_row *old, const op_row *r)
 {
     bool person = r->state == STORE_OP_DEAD || r->state == STORE_OP_CONFLICT;
     if (!person || old->state == r->state)
         return;
-    log_warn("outbox op %lld is %s: %s: %s (see `sfagent outbox show %lld`)", (long long)seq,
-             store_op_state_name(r->state), r->code ? r->code : "?", r->msg ? r->msg : "",
-             (long long)seq);
+    store_person_note(a, xasprintf("outbox op %lld is %s: %s: %s (see `sfagent outbox show %lld`)",
+                                   (long long)seq, store_op_state_name(r->state),
+                                   r->code ? r->code : "?", r->msg ? r->msg : "", (long long)seq));
 }
 
 sfa_status store_op_transition(sfa_agent *a, const store_op_change *c, store_op_state *to,
@@ -372,7 +374,7 @@ sfa_status store_op_transition(sfa_agent *a, const store_op_change *c, store_op_
         s = row_put(a, c->seq, &old, &r);
     *changed = s == SFA_OK;
     if (*changed)
-        log_needs_person(c->seq, &old, &r);
+        log_needs_person(a, c->seq, &old, &r);
     if (to)
         *to = r.state;
     row_clear(&old);

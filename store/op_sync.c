@@ -572,6 +572,7 @@ static int apply_isolated(apply_ctx *ctx, apply_stmts *s, store_op *op, int64_t 
 {
     sqlite3 *db = store_db(ctx->agent);
     store_apply_counts before = *ctx->counts;
+    size_t notes = store_person_notes_mark(ctx->agent);
     int rc = step_once(s->savepoint);
     if (rc != SQLITE_OK)
         return rc;
@@ -582,6 +583,7 @@ static int apply_isolated(apply_ctx *ctx, apply_stmts *s, store_op *op, int64_t 
     }
     char *why = xstrdup(sqlite3_errmsg(db));
     *ctx->counts = before;
+    store_person_notes_drop_after(ctx->agent, notes); /* person_log.c P1: undone below */
     rc = step_once(s->rollback_to);
     if (rc == SQLITE_OK)
         rc = step_once(s->release);

@@ -10,6 +10,7 @@
 #define SFA_STORE_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sfagent/agent.h"
@@ -54,6 +55,22 @@ void store_corrupt_load(sfa_agent *a);
 /* Try again to keep the flag in meta (sfa_agent_free). */
 void store_corrupt_save(sfa_agent *a);
 bool store_is_corrupt(sfa_agent *a);
+
+/* "Needs a person" log lines held until COMMIT (store/person_log.c). */
+typedef struct store_person_notes {
+    char **lines;
+    size_t len, cap;
+} store_person_notes;
+store_person_notes *store_person_notes_of(sfa_agent *a);
+/* Hold line (ownership moves) until the open transaction commits; log it now when none
+ * is open (P2). */
+void store_person_note(sfa_agent *a, char *line);
+/* Before a savepoint: the count to go back to if it is rolled back. */
+size_t store_person_notes_mark(sfa_agent *a);
+void store_person_notes_drop_after(sfa_agent *a, size_t mark);
+/* After COMMIT: log the held lines and forget them (store_tx_commit). */
+void store_person_notes_flush(sfa_agent *a);
+void store_person_notes_free(store_person_notes *n);
 /* SFA_ECORRUPT with the message that names the damage and the way to recover. */
 sfa_status store_corrupt_refuse(sfa_agent *a);
 

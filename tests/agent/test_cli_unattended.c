@@ -8,7 +8,9 @@
  *     expires (status, status --json, status --check);
  *   - `sync` and `run` (at start, after SIGHUP) apply the declared field indexes
  *     ([pull.<Object>] index), say what they created and dropped, and go on when that
- *     fails.
+ *     fails;
+ *   - an op parked in conflict (manual policy) is logged once, with its reason, by the run
+ *     that parked it and by no run after.
  * The emulator answers every login with instance_url http://127.0.0.1:PORT; the tests log
  * in at http://localhost:PORT, another name for the same server, so that login host and
  * instance differ and the login host can be moved to a dead port while the instance stays.
@@ -454,6 +456,52 @@ static void test_run_applies_indexes_at_start_and_reload(void **state)
     assert_false(has_index(f, "records_x_Priority"));
 }
 
+/* ---- an op in conflict is logged once ---- */
+
+static size_t count_of(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* A Case synced as "base", changed to "server" in Salesforce (a later modstamp) and to
+ * "local" here: the manual policy parks the update in conflict. */
+static void test_conflict_logged_once(void **state)
+{
+    fixture *f = *state;
+    write_live_ini(f, "[sync]\nconflict_policy = manual\n");
+    run_result r;
+    sfa(&r, f, "case", "create", "--subject", "base");
+    expect_code(&r, 0);
+    char *id = strndup(r.out, strcspn(r.out, "\n"));
+    run_result_free(&r);
+    free(sync_with(f, f->ini, 0));
+    cJSON *all = emu_records(f->e, "Case", false);
+    assert_int_equal(cJSON_GetArraySize(all), 1);
+    const cJSON *sf = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(all, 0), "Id");
+    char *sf_id = strdup(sf->valuestring);
+    cJSON_Delete(all);
+    cJSON *edit = cJSON_CreateObject();
+    cJSON_AddStringToObject(edit, "Subject", "server");
+    assert_int_equal(emu_record_edit(f->e, sf_id, edit), 0);
+    cJSON_Delete(edit);
+    assert_int_equal(emu_record_set_modstamp(f->e, sf_id, (int64_t)(time(NULL) + 3600) * 1000), 0);
+    sfa(&r, f, "case", "update", id, "--subject", "local");
+    expect_code(&r, 0);
+    run_result_free(&r);
+    char *err = sync_with(f, f->ini, 65);
+    if (count_of(err, " is conflict: ") != 1 || !strstr(err, "level=warn"))
+        fail_msg("wanted one conflict line in: %s", err);
+    free(err);
+    err = sync_with(f, f->ini, 65); /* still in conflict: nothing new to say */
+    assert_int_equal(count_of(err, " is conflict: "), 0);
+    free(err);
+    free(sf_id);
+    free(id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -467,6 +515,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sync_goes_on_when_indexes_fail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_applies_indexes_at_start_and_reload, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_conflict_logged_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
