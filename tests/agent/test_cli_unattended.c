@@ -399,11 +399,11 @@ static void test_sync_goes_on_when_indexes_fail(void **state)
 }
 
 /* `sfagent run` as a child, stderr to a file: its pid. */
-static pid_t start_daemon(const fixture *f, const char *log)
+static pid_t start_daemon(const fixture *f, const char *ini, const char *log)
 {
     char bin[512];
     snprintf(bin, sizeof bin, "%s", getenv("SFAGENT_BIN"));
-    char *const argv[] = {bin, "--db", (char *)f->db, "run", "--config", (char *)f->ini, NULL};
+    char *const argv[] = {bin, "--db", (char *)f->db, "run", "--config", (char *)ini, NULL};
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -438,7 +438,7 @@ static void test_run_applies_indexes_at_start_and_reload(void **state)
     write_live_ini(f, INDEX_PRIORITY);
     char log[160];
     snprintf(log, sizeof log, "%s/run.log", f->dir);
-    pid_t pid = start_daemon(f, log);
+    pid_t pid = start_daemon(f, f->ini, log);
     bool created = log_gets(log, "created the local index of Priority");
     write_live_ini(f, "[pull.Case]\nindex = Origin\n");
     if (created)
@@ -454,6 +454,27 @@ static void test_run_applies_indexes_at_start_and_reload(void **state)
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_true(has_index(f, "records_x_Origin"));
     assert_false(has_index(f, "records_x_Priority"));
+}
+
+/* The daemon's probe goes to the recorded instance too: with the login host down and the
+ * instance up, a probe connects (and the run after it fails at the login host again). */
+static void test_run_probes_recorded_instance(void **state)
+{
+    fixture *f = *state;
+    free(sync_with(f, f->ini, 0)); /* records the instance */
+    create_case(f);
+    char log[160];
+    snprintf(log, sizeof log, "%s/run.log", f->dir);
+    pid_t pid = start_daemon(f, f->dead_ini, log);
+    bool reached = log_gets(log, "probe: Salesforce can be reached again");
+    kill(pid, SIGTERM);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    if (!reached) {
+        char *text = run_read_file(log);
+        fail_msg("the daemon's probe did not reach the instance: %s", text);
+    }
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 /* ---- an op in conflict is logged once ---- */
@@ -515,6 +536,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sync_goes_on_when_indexes_fail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_run_applies_indexes_at_start_and_reload, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_run_probes_recorded_instance, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conflict_logged_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
