@@ -58,7 +58,6 @@
 #include "util/alloc.h"
 #include "util/check.h"
 #include "util/crashpoint.h"
-#include "util/log.h"
 #include "util/timeutil.h"
 
 #define BIT(s) (1u << (s))
