@@ -9,10 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +17,7 @@
 
 #include "agent/run.h"
 #include "emulator.h"
+#include "tls_cert.h"
 
 typedef struct fixture {
     char dir[64];
@@ -31,48 +28,6 @@ typedef struct fixture {
     char *cert_pem, *key_pem;
     emu *e;
 } fixture;
-
-static char *bio_text(BIO *bio)
-{
-    char *data = NULL;
-    long n = BIO_get_mem_data(bio, &data);
-    char *out = strndup(data, (size_t)n);
-    BIO_free(bio);
-    return out;
-}
-
-/* A self-signed certificate for 127.0.0.1 (PEM) and its key (PEM, may be NULL). */
-static void make_cert(char **cert_pem, char **key_pem)
-{
-    EVP_PKEY *key = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-    X509_gmtime_adj(X509_getm_notBefore(x), -60);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_set_pubkey(x, key);
-    X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1, -1,
-                               0);
-    X509_set_issuer_name(x, name);
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
-    X509_add_ext(x, ext, -1);
-    X509_EXTENSION_free(ext);
-    X509_sign(x, key, EVP_sha256());
-    BIO *b = BIO_new(BIO_s_mem());
-    PEM_write_bio_X509(b, x);
-    *cert_pem = bio_text(b);
-    if (key_pem) {
-        b = BIO_new(BIO_s_mem());
-        PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL);
-        *key_pem = bio_text(b);
-    }
-    X509_free(x);
-    EVP_PKEY_free(key);
-}
 
 static void write_text(const char *path, const char *text)
 {
@@ -105,9 +60,9 @@ static int setup(void **state)
     snprintf(f->ini, sizeof f->ini, "%s/sfagent.ini", f->dir);
     snprintf(f->served_ca, sizeof f->served_ca, "%s/served.pem", f->dir);
     snprintf(f->other_ca, sizeof f->other_ca, "%s/other.pem", f->dir);
-    make_cert(&f->cert_pem, &f->key_pem);
+    tls_cert_make(&f->cert_pem, &f->key_pem);
     char *other = NULL;
-    make_cert(&other, NULL);
+    tls_cert_make(&other, NULL);
     write_text(f->served_ca, f->cert_pem);
     write_text(f->other_ca, other);
     free(other);
