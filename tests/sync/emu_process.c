@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -178,4 +179,29 @@ void emu_write_file(const char *path, const char *text)
     assert_true(fd >= 0);
     assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
+}
+
+int emu_scratch_make(char dir[64], char db[128], char cfg[128], const char *tmpl)
+{
+    snprintf(dir, 64, "%s", tmpl);
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(db, 128, "%s/agent.db", dir);
+    snprintf(cfg, 128, "%s/agent.ini", dir);
+    return 0;
+}
+
+void emu_scratch_remove(const char *dir)
+{
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+            continue;
+        char *p = xasprintf("%s/%s", dir, e->d_name);
+        unlink(p);
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
 }

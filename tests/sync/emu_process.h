@@ -36,6 +36,12 @@ uint64_t emu_rand_next(uint64_t *state);
 /* The seed from $SFA_KILL_SEED or dflt, printed with label so a failing run can be replayed. */
 uint64_t emu_kill_seed(const char *label, uint64_t dflt);
 void emu_sleep_us(long us);
+/* A fresh scratch directory from tmpl ("/tmp/sfa-...-XXXXXX") into dir, with the paths of
+ * its database (agent.db) and configuration (agent.ini) in db and cfg (each 128 bytes).
+ * 0, or -1 when the directory cannot be made. */
+int emu_scratch_make(char dir[64], char db[128], char cfg[128], const char *tmpl);
+/* Remove the files in dir (the database, its side files, outputs) and dir itself. */
+void emu_scratch_remove(const char *dir);
 /* Write text to path (0600), failing the test on error. */
 void emu_write_file(const char *path, const char *text);
 

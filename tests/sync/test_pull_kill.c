@@ -126,11 +126,8 @@ static int setup(void **state)
     kill_env *k = xcalloc(1, sizeof *k);
     const char *const emu_args[] = {"--latency-ms", EMU_LATENCY, "--query-page-max", PAGE, NULL};
     k->emu_pid = emu_process_start(k->base_url, sizeof k->base_url, emu_args);
-    snprintf(k->dir, sizeof k->dir, "/tmp/sfa-pullkill-XXXXXX");
-    if (!mkdtemp(k->dir))
+    if (emu_scratch_make(k->dir, k->db_path, k->cfg_path, "/tmp/sfa-pullkill-XXXXXX") != 0)
         return -1;
-    snprintf(k->db_path, sizeof k->db_path, "%s/agent.db", k->dir);
-    snprintf(k->cfg_path, sizeof k->cfg_path, "%s/agent.ini", k->dir);
     write_config(k);
     sfa_agent *a = NULL;
     sfa_open_options oo = SFA_OPEN_OPTIONS_INIT;
@@ -145,13 +142,7 @@ static int teardown(void **state)
 {
     kill_env *k = *state;
     emu_process_stop(k->emu_pid);
-    const char *files[] = {"agent.db", "agent.db-wal", "agent.db-shm", "agent.ini", "out"};
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        char *p = xasprintf("%s/%s", k->dir, files[i]);
-        unlink(p);
-        free(p);
-    }
-    rmdir(k->dir);
+    emu_scratch_remove(k->dir);
     free(k);
     return 0;
 }

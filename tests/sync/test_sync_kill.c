@@ -109,11 +109,8 @@ static int setup(void **state)
     kill_env *k = xcalloc(1, sizeof *k);
     const char *const emu_args[] = {"--latency-ms", EMU_LATENCY, NULL};
     k->emu_pid = emu_process_start(k->base_url, sizeof k->base_url, emu_args);
-    snprintf(k->dir, sizeof k->dir, "/tmp/sfa-kill-XXXXXX");
-    if (!mkdtemp(k->dir))
+    if (emu_scratch_make(k->dir, k->db_path, k->cfg_path, "/tmp/sfa-kill-XXXXXX") != 0)
         return -1;
-    snprintf(k->db_path, sizeof k->db_path, "%s/agent.db", k->dir);
-    snprintf(k->cfg_path, sizeof k->cfg_path, "%s/agent.ini", k->dir);
     write_config(k);
     k->rng = emu_kill_seed("kill test", KILL_SEED_DEFAULT);
     *state = k;
@@ -124,12 +121,7 @@ static int teardown(void **state)
 {
     kill_env *k = *state;
     emu_process_stop(k->emu_pid);
-    remove_db(k);
-    unlink(k->cfg_path);
-    char *out = xasprintf("%s/out", k->dir);
-    unlink(out);
-    free(out);
-    rmdir(k->dir);
+    emu_scratch_remove(k->dir); /* also outputs a failed test left behind */
     mx_model_free(&k->model);
     free(k);
     return 0;
