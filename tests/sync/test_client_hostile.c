@@ -384,7 +384,7 @@ static void test_hostile_token_endpoint_down_backs_off_sync(void **state)
     assert_int_equal(sfa_record_create(&id, agent, "Case", "{\"Subject\":\"x\"}"), SFA_OK);
     free(id);
     sfa_sync_options so = SFA_SYNC_OPTIONS_INIT;
-    so.seed = 2; /* first delay: 62,987 s of the 86,400 s range (backoff.c I2) */
+    so.seed = 2; /* first delay: about 62,987 s of the 86,400 s range (backoff.c I2) */
     sfa_sync_report rep;
     assert_int_equal(sfa_sync_run(&rep, agent, cfg, &so), SFA_ERETRY);
     hs_finish(&s); /* the one token request was answered */
