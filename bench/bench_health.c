@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "sfagent.h"
 
 typedef struct opts {
@@ -28,49 +29,25 @@ typedef struct opts {
     const char *dir;
 } opts;
 
-static void die(const char *what, const char *detail)
-{
-    fprintf(stderr, "bench_health: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-    exit(1);
-}
-
-static double cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-static void remove_db(const char *path)
-{
-    const char *const sides[] = {"", "-wal", "-shm"};
-    char p[512];
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(p, sizeof p, "%s%s", path, sides[i]);
-        unlink(p);
-    }
-}
-
 /* A database of n Cases, 90% of their ops done. */
 static void build(const char *path, const char *jsonl, long n)
 {
     FILE *f = fopen(jsonl, "w");
     if (!f)
-        die("cannot write", jsonl);
+        bench_die("cannot write", jsonl);
     for (long i = 0; i < n; i++)
         fprintf(f, "{\"Subject\":\"Case %ld\",\"Status\":\"New\"}\n", i);
     fclose(f);
-    remove_db(path);
+    bench_remove_db(path);
     sfa_agent *a = NULL;
     sfa_open_options o = SFA_OPEN_OPTIONS_INIT;
     o.durability = SFA_DURABILITY_NORMAL; /* building is not what is measured */
     if (sfa_agent_open(&a, path, &o) != SFA_OK)
-        die("open", a ? sfa_agent_errmsg(a) : path);
+        bench_die("open", a ? sfa_agent_errmsg(a) : path);
     int fd = open(jsonl, O_RDONLY);
     sfa_import_result r;
     if (fd < 0 || sfa_record_import(&r, a, "Case", fd, 5000) != SFA_OK)
-        die("import", sfa_agent_errmsg(a));
+        bench_die("import", sfa_agent_errmsg(a));
     close(fd);
     sfa_agent_free(a);
     unlink(jsonl);
@@ -78,14 +55,8 @@ static void build(const char *path, const char *jsonl, long n)
     if (sqlite3_open(path, &db) != SQLITE_OK ||
         sqlite3_exec(db, "UPDATE outbox SET state = 'done' WHERE seq % 10 != 0", NULL, NULL,
                      NULL) != SQLITE_OK)
-        die("marking ops done", sqlite3_errmsg(db));
+        bench_die("marking ops done", sqlite3_errmsg(db));
     sqlite3_close(db);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
 }
 
 /* Median CPU microseconds per sfa_health_get() on a read-only handle. */
@@ -95,23 +66,23 @@ static double measure(const char *path, const opts *o, size_t *pending)
     sfa_open_options oo = SFA_OPEN_OPTIONS_INIT;
     oo.read_only = true;
     if (sfa_agent_open(&a, path, &oo) != SFA_OK)
-        die("open read-only", path);
+        bench_die("open read-only", path);
     double *per = calloc((size_t)o->reps, sizeof *per);
     sfa_health h;
     if (!per || sfa_health_get(&h, a) != SFA_OK) /* warm: statements prepared, pages cached */
-        die("health", sfa_agent_errmsg(a));
+        bench_die("health", sfa_agent_errmsg(a));
     *pending = h.outbox.pending;
     sfa_health_free(&h);
     for (long r = 0; r < o->reps; r++) {
-        double t0 = cpu_s();
+        double t0 = bench_cpu_s();
         for (long i = 0; i < o->calls; i++) {
             if (sfa_health_get(&h, a) != SFA_OK)
-                die("health", sfa_agent_errmsg(a));
+                bench_die("health", sfa_agent_errmsg(a));
             sfa_health_free(&h);
         }
-        per[r] = (cpu_s() - t0) / (double)o->calls * 1e6;
+        per[r] = (bench_cpu_s() - t0) / (double)o->calls * 1e6;
     }
-    qsort(per, (size_t)o->reps, sizeof *per, cmp_double);
+    qsort(per, (size_t)o->reps, sizeof *per, bench_cmp_double);
     double median = per[o->reps / 2];
     free(per);
     sfa_agent_free(a);
@@ -121,11 +92,11 @@ static double measure(const char *path, const opts *o, size_t *pending)
 static long arg_long(int argc, char **argv, int *i)
 {
     if (*i + 1 >= argc)
-        die("missing value for", argv[*i]);
+        bench_die("missing value for", argv[*i]);
     char *end = NULL;
     long v = strtol(argv[++*i], &end, 10);
     if (!end || *end || v <= 0)
-        die("not a positive number", argv[*i]);
+        bench_die("not a positive number", argv[*i]);
     return v;
 }
 
@@ -145,7 +116,7 @@ static void parse(int argc, char **argv, opts *o)
         else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
             o->dir = argv[++i];
         else
-            die("unknown argument", argv[i]);
+            bench_die("unknown argument", argv[i]);
     }
 }
 
@@ -167,7 +138,7 @@ int main(int argc, char **argv)
     printf("  %8ld Cases (%zu pending): %8.1f us\n", o.small, ps, s);
     printf("  %8ld Cases (%zu pending): %8.1f us\n", o.large, pl, l);
     printf("  ratio large/small: %.2f (constant cost: close to 1)\n", s > 0 ? l / s : 0.0);
-    remove_db(small);
-    remove_db(large);
+    bench_remove_db(small);
+    bench_remove_db(large);
     return 0;
 }

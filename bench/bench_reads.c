@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "sfagent.h"
 
 typedef struct opts {
@@ -34,26 +35,13 @@ typedef struct opts {
     bool keep;
 } opts;
 
-static void die(const char *what, const char *detail)
-{
-    fprintf(stderr, "bench_reads: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-    exit(1);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static const char *const STATUSES[] = {"New", "Working", "Escalated", "Closed"};
 
 static void write_jsonl(const char *path, long n)
 {
     FILE *f = fopen(path, "w");
     if (!f)
-        die("cannot write", path);
+        bench_die("cannot write", path);
     for (long i = 0; i < n; i++)
         fprintf(f, "{\"Subject\":\"Case subject %ld\",\"Status\":\"%s\",\"Origin\":\"Web\"}\n", i,
                 STATUSES[(i * 7) % 4 == 0 ? 2 : (i % 3 == 0 ? 0 : (i % 3 == 1 ? 1 : 3))]);
@@ -64,7 +52,7 @@ static void exec_sql(sqlite3 *db, const char *sql)
 {
     char *err = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-        die(sql, err);
+        bench_die(sql, err);
 }
 
 static void build(const opts *o, const char *db, const char *plain)
@@ -77,19 +65,19 @@ static void build(const opts *o, const char *db, const char *plain)
     oo.durability = SFA_DURABILITY_NORMAL;
     sfa_agent *a = NULL;
     if (sfa_agent_open(&a, db, &oo) != SFA_OK)
-        die("open", sfa_agent_errmsg(a));
+        bench_die("open", sfa_agent_errmsg(a));
     int fd = open(jsonl, O_RDONLY);
     sfa_import_result r = {0};
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (fd < 0 || sfa_record_import(&r, a, "Case", fd, 5000) != SFA_OK)
-        die("import", sfa_agent_errmsg(a));
+        bench_die("import", sfa_agent_errmsg(a));
     close(fd);
     sfa_agent_free(a);
-    fprintf(stderr, "imported %zu Cases in %.1f s\n", r.imported, now_s() - t0);
+    fprintf(stderr, "imported %zu Cases in %.1f s\n", r.imported, bench_now_s() - t0);
     unlink(jsonl);
     sqlite3 *s = NULL;
     if (sqlite3_open(db, &s) != SQLITE_OK)
-        die("open raw", db);
+        bench_die("open raw", db);
     /* As a sync would: an Id, a CaseNumber and CreatedDate per record; the ops done. */
     exec_sql(s, "BEGIN; UPDATE records SET case_number = printf('%08d', rowid), "
                 "sf_id = '500' || printf('%012d', rowid) || 'AAA', sys_modstamp = "
@@ -111,7 +99,7 @@ static void build(const opts *o, const char *db, const char *plain)
     exec_sql(s, "PRAGMA wal_checkpoint(TRUNCATE)");
     sqlite3_close(s);
     if (sqlite3_open(plain, &s) != SQLITE_OK)
-        die("open plain", plain);
+        bench_die("open plain", plain);
     exec_sql(s, "PRAGMA journal_mode=WAL"); /* as the agent's database */
     sqlite3_close(s);
 }
@@ -121,12 +109,6 @@ typedef struct result {
     long max_rss_kb;
     int failed; /* exit status of a run that failed (an older sfagent without a feature) */
 } result;
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static double tv_ms(struct timeval tv)
 {
@@ -139,7 +121,7 @@ static result measure(char *const argv[], long runs)
     double *t = calloc((size_t)runs, sizeof *t), *c = calloc((size_t)runs, sizeof *c);
     result res = {0, 0, 0, 0};
     for (long i = 0; i < runs; i++) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         pid_t pid = fork();
         if (pid == 0) {
             int null = open("/dev/null", O_WRONLY);
@@ -155,13 +137,13 @@ static result measure(char *const argv[], long runs)
             free(c);
             return res;
         }
-        t[i] = (now_s() - t0) * 1000.0;
+        t[i] = (bench_now_s() - t0) * 1000.0;
         c[i] = tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime);
         if (ru.ru_maxrss > res.max_rss_kb)
             res.max_rss_kb = ru.ru_maxrss;
     }
-    qsort(t, (size_t)runs, sizeof *t, cmp_double);
-    qsort(c, (size_t)runs, sizeof *c, cmp_double);
+    qsort(t, (size_t)runs, sizeof *t, bench_cmp_double);
+    qsort(c, (size_t)runs, sizeof *c, bench_cmp_double);
     res.median_ms = t[runs / 2];
     res.cpu_ms = c[runs / 2];
     free(t);
@@ -280,10 +262,12 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--keep") == 0)
             o.keep = true;
         else
-            die("usage: bench_reads --sfagent PATH [--n N] [--runs R] [--dir DIR] [--keep]", NULL);
+            bench_die("usage: bench_reads --sfagent PATH [--n N] [--runs R] [--dir DIR] [--keep]",
+                      NULL);
     }
     if (!o.sfagent || o.n < 10 || o.runs < 1)
-        die("usage: bench_reads --sfagent PATH [--n N] [--runs R] [--dir DIR] [--keep]", NULL);
+        bench_die("usage: bench_reads --sfagent PATH [--n N] [--runs R] [--dir DIR] [--keep]",
+                  NULL);
     char dir[256];
     snprintf(dir, sizeof dir, "%s", o.dir ? o.dir : "/tmp");
     o.dir = dir;

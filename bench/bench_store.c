@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "sfagent.h"
 
 typedef struct bench_opts {
@@ -29,36 +30,13 @@ typedef struct bench_opts {
     const char *parent;
 } bench_opts;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, const char *detail)
-{
-    fprintf(stderr, "bench_store: %s: %s\n", what, detail ? detail : "");
-    exit(1);
-}
-
-static void remove_db(const char *path)
-{
-    static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
-    char p[1024];
-    for (size_t i = 0; i < 4; i++) {
-        snprintf(p, sizeof p, "%s%s", path, suffix[i]);
-        unlink(p);
-    }
-}
-
 static sfa_agent *lib_open(const char *path, sfa_durability d)
 {
     sfa_open_options opts = SFA_OPEN_OPTIONS_INIT;
     opts.durability = d;
     sfa_agent *agent = NULL;
     if (sfa_agent_open(&agent, path, &opts) != SFA_OK)
-        die("sfa_agent_open", agent ? sfa_agent_errmsg(agent) : path);
+        bench_die("sfa_agent_open", agent ? sfa_agent_errmsg(agent) : path);
     return agent;
 }
 
@@ -66,7 +44,7 @@ static void exec_sql(sqlite3 *db, const char *sql)
 {
     char *err = NULL;
     if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-        die(sql, err);
+        bench_die(sql, err);
 }
 
 /* Copy the library's schema (tables first, then indexes) into raw. */
@@ -75,12 +53,12 @@ static void copy_schema(sqlite3 *raw, const char *lib_path)
     sqlite3 *lib = NULL;
     sqlite3_stmt *st = NULL;
     if (sqlite3_open_v2(lib_path, &lib, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-        die("open library db", sqlite3_errmsg(lib));
+        bench_die("open library db", sqlite3_errmsg(lib));
     if (sqlite3_prepare_v2(lib,
                            "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL AND name NOT "
                            "LIKE 'sqlite_%' ORDER BY type = 'index', rowid",
                            -1, &st, NULL) != SQLITE_OK)
-        die("read schema", sqlite3_errmsg(lib));
+        bench_die("read schema", sqlite3_errmsg(lib));
     exec_sql(raw, "BEGIN");
     while (sqlite3_step(st) == SQLITE_ROW)
         exec_sql(raw, (const char *)sqlite3_column_text(st, 0));
@@ -93,7 +71,7 @@ static sqlite3 *raw_open(const char *path, const char *lib_path, sfa_durability 
 {
     sqlite3 *db = NULL;
     if (sqlite3_open(path, &db) != SQLITE_OK)
-        die("sqlite3_open", sqlite3_errmsg(db));
+        bench_die("sqlite3_open", sqlite3_errmsg(db));
     exec_sql(db, "PRAGMA journal_mode=WAL");
     exec_sql(db,
              d == SFA_DURABILITY_FULL ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
@@ -111,7 +89,7 @@ static sqlite3_stmt *prep(sqlite3 *db, const char *sql)
 {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
-        die(sql, sqlite3_errmsg(db));
+        bench_die(sql, sqlite3_errmsg(db));
     return st;
 }
 
@@ -130,7 +108,7 @@ static raw_stmts raw_prepare(sqlite3 *db)
 static void step_reset(sqlite3 *db, sqlite3_stmt *st)
 {
     if (sqlite3_step(st) != SQLITE_DONE)
-        die("step", sqlite3_errmsg(db));
+        bench_die("step", sqlite3_errmsg(db));
     sqlite3_reset(st);
 }
 
@@ -166,7 +144,7 @@ static double raw_run(const char *path, const char *lib_path, sfa_durability d, 
     sqlite3 *db = raw_open(path, lib_path, d);
     raw_stmts s = raw_prepare(db);
     char json[96];
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (long i = 0; i < n; i++) {
         if (i % batch == 0)
             step_reset(db, s.begin);
@@ -175,7 +153,7 @@ static double raw_run(const char *path, const char *lib_path, sfa_durability d, 
         if (i % batch == batch - 1 || i == n - 1)
             step_reset(db, s.commit);
     }
-    double dt = now_s() - t0;
+    double dt = bench_now_s() - t0;
     raw_finalize(&s);
     sqlite3_close(db);
     return (double)n / dt;
@@ -185,15 +163,15 @@ static double lib_creates(const char *path, sfa_durability d, long n)
 {
     sfa_agent *agent = lib_open(path, d);
     char json[96];
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (long i = 0; i < n; i++) {
         char *id = NULL;
         snprintf(json, sizeof json, "{\"Subject\":\"Bench case %ld\",\"Status\":\"New\"}", i);
         if (sfa_record_create(&id, agent, "Case", json) != SFA_OK)
-            die("sfa_record_create", sfa_agent_errmsg(agent));
+            bench_die("sfa_record_create", sfa_agent_errmsg(agent));
         free(id);
     }
-    double dt = now_s() - t0;
+    double dt = bench_now_s() - t0;
     sfa_agent_free(agent);
     return (double)n / dt;
 }
@@ -202,11 +180,11 @@ static void write_jsonl(const char *path, long n)
 {
     FILE *f = fopen(path, "w");
     if (!f)
-        die("create", path);
+        bench_die("create", path);
     for (long i = 0; i < n; i++)
         fprintf(f, "{\"Subject\":\"Bench case %ld\",\"Status\":\"New\"}\n", i);
     if (fclose(f) != 0)
-        die("write", path);
+        bench_die("write", path);
 }
 
 static double lib_import(const char *path, const char *jsonl, sfa_durability d, long n)
@@ -214,15 +192,15 @@ static double lib_import(const char *path, const char *jsonl, sfa_durability d, 
     sfa_agent *agent = lib_open(path, d);
     int fd = open(jsonl, O_RDONLY);
     if (fd < 0)
-        die("open", jsonl);
+        bench_die("open", jsonl);
     sfa_import_result res = {0, 0};
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (sfa_record_import(&res, agent, "Case", fd, 500) != SFA_OK)
-        die("sfa_record_import", sfa_agent_errmsg(agent));
-    double dt = now_s() - t0;
+        bench_die("sfa_record_import", sfa_agent_errmsg(agent));
+    double dt = bench_now_s() - t0;
     close(fd);
     if ((long)res.imported != n)
-        die("import", "count mismatch");
+        bench_die("import", "count mismatch");
     sfa_agent_free(agent);
     return (double)n / dt;
 }
@@ -252,19 +230,19 @@ static void run_mode(const char *dir, const bench_opts *o, sfa_durability d, con
     snprintf(raw, sizeof raw, "%s/raw.db", dir);
     double lc = 0, rc = 0, li = 0, ri = 0;
     for (long rep = 0; rep < o->repeat; rep++) {
-        remove_db(lib);
+        bench_remove_db(lib);
         lc = best(lc, lib_creates(lib, d, o->ops)); /* also the raw side's schema source */
-        remove_db(raw);
+        bench_remove_db(raw);
         rc = best(rc, raw_run(raw, lib, d, o->ops, 1));
-        remove_db(raw);
+        bench_remove_db(raw);
         ri = best(ri, raw_run(raw, lib, d, o->import, 500));
-        remove_db(lib);
+        bench_remove_db(lib);
         li = best(li, lib_import(lib, jsonl, d, o->import));
     }
     print_row("single-op create", o->ops, dur, lc, rc, 0.7);
     print_row("import JSONL (500/tx)", o->import, dur, li, ri, 0.5);
-    remove_db(lib);
-    remove_db(raw);
+    bench_remove_db(lib);
+    bench_remove_db(raw);
 }
 
 static void parse_args(int argc, char **argv, bench_opts *o)
@@ -298,7 +276,7 @@ int main(int argc, char **argv)
     char dir[512], jsonl[600];
     snprintf(dir, sizeof dir, "%s/sfa-bench-XXXXXX", o.parent);
     if (!mkdtemp(dir))
-        die("mkdtemp", dir);
+        bench_die("mkdtemp", dir);
     snprintf(jsonl, sizeof jsonl, "%s/import.jsonl", dir);
     write_jsonl(jsonl, o.import);
     printf("sfagent store benchmark in %s (SQLite %s, WAL, best of %ld)\n\n", o.parent,

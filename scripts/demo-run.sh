@@ -55,9 +55,12 @@ start_emulator() {
     "$emulator" --port 0 --state "$tmp/emulator.db" >"$tmp/emu.out" 2>"$tmp/emu.err" &
     emu_pid=$!
     emu_url=
-    for _ in $(seq 100); do
+    # It prints its URL once it listens. Wait for that line while it runs (a loaded machine
+    # or a sanitizer build can take seconds); 60 s is only a bound against a hang.
+    for _ in $(seq 1200); do
         emu_url=$(sed -n 's/^sfagent-emulator listening on //p' "$tmp/emu.out")
         [[ -n $emu_url ]] && return 0
+        kill -0 "$emu_pid" 2>/dev/null || break
         sleep 0.05
     done
     echo "demo: the emulator did not start: $(cat "$tmp/emu.err")" >&2

@@ -196,18 +196,32 @@ sfa_status store_pull_one(sfa_agent *a, const char *sobject, const cJSON *record
     return finish(a, s);
 }
 
+/* Drop from the mirror each record the items name, inside the caller's transaction: an
+ * item is an Id string (getDeleted's ids), or with records a record whose "Id" is used (a
+ * query's records). Items naming no valid Id are skipped. M6: a record with open ops stays.
+ * *removed counts the records dropped. */
+static sfa_status drop_named(sfa_agent *a, const char *sobject, const cJSON *items, bool records,
+                             size_t *removed)
+{
+    sfa_status s = SFA_OK;
+    for (const cJSON *i = items ? items->child : NULL; i && s == SFA_OK; i = i->next) {
+        char id18[SFID_LEN + 1];
+        bool gone = false;
+        const char *id = records ? json_str(i, "Id") : cJSON_IsString(i) ? i->valuestring : NULL;
+        if (id && sfid_to18(id, id18))
+            s = store_mirror_drop(a, sobject, id18, &gone);
+        *removed += gone;
+    }
+    return s;
+}
+
 sfa_status store_pull_deleted(sfa_agent *a, const char *sobject, const cJSON *ids,
                               const char *covered_until, store_pull_counts *c)
 {
     sfa_status s = begin(a);
     size_t removed = 0;
-    for (const cJSON *i = ids ? ids->child : NULL; i && s == SFA_OK; i = i->next) {
-        char id18[SFID_LEN + 1];
-        bool gone = false;
-        if (cJSON_IsString(i) && sfid_to18(i->valuestring, id18))
-            s = store_mirror_drop(a, sobject, id18, &gone);
-        removed += gone;
-    }
+    if (s == SFA_OK)
+        s = drop_named(a, sobject, ids, false, &removed);
     if (s == SFA_OK) /* I2 */
         s = set_state(a, SQL_DELETES, sobject, covered_until, NULL);
     s = finish(a, s);
@@ -227,14 +241,7 @@ sfa_status store_pull_left(sfa_agent *a, const char *sobject, const cJSON *recor
     if (s != SFA_OK || (s = begin(a)) != SFA_OK)
         return s;
     size_t removed = 0;
-    for (const cJSON *r = records->child; r && s == SFA_OK; r = r->next) {
-        char rid[SFID_LEN + 1];
-        bool gone = false;
-        const char *id = json_str(r, "Id");
-        if (id && sfid_to18(id, rid))
-            s = store_mirror_drop(a, sobject, rid, &gone); /* M6: open ops keep it */
-        removed += gone;
-    }
+    s = drop_named(a, sobject, records, true, &removed);
     if (s == SFA_OK) /* I4 */
         s = set_state(a, SQL_LEFT_MARK, sobject, stamp, id18);
     s = finish(a, s);

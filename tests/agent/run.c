@@ -162,3 +162,29 @@ void run_expect(const run_result *res, int code, const char *out_has, const char
     if (err_has && !strstr(res->err, err_has))
         fail_msg("stderr lacks '%s': %s", err_has, res->err);
 }
+
+int run_init_scratch(char *dir, size_t dir_size, char *db, size_t db_size, const char *tmpl)
+{
+    snprintf(dir, dir_size, "%s", tmpl);
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(db, db_size, "%s/t.db", dir);
+    run_result r;
+    run_sfagent(&r, dir, NULL, NULL, (const char *const[]){"--db", db, "init", NULL});
+    int code = r.code;
+    run_result_free(&r);
+    return code == 0 ? 0 : -1;
+}
+
+void run_write_emu_config(const char *path, const char *login_url, const char *extra)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp,
+            "[salesforce]\nlogin_url = %s\nauth = password\nclient_id = sfagent-test-client\n"
+            "client_secret = sfagent-test-secret\nusername = agent@example.com\n"
+            "password = password\ntimeout = 5\n%s",
+            login_url, extra ? extra : "");
+    assert_int_equal(fclose(fp), 0);
+    assert_int_equal(chmod(path, 0600), 0);
+}

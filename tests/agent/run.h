@@ -2,6 +2,8 @@
 #ifndef SFA_TEST_AGENT_RUN_H
 #define SFA_TEST_AGENT_RUN_H
 
+#include <stddef.h>
+
 typedef struct run_result {
     int code;  /* exit status, or 128 + signal */
     char *out; /* stdout, NUL-terminated */
@@ -35,5 +37,15 @@ char *run_read_file(const char *path);
 
 /* Remove dir and the files directly in it. */
 void run_remove_dir(const char *dir);
+
+/* A fresh scratch directory made from tmpl ("/tmp/sfa-...-XXXXXX") into dir, and in it an
+ * initialised database (`sfagent --db <dir>/t.db init`) whose path goes into db. 0, or -1
+ * when either step fails (for a cmocka setup to return). */
+int run_init_scratch(char *dir, size_t dir_size, char *db, size_t db_size, const char *tmpl);
+
+/* The password-flow configuration of the emulator's default test client, logging in at
+ * login_url, then extra lines (NULL: none), written to path with mode 0600 (sfagent refuses
+ * a configuration with secrets that others can read). Fails the test on error. */
+void run_write_emu_config(const char *path, const char *login_url, const char *extra);
 
 #endif

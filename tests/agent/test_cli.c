@@ -47,16 +47,11 @@ static void sfa_in(run_result *r, const fixture *f, const char *in, const char *
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/sfa-cli-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (!f ||
+        run_init_scratch(f->dir, sizeof f->dir, f->db, sizeof f->db, "/tmp/sfa-cli-XXXXXX") != 0)
         return -1;
-    snprintf(f->db, sizeof f->db, "%s/t.db", f->dir);
-    run_result r;
-    sfa(&r, f, "init");
-    int code = r.code;
-    run_result_free(&r);
     *state = f;
-    return code == 0 ? 0 : -1;
+    return 0;
 }
 
 static int teardown(void **state)

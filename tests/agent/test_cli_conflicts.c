@@ -57,30 +57,16 @@ static char *expect(const fixture *f, int code, const char *arg0, ...)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/sfa-cli-conflicts-XXXXXX");
-    if (!f || !mkdtemp(f->dir))
+    if (!f || run_init_scratch(f->dir, sizeof f->dir, f->db, sizeof f->db,
+                               "/tmp/sfa-cli-conflicts-XXXXXX") != 0)
         return -1;
-    snprintf(f->db, sizeof f->db, "%s/t.db", f->dir);
     snprintf(f->ini, sizeof f->ini, "%s/sfagent.ini", f->dir);
     emu_options o = EMU_OPTIONS_INIT;
     if (emu_start(&f->e, &o) != 0)
         return -1;
-    FILE *fp = fopen(f->ini, "w");
-    if (!fp)
-        return -1;
-    fprintf(fp,
-            "[salesforce]\nlogin_url = %s\nauth = password\nclient_id = sfagent-test-client\n"
-            "client_secret = sfagent-test-secret\nusername = agent@example.com\n"
-            "password = password\ntimeout = 5\n[sync]\nconflict_policy = manual\n",
-            emu_base_url(f->e));
-    fclose(fp);
-    chmod(f->ini, 0600);
-    run_result r;
-    sfa(&r, f, "init", NULL);
-    int code = r.code;
-    run_result_free(&r);
+    run_write_emu_config(f->ini, emu_base_url(f->e), "[sync]\nconflict_policy = manual\n");
     *state = f;
-    return code;
+    return 0;
 }
 
 static int teardown(void **state)

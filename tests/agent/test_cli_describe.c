@@ -32,15 +32,7 @@ typedef struct fixture {
 
 static void write_config(const fixture *f)
 {
-    FILE *fp = fopen(f->ini, "w");
-    assert_non_null(fp);
-    fprintf(fp,
-            "[salesforce]\nlogin_url = %s\nauth = password\nclient_id = sfagent-test-client\n"
-            "client_secret = sfagent-test-secret\nusername = agent@example.com\n"
-            "password = password\ntimeout = 5\n",
-            emu_base_url(f->e));
-    fclose(fp);
-    assert_int_equal(chmod(f->ini, 0600), 0);
+    run_write_emu_config(f->ini, emu_base_url(f->e), NULL);
 }
 
 static void start_emu(fixture *f, const char *custom)
@@ -64,17 +56,12 @@ static void start_emu(fixture *f, const char *custom)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/sfa-cli-describe-XXXXXX");
-    if (!f || !mkdtemp(f->dir))
+    if (!f || run_init_scratch(f->dir, sizeof f->dir, f->db, sizeof f->db,
+                               "/tmp/sfa-cli-describe-XXXXXX") != 0)
         return -1;
-    snprintf(f->db, sizeof f->db, "%s/t.db", f->dir);
     snprintf(f->ini, sizeof f->ini, "%s/sfagent.ini", f->dir);
-    run_result r;
-    sfa(&r, f, "init", (const char *)NULL);
-    int code = r.code;
-    run_result_free(&r);
     *state = f;
-    return code;
+    return 0;
 }
 
 static int teardown(void **state)

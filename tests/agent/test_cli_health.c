@@ -37,15 +37,7 @@ typedef struct fixture {
 
 static void write_ini(const char *path, const char *url)
 {
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fprintf(fp,
-            "[salesforce]\nlogin_url = %s\nclient_id = sfagent-test-client\n"
-            "client_secret = sfagent-test-secret\nusername = agent@example.com\n"
-            "password = password\ntimeout = 5\n",
-            url);
-    fclose(fp);
-    assert_int_equal(chmod(path, 0600), 0);
+    run_write_emu_config(path, url, NULL);
 }
 
 /* sfagent --db DB args... (NULL-terminated). */
@@ -88,11 +80,13 @@ static void db_exec(const fixture *f, const char *sql)
 
 static int setup(void **state)
 {
+    unsetenv("SFAGENT_LOG_LEVEL");
+    unsetenv("SFAGENT_LOG_FORMAT");
+    unsetenv("JOURNAL_STREAM");
     fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/sfa-health-XXXXXX");
-    if (!f || !mkdtemp(f->dir))
+    if (!f ||
+        run_init_scratch(f->dir, sizeof f->dir, f->db, sizeof f->db, "/tmp/sfa-health-XXXXXX") != 0)
         return -1;
-    snprintf(f->db, sizeof f->db, "%s/t.db", f->dir);
     snprintf(f->ini, sizeof f->ini, "%s/sfagent.ini", f->dir);
     snprintf(f->offline_ini, sizeof f->offline_ini, "%s/offline.ini", f->dir);
     emu_options o = EMU_OPTIONS_INIT;
@@ -100,15 +94,8 @@ static int setup(void **state)
         return -1;
     write_ini(f->ini, emu_base_url(f->e));
     write_ini(f->offline_ini, "http://127.0.0.1:1"); /* nothing listens there */
-    unsetenv("SFAGENT_LOG_LEVEL");
-    unsetenv("SFAGENT_LOG_FORMAT");
-    unsetenv("JOURNAL_STREAM");
-    run_result r;
-    sfa(&r, f, "init");
-    int code = r.code;
-    run_result_free(&r);
     *state = f;
-    return code == 0 ? 0 : -1;
+    return 0;
 }
 
 static int teardown(void **state)

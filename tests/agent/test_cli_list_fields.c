@@ -45,19 +45,12 @@ static void expect_lacks(const run_result *r, const char *text)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    if (!f)
+    if (!f || run_init_scratch(f->dir, sizeof f->dir, f->db, sizeof f->db,
+                               "/tmp/sfa-cli-list-XXXXXX") != 0)
         return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/sfa-cli-list-XXXXXX");
-    if (!mkdtemp(f->dir))
-        return -1;
-    snprintf(f->db, sizeof f->db, "%s/t.db", f->dir);
     snprintf(f->ini, sizeof f->ini, "%s/sfagent.ini", f->dir);
-    run_result r;
-    sfa(&r, f, "init", (const char *)NULL);
-    int code = r.code;
-    run_result_free(&r);
     *state = f;
-    return code;
+    return 0;
 }
 
 static int teardown(void **state)

@@ -33,16 +33,8 @@ typedef struct fixture {
  * second; the settle bound itself is tested in tests/sync/test_pull.c. */
 static void write_config(const fixture *f)
 {
-    FILE *fp = fopen(f->ini, "w");
-    assert_non_null(fp);
-    fprintf(fp,
-            "[salesforce]\nlogin_url = %s\nauth = password\nclient_id = sfagent-test-client\n"
-            "client_secret = sfagent-test-secret\nusername = agent@example.com\n"
-            "password = password\ntimeout = 5\n[sync]\nobjects = Contact,Case\n"
-            "pull_settle_time = 0\n",
-            emu_base_url(f->e));
-    fclose(fp);
-    assert_int_equal(chmod(f->ini, 0600), 0);
+    run_write_emu_config(f->ini, emu_base_url(f->e),
+                         "[sync]\nobjects = Contact,Case\npull_settle_time = 0\n");
 }
 
 #define sfa(r, f, ...) run_sfagent_db((r), (f)->dir, (f)->db, __VA_ARGS__)
@@ -58,21 +50,16 @@ static void write_config(const fixture *f)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/sfa-cli-pull-XXXXXX");
-    if (!f || !mkdtemp(f->dir))
+    if (!f || run_init_scratch(f->dir, sizeof f->dir, f->db, sizeof f->db,
+                               "/tmp/sfa-cli-pull-XXXXXX") != 0)
         return -1;
-    snprintf(f->db, sizeof f->db, "%s/t.db", f->dir);
     snprintf(f->ini, sizeof f->ini, "%s/sfagent.ini", f->dir);
     emu_options o = EMU_OPTIONS_INIT;
     if (emu_start(&f->e, &o) != 0)
         return -1;
     write_config(f);
-    run_result r;
-    sfa(&r, f, "init", (const char *)NULL);
-    int code = r.code;
-    run_result_free(&r);
     *state = f;
-    return code;
+    return 0;
 }
 
 static int teardown(void **state)

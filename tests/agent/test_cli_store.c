@@ -57,16 +57,11 @@ static void expect_code(const run_result *r, int code)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/sfa-clistore-XXXXXX");
-    if (!mkdtemp(f->dir))
+    if (!f || run_init_scratch(f->dir, sizeof f->dir, f->db, sizeof f->db,
+                               "/tmp/sfa-clistore-XXXXXX") != 0)
         return -1;
-    snprintf(f->db, sizeof f->db, "%s/t.db", f->dir);
-    run_result r;
-    sfa(&r, f, "init");
-    int code = r.code;
-    run_result_free(&r);
     *state = f;
-    return code == 0 ? 0 : -1;
+    return 0;
 }
 
 static int teardown(void **state)

@@ -333,14 +333,17 @@ static void test_run_refuses_remote_metrics_without_flag(void **state)
     run_expect(&r, 64, NULL, "port");
     run_result_free(&r);
     /* A port already taken: exit 69 naming it, and the daemon lock is released again. */
-    unsigned short taken = dfix_free_port();
     int s = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {0};
     a.sin_family = AF_INET;
-    a.sin_port = htons(taken);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* Port 0: the kernel picks one and it stays ours (a port found free and bound later
+     * could be taken by another process in between). */
     assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
     assert_int_equal(listen(s, 1), 0);
+    socklen_t alen = sizeof a;
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &alen), 0);
+    unsigned short taken = ntohs(a.sin_port);
     char listen_at[32];
     snprintf(listen_at, sizeof listen_at, "127.0.0.1:%u", (unsigned)taken);
     run_sfagent_db(&r, f->dir, f->db, "run", "--config", f->ini, "--metrics-listen", listen_at,
@@ -373,6 +376,29 @@ static void listen_notify(int s, char *all, size_t cap, size_t *used, int ms)
         drain_notify(s, all, cap, used);
 }
 
+/* Where want occurs in all after the first after (NULL: anywhere); NULL if it does not. */
+static const char *find_after(const char *all, const char *after, const char *want)
+{
+    const char *from = after ? strstr(all, after) : all;
+    return from ? strstr(from, want) : NULL;
+}
+
+/* Read the socket until what was received holds want after after (see find_after), at most
+ * HANG_MS: a bound against a hang, not a timing check. Built without libsystemd nothing ever
+ * comes: then read for a second, so a stray notification would still be seen. */
+static void notify_wait_for(int s, char *all, size_t cap, size_t *used, const char *after,
+                            const char *want)
+{
+#ifdef SFA_HAVE_LIBSYSTEMD
+    for (int64_t t0 = dfix_now_ms(); !find_after(all, after, want) && dfix_now_ms() - t0 < HANG_MS;)
+        listen_notify(s, all, cap, used, 50);
+#else
+    (void)after;
+    (void)want;
+    listen_notify(s, all, cap, used, 1000);
+#endif
+}
+
 /* systemd's notification protocol (sd_notify(3)) seen from the service manager's side: a
  * datagram socket named by NOTIFY_SOCKET. Built without libsystemd, nothing is sent. */
 static void test_run_notifies_systemd(void **state)
@@ -397,9 +423,11 @@ static void test_run_notifies_systemd(void **state)
     int64_t t0 = dfix_now_ms();
     while (!first_run_done(f, NULL) && dfix_now_ms() - t0 < HANG_MS)
         listen_notify(s, all, sizeof all, &used, 100);
-    listen_notify(s, all, sizeof all, &used, 1000);
+    notify_wait_for(s, all, sizeof all, &used, NULL, "WATCHDOG=1");
     kill(f->daemon, SIGHUP);
-    listen_notify(s, all, sizeof all, &used, 1000);
+    /* SIGTERM only once the reload is over (READY=1 after RELOADING=1): sent together, the
+     * daemon may handle the stop first, and a reload it never did fails the checks below. */
+    notify_wait_for(s, all, sizeof all, &used, "RELOADING=1", "READY=1");
     kill(f->daemon, SIGTERM);
     int status = -1;
     for (t0 = dfix_now_ms(); dfix_now_ms() - t0 < 15000;) {

@@ -8,14 +8,11 @@
 #include <cmocka.h>
 
 #include "emu_http.h"
+#include "tls_cert.h"
 #include "util/alloc.h"
 #include "util/json.h"
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,47 +25,13 @@ typedef struct fixture {
     char *key_pem;
 } fixture;
 
-static char *bio_text(BIO *bio)
-{
-    char *data = NULL;
-    long n = BIO_get_mem_data(bio, &data);
-    char *out = xstrndup(data, (size_t)n);
-    BIO_free(bio);
-    return out;
-}
-
 static int setup(void **state)
 {
     fixture *f = xcalloc(1, sizeof *f);
     snprintf(f->dir, sizeof f->dir, "/tmp/sfa-emu-tls-XXXXXX");
     if (!mkdtemp(f->dir))
         return -1;
-    EVP_PKEY *key = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    X509_set_version(x, 2); /* v3: extensions (the IP SAN) need it */
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
-    X509_gmtime_adj(X509_getm_notBefore(x), -60);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_set_pubkey(x, key);
-    X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1, -1,
-                               0);
-    X509_set_issuer_name(x, name);
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
-    X509_add_ext(x, ext, -1);
-    X509_EXTENSION_free(ext);
-    X509_sign(x, key, EVP_sha256());
-    BIO *b = BIO_new(BIO_s_mem());
-    PEM_write_bio_X509(b, x);
-    f->cert_pem = bio_text(b);
-    b = BIO_new(BIO_s_mem());
-    PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL);
-    f->key_pem = bio_text(b);
-    X509_free(x);
-    EVP_PKEY_free(key);
+    tls_cert_make(&f->cert_pem, &f->key_pem);
     f->ca_file = xasprintf("%s/ca.pem", f->dir);
     FILE *fp = fopen(f->ca_file, "w");
     if (!fp)

@@ -98,8 +98,10 @@ fi
 emu_pid=$!
 url=
 tries=0
-while [ -z "$url" ] && [ $tries -lt 200 ]; do # readiness, not a time limit on the test
+# Readiness, not a time limit on the test: wait while the emulator runs, at most 60 s.
+while [ -z "$url" ] && [ $tries -lt 600 ]; do
     url=$(sed -n 's/.*listening on \(http:[^ ]*\).*/\1/p' "$tmp/emu.out")
+    [ -n "$url" ] || kill -0 "$emu_pid" 2>/dev/null || break
     [ -n "$url" ] || { tries=$((tries + 1)); sleep 0.1; }
 done
 [ -n "$url" ] || fail "the installed emulator did not start: $(cat "$tmp/emu.out")"

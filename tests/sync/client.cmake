@@ -6,7 +6,7 @@ sfa_add_test(test_client_parse SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_client_par
 if(SFA_BUILD_EMULATOR)
   # The reachability probe: no HTTP request, down vs up, TLS verified (sync/client/probe.c).
   sfa_add_test(test_probe SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_probe.c
-               LIBS sfagent sfemu PkgConfig::CRYPTO TIMEOUT 60)
+               LIBS sfagent sfemu sfa_test_tls TIMEOUT 60)
   sfa_add_test(test_client_emu SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_client_emu.c
                LIBS sfagent sfemu TIMEOUT 120)
   # `sfagent login` as a function: cmd_login.c and the exit-code table it uses.

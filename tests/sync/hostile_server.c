@@ -159,15 +159,14 @@ static void *serve(void *arg)
         if (fd < 0)
             break;
         s->accepted++;
-        struct timeval tv = {5, 0};
+        struct timeval tv = {HS_SOCKET_TIMEOUT_S, 0};
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
         s->requests[i] = read_request(fd);
         const hs_step *st = &s->steps[i];
         switch (st->kind) {
         case HS_REPLY:
-            send_all(fd, st->reply, strlen(st->reply));
-            s->sent[i] = strlen(st->reply);
+            s->sent[i] = send_all(fd, st->reply, strlen(st->reply)) ? strlen(st->reply) : 0;
             break;
         case HS_ENDLESS_CHUNKED:
             s->sent[i] = serve_endless(fd, st->size);
@@ -197,7 +196,7 @@ void hs_listen(hs_server *s)
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (bind(s->listen_fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(s->listen_fd, 8) != 0)
         abort();
-    struct timeval tv = {5, 0};
+    struct timeval tv = {HS_SOCKET_TIMEOUT_S, 0};
     setsockopt(s->listen_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     socklen_t len = sizeof a;
     getsockname(s->listen_fd, (struct sockaddr *)&a, &len);

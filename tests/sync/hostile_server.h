@@ -1,9 +1,11 @@
 /* A misbehaving HTTP server for the client tests: one thread on an ephemeral 127.0.0.1
  * port answering one scripted step per connection. Steps send a fixed reply, an endless
  * chunked body, a huge body, a gzip bomb, or an error that echoes the request's
- * Authorization header. Every socket call times out (5 s), so a client bug fails a test
- * instead of hanging it. Also: a bare listener that counts connections (to prove that
- * nothing was sent, e.g. to a proxy). */
+ * Authorization header. Every socket call times out (HS_SOCKET_TIMEOUT_S), so a client bug
+ * fails a test instead of hanging it; the bound is generous because a loaded machine running
+ * an ASan build can take seconds between two steps. The steps' replies are read by the
+ * server thread until hs_finish() has joined it: free them only after that. Also: a bare listener
+ * that counts connections (to prove that nothing was sent, e.g. to a proxy). */
 #ifndef SFA_TESTS_HOSTILE_SERVER_H
 #define SFA_TESTS_HOSTILE_SERVER_H
 
@@ -11,7 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define HS_MAX_STEPS 8
+#define HS_MAX_STEPS        8
+#define HS_SOCKET_TIMEOUT_S 30
 
 typedef enum hs_kind {
     HS_REPLY,           /* send reply verbatim */
@@ -49,7 +52,8 @@ void hs_listen(hs_server *s);
 void hs_prepare(hs_server *s);
 /* Start serving the steps (set them first). */
 void hs_run(hs_server *s);
-/* Join and close; frees requests. */
+/* Join the server thread (it has finished every step or timed out) and close; frees
+ * requests. Only after this may the caller free the steps' replies or read sent/accepted. */
 void hs_finish(hs_server *s);
 /* Connections waiting on a listener that nobody serves (non-blocking accept count). */
 int hs_pending_connections(int listen_fd);

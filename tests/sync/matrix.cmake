@@ -3,7 +3,7 @@
 # matrix_check.c is the shared convergence checker (docs/sync-protocol.md#verification).
 sfa_add_test(test_matrix SOURCES test_matrix.c matrix_check.c push_fixture.c
              LIBS sfagent sfemu PkgConfig::SQLITE3 TIMEOUT 180)
-sfa_add_test(test_sync_kill SOURCES test_sync_kill.c matrix_check.c
+sfa_add_test(test_sync_kill SOURCES test_sync_kill.c matrix_check.c emu_process.c
              LIBS sfagent PkgConfig::SQLITE3 PkgConfig::CURL PkgConfig::CJSON TIMEOUT 180)
 add_dependencies(test_sync_kill sfagent-cli sfagent-emulator)
 # Late arrivals: a create or update that timed out on the client but lands on the server

@@ -16,7 +16,7 @@ endif()
 if(SFA_BUILD_EMULATOR)
   # The real `sfagent sync --pull-only` SIGKILLed at random moments against the
   # standalone emulator serving small pages, then resumed.
-  sfa_add_test(test_pull_kill SOURCES test_pull_kill.c
+  sfa_add_test(test_pull_kill SOURCES test_pull_kill.c emu_process.c
                LIBS sfagent PkgConfig::SQLITE3 PkgConfig::CURL PkgConfig::CJSON TIMEOUT 300)
   add_dependencies(test_pull_kill sfagent-cli sfagent-emulator)
 endif()

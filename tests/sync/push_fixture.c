@@ -236,3 +236,25 @@ sfa_record *push_fixture_record(push_fixture *f, const char *sobject, const char
         return NULL;
     return r;
 }
+
+int push_fixture_state_new(void **state, const emu_options *eopts, const char *sync_extra)
+{
+    push_fixture *f = xcalloc(1, sizeof *f);
+    *state = f;
+    return push_fixture_setup(f, eopts, sync_extra);
+}
+
+int push_fixture_state_free(void **state)
+{
+    push_fixture *f = *state;
+    push_fixture_teardown(f);
+    free(f);
+    return 0;
+}
+
+void push_fixture_free_ids(char **ids, int n)
+{
+    for (int i = 0; ids && i < n; i++)
+        free(ids[i]);
+    free(ids);
+}

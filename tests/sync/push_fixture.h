@@ -28,6 +28,12 @@ typedef struct push_fixture {
  * Returns 0 or -1. */
 int push_fixture_setup(push_fixture *f, const emu_options *eopts, const char *sync_extra);
 void push_fixture_teardown(push_fixture *f);
+/* cmocka setup: a new heap fixture set up as push_fixture_setup() into *state; 0 or -1. */
+int push_fixture_state_new(void **state, const emu_options *eopts, const char *sync_extra);
+/* cmocka teardown of push_fixture_state_new(): tears down and frees *state; 0. */
+int push_fixture_state_free(void **state);
+/* Free n local ids (as push_fixture_create() returns them) and their array. */
+void push_fixture_free_ids(char **ids, int n);
 /* Load a configuration pointing at base_url (used after restarting the emulator). */
 sfa_config *push_fixture_config(const char *base_url, const char *sync_extra);
 

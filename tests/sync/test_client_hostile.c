@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hostile_server.h"
@@ -42,7 +43,7 @@ static sfa_config *load_cfg(const char *login_url, const char *extra, char **err
 {
     char *text = xasprintf("[salesforce]\nlogin_url = %s\nclient_id = cid\nclient_secret = "
                            "topsecret\nusername = u@example.com\npassword = hunter2\n"
-                           "timeout = 5\n%s",
+                           "timeout = 30\n%s",
                            login_url, extra ? extra : "");
     sfa_config *cfg = NULL;
     *err = NULL;
@@ -163,9 +164,10 @@ static void test_hostile_token_response_urls_checked(void **state)
             assert_int_equal(sf_client_requests_made(c), 1); /* the token request only */
             sf_client_free(c);
             sfa_config_free(cfg);
-            free(replies[j]);
         }
-        hs_finish(&s);
+        hs_finish(&s); /* the server thread reads the replies until it is joined */
+        for (size_t j = i; j < N && j < i + HS_MAX_STEPS; j++)
+            free(replies[j]);
     }
 }
 
@@ -359,7 +361,9 @@ static void test_hostile_token_endpoint_down_is_try_later(void **state)
 }
 
 /* Through the engine: the run ends "retry later" with a run-level backoff stored, so the
- * next run does not even ask the token endpoint. */
+ * next run does not even ask the token endpoint. The backoff is jittered; a fixed seed and
+ * a one-day base make it many hours long whatever the machine's load, so the second run
+ * always falls inside it (a random delay of a few ms used to end before the second run). */
 static void test_hostile_token_endpoint_down_backs_off_sync(void **state)
 {
     (void)state;
@@ -371,7 +375,8 @@ static void test_hostile_token_endpoint_down_backs_off_sync(void **state)
     hs_listen(&s);
     s.steps[s.nsteps++] = (hs_step){HS_REPLY, down, 0, NULL, 0};
     hs_run(&s);
-    sfa_config *cfg = load_cfg_ok(s.base, NULL);
+    static const char backoff[] = "[sync]\nbackoff_base = 86400\nbackoff_cap = 86400\n";
+    sfa_config *cfg = load_cfg_ok(s.base, backoff);
     sfa_agent *agent = NULL;
     sfa_open_options o = SFA_OPEN_OPTIONS_INIT;
     assert_int_equal(sfa_agent_open(&agent, db, &o), SFA_OK);
@@ -379,12 +384,17 @@ static void test_hostile_token_endpoint_down_backs_off_sync(void **state)
     assert_int_equal(sfa_record_create(&id, agent, "Case", "{\"Subject\":\"x\"}"), SFA_OK);
     free(id);
     sfa_sync_options so = SFA_SYNC_OPTIONS_INIT;
+    so.seed = 2; /* first delay: about 62,987 s of the 86,400 s range (backoff.c I2) */
     sfa_sync_report rep;
     assert_int_equal(sfa_sync_run(&rep, agent, cfg, &so), SFA_ERETRY);
     hs_finish(&s); /* the one token request was answered */
+    sfa_sync_pause pause;
+    assert_int_equal(sfa_sync_pause_get(&pause, agent), SFA_OK);
+    assert_int_equal(pause.source, SFA_PAUSE_OFFLINE);
+    assert_true(pause.until_ms > (int64_t)time(NULL) * 1000 + 3600 * 1000); /* hours, not ms */
     hs_listen(&s); /* same port is not guaranteed: reload the configuration for the new one */
     sfa_config_free(cfg);
-    cfg = load_cfg_ok(s.base, NULL);
+    cfg = load_cfg_ok(s.base, backoff);
     assert_int_equal(sfa_sync_run(&rep, agent, cfg, &so), SFA_ERETRY);
     assert_int_equal(hs_pending_connections(s.listen_fd), 0); /* backoff: nothing sent */
     hs_finish(&s);

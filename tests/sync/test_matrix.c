@@ -246,13 +246,6 @@ static char **baseline(cell *c, const char *sobject, int n)
     return ids;
 }
 
-static void free_ids(char **ids, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(ids[i]);
-    free(ids);
-}
-
 /* Ops Salesforce refuses whatever the network does: a restricted picklist value. */
 static void queue_bogus(cell *c, char **synced_cases)
 {
@@ -296,7 +289,7 @@ static void queue_small(cell *c, column col, bool bogus)
     }
     if (bogus && col == COL_UPDATE)
         queue_bogus(c, ids); /* a second update of the first records */
-    free_ids(ids, SMALL_N);
+    push_fixture_free_ids(ids, SMALL_N);
 }
 
 static void queue_mixed(cell *c, bool bogus)
@@ -329,9 +322,9 @@ static void queue_mixed(cell *c, bool bogus)
     assert_int_equal(st.pending, MIX_OPS);
     if (bogus)
         queue_bogus(c, NULL);
-    free_ids(fresh, MIX_NEW_CONTACTS);
-    free_ids(cases, MIX_BASE_CASES);
-    free_ids(contacts, MIX_BASE_CONTACTS);
+    push_fixture_free_ids(fresh, MIX_NEW_CONTACTS);
+    push_fixture_free_ids(cases, MIX_BASE_CASES);
+    push_fixture_free_ids(contacts, MIX_BASE_CONTACTS);
 }
 
 /* ---- running a cell ---- */

@@ -9,10 +9,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +18,7 @@
 #include <unistd.h>
 
 #include "emulator.h"
+#include "tls_cert.h"
 #include "sync/client/config_internal.h"
 #include "sync/client/probe.h"
 #include "util/alloc.h"
@@ -80,53 +77,13 @@ static void test_probe_connects_and_sends_nothing(void **state)
     free(url);
 }
 
-static char *bio_text(BIO *b)
-{
-    char *data = NULL;
-    long n = BIO_get_mem_data(b, &data);
-    char *out = xstrndup(data, (size_t)n);
-    BIO_free(b);
-    return out;
-}
-
-/* A self-signed certificate for 127.0.0.1 and its key, PEM. */
-static void make_cert(char **cert_pem, char **key_pem)
-{
-    EVP_PKEY *key = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 11);
-    X509_gmtime_adj(X509_getm_notBefore(x), -60);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_set_pubkey(x, key);
-    X509_NAME *name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"127.0.0.1", -1, -1,
-                               0);
-    X509_set_issuer_name(x, name);
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
-    X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_subject_alt_name, "IP:127.0.0.1");
-    X509_add_ext(x, ext, -1);
-    X509_EXTENSION_free(ext);
-    X509_sign(x, key, EVP_sha256());
-    BIO *b = BIO_new(BIO_s_mem());
-    PEM_write_bio_X509(b, x);
-    *cert_pem = bio_text(b);
-    b = BIO_new(BIO_s_mem());
-    PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL);
-    *key_pem = bio_text(b);
-    X509_free(x);
-    EVP_PKEY_free(key);
-}
-
 /* TLS: the handshake is verified as for requests. Trusted CA: SFA_OK; a certificate no
  * trusted CA signed: SFA_ETLS, never "offline". */
 static void test_probe_verifies_tls(void **state)
 {
     (void)state;
     char *cert = NULL, *key = NULL;
-    make_cert(&cert, &key);
+    tls_cert_make(&cert, &key);
     emu_options o = EMU_OPTIONS_INIT;
     o.tls_cert_pem = cert;
     o.tls_key_pem = key;

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "emu_process.h"
 #include "sfagent/agent.h"
 #include "sfagent/record.h"
 #include "util/alloc.h"
@@ -57,41 +58,11 @@ typedef struct kill_env {
     size_t created; /* Cases created on the server so far (names their Subjects) */
 } kill_env;
 
-/* ---- the standalone emulator and its control endpoints ---- */
+/* ---- the emulator's control endpoints (emu_process.h) ---- */
 
-static size_t collect(void *data, size_t size, size_t n, void *ctx)
-{
-    strbuf_add(ctx, data, size * n);
-    return size * n;
-}
-
-/* One control request; returns the answer body (caller frees) or NULL. */
 static char *control(kill_env *k, const char *method, const char *path, const char *body)
 {
-    CURL *c = curl_easy_init();
-    strbuf sb = STRBUF_INIT;
-    char *url = xasprintf("%s/__emulator/%s", k->base_url, path);
-    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sb);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    if (body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    long status = 0;
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(hdr);
-    curl_easy_cleanup(c);
-    free(url);
-    if (rc != CURLE_OK || status >= 300) {
-        fprintf(stderr, "control %s %s: curl %d, HTTP %ld\n", method, path, (int)rc, status);
-        strbuf_free(&sb);
-        return NULL;
-    }
-    return strbuf_detach(&sb);
+    return emu_control(k->base_url, method, path, body);
 }
 
 static cJSON *server_cases(kill_env *k)
@@ -101,32 +72,6 @@ static cJSON *server_cases(kill_env *k)
     free(text);
     assert_true(cJSON_IsArray(j));
     return j;
-}
-
-static void start_emulator(kill_env *k)
-{
-    const char *bin = getenv("SFAGENT_EMULATOR_BIN");
-    assert_non_null(bin);
-    int out[2];
-    assert_int_equal(pipe(out), 0);
-    k->emu_pid = fork();
-    assert_true(k->emu_pid >= 0);
-    if (k->emu_pid == 0) {
-        dup2(out[1], STDOUT_FILENO);
-        close(out[0]);
-        close(out[1]);
-        execl(bin, bin, "--port", "0", "--seed", "7", "--latency-ms", EMU_LATENCY,
-              "--query-page-max", PAGE, (char *)NULL);
-        _exit(127);
-    }
-    close(out[1]);
-    FILE *f = fdopen(out[0], "r");
-    char line[256] = "";
-    assert_non_null(fgets(line, sizeof line, f));
-    fclose(f);
-    const char *url = strstr(line, "http://127.0.0.1:");
-    assert_non_null(url);
-    snprintf(k->base_url, sizeof k->base_url, "%.*s", (int)strcspn(url, " \r\n"), url);
 }
 
 /* ---- the server's other user ---- */
@@ -172,31 +117,23 @@ static void write_config(kill_env *k)
                            "backoff_cap = 1\n[pull.Case]\nfields = Subject, Status\n"
                            "where = Status != 'Closed'\n",
                            k->base_url);
-    int fd = open(k->cfg_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
+    emu_write_file(k->cfg_path, text);
     free(text);
 }
 
 static int setup(void **state)
 {
     kill_env *k = xcalloc(1, sizeof *k);
-    start_emulator(k);
-    snprintf(k->dir, sizeof k->dir, "/tmp/sfa-pullkill-XXXXXX");
-    if (!mkdtemp(k->dir))
+    const char *const emu_args[] = {"--latency-ms", EMU_LATENCY, "--query-page-max", PAGE, NULL};
+    k->emu_pid = emu_process_start(k->base_url, sizeof k->base_url, emu_args);
+    if (emu_scratch_make(k->dir, k->db_path, k->cfg_path, "/tmp/sfa-pullkill-XXXXXX") != 0)
         return -1;
-    snprintf(k->db_path, sizeof k->db_path, "%s/agent.db", k->dir);
-    snprintf(k->cfg_path, sizeof k->cfg_path, "%s/agent.ini", k->dir);
     write_config(k);
     sfa_agent *a = NULL;
     sfa_open_options oo = SFA_OPEN_OPTIONS_INIT;
     assert_int_equal(sfa_agent_open(&a, k->db_path, &oo), SFA_OK); /* creates it */
     sfa_agent_free(a);
-    const char *s = getenv("SFA_KILL_SEED");
-    k->rng = s ? strtoull(s, NULL, 10) : KILL_SEED_DEFAULT;
-    fprintf(stderr, "pull kill test seed %llu (SFA_KILL_SEED to replay)\n",
-            (unsigned long long)k->rng);
+    k->rng = emu_kill_seed("pull kill test", KILL_SEED_DEFAULT);
     *state = k;
     return 0;
 }
@@ -204,15 +141,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     kill_env *k = *state;
-    kill(k->emu_pid, SIGTERM);
-    waitpid(k->emu_pid, NULL, 0);
-    const char *files[] = {"agent.db", "agent.db-wal", "agent.db-shm", "agent.ini", "out"};
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        char *p = xasprintf("%s/%s", k->dir, files[i]);
-        unlink(p);
-        free(p);
-    }
-    rmdir(k->dir);
+    emu_process_stop(k->emu_pid);
+    emu_scratch_remove(k->dir);
     free(k);
     return 0;
 }
@@ -221,56 +151,24 @@ static int teardown(void **state)
 
 static uint64_t next_rand(kill_env *k)
 {
-    /* splitmix64: a fixed seed gives the same kill delays on every machine */
-    uint64_t z = (k->rng += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    return emu_rand_next(&k->rng);
 }
-
 static pid_t spawn_pull(kill_env *k)
 {
-    const char *bin = getenv("SFAGENT_BIN");
-    assert_non_null(bin);
+    static const char *const args[] = {"sync", "--pull-only", "--now", NULL};
     char *out = xasprintf("%s/out", k->dir);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            dup2(fd, STDERR_FILENO);
-        }
-        setenv("SFAGENT_DB", k->db_path, 1);
-        setenv("SFAGENT_CONFIG", k->cfg_path, 1);
-        execl(bin, bin, "sync", "--pull-only", "--now", (char *)NULL);
-        _exit(127);
-    }
+    pid_t pid = emu_spawn_agent(k->db_path, k->cfg_path, out, NULL, args);
     free(out);
     return pid;
 }
-
-static int wait_code(pid_t pid)
-{
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static void sleep_us(long us)
-{
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-    nanosleep(&ts, NULL);
-}
-
 /* Pull to the end with clean runs; returns the last exit code. */
 static int final_pull(kill_env *k)
 {
     int code = 75;
     for (int i = 0; i < FINAL_RUNS && code != 0; i++) {
-        code = wait_code(spawn_pull(k));
+        code = emu_wait_code(spawn_pull(k));
         if (code != 0)
-            sleep_us(1100000); /* backoff_cap = 1 s */
+            emu_sleep_us(1100000); /* backoff_cap = 1 s */
     }
     return code;
 }
@@ -370,20 +268,20 @@ static void test_pull_random_kills(void **state)
             edit_cases(k, CHANGED, n);
         }
         pid_t pid = spawn_pull(k);
-        sleep_us((long)(next_rand(k) % (KILL_MAX_US + 1)));
+        emu_sleep_us((long)(next_rand(k) % (KILL_MAX_US + 1)));
         kill(pid, SIGKILL);
-        finished += wait_code(pid) != 128 + SIGKILL;
+        finished += emu_wait_code(pid) != 128 + SIGKILL;
     }
     fprintf(stderr, "pull kill loop: %d kills, %d runs finished before their kill\n", KILLS,
             finished);
     /* The default pull_settle_time (2 s) leaves the last seconds' changes for a later
      * pull; the final state is checked after they settled. */
-    sleep_us(3000000);
+    emu_sleep_us(3000000);
     assert_int_equal(final_pull(k), 0);
     cJSON *server = server_cases(k), *scoped = in_scope(server);
     check_mirror(k, scoped);
     check_marks(k, server, scoped);
-    assert_int_equal(wait_code(spawn_pull(k)), 0);
+    assert_int_equal(emu_wait_code(spawn_pull(k)), 0);
     assert_int_equal(last_pulled(k), 0); /* nothing committed is downloaded again */
     cJSON_Delete(scoped);
     cJSON_Delete(server);

@@ -17,46 +17,27 @@
 
 static int setup(void **state)
 {
-    push_fixture *f = xcalloc(1, sizeof *f);
-    if (push_fixture_setup(f, NULL, NULL) != 0)
-        return -1;
-    *state = f;
-    return 0;
+    return push_fixture_state_new(state, NULL, NULL);
 }
 
 static int setup_manual(void **state)
 {
-    push_fixture *f = xcalloc(1, sizeof *f);
-    if (push_fixture_setup(f, NULL, "conflict_policy = manual\n") != 0)
-        return -1;
-    *state = f;
-    return 0;
+    return push_fixture_state_new(state, NULL, "conflict_policy = manual\n");
 }
 
 static int setup_server_wins(void **state)
 {
-    push_fixture *f = xcalloc(1, sizeof *f);
-    if (push_fixture_setup(f, NULL, "conflict_policy = server-wins\n") != 0)
-        return -1;
-    *state = f;
-    return 0;
+    return push_fixture_state_new(state, NULL, "conflict_policy = server-wins\n");
 }
 
 static int setup_plain(void **state)
 {
-    push_fixture *f = xcalloc(1, sizeof *f);
-    if (push_fixture_setup(f, NULL, "compress_min_bytes = 0\n") != 0)
-        return -1;
-    *state = f;
-    return 0;
+    return push_fixture_state_new(state, NULL, "compress_min_bytes = 0\n");
 }
 
 static int teardown(void **state)
 {
-    push_fixture *f = *state;
-    push_fixture_teardown(f);
-    free(f);
-    return 0;
+    return push_fixture_state_free(state);
 }
 
 static cJSON *server_record(push_fixture *f, const char *local_id, const char *sobject)

@@ -22,19 +22,12 @@
 
 static int setup(void **state)
 {
-    push_fixture *f = xcalloc(1, sizeof *f);
-    if (push_fixture_setup(f, NULL, "api_limit_share = 1\n") != 0)
-        return -1;
-    *state = f;
-    return 0;
+    return push_fixture_state_new(state, NULL, "api_limit_share = 1\n");
 }
 
 static int teardown(void **state)
 {
-    push_fixture *f = *state;
-    push_fixture_teardown(f);
-    free(f);
-    return 0;
+    return push_fixture_state_free(state);
 }
 
 /* n Cases created and synced; their local ids. */
@@ -48,13 +41,6 @@ static char **synced_cases(push_fixture *f, int n)
     sfa_sync_report rep;
     assert_int_equal(push_fixture_sync(f, &rep), SFA_OK);
     return ids;
-}
-
-static void free_ids(char **ids, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(ids[i]);
-    free(ids);
 }
 
 static void test_800_updates_cost_two_calls(void **state)
@@ -81,7 +67,7 @@ static void test_800_updates_cost_two_calls(void **state)
         cJSON_Delete(server);
         sfa_record_free(r);
     }
-    free_ids(ids, 800);
+    push_fixture_free_ids(ids, 800);
 }
 
 static void test_1000_deletes_cost_one_call(void **state)
@@ -98,7 +84,7 @@ static void test_1000_deletes_cost_one_call(void **state)
     assert_int_equal(emu_request_count(f->emu, NULL, "/services/data/*") - all, 1);
     assert_int_equal(emu_request_count(f->emu, "POST", COMPOSITE) - composites, 1);
     assert_int_equal(emu_record_count(f->emu, "Case", false), 0);
-    free_ids(ids, 1000);
+    push_fixture_free_ids(ids, 1000);
 }
 
 /* A lock error on one record of the 1,000 fails that record's op alone (retried), and the
@@ -127,7 +113,7 @@ static void test_record_error_in_a_big_delete_batch(void **state)
     /* Backoffs are jittered: converging makes the earliest due op due, one per run. */
     assert_int_equal(push_fixture_converge(f, 12, &rep), SFA_OK);
     assert_int_equal(emu_record_count(f->emu, "Case", false), 0);
-    free_ids(ids, 1000);
+    push_fixture_free_ids(ids, 1000);
 }
 
 int main(void)

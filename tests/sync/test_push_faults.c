@@ -22,19 +22,12 @@
 
 static int setup(void **state)
 {
-    push_fixture *f = xcalloc(1, sizeof *f);
-    if (push_fixture_setup(f, NULL, NULL) != 0)
-        return -1;
-    *state = f;
-    return 0;
+    return push_fixture_state_new(state, NULL, NULL);
 }
 
 static int teardown(void **state)
 {
-    push_fixture *f = *state;
-    push_fixture_teardown(f);
-    free(f);
-    return 0;
+    return push_fixture_state_free(state);
 }
 
 static char **make_cases(push_fixture *f, int n)
@@ -45,13 +38,6 @@ static char **make_cases(push_fixture *f, int n)
         assert_non_null(ids[i]);
     }
     return ids;
-}
-
-static void free_ids(char **ids, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(ids[i]);
-    free(ids);
 }
 
 static void assert_exactly_once(push_fixture *f, char **ids, int n)
@@ -102,7 +88,7 @@ static void test_crash_at_every_push_point_then_exactly_once(void **state)
         sync_child(f, points[p]);
         sync_child(f, NULL);
         assert_exactly_once(f, ids, 3);
-        free_ids(ids, 3);
+        push_fixture_free_ids(ids, 3);
         emu_reset(f->emu);
         fresh_database(f);
     }
@@ -145,7 +131,7 @@ static void mixed_check_and_free(push_fixture *f, mixed *m)
     sfa_outbox_stats st;
     assert_int_equal(sfa_outbox_stats_get(&st, f->agent), SFA_OK);
     assert_int_equal(st.pending + st.inflight + st.dead + st.conflict, 0);
-    free_ids(m->fresh, 3);
+    push_fixture_free_ids(m->fresh, 3);
     free(m->synced[0]);
     free(m->synced[1]);
 }
@@ -212,7 +198,7 @@ static void test_crash_during_resolution_then_exactly_once(void **state)
     sync_child(f, "push.resolve");
     sync_child(f, NULL);
     assert_exactly_once(f, ids, 3);
-    free_ids(ids, 3);
+    push_fixture_free_ids(ids, 3);
 }
 
 static void test_transient_503_backs_off_then_completes(void **state)
@@ -241,7 +227,7 @@ static void test_transient_503_backs_off_then_completes(void **state)
     sfa_op_free(op);
     assert_int_equal(push_fixture_converge(f, 5, &rep), SFA_OK);
     assert_exactly_once(f, ids, 2);
-    free_ids(ids, 2);
+    push_fixture_free_ids(ids, 2);
 }
 
 static void test_lost_answer_never_duplicates(void **state)
@@ -263,7 +249,7 @@ static void test_lost_answer_never_duplicates(void **state)
     sfa_record *r = push_fixture_record(f, "Case", ids[0]);
     assert_non_null(r->case_number);
     sfa_record_free(r);
-    free_ids(ids, 5);
+    push_fixture_free_ids(ids, 5);
 }
 
 static void test_not_sent_keeps_attempts_and_retries_later(void **state)
@@ -293,7 +279,7 @@ static void test_not_sent_keeps_attempts_and_retries_later(void **state)
     assert_int_equal(push_fixture_sync(f, &rep), SFA_OK);
     assert_exactly_once(f, ids, 2);
     free(url);
-    free_ids(ids, 2);
+    push_fixture_free_ids(ids, 2);
 }
 
 static void test_limit_exceeded_pauses_without_attempts(void **state)
@@ -319,7 +305,7 @@ static void test_limit_exceeded_pauses_without_attempts(void **state)
     emu_set_api_limit(f->emu, 1000000);
     assert_int_equal(push_fixture_sync(f, &rep), SFA_OK);
     assert_exactly_once(f, ids, 2);
-    free_ids(ids, 2);
+    push_fixture_free_ids(ids, 2);
 }
 
 static void test_api_share_stops_pushing(void **state)
@@ -343,7 +329,7 @@ static void test_api_share_stops_pushing(void **state)
     assert_int_equal(op->state, SFA_OP_STATE_PENDING);
     assert_int_equal(op->attempts, 0);
     sfa_op_free(op);
-    free_ids(ids, 1600);
+    push_fixture_free_ids(ids, 1600);
 }
 
 static void test_second_run_is_busy_and_sends_nothing(void **state)
@@ -367,7 +353,7 @@ static void test_second_run_is_busy_and_sends_nothing(void **state)
     assert_int_equal(push_fixture_sync(f, &rep), SFA_OK);
     sfa_agent_free(other);
     assert_exactly_once(f, ids, 2);
-    free_ids(ids, 2);
+    push_fixture_free_ids(ids, 2);
 }
 
 /* I6 of store/op_sync.c: a local edit folded into a pending op between the engine's read and
@@ -394,7 +380,7 @@ static void test_claim_refuses_op_changed_since_read(void **state)
     assert_string_equal(json_str(s, "Priority"), "High");
     cJSON_Delete(s);
     sfa_record_free(r);
-    free_ids(ids, 1);
+    push_fixture_free_ids(ids, 1);
 }
 
 /* The answer is lost and the resolution query fails too: the ops stay inflight (never
@@ -425,7 +411,7 @@ static void test_unresolved_unknown_waits_for_next_run(void **state)
     assert_exactly_once(f, ids, 3);
     /* Resolved by the key query, not by sending the creates again. */
     assert_int_equal(emu_request_count(f->emu, "POST", "/services/data/*/composite"), 1);
-    free_ids(ids, 3);
+    push_fixture_free_ids(ids, 3);
 }
 
 static void test_expired_session_is_renewed_transparently(void **state)
@@ -439,7 +425,7 @@ static void test_expired_session_is_renewed_transparently(void **state)
     assert_int_equal(push_fixture_sync(f, &rep), SFA_OK);
     assert_int_equal(push_fixture_count_key(f, "Case", more), 1);
     free(more);
-    free_ids(ids, 2);
+    push_fixture_free_ids(ids, 2);
 }
 
 int main(void)

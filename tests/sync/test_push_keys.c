@@ -15,19 +15,12 @@
 
 static int setup(void **state)
 {
-    push_fixture *f = xcalloc(1, sizeof *f);
-    if (push_fixture_setup(f, NULL, "idempotency_field = Agent_Key__c\n") != 0)
-        return -1;
-    *state = f;
-    return 0;
+    return push_fixture_state_new(state, NULL, "idempotency_field = Agent_Key__c\n");
 }
 
 static int teardown(void **state)
 {
-    push_fixture *f = *state;
-    push_fixture_teardown(f);
-    free(f);
-    return 0;
+    return push_fixture_state_free(state);
 }
 
 static void test_object_without_key_gets_plain_creates(void **state)

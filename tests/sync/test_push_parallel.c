@@ -23,11 +23,7 @@
 
 static int setup_with(void **state, const char *sync_extra)
 {
-    push_fixture *f = xcalloc(1, sizeof *f);
-    if (push_fixture_setup(f, NULL, sync_extra) != 0)
-        return -1;
-    *state = f;
-    return 0;
+    return push_fixture_state_new(state, NULL, sync_extra);
 }
 
 static int setup_p4(void **state)
@@ -42,10 +38,7 @@ static int setup_p1(void **state)
 
 static int teardown(void **state)
 {
-    push_fixture *f = *state;
-    push_fixture_teardown(f);
-    free(f);
-    return 0;
+    return push_fixture_state_free(state);
 }
 
 static void queue_cases(push_fixture *f, int n)

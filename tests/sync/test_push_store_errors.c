@@ -17,19 +17,12 @@
 
 static int setup(void **state)
 {
-    push_fixture *f = xcalloc(1, sizeof *f);
-    if (push_fixture_setup(f, NULL, NULL) != 0)
-        return -1;
-    *state = f;
-    return 0;
+    return push_fixture_state_new(state, NULL, NULL);
 }
 
 static int teardown(void **state)
 {
-    push_fixture *f = *state;
-    push_fixture_teardown(f);
-    free(f);
-    return 0;
+    return push_fixture_state_free(state);
 }
 
 static void rename_table(push_fixture *f, const char *sql)

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "emu_process.h"
 #include "matrix_check.h"
 #include "sfagent/outbox.h"
 #include "sfagent/record.h"
@@ -50,49 +51,16 @@ typedef struct kill_env {
     uint64_t rng;
 } kill_env;
 
-/* ---- the standalone emulator and its control endpoints ---- */
+/* ---- the emulator's control endpoints (emu_process.h) ---- */
 
-static size_t collect(void *data, size_t size, size_t n, void *ctx)
-{
-    strbuf_add(ctx, data, size * n);
-    return size * n;
-}
-
-/* One control request; returns the answer body (caller frees) or NULL. */
 static char *control(kill_env *k, const char *method, const char *path, const char *body)
 {
-    CURL *c = curl_easy_init();
-    strbuf sb = STRBUF_INIT;
-    char *url = xasprintf("%s/__emulator/%s", k->base_url, path);
-    struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sb);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    if (body)
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    long status = 0;
-    CURLcode rc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(hdr);
-    curl_easy_cleanup(c);
-    free(url);
-    if (rc != CURLE_OK || status >= 300) {
-        fprintf(stderr, "control %s %s: curl %d, HTTP %ld\n", method, path, (int)rc, status);
-        strbuf_free(&sb);
-        return NULL;
-    }
-    return strbuf_detach(&sb);
+    return emu_control(k->base_url, method, path, body);
 }
 
 static cJSON *control_json(kill_env *k, const char *path)
 {
-    char *text = control(k, "GET", path, NULL);
-    cJSON *j = text ? cJSON_Parse(text) : NULL;
-    free(text);
-    return j;
+    return emu_control_json(k->base_url, path);
 }
 
 static cJSON *fetch_http(void *ctx, const char *sobject, bool include_deleted)
@@ -101,31 +69,6 @@ static cJSON *fetch_http(void *ctx, const char *sobject, bool include_deleted)
     cJSON *j = control_json(ctx, path);
     free(path);
     return j;
-}
-
-static void start_emulator(kill_env *k)
-{
-    const char *bin = getenv("SFAGENT_EMULATOR_BIN");
-    assert_non_null(bin);
-    int out[2];
-    assert_int_equal(pipe(out), 0);
-    k->emu_pid = fork();
-    assert_true(k->emu_pid >= 0);
-    if (k->emu_pid == 0) {
-        dup2(out[1], STDOUT_FILENO);
-        close(out[0]);
-        close(out[1]);
-        execl(bin, bin, "--port", "0", "--seed", "7", "--latency-ms", EMU_LATENCY, (char *)NULL);
-        _exit(127);
-    }
-    close(out[1]);
-    FILE *f = fdopen(out[0], "r");
-    char line[256] = "";
-    assert_non_null(fgets(line, sizeof line, f));
-    fclose(f);
-    const char *url = strstr(line, "http://127.0.0.1:");
-    assert_non_null(url);
-    snprintf(k->base_url, sizeof k->base_url, "%.*s", (int)strcspn(url, " \r\n"), url);
 }
 
 /* ---- database, configuration, workload ---- */
@@ -139,10 +82,7 @@ static void write_config(kill_env *k)
                            /* a killed run's request lands within the 20 ms latency */
                            "settle_time = 1\n",
                            k->base_url);
-    int fd = open(k->cfg_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
+    emu_write_file(k->cfg_path, text);
     free(text);
 }
 
@@ -167,16 +107,12 @@ static sfa_agent *open_db(kill_env *k)
 static int setup(void **state)
 {
     kill_env *k = xcalloc(1, sizeof *k);
-    start_emulator(k);
-    snprintf(k->dir, sizeof k->dir, "/tmp/sfa-kill-XXXXXX");
-    if (!mkdtemp(k->dir))
+    const char *const emu_args[] = {"--latency-ms", EMU_LATENCY, NULL};
+    k->emu_pid = emu_process_start(k->base_url, sizeof k->base_url, emu_args);
+    if (emu_scratch_make(k->dir, k->db_path, k->cfg_path, "/tmp/sfa-kill-XXXXXX") != 0)
         return -1;
-    snprintf(k->db_path, sizeof k->db_path, "%s/agent.db", k->dir);
-    snprintf(k->cfg_path, sizeof k->cfg_path, "%s/agent.ini", k->dir);
     write_config(k);
-    const char *s = getenv("SFA_KILL_SEED");
-    k->rng = s ? strtoull(s, NULL, 10) : KILL_SEED_DEFAULT;
-    fprintf(stderr, "kill test seed %llu (SFA_KILL_SEED to replay)\n", (unsigned long long)k->rng);
+    k->rng = emu_kill_seed("kill test", KILL_SEED_DEFAULT);
     *state = k;
     return 0;
 }
@@ -184,14 +120,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     kill_env *k = *state;
-    kill(k->emu_pid, SIGTERM);
-    waitpid(k->emu_pid, NULL, 0);
-    remove_db(k);
-    unlink(k->cfg_path);
-    char *out = xasprintf("%s/out", k->dir);
-    unlink(out);
-    free(out);
-    rmdir(k->dir);
+    emu_process_stop(k->emu_pid);
+    emu_scratch_remove(k->dir); /* also outputs a failed test left behind */
     mx_model_free(&k->model);
     free(k);
     return 0;
@@ -199,13 +129,8 @@ static int teardown(void **state)
 
 static uint64_t next_rand(kill_env *k)
 {
-    /* splitmix64: a fixed seed gives the same kill delays on every machine */
-    uint64_t z = (k->rng += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    return emu_rand_next(&k->rng);
 }
-
 static char *create(kill_env *k, sfa_agent *a, const char *sobject, const char *json)
 {
     char *id = NULL;
@@ -220,54 +145,20 @@ static char *create(kill_env *k, sfa_agent *a, const char *sobject, const char *
  * EOF on it, so two processes can be let go at the same moment. */
 static pid_t spawn_sync(kill_env *k, const int *gate, const char *out_name)
 {
-    const char *bin = getenv("SFAGENT_BIN");
-    assert_non_null(bin);
+    static const char *const args[] = {"sync", "--now", NULL};
     char *out = xasprintf("%s/%s", k->dir, out_name);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        if (fd >= 0) {
-            dup2(fd, STDOUT_FILENO);
-            dup2(fd, STDERR_FILENO);
-        }
-        setenv("SFAGENT_DB", k->db_path, 1);
-        setenv("SFAGENT_CONFIG", k->cfg_path, 1);
-        if (gate) {
-            char b;
-            close(gate[1]); /* else the EOF that releases us never comes */
-            if (read(gate[0], &b, 1) < 0)
-                _exit(126);
-            close(gate[0]);
-        }
-        execl(bin, bin, "sync", "--now", (char *)NULL);
-        _exit(127);
-    }
+    pid_t pid = emu_spawn_agent(k->db_path, k->cfg_path, out, gate, args);
     free(out);
     return pid;
 }
-
-static int wait_code(pid_t pid)
-{
-    int status = 0;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-static void sleep_us(long us)
-{
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
-    nanosleep(&ts, NULL);
-}
-
 /* Sync to the end with the real program; returns its last exit code. */
 static int final_sync(kill_env *k)
 {
     int code = 75;
     for (int i = 0; i < FINAL_RUNS && code == 75; i++) {
-        code = wait_code(spawn_sync(k, NULL, "out"));
+        code = emu_wait_code(spawn_sync(k, NULL, "out"));
         if (code == 75)
-            sleep_us(1100000); /* backoff_cap = 1 s */
+            emu_sleep_us(1100000); /* backoff_cap = 1 s */
     }
     return code;
 }
@@ -300,7 +191,7 @@ static void check_all(kill_env *k)
     }
     cJSON_Delete(log);
     size_t before = server_mutations(k);
-    assert_int_equal(wait_code(spawn_sync(k, NULL, "out")), 0);
+    assert_int_equal(emu_wait_code(spawn_sync(k, NULL, "out")), 0);
     assert_int_equal(server_mutations(k), before);
 }
 
@@ -367,9 +258,9 @@ static void kill_loop(kill_env *k)
     for (int n = 0; n < KILLS; n++) {
         queue_chunk(k, base, n);
         pid_t pid = spawn_sync(k, NULL, "out");
-        sleep_us((long)(next_rand(k) % (KILL_MAX_US + 1)));
+        emu_sleep_us((long)(next_rand(k) % (KILL_MAX_US + 1)));
         kill(pid, SIGKILL);
-        finished += wait_code(pid) != 128 + SIGKILL;
+        finished += emu_wait_code(pid) != 128 + SIGKILL;
     }
     for (int i = 0; i < BASE_CASES; i++)
         free(base[i]);
@@ -477,7 +368,7 @@ static void run_pair(kill_env *k, int round)
     pid_t p2 = spawn_sync(k, gate, "out2");
     close(gate[0]);
     close(gate[1]); /* EOF releases both at once */
-    int code[2] = {wait_code(p1), wait_code(p2)};
+    int code[2] = {emu_wait_code(p1), emu_wait_code(p2)};
     char *text[2] = {read_output(k, "out1"), read_output(k, "out2")};
     fprintf(stderr, "concurrent round %d: exits %d and %d\n", round, code[0], code[1]);
     assert_true(code[0] == 0 || code[1] == 0);
@@ -512,7 +403,7 @@ static void test_concurrent_syncs(void **state)
 {
     kill_env *k = *state;
     size_t before = concurrent_workload(k, -1);
-    assert_int_equal(wait_code(spawn_sync(k, NULL, "out")), 0);
+    assert_int_equal(emu_wait_code(spawn_sync(k, NULL, "out")), 0);
     size_t single = server_mutations(k) - before;
     assert_true(single >= 3); /* creates, updates, deletes */
     for (int round = 0; round < CONCURRENT_ROUNDS; round++) {
@@ -537,9 +428,9 @@ static void test_concurrent_syncs_one_killed(void **state)
         pid_t p2 = spawn_sync(k, gate, "out2");
         close(gate[0]);
         close(gate[1]);
-        sleep_us((long)(next_rand(k) % (KILL_MAX_US + 1)));
+        emu_sleep_us((long)(next_rand(k) % (KILL_MAX_US + 1)));
         kill(round % 2 ? p2 : p1, SIGKILL);
-        int c1 = wait_code(p1), c2 = wait_code(p2);
+        int c1 = emu_wait_code(p1), c2 = emu_wait_code(p2);
         free(read_output(k, "out1"));
         free(read_output(k, "out2"));
         fprintf(stderr, "concurrent kill round %d: exits %d and %d\n", round, c1, c2);
