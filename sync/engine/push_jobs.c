@@ -102,6 +102,11 @@ static void wait_one(push_ctx *ctx)
         return;
     }
     push_account(ctx, job, rc, &resp, before);
+    /* The senders read the parsed tree only: drop the text before the answer's results
+     * are written, while the other batches are still in flight. */
+    free(resp.body);
+    resp.body = NULL;
+    resp.body_len = 0;
     ctx->cur_job = job;
     bool again = job->answer(ctx, job, rc, &resp);
     ctx->cur_job = NULL;
@@ -179,6 +184,12 @@ void push_send_batch(push_ctx *ctx, store_op *ops, size_t n)
     free(claimed);
     if (m == 0)
         return;
+    /* The column text served the claim's "unchanged since read" check and nothing after
+     * it; up to [sync] parallel batches sit in flight, so do not carry it there. */
+    for (size_t i = 0; i < m; i++) {
+        free(ops[i].fields_raw);
+        ops[i].fields_raw = NULL;
+    }
     ctx->claimed += m;
     CRASH_POINT("push.after_claim");
     push_job *job = xcalloc(1, sizeof *job);
