@@ -454,6 +454,10 @@ static sfa_status set_pragmas(sfa_agent *a, sfa_durability durability)
         st = exec(a, "PRAGMA journal_size_limit=67108864", "setting journal_size_limit");
     if (st == SFA_OK)
         st = exec(a, "PRAGMA cache_size=-" SFA_STR(PAGE_CACHE_KIB), "sizing the page cache");
+    /* The temp schema has a cache of its own (the pull stages a page of 2,000 new records
+     * there, store/mirror.c); past it, SQLite spills to its temp file. */
+    if (st == SFA_OK)
+        st = exec(a, "PRAGMA temp.cache_size=-" SFA_STR(PAGE_CACHE_KIB), "sizing the temp cache");
     /* Memory-mapped reads would add the whole file to RSS as it is read: keep them off
      * whatever the SQLite build's default is. */
     if (st == SFA_OK)
