@@ -21,6 +21,11 @@
  *   J5. (push.c I3) The API share counts the requests in flight as used, and until an
  *       answer of this run has told the org's usage, one job at a time: a run never
  *       spends more than one request past the share it was told.
+ *   J6. While a job waits for an answer its ops' fields are held as text, not as a tree
+ *       (docs/sync-protocol.md#memory): a tree of a few fields costs about five times its
+ *       text, and [sync] parallel jobs wait at once. Senders only ever see the tree: it is
+ *       rebuilt, exactly (json_parse_exact keeps number literals), before the answer is
+ *       handed to them, and packed again only when they start another request.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +36,7 @@
 #include "sync/engine/push.h"
 #include "sync/engine/reconcile.h"
 #include "util/alloc.h"
+#include "util/json.h"
 #include "util/crashpoint.h"
 #include "util/log.h"
 
@@ -89,6 +95,34 @@ static void finish(push_ctx *ctx, push_job *job)
     progress(ctx);
 }
 
+/* J6. */
+static void ops_pack(store_op *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!ops[i].fields || ops[i].fields_packed)
+            continue;
+        ops[i].fields_packed = json_print(ops[i].fields);
+        cJSON_Delete(ops[i].fields);
+        ops[i].fields = NULL;
+    }
+}
+
+/* J6. Text this process printed from a parsed object parses back into the same object. */
+static void ops_unpack(store_op *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!ops[i].fields_packed)
+            continue;
+        const char *err = NULL;
+        ops[i].fields = json_parse_exact(ops[i].fields_packed, strlen(ops[i].fields_packed), &err);
+        if (!ops[i].fields) /* only out of memory gets here, and allocation aborts (STYLE 7):
+                               going on would send or record the op without its fields */
+            abort();
+        free(ops[i].fields_packed);
+        ops[i].fields_packed = NULL;
+    }
+}
+
 /* Wait for one answer and hand it to its job's sender. */
 static void wait_one(push_ctx *ctx)
 {
@@ -108,10 +142,13 @@ static void wait_one(push_ctx *ctx)
     resp.body = NULL;
     resp.body_len = 0;
     ctx->cur_job = job;
+    ops_unpack(job->ops, job->n); /* J6 */
     bool again = job->answer(ctx, job, rc, &resp);
     ctx->cur_job = NULL;
     sf_response_free(&resp);
-    if (!again)
+    if (again)
+        ops_pack(job->ops, job->n); /* J6: waiting again */
+    else
         finish(ctx, job);
 }
 
@@ -200,6 +237,8 @@ void push_send_batch(push_ctx *ctx, store_op *ops, size_t n)
     ctx->cur_job = job;
     bool in_flight = begin(ctx, job); /* J1 */
     ctx->cur_job = NULL;
-    if (!in_flight)
+    if (in_flight)
+        ops_pack(job->ops, job->n); /* J6 */
+    else
         finish(ctx, job);
 }
