@@ -21,11 +21,12 @@
  *   J5. (push.c I3) The API share counts the requests in flight as used, and until an
  *       answer of this run has told the org's usage, one job at a time: a run never
  *       spends more than one request past the share it was told.
- *   J6. While a job waits for an answer its ops' fields are held as text, not as a tree
- *       (docs/sync-protocol.md#memory): a tree of a few fields costs about five times its
- *       text, and [sync] parallel jobs wait at once. Senders only ever see the tree: it is
- *       rebuilt, exactly (json_parse_exact keeps number literals), before the answer is
- *       handed to them, and packed again only when they start another request.
+ *   J6. While a job waits for an answer, and while a page's ops wait for a slot (push.c),
+ *       their fields are held as text, not as a tree (docs/sync-protocol.md#memory): a
+ *       tree of a few fields costs about five times its text, and [sync] parallel jobs
+ *       wait at once. Senders only ever see the tree: it is rebuilt, exactly
+ *       (json_parse_exact keeps number literals), before a batch starts and before an
+ *       answer is handed to them, and packed again only when they start another request.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -95,8 +96,7 @@ static void finish(push_ctx *ctx, push_job *job)
     progress(ctx);
 }
 
-/* J6. */
-static void ops_pack(store_op *ops, size_t n)
+void push_ops_pack(store_op *ops, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (!ops[i].fields || ops[i].fields_packed)
@@ -107,8 +107,8 @@ static void ops_pack(store_op *ops, size_t n)
     }
 }
 
-/* J6. Text this process printed from a parsed object parses back into the same object. */
-static void ops_unpack(store_op *ops, size_t n)
+/* Text this process printed from a parsed object parses back into the same object. */
+void push_ops_unpack(store_op *ops, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (!ops[i].fields_packed)
@@ -142,12 +142,12 @@ static void wait_one(push_ctx *ctx)
     resp.body = NULL;
     resp.body_len = 0;
     ctx->cur_job = job;
-    ops_unpack(job->ops, job->n); /* J6 */
+    push_ops_unpack(job->ops, job->n); /* J6 */
     bool again = job->answer(ctx, job, rc, &resp);
     ctx->cur_job = NULL;
     sf_response_free(&resp);
     if (again)
-        ops_pack(job->ops, job->n); /* J6: waiting again */
+        push_ops_pack(job->ops, job->n); /* J6: waiting again */
     else
         finish(ctx, job);
 }
@@ -234,11 +234,12 @@ void push_send_batch(push_ctx *ctx, store_op *ops, size_t n)
     memcpy(job->ops, ops, m * sizeof *ops); /* ownership moves to the job */
     memset(ops, 0, m * sizeof *ops);
     job->n = m;
+    push_ops_unpack(job->ops, job->n); /* J6 */
     ctx->cur_job = job;
     bool in_flight = begin(ctx, job); /* J1 */
     ctx->cur_job = NULL;
     if (in_flight)
-        ops_pack(job->ops, job->n); /* J6 */
+        push_ops_pack(job->ops, job->n); /* J6 */
     else
         finish(ctx, job);
 }
