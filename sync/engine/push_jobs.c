@@ -27,7 +27,11 @@
  *       wait at once. Senders only ever see the tree: it is rebuilt, exactly
  *       (json_parse_exact keeps number literals), before a batch starts and before an
  *       answer is handed to them, and packed again only when they start another request.
+ *       Starting a batch (push_*_begin) never changes an op's fields, so the text read at
+ *       the start is kept and reused when the batch waits (asserted); answers may change
+ *       them (a server-wins conflict drops fields), so the text is dropped there.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,27 +103,37 @@ static void finish(push_ctx *ctx, push_job *job)
 void push_ops_pack(store_op *ops, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!ops[i].fields || ops[i].fields_packed)
+        if (!ops[i].fields)
             continue;
-        ops[i].fields_packed = json_print(ops[i].fields);
+        if (ops[i].fields_packed) { /* kept by push_ops_unpack(..., true): still the tree's */
+#ifndef NDEBUG
+            char *now = json_print(ops[i].fields);
+            assert(strcmp(now, ops[i].fields_packed) == 0);
+            free(now);
+#endif
+        } else {
+            ops[i].fields_packed = json_print(ops[i].fields);
+        }
         cJSON_Delete(ops[i].fields);
         ops[i].fields = NULL;
     }
 }
 
 /* Text this process printed from a parsed object parses back into the same object. */
-void push_ops_unpack(store_op *ops, size_t n)
+void push_ops_unpack(store_op *ops, size_t n, bool keep_text)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!ops[i].fields_packed)
+        if (!ops[i].fields_packed || ops[i].fields)
             continue;
         const char *err = NULL;
         ops[i].fields = json_parse_exact(ops[i].fields_packed, strlen(ops[i].fields_packed), &err);
         if (!ops[i].fields) /* only out of memory gets here, and allocation aborts (STYLE 7):
                                going on would send or record the op without its fields */
             abort();
-        free(ops[i].fields_packed);
-        ops[i].fields_packed = NULL;
+        if (!keep_text) {
+            free(ops[i].fields_packed);
+            ops[i].fields_packed = NULL;
+        }
     }
 }
 
@@ -142,7 +156,7 @@ static void wait_one(push_ctx *ctx)
     resp.body = NULL;
     resp.body_len = 0;
     ctx->cur_job = job;
-    push_ops_unpack(job->ops, job->n); /* J6 */
+    push_ops_unpack(job->ops, job->n, false); /* J6: a sender may change them */
     bool again = job->answer(ctx, job, rc, &resp);
     ctx->cur_job = NULL;
     sf_response_free(&resp);
@@ -234,7 +248,7 @@ void push_send_batch(push_ctx *ctx, store_op *ops, size_t n)
     memcpy(job->ops, ops, m * sizeof *ops); /* ownership moves to the job */
     memset(ops, 0, m * sizeof *ops);
     job->n = m;
-    push_ops_unpack(job->ops, job->n); /* J6 */
+    push_ops_unpack(job->ops, job->n, true); /* J6: starting changes no fields */
     ctx->cur_job = job;
     bool in_flight = begin(ctx, job); /* J1 */
     ctx->cur_job = NULL;
