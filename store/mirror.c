@@ -21,9 +21,9 @@
  * statement that fires a trigger inside a transaction its own statement journal, which
  * copies the original of every page the statement touches (a dozen indexes' pages per
  * row). So a page's new records are staged in a temp table without triggers or indexes
- * and enter the mirror in ONE INSERT ... SELECT per page (store_mirror_merge_page):
- * about one journal per page instead of one per record, several times less CPU per
- * record on a first pull (bench/bench_pull.c).
+ * and enter the mirror by INSERT ... SELECT, UNSTAGE_ROWS rows per statement
+ * (store_mirror_merge_page): a few journals per page instead of one per record, several
+ * times less CPU per record on a first pull (bench/bench_pull.c).
  */
 #include "store/mirror.h"
 
@@ -37,6 +37,11 @@
 #include "util/json.h"
 #include "util/sfid.h"
 #include "util/timeutil.h"
+
+/* Staged records moved into the mirror per statement (SQL_UNSTAGE): about 250 KB of
+ * ephemeral table at ~1 KB per record, and still a few statement journals per page
+ * where one per record was the cost the staging removed. */
+#define UNSTAGE_ROWS 250
 
 #define OPEN_OPS                                                                                   \
     "(SELECT count(*) FROM outbox o WHERE o.local_id = r.local_id AND o.state != 'done')"
@@ -54,11 +59,16 @@ static const char SQL_STAGE_TABLE[] =
     " case_number TEXT, base TEXT NOT NULL, sys_modstamp TEXT NOT NULL)";
 static const char SQL_STAGE[] = "INSERT INTO temp.pull_new (local_id, sf_id, case_number, base,"
                                 " sys_modstamp) VALUES (?1, ?2, ?3, ?4, ?5)";
-/* Insertion order is the staging order (rowid), as one-by-one inserts would have it. */
+/* Insertion order is the staging order (rowid), as one-by-one inserts would have it.
+ * The records table has triggers, so SQLite first copies the SELECT's rows into an
+ * ephemeral table whose pages are outside every cache_size: one statement per
+ * UNSTAGE_ROWS rows, not per page, bounds that copy (docs/sync-protocol.md#memory). */
 static const char SQL_UNSTAGE[] =
     "INSERT INTO records (local_id, sobject, sf_id, case_number, fields, base, sys_modstamp,"
     " dirty, deleted, created_at, updated_at) SELECT local_id, ?1, sf_id, case_number, base,"
-    " base, sys_modstamp, 0, 0, ?2, ?2 FROM temp.pull_new ORDER BY rowid";
+    " base, sys_modstamp, 0, 0, ?2, ?2 FROM temp.pull_new WHERE rowid > ?3 AND rowid <= ?4"
+    " ORDER BY rowid";
+static const char SQL_STAGE_RANGE[] = "SELECT min(rowid), max(rowid) FROM temp.pull_new";
 static const char SQL_STAGE_CLEAR[] = "DELETE FROM temp.pull_new";
 static const char SQL_UPDATE[] =
     "UPDATE records SET sf_id = ?2, case_number = coalesce(?3, case_number), fields = ?4,"
@@ -254,16 +264,40 @@ sfa_status store_mirror_stage_begin(sfa_agent *a)
     return rc == SQLITE_OK ? SFA_OK : store_fail_sqlite(a, rc, "preparing a pulled page");
 }
 
-/* The staged new records into the mirror, in one statement, and the stage emptied. */
-static sfa_status unstage(sfa_agent *a, const char *sobject, int64_t now_ms)
+/* The staged rows' rowid range into *lo (exclusive) and *hi; *hi <= *lo when empty. */
+static sfa_status stage_range(sfa_agent *a, int64_t *lo, int64_t *hi)
 {
-    sqlite3_stmt *st = store_stmt(a, SQL_UNSTAGE);
+    *lo = 0;
+    *hi = 0;
+    sqlite3_stmt *st = store_stmt(a, SQL_STAGE_RANGE);
     if (!st)
         return store_last_status(a);
-    sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, now_ms);
-    sfa_status s = store_step_done(a, st, "writing pulled records");
-    st = s == SFA_OK ? store_stmt(a, SQL_STAGE_CLEAR) : NULL;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+        *lo = sqlite3_column_int64(st, 0) - 1;
+        *hi = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? SFA_OK : store_fail_sqlite(a, rc, "reading pulled records");
+}
+
+/* The staged new records into the mirror, UNSTAGE_ROWS per statement, and the stage
+ * emptied. */
+static sfa_status unstage(sfa_agent *a, const char *sobject, int64_t now_ms)
+{
+    int64_t lo = 0, hi = 0;
+    sfa_status s = stage_range(a, &lo, &hi);
+    for (; s == SFA_OK && lo < hi; lo += UNSTAGE_ROWS) {
+        sqlite3_stmt *st = store_stmt(a, SQL_UNSTAGE);
+        if (!st)
+            return store_last_status(a);
+        sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now_ms);
+        sqlite3_bind_int64(st, 3, lo);
+        sqlite3_bind_int64(st, 4, lo + UNSTAGE_ROWS);
+        s = store_step_done(a, st, "writing pulled records");
+    }
+    sqlite3_stmt *st = s == SFA_OK ? store_stmt(a, SQL_STAGE_CLEAR) : NULL;
     if (s == SFA_OK && !st)
         return store_last_status(a);
     return s == SFA_OK ? store_step_done(a, st, "clearing pulled records") : s;

@@ -33,9 +33,11 @@ typedef struct store_op {
     char *op_id;
     char *sobject;
     char *local_id;
-    char *kind;       /* create | update | upsert | delete */
-    cJSON *fields;    /* what the op changes (object), NULL for delete */
-    char *fields_raw; /* the fields column as read: the claim checks it is unchanged */
+    char *kind;          /* create | update | upsert | delete */
+    cJSON *fields;       /* what the op changes (object), NULL for delete */
+    char *fields_raw;    /* the fields column as read: the claim checks it is unchanged */
+    char *fields_packed; /* while the batch waits for an answer: fields printed, the tree
+                            freed (sync/engine/push_jobs.c); NULL otherwise */
     char *ext_field;
     char *ext_value;
     char *base_modstamp;

@@ -73,6 +73,7 @@ void store_op_clear(store_op *op)
     free(op->kind);
     cJSON_Delete(op->fields);
     free(op->fields_raw);
+    free(op->fields_packed);
     free(op->ext_field);
     free(op->ext_value);
     free(op->base_modstamp);

@@ -580,6 +580,7 @@ static bool round_page(push_ctx *ctx, int64_t *cursor)
     /* Creates of all sObjects before updates before deletes; a child whose parent is
      * created in this page was held back above and goes in the next round. */
     qsort(ops, n, sizeof *ops, cmp_ops);
+    push_ops_pack(ops, n); /* push_jobs.c J6: most of the page waits for a slot */
     send_groups(ctx, ops, n);
     store_ops_free(ops, n);
     return !ctx->stop;

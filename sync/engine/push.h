@@ -210,6 +210,10 @@ struct push_job {
  * out: the run is stopped as push_request stops it and the ops stay undecided. */
 bool push_start(push_ctx *ctx, push_job *job, const char *method, const char *path,
                 const cJSON *body, push_answer_fn answer);
+/* Hold ops[0..n)'s fields as text, freeing the trees / rebuild the trees from the text,
+ * keeping the text too when keep_text (push_jobs.c J6). */
+void push_ops_pack(store_op *ops, size_t n);
+void push_ops_unpack(store_op *ops, size_t n, bool keep_text);
 /* Claim ops[0..n) and start them as one job (I1); their contents move into the job (the
  * slots are left empty). Waits first while [sync] parallel jobs are in flight. */
 void push_send_batch(push_ctx *ctx, store_op *ops, size_t n);

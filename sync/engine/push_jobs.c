@@ -21,7 +21,17 @@
  *   J5. (push.c I3) The API share counts the requests in flight as used, and until an
  *       answer of this run has told the org's usage, one job at a time: a run never
  *       spends more than one request past the share it was told.
+ *   J6. While a job waits for an answer, and while a page's ops wait for a slot (push.c),
+ *       their fields are held as text, not as a tree (docs/sync-protocol.md#memory): a
+ *       tree of a few fields costs about five times its text, and [sync] parallel jobs
+ *       wait at once. Senders only ever see the tree: it is rebuilt, exactly
+ *       (json_parse_exact keeps number literals), before a batch starts and before an
+ *       answer is handed to them, and packed again only when they start another request.
+ *       Starting a batch (push_*_begin) never changes an op's fields, so the text read at
+ *       the start is kept and reused when the batch waits (asserted); answers may change
+ *       them (a server-wins conflict drops fields), so the text is dropped there.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +41,7 @@
 #include "sync/engine/push.h"
 #include "sync/engine/reconcile.h"
 #include "util/alloc.h"
+#include "util/json.h"
 #include "util/crashpoint.h"
 #include "util/log.h"
 
@@ -89,6 +100,43 @@ static void finish(push_ctx *ctx, push_job *job)
     progress(ctx);
 }
 
+void push_ops_pack(store_op *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!ops[i].fields)
+            continue;
+        if (ops[i].fields_packed) { /* kept by push_ops_unpack(..., true): still the tree's */
+#ifndef NDEBUG
+            char *now = json_print(ops[i].fields);
+            assert(strcmp(now, ops[i].fields_packed) == 0);
+            free(now);
+#endif
+        } else {
+            ops[i].fields_packed = json_print(ops[i].fields);
+        }
+        cJSON_Delete(ops[i].fields);
+        ops[i].fields = NULL;
+    }
+}
+
+/* Text this process printed from a parsed object parses back into the same object. */
+void push_ops_unpack(store_op *ops, size_t n, bool keep_text)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!ops[i].fields_packed || ops[i].fields)
+            continue;
+        const char *err = NULL;
+        ops[i].fields = json_parse_exact(ops[i].fields_packed, strlen(ops[i].fields_packed), &err);
+        if (!ops[i].fields) /* only out of memory gets here, and allocation aborts (STYLE 7):
+                               going on would send or record the op without its fields */
+            abort();
+        if (!keep_text) {
+            free(ops[i].fields_packed);
+            ops[i].fields_packed = NULL;
+        }
+    }
+}
+
 /* Wait for one answer and hand it to its job's sender. */
 static void wait_one(push_ctx *ctx)
 {
@@ -102,11 +150,19 @@ static void wait_one(push_ctx *ctx)
         return;
     }
     push_account(ctx, job, rc, &resp, before);
+    /* The senders read the parsed tree only: drop the text before the answer's results
+     * are written, while the other batches are still in flight. */
+    free(resp.body);
+    resp.body = NULL;
+    resp.body_len = 0;
     ctx->cur_job = job;
+    push_ops_unpack(job->ops, job->n, false); /* J6: a sender may change them */
     bool again = job->answer(ctx, job, rc, &resp);
     ctx->cur_job = NULL;
     sf_response_free(&resp);
-    if (!again)
+    if (again)
+        push_ops_pack(job->ops, job->n); /* J6: waiting again */
+    else
         finish(ctx, job);
 }
 
@@ -179,6 +235,12 @@ void push_send_batch(push_ctx *ctx, store_op *ops, size_t n)
     free(claimed);
     if (m == 0)
         return;
+    /* The column text served the claim's "unchanged since read" check and nothing after
+     * it; up to [sync] parallel batches sit in flight, so do not carry it there. */
+    for (size_t i = 0; i < m; i++) {
+        free(ops[i].fields_raw);
+        ops[i].fields_raw = NULL;
+    }
     ctx->claimed += m;
     CRASH_POINT("push.after_claim");
     push_job *job = xcalloc(1, sizeof *job);
@@ -186,9 +248,12 @@ void push_send_batch(push_ctx *ctx, store_op *ops, size_t n)
     memcpy(job->ops, ops, m * sizeof *ops); /* ownership moves to the job */
     memset(ops, 0, m * sizeof *ops);
     job->n = m;
+    push_ops_unpack(job->ops, job->n, true); /* J6: starting changes no fields */
     ctx->cur_job = job;
     bool in_flight = begin(ctx, job); /* J1 */
     ctx->cur_job = NULL;
-    if (!in_flight)
+    if (in_flight)
+        push_ops_pack(job->ops, job->n); /* J6 */
+    else
         finish(ctx, job);
 }
