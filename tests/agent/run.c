@@ -188,3 +188,9 @@ void run_write_emu_config(const char *path, const char *login_url, const char *e
     assert_int_equal(fclose(fp), 0);
     assert_int_equal(chmod(path, 0600), 0);
 }
+
+void run_expect_exit(const run_result *res, int code)
+{
+    if (res->code != code)
+        fail_msg("exit %d, wanted %d; stdout: %s; stderr: %s", res->code, code, res->out, res->err);
+}

@@ -28,6 +28,11 @@ void run_sfagent_db(run_result *res, const char *scratch_dir, const char *db, co
 /* Fail the test unless res exited with code and its stdout / stderr contain out_has /
  * err_has (NULL: anything). */
 void run_expect(const run_result *res, int code, const char *out_has, const char *err_has);
+/* Fail the test unless res exited with code (its stdout and stderr in the message). */
+void run_expect_exit(const run_result *res, int code);
+/* Run sql on the database at db behind the program's back; an error fails the test.
+ * In run_sql.c: a test that uses it links SQLite. */
+void run_sql(const char *db, const char *sql);
 
 /* Number of '\n'-terminated lines in s. */
 int run_count_lines(const char *s);

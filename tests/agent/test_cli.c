@@ -592,15 +592,6 @@ static void test_index_follows_the_configuration(void **state)
     unlink(ini);
 }
 
-/* Run one SQL statement on the fixture database behind the program's back. */
-static void raw_sql(const fixture *f, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
-}
-
 /* --state takes one state, several with commas, or all; the JSON and the table print the
  * same state and kind names as the database holds. */
 static void test_outbox_list_state_filter(void **state)
@@ -608,8 +599,8 @@ static void test_outbox_list_state_filter(void **state)
     fixture *f = *state;
     for (int i = 0; i < 3; i++)
         free(create_case(f, "filtered"));
-    raw_sql(f, "UPDATE outbox SET state='dead', last_error_code='X' WHERE seq=1;"
-               "UPDATE outbox SET state='conflict', last_error_code='Y' WHERE seq=2");
+    run_sql(f->db, "UPDATE outbox SET state='dead', last_error_code='X' WHERE seq=1;"
+                   "UPDATE outbox SET state='conflict', last_error_code='Y' WHERE seq=2");
     cJSON *ops = ok_json(
         f, (const char *const[]){"--json", "outbox", "list", "--state", "dead,conflict", NULL});
     assert_int_equal(cJSON_GetArraySize(ops), 2);
@@ -737,7 +728,7 @@ static void test_json_errors_are_one_document(void **state)
     expect_json_error(f, 66, (const char *const[]){"--json", "outbox", "retry", "999", NULL});
     /* retry/discard succeed with one document too. */
     free(create_case(f, "to retry"));
-    raw_sql(f, "UPDATE outbox SET state='dead', last_error_code='X' WHERE seq=1");
+    run_sql(f->db, "UPDATE outbox SET state='dead', last_error_code='X' WHERE seq=1");
     cJSON *res = ok_json(f, (const char *const[]){"--json", "outbox", "retry", "1", NULL});
     assert_int_equal(cJSON_GetArraySize(res), 1);
     assert_string_equal(field_str(cJSON_GetArrayItem(res, 0), "result"), "pending");

@@ -62,22 +62,6 @@ static void sfa_run(run_result *r, const fixture *f, const char *arg0, ...)
 }
 #define sfa(r, f, ...) sfa_run((r), (f), __VA_ARGS__, (const char *)NULL)
 
-static void expect_code(const run_result *r, int code)
-{
-    if (r->code != code)
-        fail_msg("exit %d, wanted %d; stdout: %s; stderr: %s", r->code, code, r->out, r->err);
-}
-
-static void db_exec(const fixture *f, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", sql, err);
-    sqlite3_close(db);
-}
-
 static int setup(void **state)
 {
     unsetenv("SFAGENT_LOG_LEVEL");
@@ -111,7 +95,7 @@ static cJSON *status_json(const fixture *f)
 {
     run_result r;
     sfa(&r, f, "--json", "status");
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     cJSON *j = cJSON_Parse(r.out);
     assert_non_null(j);
     run_result_free(&r);
@@ -128,7 +112,7 @@ static void sync_with(const fixture *f, const char *ini, int code)
 {
     run_result r;
     sfa(&r, f, "sync", "--config", ini);
-    expect_code(&r, code);
+    run_expect_exit(&r, code);
     run_result_free(&r);
 }
 
@@ -136,7 +120,7 @@ static void create_case(const fixture *f)
 {
     run_result r;
     sfa(&r, f, "case", "create", "--subject", "health");
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     run_result_free(&r);
 }
 
@@ -165,7 +149,7 @@ static void test_status_reports_runs(void **state)
     create_case(f);
     sync_with(f, f->offline_ini, 75);
     /* The run's pause is jittered (it may be over already): move its end an hour ahead. */
-    db_exec(f, "UPDATE sync_pause SET until_at = strftime('%s', 'now') * 1000 + 3600000");
+    run_sql(f->db, "UPDATE sync_pause SET until_at = strftime('%s', 'now') * 1000 + 3600000");
     j = status_json(f);
     assert_string_equal(at(j, "lastRun", "result")->valuestring, "retry");
     assert_non_null(strstr(at(j, "lastError", "message")->valuestring, "not reachable"));
@@ -179,7 +163,7 @@ static void test_status_reports_runs(void **state)
 
     run_result r;
     sfa(&r, f, "status");
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     assert_non_null(strstr(r.out, "Last success"));
     assert_non_null(strstr(r.out, "Paused until"));
     assert_non_null(strstr(r.out, "Next attempt"));
@@ -188,13 +172,13 @@ static void test_status_reports_runs(void **state)
     run_result_free(&r);
 
     /* No pause, the op backed off: the next attempt is its due time. */
-    db_exec(f, "DELETE FROM sync_pause; UPDATE outbox SET next_attempt_at ="
-               " strftime('%s', 'now') * 1000 + 600000 WHERE state = 'pending'");
+    run_sql(f->db, "DELETE FROM sync_pause; UPDATE outbox SET next_attempt_at ="
+                   " strftime('%s', 'now') * 1000 + 600000 WHERE state = 'pending'");
     j = status_json(f);
     assert_string_equal(at(j, "nextAttempt", "reason")->valuestring, "backoff");
     assert_true(cJSON_IsString(at(j, "nextAttempt", "at")));
     cJSON_Delete(j);
-    db_exec(f, "UPDATE outbox SET next_attempt_at = 0");
+    run_sql(f->db, "UPDATE outbox SET next_attempt_at = 0");
     j = status_json(f);
     assert_string_equal(at(j, "nextAttempt", "reason")->valuestring, "now");
     cJSON_Delete(j);
@@ -268,7 +252,7 @@ static void test_check_warns_on_an_old_pending_write(void **state)
     fixture *f = *state;
     create_case(f);
     assert_int_equal(CHECK(f, "OK", "1 pending", ), 0);
-    db_exec(f, "UPDATE outbox SET created_at = created_at - 7200000");
+    run_sql(f->db, "UPDATE outbox SET created_at = created_at - 7200000");
     assert_int_equal(CHECK(f, "WARNING", "oldest pending write is 2 h old", ), 1);
     assert_int_equal(CHECK(f, "OK", NULL, "--max-age", "86400", ), 0);
     assert_int_equal(CHECK(f, "WARNING", NULL, "--max-age=60", ), 1);
@@ -278,13 +262,13 @@ static void test_check_critical_on_dead_and_conflict(void **state)
 {
     fixture *f = *state;
     create_case(f);
-    db_exec(f, "UPDATE outbox SET state = 'dead', last_error_code = 'X', last_error = 'y'");
+    run_sql(f->db, "UPDATE outbox SET state = 'dead', last_error_code = 'X', last_error = 'y'");
     assert_int_equal(CHECK(f, "CRITICAL", "1 dead op(s)", ), 2);
-    db_exec(f, "UPDATE outbox SET state = 'conflict'");
+    run_sql(f->db, "UPDATE outbox SET state = 'conflict'");
     assert_int_equal(CHECK(f, "CRITICAL", "1 op(s) in conflict", ), 2);
     /* A database flagged as damaged (store/corrupt.c) refuses writes: critical too. */
-    db_exec(f, "UPDATE outbox SET state = 'pending';"
-               " INSERT INTO meta (key, value) VALUES ('corrupt', 'test damage')");
+    run_sql(f->db, "UPDATE outbox SET state = 'pending';"
+                   " INSERT INTO meta (key, value) VALUES ('corrupt', 'test damage')");
     assert_int_equal(CHECK(f, "CRITICAL", "database damaged: ", ), 2);
 }
 
@@ -294,14 +278,14 @@ static void test_check_critical_without_success_for_a_day(void **state)
     /* Runs that never succeed: the day counts from the first of them. */
     sync_with(f, f->offline_ini, 75);
     assert_int_equal(CHECK(f, "OK", NULL, ), 0);
-    db_exec(f, "UPDATE meta SET value = CAST(value - 90000000 AS TEXT)"
-               " WHERE key = 'health.first.at'");
+    run_sql(f->db, "UPDATE meta SET value = CAST(value - 90000000 AS TEXT)"
+                   " WHERE key = 'health.first.at'");
     assert_int_equal(CHECK(f, "CRITICAL", "no sync has succeeded", ), 2);
     /* A success clears it; 25 h after it, critical again. */
     sync_with(f, f->ini, 0);
     assert_int_equal(CHECK(f, "OK", NULL, ), 0);
-    db_exec(f, "UPDATE meta SET value = CAST(value - 90000000 AS TEXT)"
-               " WHERE key = 'health.success.at'");
+    run_sql(f->db, "UPDATE meta SET value = CAST(value - 90000000 AS TEXT)"
+                   " WHERE key = 'health.success.at'");
     assert_int_equal(CHECK(f, "CRITICAL", "no successful sync for 25 h", ), 2);
     assert_int_equal(CHECK(f, "OK", NULL, "--max-sync-age", "100000", ), 0);
 }
@@ -320,7 +304,7 @@ static void test_check_unknown_when_the_database_cannot_be_read(void **state)
     fixture *f = *state;
     assert_int_equal(CHECK(f, "UNKNOWN", "takes whole seconds", "--max-age", "soon", ), 3);
     assert_int_equal(CHECK(f, "UNKNOWN", "unexpected argument", "--bogus", ), 3);
-    db_exec(f, "PRAGMA user_version = 9999");
+    run_sql(f->db, "PRAGMA user_version = 9999");
     assert_int_equal(CHECK(f, "UNKNOWN", "cannot read the database", ), 3);
     char side[160];
     snprintf(side, sizeof side, "%s-wal", f->db);
@@ -474,7 +458,7 @@ static void test_logs_logfmt_json_and_journald(void **state)
     free(text);
     run_result r;
     sfa(&r, f, "--log-level", "loud", "status");
-    expect_code(&r, 64);
+    run_expect_exit(&r, 64);
     assert_non_null(strstr(r.err, "--log-level is error, warn, info or debug"));
     run_result_free(&r);
 }

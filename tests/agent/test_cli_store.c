@@ -48,12 +48,6 @@ static void sfa_in(run_result *r, const fixture *f, const char *in, const char *
 #define sfa(r, f, ...) sfa_in((r), (f), NULL, __VA_ARGS__, (const char *)NULL)
 
 /* Assert r exited with code; print its stderr when not. */
-static void expect_code(const run_result *r, int code)
-{
-    if (r->code != code)
-        fail_msg("exit %d, wanted %d; stderr: %s", r->code, code, r->err);
-}
-
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -87,22 +81,12 @@ static long long db_int(const fixture *f, const char *sql)
 }
 
 /* Run SQL on the fixture database through a private connection (asserts success). */
-static void db_exec(const fixture *f, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", sql, err);
-    sqlite3_close(db);
-}
-
 /* Create one Case; returns its local id (caller frees). */
 static char *create_case(const fixture *f, const char *subject)
 {
     run_result r;
     sfa(&r, f, "case", "create", "--subject", subject);
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     char *id = strndup(r.out, strcspn(r.out, "\n"));
     run_result_free(&r);
     return id;
@@ -113,17 +97,17 @@ static void expect_reads_work(const fixture *f, const char *id)
 {
     run_result r;
     sfa(&r, f, "status");
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     run_result_free(&r);
     sfa(&r, f, "case", "list");
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     assert_non_null(strstr(r.out, "read me"));
     run_result_free(&r);
     sfa(&r, f, "case", "get", id);
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     run_result_free(&r);
     sfa(&r, f, "query", "SELECT Subject FROM Case");
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     assert_non_null(strstr(r.out, "read me"));
     run_result_free(&r);
 }
@@ -195,14 +179,14 @@ static void test_empty_file_is_refused(void **state)
     close(fd);
     run_result r;
     sfa(&r, f, "case", "create", "--subject", "x");
-    expect_code(&r, 66);
+    run_expect_exit(&r, 66);
     assert_non_null(strstr(r.err, "init"));
     run_result_free(&r);
     struct stat sb;
     assert_int_equal(stat(f->db, &sb), 0);
     assert_int_equal(sb.st_size, 0);
     sfa(&r, f, "init"); /* init is the one command that makes it a database */
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     run_result_free(&r);
     free(create_case(f, "now it is"));
 }
@@ -217,7 +201,7 @@ static void test_impossible_schema_version_is_refused(void **state)
     sqlite3_close(db);
     run_result r;
     sfa(&r, f, "case", "create", "--subject", "x");
-    expect_code(&r, 74);
+    run_expect_exit(&r, 74);
     run_result_free(&r);
     assert_int_equal(db_int(f, "PRAGMA user_version"), -3);
     assert_int_equal(db_int(f, "SELECT count(*) FROM records"), 0);
@@ -233,7 +217,7 @@ static void expect_idem_refused(const fixture *f, const char *in, const char *co
     full[n] = NULL;
     run_result r;
     run_sfagent(&r, f->dir, NULL, in, full);
-    expect_code(&r, 65);
+    run_expect_exit(&r, 65);
     if (!strstr(r.err, "Sync_Key__c"))
         fail_msg("message does not name the field: %s", r.err);
     run_result_free(&r);
@@ -281,7 +265,7 @@ static void expect_value_refused(const fixture *f, const char *in, const char *c
     full[n] = NULL;
     run_result r;
     run_sfagent(&r, f->dir, NULL, in, full);
-    expect_code(&r, 65);
+    run_expect_exit(&r, 65);
     run_result_free(&r);
     assert_int_equal(db_int(f, "SELECT count(*) FROM outbox"), ops);
 }
@@ -303,7 +287,7 @@ static void test_values_exact_or_refused(void **state)
     run_result r;
     sfa(&r, f, "case", "create", "--subject", "x", "--set-json", "Foo__c=9007199254740991",
         "--fields", "{\"Bar__c\": 123456789012345678, \"Baz__c\":-1.50E+2}");
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     run_result_free(&r);
     assert_int_equal(db_int(f, "SELECT count(*) FROM outbox WHERE fields = "
                                "'{\"Subject\":\"x\",\"Foo__c\":9007199254740991,"
@@ -363,7 +347,7 @@ static void test_write_to_damaged_database_is_refused(void **state)
                               "{\"Subject\":\"case %05d %0200d\",\"Status\":\"New\"}\n", i, i);
     run_result r;
     sfa_in(&r, f, lines, "import", "Case", "-", (const char *)NULL);
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     run_result_free(&r);
     free(lines);
     damage_middle(f->db, 3 * 4096);
@@ -383,7 +367,7 @@ static void test_write_to_damaged_database_is_refused(void **state)
     struct stat sb, sa;
     assert_int_equal(stat(f->db, &sb), 0);
     sfa(&r, f, "case", "create", "--subject", "after the damage");
-    expect_code(&r, 74);
+    run_expect_exit(&r, 74);
     assert_non_null(strstr(r.err, "writes are refused"));
     assert_non_null(strstr(r.err, "integrity_check"));
     run_result_free(&r);
@@ -395,7 +379,7 @@ static void test_write_to_damaged_database_is_refused(void **state)
     free(after);
     /* Reads of intact pages still work: the newest case (the end of the file). */
     sfa(&r, f, "case", "list", "--limit", "1");
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     assert_non_null(strstr(r.out, "case 02999"));
     run_result_free(&r);
 }
@@ -453,7 +437,7 @@ static void test_killed_import_resumes_each_line_once(void **state)
     assert_true(committed > 0 && committed < IMPORT_LINES);
     run_result r;
     sfa(&r, f, "import", "Case", path);
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     if (!strstr(r.err, "resumed"))
         fail_msg("no word of resuming: %s", r.err);
     run_result_free(&r);
@@ -462,7 +446,7 @@ static void test_killed_import_resumes_each_line_once(void **state)
                                "records"),
                      IMPORT_LINES);
     sfa(&r, f, "import", "Case", path, "--restart"); /* --restart: from line 1 again */
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     run_result_free(&r);
     assert_int_equal(db_int(f, "SELECT count(*) FROM records"), 2 * IMPORT_LINES);
 }
@@ -476,12 +460,12 @@ static void test_configured_idempotency_field_is_refused(void **state)
     setenv("SFAGENT_SYNC_IDEMPOTENCY_FIELD", "Agent_Key__c", 1);
     sfa(&r, f, "case", "create", "--subject", "x", "--set", "agent_key__c=DUP");
     unsetenv("SFAGENT_SYNC_IDEMPOTENCY_FIELD");
-    expect_code(&r, 65);
+    run_expect_exit(&r, 65);
     if (!strstr(r.err, "Agent_Key__c"))
         fail_msg("message does not name the field: %s", r.err);
     run_result_free(&r);
     sfa(&r, f, "case", "create", "--subject", "x", "--set", "Agent_Key__c=DUP");
-    expect_code(&r, 65); /* remembered by the database, no configuration needed */
+    run_expect_exit(&r, 65); /* remembered by the database, no configuration needed */
     run_result_free(&r);
     char ini[160];
     snprintf(ini, sizeof ini, "%s/c.ini", f->dir);
@@ -492,7 +476,7 @@ static void test_configured_idempotency_field_is_refused(void **state)
     setenv("SFAGENT_CONFIG", ini, 1);
     sfa(&r, f, "case", "create", "--subject", "x", "--set", "Other_Key__c=DUP");
     unsetenv("SFAGENT_CONFIG");
-    expect_code(&r, 65);
+    run_expect_exit(&r, 65);
     if (!strstr(r.err, "Other_Key__c"))
         fail_msg("message does not name the field: %s", r.err);
     run_result_free(&r);
@@ -502,11 +486,11 @@ static void test_configured_idempotency_field_is_refused(void **state)
     snprintf(ini, sizeof ini, "%s/not-yet.ini", f->dir);
     setenv("SFAGENT_CONFIG", ini, 1);
     sfa(&r, f, "case", "create", "--subject", "x");
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     run_result_free(&r);
     sfa(&r, f, "case", "create", "--subject", "x", "--set", "Other_Key__c=DUP");
     unsetenv("SFAGENT_CONFIG");
-    expect_code(&r, 65);
+    run_expect_exit(&r, 65);
     run_result_free(&r);
 }
 
@@ -516,17 +500,18 @@ static void test_outbox_retry_makes_a_pending_op_due_now(void **state)
 {
     fixture *f = *state;
     free(create_case(f, "stranded"));
-    db_exec(f, "UPDATE outbox SET next_attempt_at = 32503680000000, attempts = 3 WHERE seq = 1");
+    run_sql(f->db,
+            "UPDATE outbox SET next_attempt_at = 32503680000000, attempts = 3 WHERE seq = 1");
     run_result r;
     sfa(&r, f, "outbox", "retry", "1");
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     run_result_free(&r);
     assert_int_equal(db_int(f, "SELECT count(*) FROM outbox WHERE seq = 1 AND state = 'pending'"
                                " AND next_attempt_at = 0 AND attempts = 3"),
                      1);
-    db_exec(f, "UPDATE outbox SET state = 'inflight', lease_owner = 'run-x' WHERE seq = 1");
+    run_sql(f->db, "UPDATE outbox SET state = 'inflight', lease_owner = 'run-x' WHERE seq = 1");
     sfa(&r, f, "outbox", "retry", "1");
-    expect_code(&r, 65);
+    run_expect_exit(&r, 65);
     if (!strstr(r.err, "inflight"))
         fail_msg("message does not say why: %s", r.err);
     run_result_free(&r);

@@ -80,22 +80,6 @@ static void sfa_run(run_result *r, const fixture *f, const char *arg0, ...)
 }
 #define sfa(r, f, ...) sfa_run((r), (f), __VA_ARGS__, (const char *)NULL)
 
-static void expect_code(const run_result *r, int code)
-{
-    if (r->code != code)
-        fail_msg("exit %d, wanted %d; stdout: %s; stderr: %s", r->code, code, r->out, r->err);
-}
-
-static void db_exec(const fixture *f, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", sql, err);
-    sqlite3_close(db);
-}
-
 /* A loopback port nothing listens on: the emulator started and stopped again. */
 static unsigned short dead_port(void)
 {
@@ -152,7 +136,7 @@ static void create_case(const fixture *f)
 {
     run_result r;
     sfa(&r, f, "case", "create", "--subject", "unattended");
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     run_result_free(&r);
 }
 
@@ -161,7 +145,7 @@ static char *sync_with(const fixture *f, const char *ini, int code)
 {
     run_result r;
     sfa(&r, f, "sync", "--config", ini);
-    expect_code(&r, code);
+    run_expect_exit(&r, code);
     char *err = r.err;
     r.err = NULL;
     run_result_free(&r);
@@ -173,7 +157,7 @@ static char *sync_with(const fixture *f, const char *ini, int code)
 static void offline_for_an_hour(const fixture *f)
 {
     free(sync_with(f, f->dead_ini, 75));
-    db_exec(f, "UPDATE sync_pause SET until_at = strftime('%s', 'now') * 1000 + 3600000");
+    run_sql(f->db, "UPDATE sync_pause SET until_at = strftime('%s', 'now') * 1000 + 3600000");
 }
 
 #define REACHED "offline pause is over"
@@ -222,7 +206,7 @@ static void test_probe_ignores_untrusted_instance(void **state)
              "UPDATE meta SET value = 'http://127.0.0.2:%u' WHERE key ="
              " 'instance.url'",
              (unsigned)emu_port(f->e));
-    db_exec(f, sql);
+    run_sql(f->db, sql);
     create_case(f);
     offline_for_an_hour(f);
     char *err = sync_with(f, f->dead_ini, 75);
@@ -271,7 +255,7 @@ static void lease_left_by(const fixture *f, long pid)
         " VALUES (1, 'killed-run', %ld, %Q, strftime('%%s', 'now') * 1000,"
         " strftime('%%s', 'now') * 1000 + 3600000)",
         pid, host);
-    db_exec(f, sql);
+    run_sql(f->db, sql);
     sqlite3_free(sql);
 }
 
@@ -279,7 +263,7 @@ static cJSON *status_json(const fixture *f)
 {
     run_result r;
     sfa(&r, f, "--json", "status");
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     cJSON *j = cJSON_Parse(r.out);
     assert_non_null(j);
     run_result_free(&r);
@@ -300,12 +284,12 @@ static void test_status_killed_run_is_interrupted(void **state)
     cJSON_Delete(j);
     run_result r;
     sfa(&r, f, "status");
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     if (!strstr(r.out, "no (interrupted: pid"))
         fail_msg("status: %s", r.out);
     run_result_free(&r);
     sfa(&r, f, "status", "--check");
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     if (!strstr(r.out, "SFAGENT OK") || !strstr(r.out, "was interrupted"))
         fail_msg("status --check: %s", r.out);
     run_result_free(&r);
@@ -387,7 +371,7 @@ static void test_sync_applies_declared_indexes(void **state)
 static void test_sync_goes_on_when_indexes_fail(void **state)
 {
     fixture *f = *state;
-    db_exec(f, "CREATE VIEW records_x_Priority AS SELECT 1 AS x");
+    run_sql(f->db, "CREATE VIEW records_x_Priority AS SELECT 1 AS x");
     write_live_ini(f, INDEX_PRIORITY);
     create_case(f);
     char *err = sync_with(f, f->ini, 0);
@@ -495,7 +479,7 @@ static void test_conflict_logged_once(void **state)
     write_live_ini(f, "[sync]\nconflict_policy = manual\n");
     run_result r;
     sfa(&r, f, "case", "create", "--subject", "base");
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     char *id = strndup(r.out, strcspn(r.out, "\n"));
     run_result_free(&r);
     free(sync_with(f, f->ini, 0));
@@ -510,7 +494,7 @@ static void test_conflict_logged_once(void **state)
     cJSON_Delete(edit);
     assert_int_equal(emu_record_set_modstamp(f->e, sf_id, (int64_t)(time(NULL) + 3600) * 1000), 0);
     sfa(&r, f, "case", "update", id, "--subject", "local");
-    expect_code(&r, 0);
+    run_expect_exit(&r, 0);
     run_result_free(&r);
     char *err = sync_with(f, f->ini, 65);
     if (count_of(err, " is conflict: ") != 1 || !strstr(err, "level=warn"))
