@@ -570,7 +570,21 @@ static const char SQL_IDEM_GET[] = "SELECT value FROM meta WHERE key = 'sync.ide
 static const char SQL_IDEM_SET[] =
     "INSERT OR REPLACE INTO meta (key, value) VALUES ('sync.idempotency_field', ?1)";
 
-/* I8: remember the configured field so commands run without the configuration know it. */
+/* The field the database remembers (caller frees), or NULL when none is recorded. */
+static char *stored_idem_field(sfa_agent *a)
+{
+    sqlite3_stmt *st = store_stmt(a, SQL_IDEM_GET);
+    char *v = NULL;
+    if (st && sqlite3_step(st) == SQLITE_ROW)
+        v = store_col_dup(st, 0);
+    if (st)
+        sqlite3_reset(st);
+    return v;
+}
+
+/* I8: remember the configured field so commands run without the configuration know it.
+ * Written only when it changed: every write command opens with it, and an unchanged row
+ * would cost each of them a commit of its own. */
 static sfa_status record_idem_field(sfa_agent *a, const char *field)
 {
     if (*field && !name_is_valid_api_name(field))
@@ -579,6 +593,11 @@ static sfa_status record_idem_field(sfa_agent *a, const char *field)
                           field);
     a->idem_field = xstrdup(field);
     if (a->read_only)
+        return SFA_OK;
+    char *stored = stored_idem_field(a);
+    bool same = stored && strcmp(stored, field) == 0;
+    free(stored);
+    if (same)
         return SFA_OK;
     sqlite3_stmt *st = store_stmt(a, SQL_IDEM_SET);
     if (!st)
@@ -591,15 +610,10 @@ static sfa_status record_idem_field(sfa_agent *a, const char *field)
 
 const char *store_idempotency_field(sfa_agent *a)
 {
-    if (a->idem_field)
-        return a->idem_field;
-    sqlite3_stmt *st = store_stmt(a, SQL_IDEM_GET);
-    const char *v = NULL;
-    if (st && sqlite3_step(st) == SQLITE_ROW)
-        v = (const char *)sqlite3_column_text(st, 0);
-    a->idem_field = xstrdup(v ? v : STORE_DEFAULT_IDEM_FIELD);
-    if (st)
-        sqlite3_reset(st);
+    if (!a->idem_field) {
+        char *v = stored_idem_field(a);
+        a->idem_field = v ? v : xstrdup(SFA_DEFAULT_IDEMPOTENCY_FIELD);
+    }
     return a->idem_field;
 }
 

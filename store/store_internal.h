@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "sfagent/agent.h"
+#include "sfagent/config.h"
 #include "sfagent/status.h"
 
 /* Parsed describe_cache rows, loaded once per handle and sObject (a NULL describe
@@ -75,7 +76,6 @@ sfa_status store_session_start(sfa_agent *a);
 void store_session_end(sfa_agent *a);
 char **store_session_key(sfa_agent *a);
 
-#define STORE_DEFAULT_IDEM_FIELD "Sync_Key__c"
 /* The agent's idempotency field on every sObject ("" when configured off); borrowed from
  * the handle. User input may not name it in any letter case (store/validate.c). */
 const char *store_idempotency_field(sfa_agent *a);
