@@ -216,6 +216,20 @@ static void add_index_field(sfa_config *cfg, const char *name)
     cfg->index_fields[cfg->nindex_fields++] = xstrdup(name);
 }
 
+/* The next item of a comma list, spaces around it trimmed (caller frees); *s moves past
+ * it and its comma. */
+static char *next_list_item(const char **s)
+{
+    size_t n = strcspn(*s, ",");
+    const char *b = *s, *e = *s + n;
+    while (b < e && isspace((unsigned char)*b))
+        b++;
+    while (e > b && isspace((unsigned char)e[-1]))
+        e--;
+    *s += n + ((*s)[n] == ',');
+    return xstrndup(b, (size_t)(e - b));
+}
+
 /* [pull.X] fields and index: a comma list of field API names (the query or the index is
  * built from them). index fields are collected as they are checked. */
 static bool pull_fields_ok(struct parse_ctx *pc, const char *section, const char *key,
@@ -223,13 +237,7 @@ static bool pull_fields_ok(struct parse_ctx *pc, const char *section, const char
 {
     const char *s = value;
     do {
-        size_t n = strcspn(s, ",");
-        const char *b = s, *e = s + n;
-        while (b < e && isspace((unsigned char)*b))
-            b++;
-        while (e > b && isspace((unsigned char)e[-1]))
-            e--;
-        char *name = xstrndup(b, (size_t)(e - b));
+        char *name = next_list_item(&s);
         bool ok = name_is_valid_api_name(name);
         if (!ok)
             pc->err = xasprintf("%s:%d: [%s] %s: '%s' is not a field API name", pc->name, pc->line,
@@ -239,7 +247,6 @@ static bool pull_fields_ok(struct parse_ctx *pc, const char *section, const char
         free(name);
         if (!ok)
             return false;
-        s += n + (s[n] == ',');
     } while (*s);
     return true;
 }
@@ -584,13 +591,7 @@ static sfa_status validate_objects(sfa_config *cfg, char **errmsg)
 {
     const char *s = raw(cfg, K_OBJECTS);
     while (*s) {
-        size_t n = strcspn(s, ",");
-        const char *b = s, *e = s + n;
-        while (b < e && isspace((unsigned char)*b))
-            b++;
-        while (e > b && isspace((unsigned char)e[-1]))
-            e--;
-        char *name = xstrndup(b, (size_t)(e - b));
+        char *name = next_list_item(&s);
         if (!name_is_valid_api_name(name)) {
             char *what = xasprintf("'%s' is not an sObject API name", name);
             free(name);
@@ -600,9 +601,6 @@ static sfa_status validate_objects(sfa_config *cfg, char **errmsg)
         }
         cfg->objects = xrealloc(cfg->objects, (cfg->nobjects + 1) * sizeof *cfg->objects);
         cfg->objects[cfg->nobjects++] = name;
-        s += n;
-        if (*s == ',')
-            s++;
     }
     if (cfg->nobjects == 0)
         return fail(cfg, K_OBJECTS, "must name at least one sObject", errmsg);
@@ -642,17 +640,9 @@ static sfa_status validate_allowed_hosts(sfa_config *cfg, char **errmsg)
 {
     const char *s = raw(cfg, K_ALLOWED_INSTANCE_HOSTS);
     while (*s) {
-        size_t n = strcspn(s, ",");
-        const char *b = s, *e = s + n;
-        while (b < e && isspace((unsigned char)*b))
-            b++;
-        while (e > b && isspace((unsigned char)e[-1]))
-            e--;
-        if (e - b >= 2 && b[0] == '*' && b[1] == '.')
-            b += 2;
-        else if (b < e && b[0] == '.')
-            b++;
-        char *host = xstrndup(b, (size_t)(e - b));
+        char *host = next_list_item(&s);
+        size_t skip = strncmp(host, "*.", 2) == 0 ? 2 : host[0] == '.' ? 1 : 0;
+        memmove(host, host + skip, strlen(host + skip) + 1);
         for (char *p = host; *p; p++)
             *p = (char)tolower((unsigned char)*p);
         if (!host_name_ok(host)) {
@@ -663,9 +653,6 @@ static sfa_status validate_allowed_hosts(sfa_config *cfg, char **errmsg)
         cfg->allowed_hosts =
             xrealloc(cfg->allowed_hosts, (cfg->nallowed_hosts + 1) * sizeof *cfg->allowed_hosts);
         cfg->allowed_hosts[cfg->nallowed_hosts++] = host;
-        s += n;
-        if (*s == ',')
-            s++;
     }
     return SFA_OK;
 }
