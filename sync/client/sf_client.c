@@ -103,7 +103,7 @@ void sf_response_free(sf_response *resp)
     resp->retry_after_s = -1;
 }
 
-static void response_init(sf_response *resp)
+void sf_response_init(sf_response *resp)
 {
     memset(resp, 0, sizeof *resp);
     resp->outcome = SF_NOT_SENT;
@@ -313,7 +313,7 @@ void sf_xfer_init(sf_xfer *x, const sf_client *c)
 sfa_status sf_client_finish_transfer(sf_client *c, CURL *h, CURLcode rc, const char *method,
                                      sf_xfer *x, size_t len, bool json_call, sf_response *resp)
 {
-    response_init(resp);
+    sf_response_init(resp);
     bool unverified = tls_unverified(rc);
     long request_size = 0;
     curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &request_size);
@@ -483,7 +483,7 @@ sfa_status sf_client_login(sf_client *c)
     char *err = NULL, *url = NULL;
     struct curl_slist *hdrs = NULL;
     sf_response r;
-    response_init(&r);
+    sf_response_init(&r);
     sf_token tok = {0};
     sfa_status st =
         oauth_build_form(&form, c->curl, c->cfg, c->rotated_refresh, time_now_ms() / 1000, &err);
@@ -664,7 +664,7 @@ void sf_client_note_refused(sf_client *c)
 static sfa_status request_common(sf_client *c, const char *method, const char *path,
                                  const sf_req_body *b, bool json_call, sf_response *resp)
 {
-    response_init(resp);
+    sf_response_init(resp);
     if (!c || !method || !path)
         return SFA_EINVAL;
     unsigned gen = 0;

@@ -136,4 +136,7 @@ sfa_status jwt_build_assertion(char **out, const char *client_id, const char *us
                                const char *aud, int64_t now_s, const char *key_pem_path,
                                char **errmsg);
 
+/* An empty response: nothing sent yet, no Retry-After. */
+void sf_response_init(sf_response *resp);
+
 #endif

@@ -118,9 +118,7 @@ static sfa_status launch(sf_client *c, struct sf_multi *mu, sf_call *call, sf_re
 sfa_status sf_client_start(sf_client *c, const char *method, const char *path, const cJSON *body,
                            void *tag, sf_response *resp)
 {
-    memset(resp, 0, sizeof *resp);
-    resp->outcome = SF_NOT_SENT;
-    resp->retry_after_s = -1;
+    sf_response_init(resp);
     if (!c || !method || !path)
         return SFA_EINVAL;
     unsigned gen = 0;
@@ -188,9 +186,7 @@ static bool settle(sf_client *c, struct sf_multi *mu, sf_call *call, CURLcode rc
 
 sfa_status sf_client_next(sf_client *c, void **tag, sf_response *resp)
 {
-    memset(resp, 0, sizeof *resp);
-    resp->outcome = SF_NOT_SENT;
-    resp->retry_after_s = -1;
+    sf_response_init(resp);
     *tag = NULL;
     if (!c || sf_client_in_flight(c) == 0)
         return SFA_EINVAL;
