@@ -25,6 +25,15 @@ void run_result_free(run_result *res);
 void run_sfagent_db(run_result *res, const char *scratch_dir, const char *db, const char *arg0,
                     ...);
 
+/* Run sfagent on db (scratch dir as for run_sfagent_db) and check it with run_expect. */
+#define RUN_DB(dir, db, code, out_has, err_has, ...)                                               \
+    do {                                                                                           \
+        run_result r_;                                                                             \
+        run_sfagent_db(&r_, (dir), (db), __VA_ARGS__, (const char *)NULL);                         \
+        run_expect(&r_, (code), (out_has), (err_has));                                             \
+        run_result_free(&r_);                                                                      \
+    } while (0)
+
 /* Fail the test unless res exited with code and its stdout / stderr contain out_has /
  * err_has (NULL: anything). */
 void run_expect(const run_result *res, int code, const char *out_has, const char *err_has);

@@ -44,14 +44,8 @@ static void start_emu(fixture *f, const char *custom)
 }
 
 #define sfa(r, f, ...) run_sfagent_db((r), (f)->dir, (f)->db, __VA_ARGS__)
-
 #define RUN(f, code, out_has, err_has, ...)                                                        \
-    do {                                                                                           \
-        run_result r_;                                                                             \
-        sfa(&r_, (f), __VA_ARGS__, (const char *)NULL);                                            \
-        run_expect(&r_, (code), (out_has), (err_has));                                             \
-        run_result_free(&r_);                                                                      \
-    } while (0)
+    RUN_DB((f)->dir, (f)->db, (code), (out_has), (err_has), __VA_ARGS__)
 
 static int setup(void **state)
 {

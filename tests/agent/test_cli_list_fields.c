@@ -27,20 +27,14 @@ typedef struct fixture {
 } fixture;
 
 #define sfa(r, f, ...) run_sfagent_db((r), (f)->dir, (f)->db, __VA_ARGS__)
+#define RUN(f, code, out_has, err_has, ...)                                                        \
+    RUN_DB((f)->dir, (f)->db, (code), (out_has), (err_has), __VA_ARGS__)
 
 static void expect_lacks(const run_result *r, const char *text)
 {
     if (strstr(r->out, text))
         fail_msg("stdout has '%s': %s", text, r->out);
 }
-
-#define RUN(f, code, out_has, err_has, ...)                                                        \
-    do {                                                                                           \
-        run_result r_;                                                                             \
-        sfa(&r_, (f), __VA_ARGS__, (const char *)NULL);                                            \
-        run_expect(&r_, (code), (out_has), (err_has));                                             \
-        run_result_free(&r_);                                                                      \
-    } while (0)
 
 static int setup(void **state)
 {
