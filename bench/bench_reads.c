@@ -163,40 +163,65 @@ static double tv_ms(struct timeval tv)
     return (double)tv.tv_sec * 1000.0 + (double)tv.tv_usec / 1000.0;
 }
 
-/* Run argv runs times with stdout to /dev/null: median wall and CPU time, peak RSS. */
-static result measure(char *const argv[], long runs)
+/* Samples of one command: wall and CPU ms per run, the peak RSS, a failed run's exit. */
+typedef struct series {
+    double *t, *c;
+    long n;
+    result res;
+} series;
+
+/* Run argv once with stdout to /dev/null; false (and the exit recorded) if it failed. */
+static bool run_once(char *const argv[], series *s)
 {
-    double *t = calloc((size_t)runs, sizeof *t), *c = calloc((size_t)runs, sizeof *c);
-    result res = {0, 0, 0, 0};
-    for (long i = 0; i < runs; i++) {
-        double t0 = bench_now_s();
-        pid_t pid = fork();
-        if (pid == 0) {
-            int null = open("/dev/null", O_WRONLY);
-            dup2(null, 1);
-            execvp(argv[0], argv);
-            _exit(127);
-        }
-        int status = 0;
-        struct rusage ru;
-        if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            res.failed = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            free(t);
-            free(c);
-            return res;
-        }
-        t[i] = (bench_now_s() - t0) * 1000.0;
-        c[i] = tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime);
-        if (ru.ru_maxrss > res.max_rss_kb)
-            res.max_rss_kb = ru.ru_maxrss;
+    double t0 = bench_now_s();
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        execvp(argv[0], argv);
+        _exit(127);
     }
-    qsort(t, (size_t)runs, sizeof *t, bench_cmp_double);
-    qsort(c, (size_t)runs, sizeof *c, bench_cmp_double);
-    res.median_ms = t[runs / 2];
-    res.cpu_ms = c[runs / 2];
-    free(t);
-    free(c);
-    return res;
+    int status = 0;
+    struct rusage ru;
+    if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        s->res.failed = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return false;
+    }
+    s->t[s->n] = (bench_now_s() - t0) * 1000.0;
+    s->c[s->n] = tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime);
+    s->n++;
+    if (ru.ru_maxrss > s->res.max_rss_kb)
+        s->res.max_rss_kb = ru.ru_maxrss;
+    return true;
+}
+
+/* Run the k commands runs times each, interleaved (round i starts with command i % k), so
+ * that load from other processes on a shared machine falls on every side alike; out[j]
+ * gets command j's median wall and CPU time and peak RSS. */
+static void measure(char *const *const argvs[], result out[], int k, long runs)
+{
+    series s[4] = {0};
+    for (int j = 0; j < k; j++) {
+        s[j].t = calloc((size_t)runs, sizeof *s[j].t);
+        s[j].c = calloc((size_t)runs, sizeof *s[j].c);
+    }
+    bool ok = true;
+    for (long i = 0; i < runs && ok; i++)
+        for (int m = 0; m < k && ok; m++) {
+            int j = (int)((i + m) % k);
+            ok = run_once(argvs[j], &s[j]);
+        }
+    for (int j = 0; j < k; j++) {
+        if (ok) {
+            qsort(s[j].t, (size_t)runs, sizeof *s[j].t, bench_cmp_double);
+            qsort(s[j].c, (size_t)runs, sizeof *s[j].c, bench_cmp_double);
+            s[j].res.median_ms = s[j].t[runs / 2];
+            s[j].res.cpu_ms = s[j].c[runs / 2];
+        }
+        out[j] = s[j].res;
+        free(s[j].t);
+        free(s[j].c);
+    }
 }
 
 static void row(const char *name, result a, result s)
@@ -218,11 +243,6 @@ typedef struct bench_case {
     char *const *agent;
     const char *shell_sql, *binary_sql;
 } bench_case;
-
-static result measure_shell(const char *path, const char *sql, long runs)
-{
-    return measure((char *const[]){"sqlite3", (char *)path, (char *)sql, NULL}, runs);
-}
 
 static void bench(const opts *o, const char *db, const char *plain, const char *binary)
 {
@@ -290,19 +310,25 @@ static void bench(const opts *o, const char *db, const char *plain, const char *
     long dump_runs = o->runs < 3 ? o->runs : 3; /* full dumps */
     for (size_t i = 0; i < ncases; i++) {
         long runs = i == ncases - 1 ? dump_runs : o->runs;
-        result a = measure(cases[i].agent, runs);
-        row(cases[i].name, a, measure_shell(plain, cases[i].shell_sql, runs));
-        if (cases[i].binary_sql)
-            row("  (shell BINARY, first version)", a,
-                measure_shell(binary, cases[i].binary_sql, runs));
+        const bench_case *c = &cases[i];
+        char *const shell[] = {"sqlite3", (char *)plain, (char *)c->shell_sql, NULL};
+        char *const bin[] = {"sqlite3", (char *)binary, (char *)c->binary_sql, NULL};
+        char *const *const argvs[] = {c->agent, shell, bin};
+        result r[3];
+        measure(argvs, r, c->binary_sql ? 3 : 2, runs);
+        row(c->name, r[0], r[1]);
+        if (c->binary_sql)
+            row("  (shell BINARY, first version)", r[0], r[2]);
     }
-    result a = measure((char *const[]){(char *)sf, "--db", (char *)db, "--json", "query",
-                                       "SELECT CaseNumber, Subject FROM Case", NULL},
-                       dump_runs);
-    result s = measure((char *const[]){"sqlite3", "-json", (char *)plain,
-                                       "SELECT case_number, subject FROM cases", NULL},
-                       dump_runs);
-    row("query all rows --json", a, s);
+    char *const agent_json[] = {(char *)sf, "--db",  (char *)db,
+                                "--json",   "query", "SELECT CaseNumber, Subject FROM Case",
+                                NULL};
+    char *const shell_json[] = {"sqlite3", "-json", (char *)plain,
+                                "SELECT case_number, subject FROM cases", NULL};
+    char *const *const json[] = {agent_json, shell_json};
+    result r[2];
+    measure(json, r, 2, dump_runs);
+    row("query all rows --json", r[0], r[1]);
     sqlite3_free(qsql);
     sqlite3_free(isql);
 }
