@@ -3,6 +3,8 @@
  * terminal columns (wide CJK and emoji count two) so a unicode Subject does not push later columns
  * out of line, and cut long cells with "..." so one long Description does not wrap the whole table.
  */
+#include <locale.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,15 +46,25 @@ static size_t decode(const unsigned char *s, wchar_t *cp)
     return n;
 }
 
-/* Terminal columns of one code point: wide CJK and emoji take two (main() sets C.UTF-8).
- * ASCII is one column without asking wcwidth(): printable characters are one wide, and
- * control characters are shown as a space (cell_copy). Most cells are ASCII, and a list
- * measured every character through wcwidth() (a sixth of `case list`'s instructions). */
+/* Terminal columns of one code point: wide CJK and emoji take two. ASCII is one column
+ * without asking wcwidth(): printable characters are one wide, and control characters are
+ * shown as a space (cell_copy). Most cells are ASCII, and a list measured every character
+ * through wcwidth() (a sixth of `case list`'s instructions). wcwidth() needs a UTF-8
+ * LC_CTYPE, set the first time it is asked (tables are built on the main thread): loading
+ * the locale opens and maps files, which a command printing ASCII never needs; nothing
+ * else in the program depends on the locale, and numbers stay in the C locale. */
 static size_t cp_width(wchar_t cp)
 {
+    static bool utf8_ctype;
     if (cp >= 0 && cp < 0x80)
         return 1;
-    int w = cp == (wchar_t)-1 ? 1 : wcwidth(cp);
+    if (cp == (wchar_t)-1)
+        return 1;
+    if (!utf8_ctype) {
+        setlocale(LC_CTYPE, "C.UTF-8");
+        utf8_ctype = true;
+    }
+    int w = wcwidth(cp);
     return w < 0 ? 1 : (size_t)w;
 }
 
