@@ -32,7 +32,7 @@ sfa_status sfa_global_init(void);
  * nothing else in the process reads them either (sqlite3_memory_used(),
  * sqlite3_status(), soft and hard heap limits). Opening a database parses its whole
  * schema, so every short command pays for thousands of allocations: the sfagent program
- * calls this first thing (about 7% of the instructions of `case get`).
+ * calls this first thing (it saves about a tenth of the instructions of `case get`).
  *
  * Call it before the first SQLite connection of the process. Later, SQLite refuses the
  * change: SFA_ESTATE, nothing changed, everything works as before.
