@@ -224,6 +224,8 @@ sfa_status store_pull_deleted(sfa_agent *a, const char *sobject, const cJSON *id
         s = drop_named(a, sobject, ids, false, &removed);
     if (s == SFA_OK) /* I2 */
         s = set_state(a, SQL_DELETES, sobject, covered_until, NULL);
+    if (s == SFA_OK)
+        CRASH_POINT("pull.before_deletes_commit");
     s = finish(a, s);
     if (s == SFA_OK)
         c->deleted += removed;
@@ -316,6 +318,8 @@ sfa_status store_pull_seen_finish(sfa_agent *a, const char *sobject, const char 
     }
     if (s == SFA_OK) /* I2, I3 */
         s = set_state(a, SQL_RECONCILED, sobject, covered_until, NULL);
+    if (s == SFA_OK)
+        CRASH_POINT("pull.before_reconcile_commit");
     cJSON_Delete(gone);
     s = finish(a, s);
     if (s == SFA_OK)

@@ -18,6 +18,7 @@
 #include "sync/engine/build.h"
 #include "sync/engine/pull.h"
 #include "util/alloc.h"
+#include "util/crashpoint.h"
 #include "util/json.h"
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -55,6 +56,8 @@ static sfa_status reconcile(pull_ctx *ctx, const pull_scope *sc)
         if (st == SFA_OK)
             st = store_pull_seen_add(ctx->agent,
                                      cJSON_GetObjectItemCaseSensitive(resp.json, "records"));
+        if (st == SFA_OK)
+            CRASH_POINT("pull.after_seen_page");
         const char *next = st == SFA_OK ? json_str(resp.json, "nextRecordsUrl") : NULL;
         if (next && !json_bool(resp.json, "done", true))
             path = xstrdup(next);

@@ -12,6 +12,12 @@ if(SFA_BUILD_EMULATOR)
                TIMEOUT 120)
   add_dependencies(test_pull_crash pull_helper)
   target_compile_definitions(test_pull_crash PRIVATE PULL_HELPER="$<TARGET_FILE:pull_helper>")
+  # The same for getDeleted and the full Id reconciliation, on a clock the test moves.
+  sfa_add_test(test_pull_crash_deletes SOURCES test_pull_crash_deletes.c push_fixture.c
+               LIBS sfagent sfemu TIMEOUT 120)
+  add_dependencies(test_pull_crash_deletes pull_helper)
+  target_compile_definitions(test_pull_crash_deletes PRIVATE
+                             PULL_HELPER="$<TARGET_FILE:pull_helper>")
 endif()
 if(SFA_BUILD_EMULATOR)
   # The real `sfagent sync --pull-only` SIGKILLed at random moments against the

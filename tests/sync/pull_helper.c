@@ -2,7 +2,8 @@
  * crash-point tests (SFA_CRASH_AT is read once per process) can stop the pull at a named
  * point and resume it in another process. Appends "<pulled> <updated> <deleted>\n" to
  * $SFA_PULL_REPORT when set. Exits 0 when the run returned SFA_OK, else minus its
- * sfa_status, or 100 at a crash point. */
+ * sfa_status, or 100 at a crash point. $SFA_TEST_CLOCK_MS, when set, pins this process's
+ * clock (util/timeutil.h) to the test's, for the whole-minute windows of getDeleted. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -10,6 +11,7 @@
 #include "sfagent/config.h"
 #include "sfagent/error.h"
 #include "sfagent/sync.h"
+#include "util/timeutil.h"
 
 int main(int argc, char **argv)
 {
@@ -17,6 +19,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: pull_helper DB CONFIG\n");
         return 64;
     }
+    const char *clock = getenv("SFA_TEST_CLOCK_MS");
+    if (clock)
+        time_set_override(strtoll(clock, NULL, 10));
     sfa_config *cfg = NULL;
     if (sfa_config_load(&cfg, argv[2]) != SFA_OK) {
         fprintf(stderr, "pull_helper: %s\n", sfa_error_last()->message);
