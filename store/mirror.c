@@ -35,7 +35,9 @@
 #include "store/store_internal.h"
 #include "util/alloc.h"
 #include "util/json.h"
+#include "util/json_scan.h"
 #include "util/sfid.h"
+#include "util/strbuf.h"
 #include "util/timeutil.h"
 
 /* Staged records moved into the mirror per statement (SQL_UNSTAGE): about 250 KB of
@@ -108,12 +110,12 @@ static sfa_status find(found_row *out, sfa_agent *a, const char *sql, const char
                                                  : store_fail_sqlite(a, rc, "reading the mirror");
 }
 
-/* M1: by Salesforce Id, then by the idempotency key of a create not read back yet. */
+/* M1: by Salesforce Id, then by the idempotency key (key: the key field's value, or
+ * NULL) of a create not read back yet. */
 static sfa_status locate(found_row *out, sfa_agent *a, const char *sobject, const char *id18,
-                         const cJSON *rec, const char *key_field)
+                         const char *key)
 {
     sfa_status s = find(out, a, SQL_BY_SFID, sobject, id18);
-    const char *key = key_field && *key_field ? json_str(rec, key_field) : NULL;
     if (s != SFA_OK || out->local_id || !key || strncmp(key, "loc-", 4) != 0)
         return s;
     return find(out, a, SQL_BY_KEY, sobject, key);
@@ -147,15 +149,65 @@ static sfa_status local_view(char **out, sfa_agent *a, const char *local_id, con
     return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "reading the record's ops");
 }
 
+/* One pulled record, read from its text in one pass (read_record). Strings owned. */
 typedef struct pulled {
     const char *sobject;
     char id18[SFID_LEN + 1];
-    const char *modstamp;
-    const char *case_number;
-    char *base_text; /* the record without its attributes block */
+    char *id;
+    char *modstamp;
+    char *case_number;
+    char *key;       /* the idempotency field's value, or NULL */
+    char *base_text; /* the record without its attributes block, the rest as sent */
     int64_t now;
     bool stage; /* a new record goes to temp.pull_new, not straight into records */
 } pulled;
+
+static void pulled_clear(pulled *p)
+{
+    free(p->id);
+    free(p->modstamp);
+    free(p->case_number);
+    free(p->key);
+    free(p->base_text);
+}
+
+/* The first member named name (a key span) takes value into *slot as a string. */
+static void take_str(char **slot, json_span key, json_span value, const char *name)
+{
+    if (!*slot && name && json_key_is(key, name))
+        *slot = json_span_str(value);
+}
+
+/* Read rec's Id, SystemModstamp, CaseNumber (Case), the key field and its text without
+ * "attributes", walking its members once; no tree is built (the page is read record
+ * by record: docs/sync-protocol.md#memory). False when rec is not a valid object. */
+static bool read_record(pulled *p, json_span rec, const char *key_field)
+{
+    json_iter it;
+    json_span k, v;
+    if (!json_iter_object(&it, rec))
+        return false;
+    strbuf base = STRBUF_INIT;
+    strbuf_addc(&base, '{');
+    bool is_case = strcmp(p->sobject, "Case") == 0, first = true;
+    while (json_next_member(&it, &k, &v)) {
+        if (json_key_is(k, "attributes"))
+            continue;
+        take_str(&p->id, k, v, "Id");
+        take_str(&p->modstamp, k, v, "SystemModstamp");
+        take_str(&p->case_number, k, v, is_case ? "CaseNumber" : NULL);
+        take_str(&p->key, k, v, key_field && *key_field ? key_field : NULL);
+        if (!first)
+            strbuf_addc(&base, ',');
+        first = false;
+        strbuf_add(&base, k.p, k.n);
+        strbuf_addc(&base, ':');
+        strbuf_add(&base, v.p, v.n);
+    }
+    strbuf_addc(&base, '}');
+    p->base_text = strbuf_detach(&base);
+    return !it.failed;
+}
 
 static sfa_status write_row(sfa_agent *a, const char *sql, const char *local_id, const pulled *p,
                             const char *fields_text)
@@ -191,27 +243,27 @@ static sfa_status write_row(sfa_agent *a, const char *sql, const char *local_id,
 }
 
 /* M3/M4 for a record the mirror already holds. */
-static sfa_status merge_existing(sfa_agent *a, const found_row *row, const pulled *p,
-                                 const cJSON *base)
+static sfa_status merge_existing(sfa_agent *a, const found_row *row, const pulled *p)
 {
     if (row->open_ops == 0) /* M3 */
         return write_row(a, SQL_UPDATE, row->local_id, p, p->base_text);
+    /* M4: only a record with open ops is parsed into a tree, to lay the edits on it. */
+    cJSON *base = cJSON_Parse(p->base_text);
+    if (!base)
+        return store_fail(a, SFA_ESERVER, "a pulled %s record is not valid JSON", p->sobject);
     char *view = NULL;
-    sfa_status s = local_view(&view, a, row->local_id, base); /* M4 */
+    sfa_status s = local_view(&view, a, row->local_id, base);
     if (s == SFA_OK)
         s = write_row(a, SQL_UPDATE, row->local_id, p, view);
     free(view);
+    cJSON_Delete(base);
     return s;
 }
 
-static sfa_status merge_parsed(sfa_agent *a, pulled *p, const cJSON *rec, const char *key_field,
-                               char **out_local_id, store_pull_counts *c)
+static sfa_status merge_read(sfa_agent *a, pulled *p, char **out_local_id, store_pull_counts *c)
 {
-    cJSON *base = cJSON_Duplicate(rec, 1);
-    cJSON_DeleteItemFromObjectCaseSensitive(base, "attributes");
-    p->base_text = json_print(base);
     found_row row;
-    sfa_status s = locate(&row, a, p->sobject, p->id18, rec, key_field);
+    sfa_status s = locate(&row, a, p->sobject, p->id18, p->key);
     char *local_id = row.local_id;
     if (s == SFA_OK && !local_id) {
         local_id = store_new_local_id();
@@ -220,7 +272,7 @@ static sfa_status merge_parsed(sfa_agent *a, pulled *p, const cJSON *rec, const 
     } else if (s == SFA_OK && mirror_is_newer(row.sys_modstamp, p->modstamp)) {
         c->kept++; /* M2 */
     } else if (s == SFA_OK) {
-        s = merge_existing(a, &row, p, base);
+        s = merge_existing(a, &row, p);
         c->updated += s == SFA_OK;
     }
     c->pulled += s == SFA_OK;
@@ -229,31 +281,35 @@ static sfa_status merge_parsed(sfa_agent *a, pulled *p, const cJSON *rec, const 
     else
         free(local_id);
     free(row.sys_modstamp);
-    free(p->base_text);
-    cJSON_Delete(base);
     return s;
 }
 
-static sfa_status merge_one(sfa_agent *a, const char *sobject, const cJSON *rec,
-                            const char *key_field, int64_t now_ms, bool stage, char **out_local_id,
-                            store_pull_counts *c)
+static sfa_status merge_one(sfa_agent *a, const char *sobject, json_span rec, const char *key_field,
+                            int64_t now_ms, bool stage, char **out_local_id, store_pull_counts *c)
 {
     pulled p = {.sobject = sobject, .now = now_ms, .stage = stage};
-    const char *id = json_str(rec, "Id");
-    p.modstamp = json_str(rec, "SystemModstamp");
     int64_t ms;
-    if (!id || !sfid_to18(id, p.id18) || !p.modstamp || !time_parse_sf(p.modstamp, &ms))
-        return store_fail(a, SFA_ESERVER, "a pulled %s record has no valid Id or SystemModstamp",
-                          sobject);
-    p.case_number = strcmp(sobject, "Case") == 0 ? json_str(rec, "CaseNumber") : NULL;
-    return merge_parsed(a, &p, rec, key_field, out_local_id, c);
+    sfa_status s;
+    if (!read_record(&p, rec, key_field))
+        s = store_fail(a, SFA_ESERVER, "a pulled %s record is not a valid JSON object", sobject);
+    else if (!p.id || !sfid_to18(p.id, p.id18) || !p.modstamp || !time_parse_sf(p.modstamp, &ms))
+        s = store_fail(a, SFA_ESERVER, "a pulled %s record has no valid Id or SystemModstamp",
+                       sobject);
+    else
+        s = merge_read(a, &p, out_local_id, c);
+    pulled_clear(&p);
+    return s;
 }
 
 sfa_status store_mirror_merge(sfa_agent *a, const char *sobject, const cJSON *rec,
                               const char *key_field, int64_t now_ms, char **out_local_id,
                               store_pull_counts *c)
 {
-    return merge_one(a, sobject, rec, key_field, now_ms, false, out_local_id, c);
+    char *text = json_print(rec); /* one record (refresh): the page path's reader serves it */
+    sfa_status s = merge_one(a, sobject, (json_span){text, strlen(text)}, key_field, now_ms, false,
+                             out_local_id, c);
+    free(text);
+    return s;
 }
 
 sfa_status store_mirror_stage_begin(sfa_agent *a)
@@ -303,14 +359,15 @@ static sfa_status unstage(sfa_agent *a, const char *sobject, int64_t now_ms)
     return s == SFA_OK ? store_step_done(a, st, "clearing pulled records") : s;
 }
 
-sfa_status store_mirror_merge_page(sfa_agent *a, const char *sobject, const cJSON *records,
-                                   const char *key_field, int64_t now_ms, store_pull_counts *c)
+sfa_status store_mirror_merge_page(sfa_agent *a, const char *sobject, const json_span *records,
+                                   size_t n, const char *key_field, int64_t now_ms,
+                                   store_pull_counts *c)
 {
     sfa_status s = SFA_OK;
     /* Records already cached are merged in place as they come; new ones are staged.
      * A page never holds one Id twice, so no staged record is looked up again. */
-    for (const cJSON *r = records ? records->child : NULL; r && s == SFA_OK; r = r->next)
-        s = merge_one(a, sobject, r, key_field, now_ms, true, NULL, c);
+    for (size_t i = 0; i < n && s == SFA_OK; i++)
+        s = merge_one(a, sobject, records[i], key_field, now_ms, true, NULL, c);
     return s == SFA_OK ? unstage(a, sobject, now_ms) : s;
 }
 
