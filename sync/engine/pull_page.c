@@ -54,6 +54,7 @@ sfa_status pull_page_scan(pull_page *out, const char *body, size_t len, const ch
     json_iter it;
     json_span key, v, records = {NULL, 0};
     bool done = true;
+    int seen_done = 0; /* the first of duplicate members counts, as with cJSON */
     char *next = NULL;
     if (!body || len == 0) {
         *why = "query answer is empty";
@@ -68,7 +69,7 @@ sfa_status pull_page_scan(pull_page *out, const char *body, size_t len, const ch
     while (json_next_member(&it, &key, &v)) {
         if (json_key_is(key, "records") && !records.p)
             records = v;
-        else if (json_key_is(key, "done"))
+        else if (json_key_is(key, "done") && !seen_done++)
             done = !(v.n == 5 && memcmp(v.p, "false", 5) == 0); /* I2 */
         else if (json_key_is(key, "nextRecordsUrl") && !next)
             next = json_span_str(v);
