@@ -16,6 +16,9 @@
  *   M5. dirty and deleted are never changed by a merge (they follow the outbox).
  *   M6. A record leaves the mirror only when it has no open op and no open edit of
  *       another record names it by local id; its done ops leave with it (T13).
+ *   M7. Every field name of a record inserted here is in record_fields when the
+ *       transaction commits: the insert trigger skips rows inserted clean with a base
+ *       (migration 0012), so this file notes them itself (note_fields).
  *
  * Cost: the records table carries triggers (migration 0006), and SQLite gives every
  * statement that fires a trigger inside a transaction its own statement journal, which
@@ -82,6 +85,8 @@ static const char SQL_DROP_CANDIDATE[] =
     " WHERE p.dirty = 1 AND p.local_id != r.local_id AND j.value = r.local_id)"
     " FROM records r WHERE sobject = ?1 AND sf_id = ?2";
 static const char SQL_DELETE_ROW[] = "DELETE FROM records WHERE local_id = ?1";
+static const char SQL_NOTE_FIELD[] =
+    "INSERT OR IGNORE INTO record_fields (sobject, name) VALUES (?1, ?2)";
 
 typedef struct found_row {
     char *local_id;
@@ -158,6 +163,7 @@ typedef struct pulled {
     char *case_number;
     char *key;       /* the idempotency field's value, or NULL */
     char *base_text; /* the record without its attributes block, the rest as sent */
+    strbuf keys;     /* its field names as sent, one after the other (M7) */
     int64_t now;
     bool stage; /* a new record goes to temp.pull_new, not straight into records */
 } pulled;
@@ -169,6 +175,7 @@ static void pulled_clear(pulled *p)
     free(p->case_number);
     free(p->key);
     free(p->base_text);
+    strbuf_free(&p->keys);
 }
 
 /* The first member named name (a key span) takes value into *slot as a string. */
@@ -201,6 +208,7 @@ static bool read_record(pulled *p, json_span rec, const char *key_field)
             strbuf_addc(&base, ',');
         first = false;
         strbuf_add(&base, k.p, k.n);
+        strbuf_add(&p->keys, k.p, k.n);
         strbuf_addc(&base, ':');
         strbuf_add(&base, v.p, v.n);
     }
@@ -260,7 +268,39 @@ static sfa_status merge_existing(sfa_agent *a, const found_row *row, const pulle
     return s;
 }
 
-static sfa_status merge_read(sfa_agent *a, pulled *p, char **out_local_id, store_pull_counts *c)
+/* M7: the field names of a record the pull inserts, into record_fields (migration 0012
+ * leaves them to this code). *last holds the names of the last record noted: a page's
+ * records nearly always share theirs, so a page costs one INSERT per field, not one per
+ * field and record. */
+static sfa_status note_fields(sfa_agent *a, const pulled *p, strbuf *last)
+{
+    if (last->len == p->keys.len && memcmp(strbuf_str(last), strbuf_str(&p->keys), last->len) == 0)
+        return SFA_OK;
+    sqlite3_stmt *st = store_stmt(a, SQL_NOTE_FIELD);
+    if (!st)
+        return store_last_status(a);
+    json_iter it;
+    json_span k, v;
+    sfa_status s = SFA_OK;
+    json_iter_object(&it, (json_span){p->base_text, strlen(p->base_text)});
+    while (s == SFA_OK && json_next_member(&it, &k, &v)) {
+        char *name = json_span_str(k);
+        if (!name)
+            continue; /* a name with a NUL: json_each would cut it too */
+        sqlite3_bind_text(st, 1, p->sobject, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+        free(name);
+        s = store_step_done(a, st, "noting a pulled field name");
+    }
+    if (s == SFA_OK) {
+        strbuf_reset(last);
+        strbuf_add(last, strbuf_str(&p->keys), p->keys.len);
+    }
+    return s;
+}
+
+static sfa_status merge_read(sfa_agent *a, pulled *p, strbuf *noted, char **out_local_id,
+                             store_pull_counts *c)
 {
     found_row row;
     sfa_status s = locate(&row, a, p->sobject, p->id18, p->key);
@@ -268,6 +308,8 @@ static sfa_status merge_read(sfa_agent *a, pulled *p, char **out_local_id, store
     if (s == SFA_OK && !local_id) {
         local_id = store_new_local_id();
         s = write_row(a, p->stage ? SQL_STAGE : SQL_INSERT, local_id, p, NULL);
+        if (s == SFA_OK) /* M7: the insert trigger leaves pulled rows to us */
+            s = note_fields(a, p, noted);
         c->added += s == SFA_OK;
     } else if (s == SFA_OK && mirror_is_newer(row.sys_modstamp, p->modstamp)) {
         c->kept++; /* M2 */
@@ -285,9 +327,10 @@ static sfa_status merge_read(sfa_agent *a, pulled *p, char **out_local_id, store
 }
 
 static sfa_status merge_one(sfa_agent *a, const char *sobject, json_span rec, const char *key_field,
-                            int64_t now_ms, bool stage, char **out_local_id, store_pull_counts *c)
+                            int64_t now_ms, bool stage, strbuf *noted, char **out_local_id,
+                            store_pull_counts *c)
 {
-    pulled p = {.sobject = sobject, .now = now_ms, .stage = stage};
+    pulled p = {.sobject = sobject, .now = now_ms, .stage = stage, .keys = STRBUF_INIT};
     int64_t ms;
     sfa_status s;
     if (!read_record(&p, rec, key_field))
@@ -296,7 +339,7 @@ static sfa_status merge_one(sfa_agent *a, const char *sobject, json_span rec, co
         s = store_fail(a, SFA_ESERVER, "a pulled %s record has no valid Id or SystemModstamp",
                        sobject);
     else
-        s = merge_read(a, &p, out_local_id, c);
+        s = merge_read(a, &p, noted, out_local_id, c);
     pulled_clear(&p);
     return s;
 }
@@ -306,8 +349,10 @@ sfa_status store_mirror_merge(sfa_agent *a, const char *sobject, const cJSON *re
                               store_pull_counts *c)
 {
     char *text = json_print(rec); /* one record (refresh): the page path's reader serves it */
+    strbuf noted = STRBUF_INIT;
     sfa_status s = merge_one(a, sobject, (json_span){text, strlen(text)}, key_field, now_ms, false,
-                             out_local_id, c);
+                             &noted, out_local_id, c);
+    strbuf_free(&noted);
     free(text);
     return s;
 }
@@ -366,8 +411,10 @@ sfa_status store_mirror_merge_page(sfa_agent *a, const char *sobject, const json
     sfa_status s = SFA_OK;
     /* Records already cached are merged in place as they come; new ones are staged.
      * A page never holds one Id twice, so no staged record is looked up again. */
+    strbuf noted = STRBUF_INIT; /* M7: field names noted once per page */
     for (size_t i = 0; i < n && s == SFA_OK; i++)
-        s = merge_one(a, sobject, records[i], key_field, now_ms, true, NULL, c);
+        s = merge_one(a, sobject, records[i], key_field, now_ms, true, &noted, NULL, c);
+    strbuf_free(&noted);
     return s == SFA_OK ? unstage(a, sobject, now_ms) : s;
 }
 
