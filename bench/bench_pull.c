@@ -20,7 +20,10 @@
  *
  * Usage: bench_pull [--first-only] [N [N_SMALL [RUNS]]]. Not a test: prints a table.
  * --first-only runs the first pulls alone (no incremental pulls, no raw SQLite), so a
- * profiler (perf record) or /usr/bin/time sees the agent's pull and nothing else. */
+ * profiler (perf record) or /usr/bin/time sees the agent's pull and nothing else.
+ * --seed FILE N only writes N bench Cases into the emulator state FILE and exits, for
+ * measuring the real CLI (`sfagent-emulator --state FILE`, then `sfagent sync
+ * --pull-only` under /usr/bin/time -v: README, Pull benchmark). */
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -419,6 +422,11 @@ static int first_only(size_t n, int runs)
 
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "--seed") == 0) {
+        static char none[1][19];
+        size_t n = (size_t)strtoul(argv[3], NULL, 10);
+        return n > 0 && seed(argv[2], n, none, 0) == 0 ? 0 : 1;
+    }
     if (argc > 1 && strcmp(argv[1], "--first-only") == 0) {
         size_t n = argc > 2 ? (size_t)strtoul(argv[2], NULL, 10) : 100000;
         int runs = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 3;
