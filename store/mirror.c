@@ -409,11 +409,19 @@ sfa_status store_mirror_merge_page(sfa_agent *a, const char *sobject, const json
                                    store_pull_counts *c)
 {
     sfa_status s = SFA_OK;
-    /* Records already cached are merged in place as they come; new ones are staged.
-     * A page never holds one Id twice, so no staged record is looked up again. */
+    /* Records already cached are merged in place as they come; new ones are staged and
+     * enter the mirror UNSTAGE_ROWS at a time, all in the caller's one transaction. The
+     * stage so stays within the temp schema's page cache: a whole page staged at once
+     * spilled to the temp file, a write and a read back of every staged row. */
     strbuf noted = STRBUF_INIT; /* M7: field names noted once per page */
-    for (size_t i = 0; i < n && s == SFA_OK; i++)
+    size_t flushed = c->added;
+    for (size_t i = 0; i < n && s == SFA_OK; i++) {
         s = merge_one(a, sobject, records[i], key_field, now_ms, true, &noted, NULL, c);
+        if (s == SFA_OK && c->added - flushed >= UNSTAGE_ROWS) {
+            s = unstage(a, sobject, now_ms);
+            flushed = c->added;
+        }
+    }
     strbuf_free(&noted);
     return s == SFA_OK ? unstage(a, sobject, now_ms) : s;
 }
