@@ -27,10 +27,23 @@ static const char *skip_ws(const char *p, const char *end)
     return p;
 }
 
+/* The bytes a string's plain run stops at: its closing quote, an escape, and the control
+ * characters JSON forbids unescaped (I2). One table look-up per byte of text. */
+static const bool STOPS_STRING[256] = {
+    [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+    [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
+    [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+    [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
+    [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1};
+
 /* p at '"': the end of the string (after its closing quote), or NULL. */
 static const char *scan_string(const char *p, const char *end)
 {
     for (p++; p < end; p++) {
+        while (p < end && !STOPS_STRING[(unsigned char)*p])
+            p++;
+        if (p >= end)
+            return NULL;
         unsigned char c = (unsigned char)*p;
         if (c == '"')
             return p + 1;
@@ -256,7 +269,7 @@ static bool iter_value(json_iter *it, json_span *value)
     return true;
 }
 
-bool json_next_member(json_iter *it, json_span *key, json_span *value)
+bool json_next_key(json_iter *it, json_span *key)
 {
     if (!iter_advance(it))
         return false;
@@ -268,8 +281,33 @@ bool json_next_member(json_iter *it, json_span *key, json_span *value)
         return false;
     }
     *key = (json_span){k, (size_t)(e - k)};
-    it->p = v;
-    return iter_value(it, value);
+    it->p = skip_ws(v, it->end);
+    return true;
+}
+
+bool json_next_value(json_iter *it, json_span *value)
+{
+    return !it->failed && iter_value(it, value);
+}
+
+bool json_next_member(json_iter *it, json_span *key, json_span *value)
+{
+    return json_next_key(it, key) && iter_value(it, value);
+}
+
+bool json_enter_array(json_iter *parent, json_iter *child)
+{
+    if (parent->failed || parent->p >= parent->end || *parent->p != '[')
+        return false;
+    return iter_start(child, (json_span){parent->p, (size_t)(parent->end - parent->p)}, '[', ']');
+}
+
+void json_leave(json_iter *parent, const json_iter *child)
+{
+    if (child->failed || !child->done)
+        parent->failed = true;
+    else
+        parent->p = child->p;
 }
 
 bool json_next_element(json_iter *it, json_span *value)

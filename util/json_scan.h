@@ -44,6 +44,15 @@ bool json_iter_array(json_iter *it, json_span span);
 bool json_next_member(json_iter *it, json_span *key, json_span *value);
 /* The next element of an array, as json_next_member. */
 bool json_next_element(json_iter *it, json_span *value);
+/* json_next_member in two steps, so a large value can be walked in place instead of
+ * being scanned first: json_next_key reads the next key and stops at its value; then
+ * either json_next_value takes the value whole, or json_enter_array starts child on it
+ * (false, nothing consumed, when it is not an array) and json_leave, once child has
+ * ended, moves parent past it (failing parent unless child ended cleanly). */
+bool json_next_key(json_iter *it, json_span *key);
+bool json_next_value(json_iter *it, json_span *value);
+bool json_enter_array(json_iter *parent, json_iter *child);
+void json_leave(json_iter *parent, const json_iter *child);
 
 /* Is key (a key span from json_next_member) the string name? */
 bool json_key_is(json_span key, const char *name);

@@ -33,18 +33,21 @@ static void add_record(pull_page *p, json_span rec)
     p->records[p->n++] = rec;
 }
 
-/* The elements of the records array into p. */
-static sfa_status take_records(pull_page *p, json_span arr, const char **why)
+/* The records array at it's value, walked in place (each record scanned once, which
+ * validates it): its elements into p. False when the value is not an array (it is then
+ * scanned whole, so the body is still checked to its end). */
+static bool take_records(pull_page *p, json_iter *it)
 {
-    json_iter it;
+    json_iter arr;
     json_span rec;
-    if (!json_iter_array(&it, arr)) {
-        *why = "query answer without a records array";
-        return SFA_ESERVER;
+    if (!json_enter_array(it, &arr)) {
+        json_next_value(it, &rec);
+        return false;
     }
-    while (json_next_element(&it, &rec))
+    while (json_next_element(&arr, &rec))
         add_record(p, rec);
-    return SFA_OK; /* the array was validated whole when its member was read */
+    json_leave(it, &arr); /* a malformed element fails the whole body (I1) */
+    return true;
 }
 
 sfa_status pull_page_scan(pull_page *out, const char *body, size_t len, const char **why)
@@ -52,8 +55,8 @@ sfa_status pull_page_scan(pull_page *out, const char *body, size_t len, const ch
     memset(out, 0, sizeof *out);
     *why = NULL;
     json_iter it;
-    json_span key, v, records = {NULL, 0};
-    bool done = true;
+    json_span key, v;
+    bool done = true, records = false, records_ok = true;
     int seen_done = 0; /* the first of duplicate members counts, as with cJSON */
     char *next = NULL;
     if (!body || len == 0) {
@@ -66,10 +69,15 @@ sfa_status pull_page_scan(pull_page *out, const char *body, size_t len, const ch
                     : "query answer is not valid JSON (truncated?)";
         return json ? SFA_ESERVER : SFA_ERETRY;
     }
-    while (json_next_member(&it, &key, &v)) {
-        if (json_key_is(key, "records") && !records.p)
-            records = v;
-        else if (json_key_is(key, "done") && !seen_done++)
+    while (json_next_key(&it, &key)) {
+        if (json_key_is(key, "records") && !records) {
+            records = true;
+            records_ok = take_records(out, &it);
+            continue;
+        }
+        if (!json_next_value(&it, &v))
+            break;
+        if (json_key_is(key, "done") && !seen_done++)
             done = !(v.n == 5 && memcmp(v.p, "false", 5) == 0); /* I2 */
         else if (json_key_is(key, "nextRecordsUrl") && !next)
             next = json_span_str(v);
@@ -81,8 +89,9 @@ sfa_status pull_page_scan(pull_page *out, const char *body, size_t len, const ch
     if (it.failed || !it.done || tail != body + len) { /* I1 */
         *why = "query answer is not valid JSON (truncated?)";
         st = SFA_ERETRY;
-    } else if (records.p) {
-        st = take_records(out, records, why);
+    } else if (!records_ok) {
+        *why = "query answer without a records array";
+        st = SFA_ESERVER;
     }
     if (st == SFA_OK && !done && next)
         out->next = next; /* ownership moves to the page */

@@ -204,6 +204,41 @@ static void test_members_and_elements(void **state)
     assert_true(rit.failed);
 }
 
+/* Walking a large array in place: the parent moves past it only when it ended cleanly. */
+static void test_enter_array_in_place(void **state)
+{
+    (void)state;
+    json_iter it, arr;
+    json_span k, v;
+    int n = 0;
+    assert_true(json_iter_object(&it, span_of("{\"records\": [ {\"a\":1}, [2] ], \"done\":true}")));
+    assert_true(json_next_key(&it, &k));
+    assert_true(json_key_is(k, "records"));
+    assert_true(json_enter_array(&it, &arr));
+    while (json_next_element(&arr, &v))
+        n++;
+    json_leave(&it, &arr);
+    assert_int_equal(n, 2);
+    assert_false(it.failed);
+    assert_true(json_next_key(&it, &k));
+    assert_true(json_key_is(k, "done"));
+    assert_false(json_enter_array(&it, &arr)); /* not an array: nothing consumed */
+    assert_true(json_next_value(&it, &v));
+    assert_int_equal(v.n, 4);
+    assert_false(json_next_key(&it, &k));
+    assert_true(it.done);
+    assert_false(it.failed);
+    /* A malformed element fails the parent too. */
+    assert_true(json_iter_object(&it, span_of("{\"records\":[{\"a\":1} {}],\"done\":true}")));
+    assert_true(json_next_key(&it, &k));
+    assert_true(json_enter_array(&it, &arr));
+    while (json_next_element(&arr, &v))
+        ;
+    json_leave(&it, &arr);
+    assert_true(it.failed);
+    assert_false(json_next_key(&it, &k));
+}
+
 static void test_strings_and_escaped_keys(void **state)
 {
     (void)state;
@@ -247,6 +282,7 @@ int main(void)
         cmocka_unit_test(test_scan_nesting_is_bounded),
         cmocka_unit_test(test_scan_huge_string),
         cmocka_unit_test(test_members_and_elements),
+        cmocka_unit_test(test_enter_array_in_place),
         cmocka_unit_test(test_strings_and_escaped_keys),
         cmocka_unit_test(test_object_without_keeps_the_rest_exactly),
     };
