@@ -165,6 +165,35 @@ static void test_pull_ties_across_pages(void **state)
     assert_int_equal(cached(e), 480);
 }
 
+/* A query page that arrives cut short, or as something other than JSON, is refused whole
+ * (the page is read as text, record by record: pull_page.c I1): the pages before it stay
+ * committed, none of its records is stored, the run says to try again, and the next pull
+ * resumes from the mark with nothing lost or doubled. */
+static void test_pull_broken_page_commits_nothing_of_it(void **state)
+{
+    env *e = *state;
+    insert_cases(e, 450, "New", NULL);
+    advance(e, 1000);
+    emu_fault_kind kinds[] = {EMU_FAULT_TRUNCATE, EMU_FAULT_INVALID_JSON};
+    for (int k = 0; k < 2; k++) {
+        emu_fault fault = {.kind = kinds[k],
+                           .method = "GET",
+                           .path_pattern = "/services/data/v*/query/*",
+                           .count = 1};
+        assert_true(emu_fault_add(e->f.emu, &fault) > 0);
+        sfa_sync_report rep;
+        assert_int_equal(run(e, true, &rep), SFA_ERETRY);
+        /* Cut short, libcurl sees the missing bytes itself; not JSON, the page reader. */
+        assert_non_null(strstr(rep.message, k == 0 ? "partial" : "not valid JSON"));
+        assert_int_equal(cached(e), (size_t)(200 * (k + 1))); /* the pages before it */
+        emu_faults_clear(e->f.emu);
+    }
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(rep.pulled, 50);
+    assert_mirror_is_server(e);
+}
+
 /* An expired locator restarts from the committed mark: nothing lost, nothing twice. */
 static void test_pull_expired_locator_restarts_from_mark(void **state)
 {
@@ -739,6 +768,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pull_soql_text),
         cmocka_unit_test_setup_teardown(test_pull_ties_across_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_broken_page_commits_nothing_of_it, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_pull_expired_locator_restarts_from_mark, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pull_server_changes, setup, teardown),
