@@ -161,9 +161,10 @@ typedef struct pulled {
     char *id;
     char *modstamp;
     char *case_number;
-    char *key;       /* the idempotency field's value, or NULL */
-    char *base_text; /* the record without its attributes block, the rest as sent */
-    strbuf keys;     /* its field names as sent, one after the other (M7) */
+    char *key;           /* the idempotency field's value, or NULL */
+    char *base_text;     /* the record without its attributes block, the rest as sent */
+    const strbuf *noted; /* the field names last noted (M7), as note_fields keeps them */
+    bool names_noted;    /* this record's names are exactly those */
     int64_t now;
     bool stage; /* a new record goes to temp.pull_new, not straight into records */
 } pulled;
@@ -175,7 +176,6 @@ static void pulled_clear(pulled *p)
     free(p->case_number);
     free(p->key);
     free(p->base_text);
-    strbuf_free(&p->keys);
 }
 
 /* The first member named name (a key span) takes value into *slot as a string. */
@@ -185,18 +185,30 @@ static void take_str(char **slot, json_span key, json_span value, const char *na
         *slot = json_span_str(value);
 }
 
+/* Does key, the next name of a record, continue the noted names at *off? Moves *off. */
+static bool names_continue(const strbuf *noted, size_t *off, json_span key)
+{
+    bool same = *off <= noted->len && noted->len - *off >= key.n &&
+                memcmp(strbuf_str(noted) + *off, key.p, key.n) == 0;
+    *off += key.n;
+    return same;
+}
+
 /* Read rec's Id, SystemModstamp, CaseNumber (Case), the key field and its text without
- * "attributes", walking its members once; no tree is built (the page is read record
- * by record: docs/sync-protocol.md#memory). False when rec is not a valid object. */
+ * "attributes" (one allocation: it is never longer than rec), walking its members once;
+ * no tree is built (the page is read record by record: docs/sync-protocol.md#memory).
+ * Also tells whether its field names are the ones noted last (M7). False when rec is not
+ * a valid object. */
 static bool read_record(pulled *p, json_span rec, const char *key_field)
 {
     json_iter it;
     json_span k, v;
     if (!json_iter_object(&it, rec))
         return false;
-    strbuf base = STRBUF_INIT;
-    strbuf_addc(&base, '{');
-    bool is_case = strcmp(p->sobject, "Case") == 0, first = true;
+    char *base = xmalloc(rec.n + 1);
+    size_t len = 0, off = 0;
+    bool is_case = strcmp(p->sobject, "Case") == 0, same = true;
+    base[len++] = '{';
     while (json_next_member(&it, &k, &v)) {
         if (json_key_is(k, "attributes"))
             continue;
@@ -204,16 +216,19 @@ static bool read_record(pulled *p, json_span rec, const char *key_field)
         take_str(&p->modstamp, k, v, "SystemModstamp");
         take_str(&p->case_number, k, v, is_case ? "CaseNumber" : NULL);
         take_str(&p->key, k, v, key_field && *key_field ? key_field : NULL);
-        if (!first)
-            strbuf_addc(&base, ',');
-        first = false;
-        strbuf_add(&base, k.p, k.n);
-        strbuf_add(&p->keys, k.p, k.n);
-        strbuf_addc(&base, ':');
-        strbuf_add(&base, v.p, v.n);
+        same = names_continue(p->noted, &off, k) && same;
+        if (len > 1)
+            base[len++] = ',';
+        memcpy(base + len, k.p, k.n); /* key ':' value ',' fits in what rec spent on them */
+        len += k.n;
+        base[len++] = ':';
+        memcpy(base + len, v.p, v.n);
+        len += v.n;
     }
-    strbuf_addc(&base, '}');
-    p->base_text = strbuf_detach(&base);
+    base[len++] = '}';
+    base[len] = '\0';
+    p->base_text = base;
+    p->names_noted = same && off == p->noted->len;
     return !it.failed;
 }
 
@@ -274,7 +289,7 @@ static sfa_status merge_existing(sfa_agent *a, const found_row *row, const pulle
  * field and record. */
 static sfa_status note_fields(sfa_agent *a, const pulled *p, strbuf *last)
 {
-    if (last->len == p->keys.len && memcmp(strbuf_str(last), strbuf_str(&p->keys), last->len) == 0)
+    if (p->names_noted)
         return SFA_OK;
     sqlite3_stmt *st = store_stmt(a, SQL_NOTE_FIELD);
     if (!st)
@@ -282,8 +297,10 @@ static sfa_status note_fields(sfa_agent *a, const pulled *p, strbuf *last)
     json_iter it;
     json_span k, v;
     sfa_status s = SFA_OK;
+    strbuf names = STRBUF_INIT;
     json_iter_object(&it, (json_span){p->base_text, strlen(p->base_text)});
     while (s == SFA_OK && json_next_member(&it, &k, &v)) {
+        strbuf_add(&names, k.p, k.n);
         char *name = json_span_str(k);
         if (!name)
             continue; /* a name with a NUL: json_each would cut it too */
@@ -293,8 +310,10 @@ static sfa_status note_fields(sfa_agent *a, const pulled *p, strbuf *last)
         s = store_step_done(a, st, "noting a pulled field name");
     }
     if (s == SFA_OK) {
-        strbuf_reset(last);
-        strbuf_add(last, strbuf_str(&p->keys), p->keys.len);
+        strbuf_free(last);
+        *last = names; /* ownership moves: these names are now the noted ones */
+    } else {
+        strbuf_free(&names);
     }
     return s;
 }
@@ -330,7 +349,7 @@ static sfa_status merge_one(sfa_agent *a, const char *sobject, json_span rec, co
                             int64_t now_ms, bool stage, strbuf *noted, char **out_local_id,
                             store_pull_counts *c)
 {
-    pulled p = {.sobject = sobject, .now = now_ms, .stage = stage, .keys = STRBUF_INIT};
+    pulled p = {.sobject = sobject, .now = now_ms, .stage = stage, .noted = noted};
     int64_t ms;
     sfa_status s;
     if (!read_record(&p, rec, key_field))
