@@ -18,7 +18,12 @@
  * times, at N and at a smaller cache of N_SMALL records (default 10,000): API calls must
  * be the pages for 1,000 plus a constant, and the time must not grow with the cache.
  *
- * Usage: bench_pull [N [N_SMALL [RUNS]]]. Not a test: prints a table. */
+ * Usage: bench_pull [--first-only] [N [N_SMALL [RUNS]]]. Not a test: prints a table.
+ * --first-only runs the first pulls alone (no incremental pulls, no raw SQLite), so a
+ * profiler (perf record) or /usr/bin/time sees the agent's pull and nothing else.
+ * --seed FILE N only writes N bench Cases into the emulator state FILE and exits, for
+ * measuring the real CLI (`sfagent-emulator --state FILE`, then `sfagent sync
+ * --pull-only` under /usr/bin/time -v: README, Pull benchmark). */
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -340,7 +345,7 @@ typedef struct results {
 } results;
 
 /* First pulls of n records (runs, fresh database each), then the incremental ones. */
-static int measure_large(results *r, const char *dir, size_t n, int runs)
+static int measure_large(results *r, const char *dir, size_t n, int runs, bool with_inc)
 {
     static char ids[CHANGED][19];
     char *state = xasprintf("%s/emu.db", dir), *db = xasprintf("%s/agent.db", dir);
@@ -360,7 +365,8 @@ static int measure_large(results *r, const char *dir, size_t n, int runs)
         r->separate = b.pid > 0;
         bench_emu_stop(&b);
         r->first = summarize(s, runs);
-        r->inc = incremental(state, db, ids, runs);
+        if (with_inc)
+            r->inc = incremental(state, db, ids, runs);
     }
     remove_db(db);
     remove_db(state);
@@ -398,8 +404,39 @@ static void print_row(const char *name, const sample *s, double per_cpu_ref)
     printf("\n");
 }
 
+/* --first-only: the first pulls alone, for profiling (see the top of the file). */
+static int first_only(size_t n, int runs)
+{
+    char dir[] = "/tmp/sfa-bench-pull-XXXXXX";
+    results r = {0};
+    if (!mkdtemp(dir) || measure_large(&r, dir, n, runs, false) != 0)
+        return 1;
+    rmdir(dir);
+    printf("bench_pull --first-only: %zu Cases, emulator %s; medians of %d runs\n", n,
+           r.separate ? "in a separate process" : "in-process (its CPU and RSS count)", runs);
+    print_row("first pull (agent)", &r.first, 0);
+    printf("peak RSS KB: %ld (before the first pull: %ld; target < 16384)\n", r.rss_after,
+           r.rss_before);
+    return r.first.st == SFA_OK ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 4 && strcmp(argv[1], "--seed") == 0) {
+        static char none[1][19];
+        size_t n = (size_t)strtoul(argv[3], NULL, 10);
+        return n > 0 && seed(argv[2], n, none, 0) == 0 ? 0 : 1;
+    }
+    if (argc > 1 && strcmp(argv[1], "--first-only") == 0) {
+        size_t n = argc > 2 ? (size_t)strtoul(argv[2], NULL, 10) : 100000;
+        int runs = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 3;
+        if (n < CHANGED || runs < 1 || runs > MAX_RUNS) {
+            fprintf(stderr, "usage: bench_pull --first-only [N [RUNS]] (N >= %d; RUNS 1..%d)\n",
+                    CHANGED, MAX_RUNS);
+            return 64;
+        }
+        return first_only(n, runs);
+    }
     size_t n = argc > 1 ? (size_t)strtoul(argv[1], NULL, 10) : 100000;
     size_t n_small = argc > 2 ? (size_t)strtoul(argv[2], NULL, 10) : 10000;
     int runs = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 3;
@@ -412,7 +449,7 @@ int main(int argc, char **argv)
     if (!mkdtemp(dir))
         return 1;
     results r = {0};
-    if (measure_large(&r, dir, n, runs) != 0 || measure_small(&r, dir, n_small, runs) != 0)
+    if (measure_large(&r, dir, n, runs, true) != 0 || measure_small(&r, dir, n_small, runs) != 0)
         return 1;
     r.rss_inc = bench_peak_rss_kb(); /* before the raw SQLite runs below */
     char *raw = xasprintf("%s/raw.db", dir);

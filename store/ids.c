@@ -43,16 +43,18 @@ static char *new_id(const char *prefix)
     size_t plen = strlen(prefix);
     char *out = xmalloc(plen + ID_CHARS + 1);
     memcpy(out, prefix, plen);
-    /* 128 bits -> 26 chars of 5 bits; the first char carries only the top 3 bits. */
-    for (int c = 0; c < ID_CHARS; c++) {
-        int bit = c == 0 ? 0 : 3 + (c - 1) * 5; /* first bit of this char */
-        int width = c == 0 ? 3 : 5;
-        unsigned v = 0;
-        for (int b = 0; b < width; b++) {
-            int pos = bit + b;
-            v = (v << 1) | ((raw[pos / 8] >> (7 - pos % 8)) & 1u);
-        }
-        out[plen + (size_t)c] = CROCKFORD[v];
+    /* 128 bits -> 26 chars of 5 bits, from the last; the first char carries only the top
+     * 3 bits. The number is shifted right as a hi:lo pair, 5 bits per char. */
+    uint64_t hi = 0, lo = 0;
+    for (int i = 0; i < 8; i++) {
+        hi = (hi << 8) | raw[i];
+        lo = (lo << 8) | raw[8 + i];
+    }
+    for (int c = ID_CHARS - 1; c >= 0; c--) {
+        unsigned width = c == 0 ? 3 : 5;
+        out[plen + (size_t)c] = CROCKFORD[lo & ((1u << width) - 1)];
+        lo = (lo >> width) | (hi << (64 - width));
+        hi >>= width;
     }
     out[plen + ID_CHARS] = '\0';
     return out;

@@ -16,6 +16,9 @@
  *   M5. dirty and deleted are never changed by a merge (they follow the outbox).
  *   M6. A record leaves the mirror only when it has no open op and no open edit of
  *       another record names it by local id; its done ops leave with it (T13).
+ *   M7. Every field name of a record inserted here is in record_fields when the
+ *       transaction commits: the insert trigger skips rows inserted clean with a base
+ *       (migration 0012), so this file notes them itself (note_fields).
  *
  * Cost: the records table carries triggers (migration 0006), and SQLite gives every
  * statement that fires a trigger inside a transaction its own statement journal, which
@@ -35,7 +38,9 @@
 #include "store/store_internal.h"
 #include "util/alloc.h"
 #include "util/json.h"
+#include "util/json_scan.h"
 #include "util/sfid.h"
+#include "util/strbuf.h"
 #include "util/timeutil.h"
 
 /* Staged records moved into the mirror per statement (SQL_UNSTAGE): about 250 KB of
@@ -80,6 +85,8 @@ static const char SQL_DROP_CANDIDATE[] =
     " WHERE p.dirty = 1 AND p.local_id != r.local_id AND j.value = r.local_id)"
     " FROM records r WHERE sobject = ?1 AND sf_id = ?2";
 static const char SQL_DELETE_ROW[] = "DELETE FROM records WHERE local_id = ?1";
+static const char SQL_NOTE_FIELD[] =
+    "INSERT OR IGNORE INTO record_fields (sobject, name) VALUES (?1, ?2)";
 
 typedef struct found_row {
     char *local_id;
@@ -108,12 +115,12 @@ static sfa_status find(found_row *out, sfa_agent *a, const char *sql, const char
                                                  : store_fail_sqlite(a, rc, "reading the mirror");
 }
 
-/* M1: by Salesforce Id, then by the idempotency key of a create not read back yet. */
+/* M1: by Salesforce Id, then by the idempotency key (key: the key field's value, or
+ * NULL) of a create not read back yet. */
 static sfa_status locate(found_row *out, sfa_agent *a, const char *sobject, const char *id18,
-                         const cJSON *rec, const char *key_field)
+                         const char *key)
 {
     sfa_status s = find(out, a, SQL_BY_SFID, sobject, id18);
-    const char *key = key_field && *key_field ? json_str(rec, key_field) : NULL;
     if (s != SFA_OK || out->local_id || !key || strncmp(key, "loc-", 4) != 0)
         return s;
     return find(out, a, SQL_BY_KEY, sobject, key);
@@ -147,15 +154,83 @@ static sfa_status local_view(char **out, sfa_agent *a, const char *local_id, con
     return rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "reading the record's ops");
 }
 
+/* One pulled record, read from its text in one pass (read_record). Strings owned. */
 typedef struct pulled {
     const char *sobject;
     char id18[SFID_LEN + 1];
-    const char *modstamp;
-    const char *case_number;
-    char *base_text; /* the record without its attributes block */
+    char *id;
+    char *modstamp;
+    char *case_number;
+    char *key;           /* the idempotency field's value, or NULL */
+    char *base_text;     /* the record without its attributes block, the rest as sent */
+    const strbuf *noted; /* the field names last noted (M7), as note_fields keeps them */
+    bool names_noted;    /* this record's names are exactly those */
     int64_t now;
     bool stage; /* a new record goes to temp.pull_new, not straight into records */
 } pulled;
+
+static void pulled_clear(pulled *p)
+{
+    free(p->id);
+    free(p->modstamp);
+    free(p->case_number);
+    free(p->key);
+    free(p->base_text);
+}
+
+/* The first member named name (a key span) takes value into *slot as a string. */
+static void take_str(char **slot, json_span key, json_span value, const char *name)
+{
+    if (!*slot && name && json_key_is(key, name))
+        *slot = json_span_str(value);
+}
+
+/* Does key, the next name of a record, continue the noted names at *off? Moves *off. */
+static bool names_continue(const strbuf *noted, size_t *off, json_span key)
+{
+    bool same = *off <= noted->len && noted->len - *off >= key.n &&
+                memcmp(strbuf_str(noted) + *off, key.p, key.n) == 0;
+    *off += key.n;
+    return same;
+}
+
+/* Read rec's Id, SystemModstamp, CaseNumber (Case), the key field and its text without
+ * "attributes" (one allocation: it is never longer than rec), walking its members once;
+ * no tree is built (the page is read record by record: docs/sync-protocol.md#memory).
+ * Also tells whether its field names are the ones noted last (M7). False when rec is not
+ * a valid object. */
+static bool read_record(pulled *p, json_span rec, const char *key_field)
+{
+    json_iter it;
+    json_span k, v;
+    if (!json_iter_object(&it, rec))
+        return false;
+    char *base = xmalloc(rec.n + 1);
+    size_t len = 0, off = 0;
+    bool is_case = strcmp(p->sobject, "Case") == 0, same = true;
+    base[len++] = '{';
+    while (json_next_member(&it, &k, &v)) {
+        if (json_key_is(k, "attributes"))
+            continue;
+        take_str(&p->id, k, v, "Id");
+        take_str(&p->modstamp, k, v, "SystemModstamp");
+        take_str(&p->case_number, k, v, is_case ? "CaseNumber" : NULL);
+        take_str(&p->key, k, v, key_field && *key_field ? key_field : NULL);
+        same = names_continue(p->noted, &off, k) && same;
+        if (len > 1)
+            base[len++] = ',';
+        memcpy(base + len, k.p, k.n); /* key ':' value ',' fits in what rec spent on them */
+        len += k.n;
+        base[len++] = ':';
+        memcpy(base + len, v.p, v.n);
+        len += v.n;
+    }
+    base[len++] = '}';
+    base[len] = '\0';
+    p->base_text = base;
+    p->names_noted = same && off == p->noted->len;
+    return !it.failed;
+}
 
 static sfa_status write_row(sfa_agent *a, const char *sql, const char *local_id, const pulled *p,
                             const char *fields_text)
@@ -191,36 +266,74 @@ static sfa_status write_row(sfa_agent *a, const char *sql, const char *local_id,
 }
 
 /* M3/M4 for a record the mirror already holds. */
-static sfa_status merge_existing(sfa_agent *a, const found_row *row, const pulled *p,
-                                 const cJSON *base)
+static sfa_status merge_existing(sfa_agent *a, const found_row *row, const pulled *p)
 {
     if (row->open_ops == 0) /* M3 */
         return write_row(a, SQL_UPDATE, row->local_id, p, p->base_text);
+    /* M4: only a record with open ops is parsed into a tree, to lay the edits on it. */
+    cJSON *base = cJSON_Parse(p->base_text);
+    if (!base)
+        return store_fail(a, SFA_ESERVER, "a pulled %s record is not valid JSON", p->sobject);
     char *view = NULL;
-    sfa_status s = local_view(&view, a, row->local_id, base); /* M4 */
+    sfa_status s = local_view(&view, a, row->local_id, base);
     if (s == SFA_OK)
         s = write_row(a, SQL_UPDATE, row->local_id, p, view);
     free(view);
+    cJSON_Delete(base);
     return s;
 }
 
-static sfa_status merge_parsed(sfa_agent *a, pulled *p, const cJSON *rec, const char *key_field,
-                               char **out_local_id, store_pull_counts *c)
+/* M7: the field names of a record the pull inserts, into record_fields (migration 0012
+ * leaves them to this code). *last holds the names of the last record noted: a page's
+ * records nearly always share theirs, so a page costs one INSERT per field, not one per
+ * field and record. */
+static sfa_status note_fields(sfa_agent *a, const pulled *p, strbuf *last)
 {
-    cJSON *base = cJSON_Duplicate(rec, 1);
-    cJSON_DeleteItemFromObjectCaseSensitive(base, "attributes");
-    p->base_text = json_print(base);
+    if (p->names_noted)
+        return SFA_OK;
+    sqlite3_stmt *st = store_stmt(a, SQL_NOTE_FIELD);
+    if (!st)
+        return store_last_status(a);
+    json_iter it;
+    json_span k, v;
+    sfa_status s = SFA_OK;
+    strbuf names = STRBUF_INIT;
+    json_iter_object(&it, (json_span){p->base_text, strlen(p->base_text)});
+    while (s == SFA_OK && json_next_member(&it, &k, &v)) {
+        strbuf_add(&names, k.p, k.n);
+        char *name = json_span_str(k);
+        if (!name)
+            continue; /* a name with a NUL: json_each would cut it too */
+        sqlite3_bind_text(st, 1, p->sobject, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+        free(name);
+        s = store_step_done(a, st, "noting a pulled field name");
+    }
+    if (s == SFA_OK) {
+        strbuf_free(last);
+        *last = names; /* ownership moves: these names are now the noted ones */
+    } else {
+        strbuf_free(&names);
+    }
+    return s;
+}
+
+static sfa_status merge_read(sfa_agent *a, pulled *p, strbuf *noted, char **out_local_id,
+                             store_pull_counts *c)
+{
     found_row row;
-    sfa_status s = locate(&row, a, p->sobject, p->id18, rec, key_field);
+    sfa_status s = locate(&row, a, p->sobject, p->id18, p->key);
     char *local_id = row.local_id;
     if (s == SFA_OK && !local_id) {
         local_id = store_new_local_id();
         s = write_row(a, p->stage ? SQL_STAGE : SQL_INSERT, local_id, p, NULL);
+        if (s == SFA_OK) /* M7: the insert trigger leaves pulled rows to us */
+            s = note_fields(a, p, noted);
         c->added += s == SFA_OK;
     } else if (s == SFA_OK && mirror_is_newer(row.sys_modstamp, p->modstamp)) {
         c->kept++; /* M2 */
     } else if (s == SFA_OK) {
-        s = merge_existing(a, &row, p, base);
+        s = merge_existing(a, &row, p);
         c->updated += s == SFA_OK;
     }
     c->pulled += s == SFA_OK;
@@ -229,31 +342,38 @@ static sfa_status merge_parsed(sfa_agent *a, pulled *p, const cJSON *rec, const 
     else
         free(local_id);
     free(row.sys_modstamp);
-    free(p->base_text);
-    cJSON_Delete(base);
     return s;
 }
 
-static sfa_status merge_one(sfa_agent *a, const char *sobject, const cJSON *rec,
-                            const char *key_field, int64_t now_ms, bool stage, char **out_local_id,
+static sfa_status merge_one(sfa_agent *a, const char *sobject, json_span rec, const char *key_field,
+                            int64_t now_ms, bool stage, strbuf *noted, char **out_local_id,
                             store_pull_counts *c)
 {
-    pulled p = {.sobject = sobject, .now = now_ms, .stage = stage};
-    const char *id = json_str(rec, "Id");
-    p.modstamp = json_str(rec, "SystemModstamp");
+    pulled p = {.sobject = sobject, .now = now_ms, .stage = stage, .noted = noted};
     int64_t ms;
-    if (!id || !sfid_to18(id, p.id18) || !p.modstamp || !time_parse_sf(p.modstamp, &ms))
-        return store_fail(a, SFA_ESERVER, "a pulled %s record has no valid Id or SystemModstamp",
-                          sobject);
-    p.case_number = strcmp(sobject, "Case") == 0 ? json_str(rec, "CaseNumber") : NULL;
-    return merge_parsed(a, &p, rec, key_field, out_local_id, c);
+    sfa_status s;
+    if (!read_record(&p, rec, key_field))
+        s = store_fail(a, SFA_ESERVER, "a pulled %s record is not a valid JSON object", sobject);
+    else if (!p.id || !sfid_to18(p.id, p.id18) || !p.modstamp || !time_parse_sf(p.modstamp, &ms))
+        s = store_fail(a, SFA_ESERVER, "a pulled %s record has no valid Id or SystemModstamp",
+                       sobject);
+    else
+        s = merge_read(a, &p, noted, out_local_id, c);
+    pulled_clear(&p);
+    return s;
 }
 
 sfa_status store_mirror_merge(sfa_agent *a, const char *sobject, const cJSON *rec,
                               const char *key_field, int64_t now_ms, char **out_local_id,
                               store_pull_counts *c)
 {
-    return merge_one(a, sobject, rec, key_field, now_ms, false, out_local_id, c);
+    char *text = json_print(rec); /* one record (refresh): the page path's reader serves it */
+    strbuf noted = STRBUF_INIT;
+    sfa_status s = merge_one(a, sobject, (json_span){text, strlen(text)}, key_field, now_ms, false,
+                             &noted, out_local_id, c);
+    strbuf_free(&noted);
+    free(text);
+    return s;
 }
 
 sfa_status store_mirror_stage_begin(sfa_agent *a)
@@ -303,14 +423,25 @@ static sfa_status unstage(sfa_agent *a, const char *sobject, int64_t now_ms)
     return s == SFA_OK ? store_step_done(a, st, "clearing pulled records") : s;
 }
 
-sfa_status store_mirror_merge_page(sfa_agent *a, const char *sobject, const cJSON *records,
-                                   const char *key_field, int64_t now_ms, store_pull_counts *c)
+sfa_status store_mirror_merge_page(sfa_agent *a, const char *sobject, const json_span *records,
+                                   size_t n, const char *key_field, int64_t now_ms,
+                                   store_pull_counts *c)
 {
     sfa_status s = SFA_OK;
-    /* Records already cached are merged in place as they come; new ones are staged.
-     * A page never holds one Id twice, so no staged record is looked up again. */
-    for (const cJSON *r = records ? records->child : NULL; r && s == SFA_OK; r = r->next)
-        s = merge_one(a, sobject, r, key_field, now_ms, true, NULL, c);
+    /* Records already cached are merged in place as they come; new ones are staged and
+     * enter the mirror UNSTAGE_ROWS at a time, all in the caller's one transaction. The
+     * stage so stays within the temp schema's page cache: a whole page staged at once
+     * spilled to the temp file, a write and a read back of every staged row. */
+    strbuf noted = STRBUF_INIT; /* M7: field names noted once per page */
+    size_t flushed = c->added;
+    for (size_t i = 0; i < n && s == SFA_OK; i++) {
+        s = merge_one(a, sobject, records[i], key_field, now_ms, true, &noted, NULL, c);
+        if (s == SFA_OK && c->added - flushed >= UNSTAGE_ROWS) {
+            s = unstage(a, sobject, now_ms);
+            flushed = c->added;
+        }
+    }
+    strbuf_free(&noted);
     return s == SFA_OK ? unstage(a, sobject, now_ms) : s;
 }
 

@@ -16,12 +16,13 @@ sfa_status store_mirror_merge(sfa_agent *a, const char *sobject, const cJSON *re
                               const char *key_field, int64_t now_ms, char **out_local_id,
                               store_pull_counts *c);
 
-/* Merge every record of a page (a JSON array) with the same rules, new records entering
+/* Merge every record of a page (n records' JSON texts) with the same rules, new records entering
  * in one statement (cheaper: see store/mirror.c). store_mirror_stage_begin must have run
  * on the handle first (it creates the staging table when missing). */
 sfa_status store_mirror_stage_begin(sfa_agent *a);
-sfa_status store_mirror_merge_page(sfa_agent *a, const char *sobject, const cJSON *records,
-                                   const char *key_field, int64_t now_ms, store_pull_counts *c);
+sfa_status store_mirror_merge_page(sfa_agent *a, const char *sobject, const json_span *records,
+                                   size_t n, const char *key_field, int64_t now_ms,
+                                   store_pull_counts *c);
 
 /* Remove the cached record of sobject whose Salesforce Id is sf_id18, unless it has an
  * open op or another record's open edit refers to it by local id (M6). *removed says

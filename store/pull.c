@@ -144,39 +144,42 @@ static sfa_status set_state(sfa_agent *a, const char *sql, const char *sobject, 
     return s;
 }
 
-/* The mark a page ends on: its last record's (SystemModstamp, Id), Id in 18-char form. */
-static sfa_status page_mark(sfa_agent *a, const cJSON *records, const char **stamp,
+/* The mark a page ends on: its last record's (SystemModstamp, Id), Id in 18-char form
+ * (*stamp: caller frees). */
+static sfa_status page_mark(sfa_agent *a, const json_span *records, size_t n, char **stamp,
                             char id18[SFID_LEN + 1])
 {
-    const cJSON *last = NULL;
-    for (const cJSON *r = records ? records->child : NULL; r; r = r->next)
-        last = r;
-    *stamp = last ? json_str(last, "SystemModstamp") : NULL;
-    const char *id = last ? json_str(last, "Id") : NULL;
-    if (!last || !*stamp || !id || !sfid_to18(id, id18))
+    *stamp = n ? json_member_str(records[n - 1], "SystemModstamp") : NULL;
+    char *id = n ? json_member_str(records[n - 1], "Id") : NULL;
+    bool ok = *stamp && id && sfid_to18(id, id18);
+    free(id);
+    if (!ok)
         return store_fail(a, SFA_ESERVER, "a page of pulled records ends without a valid mark");
     return SFA_OK;
 }
 
-sfa_status store_pull_page(sfa_agent *a, const char *sobject, const cJSON *records,
+sfa_status store_pull_page(sfa_agent *a, const char *sobject, const json_span *records, size_t n,
                            const char *key_field, int64_t now_ms, store_pull_counts *c)
 {
-    if (!cJSON_GetArraySize(records))
+    if (n == 0)
         return SFA_OK;
-    const char *stamp = NULL;
+    char *stamp = NULL;
     char id18[SFID_LEN + 1];
-    sfa_status s = page_mark(a, records, &stamp, id18);
-    if (s != SFA_OK || (s = begin(a)) != SFA_OK)
+    sfa_status s = page_mark(a, records, n, &stamp, id18);
+    if (s != SFA_OK || (s = begin(a)) != SFA_OK) {
+        free(stamp);
         return s;
+    }
     store_pull_counts mine = {0};
     s = store_mirror_stage_begin(a);
     if (s == SFA_OK)
-        s = store_mirror_merge_page(a, sobject, records, key_field, now_ms, &mine);
+        s = store_mirror_merge_page(a, sobject, records, n, key_field, now_ms, &mine);
     if (s == SFA_OK) /* I1: the mark and the records it covers commit together */
         s = set_state(a, SQL_MARK, sobject, stamp, id18);
     if (s == SFA_OK)
         CRASH_POINT("pull.before_page_commit");
     s = finish(a, s);
+    free(stamp);
     if (s == SFA_OK) {
         c->pulled += mine.pulled;
         c->added += mine.added;
@@ -196,21 +199,37 @@ sfa_status store_pull_one(sfa_agent *a, const char *sobject, const cJSON *record
     return finish(a, s);
 }
 
-/* Drop from the mirror each record the items name, inside the caller's transaction: an
- * item is an Id string (getDeleted's ids), or with records a record whose "Id" is used (a
- * query's records). Items naming no valid Id are skipped. M6: a record with open ops stays.
- * *removed counts the records dropped. */
-static sfa_status drop_named(sfa_agent *a, const char *sobject, const cJSON *items, bool records,
-                             size_t *removed)
+/* Drop the cached record of sobject whose Id is id (any form; not an Id: skipped), inside
+ * the caller's transaction. M6: a record with open ops stays. */
+static sfa_status drop_id(sfa_agent *a, const char *sobject, const char *id, size_t *removed)
+{
+    char id18[SFID_LEN + 1];
+    bool gone = false;
+    sfa_status s = SFA_OK;
+    if (id && sfid_to18(id, id18))
+        s = store_mirror_drop(a, sobject, id18, &gone);
+    *removed += gone;
+    return s;
+}
+
+/* Each Id string of items (getDeleted's ids) dropped as drop_id does. */
+static sfa_status drop_named(sfa_agent *a, const char *sobject, const cJSON *items, size_t *removed)
 {
     sfa_status s = SFA_OK;
-    for (const cJSON *i = items ? items->child : NULL; i && s == SFA_OK; i = i->next) {
-        char id18[SFID_LEN + 1];
-        bool gone = false;
-        const char *id = records ? json_str(i, "Id") : cJSON_IsString(i) ? i->valuestring : NULL;
-        if (id && sfid_to18(id, id18))
-            s = store_mirror_drop(a, sobject, id18, &gone);
-        *removed += gone;
+    for (const cJSON *i = items ? items->child : NULL; i && s == SFA_OK; i = i->next)
+        s = drop_id(a, sobject, cJSON_IsString(i) ? i->valuestring : NULL, removed);
+    return s;
+}
+
+/* Each record text's "Id" dropped as drop_id does. */
+static sfa_status drop_records(sfa_agent *a, const char *sobject, const json_span *records,
+                               size_t n, size_t *removed)
+{
+    sfa_status s = SFA_OK;
+    for (size_t i = 0; i < n && s == SFA_OK; i++) {
+        char *id = json_member_str(records[i], "Id");
+        s = drop_id(a, sobject, id, removed);
+        free(id);
     }
     return s;
 }
@@ -221,7 +240,7 @@ sfa_status store_pull_deleted(sfa_agent *a, const char *sobject, const cJSON *id
     sfa_status s = begin(a);
     size_t removed = 0;
     if (s == SFA_OK)
-        s = drop_named(a, sobject, ids, false, &removed);
+        s = drop_named(a, sobject, ids, &removed);
     if (s == SFA_OK) /* I2 */
         s = set_state(a, SQL_DELETES, sobject, covered_until, NULL);
     if (s == SFA_OK)
@@ -232,21 +251,24 @@ sfa_status store_pull_deleted(sfa_agent *a, const char *sobject, const cJSON *id
     return s;
 }
 
-sfa_status store_pull_left(sfa_agent *a, const char *sobject, const cJSON *records,
+sfa_status store_pull_left(sfa_agent *a, const char *sobject, const json_span *records, size_t n,
                            store_pull_counts *c)
 {
-    if (!cJSON_GetArraySize(records))
+    if (n == 0)
         return SFA_OK;
-    const char *stamp = NULL;
+    char *stamp = NULL;
     char id18[SFID_LEN + 1];
-    sfa_status s = page_mark(a, records, &stamp, id18);
-    if (s != SFA_OK || (s = begin(a)) != SFA_OK)
+    sfa_status s = page_mark(a, records, n, &stamp, id18);
+    if (s != SFA_OK || (s = begin(a)) != SFA_OK) {
+        free(stamp);
         return s;
+    }
     size_t removed = 0;
-    s = drop_named(a, sobject, records, true, &removed);
+    s = drop_records(a, sobject, records, n, &removed);
     if (s == SFA_OK) /* I4 */
         s = set_state(a, SQL_LEFT_MARK, sobject, stamp, id18);
     s = finish(a, s);
+    free(stamp);
     if (s == SFA_OK)
         c->deleted += removed;
     return s;

@@ -15,6 +15,7 @@
 
 #include "sfagent/agent.h"
 #include "sfagent/status.h"
+#include "util/json_scan.h"
 
 /* One row of pull_state. Strings owned (NULL when unset); clear with store_pull_state_clear. */
 typedef struct store_pull_state {
@@ -50,11 +51,12 @@ typedef struct store_pull_counts {
     size_t deleted; /* records removed because Salesforce deleted them or they left scope */
 } store_pull_counts;
 
-/* Merge records (a JSON array of Salesforce records of sobject) into the mirror and move
- * the mark to the last record's (SystemModstamp, Id), in ONE transaction (I1 of
- * store/pull.c). key_field names the idempotency field (NULL: none) so a record created
- * by this agent is found by its local id when its Salesforce Id is not known yet. */
-sfa_status store_pull_page(sfa_agent *a, const char *sobject, const cJSON *records,
+/* Merge records (n Salesforce records of sobject, each the JSON text of one record as
+ * a query page holds it, parsed here one at a time) into the mirror and move the mark
+ * to the last record's (SystemModstamp, Id), in ONE transaction (I1 of store/pull.c).
+ * key_field names the idempotency field (NULL: none) so a record created by this agent
+ * is found by its local id when its Salesforce Id is not known yet. */
+sfa_status store_pull_page(sfa_agent *a, const char *sobject, const json_span *records, size_t n,
                            const char *key_field, int64_t now_ms, store_pull_counts *c);
 
 /* Merge one record fetched on demand (`get --refresh`): the same merge, its own
@@ -67,11 +69,11 @@ sfa_status store_pull_one(sfa_agent *a, const char *sobject, const cJSON *record
 sfa_status store_pull_deleted(sfa_agent *a, const char *sobject, const cJSON *ids,
                               const char *covered_until, store_pull_counts *c);
 
-/* Records of sobject that left the `where` scope (a JSON array of records with Id and
+/* Records of sobject that left the `where` scope (n records' JSON texts with Id and
  * SystemModstamp, in (SystemModstamp, Id) order): remove each cached copy that has no
  * open op, and move the leaving mark to the last record's (SystemModstamp, Id), in one
  * transaction (I4 of store/pull.c). Removed records count as deleted. */
-sfa_status store_pull_left(sfa_agent *a, const char *sobject, const cJSON *records,
+sfa_status store_pull_left(sfa_agent *a, const char *sobject, const json_span *records, size_t n,
                            store_pull_counts *c);
 /* Follow records leaving the scope from `since` on (an object that had no leaving mark). */
 sfa_status store_pull_left_start(sfa_agent *a, const char *sobject, const char *since);

@@ -78,6 +78,8 @@ struct sf_client {
     int query_batch;            /* Sforce-Query-Options batchSize on GETs, 0: none (pull) */
     char if_modified_since[64]; /* "If-Modified-Since: <date>" for the request being sent,
                                    or "" (sf_client_get_if_modified) */
+    bool raw_2xx;               /* leave a 2xx body unparsed (sf_client_get_raw) ... */
+    bool raw_xfer;              /* ... in the transfer send_once is making (not a login) */
 
     /* sf_client_set_abort(): a daemon stopping */
     bool (*should_abort)(void *);
@@ -251,7 +253,9 @@ static void fill_answered(sf_client *c, CURL *h, const char *method, sf_xfer *x,
         resp->body = clean;
         resp->body_len = strlen(clean);
     }
-    bool want_json = resp->body && (json_call || is_json_type(x->content_type));
+    /* sf_client_get_raw: the caller reads a 2xx body itself; errors are parsed as ever. */
+    bool want_json =
+        resp->body && !(ok && c->raw_xfer) && (json_call || is_json_type(x->content_type));
     if (want_json)
         resp->json = cJSON_ParseWithLength(resp->body, resp->body_len);
     if (x->limit_info)
@@ -616,7 +620,9 @@ static sfa_status send_once(sf_client *c, const char *method, const char *path,
     }
     struct curl_slist *hdrs = sf_client_headers(c, method, b);
     c->fresh_next = strcmp(method, "POST") == 0; /* I6 */
+    c->raw_xfer = c->raw_2xx;
     sfa_status st = perform(c, method, url, hdrs, b->data, b->len, json_call, resp);
+    c->raw_xfer = false;
     curl_slist_free_all(hdrs);
     free(url);
     return st;
@@ -767,6 +773,16 @@ sfa_status sf_client_get_if_modified(sf_client *c, const char *path, int64_t sin
              tm.tm_sec);
     sfa_status st = sf_client_request(c, "GET", path, NULL, resp);
     c->if_modified_since[0] = '\0'; /* one request only */
+    return st;
+}
+
+sfa_status sf_client_get_raw(sf_client *c, const char *path, sf_response *resp)
+{
+    if (!c)
+        return sf_client_request(c, "GET", path, NULL, resp);
+    c->raw_2xx = true;
+    sfa_status st = sf_client_request(c, "GET", path, NULL, resp);
+    c->raw_2xx = false; /* one request only */
     return st;
 }
 

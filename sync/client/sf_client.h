@@ -92,6 +92,13 @@ void sf_client_set_query_batch(sf_client *c, int batch_size);
 sfa_status sf_client_get_if_modified(sf_client *c, const char *path, int64_t since_ms,
                                      sf_response *resp);
 
+/* As sf_client_request for a GET whose 2xx body is left unparsed: resp->json is NULL and
+ * resp->body holds the text as received, which the caller must validate itself (a
+ * truncated 2xx body is NOT turned into SF_UNKNOWN here). Non-2xx answers are parsed as
+ * usual (error_code, error_message). The pull reads query pages this way, one record at
+ * a time, instead of as one tree (docs/sync-protocol.md#memory). */
+sfa_status sf_client_get_raw(sf_client *c, const char *path, sf_response *resp);
+
 /* Abandon transfers (the request in flight, and any later one) while should_abort(ctx)
  * returns true: asked about once a second during a transfer. An abandoned request's
  * outcome is SF_UNKNOWN once anything was sent. NULL: never. */

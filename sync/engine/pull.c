@@ -11,7 +11,8 @@
  *       boundary are neither lost nor repeated, even across a crash.
  *   I2. A page is committed before the next one is asked for: at most one page of
  *       results is in memory at any time (streaming; peak memory independent of the
- *       number of records).
+ *       number of records), and only as its text: the store parses one record at a
+ *       time (pull_page.c), never a tree of the whole page.
  *   I3. An expired query locator restarts the query from the committed mark, never
  *       from the start and never by retrying the locator.
  *   I4. A scope (fields + where) other than the one the mark was earned under starts
@@ -36,7 +37,6 @@
 #include "sync/engine/build.h"
 #include "util/alloc.h"
 #include "util/crashpoint.h"
-#include "util/json.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
@@ -60,14 +60,17 @@ static bool limit_reached(const pull_ctx *ctx)
     return used >= 0 && max > 0 && (double)used >= ctx->api_share * (double)max;
 }
 
-sfa_status pull_get(pull_ctx *ctx, const char *path, sf_response *resp)
+/* pull_get, and with raw the same for a GET whose 2xx body is left as text
+ * (sf_client_get_raw): the caller validates it. */
+static sfa_status get(pull_ctx *ctx, const char *path, bool raw, sf_response *resp)
 {
     if (limit_reached(ctx)) { /* the same API share rule as push */
         memset(resp, 0, sizeof *resp);
         resp->retry_after_s = -1;
         return SFA_ELIMIT;
     }
-    sfa_status rc = sf_client_request(ctx->client, "GET", path, NULL, resp);
+    sfa_status rc = raw ? sf_client_get_raw(ctx->client, path, resp)
+                        : sf_client_request(ctx->client, "GET", path, NULL, resp);
     if (rc != SFA_OK)
         return rc; /* not sent: login refused or unreachable */
     if (resp->outcome == SF_NOT_SENT)
@@ -80,9 +83,14 @@ sfa_status pull_get(pull_ctx *ctx, const char *path, sf_response *resp)
         return SFA_ELIMIT;
     if (resp->status >= 500)
         return SFA_ERETRY;
-    if (resp->status < 200 || resp->status >= 300 || !cJSON_IsObject(resp->json))
+    if (resp->status < 200 || resp->status >= 300 || (!raw && !cJSON_IsObject(resp->json)))
         return SFA_ESERVER;
     return SFA_OK;
+}
+
+sfa_status pull_get(pull_ctx *ctx, const char *path, sf_response *resp)
+{
+    return get(ctx, path, false, resp);
 }
 
 /* ms as an unquoted SOQL dateTime literal with milliseconds ("2026-12-01T10:00:00.000Z"):
@@ -152,11 +160,11 @@ char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mar
 }
 
 /* Commit one page of changed records (I1, I2). */
-static sfa_status take_changes(pull_ctx *ctx, const pull_scope *sc, const cJSON *records)
+static sfa_status take_changes(pull_ctx *ctx, const pull_scope *sc, const pull_page *page)
 {
     CRASH_POINT("pull.after_page_fetch");
-    sfa_status st = store_pull_page(ctx->agent, sc->sobject, records, sc->key_field, time_now_ms(),
-                                    &ctx->counts);
+    sfa_status st = store_pull_page(ctx->agent, sc->sobject, page->records, page->n, sc->key_field,
+                                    time_now_ms(), &ctx->counts);
     if (st != SFA_OK)
         return pull_fail(ctx, st, "%s: could not store a page: %s", sc->sobject,
                          sfa_agent_errmsg(ctx->agent));
@@ -165,18 +173,22 @@ static sfa_status take_changes(pull_ctx *ctx, const pull_scope *sc, const cJSON 
 }
 
 /* Hand one answer's records to take and say where the next page is (caller frees;
- * NULL when done). */
-static sfa_status take_page(pull_ctx *ctx, const pull_scope *sc, const cJSON *body,
+ * NULL when done). The body's text stays until take is done with it (I2). */
+static sfa_status take_page(pull_ctx *ctx, const pull_scope *sc, const sf_response *resp,
                             pull_page_fn take, char **next)
 {
+    pull_page page;
+    const char *why = NULL;
     *next = NULL;
-    const cJSON *records = cJSON_GetObjectItemCaseSensitive(body, "records");
-    if (records && !cJSON_IsArray(records))
-        return pull_fail(ctx, SFA_ESERVER, "%s: query answer without a records array", sc->sobject);
-    sfa_status st = take(ctx, sc, records);
-    const char *url = json_str(body, "nextRecordsUrl");
-    if (st == SFA_OK && url && !json_bool(body, "done", true))
-        *next = xstrdup(url);
+    sfa_status st = pull_page_scan(&page, resp->body, resp->body_len, &why);
+    if (st != SFA_OK)
+        return pull_fail(ctx, st, "%s: %s", sc->sobject, why);
+    st = take(ctx, sc, &page);
+    if (st == SFA_OK) {
+        *next = page.next; /* ownership moves to the caller */
+        page.next = NULL;
+    }
+    pull_page_clear(&page);
     return st;
 }
 
@@ -187,15 +199,12 @@ sfa_status pull_follow(pull_ctx *ctx, const pull_scope *sc, char *path, pull_pag
     *expired = false;
     while (path && st == SFA_OK) {
         sf_response resp;
-        st = pull_get(ctx, path, &resp);
+        st = get(ctx, path, true, &resp);
         free(path);
         path = NULL;
-        if (st == SFA_OK) { /* I2: the text is parsed; only the tree needs to stay */
-            free(resp.body);
-            resp.body = NULL;
-            resp.body_len = 0;
-            st = take_page(ctx, sc, resp.json, take, &path);
-        } else if (resp.error_code && strcmp(resp.error_code, "INVALID_QUERY_LOCATOR") == 0)
+        if (st == SFA_OK) /* I2: the page's text only, one record parsed at a time */
+            st = take_page(ctx, sc, &resp, take, &path);
+        else if (resp.error_code && strcmp(resp.error_code, "INVALID_QUERY_LOCATOR") == 0)
             *expired = true; /* I3: the caller restarts from the mark */
         else
             pull_fail(ctx, st, "%s: query failed: %s", sc->sobject,

@@ -17,6 +17,7 @@
 #include "sfagent/sync.h"
 #include "store/pull.h"
 #include "sync/client/sf_client.h"
+#include "util/json_scan.h"
 
 /* Records per query page asked for (Salesforce's maximum; it may send fewer). */
 #define PULL_BATCH_DEFAULT 2000
@@ -71,8 +72,23 @@ char *pull_scope_default_fields(const cJSON *describe);
 char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mark_id,
                 const char *cut);
 
-/* Takes one page of query records (a JSON array, maybe NULL or empty) into the store. */
-typedef sfa_status (*pull_page_fn)(pull_ctx *ctx, const pull_scope *sc, const cJSON *records);
+/* One query page as read from its text (pull_page.c): each record's JSON text, borrowed
+ * from the response body, and the next page's URL. */
+typedef struct pull_page {
+    json_span *records;
+    size_t n, cap;
+    char *next; /* nextRecordsUrl when the query is not done, else NULL */
+} pull_page;
+
+/* Read a query answer's text into out (caller clears it; the spans point into body,
+ * which must outlive them). SFA_ERETRY when the text is empty, truncated or not JSON
+ * (the answer was lost on the way: ask again), SFA_ESERVER when it is JSON but not a
+ * query answer; *why says which, as a static text. Pure. */
+sfa_status pull_page_scan(pull_page *out, const char *body, size_t len, const char **why);
+void pull_page_clear(pull_page *p);
+
+/* Takes one page of query records (maybe empty) into the store. */
+typedef sfa_status (*pull_page_fn)(pull_ctx *ctx, const pull_scope *sc, const pull_page *page);
 
 /* Follow one query from path (owned: freed here) to its last page, giving each page to
  * take before asking for the next one. *expired: the query locator died

@@ -55,9 +55,10 @@ char *pull_left_soql(const pull_scope *sc, const char *stamp, const char *id, co
     return strbuf_detach(&sb);
 }
 
-static sfa_status take_left(pull_ctx *ctx, const pull_scope *sc, const cJSON *records)
+static sfa_status take_left(pull_ctx *ctx, const pull_scope *sc, const pull_page *page)
 {
-    sfa_status st = store_pull_left(ctx->agent, sc->sobject, records, &ctx->counts); /* I1 */
+    sfa_status st =
+        store_pull_left(ctx->agent, sc->sobject, page->records, page->n, &ctx->counts); /* I1 */
     if (st != SFA_OK)
         return pull_fail(ctx, st, "%s: could not remove records that left the scope: %s",
                          sc->sobject, sfa_agent_errmsg(ctx->agent));

@@ -14,6 +14,7 @@
 #include "store/store_test_util.h"
 #include "util/alloc.h"
 #include "util/strbuf.h"
+#include "util/timeutil.h"
 
 static int setup(void **state)
 {
@@ -530,6 +531,12 @@ static void test_ids_format_and_order(void **state)
     assert_int_equal(strncmp(op, "op-", 3), 0);
     assert_int_equal(strlen(op), 29);
     free(op);
+    /* The first 10 characters are the 48-bit millisecond time, base32 (ULID layout). */
+    time_set_override(INT64_C(1780000000000));
+    char *fixed = store_new_local_id();
+    assert_int_equal(strncmp(fixed, "loc-01KSR49200", 14), 0);
+    free(fixed);
+    time_set_override(0);
 }
 
 static void test_list_include_deleted(void **state)

@@ -9,9 +9,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "push_fixture.h"
 #include "sync/engine/pull.h"
@@ -160,6 +163,35 @@ static void test_pull_ties_across_pages(void **state)
     assert_int_equal(run(e, true, &rep), SFA_OK);
     assert_int_equal(rep.pulled, 0);
     assert_int_equal(cached(e), 480);
+}
+
+/* A query page that arrives cut short, or as something other than JSON, is refused whole
+ * (the page is read as text, record by record: pull_page.c I1): the pages before it stay
+ * committed, none of its records is stored, the run says to try again, and the next pull
+ * resumes from the mark with nothing lost or doubled. */
+static void test_pull_broken_page_commits_nothing_of_it(void **state)
+{
+    env *e = *state;
+    insert_cases(e, 450, "New", NULL);
+    advance(e, 1000);
+    emu_fault_kind kinds[] = {EMU_FAULT_TRUNCATE, EMU_FAULT_INVALID_JSON};
+    for (int k = 0; k < 2; k++) {
+        emu_fault fault = {.kind = kinds[k],
+                           .method = "GET",
+                           .path_pattern = "/services/data/v*/query/*",
+                           .count = 1};
+        assert_true(emu_fault_add(e->f.emu, &fault) > 0);
+        sfa_sync_report rep;
+        assert_int_equal(run(e, true, &rep), SFA_ERETRY);
+        /* Cut short, libcurl sees the missing bytes itself; not JSON, the page reader. */
+        assert_non_null(strstr(rep.message, k == 0 ? "partial" : "not valid JSON"));
+        assert_int_equal(cached(e), (size_t)(200 * (k + 1))); /* the pages before it */
+        emu_faults_clear(e->f.emu);
+    }
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(rep.pulled, 50);
+    assert_mirror_is_server(e);
 }
 
 /* An expired locator restarts from the committed mark: nothing lost, nothing twice. */
@@ -610,6 +642,70 @@ static void test_pull_refresh(void **state)
     assert_int_equal(cached(e), 3);
 }
 
+/* record_fields holds every field name of every cached record (query_sql.c Q5 relies on
+ * it), read on a second connection; and at least min names of sobject. */
+static void assert_field_names_kept(env *e, const char *sobject, int min)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_open_v2(e->f.db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db,
+                           "SELECT (SELECT count(*) FROM records r, json_each(r.fields)"
+                           " j WHERE NOT EXISTS (SELECT 1 FROM record_fields f WHERE"
+                           " f.sobject = r.sobject AND f.name = j.key)),"
+                           " (SELECT count(*) FROM record_fields WHERE sobject = ?1)",
+                           -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 0);
+    assert_true(sqlite3_column_int(st, 1) >= min);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* Every writer of records.fields leaves the names it writes first in record_fields:
+ * local create and update, import, push read-back, pull (pages) and refresh (one
+ * record). The pull notes its names itself (store/mirror.c M7, migration 0012). */
+static void test_pull_every_writer_keeps_field_names(void **state)
+{
+    env *e = *state;
+    char *local = NULL;
+    assert_int_equal(sfa_record_create(&local, e->f.agent, "Case", "{\"Subject\":\"local\"}"),
+                     SFA_OK);
+    assert_field_names_kept(e, "Case", 1);
+    assert_int_equal(sfa_record_update(e->f.agent, "Case", local, "{\"Priority\":\"High\"}"),
+                     SFA_OK);
+    assert_field_names_kept(e, "Case", 2);
+    char path[160];
+    snprintf(path, sizeof path, "%s/import.jsonl", e->f.dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("{\"Subject\":\"imported\",\"Origin\":\"Web\"}\n", fp);
+    fclose(fp);
+    int fd = open(path, O_RDONLY);
+    sfa_import_result ir;
+    assert_int_equal(sfa_record_import(&ir, e->f.agent, "Case", fd, 0), SFA_OK);
+    close(fd);
+    assert_field_names_kept(e, "Case", 3);
+    assert_int_equal(push(e), SFA_OK); /* read-back: CaseNumber and friends */
+    assert_field_names_kept(e, "Case", 4);
+    insert_cases(e, 3, "New", NULL);
+    sfa_sync_report rep;
+    assert_int_equal(run(e, true, &rep), SFA_OK);
+    assert_int_equal(rep.pulled, 5); /* 3 from the server, 2 of ours read back */
+    assert_field_names_kept(e, "Case", 5);
+    /* A Contact, the first record of its sObject: refresh alone writes its names. */
+    char cid[19];
+    cJSON *f = cJSON_Parse("{\"LastName\":\"Upstream\"}");
+    assert_int_equal(emu_record_insert(e->f.emu, "Contact", f, cid), 0);
+    cJSON_Delete(f);
+    assert_int_equal(sfa_sync_refresh(NULL, e->f.agent, e->f.cfg, "Contact", cid), SFA_OK);
+    assert_field_names_kept(e, "Contact", 2);
+    free(local);
+}
+
 static sfa_status push_report(env *e, sfa_sync_report *rep)
 {
     sfa_sync_options o = SFA_SYNC_OPTIONS_INIT;
@@ -672,6 +768,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pull_soql_text),
         cmocka_unit_test_setup_teardown(test_pull_ties_across_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_broken_page_commits_nothing_of_it, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_pull_expired_locator_restarts_from_mark, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pull_server_changes, setup, teardown),
@@ -692,6 +790,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pull_leaving_scope_pages_through_ties, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pull_refresh, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_every_writer_keeps_field_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pull_then_push_disjoint_edit_is_not_a_conflict,
                                         setup_server_wins, teardown),
         cmocka_unit_test_setup_teardown(test_pull_then_push_same_field_server_wins,
