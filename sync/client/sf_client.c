@@ -709,7 +709,9 @@ bool sf_gzip(unsigned char **out, size_t *out_len, const char *in, size_t len)
         free(buf);
         return false;
     }
-    *out = buf;
+    /* deflateBound is about the input's size; the gzip of JSON is a fifth of it or less,
+     * and up to [sync] parallel bodies wait in flight (docs/sync-protocol.md#memory). */
+    *out = xrealloc(buf, n ? n : 1);
     *out_len = n;
     return true;
 }
