@@ -562,6 +562,12 @@ static void send_groups(push_ctx *ctx, store_op *ops, size_t n)
 /* Process one page of ready ops; returns false when it was empty. */
 static bool round_page(push_ctx *ctx, int64_t *cursor)
 {
+    /* A page is read once a batch slot is free (push_jobs.c J2): its first batch goes out
+     * at once instead of the whole page waiting beside [sync] parallel batches in flight
+     * (docs/sync-protocol.md#memory). */
+    push_wait_slot(ctx);
+    if (ctx->stop)
+        return false;
     store_op *ops = NULL;
     size_t n = 0;
     sfa_status st =
@@ -574,13 +580,15 @@ static bool round_page(push_ctx *ctx, int64_t *cursor)
         return false;
     *cursor = ops[n - 1].seq;
     ref_lookup rl = {ctx->agent, NULL, NULL, SFA_OK};
-    for (size_t i = 0; i < n && !ctx->stop; i++)
+    for (size_t i = 0; i < n && !ctx->stop; i++) {
+        store_op_parse_fields(&ops[i]); /* one op's tree at a time */
         ops[i].rank = prepare_op(ctx, &ops[i], &rl);
+        push_ops_pack(&ops[i], 1); /* push_jobs.c J6: most of the page waits for a slot */
+    }
     free(rl.last);
     /* Creates of all sObjects before updates before deletes; a child whose parent is
      * created in this page was held back above and goes in the next round. */
     qsort(ops, n, sizeof *ops, cmp_ops);
-    push_ops_pack(ops, n); /* push_jobs.c J6: most of the page waits for a slot */
     send_groups(ctx, ops, n);
     store_ops_free(ops, n);
     return !ctx->stop;

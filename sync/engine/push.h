@@ -214,6 +214,9 @@ bool push_start(push_ctx *ctx, push_job *job, const char *method, const char *pa
  * keeping the text too when keep_text (push_jobs.c J6). */
 void push_ops_pack(store_op *ops, size_t n);
 void push_ops_unpack(store_op *ops, size_t n, bool keep_text);
+/* Wait (collecting answers) until fewer than the allowed jobs are in flight (J2, J5), or
+ * the run stops. */
+void push_wait_slot(push_ctx *ctx);
 /* Claim ops[0..n) and start them as one job (I1); their contents move into the job (the
  * slots are left empty). Waits first while [sync] parallel jobs are in flight. */
 void push_send_batch(push_ctx *ctx, store_op *ops, size_t n);

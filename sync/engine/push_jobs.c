@@ -216,10 +216,15 @@ static size_t slots(const push_ctx *ctx)
     return usage_known ? (size_t)ctx->parallel : 1;
 }
 
-void push_send_batch(push_ctx *ctx, store_op *ops, size_t n)
+void push_wait_slot(push_ctx *ctx)
 {
     while (!ctx->stop && sf_client_in_flight(ctx->client) >= slots(ctx)) /* J2, J5 */
         wait_one(ctx);
+}
+
+void push_send_batch(push_ctx *ctx, store_op *ops, size_t n)
+{
+    push_wait_slot(ctx);
     if (ctx->need_resolve) /* J3 */
         push_drain(ctx);
     if (ctx->stop || push_out_of_time(ctx)) /* push.c I5: checked when the claim would be */
