@@ -144,10 +144,9 @@ static size_t keys_fitting(const char *const *keys, size_t n, size_t prefix_len)
 }
 
 /* A keyed create job between its composites: the batch goes as one /composite per slice
- * of keys that fits in one query (usually the whole batch). */
+ * of keys that fits in one query (usually the whole batch). No pointer into the ops: they
+ * may be packed while the job waits (push_pack.c P3). */
 typedef struct keyed_state {
-    const char *field;
-    const char **keys; /* borrowed from the ops */
     size_t prefix_len; /* the read-back query without keys */
     size_t off, m;     /* the slice in flight: ops[off..off+m) */
 } keyed_state;
@@ -237,7 +236,6 @@ static bool keyed_on_answer(push_ctx *ctx, push_job *job, sfa_status rc, sf_resp
     ks->off += ks->m;
     if (ks->off < job->n && !ctx->stop && keyed_next(ctx, job))
         return true;
-    free(ks->keys);
     free(ks);
     job->state = NULL;
     return false;
@@ -248,8 +246,13 @@ static bool keyed_next(push_ctx *ctx, push_job *job)
     keyed_state *ks = job->state;
     size_t left = job->n - ks->off;
     size_t m = left < PUSH_CREATE_BATCH_MAX ? left : PUSH_CREATE_BATCH_MAX;
-    ks->m = keys_fitting(ks->keys + ks->off, m, ks->prefix_len);
-    cJSON *body = keyed_body(ctx, job->ops + ks->off, ks->m, ks->field, ks->keys + ks->off);
+    const char *field = NULL;
+    const char **keys = xcalloc(m, sizeof *keys); /* borrowed from the ops, for this call */
+    for (size_t i = 0; i < m; i++)
+        push_op_key(ctx, &job->ops[ks->off + i], &field, &keys[i]);
+    ks->m = keys_fitting(keys, m, ks->prefix_len);
+    cJSON *body = keyed_body(ctx, job->ops + ks->off, ks->m, field, keys);
+    free(keys);
     bool started = push_start(ctx, job, "POST", "composite", body, keyed_on_answer);
     cJSON_Delete(body);
     return started;
@@ -259,18 +262,16 @@ static bool keyed_next(push_ctx *ctx, push_job *job)
 static bool keyed_begin(push_ctx *ctx, push_job *job)
 {
     keyed_state *ks = xcalloc(1, sizeof *ks);
-    ks->keys = xcalloc(job->n, sizeof *ks->keys);
-    for (size_t i = 0; i < job->n; i++)
-        push_op_key(ctx, &job->ops[i], &ks->field, &ks->keys[i]);
+    const char *field = NULL, *key = NULL;
+    push_op_key(ctx, &job->ops[0], &field, &key);                    /* one batch, one key field */
     char *select = push_reconcile_select(job->ops[0].sobject, NULL); /* I4 */
-    char *prefix = push_soql_in(select, job->ops[0].sobject, ks->field, ks->keys, 0);
+    char *prefix = push_soql_in(select, job->ops[0].sobject, field, NULL, 0);
     ks->prefix_len = strlen(prefix);
     free(prefix);
     free(select);
     job->state = ks;
     if (keyed_next(ctx, job))
         return true;
-    free(ks->keys);
     free(ks);
     job->state = NULL;
     return false;

@@ -30,6 +30,9 @@
  *       Starting a batch (push_*_begin) never changes an op's fields, so the text read at
  *       the start is kept and reused when the batch waits (asserted); answers may change
  *       them (a server-wins conflict drops fields), so the text is dropped there.
+ *   J7. A waiting job whose ops are all still undecided holds them as one block of bytes
+ *       (push_pack.c), unpacked before its answer is handed to its sender; senders keep
+ *       no pointer into a job's ops across a wait (push_pack.c P3).
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -70,6 +73,7 @@ static void progress(push_ctx *ctx)
 
 static void job_free(push_job *job)
 {
+    free(job->packed);
     store_ops_free(job->ops, job->n);
     free(job);
 }
@@ -156,14 +160,17 @@ static void wait_one(push_ctx *ctx)
     resp.body = NULL;
     resp.body_len = 0;
     ctx->cur_job = job;
+    push_job_unpack(job);                     /* J7 */
     push_ops_unpack(job->ops, job->n, false); /* J6: a sender may change them */
     bool again = job->answer(ctx, job, rc, &resp);
     ctx->cur_job = NULL;
     sf_response_free(&resp);
-    if (again)
+    if (again) {
         push_ops_pack(job->ops, job->n); /* J6: waiting again */
-    else
+        push_job_pack(job);              /* J7 */
+    } else {
         finish(ctx, job);
+    }
 }
 
 void push_drain(push_ctx *ctx)
@@ -257,8 +264,10 @@ void push_send_batch(push_ctx *ctx, store_op *ops, size_t n)
     ctx->cur_job = job;
     bool in_flight = begin(ctx, job); /* J1 */
     ctx->cur_job = NULL;
-    if (in_flight)
+    if (in_flight) {
         push_ops_pack(job->ops, job->n); /* J6 */
-    else
+        push_job_pack(job);              /* J7 */
+    } else {
         finish(ctx, job);
+    }
 }

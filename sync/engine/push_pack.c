@@ -1,0 +1,179 @@
+/* A job's ops while its request is on the wire (push_jobs.c J6, J7): one block of bytes
+ * instead of an array of store_op and its strings.
+ *
+ * Up to [sync] parallel jobs of up to 800 ops wait at once. As store_op values each op
+ * costs its 200-byte struct plus five or more small allocations (ids, names, the fields
+ * text), about 450 bytes with the allocator's overhead; packed back to back it costs its
+ * bytes alone, about 180 (docs/sync-protocol.md#memory). Nothing is read from the block:
+ * it is unpacked into store_op values, the same ones, before a sender sees the job again.
+ *
+ * Invariants:
+ *   P1. Only an op that nothing has been decided for yet is packed: no outcome, no error,
+ *       no server values, no learned Id, no retry delay, and its fields already held as
+ *       text (push_ops_pack). A job with any other op keeps its array (the rarer paths: an
+ *       update's check answered, a second composite of one batch), so a decision is never
+ *       dropped by a format that has no room for it.
+ *   P2. Unpacking gives back every field that was packed, byte for byte; base_fields is
+ *       carried as text and rebuilt with json_parse_exact, as the fields are (J6).
+ *   P3. A packed job holds no store_op, so nothing may borrow pointers into its ops across
+ *       a wait: senders that need the ops' strings after an answer read them again.
+ */
+#include <assert.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/op.h"
+#include "sync/engine/push.h"
+#include "util/alloc.h"
+#include "util/json.h"
+
+/* The strings of an op, in block order. */
+enum {
+    S_OP_ID,
+    S_SOBJECT,
+    S_LOCAL_ID,
+    S_KIND,
+    S_FIELDS,
+    S_EXT_FIELD,
+    S_EXT_VALUE,
+    S_BASE_MODSTAMP,
+    S_SF_ID,
+    S_BASE_FIELDS,
+    S_COUNT
+};
+
+/* Fixed part of one packed op; its S_COUNT strings follow, each NUL-terminated, absent
+ * ones (bit i of present clear) taking no bytes. */
+typedef struct packed_head {
+    int64_t seq;
+    int64_t updated_at;
+    int attempts;
+    int rank;
+    unsigned present;
+} packed_head;
+
+static bool is_undecided(const store_op *op)
+{
+    return !op->fields && !op->fields_raw && op->outcome == STORE_OUT_NONE && !op->err_code &&
+           !op->err_msg && !op->server && !op->server_fill && !op->new_sf_id &&
+           !op->new_base_modstamp && op->retry_after_ms == 0 && op->retry_delay_ms == 0;
+}
+
+/* Points s[] at op's strings, base_fields as base_text (printed by the caller). */
+static void strings_of(const store_op *op, const char *base_text, const char *s[S_COUNT])
+{
+    s[S_OP_ID] = op->op_id;
+    s[S_SOBJECT] = op->sobject;
+    s[S_LOCAL_ID] = op->local_id;
+    s[S_KIND] = op->kind;
+    s[S_FIELDS] = op->fields_packed;
+    s[S_EXT_FIELD] = op->ext_field;
+    s[S_EXT_VALUE] = op->ext_value;
+    s[S_BASE_MODSTAMP] = op->base_modstamp;
+    s[S_SF_ID] = op->sf_id;
+    s[S_BASE_FIELDS] = base_text;
+}
+
+static size_t packed_size(const store_op *op, const char *base_text)
+{
+    const char *s[S_COUNT];
+    strings_of(op, base_text, s);
+    size_t len = sizeof(packed_head);
+    for (int i = 0; i < S_COUNT; i++)
+        len += s[i] ? strlen(s[i]) + 1 : 0;
+    return len;
+}
+
+static char *put_op(char *p, const store_op *op, const char *base_text)
+{
+    const char *s[S_COUNT];
+    strings_of(op, base_text, s);
+    packed_head h = {op->seq, op->updated_at, op->attempts, op->rank, 0};
+    for (int i = 0; i < S_COUNT; i++)
+        h.present |= s[i] ? 1u << i : 0;
+    memcpy(p, &h, sizeof h);
+    p += sizeof h;
+    for (int i = 0; i < S_COUNT; i++) {
+        if (!s[i])
+            continue;
+        size_t n = strlen(s[i]) + 1;
+        memcpy(p, s[i], n);
+        p += n;
+    }
+    return p;
+}
+
+void push_job_pack(push_job *job)
+{
+    assert(!job->packed);
+    for (size_t i = 0; i < job->n; i++)
+        if (!is_undecided(&job->ops[i])) /* P1 */
+            return;
+    char **base_text = xcalloc(job->n, sizeof *base_text);
+    size_t total = 0;
+    for (size_t i = 0; i < job->n; i++) {
+        const cJSON *bf = job->ops[i].base_fields;
+        base_text[i] = bf ? json_print(bf) : NULL;
+        total += packed_size(&job->ops[i], base_text[i]);
+    }
+    char *block = xmalloc(total ? total : 1), *p = block;
+    for (size_t i = 0; i < job->n; i++) {
+        p = put_op(p, &job->ops[i], base_text[i]);
+        free(base_text[i]);
+    }
+    assert((size_t)(p - block) == total);
+    free(base_text);
+    store_ops_free(job->ops, job->n);
+    job->ops = NULL;
+    job->packed = block;
+}
+
+static const char *get_op(const char *p, store_op *op)
+{
+    packed_head h;
+    memcpy(&h, p, sizeof h);
+    p += sizeof h;
+    char *s[S_COUNT] = {0};
+    for (int i = 0; i < S_COUNT; i++) {
+        if (!(h.present & (1u << i)))
+            continue;
+        size_t n = strlen(p);
+        s[i] = xstrndup(p, n);
+        p += n + 1;
+    }
+    memset(op, 0, sizeof *op);
+    op->seq = h.seq;
+    op->updated_at = h.updated_at;
+    op->attempts = h.attempts;
+    op->rank = h.rank;
+    op->op_id = s[S_OP_ID];
+    op->sobject = s[S_SOBJECT];
+    op->local_id = s[S_LOCAL_ID];
+    op->kind = s[S_KIND];
+    op->fields_packed = s[S_FIELDS];
+    op->ext_field = s[S_EXT_FIELD];
+    op->ext_value = s[S_EXT_VALUE];
+    op->base_modstamp = s[S_BASE_MODSTAMP];
+    op->sf_id = s[S_SF_ID];
+    if (s[S_BASE_FIELDS]) { /* P2 */
+        const char *err = NULL;
+        op->base_fields = json_parse_exact(s[S_BASE_FIELDS], strlen(s[S_BASE_FIELDS]), &err);
+        if (!op->base_fields) /* text this process printed: only out of memory fails */
+            abort();
+        free(s[S_BASE_FIELDS]);
+    }
+    return p;
+}
+
+void push_job_unpack(push_job *job)
+{
+    if (!job->packed)
+        return;
+    job->ops = xcalloc(job->n, sizeof *job->ops);
+    const char *p = job->packed;
+    for (size_t i = 0; i < job->n; i++)
+        p = get_op(p, &job->ops[i]);
+    free(job->packed);
+    job->packed = NULL;
+}
