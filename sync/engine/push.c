@@ -539,10 +539,31 @@ bool push_out_of_time(push_ctx *ctx)
     return true;
 }
 
-static void send_groups(push_ctx *ctx, store_op *ops, size_t n)
+/* The rest of a page, ops[i..n), waits for a batch slot as one block (push_pack.c), not as
+ * store_op values: [sync] parallel batches are in flight meanwhile. Returns the index the
+ * rest now starts at in *ops (0 when it was packed: the array is a new one of *n ops). */
+static size_t wait_packed(push_ctx *ctx, store_op **ops, size_t *n, size_t i)
+{
+    char *rest = push_ops_block(*ops + i, *n - i);
+    if (!rest) /* an op with a decision (P1): the page waits as it is */
+        return i;
+    for (size_t k = 0; k < i; k++) /* sent, or left behind by a raced claim */
+        store_op_clear(&(*ops)[k]);
+    free(*ops);
+    *n -= i;
+    push_wait_slot(ctx);
+    *ops = push_ops_unblock(rest, *n);
+    return 0;
+}
+
+static void send_groups(push_ctx *ctx, store_op **pops, size_t *pn)
 {
     size_t i = 0;
-    while (i < n && !ctx->stop && ops[i].rank < 9 && !push_out_of_time(ctx)) { /* I5 */
+    while (i < *pn && !ctx->stop && (*pops)[i].rank < 9 && !push_out_of_time(ctx)) { /* I5 */
+        if (i > 0 && !push_slot_free(ctx))
+            i = wait_packed(ctx, pops, pn, i);
+        store_op *ops = *pops;
+        size_t n = *pn;
         size_t j = i + 1;
         size_t cap = ops[i].rank == 0   ? PUSH_CREATE_BATCH_MAX
                      : ops[i].rank == 1 ? PUSH_UPDATE_BATCH_MAX
@@ -589,7 +610,7 @@ static bool round_page(push_ctx *ctx, int64_t *cursor)
     /* Creates of all sObjects before updates before deletes; a child whose parent is
      * created in this page was held back above and goes in the next round. */
     qsort(ops, n, sizeof *ops, cmp_ops);
-    send_groups(ctx, ops, n);
+    send_groups(ctx, &ops, &n);
     store_ops_free(ops, n);
     return !ctx->stop;
 }

@@ -220,6 +220,13 @@ void push_ops_unpack(store_op *ops, size_t n, bool keep_text);
  * Unpacking gives back the same ops (their fields as text, as push_ops_pack left them). */
 void push_job_pack(push_job *job);
 void push_job_unpack(push_job *job);
+/* ops[0..n) as one block (their contents moved into it, the array left empty but not
+ * freed), or NULL, with nothing changed, when one of them has a decision (P1). */
+char *push_ops_block(store_op *ops, size_t n);
+/* The n ops of a block, as a new array (free with store_ops_free); frees the block. */
+store_op *push_ops_unblock(char *block, size_t n);
+/* Whether a job may start now without waiting (J2, J5). */
+bool push_slot_free(const push_ctx *ctx);
 /* Wait (collecting answers) until fewer than the allowed jobs are in flight (J2, J5), or
  * the run stops. */
 void push_wait_slot(push_ctx *ctx);

@@ -223,6 +223,11 @@ static size_t slots(const push_ctx *ctx)
     return usage_known ? (size_t)ctx->parallel : 1;
 }
 
+bool push_slot_free(const push_ctx *ctx)
+{
+    return sf_client_in_flight(ctx->client) < slots(ctx);
+}
+
 void push_wait_slot(push_ctx *ctx)
 {
     while (!ctx->stop && sf_client_in_flight(ctx->client) >= slots(ctx)) /* J2, J5 */

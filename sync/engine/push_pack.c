@@ -1,5 +1,6 @@
-/* A job's ops while its request is on the wire (push_jobs.c J6, J7): one block of bytes
- * instead of an array of store_op and its strings.
+/* Ops that wait as one block of bytes instead of an array of store_op and its strings: a
+ * job's while its request is on the wire (push_jobs.c J7), and the rest of a page while its
+ * next batch waits for a slot (push.c).
  *
  * Up to [sync] parallel jobs of up to 800 ops wait at once. As store_op values each op
  * costs its 200-byte struct plus five or more small allocations (ids, names, the fields
@@ -10,13 +11,13 @@
  * Invariants:
  *   P1. Only an op that nothing has been decided for yet is packed: no outcome, no error,
  *       no server values, no learned Id, no retry delay, and its fields already held as
- *       text (push_ops_pack). A job with any other op keeps its array (the rarer paths: an
- *       update's check answered, a second composite of one batch), so a decision is never
- *       dropped by a format that has no room for it.
- *   P2. Unpacking gives back every field that was packed, byte for byte; base_fields is
- *       carried as text and rebuilt with json_parse_exact, as the fields are (J6).
- *   P3. A packed job holds no store_op, so nothing may borrow pointers into its ops across
- *       a wait: senders that need the ops' strings after an answer read them again.
+ *       text (push_ops_pack); the column text a claim compares (fields_raw) goes along. A job with
+ * any other op keeps its array (the rarer paths: an update's check answered, a second composite of
+ * one batch), so a decision is never dropped by a format that has no room for it. P2. Unpacking
+ * gives back every field that was packed, byte for byte; base_fields is carried as text and rebuilt
+ * with json_parse_exact, as the fields are (J6). P3. A packed job holds no store_op, so nothing may
+ * borrow pointers into its ops across a wait: senders that need the ops' strings after an answer
+ * read them again.
  */
 #include <assert.h>
 #include <stdint.h>
@@ -35,6 +36,7 @@ enum {
     S_LOCAL_ID,
     S_KIND,
     S_FIELDS,
+    S_FIELDS_RAW,
     S_EXT_FIELD,
     S_EXT_VALUE,
     S_BASE_MODSTAMP,
@@ -55,9 +57,9 @@ typedef struct packed_head {
 
 static bool is_undecided(const store_op *op)
 {
-    return !op->fields && !op->fields_raw && op->outcome == STORE_OUT_NONE && !op->err_code &&
-           !op->err_msg && !op->server && !op->server_fill && !op->new_sf_id &&
-           !op->new_base_modstamp && op->retry_after_ms == 0 && op->retry_delay_ms == 0;
+    return !op->fields && op->outcome == STORE_OUT_NONE && !op->err_code && !op->err_msg &&
+           !op->server && !op->server_fill && !op->new_sf_id && !op->new_base_modstamp &&
+           op->retry_after_ms == 0 && op->retry_delay_ms == 0;
 }
 
 /* Points s[] at op's strings, base_fields as base_text (printed by the caller). */
@@ -68,6 +70,7 @@ static void strings_of(const store_op *op, const char *base_text, const char *s[
     s[S_LOCAL_ID] = op->local_id;
     s[S_KIND] = op->kind;
     s[S_FIELDS] = op->fields_packed;
+    s[S_FIELDS_RAW] = op->fields_raw;
     s[S_EXT_FIELD] = op->ext_field;
     s[S_EXT_VALUE] = op->ext_value;
     s[S_BASE_MODSTAMP] = op->base_modstamp;
@@ -104,29 +107,37 @@ static char *put_op(char *p, const store_op *op, const char *base_text)
     return p;
 }
 
-void push_job_pack(push_job *job)
+char *push_ops_block(store_op *ops, size_t n)
 {
-    assert(!job->packed);
-    for (size_t i = 0; i < job->n; i++)
-        if (!is_undecided(&job->ops[i])) /* P1 */
-            return;
-    char **base_text = xcalloc(job->n, sizeof *base_text);
+    for (size_t i = 0; i < n; i++)
+        if (!is_undecided(&ops[i])) /* P1 */
+            return NULL;
+    char **base_text = xcalloc(n ? n : 1, sizeof *base_text);
     size_t total = 0;
-    for (size_t i = 0; i < job->n; i++) {
-        const cJSON *bf = job->ops[i].base_fields;
+    for (size_t i = 0; i < n; i++) {
+        const cJSON *bf = ops[i].base_fields;
         base_text[i] = bf ? json_print(bf) : NULL;
-        total += packed_size(&job->ops[i], base_text[i]);
+        total += packed_size(&ops[i], base_text[i]);
     }
     char *block = xmalloc(total ? total : 1), *p = block;
-    for (size_t i = 0; i < job->n; i++) {
-        p = put_op(p, &job->ops[i], base_text[i]);
+    for (size_t i = 0; i < n; i++) {
+        p = put_op(p, &ops[i], base_text[i]);
         free(base_text[i]);
+        store_op_clear(&ops[i]);
     }
     assert((size_t)(p - block) == total);
     free(base_text);
-    store_ops_free(job->ops, job->n);
+    return block;
+}
+
+void push_job_pack(push_job *job)
+{
+    assert(!job->packed);
+    job->packed = push_ops_block(job->ops, job->n);
+    if (!job->packed)
+        return;
+    free(job->ops); /* emptied into the block */
     job->ops = NULL;
-    job->packed = block;
 }
 
 static const char *get_op(const char *p, store_op *op)
@@ -152,6 +163,7 @@ static const char *get_op(const char *p, store_op *op)
     op->local_id = s[S_LOCAL_ID];
     op->kind = s[S_KIND];
     op->fields_packed = s[S_FIELDS];
+    op->fields_raw = s[S_FIELDS_RAW];
     op->ext_field = s[S_EXT_FIELD];
     op->ext_value = s[S_EXT_VALUE];
     op->base_modstamp = s[S_BASE_MODSTAMP];
@@ -166,14 +178,20 @@ static const char *get_op(const char *p, store_op *op)
     return p;
 }
 
+store_op *push_ops_unblock(char *block, size_t n)
+{
+    store_op *ops = xcalloc(n ? n : 1, sizeof *ops);
+    const char *p = block;
+    for (size_t i = 0; i < n; i++)
+        p = get_op(p, &ops[i]);
+    free(block);
+    return ops;
+}
+
 void push_job_unpack(push_job *job)
 {
     if (!job->packed)
         return;
-    job->ops = xcalloc(job->n, sizeof *job->ops);
-    const char *p = job->packed;
-    for (size_t i = 0; i < job->n; i++)
-        p = get_op(p, &job->ops[i]);
-    free(job->packed);
+    job->ops = push_ops_unblock(job->packed, job->n);
     job->packed = NULL;
 }
