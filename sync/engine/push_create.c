@@ -51,13 +51,14 @@ static cJSON *collection_body(const store_op *ops, size_t n, const push_ctx *ctx
 {
     cJSON *body = cJSON_CreateObject();
     cJSON_AddBoolToObject(body, "allOrNone", false); /* I3 */
-    cJSON *records = cJSON_AddArrayToObject(body, "records");
+    strbuf records = STRBUF_INIT;
     for (size_t i = 0; i < n; i++) {
         const char *field = NULL, *value = NULL;
         if (keyed)
             push_op_key(ctx, &ops[i], &field, &value);
-        cJSON_AddItemToArray(records, record_body(&ops[i], field, value));
+        push_records_add(&records, record_body(&ops[i], field, value));
     }
+    cJSON_AddItemToObject(body, "records", push_records_item(&records));
     return body;
 }
 

@@ -219,7 +219,7 @@ static cJSON *patch_body(const store_op *ops, size_t n)
 {
     cJSON *body = cJSON_CreateObject();
     cJSON_AddBoolToObject(body, "allOrNone", false);
-    cJSON *records = cJSON_AddArrayToObject(body, "records");
+    strbuf records = STRBUF_INIT;
     for (size_t i = 0; i < n; i++) {
         cJSON *rec = cJSON_Duplicate(ops[i].fields, true);
         cJSON *attrs = cJSON_CreateObject();
@@ -227,8 +227,9 @@ static cJSON *patch_body(const store_op *ops, size_t n)
         cJSON_AddItemToObject(rec, "attributes", attrs);
         cJSON_DeleteItemFromObjectCaseSensitive(rec, "Id");
         cJSON_AddStringToObject(rec, "id", ops[i].sf_id);
-        cJSON_AddItemToArray(records, rec);
+        push_records_add(&records, rec); /* one record's tree at a time */
     }
+    cJSON_AddItemToObject(body, "records", push_records_item(&records));
     return body;
 }
 
