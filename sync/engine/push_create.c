@@ -221,9 +221,12 @@ static void keyed_answer(push_ctx *ctx, store_op *ops, size_t n, sfa_status rc, 
                                       resp);
         }
     }
-    for (size_t c = 0; c < nchunks && !ctx->stop; c++)
-        if (again[c])
-            (void)send_plain(ctx, ops + c * PUSH_BATCH_MAX, chunk_len(n, c));
+    for (size_t c = 0; c < nchunks && !ctx->stop; c++) {
+        if (!again[c])
+            continue;
+        push_ops_unpack(ops + c * PUSH_BATCH_MAX, chunk_len(n, c), false); /* J6: sent again */
+        (void)send_plain(ctx, ops + c * PUSH_BATCH_MAX, chunk_len(n, c));
+    }
     free(again);
 }
 
@@ -235,8 +238,11 @@ static bool keyed_on_answer(push_ctx *ctx, push_job *job, sfa_status rc, sf_resp
     keyed_state *ks = job->state;
     keyed_answer(ctx, job->ops + ks->off, ks->m, rc, resp);
     ks->off += ks->m;
-    if (ks->off < job->n && !ctx->stop && keyed_next(ctx, job))
-        return true;
+    if (ks->off < job->n && !ctx->stop) {
+        push_ops_unpack(job->ops + ks->off, job->n - ks->off, false); /* J6: the next slice */
+        if (keyed_next(ctx, job))
+            return true;
+    }
     free(ks);
     job->state = NULL;
     return false;

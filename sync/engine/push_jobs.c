@@ -24,9 +24,12 @@
  *   J6. While a job waits for an answer, and while a page's ops wait for a slot (push.c),
  *       their fields are held as text, not as a tree (docs/sync-protocol.md#memory): a
  *       tree of a few fields costs about five times its text, and [sync] parallel jobs
- *       wait at once. Senders only ever see the tree: it is rebuilt, exactly
- *       (json_parse_exact keeps number literals), before a batch starts and before an
- *       answer is handed to them, and packed again only when they start another request.
+ *       wait at once. The tree is rebuilt, exactly (json_parse_exact keeps number
+ *       literals), before a batch starts; an answer is handed to its sender with the fields
+ *       still text, and a sender that reads or sends them rebuilds them first
+ *       (push_ops_unpack), so the answer's tree and the batch's trees are not all held at
+ *       once; the results are written with the trees, rebuilt after the answer is freed.
+ *       They are packed again only when a sender starts another request.
  *       Starting a batch (push_*_begin) never changes an op's fields, so the text read at
  *       the start is kept and reused when the batch waits (asserted); answers may change
  *       them (a server-wins conflict drops fields), so the text is dropped there.
@@ -160,8 +163,7 @@ static void wait_one(push_ctx *ctx)
     resp.body = NULL;
     resp.body_len = 0;
     ctx->cur_job = job;
-    push_job_unpack(job);                     /* J7 */
-    push_ops_unpack(job->ops, job->n, false); /* J6: a sender may change them */
+    push_job_unpack(job); /* J7; the fields stay text until a sender reads them (J6) */
     bool again = job->answer(ctx, job, rc, &resp);
     ctx->cur_job = NULL;
     sf_response_free(&resp);
@@ -169,6 +171,7 @@ static void wait_one(push_ctx *ctx)
         push_ops_pack(job->ops, job->n); /* J6: waiting again */
         push_job_pack(job);              /* J7 */
     } else {
+        push_ops_unpack(job->ops, job->n, false); /* J6: the results, once the answer is gone */
         finish(ctx, job);
     }
 }

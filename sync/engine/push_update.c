@@ -325,6 +325,7 @@ static void state_free(push_job *job)
 static bool patch_answer(push_ctx *ctx, push_job *job, sfa_status rc, sf_response *resp)
 {
     CRASH_POINT("push.after_response");
+    push_ops_unpack(job->ops, job->n, false); /* push_jobs.c J6 */
     update_state *us = job->state;
     if (rc == SFA_OK) {
         push_resp_class cls = push_classify_response(resp);
@@ -410,6 +411,7 @@ static bool start_patch(push_ctx *ctx, push_job *job)
 /* Step 1's answer: decide each op, then the PATCH. */
 static bool check_answer(push_ctx *ctx, push_job *job, sfa_status rc, sf_response *resp)
 {
+    push_ops_unpack(job->ops, job->n, false); /* push_jobs.c J6: compared with the server's */
     update_state *us = job->state;
     if (read_check(ctx, job->ops, job->n, us->send, rc, resp) && !ctx->stop)
         return start_patch(ctx, job);
