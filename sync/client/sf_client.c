@@ -768,22 +768,32 @@ bool sf_gzip(unsigned char **out, size_t *out_len, const char *in, size_t len)
     if (len > UINT_MAX ||
         deflateInit2(&zs, 1, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return false;
-    uLong cap = deflateBound(&zs, (uLong)len);
+    /* JSON shrinks to a fifth or less: start at a quarter and grow, rather than at
+     * deflateBound (about the input's size) while the text is held too. */
+    uLong bound = deflateBound(&zs, (uLong)len);
+    size_t cap = len / 4 + 64 < bound ? len / 4 + 64 : bound;
     unsigned char *buf = xmalloc(cap);
     zs.next_in = (Bytef *)(uintptr_t)in; /* zlib's API is not const; it only reads */
     zs.avail_in = (uInt)len;
-    zs.next_out = buf;
-    zs.avail_out = (uInt)cap;
-    int rc = deflate(&zs, Z_FINISH);
+    int rc = Z_OK;
+    while (rc == Z_OK || rc == Z_BUF_ERROR) {
+        if (zs.total_out == cap) {
+            cap = cap * 2 < bound ? cap * 2 : bound;
+            buf = xrealloc(buf, cap);
+        }
+        zs.next_out = buf + zs.total_out;
+        zs.avail_out = (uInt)(cap - zs.total_out);
+        rc = deflate(&zs, Z_FINISH);
+        if (rc == Z_BUF_ERROR && zs.total_out < cap)
+            break; /* no progress with room left: cannot happen with all input given */
+    }
     size_t n = (size_t)zs.total_out;
     deflateEnd(&zs);
     if (rc != Z_STREAM_END) {
         free(buf);
         return false;
     }
-    /* deflateBound is about the input's size; the gzip of JSON is a fifth of it or less,
-     * and up to [sync] parallel bodies wait in flight (docs/sync-protocol.md#memory). */
-    *out = xrealloc(buf, n ? n : 1);
+    *out = xrealloc(buf, n ? n : 1); /* up to [sync] parallel bodies wait in flight */
     *out_len = n;
     return true;
 }

@@ -539,29 +539,41 @@ bool push_out_of_time(push_ctx *ctx)
     return true;
 }
 
-/* The rest of a page, ops[i..n), waits for a batch slot as one block (push_pack.c), not as
- * store_op values: [sync] parallel batches are in flight meanwhile. Returns the index the
- * rest now starts at in *ops (0 when it was packed: the array is a new one of *n ops). */
-static size_t wait_packed(push_ctx *ctx, store_op **ops, size_t *n, size_t i)
+/* ops[0..i) are done with (moved into a job, or left behind by a raced claim): drop them,
+ * so the page array holds only the ops that still wait (docs/sync-protocol.md#memory). */
+static void drop_taken(store_op **ops, size_t *n, size_t i)
 {
-    char *rest = push_ops_block(*ops + i, *n - i);
-    if (!rest) /* an op with a decision (P1): the page waits as it is */
-        return i;
-    for (size_t k = 0; k < i; k++) /* sent, or left behind by a raced claim */
+    for (size_t k = 0; k < i; k++)
         store_op_clear(&(*ops)[k]);
-    free(*ops);
+    memmove(*ops, *ops + i, (*n - i) * sizeof **ops);
     *n -= i;
+    *ops = xrealloc(*ops, (*n ? *n : 1) * sizeof **ops);
+}
+
+/* The rest of a page waits for a batch slot as one block (push_pack.c), not as store_op
+ * values: [sync] parallel batches are in flight meanwhile. *ops may be a new array. */
+static void wait_packed(push_ctx *ctx, store_op **ops, size_t n)
+{
+    char *rest = push_ops_block(*ops, n);
+    if (!rest) { /* an op with a decision (P1): the page waits as it is */
+        push_wait_slot(ctx);
+        return;
+    }
+    free(*ops); /* emptied into the block */
     push_wait_slot(ctx);
-    *ops = push_ops_unblock(rest, *n);
-    return 0;
+    *ops = push_ops_unblock(rest, n);
 }
 
 static void send_groups(push_ctx *ctx, store_op **pops, size_t *pn)
 {
     size_t i = 0;
     while (i < *pn && !ctx->stop && (*pops)[i].rank < 9 && !push_out_of_time(ctx)) { /* I5 */
-        if (i > 0 && !push_slot_free(ctx))
-            i = wait_packed(ctx, pops, pn, i);
+        if (i > 0) {
+            drop_taken(pops, pn, i);
+            i = 0;
+            if (!push_slot_free(ctx))
+                wait_packed(ctx, pops, *pn);
+        }
         store_op *ops = *pops;
         size_t n = *pn;
         size_t j = i + 1;
