@@ -94,7 +94,12 @@ static char *put_op(char *p, const store_op *op, const char *base_text)
 {
     const char *s[S_COUNT];
     strings_of(op, base_text, s);
-    packed_head h = {op->seq, op->updated_at, op->attempts, op->rank, 0};
+    packed_head h;
+    memset(&h, 0, sizeof h); /* the padding too: the block is deflated byte for byte */
+    h.seq = op->seq;
+    h.updated_at = op->updated_at;
+    h.attempts = op->attempts;
+    h.rank = op->rank;
     for (int i = 0; i < S_COUNT; i++)
         h.present |= s[i] ? 1u << i : 0;
     memcpy(p, &h, sizeof h);
