@@ -1,6 +1,6 @@
 /* systemd service notifications for `sfagent run` (agent/notify.c): READY=1, STATUS=,
- * RELOADING=1, STOPPING=1 and the watchdog. No-ops when built without libsystemd or when
- * not started by systemd (no NOTIFY_SOCKET). */
+ * RELOADING=1, STOPPING=1 and the watchdog. No-ops when not started by systemd (no
+ * NOTIFY_SOCKET). */
 #ifndef SFAGENT_NOTIFY_H
 #define SFAGENT_NOTIFY_H
 
@@ -14,7 +14,7 @@ void notify_reloading(void);
 void notify_stopping(void);
 /* Ping the watchdog if half its interval has passed since the last ping. */
 void notify_watchdog(void);
-/* True when built with libsystemd. */
+/* True: the protocol is spoken directly, whatever the build found. */
 bool notify_available(void);
 
 #endif

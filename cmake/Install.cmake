@@ -50,15 +50,9 @@ install(FILES ${PROJECT_BINARY_DIR}/sfagent.pc DESTINATION ${CMAKE_INSTALL_LIBDI
 
 install(FILES ${PROJECT_SOURCE_DIR}/docs/sfagent.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 
-# systemd: Type=notify only when `sfagent run` can notify (libsystemd found), with the
-# watchdog; Type=simple otherwise (systemd then counts the service up once it started).
-if(SFA_HAVE_LIBSYSTEMD)
-  set(SFA_SERVICE_TYPE notify)
-  set(SFA_SERVICE_NOTIFY "NotifyAccess=main\nWatchdogSec=10min\n")
-else()
-  set(SFA_SERVICE_TYPE simple)
-  set(SFA_SERVICE_NOTIFY "")
-endif()
+# systemd: Type=notify with the watchdog (`sfagent run` notifies, agent/notify.c).
+set(SFA_SERVICE_TYPE notify)
+set(SFA_SERVICE_NOTIFY "NotifyAccess=main\nWatchdogSec=10min\n")
 set(SFA_FULL_BINDIR ${CMAKE_INSTALL_FULL_BINDIR})
 foreach(unit sfagent.service sfagent-sync.service)
   configure_file(${PROJECT_SOURCE_DIR}/contrib/systemd/${unit}.in

@@ -63,8 +63,14 @@ void store_op_clear(store_op *op);
 void store_ops_free(store_op *ops, size_t n);
 void store_op_set(store_op *op, store_outcome outcome, const char *code, const char *msg);
 
+/* op->fields parsed from op->fields_raw (an empty object for a non-delete without one);
+ * nothing when it is already there. */
+void store_op_parse_fields(store_op *op);
+
 /* Ready ops (pending, due, oldest open op of their record) with seq > after_seq, in seq
- * order, at most limit. *out is an array of *n ops (free with store_ops_free). */
+ * order, at most limit. *out is an array of *n ops (free with store_ops_free). Their fields
+ * come as text only (fields_raw, fields NULL): the caller parses them one op at a time with
+ * store_op_parse_fields, so a page never holds all its trees at once. */
 sfa_status store_outbox_ready(sfa_agent *a, int64_t now_ms, int64_t after_seq, size_t limit,
                               store_op **out, size_t *n);
 /* pending -> inflight for ops[0..n) under run_id, one transaction, committed before any

@@ -104,7 +104,24 @@ void store_op_set(store_op *op, store_outcome outcome, const char *code, const c
     op->err_msg = msg ? xstrdup(msg) : NULL;
 }
 
-static void row_to_op(sqlite3_stmt *st, store_op *op)
+void store_op_parse_fields(store_op *op)
+{
+    if (op->fields)
+        return;
+    const char *f = op->fields_raw;
+    const char *err = NULL; /* numbers stay their literal text: sent as written */
+    op->fields = f ? json_parse_exact(f, strlen(f), &err) : NULL;
+    if (op->fields && !cJSON_IsObject(op->fields)) {
+        cJSON_Delete(op->fields);
+        op->fields = NULL;
+    }
+    if (!op->fields && strcmp(op->kind, "delete") != 0)
+        op->fields = cJSON_CreateObject();
+}
+
+/* parse: build op->fields now; otherwise only fields_raw is kept and the caller parses
+ * one op at a time (store_op_parse_fields). */
+static void row_to_op(sqlite3_stmt *st, store_op *op, bool parse)
 {
     memset(op, 0, sizeof *op);
     op->seq = sqlite3_column_int64(st, 0);
@@ -114,14 +131,9 @@ static void row_to_op(sqlite3_stmt *st, store_op *op)
     op->kind = store_col_dup(st, 4);
     const char *f = (const char *)sqlite3_column_text(st, 5);
     op->fields_raw = f ? xstrdup(f) : NULL;
-    const char *err = NULL; /* numbers stay their literal text: sent as written */
-    op->fields = f ? json_parse_exact(f, strlen(f), &err) : NULL;
-    if (op->fields && !cJSON_IsObject(op->fields)) {
-        cJSON_Delete(op->fields);
-        op->fields = NULL;
-    }
-    if (!op->fields && strcmp(op->kind, "delete") != 0)
-        op->fields = cJSON_CreateObject();
+    if (parse)
+        store_op_parse_fields(op);
+    const char *err = NULL;
     op->ext_field = store_col_dup(st, 6);
     op->ext_value = store_col_dup(st, 7);
     op->base_modstamp = store_col_dup(st, 8);
@@ -136,7 +148,7 @@ static void row_to_op(sqlite3_stmt *st, store_op *op)
     }
 }
 
-static sfa_status load_ops(sfa_agent *a, sqlite3_stmt *st, store_op **out, size_t *n)
+static sfa_status load_ops(sfa_agent *a, sqlite3_stmt *st, bool parse, store_op **out, size_t *n)
 {
     size_t cap = 0, count = 0;
     store_op *ops = NULL;
@@ -146,12 +158,14 @@ static sfa_status load_ops(sfa_agent *a, sqlite3_stmt *st, store_op **out, size_
             cap = cap ? cap * 2 : 64;
             ops = xrealloc(ops, cap * sizeof *ops);
         }
-        row_to_op(st, &ops[count++]);
+        row_to_op(st, &ops[count++], parse);
     }
     if (src != SQLITE_DONE) {
         store_ops_free(ops, count);
         return store_fail_sqlite(a, src, "read outbox");
     }
+    if (count > 0 && count < cap) /* a page lives while its batches wait for a slot */
+        ops = xrealloc(ops, count * sizeof *ops);
     *out = ops;
     *n = count;
     return SFA_OK;
@@ -168,7 +182,7 @@ sfa_status store_outbox_ready(sfa_agent *a, int64_t now_ms, int64_t after_seq, s
     sqlite3_bind_int64(st, 1, now_ms);
     sqlite3_bind_int64(st, 2, after_seq);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
-    sfa_status rc = load_ops(a, st, out, n); /* I4 by the NOT EXISTS */
+    sfa_status rc = load_ops(a, st, false, out, n); /* I4 by the NOT EXISTS */
     sqlite3_reset(st);
     return rc;
 }
@@ -182,7 +196,7 @@ sfa_status store_outbox_inflight(sfa_agent *a, const char *owner, store_op **out
         return store_last_status(a);
     if (owner)
         sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
-    sfa_status rc = load_ops(a, st, out, n);
+    sfa_status rc = load_ops(a, st, true, out, n);
     sqlite3_reset(st);
     return rc;
 }

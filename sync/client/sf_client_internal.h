@@ -49,6 +49,7 @@ typedef struct sf_xfer {
     size_t cap;   /* max_response_bytes: body bytes after decompression (I9) */
     bool too_big; /* the body went over cap: transfer aborted */
     char *content_type;
+    char *content_encoding; /* the body is kept as it arrived, inflated when collected (I13) */
     char *limit_info;
     char *retry_after;
 } sf_xfer;

@@ -539,10 +539,43 @@ bool push_out_of_time(push_ctx *ctx)
     return true;
 }
 
-static void send_groups(push_ctx *ctx, store_op *ops, size_t n)
+/* ops[0..i) are done with (moved into a job, or left behind by a raced claim): drop them,
+ * so the page array holds only the ops that still wait (docs/sync-protocol.md#memory). */
+static void drop_taken(store_op **ops, size_t *n, size_t i)
+{
+    for (size_t k = 0; k < i; k++)
+        store_op_clear(&(*ops)[k]);
+    memmove(*ops, *ops + i, (*n - i) * sizeof **ops);
+    *n -= i;
+    *ops = xrealloc(*ops, (*n ? *n : 1) * sizeof **ops);
+}
+
+/* The rest of a page waits for a batch slot as one block (push_pack.c), not as store_op
+ * values: [sync] parallel batches are in flight meanwhile. *ops may be a new array. */
+static void wait_packed(push_ctx *ctx, store_op **ops, size_t n)
+{
+    char *rest = push_ops_block(*ops, n);
+    if (!rest) { /* an op with a decision (P1): the page waits as it is */
+        push_wait_slot(ctx);
+        return;
+    }
+    free(*ops); /* emptied into the block */
+    push_wait_slot(ctx);
+    *ops = push_ops_unblock(rest, n);
+}
+
+static void send_groups(push_ctx *ctx, store_op **pops, size_t *pn)
 {
     size_t i = 0;
-    while (i < n && !ctx->stop && ops[i].rank < 9 && !push_out_of_time(ctx)) { /* I5 */
+    while (i < *pn && !ctx->stop && (*pops)[i].rank < 9 && !push_out_of_time(ctx)) { /* I5 */
+        if (i > 0) {
+            drop_taken(pops, pn, i);
+            i = 0;
+            if (!push_slot_free(ctx))
+                wait_packed(ctx, pops, *pn);
+        }
+        store_op *ops = *pops;
+        size_t n = *pn;
         size_t j = i + 1;
         size_t cap = ops[i].rank == 0   ? PUSH_CREATE_BATCH_MAX
                      : ops[i].rank == 1 ? PUSH_UPDATE_BATCH_MAX
@@ -562,6 +595,12 @@ static void send_groups(push_ctx *ctx, store_op *ops, size_t n)
 /* Process one page of ready ops; returns false when it was empty. */
 static bool round_page(push_ctx *ctx, int64_t *cursor)
 {
+    /* A page is read once a batch slot is free (push_jobs.c J2): its first batch goes out
+     * at once instead of the whole page waiting beside [sync] parallel batches in flight
+     * (docs/sync-protocol.md#memory). */
+    push_wait_slot(ctx);
+    if (ctx->stop)
+        return false;
     store_op *ops = NULL;
     size_t n = 0;
     sfa_status st =
@@ -574,14 +613,16 @@ static bool round_page(push_ctx *ctx, int64_t *cursor)
         return false;
     *cursor = ops[n - 1].seq;
     ref_lookup rl = {ctx->agent, NULL, NULL, SFA_OK};
-    for (size_t i = 0; i < n && !ctx->stop; i++)
+    for (size_t i = 0; i < n && !ctx->stop; i++) {
+        store_op_parse_fields(&ops[i]); /* one op's tree at a time */
         ops[i].rank = prepare_op(ctx, &ops[i], &rl);
+        push_ops_pack(&ops[i], 1); /* push_jobs.c J6: most of the page waits for a slot */
+    }
     free(rl.last);
     /* Creates of all sObjects before updates before deletes; a child whose parent is
      * created in this page was held back above and goes in the next round. */
     qsort(ops, n, sizeof *ops, cmp_ops);
-    push_ops_pack(ops, n); /* push_jobs.c J6: most of the page waits for a slot */
-    send_groups(ctx, ops, n);
+    send_groups(ctx, &ops, &n);
     store_ops_free(ops, n);
     return !ctx->stop;
 }

@@ -199,9 +199,10 @@ typedef bool (*push_answer_fn)(push_ctx *ctx, push_job *job, sfa_status rc, sf_r
 /* One claimed batch on its way: its ops (owned), and the sender's state between its
  * requests (owned by the sender, freed when it returns false). */
 struct push_job {
-    store_op *ops;
+    store_op *ops; /* NULL while packed */
     size_t n;
-    long out; /* requests of this job that reached, or may have reached, Salesforce */
+    char *packed; /* the ops while the job waits for an answer (push_pack.c), or NULL */
+    long out;     /* requests of this job that reached, or may have reached, Salesforce */
     push_answer_fn answer;
     void *state;
 };
@@ -214,6 +215,21 @@ bool push_start(push_ctx *ctx, push_job *job, const char *method, const char *pa
  * keeping the text too when keep_text (push_jobs.c J6). */
 void push_ops_pack(store_op *ops, size_t n);
 void push_ops_unpack(store_op *ops, size_t n, bool keep_text);
+/* push_pack.c: while a job waits for an answer, its ops as one block of bytes (ops NULL),
+ * when nothing was decided for any of them yet; otherwise the job is left as it is.
+ * Unpacking gives back the same ops (their fields as text, as push_ops_pack left them). */
+void push_job_pack(push_job *job);
+void push_job_unpack(push_job *job);
+/* ops[0..n) as one block (their contents moved into it, the array left empty but not
+ * freed), or NULL, with nothing changed, when one of them has a decision (P1). */
+char *push_ops_block(store_op *ops, size_t n);
+/* The n ops of a block, as a new array (free with store_ops_free); frees the block. */
+store_op *push_ops_unblock(char *block, size_t n);
+/* Whether a job may start now without waiting (J2, J5). */
+bool push_slot_free(const push_ctx *ctx);
+/* Wait (collecting answers) until fewer than the allowed jobs are in flight (J2, J5), or
+ * the run stops. */
+void push_wait_slot(push_ctx *ctx);
 /* Claim ops[0..n) and start them as one job (I1); their contents move into the job (the
  * slots are left empty). Waits first while [sync] parallel jobs are in flight. */
 void push_send_batch(push_ctx *ctx, store_op *ops, size_t n);

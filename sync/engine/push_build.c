@@ -7,6 +7,7 @@
 
 #include "soql/soql.h"
 #include "util/alloc.h"
+#include "util/json.h"
 #include "util/strbuf.h"
 
 char *push_url_encode(const char *s)
@@ -61,4 +62,25 @@ char *push_query_path(const char *api_version, const char *soql)
     char *path = xasprintf("/services/data/%s/query?q=%s", api_version, enc);
     free(enc);
     return path;
+}
+
+void push_records_add(strbuf *sb, cJSON *rec)
+{
+    char *text = json_print(rec);
+    strbuf_addc(sb, sb->len ? ',' : '[');
+    strbuf_adds(sb, text);
+    free(text);
+    cJSON_Delete(rec);
+}
+
+cJSON *push_records_item(strbuf *sb)
+{
+    strbuf_addc(sb, sb->len ? ']' : '[');
+    if (sb->len == 1)
+        strbuf_addc(sb, ']');
+    cJSON *raw = cJSON_CreateRaw(strbuf_str(sb));
+    if (!raw)
+        abort(); /* out of memory (STYLE 7) */
+    strbuf_free(sb);
+    return raw;
 }

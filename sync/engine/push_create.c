@@ -51,13 +51,14 @@ static cJSON *collection_body(const store_op *ops, size_t n, const push_ctx *ctx
 {
     cJSON *body = cJSON_CreateObject();
     cJSON_AddBoolToObject(body, "allOrNone", false); /* I3 */
-    cJSON *records = cJSON_AddArrayToObject(body, "records");
+    strbuf records = STRBUF_INIT;
     for (size_t i = 0; i < n; i++) {
         const char *field = NULL, *value = NULL;
         if (keyed)
             push_op_key(ctx, &ops[i], &field, &value);
-        cJSON_AddItemToArray(records, record_body(&ops[i], field, value));
+        push_records_add(&records, record_body(&ops[i], field, value));
     }
+    cJSON_AddItemToObject(body, "records", push_records_item(&records));
     return body;
 }
 
@@ -144,10 +145,9 @@ static size_t keys_fitting(const char *const *keys, size_t n, size_t prefix_len)
 }
 
 /* A keyed create job between its composites: the batch goes as one /composite per slice
- * of keys that fits in one query (usually the whole batch). */
+ * of keys that fits in one query (usually the whole batch). No pointer into the ops: they
+ * may be packed while the job waits (push_pack.c P3). */
 typedef struct keyed_state {
-    const char *field;
-    const char **keys; /* borrowed from the ops */
     size_t prefix_len; /* the read-back query without keys */
     size_t off, m;     /* the slice in flight: ops[off..off+m) */
 } keyed_state;
@@ -221,9 +221,12 @@ static void keyed_answer(push_ctx *ctx, store_op *ops, size_t n, sfa_status rc, 
                                       resp);
         }
     }
-    for (size_t c = 0; c < nchunks && !ctx->stop; c++)
-        if (again[c])
-            (void)send_plain(ctx, ops + c * PUSH_BATCH_MAX, chunk_len(n, c));
+    for (size_t c = 0; c < nchunks && !ctx->stop; c++) {
+        if (!again[c])
+            continue;
+        push_ops_unpack(ops + c * PUSH_BATCH_MAX, chunk_len(n, c), false); /* J6: sent again */
+        (void)send_plain(ctx, ops + c * PUSH_BATCH_MAX, chunk_len(n, c));
+    }
     free(again);
 }
 
@@ -235,9 +238,11 @@ static bool keyed_on_answer(push_ctx *ctx, push_job *job, sfa_status rc, sf_resp
     keyed_state *ks = job->state;
     keyed_answer(ctx, job->ops + ks->off, ks->m, rc, resp);
     ks->off += ks->m;
-    if (ks->off < job->n && !ctx->stop && keyed_next(ctx, job))
-        return true;
-    free(ks->keys);
+    if (ks->off < job->n && !ctx->stop) {
+        push_ops_unpack(job->ops + ks->off, job->n - ks->off, false); /* J6: the next slice */
+        if (keyed_next(ctx, job))
+            return true;
+    }
     free(ks);
     job->state = NULL;
     return false;
@@ -248,8 +253,13 @@ static bool keyed_next(push_ctx *ctx, push_job *job)
     keyed_state *ks = job->state;
     size_t left = job->n - ks->off;
     size_t m = left < PUSH_CREATE_BATCH_MAX ? left : PUSH_CREATE_BATCH_MAX;
-    ks->m = keys_fitting(ks->keys + ks->off, m, ks->prefix_len);
-    cJSON *body = keyed_body(ctx, job->ops + ks->off, ks->m, ks->field, ks->keys + ks->off);
+    const char *field = NULL;
+    const char **keys = xcalloc(m, sizeof *keys); /* borrowed from the ops, for this call */
+    for (size_t i = 0; i < m; i++)
+        push_op_key(ctx, &job->ops[ks->off + i], &field, &keys[i]);
+    ks->m = keys_fitting(keys, m, ks->prefix_len);
+    cJSON *body = keyed_body(ctx, job->ops + ks->off, ks->m, field, keys);
+    free(keys);
     bool started = push_start(ctx, job, "POST", "composite", body, keyed_on_answer);
     cJSON_Delete(body);
     return started;
@@ -259,18 +269,16 @@ static bool keyed_next(push_ctx *ctx, push_job *job)
 static bool keyed_begin(push_ctx *ctx, push_job *job)
 {
     keyed_state *ks = xcalloc(1, sizeof *ks);
-    ks->keys = xcalloc(job->n, sizeof *ks->keys);
-    for (size_t i = 0; i < job->n; i++)
-        push_op_key(ctx, &job->ops[i], &ks->field, &ks->keys[i]);
+    const char *field = NULL, *key = NULL;
+    push_op_key(ctx, &job->ops[0], &field, &key);                    /* one batch, one key field */
     char *select = push_reconcile_select(job->ops[0].sobject, NULL); /* I4 */
-    char *prefix = push_soql_in(select, job->ops[0].sobject, ks->field, ks->keys, 0);
+    char *prefix = push_soql_in(select, job->ops[0].sobject, field, NULL, 0);
     ks->prefix_len = strlen(prefix);
     free(prefix);
     free(select);
     job->state = ks;
     if (keyed_next(ctx, job))
         return true;
-    free(ks->keys);
     free(ks);
     job->state = NULL;
     return false;

@@ -24,12 +24,18 @@
  *   J6. While a job waits for an answer, and while a page's ops wait for a slot (push.c),
  *       their fields are held as text, not as a tree (docs/sync-protocol.md#memory): a
  *       tree of a few fields costs about five times its text, and [sync] parallel jobs
- *       wait at once. Senders only ever see the tree: it is rebuilt, exactly
- *       (json_parse_exact keeps number literals), before a batch starts and before an
- *       answer is handed to them, and packed again only when they start another request.
+ *       wait at once. The tree is rebuilt, exactly (json_parse_exact keeps number
+ *       literals), before a batch starts; an answer is handed to its sender with the fields
+ *       still text, and a sender that reads or sends them rebuilds them first
+ *       (push_ops_unpack), so the answer's tree and the batch's trees are not all held at
+ *       once; the results are written with the trees, rebuilt after the answer is freed.
+ *       They are packed again only when a sender starts another request.
  *       Starting a batch (push_*_begin) never changes an op's fields, so the text read at
  *       the start is kept and reused when the batch waits (asserted); answers may change
  *       them (a server-wins conflict drops fields), so the text is dropped there.
+ *   J7. A waiting job whose ops are all still undecided holds them as one block of bytes
+ *       (push_pack.c), unpacked before its answer is handed to its sender; senders keep
+ *       no pointer into a job's ops across a wait (push_pack.c P3).
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -70,6 +76,7 @@ static void progress(push_ctx *ctx)
 
 static void job_free(push_job *job)
 {
+    free(job->packed);
     store_ops_free(job->ops, job->n);
     free(job);
 }
@@ -156,14 +163,17 @@ static void wait_one(push_ctx *ctx)
     resp.body = NULL;
     resp.body_len = 0;
     ctx->cur_job = job;
-    push_ops_unpack(job->ops, job->n, false); /* J6: a sender may change them */
+    push_job_unpack(job); /* J7; the fields stay text until a sender reads them (J6) */
     bool again = job->answer(ctx, job, rc, &resp);
     ctx->cur_job = NULL;
     sf_response_free(&resp);
-    if (again)
+    if (again) {
         push_ops_pack(job->ops, job->n); /* J6: waiting again */
-    else
+        push_job_pack(job);              /* J7 */
+    } else {
+        push_ops_unpack(job->ops, job->n, false); /* J6: the results, once the answer is gone */
         finish(ctx, job);
+    }
 }
 
 void push_drain(push_ctx *ctx)
@@ -216,10 +226,20 @@ static size_t slots(const push_ctx *ctx)
     return usage_known ? (size_t)ctx->parallel : 1;
 }
 
-void push_send_batch(push_ctx *ctx, store_op *ops, size_t n)
+bool push_slot_free(const push_ctx *ctx)
+{
+    return sf_client_in_flight(ctx->client) < slots(ctx);
+}
+
+void push_wait_slot(push_ctx *ctx)
 {
     while (!ctx->stop && sf_client_in_flight(ctx->client) >= slots(ctx)) /* J2, J5 */
         wait_one(ctx);
+}
+
+void push_send_batch(push_ctx *ctx, store_op *ops, size_t n)
+{
+    push_wait_slot(ctx);
     if (ctx->need_resolve) /* J3 */
         push_drain(ctx);
     if (ctx->stop || push_out_of_time(ctx)) /* push.c I5: checked when the claim would be */
@@ -252,8 +272,10 @@ void push_send_batch(push_ctx *ctx, store_op *ops, size_t n)
     ctx->cur_job = job;
     bool in_flight = begin(ctx, job); /* J1 */
     ctx->cur_job = NULL;
-    if (in_flight)
+    if (in_flight) {
         push_ops_pack(job->ops, job->n); /* J6 */
-    else
+        push_job_pack(job);              /* J7 */
+    } else {
         finish(ctx, job);
+    }
 }

@@ -219,7 +219,7 @@ static cJSON *patch_body(const store_op *ops, size_t n)
 {
     cJSON *body = cJSON_CreateObject();
     cJSON_AddBoolToObject(body, "allOrNone", false);
-    cJSON *records = cJSON_AddArrayToObject(body, "records");
+    strbuf records = STRBUF_INIT;
     for (size_t i = 0; i < n; i++) {
         cJSON *rec = cJSON_Duplicate(ops[i].fields, true);
         cJSON *attrs = cJSON_CreateObject();
@@ -227,8 +227,9 @@ static cJSON *patch_body(const store_op *ops, size_t n)
         cJSON_AddItemToObject(rec, "attributes", attrs);
         cJSON_DeleteItemFromObjectCaseSensitive(rec, "Id");
         cJSON_AddStringToObject(rec, "id", ops[i].sf_id);
-        cJSON_AddItemToArray(records, rec);
+        push_records_add(&records, rec); /* one record's tree at a time */
     }
+    cJSON_AddItemToObject(body, "records", push_records_item(&records));
     return body;
 }
 
@@ -324,6 +325,7 @@ static void state_free(push_job *job)
 static bool patch_answer(push_ctx *ctx, push_job *job, sfa_status rc, sf_response *resp)
 {
     CRASH_POINT("push.after_response");
+    push_ops_unpack(job->ops, job->n, false); /* push_jobs.c J6 */
     update_state *us = job->state;
     if (rc == SFA_OK) {
         push_resp_class cls = push_classify_response(resp);
@@ -409,6 +411,7 @@ static bool start_patch(push_ctx *ctx, push_job *job)
 /* Step 1's answer: decide each op, then the PATCH. */
 static bool check_answer(push_ctx *ctx, push_job *job, sfa_status rc, sf_response *resp)
 {
+    push_ops_unpack(job->ops, job->n, false); /* push_jobs.c J6: compared with the server's */
     update_state *us = job->state;
     if (read_check(ctx, job->ops, job->n, us->send, rc, resp) && !ctx->stop)
         return start_patch(ctx, job);

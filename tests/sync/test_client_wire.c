@@ -19,6 +19,7 @@
 
 #include "sync/client/config_internal.h"
 #include "sync/client/sf_client.h"
+#include "sync/client/sf_client_internal.h"
 #include "util/alloc.h"
 #include "util/strbuf.h"
 
@@ -29,6 +30,7 @@ typedef struct server {
     unsigned short port;
     char base[64];
     const char *replies[MAX_STEPS]; /* full HTTP responses, one per connection */
+    size_t reply_len[MAX_STEPS];    /* their lengths when binary (0: strlen) */
     char *requests[MAX_STEPS];      /* raw requests received */
     int nreplies;
     pthread_t thread;
@@ -67,7 +69,7 @@ static void *serve(void *arg)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         s->requests[i] = read_request(fd);
         const char *r = s->replies[i];
-        size_t off = 0, len = strlen(r);
+        size_t off = 0, len = s->reply_len[i] ? s->reply_len[i] : strlen(r);
         while (off < len) {
             ssize_t n = write(fd, r + off, len - off);
             if (n <= 0)
@@ -252,11 +254,93 @@ static void test_wire_refuses_foreign_absolute_url(void **state)
     sfa_config_free(cfg);
 }
 
+/* A gzip answer of len bytes of JSON as a full HTTP response (binary: *out_len). */
+static char *gzip_reply(const char *json, size_t *out_len)
+{
+    unsigned char *gz = NULL;
+    size_t gzlen = 0;
+    assert_true(sf_gzip(&gz, &gzlen, json, strlen(json)));
+    char *head = xasprintf("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                           "Content-Encoding: gzip\r\nContent-Length: %zu\r\n"
+                           "Connection: close\r\n\r\n",
+                           gzlen);
+    size_t hl = strlen(head);
+    char *r = xmalloc(hl + gzlen);
+    memcpy(r, head, hl);
+    memcpy(r + hl, gz, gzlen);
+    *out_len = hl + gzlen;
+    free(head);
+    free(gz);
+    return r;
+}
+
+/* Answers are asked for gzip, counted as they arrived and inflated when collected; a body
+ * that does not inflate, or an encoding that was not asked for, is an unknown outcome. */
+static void test_wire_gzip_answers(void **state)
+{
+    (void)state;
+    server s = {0};
+    server_listen(&s);
+    char *tok = token_reply(s.base);
+    strbuf big = STRBUF_INIT;
+    strbuf_adds(&big, "{\"records\":[");
+    for (int i = 0; i < 500; i++)
+        strbuf_addf(&big, "%s{\"Id\":\"500000000000%03dAAA\",\"Subject\":\"gzip\"}", i ? "," : "",
+                    i);
+    strbuf_adds(&big, "]}");
+    char *gz = gzip_reply(strbuf_str(&big), &s.reply_len[1]);
+    char *fake =
+        http_reply("200 OK", "Content-Type: application/json\r\nContent-Encoding: gzip\r\n",
+                   "{\"not\":\"gzip\"}");
+    char *br = http_reply("200 OK", "Content-Type: application/json\r\nContent-Encoding: br\r\n",
+                          "{\"not\":\"br\"}");
+    s.replies[0] = tok;
+    s.replies[1] = gz;
+    s.replies[2] = fake;
+    s.replies[3] = br;
+    s.nreplies = 4;
+    server_run(&s);
+    sfa_config *cfg = cfg_for(&s);
+    sf_client *c = NULL;
+    char *err = NULL;
+    assert_int_equal(sf_client_new(&c, cfg, &err), SFA_OK);
+    assert_int_equal(sf_client_login(c), SFA_OK);
+    uint64_t before = sf_client_bytes_received(c);
+    sf_response r;
+    assert_int_equal(sf_client_request(c, "GET", "query?q=x", NULL, &r), SFA_OK);
+    assert_int_equal(r.outcome, SF_ANSWERED);
+    assert_int_equal(r.body_len, big.len);
+    assert_string_equal(r.body, strbuf_str(&big));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "records")), 500);
+    sf_response_free(&r);
+    /* I12: the compressed bytes and the headers, not the inflated text. */
+    assert_true(sf_client_bytes_received(c) - before < big.len / 4);
+    assert_int_equal(sf_client_request(c, "GET", "query?q=y", NULL, &r), SFA_OK);
+    assert_int_equal(r.outcome, SF_UNKNOWN);
+    assert_null(r.json);
+    sf_response_free(&r);
+    assert_int_equal(sf_client_request(c, "GET", "query?q=z", NULL, &r), SFA_OK);
+    assert_int_equal(r.outcome, SF_UNKNOWN);
+    sf_response_free(&r);
+    server_finish(&s);
+    assert_has(s.requests[1], "Accept-Encoding: gzip\r\n");
+    for (int i = 0; i < s.nreplies; i++)
+        free(s.requests[i]);
+    strbuf_free(&big);
+    free(tok);
+    free(gz);
+    free(fake);
+    free(br);
+    sf_client_free(c);
+    sfa_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wire_headers_and_limits),
         cmocka_unit_test(test_wire_refuses_foreign_absolute_url),
+        cmocka_unit_test(test_wire_gzip_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

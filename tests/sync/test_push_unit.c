@@ -6,6 +6,7 @@
 #include "sync/engine/reconcile.h"
 #include "sync/engine/refs.h"
 #include "util/alloc.h"
+#include "util/json.h"
 #include "util/localid.h"
 /* Tests for the push engine's pure pieces: backoff with full jitter, classification of
  * Salesforce answers, local reference rewriting, and request building. */
@@ -240,6 +241,74 @@ static void test_read_back_rows_match_ops_by_key(void **state)
     cJSON_Delete(rows);
 }
 
+/* A waiting job packs its undecided ops and gives back the same values (push_pack.c P1,
+ * P2); an op with a decision keeps the whole job as it was. */
+static void test_job_pack_round_trip(void **state)
+{
+    (void)state;
+    push_job job = {0};
+    job.n = 2;
+    job.ops = xcalloc(2, sizeof *job.ops);
+    store_op *a = &job.ops[0], *b = &job.ops[1];
+    a->seq = 41;
+    a->op_id = xstrdup("op-1");
+    a->sobject = xstrdup("Case");
+    a->local_id = xstrdup("loc-1");
+    a->kind = xstrdup("create");
+    a->fields_packed = xstrdup("{\"Subject\":\"\u00e9t\u00e9\",\"Amount\":1.50}");
+    a->attempts = 3;
+    a->updated_at = 1700000000123;
+    b->seq = 42;
+    b->op_id = xstrdup("op-2");
+    b->sobject = xstrdup("Account");
+    b->local_id = xstrdup("loc-2");
+    b->kind = xstrdup("update");
+    b->fields_packed = xstrdup("{}");
+    b->base_modstamp = xstrdup("2024-01-02T03:04:05.000+0000");
+    b->sf_id = xstrdup("001000000000001AAA");
+    b->ext_field = xstrdup("Ext__c");
+    b->ext_value = xstrdup("");
+    const char *err = NULL;
+    const char *big = "{\"Big\":12345678901234567890}";
+    b->base_fields = json_parse_exact(big, strlen(big), &err);
+    assert_non_null(b->base_fields);
+    b->rank = 1;
+    push_job_pack(&job);
+    assert_null(job.ops);
+    assert_non_null(job.packed);
+    push_job_unpack(&job);
+    assert_null(job.packed);
+    a = &job.ops[0];
+    b = &job.ops[1];
+    assert_int_equal(a->seq, 41);
+    assert_string_equal(a->op_id, "op-1");
+    assert_string_equal(a->kind, "create");
+    assert_string_equal(a->fields_packed, "{\"Subject\":\"\u00e9t\u00e9\",\"Amount\":1.50}");
+    assert_int_equal(a->attempts, 3);
+    assert_int_equal(a->updated_at, 1700000000123);
+    assert_null(a->ext_field);
+    assert_null(a->sf_id);
+    assert_null(a->base_fields);
+    assert_int_equal(b->seq, 42);
+    assert_string_equal(b->sobject, "Account");
+    assert_string_equal(b->local_id, "loc-2");
+    assert_string_equal(b->base_modstamp, "2024-01-02T03:04:05.000+0000");
+    assert_string_equal(b->sf_id, "001000000000001AAA");
+    assert_string_equal(b->ext_field, "Ext__c");
+    assert_string_equal(b->ext_value, "");
+    assert_int_equal(b->rank, 1);
+    char *bf = json_print(b->base_fields);
+    assert_string_equal(bf, "{\"Big\":12345678901234567890}");
+    free(bf);
+    /* A decided op: nothing is packed, nothing is lost. */
+    store_op_set(a, STORE_OUT_RETRY, "UNABLE_TO_LOCK_ROW", "locked");
+    push_job_pack(&job);
+    assert_null(job.packed);
+    assert_non_null(job.ops);
+    assert_string_equal(job.ops[0].err_code, "UNABLE_TO_LOCK_ROW");
+    store_ops_free(job.ops, job.n);
+}
+
 /* Ids in answers are checked before they are kept (and later stored or sent). */
 static void test_invalid_ids_in_answers_are_not_taken(void **state)
 {
@@ -318,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_refs_rewritten_or_reported),
         cmocka_unit_test(test_soql_in_quotes_every_key),
         cmocka_unit_test(test_read_back_rows_match_ops_by_key),
+        cmocka_unit_test(test_job_pack_round_trip),
         cmocka_unit_test(test_invalid_ids_in_answers_are_not_taken),
         cmocka_unit_test(test_failed_sub_request_is_classified_like_a_request),
     };
