@@ -52,6 +52,9 @@ expect_exit() {
 
 # The emulator on a free port, persisting to a state file; sets $emu_url and $emu_pid.
 start_emulator() {
+    # Emptied here, not by the background job's redirection: that runs in the child, after
+    # this shell may already have read the previous emulator's line (a dead URL).
+    : >"$tmp/emu.out"
     "$emulator" --port 0 --state "$tmp/emulator.db" >"$tmp/emu.out" 2>"$tmp/emu.err" &
     emu_pid=$!
     emu_url=
