@@ -3,6 +3,8 @@
  * terminal columns (wide CJK and emoji count two) so a unicode Subject does not push later columns
  * out of line, and cut long cells with "..." so one long Description does not wrap the whole table.
  */
+#include <locale.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +18,9 @@ struct cli_table {
     size_t ncols;
     size_t nrows; /* including the header row */
     size_t cap;
-    size_t max;   /* columns per cell, 0: no limit */
-    char **cells; /* nrows * ncols */
+    size_t max;     /* columns per cell, 0: no limit */
+    char **cells;   /* nrows * ncols */
+    size_t *widths; /* terminal columns of each cell, measured once when it is added */
 };
 
 /*
@@ -43,10 +46,25 @@ static size_t decode(const unsigned char *s, wchar_t *cp)
     return n;
 }
 
-/* Terminal columns of one code point: wide CJK and emoji take two (main() sets C.UTF-8). */
+/* Terminal columns of one code point: wide CJK and emoji take two. ASCII is one column
+ * without asking wcwidth(): printable characters are one wide, and control characters are
+ * shown as a space (cell_copy). Most cells are ASCII, and a list measured every character
+ * through wcwidth() (a sixth of `case list`'s instructions). wcwidth() needs a UTF-8
+ * LC_CTYPE, set the first time it is asked (tables are built on the main thread): loading
+ * the locale opens and maps files, which a command printing ASCII never needs; nothing
+ * else in the program depends on the locale, and numbers stay in the C locale. */
 static size_t cp_width(wchar_t cp)
 {
-    int w = cp == (wchar_t)-1 ? 1 : wcwidth(cp);
+    static bool utf8_ctype;
+    if (cp >= 0 && cp < 0x80)
+        return 1;
+    if (cp == (wchar_t)-1)
+        return 1;
+    if (!utf8_ctype) {
+        setlocale(LC_CTYPE, "C.UTF-8");
+        utf8_ctype = true;
+    }
+    int w = wcwidth(cp);
     return w < 0 ? 1 : (size_t)w;
 }
 
@@ -63,12 +81,14 @@ static size_t display_width(const char *s)
 
 /*
  * Copy of s for a cell, control characters shown as spaces; with max > 0 cut to at most
- * max columns ending in "...".
+ * max columns ending in "...". *width gets the copy's terminal columns.
  */
-static char *cell_copy(const char *s, size_t max)
+static char *cell_copy(const char *s, size_t max, size_t *width)
 {
-    if (!s)
+    if (!s) {
+        *width = 1;
         return cli_strdup("-");
+    }
     size_t len = strlen(s);
     size_t keep = max > 0 && display_width(s) > max ? max - 3 : (size_t)-1;
     char *out = malloc(len + 4);
@@ -77,18 +97,20 @@ static char *cell_copy(const char *s, size_t max)
     size_t w = 0, j = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p;) {
         wchar_t cp;
-        size_t n = decode(p, &cp);
-        w += cp_width(cp);
-        if (w > keep) {
+        size_t n = decode(p, &cp), cw = cp_width(cp);
+        if (w + cw > keep) {
             memcpy(out + j, "...", 3);
             j += 3;
+            w += 3;
             break;
         }
+        w += cw;
         for (size_t k = 0; k < n; k++)
             out[j++] = p[k] < 0x20 || p[k] == 0x7F ? ' ' : (char)p[k];
         p += n;
     }
     out[j] = '\0';
+    *width = w;
     return out;
 }
 
@@ -97,11 +119,14 @@ static void table_push(cli_table *t, const char *const *cells)
     if (t->nrows == t->cap) {
         t->cap = t->cap ? t->cap * 2 : 16;
         t->cells = realloc(t->cells, t->cap * t->ncols * sizeof *t->cells);
-        if (!t->cells)
+        t->widths = realloc(t->widths, t->cap * t->ncols * sizeof *t->widths);
+        if (!t->cells || !t->widths)
             abort();
     }
-    for (size_t c = 0; c < t->ncols; c++)
-        t->cells[t->nrows * t->ncols + c] = cell_copy(cells[c], t->max);
+    for (size_t c = 0; c < t->ncols; c++) {
+        size_t i = t->nrows * t->ncols + c;
+        t->cells[i] = cell_copy(cells[c], t->max, &t->widths[i]);
+    }
     t->nrows++;
 }
 
@@ -130,7 +155,7 @@ void cli_table_print(const cli_table *t)
         abort();
     for (size_t r = 0; r < t->nrows; r++)
         for (size_t c = 0; c < t->ncols; c++) {
-            size_t w = display_width(t->cells[r * t->ncols + c]);
+            size_t w = t->widths[r * t->ncols + c];
             if (w > width[c])
                 width[c] = w;
         }
@@ -139,7 +164,7 @@ void cli_table_print(const cli_table *t)
             const char *cell = t->cells[r * t->ncols + c];
             fputs(cell, stdout);
             if (c + 1 < t->ncols)
-                printf("%*s", (int)(width[c] - display_width(cell) + 2), "");
+                printf("%*s", (int)(width[c] - t->widths[r * t->ncols + c] + 2), "");
         }
         fputc('\n', stdout);
     }
@@ -153,6 +178,7 @@ void cli_table_free(cli_table *t)
     for (size_t i = 0; i < t->nrows * t->ncols; i++)
         free(t->cells[i]);
     free(t->cells);
+    free(t->widths);
     free(t);
 }
 

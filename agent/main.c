@@ -4,7 +4,6 @@
  * file (handler signature in cli.h). The program reaches the library only through
  * include/sfagent/ headers.
  */
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,8 +208,9 @@ static int parse_globals(int argc, char **argv, globals *g, int *first)
 
 int main(int argc, char **argv)
 {
-    /* Character widths for aligned tables only (wcwidth); numbers stay in the C locale. */
-    setlocale(LC_CTYPE, "C.UTF-8");
+    /* Before any database is opened, or it changes nothing. Nothing here reads SQLite's
+     * allocation statistics; a failure leaves SQLite as it was, so it is not an error. */
+    (void)sfa_global_lean_allocations();
     cli_set_command_line(argv);
     const char *env = getenv("SFAGENT_DB");
     globals g = {env && *env ? env : CLI_DEFAULT_DB_PATH, false, SFA_DURABILITY_FULL, NULL, NULL};

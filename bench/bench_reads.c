@@ -12,6 +12,18 @@
  * table (cases: id, case_number, subject, status, created) gets the indexes its queries
  * need. Not a test: it prints figures.
  *
+ * What "equivalent" means for Status. SOQL compares strings case-insensitively (`=`,
+ * GROUP BY, ORDER BY; see docs/salesforce.md), and the agent compiles `Status = 'New'`
+ * to a COLLATE NOCASE comparison served by a NOCASE index. So the plain table indexes
+ * status COLLATE NOCASE and the shell compares with COLLATE NOCASE: the same work for
+ * the same answer (a BINARY compare would miss 'new' and is a different query).
+ * `case list --status` keeps its exact match on top of the NOCASE index scan, and so does
+ * the shell's SQL. Up to the first version of this program the shell compared BINARY on
+ * a BINARY index; those rows are still printed, marked "(shell BINARY)", against a
+ * second plain database built exactly as before, so nothing is hidden. `case create`
+ * inserts into the plain table that serves the equivalent reads (its status index is
+ * NOCASE now; a BINARY one costs the same per insert).
+ *
  *   bench_reads --sfagent build/agent/sfagent [--n 1000000] [--runs 10] [--dir /tmp]
  *               [--keep]   (keep the databases: a second run with the same --dir reuses them)
  */
@@ -55,7 +67,8 @@ static void exec_sql(sqlite3 *db, const char *sql)
         bench_die(sql, err);
 }
 
-static void build(const opts *o, const char *db, const char *plain)
+/* The import, then Ids, CaseNumbers and CreatedDate assigned as a sync would assign them. */
+static void build_cache(const opts *o, const char *db)
 {
     char jsonl[512];
     snprintf(jsonl, sizeof jsonl, "%s/cases.jsonl", o->dir);
@@ -84,24 +97,59 @@ static void build(const opts *o, const char *db, const char *plain)
                 "'2024-01-01T00:00:00.000+0000', fields = json_set(fields, '$.CreatedDate', "
                 "strftime('%Y-%m-%dT%H:%M:%S.000+0000', 1700000000 + rowid * 60, 'unixepoch')); "
                 "UPDATE outbox SET state = 'done'; COMMIT");
+    exec_sql(s, "PRAGMA wal_checkpoint(TRUNCATE)");
+    sqlite3_close(s);
+}
+
+/* The plain table from the cache's synced rows (the ones the import made; rows later
+ * runs' `case create` added have no Id), with status_index as its status index. */
+static void build_plain(const char *db, const char *plain, const char *status_index)
+{
+    sqlite3 *s = NULL;
+    if (sqlite3_open(db, &s) != SQLITE_OK)
+        bench_die("open raw", db);
     char *sql = sqlite3_mprintf(
         "ATTACH %Q AS p; CREATE TABLE p.cases (id TEXT PRIMARY KEY, case_number TEXT, "
         "subject TEXT, status TEXT, created TEXT); INSERT INTO p.cases SELECT sf_id, "
         "case_number, json_extract(fields, '$.Subject'), json_extract(fields, '$.Status'), "
-        "json_extract(fields, '$.CreatedDate') FROM records ORDER BY rowid; "
-        "CREATE INDEX p.cases_number ON cases (case_number); "
-        "CREATE INDEX p.cases_status ON cases (status, created); "
+        "json_extract(fields, '$.CreatedDate') FROM records WHERE sf_id IS NOT NULL "
+        "ORDER BY rowid; CREATE INDEX p.cases_number ON cases (case_number); %s; "
         "CREATE TABLE p.ops (seq INTEGER PRIMARY KEY, op_id TEXT UNIQUE, local_id TEXT, "
         "fields TEXT); DETACH p",
-        plain);
+        plain, status_index);
     exec_sql(s, sql);
     sqlite3_free(sql);
-    exec_sql(s, "PRAGMA wal_checkpoint(TRUNCATE)");
     sqlite3_close(s);
     if (sqlite3_open(plain, &s) != SQLITE_OK)
         bench_die("open plain", plain);
     exec_sql(s, "PRAGMA journal_mode=WAL"); /* as the agent's database */
     sqlite3_close(s);
+}
+
+/* The equivalent table (SOQL compares Status case-insensitively) and the one the first
+ * version of this program compared with (BINARY), kept for its rows. */
+static const char STATUS_NOCASE[] =
+    "CREATE INDEX p.cases_status ON cases (status COLLATE NOCASE, created)";
+static const char STATUS_BINARY[] = "CREATE INDEX p.cases_status ON cases (status, created)";
+
+static bool exists(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0;
+}
+
+/* Build what is missing: a kept cache gets the plain tables it lacks. */
+static void build(const opts *o, const char *db, const char *plain, const char *binary)
+{
+    if (!exists(db)) {
+        bench_remove_db(plain);
+        bench_remove_db(binary);
+        build_cache(o, db);
+    }
+    if (!exists(plain))
+        build_plain(db, plain, STATUS_NOCASE);
+    if (!exists(binary))
+        build_plain(db, binary, STATUS_BINARY);
 }
 
 typedef struct result {
@@ -115,40 +163,65 @@ static double tv_ms(struct timeval tv)
     return (double)tv.tv_sec * 1000.0 + (double)tv.tv_usec / 1000.0;
 }
 
-/* Run argv runs times with stdout to /dev/null: median wall and CPU time, peak RSS. */
-static result measure(char *const argv[], long runs)
+/* Samples of one command: wall and CPU ms per run, the peak RSS, a failed run's exit. */
+typedef struct series {
+    double *t, *c;
+    long n;
+    result res;
+} series;
+
+/* Run argv once with stdout to /dev/null; false (and the exit recorded) if it failed. */
+static bool run_once(char *const argv[], series *s)
 {
-    double *t = calloc((size_t)runs, sizeof *t), *c = calloc((size_t)runs, sizeof *c);
-    result res = {0, 0, 0, 0};
-    for (long i = 0; i < runs; i++) {
-        double t0 = bench_now_s();
-        pid_t pid = fork();
-        if (pid == 0) {
-            int null = open("/dev/null", O_WRONLY);
-            dup2(null, 1);
-            execvp(argv[0], argv);
-            _exit(127);
-        }
-        int status = 0;
-        struct rusage ru;
-        if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-            res.failed = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            free(t);
-            free(c);
-            return res;
-        }
-        t[i] = (bench_now_s() - t0) * 1000.0;
-        c[i] = tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime);
-        if (ru.ru_maxrss > res.max_rss_kb)
-            res.max_rss_kb = ru.ru_maxrss;
+    double t0 = bench_now_s();
+    pid_t pid = fork();
+    if (pid == 0) {
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        execvp(argv[0], argv);
+        _exit(127);
     }
-    qsort(t, (size_t)runs, sizeof *t, bench_cmp_double);
-    qsort(c, (size_t)runs, sizeof *c, bench_cmp_double);
-    res.median_ms = t[runs / 2];
-    res.cpu_ms = c[runs / 2];
-    free(t);
-    free(c);
-    return res;
+    int status = 0;
+    struct rusage ru;
+    if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        s->res.failed = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return false;
+    }
+    s->t[s->n] = (bench_now_s() - t0) * 1000.0;
+    s->c[s->n] = tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime);
+    s->n++;
+    if (ru.ru_maxrss > s->res.max_rss_kb)
+        s->res.max_rss_kb = ru.ru_maxrss;
+    return true;
+}
+
+/* Run the k commands runs times each, interleaved (round i starts with command i % k), so
+ * that load from other processes on a shared machine falls on every side alike; out[j]
+ * gets command j's median wall and CPU time and peak RSS. */
+static void measure(char *const *const argvs[], result out[], int k, long runs)
+{
+    series s[4] = {0};
+    for (int j = 0; j < k; j++) {
+        s[j].t = calloc((size_t)runs, sizeof *s[j].t);
+        s[j].c = calloc((size_t)runs, sizeof *s[j].c);
+    }
+    bool ok = true;
+    for (long i = 0; i < runs && ok; i++)
+        for (int m = 0; m < k && ok; m++) {
+            int j = (int)((i + m) % k);
+            ok = run_once(argvs[j], &s[j]);
+        }
+    for (int j = 0; j < k; j++) {
+        if (ok) {
+            qsort(s[j].t, (size_t)runs, sizeof *s[j].t, bench_cmp_double);
+            qsort(s[j].c, (size_t)runs, sizeof *s[j].c, bench_cmp_double);
+            s[j].res.median_ms = s[j].t[runs / 2];
+            s[j].res.cpu_ms = s[j].c[runs / 2];
+        }
+        out[j] = s[j].res;
+        free(s[j].t);
+        free(s[j].c);
+    }
 }
 
 static void row(const char *name, result a, result s)
@@ -162,7 +235,16 @@ static void row(const char *name, result a, result s)
            s.median_ms > 0 ? a.median_ms / s.median_ms : 0, s.cpu_ms > 0 ? a.cpu_ms / s.cpu_ms : 0);
 }
 
-static void bench(const opts *o, const char *db, const char *plain)
+/* One benchmarked command: the agent's argv, the equivalent shell SQL on the plain table
+ * and, where the first version of this program ran other SQL on a BINARY table, that SQL
+ * (binary_sql, NULL when unchanged). */
+typedef struct bench_case {
+    const char *name;
+    char *const *agent;
+    const char *shell_sql, *binary_sql;
+} bench_case;
+
+static void bench(const opts *o, const char *db, const char *plain, const char *binary)
 {
     char num[32], sfid[32];
     snprintf(num, sizeof num, "%08ld", o->n / 2 + 1);
@@ -172,77 +254,81 @@ static void bench(const opts *o, const char *db, const char *plain)
     char *isql =
         sqlite3_mprintf("SELECT id, case_number, subject FROM cases WHERE id = '%s'", sfid);
     const char *sf = o->sfagent;
-    struct {
-        const char *name;
-        char *const *agent;
-        char *const *shell;
-    } cases[] = {
+    const char *create_sql =
+        "PRAGMA synchronous=FULL; BEGIN; INSERT INTO cases VALUES (hex(randomblob(9)), NULL, "
+        "'bench create', NULL, NULL); INSERT INTO ops (op_id, local_id, fields) VALUES "
+        "(hex(randomblob(16)), hex(randomblob(9)), '{\"Subject\":\"bench create\"}'); COMMIT";
+    bench_case cases[] = {
         {"case get CASENUMBER",
-         (char *const[]){(char *)sf, "--db", (char *)db, "case", "get", num, NULL},
-         (char *const[]){"sqlite3", (char *)plain, qsql, NULL}},
+         (char *const[]){(char *)sf, "--db", (char *)db, "case", "get", num, NULL}, qsql, NULL},
         {"case get SFID",
-         (char *const[]){(char *)sf, "--db", (char *)db, "case", "get", sfid, NULL},
-         (char *const[]){"sqlite3", (char *)plain, isql, NULL}},
+         (char *const[]){(char *)sf, "--db", (char *)db, "case", "get", sfid, NULL}, isql, NULL},
         {"case list --status New --limit 50",
          (char *const[]){(char *)sf, "--db", (char *)db, "case", "list", "--status", "New",
                          "--limit", "50", NULL},
-         (char *const[]){"sqlite3", (char *)plain,
-                         "SELECT id, case_number, subject, status FROM cases WHERE status = 'New' "
-                         "ORDER BY created DESC LIMIT 50",
-                         NULL}},
+         /* the agent's --status is an exact match served by the NOCASE index: the same */
+         "SELECT id, case_number, subject, status FROM cases WHERE status = 'New' COLLATE NOCASE "
+         "AND status = 'New' ORDER BY created DESC LIMIT 50",
+         "SELECT id, case_number, subject, status FROM cases WHERE status = 'New' "
+         "ORDER BY created DESC LIMIT 50"},
         {"query Status='Escalated' ORDER BY CreatedDate LIMIT 20",
          (char *const[]){(char *)sf, "--db", (char *)db, "query",
                          "SELECT CaseNumber, Subject FROM Case WHERE Status = 'Escalated' ORDER BY "
                          "CreatedDate LIMIT 20",
                          NULL},
-         (char *const[]){
-             "sqlite3", (char *)plain,
-             "SELECT case_number, subject FROM cases WHERE status = 'Escalated' ORDER BY "
-             "created LIMIT 20",
-             NULL}},
+         "SELECT case_number, subject FROM cases WHERE status = 'Escalated' COLLATE NOCASE "
+         "ORDER BY created LIMIT 20",
+         "SELECT case_number, subject FROM cases WHERE status = 'Escalated' ORDER BY created "
+         "LIMIT 20"},
         {"query SELECT COUNT() ... Status = 'New'",
          (char *const[]){(char *)sf, "--db", (char *)db, "query",
                          "SELECT COUNT() FROM Case WHERE Status = 'New'", NULL},
-         (char *const[]){"sqlite3", (char *)plain,
-                         "SELECT count(*) FROM cases WHERE status = 'New'", NULL}},
+         "SELECT count(*) FROM cases WHERE status = 'New' COLLATE NOCASE",
+         "SELECT count(*) FROM cases WHERE status = 'New'"},
         {"query Status, COUNT(Id) GROUP BY Status",
          (char *const[]){(char *)sf, "--db", (char *)db, "query",
                          "SELECT Status, COUNT(Id) FROM Case GROUP BY Status", NULL},
-         (char *const[]){"sqlite3", (char *)plain,
-                         "SELECT status, count(*) FROM cases GROUP BY status", NULL}},
+         "SELECT status, count(*) FROM cases GROUP BY status COLLATE NOCASE ORDER BY status "
+         "COLLATE NOCASE",
+         "SELECT status, count(*) FROM cases GROUP BY status"},
         {"case create --subject S",
          (char *const[]){(char *)sf, "--db", (char *)db, "case", "create", "--subject",
                          "bench create", NULL},
-         (char *const[]){"sqlite3", (char *)plain,
-                         "PRAGMA synchronous=FULL; BEGIN; INSERT INTO cases VALUES "
-                         "(hex(randomblob(9)), NULL, 'bench create', NULL, NULL); INSERT INTO "
-                         "ops (op_id, local_id, fields) VALUES (hex(randomblob(16)), "
-                         "hex(randomblob(9)), '{\"Subject\":\"bench create\"}'); COMMIT",
-                         NULL}},
+         create_sql, create_sql},
         {"status", (char *const[]){(char *)sf, "--db", (char *)db, "status", NULL},
-         (char *const[]){"sqlite3", (char *)plain,
-                         "SELECT count(*) FROM cases INDEXED BY cases_number", NULL}},
+         "SELECT count(*) FROM cases INDEXED BY cases_number", NULL},
         {"query all rows (SELECT CaseNumber, Subject)",
          (char *const[]){(char *)sf, "--db", (char *)db, "query",
                          "SELECT CaseNumber, Subject FROM Case", NULL},
-         (char *const[]){"sqlite3", (char *)plain, "SELECT case_number, subject FROM cases", NULL}},
-        {"query all rows --json",
-         (char *const[]){(char *)sf, "--db", (char *)db, "--json", "query",
-                         "SELECT CaseNumber, Subject FROM Case", NULL},
-         (char *const[]){"sqlite3", "-json", (char *)plain,
-                         "SELECT case_number, subject FROM cases", NULL}},
+         "SELECT case_number, subject FROM cases", NULL},
     };
     printf("N = %ld Cases, median of %ld runs, whole processes\n", o->n, o->runs);
     printf("%-40s %25s   %25s   %s\n", "", "sfagent: wall  cpu   RSS", "shell: wall  cpu   RSS",
            "ratio: wall cpu");
     printf("%-40s %25s   %25s\n", "", "ms    ms    KB", "ms    ms    KB");
     size_t ncases = sizeof cases / sizeof cases[0];
+    long dump_runs = o->runs < 3 ? o->runs : 3; /* full dumps */
     for (size_t i = 0; i < ncases; i++) {
-        long runs = i >= ncases - 2 ? (o->runs < 3 ? o->runs : 3) : o->runs; /* full dumps */
-        result a = measure(cases[i].agent, runs);
-        result s = measure(cases[i].shell, runs);
-        row(cases[i].name, a, s);
+        long runs = i == ncases - 1 ? dump_runs : o->runs;
+        const bench_case *c = &cases[i];
+        char *const shell[] = {"sqlite3", (char *)plain, (char *)c->shell_sql, NULL};
+        char *const bin[] = {"sqlite3", (char *)binary, (char *)c->binary_sql, NULL};
+        char *const *const argvs[] = {c->agent, shell, bin};
+        result r[3];
+        measure(argvs, r, c->binary_sql ? 3 : 2, runs);
+        row(c->name, r[0], r[1]);
+        if (c->binary_sql)
+            row("  (shell BINARY, first version)", r[0], r[2]);
     }
+    char *const agent_json[] = {(char *)sf, "--db",  (char *)db,
+                                "--json",   "query", "SELECT CaseNumber, Subject FROM Case",
+                                NULL};
+    char *const shell_json[] = {"sqlite3", "-json", (char *)plain,
+                                "SELECT case_number, subject FROM cases", NULL};
+    char *const *const json[] = {agent_json, shell_json};
+    result r[2];
+    measure(json, r, 2, dump_runs);
+    row("query all rows --json", r[0], r[1]);
     sqlite3_free(qsql);
     sqlite3_free(isql);
 }
@@ -271,19 +357,16 @@ int main(int argc, char **argv)
     char dir[256];
     snprintf(dir, sizeof dir, "%s", o.dir ? o.dir : "/tmp");
     o.dir = dir;
-    char db[512], plain[512];
+    char db[512], plain[512], binary[512];
     snprintf(db, sizeof db, "%s/bench_reads_%ld.db", dir, o.n);
-    snprintf(plain, sizeof plain, "%s/bench_reads_%ld_plain.db", dir, o.n);
-    struct stat sb;
-    if (stat(db, &sb) != 0 || stat(plain, &sb) != 0) {
-        unlink(db);
-        unlink(plain);
-        build(&o, db, plain);
-    }
-    bench(&o, db, plain);
+    snprintf(plain, sizeof plain, "%s/bench_reads_%ld_nocase.db", dir, o.n);
+    snprintf(binary, sizeof binary, "%s/bench_reads_%ld_plain.db", dir, o.n);
+    build(&o, db, plain, binary);
+    bench(&o, db, plain, binary);
     if (!o.keep) {
-        unlink(db);
-        unlink(plain);
+        bench_remove_db(db);
+        bench_remove_db(plain);
+        bench_remove_db(binary);
     }
     return 0;
 }

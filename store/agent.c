@@ -7,18 +7,23 @@
  * I1. A file that is not an sfagent database, or whose schema is newer than this
  *     library, is never written: those checks run on a connection that has issued only
  *     reads (no journal_mode change, no marker write, no migration).
- * I2. Every connection sets synchronous, foreign_keys, busy_timeout and
- *     journal_size_limit explicitly (docs/sync-protocol.md#local-durability): compile-time defaults
- * vary. I3. Each migration runs in its own BEGIN IMMEDIATE transaction that also sets PRAGMA
- * user_version, so a crash leaves the schema at exactly some version N. I4. An unclean end of an
- * earlier session makes open run PRAGMA quick_check (store/session.c). I5. Only a creating open
- * (sfagent init) turns an empty or schema-less file into a database; any other open refuses it like
- * a missing file. I6. A user_version no migration produces (negative) is refused untouched, like a
- * newer one: migrating from it would half-build a schema. I7. A read-only handle writes nothing: no
- * journal_mode change, no migration, no session row (store/session.c I1), and in a read-only
- * directory not even SQLite's lock files. I8. A database SQLite reports damaged (SQLITE_CORRUPT,
- * SQLITE_NOTADB once open), or whose quick_check failed, is flagged: no write transaction starts,
- * reads go on (store/corrupt.c C1-C4).
+ * I2. Every writable connection sets synchronous, foreign_keys and journal_size_limit
+ *     explicitly (docs/sync-protocol.md#local-durability): compile-time defaults vary. A
+ *     read-only one never commits, checkpoints or checks a foreign key, so it sets only
+ *     what reads use (busy_timeout, the cache sizes, mmap off).
+ * I3. Each migration runs in its own BEGIN IMMEDIATE transaction that also sets PRAGMA
+ *     user_version, so a crash leaves the schema at exactly some version N.
+ * I4. An unclean end of an earlier session makes open run PRAGMA quick_check
+ *     (store/session.c).
+ * I5. Only a creating open (sfagent init) turns an empty or schema-less file into a
+ *     database; any other open refuses it like a missing file.
+ * I6. A user_version no migration produces (negative) is refused untouched, like a newer
+ *     one: migrating from it would half-build a schema.
+ * I7. A read-only handle writes nothing: no journal_mode change, no migration, no session
+ *     row (store/session.c I1), and in a read-only directory not even SQLite's lock files.
+ * I8. A database SQLite reports damaged (SQLITE_CORRUPT, SQLITE_NOTADB once open), or
+ *     whose quick_check failed, is flagged: no write transaction starts, reads go on
+ *     (store/corrupt.c C1-C4).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +61,7 @@ struct sfa_agent {
     char *errmsg;
     sfa_status last_status;
     int schema_version;
+    int synchronous; /* the PRAGMA synchronous level set_pragmas chose (I2), 0 if none */
     bool read_only;
     struct cached_stmt {
         const char *sql;
@@ -92,6 +98,11 @@ sqlite3 *store_db(sfa_agent *a)
 bool store_is_read_only(const sfa_agent *a)
 {
     return a->read_only;
+}
+
+int store_synchronous(const sfa_agent *a)
+{
+    return a->synchronous;
 }
 
 sfa_status store_last_status(const sfa_agent *a)
@@ -453,13 +464,17 @@ static sfa_status set_pragmas(sfa_agent *a, sfa_durability durability)
         if (st != SFA_OK)
             return st;
     }
-    st = exec(a,
-              durability == SFA_DURABILITY_NORMAL ? "PRAGMA synchronous=NORMAL"
-                                                  : "PRAGMA synchronous=FULL",
-              "setting synchronous");
-    if (st == SFA_OK)
+    /* I2: what only a writer's commits and checkpoints use; a read-only handle (every
+     * read command) skips the three statements. */
+    if (!a->read_only) {
+        bool normal = durability == SFA_DURABILITY_NORMAL;
+        st = exec(a, normal ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL",
+                  "setting synchronous");
+        a->synchronous = normal ? 1 : 2; /* SQLite's numbers for NORMAL and FULL */
+    }
+    if (st == SFA_OK && !a->read_only)
         st = exec(a, "PRAGMA foreign_keys=ON", "enabling foreign keys");
-    if (st == SFA_OK)
+    if (st == SFA_OK && !a->read_only)
         st = exec(a, "PRAGMA journal_size_limit=67108864", "setting journal_size_limit");
     if (st == SFA_OK)
         st = exec(a, "PRAGMA cache_size=-" SFA_STR(PAGE_CACHE_KIB), "sizing the page cache");

@@ -113,17 +113,13 @@ static char *new_key(void)
     return strbuf_detach(&sb);
 }
 
-/* I4: run a session-row change with synchronous=OFF, then restore the handle's mode (0-3,
- * read back from SQLite, so the PRAGMA text holds only a digit we format). */
+/* I4: run a session-row change with synchronous=OFF, then restore the handle's level
+ * (set at open, so no statement asks SQLite for it; the PRAGMA text holds only a digit
+ * we format). */
 static sfa_status unsynced(sfa_agent *a, sfa_status (*change)(sfa_agent *, void *), void *ctx)
 {
-    sqlite3_stmt *q = NULL;
-    int mode = -1;
-    if (sqlite3_prepare_v2(store_db(a), "PRAGMA synchronous", -1, &q, NULL) == SQLITE_OK &&
-        sqlite3_step(q) == SQLITE_ROW)
-        mode = sqlite3_column_int(q, 0);
-    sqlite3_finalize(q);
-    if (mode < 0 || mode > 3)
+    int mode = store_synchronous(a);
+    if (mode < 1 || mode > 3)
         return change(a, ctx); /* cannot restore what is unknown: keep it */
     sqlite3_exec(store_db(a), "PRAGMA synchronous=OFF", NULL, NULL, NULL);
     sfa_status s = change(a, ctx);

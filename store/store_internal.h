@@ -75,6 +75,9 @@ sfa_status store_insert_new(sfa_agent *a, const char *sobject, const cJSON *fiel
 sfa_status store_session_start(sfa_agent *a);
 void store_session_end(sfa_agent *a);
 char **store_session_key(sfa_agent *a);
+/* The PRAGMA synchronous level (1 NORMAL, 2 FULL) a writable handle set at open; 0 for a
+ * read-only handle, which sets none (store/agent.c I2). */
+int store_synchronous(const sfa_agent *a);
 
 /* The agent's idempotency field on every sObject ("" when configured off); borrowed from
  * the handle. User input may not name it in any letter case (store/validate.c). */
