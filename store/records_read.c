@@ -5,7 +5,7 @@
  *     when every op is done (or there are none).
  * I2. Reads never write.
  * I3. Lists are index scans for the orders users ask for: newest first, and any field
- *     migration 0006 indexes (store_indexed_expr), with or without --status. Other
+ *     migrations 0009 and 0013 index (store_indexed_expr), with or without --status. Other
  *     fields still work, ordered through a sort.
  */
 #include <stdlib.h>
