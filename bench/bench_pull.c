@@ -185,16 +185,23 @@ static void remove_db(const char *path)
     }
 }
 
+/* The field columns the store writes with fields (migration 0013), from the same text. */
+#define RAW_FIELD_COLS                                                                             \
+    ", f_status, f_ownerid, f_contactid, f_accountid, f_lastmodifieddate, f_createddate"
+#define RAW_FIELD_VALUES                                                                           \
+    ", json_extract(?4, '$.Status'), json_extract(?4, '$.OwnerId'), json_extract(?4,"              \
+    " '$.ContactId'), json_extract(?4, '$.AccountId'), json_extract(?4, '$.LastModifiedDate'),"    \
+    " json_extract(?4, '$.CreatedDate')"
 static const char RAW_ROW[] =
     "INSERT INTO records (local_id, sobject, sf_id, case_number, fields, base, sys_modstamp,"
-    " dirty, deleted, created_at, updated_at) VALUES (?1, 'Case', ?2, ?3, ?4, ?4, ?5, 0, 0, ?6,"
-    " ?6)";
+    " dirty, deleted, created_at, updated_at" RAW_FIELD_COLS ") VALUES (?1, 'Case', ?2, ?3, ?4,"
+    " ?4, ?5, 0, 0, ?6, ?6" RAW_FIELD_VALUES ")";
 /* Staged: rows go to a plain temp table, and each transaction moves them in one statement
  * (what the pull does; see store/mirror.c). */
 static const char RAW_STAGE[] =
     "INSERT INTO temp.stage (local_id, sobject, sf_id, case_number, fields, base, sys_modstamp,"
-    " dirty, deleted, created_at, updated_at) VALUES (?1, 'Case', ?2, ?3, ?4, ?4, ?5, 0, 0, ?6,"
-    " ?6)";
+    " dirty, deleted, created_at, updated_at" RAW_FIELD_COLS ") VALUES (?1, 'Case', ?2, ?3, ?4,"
+    " ?4, ?5, 0, 0, ?6, ?6" RAW_FIELD_VALUES ")";
 static const char RAW_FLUSH[] = "INSERT INTO records SELECT * FROM temp.stage ORDER BY rowid;"
                                 " DELETE FROM temp.stage";
 
@@ -254,7 +261,8 @@ static sample raw_bare(const char *path, size_t n)
                  "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE records"
                  " (local_id TEXT PRIMARY KEY, sobject TEXT, sf_id TEXT, case_number TEXT,"
                  " fields TEXT, base TEXT, sys_modstamp TEXT, dirty INT, deleted INT,"
-                 " created_at INT, updated_at INT, UNIQUE (sobject, sf_id))",
+                 " created_at INT, updated_at INT, f_status, f_ownerid, f_contactid, f_accountid,"
+                 " f_lastmodifieddate, f_createddate, UNIQUE (sobject, sf_id))",
                  NULL, NULL, NULL);
     sample s = raw_insert(db, n, NULL);
     sqlite3_close(db);

@@ -96,6 +96,8 @@ static void build_cache(const opts *o, const char *db)
                 "sf_id = '500' || printf('%012d', rowid) || 'AAA', sys_modstamp = "
                 "'2024-01-01T00:00:00.000+0000', fields = json_set(fields, '$.CreatedDate', "
                 "strftime('%Y-%m-%dT%H:%M:%S.000+0000', 1700000000 + rowid * 60, 'unixepoch')); "
+                /* the column the store keeps equal to the field (migration 0013) */
+                "UPDATE records SET f_createddate = json_extract(fields, '$.CreatedDate'); "
                 "UPDATE outbox SET state = 'done'; COMMIT");
     exec_sql(s, "PRAGMA wal_checkpoint(TRUNCATE)");
     sqlite3_close(s);

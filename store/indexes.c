@@ -4,10 +4,12 @@
  * that field in every sObject, like the built-in ones.
  *
  * Invariants:
- * X1. A declared index is named records_x_<Field> and built exactly like the built-in
- *     field indexes (migration 0009): (sobject, json_extract(fields, '$.<Field>') COLLATE
+ * X1. A declared index is named records_x_<Field> and built like the built-in field
+ *     indexes of migration 0009: (sobject, json_extract(fields, '$.<Field>') COLLATE
  *     NOCASE, created_at) WHERE deleted = 0, so the compiled SOQL (query_sql.c) can use
- *     it for =, IN, ranges and ORDER BY the way it uses those.
+ *     it for =, IN, ranges and ORDER BY the way it uses those. (The built-in ones are on
+ *     columns since migration 0013, which also covers counts; a declared field has no
+ *     column, so its index stays on the expression.)
  * X2. <Field> is a Salesforce field API name (name_is_valid_api_name: letters, digits,
  *     underscores), checked before it is put into the statement text: DDL takes no bound
  *     parameters, and such a name can neither end the identifier nor the JSON path.

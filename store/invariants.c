@@ -9,6 +9,11 @@
  *       record is still pending or inflight.
  *   V5. Every op names a record that exists (foreign keys hold).
  *   V6. The schema is the newest this binary knows (user_version).
+ *   V7. Each field column of a record (migration 0013, store/sql.h STORE_FIELD_COLS)
+ *       holds json_extract of its field in the record's fields, value and type: the read
+ *       indexes are built on the columns, so a stale one would make queries and lists
+ *       answer from a value the record no longer has. Unlike V1-V5 this reads every
+ *       record (the JSON of each): fine for the tests and Debug runs it serves.
  */
 #include "store/sql.h"
 
@@ -17,6 +22,17 @@
 
 #include "store/migrations.h"
 #include "util/alloc.h"
+
+/* V7: IS NOT compares type and value, NULL with NULL; the row names each stale column. */
+#define FIELD_NE(field, col)   "(" col " IS NOT json_extract(fields, '$." field "'))"
+#define FIELD_DIFF(field, col) "iif(" FIELD_NE(field, col) ", ' " col "', '')"
+#define FIELD_CHECKS(X, SEP)                                                                       \
+    X("Status", "f_status")                                                                        \
+    SEP X("OwnerId", "f_ownerid") SEP X("ContactId", "f_contactid")                                \
+        SEP X("AccountId", "f_accountid") SEP X("LastModifiedDate", "f_lastmodifieddate")          \
+            SEP X("CreatedDate", "f_createddate")
+static const char V7_SQL[] = "SELECT 'record ' || local_id || ':' || " FIELD_CHECKS(
+    FIELD_DIFF, " || ") " FROM records WHERE " FIELD_CHECKS(FIELD_NE, " OR ") " LIMIT 1";
 
 typedef struct invariant {
     const char *name;
@@ -43,6 +59,7 @@ static const invariant invariants[] = {
     {"V5 ops name existing records",
      "SELECT 'op ' || seq || ' names missing record ' || local_id FROM outbox o"
      " WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.local_id = o.local_id) LIMIT 1"},
+    {"V7 field columns equal their fields", V7_SQL},
 };
 
 static bool first_violation(sqlite3 *db, const invariant *inv, char **why)

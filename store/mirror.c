@@ -58,7 +58,8 @@ static const char SQL_BY_KEY[] = "SELECT local_id, sys_modstamp, " OPEN_OPS
                                  " AND sf_id IS NULL";
 static const char SQL_INSERT[] =
     "INSERT INTO records (local_id, sobject, sf_id, case_number, fields, base, sys_modstamp,"
-    " dirty, deleted, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, 0, 0, ?7, ?7)";
+    " dirty, deleted, created_at, updated_at, " STORE_FIELD_COLS ") VALUES (?1, ?2, ?3, ?4, ?5,"
+    " ?5, ?6, 0, 0, ?7, ?7, " STORE_FIELD_VALUES("?5") ")";
 static const char SQL_STAGE_TABLE[] =
     "CREATE TEMP TABLE IF NOT EXISTS pull_new (local_id TEXT NOT NULL, sf_id TEXT NOT NULL,"
     " case_number TEXT, base TEXT NOT NULL, sys_modstamp TEXT NOT NULL)";
@@ -70,14 +71,15 @@ static const char SQL_STAGE[] = "INSERT INTO temp.pull_new (local_id, sf_id, cas
  * UNSTAGE_ROWS rows, not per page, bounds that copy (docs/sync-protocol.md#memory). */
 static const char SQL_UNSTAGE[] =
     "INSERT INTO records (local_id, sobject, sf_id, case_number, fields, base, sys_modstamp,"
-    " dirty, deleted, created_at, updated_at) SELECT local_id, ?1, sf_id, case_number, base,"
-    " base, sys_modstamp, 0, 0, ?2, ?2 FROM temp.pull_new WHERE rowid > ?3 AND rowid <= ?4"
-    " ORDER BY rowid";
+    " dirty, deleted, created_at, updated_at, " STORE_FIELD_COLS ") SELECT local_id, ?1, sf_id,"
+    " case_number, base, base, sys_modstamp, 0, 0, ?2, ?2, " STORE_FIELD_VALUES(
+        "base") " FROM temp.pull_new WHERE rowid > ?3 AND rowid <= ?4"
+                " ORDER BY rowid";
 static const char SQL_STAGE_RANGE[] = "SELECT min(rowid), max(rowid) FROM temp.pull_new";
 static const char SQL_STAGE_CLEAR[] = "DELETE FROM temp.pull_new";
 static const char SQL_UPDATE[] =
     "UPDATE records SET sf_id = ?2, case_number = coalesce(?3, case_number), fields = ?4,"
-    " base = ?5, sys_modstamp = ?6, updated_at = ?7 WHERE local_id = ?1";
+    " base = ?5, sys_modstamp = ?6, updated_at = ?7, " STORE_FIELD_SET("?4") " WHERE local_id = ?1";
 static const char SQL_OPEN_FIELDS[] = "SELECT fields FROM outbox WHERE local_id = ?1"
                                       " AND state != 'done' AND fields IS NOT NULL ORDER BY seq";
 static const char SQL_DROP_CANDIDATE[] =

@@ -249,8 +249,8 @@ static const char sql_mirror_put[] =
     "UPDATE records SET base = ?2, fields = ?3, sf_id = coalesce(?4, sf_id),"
     " case_number = coalesce(?5, case_number), sys_modstamp = coalesce(?6, sys_modstamp),"
     " dirty = EXISTS (SELECT 1 FROM outbox WHERE local_id = ?1"
-    " AND state IN ('pending', 'inflight', 'conflict', 'dead')), updated_at = ?7"
-    " WHERE local_id = ?1";
+    " AND state IN ('pending', 'inflight', 'conflict', 'dead')), updated_at = ?7, " STORE_FIELD_SET(
+        "?3") " WHERE local_id = ?1";
 /* A pull may have cached the record we just created before this result was written
  * (lost answer, then pull): that copy has no ops of its own and is replaced by ours. */
 static const char sql_dup_drop[] =

@@ -45,8 +45,8 @@ static const char SQL_RECORD_BASE[] = "SELECT base, sf_id FROM records WHERE loc
 static const char SQL_OPEN_OPS[] =
     "SELECT kind, fields FROM outbox WHERE local_id = ?1 AND state != 'done' ORDER BY seq";
 static const char SQL_SET_VIEW[] =
-    "UPDATE records SET fields = ?2, dirty = ?3, deleted = ?4, updated_at = ?5 "
-    "WHERE local_id = ?1";
+    "UPDATE records SET fields = ?2, dirty = ?3, deleted = ?4, updated_at = ?5, " STORE_FIELD_SET(
+        "?2") " WHERE local_id = ?1";
 static const char SQL_CHILD_OPS[] =
     "SELECT seq FROM outbox WHERE local_id != ?1 AND state = 'pending' AND lease_owner IS NULL"
     " AND fields IS NOT NULL AND EXISTS (SELECT 1 FROM json_each(outbox.fields)"

@@ -8,8 +8,8 @@
 #include "soql/soql.h"
 #include "store/sql.h"
 
-/* The expression over `records r` an index of migration 0006 covers for field of sobject
- * (field matched ASCII case-insensitively), e.g. "json_extract(r.fields, '$.Status')" or
+/* The expression over `records r` a built-in index covers for field of sobject (field
+ * matched ASCII case-insensitively): a column, e.g. "r.f_status" (migration 0013) or
  * "r.case_number" for a Case's CaseNumber. Static text, byte-identical to the index
  * definition, so SQL built with it can be served by the index (compare with COLLATE
  * NOCASE). NULL when no index covers the field. */

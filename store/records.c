@@ -33,8 +33,9 @@
 #include "util/timeutil.h"
 
 static const char SQL_INSERT_RECORD[] =
-    "INSERT INTO records (local_id, sobject, fields, dirty, created_at, updated_at) "
-    "VALUES (?1, ?2, ?3, 1, ?4, ?4)";
+    "INSERT INTO records (local_id, sobject, fields, dirty, created_at, "
+    "updated_at, " STORE_FIELD_COLS
+    ") VALUES (?1, ?2, ?3, 1, ?4, ?4, " STORE_FIELD_VALUES("?3") ")";
 static const char SQL_NEWEST_OP[] =
     "SELECT seq, kind, state, attempts, lease_owner IS NULL, fields, base_fields FROM outbox "
     "WHERE local_id = ?1 ORDER BY seq DESC LIMIT 1";
@@ -48,7 +49,8 @@ static const char SQL_DEAD_CREATE_CHAIN[] =
     " AND o.local_id = ?1 AND o.lease_owner IS NULL AND (o.seq = c.seq OR (o.seq > c.seq"
     " AND o.state = 'pending' AND o.kind = 'update')) ORDER BY o.seq";
 static const char SQL_SET_FIELDS[] =
-    "UPDATE records SET fields = ?2, dirty = 1, updated_at = ?3 WHERE local_id = ?1";
+    "UPDATE records SET fields = ?2, dirty = 1, updated_at = ?3, " STORE_FIELD_SET(
+        "?2") " WHERE local_id = ?1";
 static const char SQL_NEVER_SENT[] =
     "SELECT (SELECT kind FROM outbox WHERE local_id = ?1 ORDER BY seq LIMIT 1), "
     "(SELECT count(*) FROM outbox WHERE local_id = ?1 AND NOT (state = 'pending' AND "

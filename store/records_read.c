@@ -5,7 +5,7 @@
  *     when every op is done (or there are none).
  * I2. Reads never write.
  * I3. Lists are index scans for the orders users ask for: newest first, and any field
- *     migration 0006 indexes (store_indexed_expr), with or without --status. Other
+ *     migrations 0009 and 0013 index (store_indexed_expr), with or without --status. Other
  *     fields still work, ordered through a sort.
  */
 #include <stdlib.h>
@@ -36,8 +36,7 @@ static const char LIST_WHERE_LIVE[] = "WHERE r.sobject = ?1 AND r.deleted = 0 ";
 static const char LIST_WHERE_ALL[] = "WHERE r.sobject = ?1 AND ?2 ";
 /* The NOCASE comparison lets records_f_status serve it; the exact one keeps --status an
  * exact match, as it always was. */
-static const char LIST_STATUS[] = "AND json_extract(r.fields, '$.Status') = ?3 COLLATE NOCASE "
-                                  "AND json_extract(r.fields, '$.Status') = ?3 ";
+static const char LIST_STATUS[] = "AND r.f_status = ?3 COLLATE NOCASE AND r.f_status = ?3 ";
 static const char LIST_NEWEST[] = "ORDER BY r.created_at DESC, r.rowid DESC LIMIT ?4";
 static const char LIST_BOUND_FIELD[] = "json_extract(r.fields, ?5)";
 /* A required argument of fn is missing: SFA_EINVAL with a message on the handle, or as

@@ -36,4 +36,21 @@ void store_bind_text_or_null(sqlite3_stmt *st, int i, const char *s);
 /* Step a statement that returns no rows, reset it; a failure is recorded as "<what>: ...". */
 sfa_status store_step_done(sfa_agent *a, sqlite3_stmt *st, const char *what);
 
+/* The columns of records that hold a field of the JSON (migration 0013): each equals
+ * json_extract(fields, '$.<Field>') of its row (store_check_invariants V7), so every
+ * statement that writes records.fields writes them too, from the same JSON text j (an
+ * SQL expression: a parameter, a column). SQLite parses a text once per statement for
+ * all six paths (its JSON cache). The read indexes records_f_* are built on them. */
+#define STORE_FIELD_COLS                                                                           \
+    "f_status, f_ownerid, f_contactid, f_accountid, f_lastmodifieddate, f_createddate"
+#define STORE_FIELD_VALUES(j)                                                                      \
+    "json_extract(" j ", '$.Status'), json_extract(" j ", '$.OwnerId'), json_extract(" j           \
+    ", '$.ContactId'), json_extract(" j ", '$.AccountId'), json_extract(" j                        \
+    ", '$.LastModifiedDate'), json_extract(" j ", '$.CreatedDate')"
+#define STORE_FIELD_SET(j)                                                                         \
+    "f_status = json_extract(" j ", '$.Status'), f_ownerid = json_extract(" j                      \
+    ", '$.OwnerId'), f_contactid = json_extract(" j ", '$.ContactId'), f_accountid = "             \
+    "json_extract(" j ", '$.AccountId'), f_lastmodifieddate = json_extract(" j                     \
+    ", '$.LastModifiedDate'), f_createddate = json_extract(" j ", '$.CreatedDate')"
+
 #endif

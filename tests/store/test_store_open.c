@@ -19,6 +19,7 @@
 #include "sfagent/query.h"
 #include "sfagent/record.h"
 #include "store/migrations.h"
+#include "store/store.h"
 #include "store/store_test_util.h"
 #include "util/alloc.h"
 
@@ -88,6 +89,69 @@ static void test_upgrade_from_each_earlier_version(void **state)
         free(path);
         remove_tree(dir);
     }
+}
+
+/* Migration 0013 fills the field columns of the records already there: each equals
+ * json_extract of its field (V7) whatever the value's type, and counts by Status, now
+ * answered from the column's index, are what they were (tombstones not counted). */
+static void test_upgrade_fills_field_columns(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/sfa-store-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *path = xasprintf("%s/old.db", dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    int before = store_migration_count - 1;
+    assert_int_equal(store_migrations[before].version, 13);
+    for (int i = 0; i < before; i++) {
+        assert_int_equal(sqlite3_exec(db, store_migrations[i].sql, NULL, NULL, NULL), SQLITE_OK);
+        char *v = xasprintf("PRAGMA user_version = %d", store_migrations[i].version);
+        assert_int_equal(sqlite3_exec(db, v, NULL, NULL, NULL), SQLITE_OK);
+        free(v);
+    }
+    static const char *const rows[] = {
+        "{\"Status\":\"New\",\"OwnerId\":\"005000000000001AAA\"}",
+        "{\"Status\":\"new\",\"CreatedDate\":\"2024-01-01T00:00:00.000+0000\"}",
+        "{\"Status\":null,\"ContactId\":{\"a\":1}}",
+        "{\"Status\":3,\"AccountId\":1.5,\"LastModifiedDate\":true}",
+        "{\"Subject\":\"no indexed field\"}",
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        char *sql = xasprintf("INSERT INTO records (local_id, sobject, fields, dirty, deleted,"
+                              " created_at, updated_at) VALUES ('loc-%zu', 'Case', '%s', 0, %d,"
+                              " 1, 1)",
+                              i, rows[i], i == 1);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        free(sql);
+    }
+    sqlite3_close(db);
+    sfa_agent *a = NULL;
+    sfa_open_options o = SFA_OPEN_OPTIONS_INIT;
+    assert_int_equal(sfa_agent_open(&a, path, &o), SFA_OK);
+    char *why = NULL;
+    if (!store_check_invariants(a, &why))
+        fail_msg("%s", why);
+    char *out = NULL;
+    assert_int_equal(sfa_query_local(&out, a, "SELECT COUNT() FROM Case WHERE Status = 'NEW'"),
+                     SFA_OK);
+    assert_non_null(strstr(out, "\"totalSize\":1")); /* loc-1 is a tombstone */
+    free(out);
+    sfa_agent_free(a);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM records WHERE f_ownerid ="
+                                   " '005000000000001AAA' AND f_status = 'New'"),
+                     1);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM records WHERE f_contactid = '{\"a\":1}'"
+                                   " AND f_status IS NULL"),
+                     1);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM records WHERE f_status = 3 AND"
+                                   " f_accountid = 1.5 AND f_lastmodifieddate = 1"),
+                     1);
+    assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_schema WHERE name ="
+                                   " 'records_modstamp'"),
+                     0);
+    free(path);
+    remove_tree(dir);
 }
 
 static void expect_refused_untouched(const char *path, sfa_status want, const char *needle)
@@ -451,6 +515,7 @@ int main(void)
         cmocka_unit_test(test_fresh_db_is_newest_version_and_mode_0600),
         cmocka_unit_test(test_pragmas_set_on_connection),
         cmocka_unit_test(test_upgrade_from_each_earlier_version),
+        cmocka_unit_test(test_upgrade_fills_field_columns),
         cmocka_unit_test(test_refuses_newer_schema_untouched),
         cmocka_unit_test(test_refuses_random_bytes_untouched),
         cmocka_unit_test(test_refuses_foreign_sqlite_db),

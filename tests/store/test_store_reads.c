@@ -46,6 +46,13 @@ static char *create_ok(store_fixture *f, const char *sobject, const char *json)
     return id;
 }
 
+/* Raw SQL that edits records.fields as a sync would must keep the field columns equal to
+ * their fields, as the store's own writers do (store/sql.h, migration 0013). */
+static void sync_field_columns(store_fixture *f)
+{
+    raw_exec(f->path, "UPDATE records SET " STORE_FIELD_SET("fields"));
+}
+
 /* NCASES Cases, every one Status 'New' (the skew that made the planner prefer the status
  * index), Ids and CaseNumbers assigned as a sync would. */
 static void seed_cases(store_fixture *f)
@@ -60,6 +67,7 @@ static void seed_cases(store_fixture *f)
                       "fields = json_set(fields, '$.CreatedDate', "
                       "printf('2024-01-01T00:%02d:%02d.000+0000', rowid / 60 % 60, rowid % 60)) "
                       "WHERE sobject = 'Case'");
+    sync_field_columns(f);
 }
 
 /* ---- plans ---- */
@@ -363,9 +371,18 @@ static void test_count_reads_index_entries_only(void **state)
         "SELECT COUNT() FROM Case",
         "SELECT COUNT() FROM Case WHERE status = 'new' LIMIT 10",
     };
-    for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++)
+    for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++) {
         if (query_reads_table_rows(f->agent, counted[i]))
             fail_msg("reads records, not only index entries: %s", counted[i]);
+        /* SQLite calls an index covering only when no entry needs its row: an index on
+         * a JSON expression never is (each entry paid a seek), one on a column is. A
+         * count with no WHERE reads record_counts instead. */
+        char *text = NULL;
+        assert_int_equal(sfa_query_explain(&text, f->agent, counted[i]), SFA_OK);
+        if (strstr(text, "FROM records") && !strstr(text, "COVERING INDEX"))
+            fail_msg("not a covering index: %s\n%s", counted[i], text);
+        free(text);
+    }
     char *out = NULL;
     assert_int_equal(
         sfa_query_local(&out, f->agent, "SELECT COUNT() FROM Case WHERE Status = 'New'"), SFA_OK);
@@ -487,6 +504,7 @@ static void test_compiled_sql_answers_as_the_evaluator(void **state)
     raw_exec(f->path, "UPDATE records SET fields = json_set(fields, '$.CreatedDate', "
                       "json_extract(fields, '$.Opened__c')) WHERE json_extract(fields, "
                       "'$.Opened__c') IS NOT NULL");
+    sync_field_columns(f);
     time_set_override(INT64_C(1704276000000)); /* 2024-01-03T10:00:00Z */
     for (size_t i = 0; i < sizeof CORPUS_QUERIES / sizeof CORPUS_QUERIES[0]; i++) {
         char *want = NULL, *got = NULL;
