@@ -66,6 +66,7 @@
 #include "sync/client/sf_url.h"
 #include "util/alloc.h"
 #include "util/json.h"
+#include "util/json_scan.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -263,16 +264,20 @@ static void fill_answered(sf_client *c, CURL *h, const char *method, sf_xfer *x,
         resp->body = clean;
         resp->body_len = strlen(clean);
     }
-    /* sf_client_get_raw: the caller reads a 2xx body itself; errors are parsed as ever. */
-    bool want_json =
-        resp->body && !(ok && c->raw_xfer) && (json_call || is_json_type(x->content_type));
+    /* sf_client_get_raw: the caller reads a 2xx body itself; errors are parsed as ever.
+     * sf_client_start_text: a 2xx body is checked as a parse would check it, not parsed. */
+    bool text = ok && x->text_2xx && resp->body;
+    bool want_json = resp->body && !(ok && (c->raw_xfer || x->text_2xx)) &&
+                     (json_call || is_json_type(x->content_type));
     if (want_json)
         resp->json = cJSON_ParseWithLength(resp->body, resp->body_len);
+    bool unreadable = (ok && want_json && !resp->json) ||
+                      (text && !json_scan_value(resp->body, resp->body + resp->body_len));
     if (x->limit_info)
         sf_parse_limit_info(x->limit_info, &c->api_used, &c->api_max);
     if (x->retry_after)
         resp->retry_after_s = sf_parse_retry_after(x->retry_after, time_now_ms());
-    if (ok && want_json && !resp->json) {
+    if (unreadable) {
         /* A 2xx whose body we cannot read: the change may well have been applied, and a
          * read gave us nothing usable either (sf_client.h: SF_UNKNOWN). */
         resp->outcome = SF_UNKNOWN;
