@@ -875,8 +875,14 @@ void sf_req_body_make(sf_req_body *b, const sf_client *c, const cJSON *body)
     if (!body)
         return;
     int min = c ? sync_config_compress_min_bytes(c->cfg) : 0;
+    if (min <= 0) { /* compression off: the text, printed at once */
+        b->text = json_print(body);
+        b->data = b->text;
+        b->len = strlen(b->text);
+        return;
+    }
     size_t gzlen = 0;
-    body_sink s = {.text = STRBUF_INIT, .min = min > 0 ? (size_t)min : SIZE_MAX};
+    body_sink s = {.text = STRBUF_INIT, .min = (size_t)min};
     json_print_to(body, body_out, &s);
     if (s.deflating && gz_end(&s.gz, &b->gz, &gzlen)) {
         b->data = (const char *)b->gz; /* I11: compressed once, replayed as is */
