@@ -174,10 +174,9 @@ void push_apply_response_class(push_ctx *ctx, store_op *ops, size_t n, push_resp
 /* Per-record collections result into op (success: done with id; errors: classified). */
 void push_apply_record_result(push_ctx *ctx, store_op *op, const cJSON *result);
 
-/* Composite answers, read the same way for every kind (push.c):
- * the sub-result with referenceId ref, or NULL; */
-const cJSON *push_sub_result(const cJSON *composite, const char *ref);
-/* its per-record results (a 2xx body array of objects), or NULL when the sub-request
+/* Composite answers, read the same way for every kind (push.c), a sub-result at a time
+ * as push_answer.c finds it (NULL when missing):
+ * its per-record results (a 2xx body array of objects), or NULL when the sub-request
  * failed as a whole; */
 const cJSON *push_sub_records(const cJSON *sub);
 /* a failed sub-request as the response a plain request would have had (free with

@@ -37,7 +37,8 @@
  *       (push_pack.c), unpacked before its answer is handed to its sender; senders keep
  *       no pointer into a job's ops across a wait (push_pack.c P3).
  *   J8. An answer is held once: as a tree, or, for a sender that started its request
- *       with push_start_text (a composite of creates), as the text it walks in place
+ *       with push_start_text (a composite of creates, updates or deletes), as the text it
+ *       walks in place
  *       (push_answer.c), never both.
  */
 #include <assert.h>
