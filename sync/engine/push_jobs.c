@@ -38,8 +38,7 @@
  *       no pointer into a job's ops across a wait (push_pack.c P3).
  *   J8. An answer is held once: as a tree, or, for a sender that started its request
  *       with push_start_text (a composite of creates, updates or deletes), as the text it
- *       walks in place
- *       (push_answer.c), never both.
+ *       walks in place (push_answer.c), never both.
  */
 #include <assert.h>
 #include <stdlib.h>
