@@ -37,6 +37,48 @@ char *json_print(const cJSON *item)
     return s;
 }
 
+/* A scalar (or Raw) item alone, printed by cJSON: cJSON_Print* prints an item without its
+ * siblings. */
+static void print_leaf(const cJSON *item, json_sink out, void *arg)
+{
+    if (cJSON_IsRaw(item) && item->valuestring) { /* cJSON writes Raw text as it is */
+        out(item->valuestring, strlen(item->valuestring), arg);
+        return;
+    }
+    char *s = json_print(item);
+    out(s, strlen(s), arg);
+    free(s);
+}
+
+static void print_key(const char *key, json_sink out, void *arg)
+{
+    cJSON *k = cJSON_CreateString(key); /* escaped as cJSON escapes keys */
+    if (!k)
+        abort(); /* out of memory (STYLE 7) */
+    print_leaf(k, out, arg);
+    cJSON_Delete(k);
+    out(":", 1, arg);
+}
+
+/* Recursion follows the tree's depth, which is ours: bodies this process built. */
+void json_print_to(const cJSON *item, json_sink out, void *arg)
+{
+    bool obj = cJSON_IsObject(item);
+    if (!obj && !cJSON_IsArray(item)) {
+        print_leaf(item, out, arg);
+        return;
+    }
+    out(obj ? "{" : "[", 1, arg);
+    for (const cJSON *c = item->child; c; c = c->next) {
+        if (c != item->child)
+            out(",", 1, arg);
+        if (obj)
+            print_key(c->string ? c->string : "", out, arg);
+        json_print_to(c, out, arg);
+    }
+    out(obj ? "}" : "]", 1, arg);
+}
+
 /* A JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?; length consumed or 0. */
 static size_t number_len(const char *s, size_t n)
 {

@@ -15,6 +15,12 @@ double json_num(const cJSON *obj, const char *key, double fallback);
 bool json_bool(const cJSON *obj, const char *key, bool fallback);
 /* Unformatted JSON text owned by the caller (free()); aborts on OOM like xmalloc. */
 char *json_print(const cJSON *item);
+/* json_print's text, byte for byte, handed to out piece by piece instead of as one
+ * string: a large request body can be compressed as it is printed, and its whole text
+ * is never held (docs/sync-protocol.md#memory). Keys and values are printed by cJSON;
+ * only the brackets, colons and commas between them are written here. */
+typedef void (*json_sink)(const char *p, size_t n, void *arg);
+void json_print_to(const cJSON *item, json_sink out, void *arg);
 
 /*
  * Parse len bytes of JSON text keeping what cJSON alone would change silently: each number

@@ -54,6 +54,7 @@
 #include <ctype.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -66,6 +67,7 @@
 #include "sync/client/sf_url.h"
 #include "util/alloc.h"
 #include "util/json.h"
+#include "util/json_scan.h"
 #include "util/log.h"
 #include "util/timeutil.h"
 
@@ -263,16 +265,20 @@ static void fill_answered(sf_client *c, CURL *h, const char *method, sf_xfer *x,
         resp->body = clean;
         resp->body_len = strlen(clean);
     }
-    /* sf_client_get_raw: the caller reads a 2xx body itself; errors are parsed as ever. */
-    bool want_json =
-        resp->body && !(ok && c->raw_xfer) && (json_call || is_json_type(x->content_type));
+    /* sf_client_get_raw: the caller reads a 2xx body itself; errors are parsed as ever.
+     * sf_client_start_text: a 2xx body is checked as a parse would check it, not parsed. */
+    bool text = ok && x->text_2xx && resp->body;
+    bool want_json = resp->body && !(ok && (c->raw_xfer || x->text_2xx)) &&
+                     (json_call || is_json_type(x->content_type));
     if (want_json)
         resp->json = cJSON_ParseWithLength(resp->body, resp->body_len);
+    bool unreadable = (ok && want_json && !resp->json) ||
+                      (text && !json_scan_value(resp->body, resp->body + resp->body_len));
     if (x->limit_info)
         sf_parse_limit_info(x->limit_info, &c->api_used, &c->api_max);
     if (x->retry_after)
         resp->retry_after_s = sf_parse_retry_after(x->retry_after, time_now_ms());
-    if (ok && want_json && !resp->json) {
+    if (unreadable) {
         /* A 2xx whose body we cannot read: the change may well have been applied, and a
          * read gave us nothing usable either (sf_client.h: SF_UNKNOWN). */
         resp->outcome = SF_UNKNOWN;
@@ -763,65 +769,131 @@ static sfa_status request_common(sf_client *c, const char *method, const char *p
     return SFA_OK;
 }
 
-bool sf_gzip(unsigned char **out, size_t *out_len, const char *in, size_t len)
-{
-    *out = NULL;
-    *out_len = 0;
+/* gzip output being made: the stream and the bytes so far. */
+typedef struct gz_out {
     z_stream zs;
-    memset(&zs, 0, sizeof zs);
+    unsigned char *buf;
+    size_t cap;
+    bool ok; /* deflateInit2 succeeded and deflate has not failed */
+} gz_out;
+
+static bool gz_begin(gz_out *g, size_t cap)
+{
+    memset(g, 0, sizeof *g);
     /* 16 + MAX_WBITS: a gzip header and trailer, what Content-Encoding: gzip names. Level 1:
      * JSON's repeated keys compress well at the fastest level, and the CPU is the agent's.
      * memLevel 6: zlib's state is ~160 KiB instead of ~256 KiB at the default 8, and a batch
      * of creates came out no larger (bench_push: 31.7 against 32.2 KB per 1,000 Cases). */
-    if (len > UINT_MAX ||
-        deflateInit2(&zs, 1, Z_DEFLATED, 16 + MAX_WBITS, 6, Z_DEFAULT_STRATEGY) != Z_OK)
+    if (deflateInit2(&g->zs, 1, Z_DEFLATED, 16 + MAX_WBITS, 6, Z_DEFAULT_STRATEGY) != Z_OK)
         return false;
-    /* JSON shrinks to a fifth or less: start at a quarter and grow, rather than at
-     * deflateBound (about the input's size) while the text is held too. */
-    uLong bound = deflateBound(&zs, (uLong)len);
-    size_t cap = len / 4 + 64 < bound ? len / 4 + 64 : bound;
-    unsigned char *buf = xmalloc(cap);
-    zs.next_in = (Bytef *)(uintptr_t)in; /* zlib's API is not const; it only reads */
-    zs.avail_in = (uInt)len;
-    int rc = Z_OK;
-    while (rc == Z_OK || rc == Z_BUF_ERROR) {
-        if (zs.total_out == cap) {
-            cap = cap * 2 < bound ? cap * 2 : bound;
-            buf = xrealloc(buf, cap);
+    g->cap = cap ? cap : 1;
+    g->buf = xmalloc(g->cap);
+    g->ok = true;
+    return true;
+}
+
+/* Compress in[0..len) (flush Z_NO_FLUSH, or Z_FINISH for the last piece), growing the
+ * output by doubling: JSON shrinks to a fifth or less, so it starts small rather than at
+ * deflateBound (about the input's size). */
+static void gz_feed(gz_out *g, const char *in, size_t len, int flush)
+{
+    g->zs.next_in = (Bytef *)(uintptr_t)in; /* zlib's API is not const; it only reads */
+    g->zs.avail_in = (uInt)len;
+    while (g->ok) {
+        if (g->zs.total_out == g->cap) {
+            g->cap *= 2;
+            g->buf = xrealloc(g->buf, g->cap);
         }
-        zs.next_out = buf + zs.total_out;
-        zs.avail_out = (uInt)(cap - zs.total_out);
-        rc = deflate(&zs, Z_FINISH);
-        if (rc == Z_BUF_ERROR && zs.total_out < cap)
-            break; /* no progress with room left: cannot happen with all input given */
+        g->zs.next_out = g->buf + g->zs.total_out;
+        g->zs.avail_out = (uInt)(g->cap - g->zs.total_out);
+        int rc = deflate(&g->zs, flush);
+        if (rc == Z_STREAM_END ||
+            (flush == Z_NO_FLUSH && g->zs.avail_in == 0 && g->zs.avail_out > 0))
+            return; /* all taken (and, finishing, all written) */
+        if (rc != Z_OK && rc != Z_BUF_ERROR)
+            g->ok = false;
+        else if (rc == Z_BUF_ERROR && g->zs.avail_out > 0)
+            g->ok = false; /* no progress with room left: cannot happen */
     }
-    size_t n = (size_t)zs.total_out;
-    deflateEnd(&zs);
-    if (rc != Z_STREAM_END) {
-        free(buf);
+}
+
+/* The gzip bytes (caller frees), or false when zlib failed. */
+static bool gz_end(gz_out *g, unsigned char **out, size_t *out_len)
+{
+    if (g->ok)
+        gz_feed(g, "", 0, Z_FINISH);
+    size_t n = (size_t)g->zs.total_out;
+    deflateEnd(&g->zs);
+    if (!g->ok) {
+        free(g->buf);
         return false;
     }
-    *out = xrealloc(buf, n ? n : 1); /* up to [sync] parallel bodies wait in flight */
+    *out = xrealloc(g->buf, n ? n : 1); /* up to [sync] parallel bodies wait in flight */
     *out_len = n;
     return true;
+}
+
+bool sf_gzip(unsigned char **out, size_t *out_len, const char *in, size_t len)
+{
+    *out = NULL;
+    *out_len = 0;
+    gz_out g;
+    if (len > UINT_MAX || !gz_begin(&g, len / 4 + 64))
+        return false;
+    gz_feed(&g, in, len, Z_NO_FLUSH);
+    return gz_end(&g, out, out_len);
+}
+
+/* A request body being printed: its text until it reaches min bytes (I11: smaller bodies
+ * go as they are), then only the gzip bytes, compressed as the text is printed. */
+typedef struct body_sink {
+    strbuf text;
+    size_t min;
+    bool deflating;
+    gz_out gz;
+} body_sink;
+
+static void body_out(const char *p, size_t n, void *arg)
+{
+    body_sink *s = arg;
+    if (s->deflating) {
+        gz_feed(&s->gz, p, n, Z_NO_FLUSH);
+        return;
+    }
+    strbuf_add(&s->text, p, n);
+    if (s->text.len < s->min || s->text.len > UINT_MAX || !gz_begin(&s->gz, s->text.len))
+        return;
+    s->deflating = true;
+    gz_feed(&s->gz, s->text.buf, s->text.len, Z_NO_FLUSH);
+    strbuf_free(&s->text);
 }
 
 void sf_req_body_make(sf_req_body *b, const sf_client *c, const cJSON *body)
 {
     memset(b, 0, sizeof *b);
     b->content_type = "application/json";
-    b->text = body ? json_print(body) : NULL;
-    b->data = b->text;
-    b->len = b->text ? strlen(b->text) : 0;
+    if (!body)
+        return;
     int min = c ? sync_config_compress_min_bytes(c->cfg) : 0;
+    if (min <= 0) { /* compression off: the text, printed at once */
+        b->text = json_print(body);
+        b->data = b->text;
+        b->len = strlen(b->text);
+        return;
+    }
     size_t gzlen = 0;
-    if (b->text && min > 0 && b->len >= (size_t)min && sf_gzip(&b->gz, &gzlen, b->text, b->len)) {
+    body_sink s = {.text = STRBUF_INIT, .min = (size_t)min};
+    json_print_to(body, body_out, &s);
+    if (s.deflating && gz_end(&s.gz, &b->gz, &gzlen)) {
         b->data = (const char *)b->gz; /* I11: compressed once, replayed as is */
         b->len = gzlen;
         b->gzipped = true;
-        free(b->text); /* only the bytes that go out are kept */
-        b->text = NULL;
+        return;
     }
+    /* Not compressed: small, compression off, or zlib failed (then printed again). */
+    b->text = s.deflating ? json_print(body) : strbuf_detach(&s.text);
+    b->data = b->text;
+    b->len = strlen(b->text);
 }
 
 void sf_req_body_free(sf_req_body *b)

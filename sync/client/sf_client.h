@@ -75,6 +75,13 @@ sfa_status sf_client_request(sf_client *c, const char *method, const char *path,
  * codes as sf_client_request). */
 sfa_status sf_client_start(sf_client *c, const char *method, const char *path, const cJSON *body,
                            void *tag, sf_response *resp);
+/* As sf_client_start, but a 2xx answer is handed over as its text (resp->body, resp->json
+ * NULL) for the caller to walk in place instead of as one tree: the text is checked as the
+ * parse would have checked it (util/json_scan.c, so it is valid JSON), and a 2xx body that
+ * is not valid JSON is SF_UNKNOWN as ever. Non-2xx answers are parsed as usual. The push
+ * reads composite answers this way (docs/sync-protocol.md#memory). */
+sfa_status sf_client_start_text(sf_client *c, const char *method, const char *path,
+                                const cJSON *body, void *tag, sf_response *resp);
 /* Started requests not yet returned by sf_client_next. */
 size_t sf_client_in_flight(const sf_client *c);
 /* Wait for the next started request to end: *tag is its tag, resp its response, and the

@@ -52,6 +52,7 @@ typedef struct sf_xfer {
     char *content_encoding; /* the body is kept as it arrived, inflated when collected (I13) */
     char *limit_info;
     char *retry_after;
+    bool text_2xx; /* a 2xx answer is validated and left as text (sf_client_start_text) */
 } sf_xfer;
 
 /* One request body: the bytes that go out, and whether they are gzip-compressed (I11).

@@ -37,6 +37,7 @@ typedef struct sf_call {
     char *url;
     unsigned gen; /* token generation the request was sent with (M2) */
     bool replayed;
+    bool text; /* sf_client_start_text */
     void *tag;
     struct sf_call *next;
 } sf_call;
@@ -103,6 +104,7 @@ static sfa_status launch(sf_client *c, struct sf_multi *mu, sf_call *call, sf_re
     curl_slist_free_all(call->hdrs);
     call->hdrs = sf_client_headers(c, call->method, &call->body);
     sf_xfer_init(&call->x, c);
+    call->x.text_2xx = call->text;
     bool fresh = strcmp(call->method, "POST") == 0; /* M3 */
     sf_client_setup_transfer(c, call->h, fresh, call->method, call->url, call->hdrs,
                              call->body.data, call->body.len, &call->x);
@@ -115,8 +117,8 @@ static sfa_status launch(sf_client *c, struct sf_multi *mu, sf_call *call, sf_re
     return SFA_OK;
 }
 
-sfa_status sf_client_start(sf_client *c, const char *method, const char *path, const cJSON *body,
-                           void *tag, sf_response *resp)
+static sfa_status start(sf_client *c, const char *method, const char *path, const cJSON *body,
+                        bool text, void *tag, sf_response *resp)
 {
     sf_response_init(resp);
     if (!c || !method || !path)
@@ -133,6 +135,7 @@ sfa_status sf_client_start(sf_client *c, const char *method, const char *path, c
     call->h = take_handle(mu);
     call->gen = gen;
     call->tag = tag;
+    call->text = text;
     if ((st = launch(c, mu, call, resp)) != SFA_OK) {
         call_free(mu, call);
         return st;
@@ -141,6 +144,18 @@ sfa_status sf_client_start(sf_client *c, const char *method, const char *path, c
     mu->calls = call;
     mu->ncalls++;
     return SFA_OK;
+}
+
+sfa_status sf_client_start(sf_client *c, const char *method, const char *path, const cJSON *body,
+                           void *tag, sf_response *resp)
+{
+    return start(c, method, path, body, false, tag, resp);
+}
+
+sfa_status sf_client_start_text(sf_client *c, const char *method, const char *path,
+                                const cJSON *body, void *tag, sf_response *resp)
+{
+    return start(c, method, path, body, true, tag, resp);
 }
 
 size_t sf_client_in_flight(const sf_client *c)

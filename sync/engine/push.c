@@ -341,19 +341,8 @@ void push_apply_record_result(push_ctx *ctx, store_op *op, const cJSON *result)
     }
 }
 
-/* ---- composite sub-results: one reading for creates, updates and deletes ---- */
-
-const cJSON *push_sub_result(const cJSON *composite, const char *ref)
-{
-    const cJSON *s;
-    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(composite, "compositeResponse"))
-    {
-        const char *r = json_str(s, "referenceId");
-        if (r && strcmp(r, ref) == 0)
-            return s;
-    }
-    return NULL;
-}
+/* ---- composite sub-results (found by push_answer.c): one reading for creates, updates
+ * and deletes ---- */
 
 const cJSON *push_sub_records(const cJSON *sub)
 {

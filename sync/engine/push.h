@@ -174,10 +174,9 @@ void push_apply_response_class(push_ctx *ctx, store_op *ops, size_t n, push_resp
 /* Per-record collections result into op (success: done with id; errors: classified). */
 void push_apply_record_result(push_ctx *ctx, store_op *op, const cJSON *result);
 
-/* Composite answers, read the same way for every kind (push.c):
- * the sub-result with referenceId ref, or NULL; */
-const cJSON *push_sub_result(const cJSON *composite, const char *ref);
-/* its per-record results (a 2xx body array of objects), or NULL when the sub-request
+/* Composite answers, read the same way for every kind (push.c), a sub-result at a time
+ * as push_answer.c finds it (NULL when missing):
+ * its per-record results (a 2xx body array of objects), or NULL when the sub-request
  * failed as a whole; */
 const cJSON *push_sub_records(const cJSON *sub);
 /* a failed sub-request as the response a plain request would have had (free with
@@ -205,12 +204,17 @@ struct push_job {
     long out;     /* requests of this job that reached, or may have reached, Salesforce */
     push_answer_fn answer;
     void *state;
+    bool text; /* the request in flight was started with push_start_text */
 };
 
 /* Start one request of job without waiting (I3 checked first). false when nothing went
  * out: the run is stopped as push_request stops it and the ops stay undecided. */
 bool push_start(push_ctx *ctx, push_job *job, const char *method, const char *path,
                 const cJSON *body, push_answer_fn answer);
+/* As push_start, for a composite whose 2xx answer the sender reads in place: it gets the
+ * answer's checked text (resp->body, resp->json NULL; push_answer.h) instead of a tree. */
+bool push_start_text(push_ctx *ctx, push_job *job, const char *method, const char *path,
+                     const cJSON *body, push_answer_fn answer);
 /* Hold ops[0..n)'s fields as text, freeing the trees / rebuild the trees from the text,
  * keeping the text too when keep_text (push_jobs.c J6). */
 void push_ops_pack(store_op *ops, size_t n);

@@ -31,6 +31,7 @@
 #include "sync/engine/build.h"
 #include "sync/engine/classify.h"
 #include "sync/engine/push.h"
+#include "sync/engine/push_answer.h"
 #include "sync/engine/reconcile.h"
 
 static cJSON *record_body(const store_op *op, const char *key_field, const char *key_value)
@@ -191,6 +192,52 @@ static cJSON *keyed_body(push_ctx *ctx, store_op *ops, size_t n, const char *fie
     return body;
 }
 
+/* One read-back row into the op whose upsert answered with its Id (I4). */
+typedef struct rows_ctx {
+    const push_ctx *ctx;
+    const push_id_index *ix;
+    store_op *ops;
+} rows_ctx;
+
+static void take_row(const cJSON *row, void *arg)
+{
+    rows_ctx *rc = arg;
+    (void)push_id_index_take(rc->ctx, rc->ix, rc->ops, row);
+}
+
+/* The read-back query's rows, one parsed at a time (push_answer.c). */
+static void read_keys(push_ctx *ctx, store_op *ops, size_t n, json_span q)
+{
+    push_id_index *ix = push_id_index_new(ops, n);
+    rows_ctx rc = {ctx, ix, ops};
+    if (!push_answer_rows(q, take_row, &rc))
+        log_warn("read-back query failed; CaseNumber/SystemModstamp come with the next pull");
+    push_id_index_free(ix);
+}
+
+/* Each upsert's sub-result (parsed alone), then the read-back rows, from the answer's
+ * text: the whole answer is never one tree (docs/sync-protocol.md#memory). */
+static void read_composite(push_ctx *ctx, store_op *ops, size_t n, json_span answer, bool *again)
+{
+    size_t nchunks = (n + PUSH_BATCH_MAX - 1) / PUSH_BATCH_MAX;
+    char names[PUSH_CREATE_BATCH_MAX / PUSH_BATCH_MAX + 1][16];
+    const char *refs[PUSH_CREATE_BATCH_MAX / PUSH_BATCH_MAX + 1];
+    json_span subs[PUSH_CREATE_BATCH_MAX / PUSH_BATCH_MAX + 1];
+    for (size_t c = 0; c < nchunks; c++) {
+        snprintf(names[c], sizeof names[c], c ? "upsert%zu" : "upsert", c);
+        refs[c] = names[c];
+    }
+    refs[nchunks] = "keys";
+    push_answer_subs(answer, refs, nchunks + 1, subs);
+    int key = -2;
+    for (size_t c = 0; c < nchunks; c++) {
+        cJSON *up = push_answer_tree(subs[c]);
+        again[c] = read_upsert(ctx, ops + c * PUSH_BATCH_MAX, chunk_len(n, c), up, &key);
+        cJSON_Delete(up);
+    }
+    read_keys(ctx, ops, n, subs[nchunks]);
+}
+
 /* The answer to one keyed composite over ops[0..n). Chunks whose upsert said the key
  * field is missing are re-sent as plain creates (waiting: a rare, object-scoped path). */
 static void keyed_answer(push_ctx *ctx, store_op *ops, size_t n, sfa_status rc, sf_response *resp)
@@ -200,22 +247,9 @@ static void keyed_answer(push_ctx *ctx, store_op *ops, size_t n, sfa_status rc, 
     bool *again = xcalloc(nchunks, sizeof *again);
     if (rc == SFA_OK) {
         push_resp_class cls = push_classify_response(resp);
-        if (cls == PUSH_RESP_OK && cJSON_IsObject(resp->json)) {
-            int key = -2;
-            for (size_t c = 0; c < nchunks; c++) {
-                char ref[16];
-                snprintf(ref, sizeof ref, c ? "upsert%zu" : "upsert", c);
-                again[c] = read_upsert(ctx, ops + c * PUSH_BATCH_MAX, chunk_len(n, c),
-                                       push_sub_result(resp->json, ref), &key);
-            }
-            const cJSON *q = push_sub_result(resp->json, "keys");
-            const cJSON *rows = cJSON_GetObjectItemCaseSensitive(
-                cJSON_GetObjectItemCaseSensitive(q, "body"), "records");
-            if (cJSON_IsArray(rows))
-                push_match_rows_by_id(ctx, ops, n, rows); /* I4 */
-            else
-                log_warn(
-                    "read-back query failed; CaseNumber/SystemModstamp come with the next pull");
+        json_span answer;
+        if (cls == PUSH_RESP_OK && push_answer_object(resp, &answer)) {
+            read_composite(ctx, ops, n, answer, again);
         } else { /* a 200 that is not a composite answer is as good as lost */
             push_apply_response_class(ctx, ops, n, cls == PUSH_RESP_OK ? PUSH_RESP_UNKNOWN : cls,
                                       resp);
@@ -260,7 +294,7 @@ static bool keyed_next(push_ctx *ctx, push_job *job)
     ks->m = keys_fitting(keys, m, ks->prefix_len);
     cJSON *body = keyed_body(ctx, job->ops + ks->off, ks->m, field, keys);
     free(keys);
-    bool started = push_start(ctx, job, "POST", "composite", body, keyed_on_answer);
+    bool started = push_start_text(ctx, job, "POST", "composite", body, keyed_on_answer);
     cJSON_Delete(body);
     return started;
 }

@@ -19,6 +19,7 @@
 #include "store/op.h"
 #include "sync/engine/classify.h"
 #include "sync/engine/push.h"
+#include "sync/engine/push_answer.h"
 
 static size_t chunk_len(size_t n, size_t c)
 {
@@ -48,29 +49,39 @@ static void apply_results(push_ctx *ctx, store_op *ops, size_t n, const cJSON *r
         push_apply_result_at(ctx, &ops[i], results, i);
 }
 
+/* The composite's answer, read in place (push_answer.c): one delete's results at a time. */
 static bool on_composite(push_ctx *ctx, push_job *job, sfa_status rc, sf_response *resp)
 {
     CRASH_POINT("push.after_response");
     if (rc != SFA_OK)
         return false;
     push_resp_class cls = push_classify_response(resp);
-    if (cls != PUSH_RESP_OK || !cJSON_IsObject(resp->json)) {
+    json_span answer;
+    if (cls != PUSH_RESP_OK || !push_answer_object(resp, &answer)) {
         push_apply_response_class(ctx, job->ops, job->n,
                                   cls == PUSH_RESP_OK ? PUSH_RESP_UNKNOWN : cls, resp);
         return false;
     }
+    enum { MAX_CHUNKS = PUSH_DELETE_BATCH_MAX / PUSH_BATCH_MAX };
     size_t nchunks = (job->n + PUSH_BATCH_MAX - 1) / PUSH_BATCH_MAX;
+    char names[MAX_CHUNKS][24];
+    const char *refs[MAX_CHUNKS];
+    json_span subs[MAX_CHUNKS];
+    for (size_t c = 0; c < nchunks; c++) {
+        chunk_ref(names[c], c);
+        refs[c] = names[c];
+    }
+    push_answer_subs(answer, refs, nchunks, subs);
     for (size_t c = 0; c < nchunks; c++) {
         store_op *part = job->ops + c * PUSH_BATCH_MAX;
         size_t len = chunk_len(job->n, c);
-        char ref[24];
-        chunk_ref(ref, c);
-        const cJSON *sub = push_sub_result(resp->json, ref);
+        cJSON *sub = push_answer_tree(subs[c]);
         const cJSON *results = push_sub_records(sub);
         if (results)
             apply_results(ctx, part, len, results);
         else
             push_apply_sub_failure(ctx, part, len, sub); /* I2 */
+        cJSON_Delete(sub);
     }
     return false;
 }
@@ -93,7 +104,7 @@ static bool start_composite(push_ctx *ctx, push_job *job)
         cJSON_AddItemToArray(subs, d);
         free(url);
     }
-    bool started = push_start(ctx, job, "POST", "composite", body, on_composite);
+    bool started = push_start_text(ctx, job, "POST", "composite", body, on_composite);
     cJSON_Delete(body);
     free(prefix);
     return started;

@@ -36,6 +36,9 @@
  *   J7. A waiting job whose ops are all still undecided holds them as one block of bytes
  *       (push_pack.c), unpacked before its answer is handed to its sender; senders keep
  *       no pointer into a job's ops across a wait (push_pack.c P3).
+ *   J8. An answer is held once: as a tree, or, for a sender that started its request
+ *       with push_start_text (a composite of creates, updates or deletes), as the text it
+ *       walks in place (push_answer.c), never both.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -51,8 +54,8 @@
 #include "util/crashpoint.h"
 #include "util/log.h"
 
-bool push_start(push_ctx *ctx, push_job *job, const char *method, const char *path,
-                const cJSON *body, push_answer_fn answer)
+static bool start(push_ctx *ctx, push_job *job, const char *method, const char *path,
+                  const cJSON *body, bool text, push_answer_fn answer)
 {
     sf_response resp;
     memset(&resp, 0, sizeof resp);
@@ -60,12 +63,26 @@ bool push_start(push_ctx *ctx, push_job *job, const char *method, const char *pa
     if (!push_limit_ok(ctx)) /* I3 */
         return false;
     long before = sf_client_requests_made(ctx->client);
-    sfa_status rc = sf_client_start(ctx->client, method, path, body, job, &resp);
+    sfa_status rc = text ? sf_client_start_text(ctx->client, method, path, body, job, &resp)
+                         : sf_client_start(ctx->client, method, path, body, job, &resp);
     if (rc != SFA_OK) /* nothing left the machine: counted and the run stopped */
         push_account(ctx, job, rc, &resp, before);
     sf_response_free(&resp);
     job->answer = answer;
+    job->text = text;
     return rc == SFA_OK;
+}
+
+bool push_start(push_ctx *ctx, push_job *job, const char *method, const char *path,
+                const cJSON *body, push_answer_fn answer)
+{
+    return start(ctx, job, method, path, body, false, answer);
+}
+
+bool push_start_text(push_ctx *ctx, push_job *job, const char *method, const char *path,
+                     const cJSON *body, push_answer_fn answer)
+{
+    return start(ctx, job, method, path, body, true, answer);
 }
 
 static void progress(push_ctx *ctx)
@@ -157,11 +174,14 @@ static void wait_one(push_ctx *ctx)
         return;
     }
     push_account(ctx, job, rc, &resp, before);
-    /* The senders read the parsed tree only: drop the text before the answer's results
-     * are written, while the other batches are still in flight. */
-    free(resp.body);
-    resp.body = NULL;
-    resp.body_len = 0;
+    /* J8: a sender reads the parsed tree or, when it asked for text, the text; the other
+     * is dropped before the answer's results are written, while the other batches are
+     * still in flight. */
+    if (!job->text || resp.json) {
+        free(resp.body);
+        resp.body = NULL;
+        resp.body_len = 0;
+    }
     ctx->cur_job = job;
     push_job_unpack(job); /* J7; the fields stay text until a sender reads them (J6) */
     bool again = job->answer(ctx, job, rc, &resp);

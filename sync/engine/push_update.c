@@ -37,6 +37,7 @@
 #include "sync/engine/build.h"
 #include "sync/engine/classify.h"
 #include "sync/engine/push.h"
+#include "sync/engine/push_answer.h"
 
 /* The check: POST /composite/sobjects/<Object> {"ids", "fields"} reads up to 2,000
  * records in one call (docs/salesforce.md#sobject-collections), where a GET's URL holds
@@ -279,30 +280,39 @@ static void take_rows(store_op *ops, size_t m, const cJSON *rows)
     }
 }
 
-/* The composite answer for the sent ops ops[0..m): per-record results of each PATCH of up
- * to 200, read like a create's or a delete's (push.c); a PATCH that failed as a whole
- * decides its own ops only; the read-back rows go into the ops that are done. */
-static void read_answer(push_ctx *ctx, store_op *ops, size_t m, const cJSON *json)
+/* The composite answer for the sent ops ops[0..m), read in place (push_answer.c): the
+ * per-record results of each PATCH of up to 200, read like a create's or a delete's
+ * (push.c), one PATCH's at a time; a PATCH that failed as a whole decides its own ops
+ * only; the read-back rows go into the ops that are done. */
+static void read_answer(push_ctx *ctx, store_op *ops, size_t m, json_span answer)
 {
+    enum { MAX_CHUNKS = PUSH_UPDATE_BATCH_MAX / PUSH_BATCH_MAX };
     size_t nchunks = (m + PUSH_BATCH_MAX - 1) / PUSH_BATCH_MAX;
+    char names[MAX_CHUNKS][24];
+    const char *refs[MAX_CHUNKS + 1];
+    json_span subs[MAX_CHUNKS + 1];
+    for (size_t c = 0; c < nchunks; c++) {
+        chunk_ref(names[c], c);
+        refs[c] = names[c];
+    }
+    refs[nchunks] = "after";
+    push_answer_subs(answer, refs, nchunks + 1, subs);
     for (size_t c = 0; c < nchunks; c++) {
         store_op *part = ops + c * PUSH_BATCH_MAX;
         size_t len = chunk_len(m, c);
-        char ref[24];
-        chunk_ref(ref, c);
-        const cJSON *sub = push_sub_result(json, ref);
+        cJSON *sub = push_answer_tree(subs[c]);
         const cJSON *results = push_sub_records(sub);
-        if (!results) {
+        if (!results)
             push_apply_sub_failure(ctx, part, len, sub);
-            continue;
-        }
-        for (size_t i = 0; i < len; i++)
+        for (size_t i = 0; results && i < len; i++)
             push_apply_result_at(ctx, &part[i], results, i);
+        cJSON_Delete(sub);
     }
-    const cJSON *after = push_sub_result(json, "after");
+    cJSON *after = push_answer_tree(subs[nchunks]);
     take_rows(ops, m,
               cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(after, "body"),
                                                "records"));
+    cJSON_Delete(after);
 }
 
 /* An update job between its two requests. */
@@ -329,8 +339,9 @@ static bool patch_answer(push_ctx *ctx, push_job *job, sfa_status rc, sf_respons
     update_state *us = job->state;
     if (rc == SFA_OK) {
         push_resp_class cls = push_classify_response(resp);
-        if (cls == PUSH_RESP_OK && cJSON_IsObject(resp->json)) {
-            read_answer(ctx, job->ops, us->m, resp->json);
+        json_span answer;
+        if (cls == PUSH_RESP_OK && push_answer_object(resp, &answer)) {
+            read_answer(ctx, job->ops, us->m, answer);
         } else {
             /* Ops not sent were decided by the check; the class applies to the rest. */
             push_apply_response_class(ctx, job->ops, job->n,
@@ -400,7 +411,7 @@ static bool start_patch(push_ctx *ctx, push_job *job)
     bool started = false;
     if (us->m > 0 && !ctx->stop) {
         cJSON *body = patch_composite(ctx, job->ops, us->m);
-        started = push_start(ctx, job, "POST", "composite", body, patch_answer);
+        started = push_start_text(ctx, job, "POST", "composite", body, patch_answer);
         cJSON_Delete(body);
     }
     if (!started)

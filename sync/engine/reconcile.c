@@ -137,37 +137,49 @@ static int cmp_by_id(const void *pa, const void *pb)
     return c ? c : (a->index > b->index) - (a->index < b->index);
 }
 
-size_t push_match_rows_by_id(const push_ctx *ctx, store_op *ops, size_t n, const cJSON *records)
+struct push_id_index {
+    keyed_op *byid; /* the ops' new Ids (copies), sorted */
+    size_t m;
+};
+
+push_id_index *push_id_index_new(const store_op *ops, size_t n)
 {
-    keyed_op *byid = xcalloc(n ? n : 1, sizeof *byid);
-    size_t m = 0;
+    push_id_index *ix = xcalloc(1, sizeof *ix);
+    ix->byid = xcalloc(n ? n : 1, sizeof *ix->byid);
     for (size_t i = 0; i < n; i++)
         if (ops[i].new_sf_id) /* a copy: push_take_row replaces new_sf_id */
-            byid[m++] = (keyed_op){xstrdup(ops[i].new_sf_id), i};
-    qsort(byid, m, sizeof *byid, cmp_by_id);
-    size_t matched = 0;
-    const cJSON *row;
-    cJSON_ArrayForEach(row, records)
-    {
-        const char *id = json_str(row, "Id");
-        if (!id)
-            continue;
-        keyed_op probe = {id, 0};
-        keyed_op *hit = bsearch(&probe, byid, m, sizeof *byid, cmp_by_id_only);
-        if (!hit)
-            continue;
-        store_op *op = &ops[hit->index];
-        push_take_row(op, row, NULL);
-        const char *field = NULL, *value = NULL;
-        push_op_key(ctx, op, &field, &value);
-        if (op->server && field && value) /* the key is the op's own: not read back */
-            cJSON_AddStringToObject(op->server, field, value);
-        matched++;
-    }
-    for (size_t i = 0; i < m; i++)
-        free((char *)byid[i].value);
-    free(byid);
-    return matched;
+            ix->byid[ix->m++] = (keyed_op){xstrdup(ops[i].new_sf_id), i};
+    qsort(ix->byid, ix->m, sizeof *ix->byid, cmp_by_id);
+    return ix;
+}
+
+bool push_id_index_take(const push_ctx *ctx, const push_id_index *ix, store_op *ops,
+                        const cJSON *row)
+{
+    const char *id = json_str(row, "Id");
+    if (!id)
+        return false;
+    keyed_op probe = {id, 0};
+    keyed_op *hit = bsearch(&probe, ix->byid, ix->m, sizeof *ix->byid, cmp_by_id_only);
+    if (!hit)
+        return false;
+    store_op *op = &ops[hit->index];
+    push_take_row(op, row, NULL);
+    const char *field = NULL, *value = NULL;
+    push_op_key(ctx, op, &field, &value);
+    if (op->server && field && value) /* the key is the op's own: not read back */
+        cJSON_AddStringToObject(op->server, field, value);
+    return true;
+}
+
+void push_id_index_free(push_id_index *ix)
+{
+    if (!ix)
+        return;
+    for (size_t i = 0; i < ix->m; i++)
+        free((char *)ix->byid[i].value);
+    free(ix->byid);
+    free(ix);
 }
 
 /* A row goes to the first op (lowest index) whose key it carries. All ops of a batch share

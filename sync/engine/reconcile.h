@@ -21,9 +21,16 @@ bool push_take_id(store_op *op, const char *id);
  * SystemModstamp, key) into op->server and new_sf_id, other fields into op->server_fill. */
 void push_take_row(store_op *op, const cJSON *row, const char *key_field);
 /* Read-back rows that carry no key (the create composite's query selects none: the keys
- * are the bulk of its bytes) into the ops whose upsert answered with the row's Id; each
- * op also gets its own key value back into its server values. Returns rows matched. */
-size_t push_match_rows_by_id(const push_ctx *ctx, store_op *ops, size_t n, const cJSON *records);
+ * are the bulk of its bytes) go into the ops whose upsert answered with the row's Id;
+ * each op also gets its own key value back into its server values. Rows are read in
+ * place (push_answer.c), one at a time: an index of ops[0..n)'s new Ids (free with
+ * push_id_index_free), and one row into the op it matches (false when none). The ops
+ * must stay where they are while the index is used. */
+typedef struct push_id_index push_id_index;
+push_id_index *push_id_index_new(const store_op *ops, size_t n);
+bool push_id_index_take(const push_ctx *ctx, const push_id_index *ix, store_op *ops,
+                        const cJSON *row);
+void push_id_index_free(push_id_index *ix);
 
 /* Match query rows (records array of a query response) to ops by key (push_take_row for
  * each match); returns how many matched. */

@@ -1,6 +1,7 @@
 # Push engine tests: pure pieces (no network), and the engine against the in-process
 # emulator (push_fixture.c and push_helper are shared with the fault-matrix and crash tests).
 sfa_add_test(test_push_unit SOURCES test_push_unit.c LIBS sfagent TIMEOUT 30)
+sfa_add_test(test_push_answer SOURCES test_push_answer.c LIBS sfagent TIMEOUT 30)
 if(SFA_BUILD_EMULATOR)
   sfa_add_test(test_push SOURCES test_push.c push_fixture.c LIBS sfagent sfemu TIMEOUT 120)
 

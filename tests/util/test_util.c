@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sfagent/status.h"
@@ -121,6 +122,47 @@ static void test_json_same_value_compares_numbers_by_value(void **state)
     cJSON_Delete(plain);
 }
 
+static void to_strbuf(const char *p, size_t n, void *arg)
+{
+    strbuf_add(arg, p, n);
+}
+
+/* json_print_to hands out json_print's text byte for byte, whatever the tree holds. */
+static void test_json_print_to_matches_json_print(void **state)
+{
+    (void)state;
+    const char *texts[] = {
+        "{}",
+        "[]",
+        "null",
+        "\"a\\\"b\\u0001\"",
+        "-1.5e3",
+        "{\"k\\\"\\n\":[1,2.25,true,false,null,{},[],\"\\u00e9\\ud83d\\ude00\"],\"\":{\"x\":[[[]]]}"
+        "}",
+        "[{\"method\":\"PATCH\",\"body\":{\"allOrNone\":false,\"records\":[]}},7]"};
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++) {
+        cJSON *tree = cJSON_Parse(texts[i]);
+        assert_non_null(tree);
+        strbuf sb = STRBUF_INIT;
+        json_print_to(tree, to_strbuf, &sb);
+        char *whole = json_print(tree);
+        assert_string_equal(strbuf_str(&sb), whole);
+        free(whole);
+        strbuf_free(&sb);
+        cJSON_Delete(tree);
+    }
+    /* Raw items (exact numbers, records printed one at a time) are written as they are. */
+    const char *err = NULL;
+    cJSON *exact = json_parse_exact("{\"n\":1.000000000000000000001}", 29, &err);
+    assert_non_null(exact);
+    cJSON_AddItemToObject(exact, "records", cJSON_CreateRaw("[{\"a\":1}]"));
+    strbuf sb = STRBUF_INIT;
+    json_print_to(exact, to_strbuf, &sb);
+    assert_string_equal(strbuf_str(&sb), "{\"n\":1.000000000000000000001,\"records\":[{\"a\":1}]}");
+    strbuf_free(&sb);
+    cJSON_Delete(exact);
+}
+
 static void test_strbuf(void **state)
 {
     (void)state;
@@ -145,6 +187,7 @@ int main(void)
         cmocka_unit_test(test_api_names),
         cmocka_unit_test(test_strerror_covers_every_status),
         cmocka_unit_test(test_strbuf),
+        cmocka_unit_test(test_json_print_to_matches_json_print),
         cmocka_unit_test(test_json_same_value_compares_numbers_by_value),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
