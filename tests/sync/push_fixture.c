@@ -258,3 +258,57 @@ void push_fixture_free_ids(char **ids, int n)
         free(ids[i]);
     free(ids);
 }
+
+size_t push_fixture_cached(push_fixture *f, const char *sobject)
+{
+    sfa_record_array list = {0};
+    sfa_list_options lo = SFA_LIST_OPTIONS_INIT;
+    if (sfa_record_list(&list, f->agent, sobject, &lo) != SFA_OK)
+        return (size_t)-1;
+    size_t n = list.count;
+    sfa_record_array_free(&list);
+    return n;
+}
+
+/* NULL when the mirror's copy of the server record r agrees with it, else why not. */
+static char *record_differs(push_fixture *f, const char *sobject, const cJSON *r)
+{
+    sfa_record *m = NULL;
+    const char *id = json_str(r, "Id");
+    if (sfa_record_get(&m, f->agent, sobject, id) != SFA_OK)
+        return xasprintf("%s %s is not cached", sobject, id);
+    cJSON *fields = cJSON_Parse(m->fields_json);
+    const char *subject = json_str(r, "Subject"), *mine = json_str(fields, "Subject");
+    char *why = NULL;
+    if (subject && !m->dirty && (!mine || strcmp(mine, subject) != 0))
+        why = xasprintf("%s %s: Subject '%s', the server's '%s'", sobject, id,
+                        mine ? mine : "(none)", subject);
+    cJSON_Delete(fields);
+    sfa_record_free(m);
+    return why;
+}
+
+bool push_fixture_mirror_is_server(push_fixture *f, const char *sobject, char **why)
+{
+    cJSON *all = emu_records(f->emu, sobject, false);
+    size_t n = push_fixture_cached(f, sobject), want = (size_t)cJSON_GetArraySize(all);
+    *why = n == want ? NULL : xasprintf("%zu %s cached, %zu on the server", n, sobject, want);
+    for (const cJSON *r = all ? all->child : NULL; r && !*why; r = r->next)
+        *why = record_differs(f, sobject, r);
+    cJSON_Delete(all);
+    return *why == NULL;
+}
+
+size_t push_fixture_report_sum(const char *path, int col, int *lines)
+{
+    FILE *in = fopen(path, "r");
+    size_t total = 0, v[3];
+    *lines = 0;
+    while (in && fscanf(in, "%zu %zu %zu", &v[0], &v[1], &v[2]) == 3) {
+        total += v[col];
+        (*lines)++;
+    }
+    if (in)
+        fclose(in);
+    return total;
+}

@@ -63,6 +63,15 @@ size_t push_fixture_count_key(push_fixture *f, const char *sobject, const char *
 size_t push_fixture_mutations(push_fixture *f);
 /* The op list of the outbox for a local id (first op), caller frees with sfa_op_free. */
 sfa_op *push_fixture_first_op(push_fixture *f, const char *local_id);
+/* Live records of sobject in the mirror, or (size_t)-1 when the list fails. */
+size_t push_fixture_cached(push_fixture *f, const char *sobject);
+/* Whether the mirror holds exactly the emulator's live records of sobject, each once, with
+ * the server's Subject where the mirror's copy has no local edits; else false and *why
+ * (caller frees) names the first difference. */
+bool push_fixture_mirror_is_server(push_fixture *f, const char *sobject, char **why);
+/* Sum of column col (0 pulled, 1 updated, 2 deleted) of the "<pulled> <updated>
+ * <deleted>" lines a helper appended to path ($SFA_PULL_REPORT); *lines counts them. */
+size_t push_fixture_report_sum(const char *path, int col, int *lines);
 /* The record as the mirror holds it (caller frees with sfa_record_free). */
 sfa_record *push_fixture_record(push_fixture *f, const char *sobject, const char *ref);
 

@@ -107,30 +107,15 @@ static void insert_cases(env *e, int n, const char *status, char (*ids)[19])
 
 static size_t cached(env *e)
 {
-    sfa_record_array list = {0};
-    sfa_list_options lo = SFA_LIST_OPTIONS_INIT;
-    assert_int_equal(sfa_record_list(&list, e->f.agent, "Case", &lo), SFA_OK);
-    size_t n = list.count;
-    sfa_record_array_free(&list);
-    return n;
+    return push_fixture_cached(&e->f, "Case");
 }
 
 /* The mirror holds exactly the server's live Cases, each once, with the server's Subject. */
 static void assert_mirror_is_server(env *e)
 {
-    cJSON *all = emu_records(e->f.emu, "Case", false);
-    assert_int_equal(cached(e), (size_t)cJSON_GetArraySize(all));
-    for (const cJSON *r = all->child; r; r = r->next) {
-        sfa_record *m = NULL;
-        assert_int_equal(sfa_record_get(&m, e->f.agent, "Case", json_str(r, "Id")), SFA_OK);
-        cJSON *fields = cJSON_Parse(m->fields_json);
-        const char *subject = json_str(r, "Subject");
-        if (subject && !m->dirty)
-            assert_string_equal(json_str(fields, "Subject"), subject);
-        cJSON_Delete(fields);
-        sfa_record_free(m);
-    }
-    cJSON_Delete(all);
+    char *why = NULL;
+    if (!push_fixture_mirror_is_server(&e->f, "Case", &why))
+        fail_msg("%s", why);
 }
 
 static char *field_of(env *e, const char *ref, const char *name)

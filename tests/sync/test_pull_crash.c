@@ -31,29 +31,9 @@ static void seed(push_fixture *f)
     }
 }
 
-/* Sum of the "pulled" column of the helper's report lines, and how many lines. */
-static size_t pulled_total(const char *path, int *runs)
-{
-    FILE *in = fopen(path, "r");
-    size_t total = 0, p, u, d;
-    *runs = 0;
-    while (in && fscanf(in, "%zu %zu %zu", &p, &u, &d) == 3) {
-        total += p;
-        (*runs)++;
-    }
-    if (in)
-        fclose(in);
-    return total;
-}
-
 static size_t cached(push_fixture *f)
 {
-    sfa_record_array list = {0};
-    sfa_list_options lo = SFA_LIST_OPTIONS_INIT;
-    assert_int_equal(sfa_record_list(&list, f->agent, "Case", &lo), SFA_OK);
-    size_t n = list.count;
-    sfa_record_array_free(&list);
-    return n;
+    return push_fixture_cached(f, "Case");
 }
 
 /* Pages committed before the crash at (point, n). */
@@ -79,7 +59,8 @@ static void crash_and_resume(const char *point, int n)
     unlink(report);
     assert_int_equal(push_fixture_run_helper(&f, NULL), 0);
     int runs = 0;
-    assert_int_equal(pulled_total(report, &runs), RECORDS - committed); /* no re-download */
+    assert_int_equal(push_fixture_report_sum(report, 0, &runs),
+                     RECORDS - committed); /* no re-download */
     assert_int_equal(runs, 1);
     assert_int_equal(cached(&f), RECORDS); /* each once: sf_id is unique in the mirror */
     unlink(report);

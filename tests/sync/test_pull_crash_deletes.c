@@ -18,7 +18,6 @@
 #include <unistd.h>
 
 #include "push_fixture.h"
-#include "util/json.h"
 #include "util/timeutil.h"
 
 #define RECORDS   500 /* the helper's pages hold 200: the reconciliation reads 3 */
@@ -41,42 +40,16 @@ static void set_clock(env *e, int64_t ms)
     setenv("SFA_TEST_CLOCK_MS", v, 1); /* the helper's */
 }
 
-/* Deleted counts of the helper's report lines summed; how many lines in *runs. */
-static size_t deleted_total(const char *path, int *runs)
-{
-    FILE *in = fopen(path, "r");
-    size_t total = 0, p, u, d;
-    *runs = 0;
-    while (in && fscanf(in, "%zu %zu %zu", &p, &u, &d) == 3) {
-        total += d;
-        (*runs)++;
-    }
-    if (in)
-        fclose(in);
-    return total;
-}
-
 static size_t cached(env *e)
 {
-    sfa_record_array list = {0};
-    sfa_list_options lo = SFA_LIST_OPTIONS_INIT;
-    assert_int_equal(sfa_record_list(&list, e->f.agent, "Case", &lo), SFA_OK);
-    size_t n = list.count;
-    sfa_record_array_free(&list);
-    return n;
+    return push_fixture_cached(&e->f, "Case");
 }
 
-/* Every server Case cached, and nothing else (sf_id is unique in the mirror). */
 static void assert_mirror_is_server(env *e)
 {
-    cJSON *all = emu_records(e->f.emu, "Case", false);
-    assert_int_equal(cached(e), (size_t)cJSON_GetArraySize(all));
-    for (const cJSON *r = all->child; r; r = r->next) {
-        sfa_record *m = NULL;
-        assert_int_equal(sfa_record_get(&m, e->f.agent, "Case", json_str(r, "Id")), SFA_OK);
-        sfa_record_free(m);
-    }
-    cJSON_Delete(all);
+    char *why = NULL;
+    if (!push_fixture_mirror_is_server(&e->f, "Case", &why))
+        fail_msg("%s", why);
 }
 
 /* RECORDS Cases on the server, all pulled by a first run (which reconciles, so its
@@ -125,12 +98,12 @@ static void crash_then_resume(env *e, const char *at)
     unlink(e->report);
     assert_int_equal(push_fixture_run_helper(&e->f, NULL), 0);
     int runs = 0;
-    assert_int_equal(deleted_total(e->report, &runs), DELETED);
+    assert_int_equal(push_fixture_report_sum(e->report, 2, &runs), DELETED);
     assert_int_equal(runs, 1);
     assert_mirror_is_server(e);
     unlink(e->report); /* and a further run finds nothing more to remove */
     assert_int_equal(push_fixture_run_helper(&e->f, NULL), 0);
-    assert_int_equal(deleted_total(e->report, &runs), 0);
+    assert_int_equal(push_fixture_report_sum(e->report, 2, &runs), 0);
     assert_mirror_is_server(e);
 }
 
