@@ -138,19 +138,25 @@ void run_remove_dir(const char *dir)
 
 #define RUN_MAX_ARGS 24
 
-void run_sfagent_db(run_result *res, const char *scratch_dir, const char *db, const char *arg0, ...)
+void run_sfagent_vdb(run_result *res, const char *scratch_dir, const char *db,
+                     const char *stdin_text, const char *arg0, va_list ap)
 {
     const char *args[RUN_MAX_ARGS] = {"--db", db};
     size_t n = 2;
-    va_list ap;
-    va_start(ap, arg0);
     for (const char *a = arg0; a; a = va_arg(ap, const char *)) {
         assert_true(n < RUN_MAX_ARGS - 1);
         args[n++] = a;
     }
-    va_end(ap);
     args[n] = NULL;
-    run_sfagent(res, scratch_dir, NULL, NULL, args);
+    run_sfagent(res, scratch_dir, NULL, stdin_text, args);
+}
+
+void run_sfagent_db(run_result *res, const char *scratch_dir, const char *db, const char *arg0, ...)
+{
+    va_list ap;
+    va_start(ap, arg0);
+    run_sfagent_vdb(res, scratch_dir, db, NULL, arg0, ap);
+    va_end(ap);
 }
 
 void run_expect(const run_result *res, int code, const char *out_has, const char *err_has)

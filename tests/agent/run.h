@@ -2,6 +2,7 @@
 #ifndef SFA_TEST_AGENT_RUN_H
 #define SFA_TEST_AGENT_RUN_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 typedef struct run_result {
@@ -24,6 +25,9 @@ void run_result_free(run_result *res);
 /* sfagent --db DB ARG... (arguments NULL-terminated), as run_sfagent. */
 void run_sfagent_db(run_result *res, const char *scratch_dir, const char *db, const char *arg0,
                     ...);
+/* The same with stdin_text (NULL: /dev/null) and the arguments after arg0 in ap. */
+void run_sfagent_vdb(run_result *res, const char *scratch_dir, const char *db,
+                     const char *stdin_text, const char *arg0, va_list ap);
 
 /* Run sfagent on db (scratch dir as for run_sfagent_db) and check it with run_expect. */
 #define RUN_DB(dir, db, code, out_has, err_has, ...)                                               \

@@ -29,17 +29,10 @@ typedef struct fixture {
 /* Run sfagent --db <fixture db> args... (NULL-terminated) with optional stdin. */
 static void sfa_in(run_result *r, const fixture *f, const char *in, const char *arg0, ...)
 {
-    const char *args[MAX_ARGS] = {"--db", f->db};
-    size_t n = 2;
     va_list ap;
     va_start(ap, arg0);
-    for (const char *a = arg0; a; a = va_arg(ap, const char *)) {
-        assert_true(n < MAX_ARGS - 1);
-        args[n++] = a;
-    }
+    run_sfagent_vdb(r, f->dir, f->db, in, arg0, ap);
     va_end(ap);
-    args[n] = NULL;
-    run_sfagent(r, f->dir, NULL, in, args);
 }
 
 #define sfa(r, f, ...) sfa_in((r), (f), NULL, __VA_ARGS__, (const char *)NULL)

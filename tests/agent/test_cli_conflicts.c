@@ -18,8 +18,6 @@
 #include "agent/run.h"
 #include "emulator.h"
 
-#define MAX_ARGS 16
-
 typedef struct fixture {
     char dir[64];
     char db[128];
@@ -32,18 +30,11 @@ typedef struct fixture {
 /* Run and expect code; returns stdout (caller frees). */
 static char *expect(const fixture *f, int code, const char *arg0, ...)
 {
-    const char *args[MAX_ARGS] = {"--db", f->db};
-    size_t n = 2;
+    run_result r;
     va_list ap;
     va_start(ap, arg0);
-    for (const char *a = arg0; a; a = va_arg(ap, const char *)) {
-        assert_true(n < MAX_ARGS - 1);
-        args[n++] = a;
-    }
+    run_sfagent_vdb(&r, f->dir, f->db, NULL, arg0, ap);
     va_end(ap);
-    args[n] = NULL;
-    run_result r;
-    run_sfagent(&r, f->dir, NULL, NULL, args);
     if (r.code != code)
         fail_msg("sfagent %s: exit %d, wanted %d; stderr: %s", arg0, r.code, code, r.err);
     char *out = r.out;

@@ -40,24 +40,11 @@ static void write_ini(const char *path, const char *url)
     run_write_emu_config(path, url, NULL);
 }
 
-/* sfagent --db DB args... (NULL-terminated). */
-static void sfa_args(run_result *r, const fixture *f, const char *db, const char *arg0, va_list ap)
-{
-    const char *args[MAX_ARGS] = {"--db", db};
-    size_t n = 2;
-    for (const char *a = arg0; a; a = va_arg(ap, const char *)) {
-        assert_true(n < MAX_ARGS - 1);
-        args[n++] = a;
-    }
-    args[n] = NULL;
-    run_sfagent(r, f->dir, NULL, NULL, args);
-}
-
 static void sfa_run(run_result *r, const fixture *f, const char *arg0, ...)
 {
     va_list ap;
     va_start(ap, arg0);
-    sfa_args(r, f, f->db, arg0, ap);
+    run_sfagent_vdb(r, f->dir, f->db, NULL, arg0, ap);
     va_end(ap);
 }
 #define sfa(r, f, ...) sfa_run((r), (f), __VA_ARGS__, (const char *)NULL)

@@ -36,8 +36,6 @@
 #include "agent/run.h"
 #include "emulator.h"
 
-#define MAX_ARGS 24
-
 typedef struct fixture {
     char dir[64];
     char db[128];
@@ -59,23 +57,11 @@ static void write_ini(const char *path, const char *url, const char *extra)
     assert_int_equal(chmod(path, 0600), 0);
 }
 
-static void sfa_vrun(run_result *r, const fixture *f, const char *arg0, va_list ap)
-{
-    const char *args[MAX_ARGS] = {"--db", f->db};
-    size_t n = 2;
-    for (const char *a = arg0; a; a = va_arg(ap, const char *)) {
-        assert_true(n < MAX_ARGS - 1);
-        args[n++] = a;
-    }
-    args[n] = NULL;
-    run_sfagent(r, f->dir, NULL, NULL, args);
-}
-
 static void sfa_run(run_result *r, const fixture *f, const char *arg0, ...)
 {
     va_list ap;
     va_start(ap, arg0);
-    sfa_vrun(r, f, arg0, ap);
+    run_sfagent_vdb(r, f->dir, f->db, NULL, arg0, ap);
     va_end(ap);
 }
 #define sfa(r, f, ...) sfa_run((r), (f), __VA_ARGS__, (const char *)NULL)
