@@ -312,3 +312,33 @@ size_t push_fixture_report_sum(const char *path, int col, int *lines)
         fclose(in);
     return total;
 }
+
+int pinned_fixture_new(void **state, const char *sync_extra)
+{
+    pinned_fixture *p = calloc(1, sizeof *p);
+    if (!p)
+        return -1;
+    p->now = time_now_ms() / 1000 * 1000;
+    time_set_override(p->now);
+    if (push_fixture_setup(&p->f, NULL, sync_extra) != 0) {
+        free(p);
+        return -1;
+    }
+    *state = p;
+    return 0;
+}
+
+int pinned_fixture_free(void **state)
+{
+    pinned_fixture *p = *state;
+    push_fixture_teardown(&p->f);
+    time_set_override(0);
+    free(p);
+    return 0;
+}
+
+void pinned_fixture_advance(pinned_fixture *p, int64_t ms)
+{
+    p->now += ms;
+    time_set_override(p->now);
+}

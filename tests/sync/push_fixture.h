@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "emulator/emulator.h"
 #include "sfagent/agent.h"
@@ -34,6 +35,19 @@ int push_fixture_state_new(void **state, const emu_options *eopts, const char *s
 int push_fixture_state_free(void **state);
 /* Free n local ids (as push_fixture_create() returns them) and their array. */
 void push_fixture_free_ids(char **ids, int n);
+/* A fixture on a pinned clock (util/timeutil.h's override), for tests that move time. */
+typedef struct pinned_fixture {
+    push_fixture f;
+    int64_t now; /* the pinned clock, ms */
+} pinned_fixture;
+/* cmocka setup: pin the clock at the current whole second, then a new heap
+ * pinned_fixture set up as push_fixture_setup(&f, NULL, sync_extra) into *state; 0 or -1. */
+int pinned_fixture_new(void **state, const char *sync_extra);
+/* cmocka teardown of pinned_fixture_new(): tears down, frees, unpins the clock; 0. */
+int pinned_fixture_free(void **state);
+/* Move the pinned clock ms forward. */
+void pinned_fixture_advance(pinned_fixture *p, int64_t ms);
+
 /* Load a configuration pointing at base_url (used after restarting the emulator). */
 sfa_config *push_fixture_config(const char *base_url, const char *sync_extra);
 

@@ -21,47 +21,27 @@
 #include "util/json.h"
 #include "util/timeutil.h"
 
-typedef struct env {
-    push_fixture f;
-    int64_t now; /* the pinned test clock */
-} env;
+typedef pinned_fixture env;
 
 static int setup(void **state)
 {
-    env *e = calloc(1, sizeof *e);
-    e->now = time_now_ms() / 1000 * 1000;
-    time_set_override(e->now);
-    if (push_fixture_setup(&e->f, NULL, "objects = Case, Contact\n") != 0)
-        return -1;
-    *state = e;
-    return 0;
+    return pinned_fixture_new(state, "objects = Case, Contact\n");
 }
 
 /* As setup, with conflict_policy = manual: a conflict parks its op for discard. */
 static int setup_manual(void **state)
 {
-    env *e = calloc(1, sizeof *e);
-    e->now = time_now_ms() / 1000 * 1000;
-    time_set_override(e->now);
-    if (push_fixture_setup(&e->f, NULL, "objects = Case\nconflict_policy = manual\n") != 0)
-        return -1;
-    *state = e;
-    return 0;
+    return pinned_fixture_new(state, "objects = Case\nconflict_policy = manual\n");
 }
 
 static int teardown(void **state)
 {
-    env *e = *state;
-    push_fixture_teardown(&e->f);
-    time_set_override(0);
-    free(e);
-    return 0;
+    return pinned_fixture_free(state);
 }
 
 static void advance(env *e, int64_t ms)
 {
-    e->now += ms;
-    time_set_override(e->now);
+    pinned_fixture_advance(e, ms);
 }
 
 /* V7 holds; on failure the message names the record and the stale columns. */

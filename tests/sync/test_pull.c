@@ -24,48 +24,28 @@
 
 #define DAY_MS (24LL * 3600 * 1000)
 
-typedef struct env {
-    push_fixture f;
-    int64_t now; /* the pinned test clock */
-} env;
+typedef pinned_fixture env;
 
 static int setup(void **state)
 {
-    env *e = calloc(1, sizeof *e);
-    e->now = time_now_ms() / 1000 * 1000;
-    time_set_override(e->now);
-    if (push_fixture_setup(&e->f, NULL, "objects = Case\n") != 0)
-        return -1;
-    *state = e;
-    return 0;
+    return pinned_fixture_new(state, "objects = Case\n");
 }
 
 /* As setup, with conflict_policy = server-wins: a conflict the check wrongly saw would
  * drop the local edit, not just log it. */
 static int setup_server_wins(void **state)
 {
-    env *e = calloc(1, sizeof *e);
-    e->now = time_now_ms() / 1000 * 1000;
-    time_set_override(e->now);
-    if (push_fixture_setup(&e->f, NULL, "objects = Case\nconflict_policy = server-wins\n") != 0)
-        return -1;
-    *state = e;
-    return 0;
+    return pinned_fixture_new(state, "objects = Case\nconflict_policy = server-wins\n");
 }
 
 static int teardown(void **state)
 {
-    env *e = *state;
-    push_fixture_teardown(&e->f);
-    time_set_override(0);
-    free(e);
-    return 0;
+    return pinned_fixture_free(state);
 }
 
 static void advance(env *e, int64_t ms)
 {
-    e->now += ms;
-    time_set_override(e->now);
+    pinned_fixture_advance(e, ms);
 }
 
 static sfa_status run(env *e, bool pull_only, sfa_sync_report *rep)
