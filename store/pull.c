@@ -158,6 +158,21 @@ static sfa_status page_mark(sfa_agent *a, const json_span *records, size_t n, ch
     return SFA_OK;
 }
 
+/* The mark a page of n records ends on, then the transaction that will commit the page
+ * with it (I1, I4); on failure nothing is open and *stamp is freed. */
+static sfa_status begin_page(sfa_agent *a, const json_span *records, size_t n, char **stamp,
+                             char id18[SFID_LEN + 1])
+{
+    sfa_status s = page_mark(a, records, n, stamp, id18);
+    if (s == SFA_OK)
+        s = begin(a);
+    if (s != SFA_OK) {
+        free(*stamp);
+        *stamp = NULL;
+    }
+    return s;
+}
+
 sfa_status store_pull_page(sfa_agent *a, const char *sobject, const json_span *records, size_t n,
                            const char *key_field, int64_t now_ms, store_pull_counts *c)
 {
@@ -165,11 +180,9 @@ sfa_status store_pull_page(sfa_agent *a, const char *sobject, const json_span *r
         return SFA_OK;
     char *stamp = NULL;
     char id18[SFID_LEN + 1];
-    sfa_status s = page_mark(a, records, n, &stamp, id18);
-    if (s != SFA_OK || (s = begin(a)) != SFA_OK) {
-        free(stamp);
+    sfa_status s = begin_page(a, records, n, &stamp, id18);
+    if (s != SFA_OK)
         return s;
-    }
     store_pull_counts mine = {0};
     s = store_mirror_stage_begin(a);
     if (s == SFA_OK)
@@ -258,11 +271,9 @@ sfa_status store_pull_left(sfa_agent *a, const char *sobject, const json_span *r
         return SFA_OK;
     char *stamp = NULL;
     char id18[SFID_LEN + 1];
-    sfa_status s = page_mark(a, records, n, &stamp, id18);
-    if (s != SFA_OK || (s = begin(a)) != SFA_OK) {
-        free(stamp);
+    sfa_status s = begin_page(a, records, n, &stamp, id18);
+    if (s != SFA_OK)
         return s;
-    }
     size_t removed = 0;
     s = drop_records(a, sobject, records, n, &removed);
     if (s == SFA_OK) /* I4 */
