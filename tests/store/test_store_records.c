@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "sfagent/record.h"
 #include "store/store.h"
@@ -539,6 +541,42 @@ static void test_ids_format_and_order(void **state)
     time_set_override(0);
 }
 
+/* I3 of store/ids.c: ids minted in one millisecond ascend by one in their random part,
+ * and a forked child never continues its parent's sequence. */
+static void test_ids_monotonic_within_a_millisecond(void **state)
+{
+    (void)state;
+    time_set_override(INT64_C(1780000000000));
+    char *first = store_new_local_id();
+    char *prev = xstrdup(first);
+    for (int i = 0; i < 100; i++) {
+        char *id = store_new_local_id();
+        assert_int_equal(strncmp(prev, id, 14), 0); /* the same millisecond */
+        assert_true(strcmp(prev, id) < 0);          /* and strictly later */
+        free(prev);
+        prev = id;
+    }
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char *child = store_new_local_id(); /* same pinned millisecond as the parent's */
+        _exit(write(fds[1], child, 30) == 30 ? 0 : 1);
+    }
+    char *parent = store_new_local_id(), child[31] = "";
+    assert_int_equal(read(fds[0], child, 30), 30);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_string_not_equal(child, parent);
+    close(fds[0]);
+    close(fds[1]);
+    free(parent);
+    free(prev);
+    free(first);
+    time_set_override(0);
+}
+
 static void test_list_include_deleted(void **state)
 {
     store_fixture *f = *state;
@@ -651,6 +689,7 @@ int main(void)
         T(test_list_filters_and_orders),
         T(test_list_include_deleted),
         cmocka_unit_test(test_ids_format_and_order),
+        cmocka_unit_test(test_ids_monotonic_within_a_millisecond),
         cmocka_unit_test(test_configured_idempotency_field_is_remembered),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
