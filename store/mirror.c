@@ -19,9 +19,12 @@
  *   M7. Every field name of a record inserted here is in record_fields when the
  *       transaction commits: the insert trigger skips rows inserted clean with a base
  *       (migration 0012), so this file notes them itself (note_fields).
- *   M8. A page that begins with no record of its object in the mirror (none pulled,
- *       created, or kept as a tombstone) skips M1's lookups: none could find anything,
- *       so a first pull does one B-tree probe less per record (object_is_fresh).
+ *   M8. The pages of a query that began with no record of its object in the mirror
+ *       (none pulled, created, or kept as a tombstone) skip M1's lookups: one query
+ *       returns a record once, so none could find anything, and a first pull does one
+ *       B-tree probe less per record. Should a record be there after all (a concurrent
+ *       `get --refresh`, a server repeating an Id), UNIQUE (sobject, sf_id) refuses the
+ *       insert and store_pull_page merges the page again with the lookups.
  *
  * Cost: the records table carries triggers (migration 0006), and SQLite gives every
  * statement that fires a trigger inside a transaction its own statement journal, which
@@ -411,8 +414,8 @@ static sfa_status stage_range(sfa_agent *a, int64_t *lo, int64_t *hi)
 }
 
 /* The staged new records into the mirror, UNSTAGE_ROWS per statement, and the stage
- * emptied. */
-static sfa_status unstage(sfa_agent *a, const char *sobject, int64_t now_ms)
+ * emptied. *dup is set when a constraint refused them (M8: one was cached after all). */
+static sfa_status unstage(sfa_agent *a, const char *sobject, int64_t now_ms, bool *dup)
 {
     int64_t lo = 0, hi = 0;
     sfa_status s = stage_range(a, &lo, &hi);
@@ -424,7 +427,10 @@ static sfa_status unstage(sfa_agent *a, const char *sobject, int64_t now_ms)
         sqlite3_bind_int64(st, 2, now_ms);
         sqlite3_bind_int64(st, 3, lo);
         sqlite3_bind_int64(st, 4, lo + UNSTAGE_ROWS);
-        s = store_step_done(a, st, "writing pulled records");
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        *dup = rc == SQLITE_CONSTRAINT;
+        s = rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "writing pulled records");
     }
     sqlite3_stmt *st = s == SFA_OK ? store_stmt(a, SQL_STAGE_CLEAR) : NULL;
     if (s == SFA_OK && !st)
@@ -432,10 +438,7 @@ static sfa_status unstage(sfa_agent *a, const char *sobject, int64_t now_ms)
     return s == SFA_OK ? store_step_done(a, st, "clearing pulled records") : s;
 }
 
-/* M8: does the mirror hold no record of sobject at all? A page repeating an Id then
- * fails on UNIQUE (sobject, sf_id), as it does with the lookups when both copies are
- * staged together. */
-static sfa_status object_is_fresh(sfa_agent *a, const char *sobject, bool *fresh)
+sfa_status store_mirror_object_empty(sfa_agent *a, const char *sobject, bool *empty)
 {
     sqlite3_stmt *st = store_stmt(a, SQL_ANY_ROW);
     if (!st)
@@ -443,34 +446,33 @@ static sfa_status object_is_fresh(sfa_agent *a, const char *sobject, bool *fresh
     sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
-    *fresh = rc == SQLITE_DONE;
+    *empty = rc == SQLITE_DONE;
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? SFA_OK
                                                  : store_fail_sqlite(a, rc, "reading the mirror");
 }
 
 sfa_status store_mirror_merge_page(sfa_agent *a, const char *sobject, const json_span *records,
-                                   size_t n, const char *key_field, int64_t now_ms,
-                                   store_pull_counts *c)
+                                   size_t n, const char *key_field, int64_t now_ms, bool all_new,
+                                   bool *dup, store_pull_counts *c)
 {
     /* Records already cached are merged in place as they come; new ones are staged and
      * enter the mirror UNSTAGE_ROWS at a time, all in the caller's one transaction. The
      * stage so stays within the temp schema's page cache: a whole page staged at once
      * spilled to the temp file, a write and a read back of every staged row. */
     strbuf noted = STRBUF_INIT; /* M7: field names noted once per page */
-    bool fresh = false;
-    sfa_status s = object_is_fresh(a, sobject, &fresh);
+    sfa_status s = SFA_OK;
     size_t flushed = c->added;
     for (size_t i = 0; i < n && s == SFA_OK; i++) {
         pulled p = {
-            .sobject = sobject, .now = now_ms, .stage = true, .fresh = fresh, .noted = &noted};
+            .sobject = sobject, .now = now_ms, .stage = true, .fresh = all_new, .noted = &noted};
         s = merge_one(a, &p, records[i], key_field, NULL, c);
         if (s == SFA_OK && c->added - flushed >= UNSTAGE_ROWS) {
-            s = unstage(a, sobject, now_ms);
+            s = unstage(a, sobject, now_ms, dup);
             flushed = c->added;
         }
     }
     strbuf_free(&noted);
-    return s == SFA_OK ? unstage(a, sobject, now_ms) : s;
+    return s == SFA_OK ? unstage(a, sobject, now_ms, dup) : s;
 }
 
 sfa_status store_mirror_drop(sfa_agent *a, const char *sobject, const char *sf_id18, bool *removed)

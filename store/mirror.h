@@ -18,11 +18,17 @@ sfa_status store_mirror_merge(sfa_agent *a, const char *sobject, const cJSON *re
 
 /* Merge every record of a page (n records' JSON texts) with the same rules, new records entering
  * in one statement (cheaper: see store/mirror.c). store_mirror_stage_begin must have run
- * on the handle first (it creates the staging table when missing). */
+ * on the handle first (it creates the staging table when missing). all_new (M8): the
+ * caller knows no record of the page was in the mirror when its query began, so the
+ * lookups are skipped; if one is there after all, the insert fails, *dup is set and the
+ * caller rolls the page back and merges it again without the hint. */
 sfa_status store_mirror_stage_begin(sfa_agent *a);
 sfa_status store_mirror_merge_page(sfa_agent *a, const char *sobject, const json_span *records,
-                                   size_t n, const char *key_field, int64_t now_ms,
-                                   store_pull_counts *c);
+                                   size_t n, const char *key_field, int64_t now_ms, bool all_new,
+                                   bool *dup, store_pull_counts *c);
+
+/* Does the mirror hold no record of sobject at all (live, deleted or not yet pushed)? */
+sfa_status store_mirror_object_empty(sfa_agent *a, const char *sobject, bool *empty);
 
 /* Remove the cached record of sobject whose Salesforce Id is sf_id18, unless it has an
  * open op or another record's open edit refers to it by local id (M6). *removed says

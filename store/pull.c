@@ -173,26 +173,48 @@ static sfa_status begin_page(sfa_agent *a, const json_span *records, size_t n, c
     return s;
 }
 
-sfa_status store_pull_page(sfa_agent *a, const char *sobject, const json_span *records, size_t n,
-                           const char *key_field, int64_t now_ms, store_pull_counts *c)
+sfa_status store_pull_object_empty(sfa_agent *a, const char *sobject, bool *empty)
 {
-    if (n == 0)
-        return SFA_OK;
+    return store_mirror_object_empty(a, sobject, empty);
+}
+
+/* One attempt at a page: its records and the mark in one transaction (I1). */
+static sfa_status pull_page_once(sfa_agent *a, const char *sobject, const json_span *records,
+                                 size_t n, const char *key_field, int64_t now_ms, bool all_new,
+                                 bool *dup, store_pull_counts *mine)
+{
     char *stamp = NULL;
     char id18[SFID_LEN + 1];
     sfa_status s = begin_page(a, records, n, &stamp, id18);
     if (s != SFA_OK)
         return s;
-    store_pull_counts mine = {0};
+    *mine = (store_pull_counts){0};
+    *dup = false;
     s = store_mirror_stage_begin(a);
     if (s == SFA_OK)
-        s = store_mirror_merge_page(a, sobject, records, n, key_field, now_ms, &mine);
+        s = store_mirror_merge_page(a, sobject, records, n, key_field, now_ms, all_new, dup, mine);
     if (s == SFA_OK) /* I1: the mark and the records it covers commit together */
         s = set_state(a, SQL_MARK, sobject, stamp, id18);
     if (s == SFA_OK)
         CRASH_POINT("pull.before_page_commit");
     s = finish(a, s);
     free(stamp);
+    return s;
+}
+
+sfa_status store_pull_page(sfa_agent *a, const char *sobject, const json_span *records, size_t n,
+                           const char *key_field, int64_t now_ms, bool *all_new,
+                           store_pull_counts *c)
+{
+    if (n == 0)
+        return SFA_OK;
+    store_pull_counts mine;
+    bool dup = false;
+    sfa_status s = pull_page_once(a, sobject, records, n, key_field, now_ms, *all_new, &dup, &mine);
+    if (s != SFA_OK && dup && *all_new) { /* M8 of store/mirror.c: cached after all */
+        *all_new = false;
+        s = pull_page_once(a, sobject, records, n, key_field, now_ms, false, &dup, &mine);
+    }
     if (s == SFA_OK) {
         c->pulled += mine.pulled;
         c->added += mine.added;

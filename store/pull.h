@@ -55,9 +55,16 @@ typedef struct store_pull_counts {
  * a query page holds it, parsed here one at a time) into the mirror and move the mark
  * to the last record's (SystemModstamp, Id), in ONE transaction (I1 of store/pull.c).
  * key_field names the idempotency field (NULL: none) so a record created by this agent
- * is found by its local id when its Salesforce Id is not known yet. */
+ * is found by its local id when its Salesforce Id is not known yet. *all_new: the query
+ * the page belongs to began with no record of sobject in the mirror
+ * (store_pull_object_empty), so no record needs looking up (M8 of store/mirror.c); it is
+ * cleared when one was cached after all, and the page is merged with the lookups. */
 sfa_status store_pull_page(sfa_agent *a, const char *sobject, const json_span *records, size_t n,
-                           const char *key_field, int64_t now_ms, store_pull_counts *c);
+                           const char *key_field, int64_t now_ms, bool *all_new,
+                           store_pull_counts *c);
+
+/* *empty: the mirror holds no record of sobject at all (live, deleted or not pushed). */
+sfa_status store_pull_object_empty(sfa_agent *a, const char *sobject, bool *empty);
 
 /* Merge one record fetched on demand (`get --refresh`): the same merge, its own
  * transaction, the mark untouched. *out_local_id (may be NULL) gets the record's local id. */

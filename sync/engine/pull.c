@@ -164,7 +164,7 @@ static sfa_status take_changes(pull_ctx *ctx, const pull_scope *sc, const pull_p
 {
     CRASH_POINT("pull.after_page_fetch");
     sfa_status st = store_pull_page(ctx->agent, sc->sobject, page->records, page->n, sc->key_field,
-                                    time_now_ms(), &ctx->counts);
+                                    time_now_ms(), &ctx->all_new, &ctx->counts);
     if (st != SFA_OK)
         return pull_fail(ctx, st, "%s: could not store a page: %s", sc->sobject,
                          sfa_agent_errmsg(ctx->agent));
@@ -232,7 +232,12 @@ static sfa_status pull_changes(pull_ctx *ctx, const pull_scope *sc, store_pull_s
             return pull_fail(ctx, SFA_ECORRUPT, "%s: unreadable high-water mark '%s'", sc->sobject,
                              ps->mark_modstamp);
         bool expired = false;
-        sfa_status st = pull_follow(ctx, sc, pull_query_path(soql), take_changes, &expired);
+        sfa_status st = store_pull_object_empty(ctx->agent, sc->sobject, &ctx->all_new);
+        if (st != SFA_OK) {
+            free(soql);
+            return pull_fail(ctx, st, "%s", sfa_agent_errmsg(ctx->agent));
+        }
+        st = pull_follow(ctx, sc, pull_query_path(soql), take_changes, &expired);
         free(soql);
         if (!expired)
             return st;

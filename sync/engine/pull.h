@@ -41,6 +41,9 @@ typedef struct pull_ctx {
     const sfa_config *cfg;
     double api_share;
     store_pull_counts counts;
+    /* The changes query under way began with no record of its object in the mirror:
+     * its pages need no lookups (store_pull_page, M8 of store/mirror.c). */
+    bool all_new;
     /* SOQL dateTime: ask only for records with SystemModstamp before it ("" no bound). */
     char cut[40];
     /* Set when a request or the store failed; the first reason wins. */
