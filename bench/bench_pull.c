@@ -15,7 +15,9 @@
  * (b) for scale, into a bare table with only the mirror's key columns and keys, one
  * statement per row: what the rows would cost without the read indexes of
  * docs/local-reads.md, which the mirror must keep. Wall time is printed too; it includes
- * the emulator's page building and the loopback transfer. Figures are medians of RUNS runs.
+ * the emulator's page building and the loopback transfer. Figures are medians of RUNS
+ * rounds; each round runs every side once (raw SQLite in a child process, so its memory
+ * is not the agent's), so the load of a shared machine falls on all of them alike.
  *
  * With --sfagent PATH the first pull is also run RUNS times through the real program
  * (`sfagent sync --pull-only` on a fresh database), and its whole-process CPU (start-up,
@@ -296,6 +298,31 @@ static sample raw_schema(const char *path, size_t n, bool staged)
     return s;
 }
 
+enum raw_kind { RAW_BARE, RAW_BY_ROW, RAW_STAGED };
+
+/* One raw SQLite run in a child process (its CPU is measured there), so its page cache
+ * and temp tables never count in this process's peak RSS, which is the agent's. */
+static sample raw_in_child(enum raw_kind kind, const char *path, size_t n)
+{
+    int fds[2];
+    sample s = {.st = SFA_EIO};
+    if (pipe(fds) != 0)
+        return s;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        s = kind == RAW_BARE ? raw_bare(path, n) : raw_schema(path, n, kind == RAW_STAGED);
+        _exit(write(fds[1], &s, sizeof s) == (ssize_t)sizeof s ? 0 : 1);
+    }
+    close(fds[1]);
+    if (pid < 0 || read(fds[0], &s, sizeof s) != (ssize_t)sizeof s)
+        s = (sample){.st = SFA_EIO};
+    close(fds[0]);
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    return s;
+}
+
 /* The bench's configuration: the emulator's default credentials, Case only. */
 static char *config_text(const char *url)
 {
@@ -446,34 +473,57 @@ typedef struct results {
     bool separate;
 } results;
 
-/* First pulls of n records (runs, fresh database each), then the incremental ones. */
+/* The raw SQLite runs, one per round and kind. */
+typedef struct raw_runs {
+    sample bare[MAX_RUNS], by_row[MAX_RUNS], staged[MAX_RUNS];
+} raw_runs;
+
+/* Round i of the raw SQLite runs. */
+static void raw_round(raw_runs *raw, int i, const char *dir, size_t n)
+{
+    char *path = xasprintf("%s/raw.db", dir);
+    raw->staged[i] = raw_in_child(RAW_STAGED, path, n);
+    raw->by_row[i] = raw_in_child(RAW_BY_ROW, path, n);
+    raw->bare[i] = raw_in_child(RAW_BARE, path, n);
+    free(path);
+}
+
+/* First pulls of n records (runs, fresh database each), then the incremental ones. Each
+ * round runs every side once (the agent, the program, raw SQLite when with_inc), so load
+ * from other processes on a shared machine falls on all of them alike. */
 static int measure_large(results *r, const char *dir, size_t n, int runs, bool with_inc)
 {
     static char ids[CHANGED][19];
+    static raw_runs raw;
     char *state = xasprintf("%s/emu.db", dir), *db = xasprintf("%s/agent.db", dir);
     fprintf(stderr, "seeding %zu Cases...\n", n);
     int rc = in_child(state, n, ids, CHANGED, -1);
     bench_emu b;
     if (rc == 0)
         rc = start_emu(&b, state);
-    sample s[MAX_RUNS];
+    sample s[MAX_RUNS], c[MAX_RUNS];
     r->rss_before = bench_peak_rss_kb();
     for (int i = 0; rc == 0 && i < runs; i++) {
         remove_db(db);
         s[i] = pull(db, b.url);
+        if (r->sfagent)
+            c[i] = cli_pull(r->sfagent, dir, b.url, &r->rss_cli);
+        if (with_inc)
+            raw_round(&raw, i, dir, n);
     }
     r->rss_after = bench_peak_rss_kb();
-    sample c[MAX_RUNS];
-    for (int i = 0; rc == 0 && r->sfagent && i < runs; i++)
-        c[i] = cli_pull(r->sfagent, dir, b.url, &r->rss_cli);
-    if (rc == 0 && r->sfagent)
-        r->cli = summarize(c, runs);
     if (rc == 0) {
         r->separate = b.pid > 0;
         bench_emu_stop(&b);
         r->first = summarize(s, runs);
-        if (with_inc)
+        if (r->sfagent)
+            r->cli = summarize(c, runs);
+        if (with_inc) {
+            r->bare = summarize(raw.bare, runs);
+            r->schema = summarize(raw.by_row, runs);
+            r->staged = summarize(raw.staged, runs);
             r->inc = incremental(state, db, ids, runs);
+        }
     }
     remove_db(db);
     remove_db(state);
@@ -619,18 +669,7 @@ int main(int argc, char **argv)
     results r = {.sfagent = sfagent};
     if (measure_large(&r, dir, n, runs, true) != 0 || measure_small(&r, dir, n_small, runs) != 0)
         return 1;
-    r.rss_inc = bench_peak_rss_kb(); /* before the raw SQLite runs below */
-    char *raw = xasprintf("%s/raw.db", dir);
-    sample bare[MAX_RUNS], schema[MAX_RUNS], staged[MAX_RUNS];
-    for (int i = 0; i < runs; i++) {
-        bare[i] = raw_bare(raw, n);
-        schema[i] = raw_schema(raw, n, false);
-        staged[i] = raw_schema(raw, n, true);
-    }
-    r.bare = summarize(bare, runs);
-    r.schema = summarize(schema, runs);
-    r.staged = summarize(staged, runs);
-    free(raw);
+    r.rss_inc = bench_peak_rss_kb();
     rmdir(dir);
     report(&r, n, n_small, runs);
     return r.first.st == SFA_OK && (!sfagent || r.cli.st == SFA_OK) ? 0 : 1;
