@@ -89,9 +89,9 @@ bool emu_field_is_external_id(const emu_object *obj, const char *field);
 /* Every field name, in describe order (NULL-terminated, borrowed). */
 const char *const *emu_object_fields(const emu_object *obj);
 /* Full describe JSON (sObject Describe shape); caller frees. */
-cJSON *emu_object_describe(emu *e, const emu_object *obj);
+cJSON *emu_object_describe(emu *e, const emu_object *obj, double api_version);
 /* Describe Global entry for one object; caller frees. */
-cJSON *emu_object_global_entry(emu *e, const emu_object *obj);
+cJSON *emu_object_global_entry(emu *e, const emu_object *obj, double api_version);
 /* Declared objects, NULL-terminated, borrowed. */
 const emu_object *const *emu_objects(emu *e);
 

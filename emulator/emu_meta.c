@@ -292,7 +292,34 @@ static void add_opt_string(cJSON *o, const char *key, const char *v)
         cJSON_AddNullToObject(o, key);
 }
 
-static cJSON *field_describe(const emu_field *f)
+/* Contact's Name is the compound person name of FirstName and LastName: describe says so
+ * with extraTypeInfo "personname" on Name and compoundFieldName "Name" on its parts, which
+ * clients read to avoid writing Name itself. An object's Name is such a compound when it is
+ * derived (EF_CALC) rather than written. */
+static bool has_person_name(const emu_object *obj)
+{
+    const emu_field *name = emu_meta_field(obj, "Name");
+    return name && (name->flags & EF_CALC);
+}
+
+static const char *compound_name(const emu_object *obj, const emu_field *f)
+{
+    bool part = strcmp(f->name, "FirstName") == 0 || strcmp(f->name, "LastName") == 0;
+    return part && has_person_name(obj) ? "Name" : NULL;
+}
+
+/* describe's extraTypeInfo: "plaintextarea" on every text area (none of ours is rich
+ * text), "personname" on a compound person Name, else null. */
+static const char *extra_type_info(const emu_object *obj, const emu_field *f)
+{
+    if (strcmp(f->type, "textarea") == 0)
+        return "plaintextarea";
+    if (strcmp(f->name, "Name") == 0 && has_person_name(obj))
+        return "personname";
+    return NULL;
+}
+
+static cJSON *field_describe(const emu_object *obj, const emu_field *f)
 {
     unsigned fl = f->flags;
     bool text = is_text(f->type);
@@ -305,7 +332,7 @@ static cJSON *field_describe(const emu_field *f)
     cJSON_AddNullToObject(o, "calculatedFormula");
     cJSON_AddBoolToObject(o, "cascadeDelete", false);
     cJSON_AddBoolToObject(o, "caseSensitive", fl & EF_CASE_SENSITIVE);
-    cJSON_AddNullToObject(o, "compoundFieldName");
+    add_opt_string(o, "compoundFieldName", compound_name(obj, f));
     cJSON_AddNullToObject(o, "controllerName");
     cJSON_AddBoolToObject(o, "createable", fl & EF_CREATE);
     cJSON_AddBoolToObject(o, "custom", fl & EF_CUSTOM);
@@ -318,7 +345,7 @@ static cJSON *field_describe(const emu_field *f)
     cJSON_AddBoolToObject(o, "displayLocationInDecimal", false);
     cJSON_AddBoolToObject(o, "encrypted", false);
     cJSON_AddBoolToObject(o, "externalId", fl & EF_EXTID);
-    cJSON_AddNullToObject(o, "extraTypeInfo");
+    add_opt_string(o, "extraTypeInfo", extra_type_info(obj, f));
     cJSON_AddBoolToObject(o, "filterable", !textarea);
     cJSON_AddNullToObject(o, "filteredLookupInfo");
     cJSON_AddBoolToObject(o, "groupable", !textarea && strcmp(f->type, "datetime") != 0);
@@ -357,12 +384,11 @@ static cJSON *field_describe(const emu_field *f)
     return o;
 }
 
-static cJSON *object_urls(const emu_object *obj, bool full)
+static cJSON *object_urls(const emu_object *obj, double api_version, bool full)
 {
-    /* Describe URLs carry the latest version we list, as Salesforce's carry the
-     * version of the request; clients only follow them relative to the host. */
+    /* Describe URLs carry the version of the request, as Salesforce's do. */
     cJSON *u = cJSON_CreateObject();
-    char *s = xasprintf("/services/data/v62.0/sobjects/%s", obj->name);
+    char *s = xasprintf("/services/data/v%.1f/sobjects/%s", api_version, obj->name);
     cJSON_AddStringToObject(u, "sobject", s);
     char *d = xasprintf("%s/describe", s);
     cJSON_AddStringToObject(u, "describe", d);
@@ -407,16 +433,16 @@ static void add_object_flags(cJSON *o, const emu_object *obj)
     cJSON_AddBoolToObject(o, "updateable", true);
 }
 
-cJSON *emu_object_global_entry(emu *e, const emu_object *obj)
+cJSON *emu_object_global_entry(emu *e, const emu_object *obj, double api_version)
 {
     (void)e;
     cJSON *o = cJSON_CreateObject();
     add_object_flags(o, obj);
-    cJSON_AddItemToObject(o, "urls", object_urls(obj, false));
+    cJSON_AddItemToObject(o, "urls", object_urls(obj, api_version, false));
     return o;
 }
 
-cJSON *emu_object_describe(emu *e, const emu_object *obj)
+cJSON *emu_object_describe(emu *e, const emu_object *obj, double api_version)
 {
     (void)e;
     cJSON *o = cJSON_CreateObject();
@@ -426,7 +452,7 @@ cJSON *emu_object_describe(emu *e, const emu_object *obj)
     cJSON_AddBoolToObject(o, "compactLayoutable", true);
     cJSON *fields = cJSON_CreateArray();
     for (size_t i = 0; i < obj->nfields; i++)
-        cJSON_AddItemToArray(fields, field_describe(&obj->fields[i]));
+        cJSON_AddItemToArray(fields, field_describe(obj, &obj->fields[i]));
     cJSON_AddItemToObject(o, "fields", fields);
     cJSON_AddBoolToObject(o, "hasSubtypes", false);
     cJSON_AddBoolToObject(o, "isSubtype", false);
@@ -437,6 +463,6 @@ cJSON *emu_object_describe(emu *e, const emu_object *obj)
     cJSON_AddItemToObject(o, "recordTypeInfos", cJSON_CreateArray());
     cJSON_AddBoolToObject(o, "searchLayoutable", true);
     cJSON_AddItemToObject(o, "supportedScopes", cJSON_CreateArray());
-    cJSON_AddItemToObject(o, "urls", object_urls(obj, true));
+    cJSON_AddItemToObject(o, "urls", object_urls(obj, api_version, true));
     return o;
 }

@@ -21,6 +21,8 @@
 #define PAGE_DEFAULT 2000
 #define PAGE_MIN     200
 #define PAGE_MAX     2000
+/* SOQL's OFFSET limit: a larger one is NUMBER_OUTSIDE_VALID_RANGE (docs/salesforce.md#query). */
+#define OFFSET_MAX 2000
 
 /* Sforce-Query-Options: batchSize=N, clamped to [200, 2000] (docs: "not guaranteed"). */
 static int asked_batch_size(const emu_req *req)
@@ -201,6 +203,11 @@ static void run_query(emu_req *req, emu_resp *resp, const char *text, bool all)
     nf.obj = obj;
     if (!soql_check_fields(q, field_exists, &nf, &err)) {
         emu_resp_error(resp, 400, err.code, err.message, NULL);
+        goto out;
+    }
+    if (soql_offset(q) > OFFSET_MAX) {
+        emu_resp_error(resp, 400, "NUMBER_OUTSIDE_VALID_RANGE",
+                       "Maximum SOQL offset allowed is 2000", NULL);
         goto out;
     }
     /* Filter before building views (a query over 10,000 records used to copy them all);

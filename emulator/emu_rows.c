@@ -29,7 +29,7 @@ void emu_handle_versions(emu *e, emu_resp *resp)
     static const char *const season[] = {"Winter", "Spring", "Summer"};
     cJSON *arr = cJSON_CreateArray();
     /* v20.0 was Winter '11 and a release comes every season (docs/salesforce.md#api-versions). */
-    for (int v = 31; v <= 62; v++) {
+    for (int v = EMU_API_VERSION_MIN; v <= EMU_API_VERSION_MAX; v++) {
         int k = v - 20;
         char label[32], url[40], ver[8];
         snprintf(label, sizeof label, "%s '%02d", season[k % 3], 11 + k / 3);
@@ -473,7 +473,7 @@ static void describe_global(emu_req *req, emu_resp *resp)
     cJSON_AddNumberToObject(o, "maxBatchSize", 200);
     cJSON *arr = cJSON_CreateArray();
     for (const emu_object *const *p = emu_objects(req->emu); *p; p++)
-        cJSON_AddItemToArray(arr, emu_object_global_entry(req->emu, *p));
+        cJSON_AddItemToArray(arr, emu_object_global_entry(req->emu, *p, req->api_version));
     cJSON_AddItemToObject(o, "sobjects", arr);
     emu_resp_json(resp, 200, o);
 }
@@ -490,7 +490,8 @@ static void object_basic(emu_req *req, emu_resp *resp, const emu_object *obj)
         return;
     }
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "objectDescribe", emu_object_global_entry(req->emu, obj));
+    cJSON_AddItemToObject(o, "objectDescribe",
+                          emu_object_global_entry(req->emu, obj, req->api_version));
     cJSON_AddItemToObject(o, "recentItems", cJSON_CreateArray());
     emu_resp_json(resp, 200, o);
 }
@@ -502,7 +503,7 @@ static void object_sub(emu_req *req, emu_resp *resp, const emu_object *obj, cons
         if (not_modified_since_start(req))
             emu_resp_json(resp, 304, NULL);
         else
-            emu_resp_json(resp, 200, emu_object_describe(req->emu, obj));
+            emu_resp_json(resp, 200, emu_object_describe(req->emu, obj, req->api_version));
     } else if ((strcmp(seg, "updated") == 0 || strcmp(seg, "deleted") == 0) && get) {
         emu_handle_replication(req, resp, obj, seg[0] == 'd');
     } else if (strcmp(seg, "Id") == 0 && strcmp(req->method, "POST") == 0) {

@@ -1,0 +1,179 @@
+/* The emulator answers as Salesforce documents, for what a third-party client (simple-
+ * salesforce, jsforce, a curl script written from the REST API Developer Guide) may send,
+ * not only for what sfagent sends. Each test names the documented behaviour it holds the
+ * emulator to (docs/salesforce.md, docs/emulator.md "Conformance"). */
+#include "test_emu_feat_common.h"
+
+#include "util/alloc.h"
+#include "util/json.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static void query(fe_env *env, const char *soql, eh_response *out)
+{
+    char *q = fe_q(soql);
+    char *path = xasprintf(FV "/query?q=%s", q);
+    fe_req(env, "GET", path, NULL, out);
+    free(path);
+    free(q);
+}
+
+/* The field named name in a describe body's "fields" array, or NULL. */
+static const cJSON *describe_field(const cJSON *describe, const char *name)
+{
+    const cJSON *f;
+    cJSON_ArrayForEach(f, cJSON_GetObjectItem(describe, "fields"))
+    {
+        const char *n = json_str(f, "name");
+        if (n && strcmp(n, name) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+/* A string value, "(absent)" when missing or not a string (so a failed comparison reports
+ * instead of crashing). */
+static const char *str(const cJSON *o, const char *key)
+{
+    const char *v = json_str(o, key);
+    return v ? v : "(absent)";
+}
+
+/* A key that is present and null (describe prints every key, null when unset). */
+static void assert_null_key(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, key);
+    assert_non_null(v);
+    assert_true(cJSON_IsNull(v));
+}
+
+/* ---- API versions ---- */
+
+/* A version the org does not serve names no resource: 404 NOT_FOUND, the answer
+ * Salesforce gives for a version number above its newest (and there are no minor
+ * versions). The versions list ends at the newest served one. */
+static void test_unknown_api_version_is_not_found(void **state)
+{
+    fe_env *env = *state;
+    static const char *const paths[] = {"/services/data/v99.0/limits",
+                                        "/services/data/v67.0/sobjects",
+                                        "/services/data/v62.5/limits"};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) {
+        eh_response r;
+        fe_req(env, "GET", paths[i], NULL, &r);
+        assert_int_equal(r.status, 404);
+        assert_string_equal(fe_err(&r, 0, "errorCode"), "NOT_FOUND");
+        assert_string_equal(fe_err(&r, 0, "message"), "The requested resource does not exist");
+        eh_response_free(&r);
+    }
+    eh_response r;
+    fe_req(env, "GET", "/services/data/", NULL, &r);
+    assert_int_equal(r.status, 200);
+    int n = cJSON_GetArraySize(r.json);
+    const cJSON *last = cJSON_GetArrayItem(r.json, n - 1);
+    assert_string_equal(json_str(last, "version"), "66.0");
+    assert_string_equal(json_str(last, "label"), "Spring '26");
+    eh_response_free(&r);
+    fe_req(env, "GET", "/services/data/v66.0/limits", NULL, &r);
+    assert_int_equal(r.status, 200);
+    eh_response_free(&r);
+}
+
+/* ---- SOQL ---- */
+
+/* "The maximum offset is 2,000 rows. Requesting an offset greater than 2,000 results in
+ * a NUMBER_OUTSIDE_VALID_RANGE error." (SOQL reference, OFFSET). */
+static void test_offset_above_2000_is_number_outside_valid_range(void **state)
+{
+    fe_env *env = *state;
+    char id[19];
+    fe_case(env, "one", NULL, id);
+    eh_response r;
+    query(env, "SELECT Id FROM Case LIMIT 1 OFFSET 2001", &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(fe_err(&r, 0, "errorCode"), "NUMBER_OUTSIDE_VALID_RANGE");
+    assert_non_null(strstr(fe_err(&r, 0, "message"), "2000"));
+    eh_response_free(&r);
+    query(env, "SELECT Id FROM Case LIMIT 1 OFFSET 2000", &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_num(r.json, "totalSize", -1), 0);
+    eh_response_free(&r);
+}
+
+/* ---- describe ---- */
+
+/* Text areas say "plaintextarea" in extraTypeInfo (rich text would say "richtextarea");
+ * clients tell a long text area from a string by it. */
+static void test_describe_text_area_has_extra_type_info(void **state)
+{
+    fe_env *env = *state;
+    eh_response r;
+    fe_req(env, "GET", FV "/sobjects/Case/describe", NULL, &r);
+    assert_int_equal(r.status, 200);
+    const cJSON *d = describe_field(r.json, "Description");
+    assert_non_null(d);
+    assert_string_equal(str(d, "type"), "textarea");
+    assert_string_equal(str(d, "extraTypeInfo"), "plaintextarea");
+    assert_null_key(describe_field(r.json, "Subject"), "extraTypeInfo");
+    eh_response_free(&r);
+}
+
+/* Contact's Name is a compound of FirstName and LastName: its parts carry
+ * compoundFieldName "Name" and Name itself extraTypeInfo "personname". */
+static void test_describe_contact_name_is_compound(void **state)
+{
+    fe_env *env = *state;
+    eh_response r;
+    fe_req(env, "GET", FV "/sobjects/Contact/describe", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(str(describe_field(r.json, "FirstName"), "compoundFieldName"), "Name");
+    assert_string_equal(str(describe_field(r.json, "LastName"), "compoundFieldName"), "Name");
+    const cJSON *name = describe_field(r.json, "Name");
+    assert_string_equal(str(name, "extraTypeInfo"), "personname");
+    assert_false(json_bool(name, "createable", true));
+    assert_null_key(name, "compoundFieldName");
+    assert_null_key(describe_field(r.json, "Email"), "compoundFieldName");
+    eh_response_free(&r);
+    fe_req(env, "GET", FV "/sobjects/Case/describe", NULL, &r);
+    assert_null_key(describe_field(r.json, "Subject"), "compoundFieldName");
+    eh_response_free(&r);
+}
+
+/* Describe's urls carry the version of the request, like every other URL it prints. */
+static void test_describe_urls_carry_the_request_version(void **state)
+{
+    fe_env *env = *state;
+    eh_response r;
+    fe_req(env, "GET", "/services/data/v55.0/sobjects/Case/describe", NULL, &r);
+    assert_int_equal(r.status, 200);
+    const cJSON *urls = cJSON_GetObjectItem(r.json, "urls");
+    assert_string_equal(str(urls, "sobject"), "/services/data/v55.0/sobjects/Case");
+    assert_string_equal(str(urls, "describe"), "/services/data/v55.0/sobjects/Case/describe");
+    eh_response_free(&r);
+    fe_req(env, "GET", "/services/data/v55.0/sobjects/", NULL, &r);
+    const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "sobjects"), 0);
+    const char *row = str(cJSON_GetObjectItem(first, "urls"), "rowTemplate");
+    assert_non_null(row);
+    assert_non_null(strstr(row, "/services/data/v55.0/sobjects/"));
+    eh_response_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_unknown_api_version_is_not_found, fe_reset),
+        cmocka_unit_test_setup(test_offset_above_2000_is_number_outside_valid_range, fe_reset),
+        cmocka_unit_test_setup(test_describe_text_area_has_extra_type_info, fe_reset),
+        cmocka_unit_test_setup(test_describe_contact_name_is_compound, fe_reset),
+        cmocka_unit_test_setup(test_describe_urls_carry_the_request_version, fe_reset),
+    };
+    return cmocka_run_group_tests(tests, fe_group_setup, fe_group_teardown);
+}
