@@ -84,6 +84,9 @@ const char *emu_object_key_prefix(const emu_object *obj);
 const emu_object *emu_object_for_id(emu *e, const char *id);
 /* Canonical field name for a case-insensitive name, or NULL if the object has no such field. */
 const char *emu_field_canonical(const emu_object *obj, const char *field);
+/* Describe type of a field ("string", "boolean", "datetime", ...; case-insensitive name),
+ * or NULL if the object has no such field. */
+const char *emu_field_type(const emu_object *obj, const char *field);
 /* True for external-ID fields (Sync_Key__c on Case and Contact). */
 bool emu_field_is_external_id(const emu_object *obj, const char *field);
 /* Every field name, in describe order (NULL-terminated, borrowed). */

@@ -234,6 +234,12 @@ const char *emu_field_canonical(const emu_object *obj, const char *field)
     return f ? f->name : NULL;
 }
 
+const char *emu_field_type(const emu_object *obj, const char *field)
+{
+    const emu_field *f = emu_meta_field(obj, field);
+    return f ? f->type : NULL;
+}
+
 bool emu_field_is_external_id(const emu_object *obj, const char *field)
 {
     const emu_field *f = emu_meta_field(obj, field);

@@ -82,6 +82,13 @@ static bool field_exists(const char *field, void *ctx)
     return ok;
 }
 
+/* soql_check_values callback: the describe type of a plain field; relationship paths
+ * (Contact.LastName) are not typed here and so not checked. */
+static const char *field_type(const char *field, void *ctx)
+{
+    return strchr(field, '.') ? NULL : emu_field_type(ctx, field);
+}
+
 static feat_cursor *cursor_new(emu *e)
 {
     feat_state *st = feat_state_get(e);
@@ -202,6 +209,10 @@ static void run_query(emu_req *req, emu_resp *resp, const char *text, bool all)
     }
     nf.obj = obj;
     if (!soql_check_fields(q, field_exists, &nf, &err)) {
+        emu_resp_error(resp, 400, err.code, err.message, NULL);
+        goto out;
+    }
+    if (!soql_check_values(q, field_type, (void *)obj, &err)) {
         emu_resp_error(resp, 400, err.code, err.message, NULL);
         goto out;
     }

@@ -63,6 +63,19 @@ typedef bool (*soql_field_exists_fn)(const char *field, void *ctx);
 bool soql_check_fields(const soql_query *q, soql_field_exists_fn exists, void *ctx,
                        soql_error *err);
 
+/* The describe type of a field as the query names it ("string", "picklist", "boolean",
+ * "datetime", "date", "double", "id", "reference", ...), or NULL when the caller does not
+ * know it (that comparison is then not checked). */
+typedef const char *(*soql_field_type_fn)(const char *field, void *ctx);
+/* Check that every WHERE and HAVING comparison compares its field with a literal of the
+ * field's type, as Salesforce does before it runs a query: dateTime fields take unquoted
+ * dateTime or date literals (TODAY, LAST_N_DAYS:n), date fields unquoted dates, booleans
+ * TRUE/FALSE, numbers unquoted numbers, text, picklist and Id fields quoted strings; NULL
+ * fits every field; COUNT(field) in HAVING is not checked. The first mismatch -> false
+ * with INVALID_FIELD and Salesforce's wording, e.g. "value of filter criterion for field
+ * 'CreatedDate' must be of type dateTime and should not be enclosed in quotes". */
+bool soql_check_values(const soql_query *q, soql_field_type_fn type_of, void *ctx, soql_error *err);
+
 /* Does record (a JSON object of field -> value) satisfy the WHERE clause? No WHERE: true.
  * Comparison follows SOQL: strings compare case-insensitively for = and LIKE; dateTime
  * literals compare as instants against Salesforce-format timestamp strings; null only

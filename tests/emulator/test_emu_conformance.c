@@ -108,6 +108,54 @@ static void test_offset_above_2000_is_number_outside_valid_range(void **state)
     eh_response_free(&r);
 }
 
+/* Salesforce checks each comparison's literal against the field's type before running a
+ * query, so a client's quoting mistake is an error, not an empty result. */
+static void test_filter_literal_must_fit_the_field_type(void **state)
+{
+    fe_env *env = *state;
+    static const struct {
+        const char *soql, *says;
+    } bad[] = {
+        {"SELECT Id FROM Case WHERE CreatedDate > '2020-01-01T00:00:00Z'",
+         "value of filter criterion for field 'CreatedDate' must be of type dateTime and "
+         "should not be enclosed in quotes"},
+        {"SELECT Id FROM Case WHERE SystemModstamp >= 2020-01-01",
+         "field 'SystemModstamp' must be of type dateTime"},
+        {"SELECT Id FROM Case WHERE isclosed = 'false'",
+         "field 'isclosed' must be of type boolean and should not be enclosed in quotes"},
+        {"SELECT Id FROM Case WHERE Subject = 5",
+         "field 'Subject' must be of type string and should be enclosed in quotes"},
+        {"SELECT Id FROM Case WHERE Status IN ('New', 2)", "field 'Status' must be of type string"},
+        {"SELECT Id FROM Case WHERE Subject = 'a' AND (NOT CreatedDate < 'x')",
+         "field 'CreatedDate' must be of type dateTime"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        eh_response r;
+        query(env, bad[i].soql, &r);
+        assert_int_equal(r.status, 400);
+        assert_string_equal(fe_err(&r, 0, "errorCode"), "INVALID_FIELD");
+        if (!strstr(fe_err(&r, 0, "message"), bad[i].says))
+            fail_msg("%s: %s", bad[i].soql, fe_err(&r, 0, "message"));
+        eh_response_free(&r);
+    }
+    char id[19];
+    fe_case(env, "fits", NULL, id);
+    static const char *const good[] = {
+        "SELECT Id FROM Case WHERE CreatedDate > 2020-01-01T00:00:00Z",
+        "SELECT Id FROM Case WHERE CreatedDate = LAST_N_DAYS:3",
+        "SELECT Id FROM Case WHERE CreatedDate = TODAY AND IsClosed = false",
+        "SELECT Id FROM Case WHERE Subject IN ('FITS', 'other') AND Description = null",
+        "SELECT Id FROM Case WHERE OwnerId != null AND Id != '500000000000000'",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
+        eh_response r;
+        query(env, good[i], &r);
+        if (r.status != 200 || json_num(r.json, "totalSize", -1) != 1)
+            fail_msg("%s: %ld %s", good[i], r.status, r.body);
+        eh_response_free(&r);
+    }
+}
+
 /* ---- describe ---- */
 
 /* Text areas say "plaintextarea" in extraTypeInfo (rich text would say "richtextarea");
@@ -171,6 +219,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_unknown_api_version_is_not_found, fe_reset),
         cmocka_unit_test_setup(test_offset_above_2000_is_number_outside_valid_range, fe_reset),
+        cmocka_unit_test_setup(test_filter_literal_must_fit_the_field_type, fe_reset),
         cmocka_unit_test_setup(test_describe_text_area_has_extra_type_info, fe_reset),
         cmocka_unit_test_setup(test_describe_contact_name_is_compound, fe_reset),
         cmocka_unit_test_setup(test_describe_urls_carry_the_request_version, fe_reset),
