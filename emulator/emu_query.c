@@ -13,6 +13,7 @@
 #include "soql/soql.h"
 #include "util/alloc.h"
 #include "util/sfid.h"
+#include "util/timeutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,7 @@ static feat_cursor *cursor_new(emu *e)
     cJSON_Delete(c->records); /* the oldest cursor expires */
     memset(c, 0, sizeof *c);
     c->serial = ++st->cursor_serial;
+    c->created_ms = time_now_ms();
     sfid_make("01g", c->serial, c->id);
     return c;
 }
@@ -114,8 +116,14 @@ static feat_cursor *cursor_find(emu *e, const char *id, size_t len)
     feat_state *st = feat_state_get(e);
     for (size_t i = 0; i < FEAT_MAX_CURSORS; i++) {
         feat_cursor *c = &st->cursors[i];
-        if (c->records && len == strlen(c->id) && strncmp(c->id, id, len) == 0)
-            return c;
+        if (!c->records || len != strlen(c->id) || strncmp(c->id, id, len) != 0)
+            continue;
+        if (time_now_ms() - c->created_ms >= FEAT_CURSOR_LIFE_MS) {
+            cJSON_Delete(c->records); /* expired: its locator is invalid from now on */
+            c->records = NULL;
+            return NULL;
+        }
+        return c;
     }
     return NULL;
 }

@@ -6,6 +6,7 @@
 
 #include "util/alloc.h"
 #include "util/json.h"
+#include "util/timeutil.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -156,6 +157,48 @@ static void test_filter_literal_must_fit_the_field_type(void **state)
     }
 }
 
+/* Query cursors live 2 days (Salesforce's query cursor limits): a locator used within
+ * them pages on, one used later answers 400 INVALID_QUERY_LOCATOR. The clock is shifted,
+ * and the test logs in again at each shifted time, since tokens expire sooner. */
+static void test_query_locator_expires_after_two_days(void **state)
+{
+    fe_env *env = *state;
+    char id[19];
+    for (int i = 0; i < 250; i++)
+        fe_case(env, "paged", NULL, id);
+    int64_t t0 = time_now_ms();
+    char *next[2];
+    for (int i = 0; i < 2; i++) {
+        eh_response r;
+        char *q = fe_q("SELECT Id FROM Case");
+        char *path = xasprintf(FV "/query?q=%s", q);
+        fe_req_hdr(env, "GET", path, NULL, "Sforce-Query-Options: batchSize=200", NULL, &r);
+        assert_int_equal(r.status, 200);
+        next[i] = xstrdup(json_str(r.json, "nextRecordsUrl"));
+        eh_response_free(&r);
+        free(path);
+        free(q);
+    }
+    time_set_override(t0 + 47LL * 3600 * 1000); /* within 2 days: both page on */
+    free(env->token);
+    env->token = eh_login(env->e);
+    eh_response r;
+    fe_req(env, "GET", next[0], NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(r.json, "records")), 50);
+    eh_response_free(&r);
+    time_set_override(t0 + 49LL * 3600 * 1000); /* past 2 days: expired */
+    free(env->token);
+    env->token = eh_login(env->e);
+    fe_req(env, "GET", next[1], NULL, &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(fe_err(&r, 0, "errorCode"), "INVALID_QUERY_LOCATOR");
+    eh_response_free(&r);
+    time_set_override(0);
+    free(next[0]);
+    free(next[1]);
+}
+
 /* ---- describe ---- */
 
 /* Text areas say "plaintextarea" in extraTypeInfo (rich text would say "richtextarea");
@@ -220,6 +263,7 @@ int main(void)
         cmocka_unit_test_setup(test_unknown_api_version_is_not_found, fe_reset),
         cmocka_unit_test_setup(test_offset_above_2000_is_number_outside_valid_range, fe_reset),
         cmocka_unit_test_setup(test_filter_literal_must_fit_the_field_type, fe_reset),
+        cmocka_unit_test_setup(test_query_locator_expires_after_two_days, fe_reset),
         cmocka_unit_test_setup(test_describe_text_area_has_extra_type_info, fe_reset),
         cmocka_unit_test_setup(test_describe_contact_name_is_compound, fe_reset),
         cmocka_unit_test_setup(test_describe_urls_carry_the_request_version, fe_reset),
