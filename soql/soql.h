@@ -71,7 +71,9 @@ typedef const char *(*soql_field_type_fn)(const char *field, void *ctx);
  * field's type, as Salesforce does before it runs a query: dateTime fields take unquoted
  * dateTime or date literals (TODAY, LAST_N_DAYS:n), date fields unquoted dates, booleans
  * TRUE/FALSE, numbers unquoted numbers, text, picklist and Id fields quoted strings; NULL
- * fits every field; COUNT(field) in HAVING is not checked. The first mismatch -> false
+ * fits every field; COUNT(field) in HAVING is not checked. An Id or reference field's
+ * string must be 15 or 18 letters and digits (else INVALID_QUERY_FILTER_OPERATOR "invalid ID
+ * field: <value>"). The first mismatch -> false
  * with INVALID_FIELD and Salesforce's wording, e.g. "value of filter criterion for field
  * 'CreatedDate' must be of type dateTime and should not be enclosed in quotes". */
 bool soql_check_values(const soql_query *q, soql_field_type_fn type_of, void *ctx, soql_error *err);

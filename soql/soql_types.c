@@ -2,9 +2,11 @@
  * WHERE or HAVING compares a field with a literal of another type before it runs it, e.g.
  * a quoted dateTime ("CreatedDate > '2020-01-01T00:00:00Z'") or a quoted boolean. A server
  * that ran such a query anyway would hide a client's bug behind an empty result, so the
- * emulator checks what Salesforce checks (docs/salesforce.md#query). */
+ * emulator checks what Salesforce checks (docs/salesforce.md#query). Id and reference
+ * fields also refuse a literal that cannot be an Id. */
 #include "soql/soql_internal.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,6 +67,34 @@ static bool cmp_fits(const struct soql_node *n, const value_rule *rule)
     return true;
 }
 
+/* An Id literal: 15 or 18 letters and digits. The 18-character form is case-insensitive
+ * (its suffix restores the case), so its suffix is not held to a letter case here. */
+static bool id_literal_is_valid(const struct soql_lit *lit)
+{
+    if (lit->len != 15 && lit->len != 18)
+        return false;
+    for (size_t i = 0; i < lit->len; i++)
+        if (!isalnum((unsigned char)lit->str[i]))
+            return false;
+    return true;
+}
+
+/* Salesforce refuses a malformed Id literal before running the query ("invalid ID field:
+ * garbage"), instead of answering no rows. */
+static bool ids_valid(const soql_query *q, const struct soql_node *n, soql_error *err)
+{
+    for (size_t i = 0; i < n->nlits; i++) {
+        const struct soql_lit *lit = &n->lits[i];
+        if (lit->kind != SOQL_LIT_STR || n->op == SOQL_OP_LIKE || id_literal_is_valid(lit))
+            continue;
+        char text[160];
+        snprintf(text, sizeof text, "invalid ID field: %.100s", lit->str);
+        soql_error_at(err, "INVALID_QUERY_FILTER_OPERATOR", q->text, n->field.pos, text);
+        return false;
+    }
+    return true;
+}
+
 static bool check_node(const soql_query *q, const struct soql_node *n, soql_field_type_fn type_of,
                        void *ctx, soql_error *err)
 {
@@ -80,8 +110,10 @@ static bool check_node(const soql_query *q, const struct soql_node *n, soql_fiel
         return true;
     const char *type = type_of(n->field.name, ctx);
     value_rule rule;
-    if (!type || !rule_for(type, &rule) || cmp_fits(n, &rule))
+    if (!type || !rule_for(type, &rule))
         return true;
+    if (cmp_fits(n, &rule))
+        return strcmp(rule.type_name, "id") != 0 || ids_valid(q, n, err);
     char text[320];
     snprintf(text, sizeof text,
              "value of filter criterion for field '%.100s' must be of type %s and should %sbe "

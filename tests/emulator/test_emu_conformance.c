@@ -139,6 +139,18 @@ static void test_filter_literal_must_fit_the_field_type(void **state)
             fail_msg("%s: %s", bad[i].soql, fe_err(&r, 0, "message"));
         eh_response_free(&r);
     }
+    static const char *const bad_ids[] = {
+        "SELECT Id FROM Case WHERE Id = 'garbage'",
+        "SELECT Id FROM Case WHERE OwnerId IN ('005000000000000', '005-00000000000')",
+    };
+    for (size_t i = 0; i < sizeof bad_ids / sizeof *bad_ids; i++) {
+        eh_response r;
+        query(env, bad_ids[i], &r);
+        assert_int_equal(r.status, 400);
+        assert_string_equal(fe_err(&r, 0, "errorCode"), "INVALID_QUERY_FILTER_OPERATOR");
+        assert_non_null(strstr(fe_err(&r, 0, "message"), "invalid ID field: "));
+        eh_response_free(&r);
+    }
     char id[19];
     fe_case(env, "fits", NULL, id);
     static const char *const good[] = {
@@ -147,6 +159,7 @@ static void test_filter_literal_must_fit_the_field_type(void **state)
         "SELECT Id FROM Case WHERE CreatedDate = TODAY AND IsClosed = false",
         "SELECT Id FROM Case WHERE Subject IN ('FITS', 'other') AND Description = null",
         "SELECT Id FROM Case WHERE OwnerId != null AND Id != '500000000000000'",
+        "SELECT Id FROM Case WHERE Id > '500000000000000AAA' AND ContactId = null",
     };
     for (size_t i = 0; i < sizeof good / sizeof *good; i++) {
         eh_response r;

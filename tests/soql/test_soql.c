@@ -621,6 +621,63 @@ static void test_check_fields(void **state)
     soql_free(q);
 }
 
+/* soql_check_values: describe types of a few Case fields; unknown names are not checked. */
+static const char *case_field_type(const char *field, void *ctx)
+{
+    (void)ctx;
+    static const char *const types[][2] = {{"Id", "id"},
+                                           {"Subject", "string"},
+                                           {"IsClosed", "boolean"},
+                                           {"CreatedDate", "datetime"},
+                                           {"Amount__c", "double"},
+                                           {"Due__c", "date"}};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (soql_strcasecmp(field, types[i][0]) == 0)
+            return types[i][1];
+    return NULL;
+}
+
+static bool values_fit(const char *text, soql_error *err)
+{
+    soql_query *q = soql_parse(text, NULL);
+    assert_non_null(q);
+    bool ok = soql_check_values(q, case_field_type, NULL, err);
+    soql_free(q);
+    return ok;
+}
+
+static void test_check_values(void **state)
+{
+    (void)state;
+    soql_error err;
+    assert_true(values_fit("SELECT Id FROM Case WHERE CreatedDate > 2020-01-01T00:00:00Z AND "
+                           "(IsClosed = false OR Subject IN ('a', null)) AND Amount__c > 5 AND "
+                           "Due__c = LAST_N_DAYS:3 AND Due__c < 2020-01-01 AND Other = 1",
+                           &err));
+    assert_true(values_fit("SELECT Subject, COUNT(Id) FROM Case GROUP BY Subject "
+                           "HAVING COUNT(Id) > 1 AND Subject != null",
+                           &err));
+    assert_false(values_fit("SELECT Id FROM Case WHERE CreatedDate > '2020-01-01'", &err));
+    assert_string_equal(err.code, "INVALID_FIELD");
+    assert_string_equal(err.message, "SELECT Id FROM Case WHERE CreatedDate > '2020-01-01'\n"
+                                     "                          ^\nERROR at Row:1:Column:27\n"
+                                     "value of filter criterion for field 'CreatedDate' must be "
+                                     "of type dateTime and should not be enclosed in quotes");
+    assert_false(values_fit("SELECT Id FROM Case WHERE Amount__c = '5'", &err));
+    assert_non_null(strstr(err.message, "must be of type double and should not be"));
+    assert_false(values_fit("SELECT Id FROM Case WHERE Due__c = 2020-01-01T00:00:00Z", &err));
+    assert_non_null(strstr(err.message, "must be of type date and should not be"));
+    assert_false(values_fit("SELECT Id FROM Case WHERE NOT Subject IN ('a', TRUE)", &err));
+    assert_non_null(strstr(err.message, "must be of type string and should be enclosed"));
+    assert_false(values_fit("SELECT Subject FROM Case GROUP BY Subject HAVING Subject = 1", &err));
+    assert_false(values_fit("SELECT Id FROM Case WHERE Id = '50000000000000'", &err));
+    assert_string_equal(err.code, "INVALID_QUERY_FILTER_OPERATOR");
+    assert_non_null(strstr(err.message, "invalid ID field: 50000000000000"));
+    assert_true(values_fit("SELECT Id FROM Case WHERE Id IN ('500000000000000', "
+                           "'500000000000000aaa')",
+                           &err));
+}
+
 /* ---- soql_quote round trip (property test) ---- */
 
 static uint64_t rng_next(uint64_t *s)
@@ -825,6 +882,7 @@ int main(void)
         cmocka_unit_test(test_check_fields),
         cmocka_unit_test(test_quote_round_trip_property),
         cmocka_unit_test(test_quote_examples),
+        cmocka_unit_test(test_check_values),
         cmocka_unit_test(test_literal_escapes_decode),
         cmocka_unit_test(test_quote_like_matches_literally),
         cmocka_unit_test(test_aggregate_queries_answer_aggregate_results),
