@@ -57,6 +57,9 @@ void emu_resp_json(emu_resp *resp, int status, cJSON *body);
 /* Salesforce REST error array: [{"message":msg,"errorCode":code[,"fields":[field]]}]. */
 void emu_resp_error(emu_resp *resp, int status, const char *code, const char *message,
                     const char *field);
+/* 405 METHOD_NOT_ALLOWED naming the method the client sent and the ones the resource takes,
+ * as Salesforce words it: "HTTP Method 'PUT' not allowed. Allowed are GET,HEAD,POST". */
+void emu_resp_method_not_allowed(emu_resp *resp, const char *method, const char *allowed);
 /* Raw body with a content type (e.g. "text/csv"); takes ownership of body. */
 void emu_resp_raw(emu_resp *resp, int status, const char *content_type, char *body);
 void emu_resp_header(emu_resp *resp, const char *name, const char *value);

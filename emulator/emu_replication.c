@@ -101,9 +101,8 @@ static cJSON *updated_ids(emu_req *req, const emu_object *obj, int64_t start, in
 void emu_handle_replication(emu_req *req, emu_resp *resp, const emu_object *obj, bool deleted)
 {
     int64_t start, end;
-    if (strcmp(req->method, "GET") != 0) {
-        emu_resp_error(resp, 405, "METHOD_NOT_ALLOWED",
-                       "HTTP Method not allowed. Allowed are GET,HEAD", NULL);
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        emu_resp_method_not_allowed(resp, req->method, "GET,HEAD");
         return;
     }
     if (!window(req, resp, deleted, &start, &end))

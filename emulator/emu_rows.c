@@ -348,8 +348,7 @@ static void row(emu_req *req, emu_resp *resp, const emu_object *obj, const char 
         else
             emu_resp_dml_error(resp, &err);
     } else {
-        emu_resp_error(resp, 405, "METHOD_NOT_ALLOWED",
-                       "HTTP Method 'POST' not allowed. Allowed are HEAD,GET,PATCH,DELETE", NULL);
+        emu_resp_method_not_allowed(resp, req->method, "HEAD,GET,PATCH,DELETE");
     }
 }
 
@@ -485,8 +484,7 @@ static void object_basic(emu_req *req, emu_resp *resp, const emu_object *obj)
         return;
     }
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-        emu_resp_error(resp, 405, "METHOD_NOT_ALLOWED",
-                       "HTTP Method 'PATCH' not allowed. Allowed are GET,HEAD,POST", NULL);
+        emu_resp_method_not_allowed(resp, req->method, "GET,HEAD,POST");
         return;
     }
     cJSON *o = cJSON_CreateObject();
@@ -499,20 +497,21 @@ static void object_basic(emu_req *req, emu_resp *resp, const emu_object *obj)
 static void object_sub(emu_req *req, emu_resp *resp, const emu_object *obj, const char *seg)
 {
     bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-    if (strcmp(seg, "describe") == 0 && get) {
+    bool read_only =
+        strcmp(seg, "describe") == 0 || strcmp(seg, "updated") == 0 || strcmp(seg, "deleted") == 0;
+    if (read_only && !get) {
+        emu_resp_method_not_allowed(resp, req->method, "GET,HEAD");
+    } else if (strcmp(seg, "describe") == 0) {
         if (not_modified_since_start(req))
             emu_resp_json(resp, 304, NULL);
         else
             emu_resp_json(resp, 200, emu_object_describe(req->emu, obj, req->api_version));
-    } else if ((strcmp(seg, "updated") == 0 || strcmp(seg, "deleted") == 0) && get) {
+    } else if (read_only) {
         emu_handle_replication(req, resp, obj, seg[0] == 'd');
     } else if (strcmp(seg, "Id") == 0 && strcmp(req->method, "POST") == 0) {
         create_row(req, resp, obj, true);
     } else if (strcmp(seg, "Id") == 0) {
-        char *msg =
-            xasprintf("HTTP Method '%s' not allowed. Allowed are GET,HEAD,POST", req->method);
-        emu_resp_error(resp, 405, "METHOD_NOT_ALLOWED", msg, NULL);
-        free(msg);
+        emu_resp_method_not_allowed(resp, req->method, "GET,HEAD,POST");
     } else {
         row(req, resp, obj, seg);
     }

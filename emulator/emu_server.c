@@ -335,8 +335,7 @@ static void dispatch(emu_req *req, emu_resp *resp, bool count_usage)
     emu *e = req->emu;
     if (strcmp(req->path, "/services/oauth2/token") == 0) {
         if (strcmp(req->method, "POST") != 0)
-            emu_resp_error(resp, 405, "METHOD_NOT_ALLOWED",
-                           "HTTP Method 'GET' not allowed. Allowed are POST", NULL);
+            emu_resp_method_not_allowed(resp, req->method, "POST");
         else
             emu_handle_token(e, req, resp);
         return;

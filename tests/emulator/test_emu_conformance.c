@@ -88,6 +88,41 @@ static void test_unknown_api_version_is_not_found(void **state)
     eh_response_free(&r);
 }
 
+/* ---- methods ---- */
+
+/* A method a resource does not take is 405 METHOD_NOT_ALLOWED naming the method sent and
+ * the ones allowed ("HTTP Method 'PATCH' not allowed. Allowed are GET,HEAD,POST", as
+ * recorded from Salesforce). */
+static void test_method_not_allowed_names_the_method_sent(void **state)
+{
+    fe_env *env = *state;
+    char id[19];
+    fe_case(env, "row", NULL, id);
+    char *row = xasprintf(FV "/sobjects/Case/%s", id);
+    static const char *const describe = FV "/sobjects/Case/describe";
+    const struct {
+        const char *method, *path, *says;
+    } cases[] = {
+        {"PUT", row, "HTTP Method 'PUT' not allowed. Allowed are HEAD,GET,PATCH,DELETE"},
+        {"POST", row, "HTTP Method 'POST' not allowed. Allowed are HEAD,GET,PATCH,DELETE"},
+        {"DELETE", FV "/sobjects/Case",
+         "HTTP Method 'DELETE' not allowed. Allowed are GET,HEAD,POST"},
+        {"PATCH", describe, "HTTP Method 'PATCH' not allowed. Allowed are GET,HEAD"},
+        {"POST", FV "/sobjects/Case/updated?start=x&end=y",
+         "HTTP Method 'POST' not allowed. Allowed are GET,HEAD"},
+        {"PUT", "/services/oauth2/token", "HTTP Method 'PUT' not allowed. Allowed are POST"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        eh_response r;
+        fe_req(env, cases[i].method, cases[i].path, "{}", &r);
+        assert_int_equal(r.status, 405);
+        assert_string_equal(fe_err(&r, 0, "errorCode"), "METHOD_NOT_ALLOWED");
+        assert_string_equal(fe_err(&r, 0, "message"), cases[i].says);
+        eh_response_free(&r);
+    }
+    free(row);
+}
+
 /* ---- SOQL ---- */
 
 /* "The maximum offset is 2,000 rows. Requesting an offset greater than 2,000 results in
@@ -274,6 +309,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_unknown_api_version_is_not_found, fe_reset),
+        cmocka_unit_test_setup(test_method_not_allowed_names_the_method_sent, fe_reset),
         cmocka_unit_test_setup(test_offset_above_2000_is_number_outside_valid_range, fe_reset),
         cmocka_unit_test_setup(test_filter_literal_must_fit_the_field_type, fe_reset),
         cmocka_unit_test_setup(test_query_locator_expires_after_two_days, fe_reset),
