@@ -87,6 +87,10 @@ const char *emu_object_key_prefix(const emu_object *obj);
 const emu_object *emu_object_for_id(emu *e, const char *id);
 /* Canonical field name for a case-insensitive name, or NULL if the object has no such field. */
 const char *emu_field_canonical(const emu_object *obj, const char *field);
+/* Does a field path name a field: a plain field of obj, or a relationship path
+ * (Contact.LastName, contact.account.name) whose every step exists, case-insensitively?
+ * A step into an object the emulator does not hold (User, through Owner) is not checked. */
+bool emu_field_path_exists(emu *e, const emu_object *obj, const char *path);
 /* Describe type of a field ("string", "boolean", "datetime", ...; case-insensitive name),
  * or NULL if the object has no such field. */
 const char *emu_field_type(const emu_object *obj, const char *field);
@@ -140,7 +144,8 @@ typedef struct emu_select {
     emu_match_fn match;   /* NULL: every record */
     void *ctx;            /* for match */
     /* match sees the stored record (every field, no attributes, no nested relationships)
-     * unless match_view, when it sees the full view (dotted paths such as Account.Name). */
+     * unless match_view, when it sees the view of `fields` (dotted paths such as
+     * Account.Name resolved through the parent record). */
     bool match_view;
     const char *const *fields; /* fields of the views built (NULL: all, as emu_store_view) */
     size_t nfields;

@@ -234,6 +234,23 @@ const char *emu_field_canonical(const emu_object *obj, const char *field)
     return f ? f->name : NULL;
 }
 
+bool emu_field_path_exists(emu *e, const emu_object *obj, const char *path)
+{
+    const char *dot = strchr(path, '.');
+    if (!dot)
+        return emu_meta_field(obj, path) != NULL;
+    size_t n = (size_t)(dot - path);
+    for (size_t i = 0; i < obj->nfields; i++) {
+        const emu_field *f = &obj->fields[i];
+        if (!f->relationship || strlen(f->relationship) != n ||
+            strncasecmp(f->relationship, path, n) != 0)
+            continue;
+        const emu_object *parent = emu_object_find(e, f->reference_to);
+        return !parent || emu_field_path_exists(e, parent, dot + 1);
+    }
+    return false;
+}
+
 const char *emu_field_type(const emu_object *obj, const char *field)
 {
     const emu_field *f = emu_meta_field(obj, field);

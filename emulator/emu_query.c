@@ -49,8 +49,9 @@ static int batch_size(const emu_req *req)
 
 /* The fields a query names (select list, WHERE, ORDER BY), collected while checking
  * them: the views built for the matching rows hold only these, and a dotted one means
- * WHERE may need the nested relationship objects only a full view has. */
+ * WHERE needs the nested relationship objects built from them (match_view). */
 typedef struct named_fields {
+    emu *e;
     const emu_object *obj;
     const char **names; /* borrowed from the query */
     size_t n, cap;
@@ -58,29 +59,18 @@ typedef struct named_fields {
 } named_fields;
 
 /* soql_check_fields callback: a plain field of the object, or a relationship path
- * (Owner.Name) whose first segment names a lookup field (OwnerId, Parent__r -> Parent__c). */
+ * (Contact.LastName) whose relationship and parent field exist (emu_field_path_exists). */
 static bool field_exists(const char *field, void *ctx)
 {
     named_fields *nf = ctx;
-    const emu_object *obj = nf->obj;
     if (nf->n == nf->cap) {
         nf->cap = nf->cap ? nf->cap * 2 : 16;
         nf->names = xrealloc(nf->names, nf->cap * sizeof *nf->names);
     }
     nf->names[nf->n++] = field;
-    const char *dot = strchr(field, '.');
-    if (!dot)
-        return emu_field_canonical(obj, field) != NULL;
-    nf->dotted = true;
-    size_t n = (size_t)(dot - field);
-    char *lookup;
-    if (n > 3 && strncmp(field + n - 3, "__r", 3) == 0)
-        lookup = xasprintf("%.*s__c", (int)(n - 3), field);
-    else
-        lookup = xasprintf("%.*sId", (int)n, field);
-    bool ok = emu_field_canonical(obj, lookup) != NULL;
-    free(lookup);
-    return ok;
+    if (strchr(field, '.'))
+        nf->dotted = true;
+    return emu_field_path_exists(nf->e, nf->obj, field);
 }
 
 /* soql_check_values callback: the describe type of a plain field; relationship paths
@@ -215,6 +205,7 @@ static void run_query(emu_req *req, emu_resp *resp, const char *text, bool all)
         unsupported_type(resp, soql_from(q));
         goto out;
     }
+    nf.e = req->emu;
     nf.obj = obj;
     if (!soql_check_fields(q, field_exists, &nf, &err)) {
         emu_resp_error(resp, 400, err.code, err.message, NULL);

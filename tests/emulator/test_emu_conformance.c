@@ -205,6 +205,48 @@ static void test_filter_literal_must_fit_the_field_type(void **state)
     }
 }
 
+/* Relationship paths compare and select through the parent record, names in any case;
+ * a path to a field the parent does not have is INVALID_FIELD, not a null column. */
+static void test_relationship_paths_filter_and_are_checked(void **state)
+{
+    fe_env *env = *state;
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "LastName", "Smith");
+    char contact[19], with[19], without[19];
+    assert_int_equal(emu_record_insert(env->e, "Contact", f, contact), 0);
+    cJSON_Delete(f);
+    f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "Subject", "linked");
+    cJSON_AddStringToObject(f, "ContactId", contact);
+    assert_int_equal(emu_record_insert(env->e, "Case", f, with), 0);
+    cJSON_Delete(f);
+    fe_case(env, "alone", NULL, without);
+    eh_response r;
+    query(env, "select Id, CONTACT.lastname from case where contact.LastName = 'smith'", &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_num(r.json, "totalSize", -1), 1);
+    const cJSON *rec = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "records"), 0);
+    assert_string_equal(json_str(rec, "Id"), with);
+    assert_string_equal(json_str(cJSON_GetObjectItem(rec, "Contact"), "LastName"), "Smith");
+    eh_response_free(&r);
+    query(env, "SELECT Id FROM Case WHERE Contact.LastName = null", &r);
+    assert_int_equal(json_num(r.json, "totalSize", -1), 1); /* no contact: the path is null */
+    eh_response_free(&r);
+    query(env, "SELECT Id FROM Case WHERE Contact.LastName != 'Smith' ORDER BY Contact.LastName",
+          &r);
+    assert_int_equal(json_num(r.json, "totalSize", -1), 1);
+    eh_response_free(&r);
+    static const char *const bad[] = {"SELECT Id, Contact.Bogus FROM Case",
+                                      "SELECT Id FROM Case WHERE Contact.Bogus = 'x'",
+                                      "SELECT Id FROM Case WHERE Nobody.LastName = 'x'"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        query(env, bad[i], &r);
+        assert_int_equal(r.status, 400);
+        assert_string_equal(fe_err(&r, 0, "errorCode"), "INVALID_FIELD");
+        eh_response_free(&r);
+    }
+}
+
 /* Query cursors live 2 days (Salesforce's query cursor limits): a locator used within
  * them pages on, one used later answers 400 INVALID_QUERY_LOCATOR. The clock is shifted,
  * and the test logs in again at each shifted time, since tokens expire sooner. */
@@ -312,6 +354,7 @@ int main(void)
         cmocka_unit_test_setup(test_method_not_allowed_names_the_method_sent, fe_reset),
         cmocka_unit_test_setup(test_offset_above_2000_is_number_outside_valid_range, fe_reset),
         cmocka_unit_test_setup(test_filter_literal_must_fit_the_field_type, fe_reset),
+        cmocka_unit_test_setup(test_relationship_paths_filter_and_are_checked, fe_reset),
         cmocka_unit_test_setup(test_query_locator_expires_after_two_days, fe_reset),
         cmocka_unit_test_setup(test_describe_text_area_has_extra_type_info, fe_reset),
         cmocka_unit_test_setup(test_describe_contact_name_is_compound, fe_reset),
