@@ -17,9 +17,10 @@
  * Salesforce); NOT binds to the next comparison or parenthesised group. Limits: 100,000
  * characters of text, 64 nested parentheses/NOTs.
  * Literals: 'string' with SOQL escapes, numbers, TRUE/FALSE, NULL, date (YYYY-MM-DD) and
- * dateTime (YYYY-MM-DDThh:mm:ss[.sss](Z|+hh:mm|-hh:mm)) unquoted, and the date literals
- * TODAY YESTERDAY TOMORROW LAST_N_DAYS:n NEXT_N_DAYS:n THIS_WEEK LAST_WEEK THIS_MONTH
- * LAST_MONTH THIS_YEAR: UTC day ranges from time_now_ms() at parse time (= inside,
+ * dateTime (YYYY-MM-DDThh:mm:ss[.sss](Z|+hh:mm|-hh:mm)) unquoted, and the calendar date
+ * literals TODAY YESTERDAY TOMORROW LAST_90_DAYS NEXT_90_DAYS, THIS_/LAST_/NEXT_ WEEK MONTH
+ * QUARTER YEAR, and LAST_N_x:n NEXT_N_x:n N_x_AGO:n for x = DAYS WEEKS MONTHS QUARTERS
+ * YEARS (not the FISCAL ones): UTC day ranges from time_now_ms() at parse time (= inside,
  * < before, > after, <= before the end, >= from the start).
  * Field names may be dotted (Account.Name): evaluated by walking nested JSON objects.
  *

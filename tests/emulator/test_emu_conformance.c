@@ -192,6 +192,8 @@ static void test_filter_literal_must_fit_the_field_type(void **state)
         "SELECT Id FROM Case WHERE CreatedDate > 2020-01-01T00:00:00Z",
         "SELECT Id FROM Case WHERE CreatedDate = LAST_N_DAYS:3",
         "SELECT Id FROM Case WHERE CreatedDate = TODAY AND IsClosed = false",
+        "SELECT Id FROM Case WHERE CreatedDate = LAST_90_DAYS AND CreatedDate = THIS_QUARTER "
+        "AND CreatedDate < NEXT_N_WEEKS:1 AND CreatedDate > N_YEARS_AGO:1",
         "SELECT Id FROM Case WHERE Subject IN ('FITS', 'other') AND Description = null",
         "SELECT Id FROM Case WHERE OwnerId != null AND Id != '500000000000000'",
         "SELECT Id FROM Case WHERE Id > '500000000000000AAA' AND ContactId = null",

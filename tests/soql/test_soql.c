@@ -442,6 +442,27 @@ static void test_date_literals_are_utc_ranges_from_the_clock(void **state)
         {"SELECT Id FROM X WHERE D = LAST_MONTH", "d7"},
         {"SELECT Id FROM X WHERE D = THIS_YEAR", "d1,d2,d3,d4,d5,d6,d7"},
         {"SELECT Id FROM X WHERE D IN (YESTERDAY, TOMORROW)", "d4,d5"},
+        {"SELECT Id FROM X WHERE D = LAST_90_DAYS", "d1,d2,d3,d4,d6,d7,d8"},
+        {"SELECT Id FROM X WHERE D = NEXT_90_DAYS", "d5"},
+        {"SELECT Id FROM X WHERE D = N_DAYS_AGO:1", "d4"},
+        {"SELECT Id FROM X WHERE D = N_DAYS_AGO:7", "d6"},
+        {"SELECT Id FROM X WHERE D = NEXT_WEEK", ""},
+        {"SELECT Id FROM X WHERE D = LAST_N_WEEKS:1", "d6"},
+        {"SELECT Id FROM X WHERE D = N_WEEKS_AGO:1", "d6"},
+        {"SELECT Id FROM X WHERE D = NEXT_N_WEEKS:2", ""},
+        {"SELECT Id FROM X WHERE D = LAST_N_MONTHS:3", "d7,d8"}, /* 12-01 .. 02-29 */
+        {"SELECT Id FROM X WHERE D = N_MONTHS_AGO:1", "d7"},
+        {"SELECT Id FROM X WHERE D = NEXT_MONTH", ""},
+        {"SELECT Id FROM X WHERE D = THIS_QUARTER", "d1,d2,d3,d4,d5,d6,d7"},
+        {"SELECT Id FROM X WHERE D = LAST_QUARTER", "d8"},
+        {"SELECT Id FROM X WHERE D = N_QUARTERS_AGO:1", "d8"},
+        {"SELECT Id FROM X WHERE D = LAST_N_QUARTERS:2", "d8"},
+        {"SELECT Id FROM X WHERE D = LAST_YEAR", "d8"},
+        {"SELECT Id FROM X WHERE D = LAST_N_YEARS:1", "d8"},
+        {"SELECT Id FROM X WHERE D = N_YEARS_AGO:1", "d8"},
+        {"SELECT Id FROM X WHERE D < LAST_N_YEARS:1", ""},
+        {"SELECT Id FROM X WHERE D > NEXT_YEAR", ""},
+        {"SELECT Id FROM X WHERE D < NEXT_N_QUARTERS:1", "d1,d2,d3,d4,d5,d6,d7,d8"},
     };
     time_set_override(INT64_C(1710324000000)); /* 2024-03-13T10:00:00Z */
     cJSON *records = cJSON_Parse(RECORDS);
@@ -462,9 +483,11 @@ static void test_date_literals_are_utc_ranges_from_the_clock(void **state)
     time_set_override(0);
     cJSON_Delete(records);
     static const char *const bad[] = {
-        "SELECT Id FROM X WHERE D = LAST_N_DAYS",    "SELECT Id FROM X WHERE D = LAST_N_DAYS:",
-        "SELECT Id FROM X WHERE D = LAST_N_DAYS:x",  "SELECT Id FROM X WHERE D = TODAY:3",
-        "SELECT Id FROM X WHERE D = NEXT_N_DAYS:-1", "SELECT Id FROM X WHERE D = SOMEDAY",
+        "SELECT Id FROM X WHERE D = LAST_N_DAYS",      "SELECT Id FROM X WHERE D = LAST_N_DAYS:",
+        "SELECT Id FROM X WHERE D = LAST_N_DAYS:x",    "SELECT Id FROM X WHERE D = TODAY:3",
+        "SELECT Id FROM X WHERE D = NEXT_N_DAYS:-1",   "SELECT Id FROM X WHERE D = SOMEDAY",
+        "SELECT Id FROM X WHERE D = N_DAYS_AGO",       "SELECT Id FROM X WHERE D = LAST_YEAR:2",
+        "SELECT Id FROM X WHERE D = THIS_FISCAL_YEAR",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         soql_error err;
