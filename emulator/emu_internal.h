@@ -91,6 +91,9 @@ const char *emu_field_canonical(const emu_object *obj, const char *field);
  * (Contact.LastName, contact.account.name) whose every step exists, case-insensitively?
  * A step into an object the emulator does not hold (User, through Owner) is not checked. */
 bool emu_field_path_exists(emu *e, const emu_object *obj, const char *path);
+/* May a query filter ('f'), sort ('s') or group ('g') by the field at path, as its
+ * describe's filterable / sortable / groupable say? Unknown paths: true. */
+bool emu_field_path_allows(emu *e, const emu_object *obj, const char *path, char use);
 /* Describe type of a field ("string", "boolean", "datetime", ...; case-insensitive name),
  * or NULL if the object has no such field. */
 const char *emu_field_type(const emu_object *obj, const char *field);

@@ -196,6 +196,18 @@ const emu_field *emu_meta_field(const emu_object *obj, const char *name)
     return NULL;
 }
 
+/* describe's filterable / sortable / groupable, which the query also enforces: long text
+ * areas are none of them, dateTime fields cannot be grouped. */
+static bool is_filterable(const emu_field *f)
+{
+    return strcmp(f->type, "textarea") != 0;
+}
+
+static bool is_groupable(const emu_field *f)
+{
+    return is_filterable(f) && strcmp(f->type, "datetime") != 0;
+}
+
 /* ---- emu_internal.h metadata API ---- */
 
 const emu_object *emu_object_find(emu *e, const char *name)
@@ -249,6 +261,33 @@ bool emu_field_path_exists(emu *e, const emu_object *obj, const char *path)
         return !parent || emu_field_path_exists(e, parent, dot + 1);
     }
     return false;
+}
+
+/* The field a path ends at (Contact.LastName: Contact's LastName), or NULL when it is
+ * unknown or leads outside the emulated objects. */
+static const emu_field *field_at_path(emu *e, const emu_object *obj, const char *path)
+{
+    const char *dot = strchr(path, '.');
+    if (!dot)
+        return emu_meta_field(obj, path);
+    size_t n = (size_t)(dot - path);
+    for (size_t i = 0; i < obj->nfields; i++) {
+        const emu_field *f = &obj->fields[i];
+        if (f->relationship && strlen(f->relationship) == n &&
+            strncasecmp(f->relationship, path, n) == 0) {
+            const emu_object *parent = emu_object_find(e, f->reference_to);
+            return parent ? field_at_path(e, parent, dot + 1) : NULL;
+        }
+    }
+    return NULL;
+}
+
+bool emu_field_path_allows(emu *e, const emu_object *obj, const char *path, char use)
+{
+    const emu_field *f = field_at_path(e, obj, path);
+    if (!f)
+        return true; /* unknown paths are refused by the field check, not here */
+    return use == 'g' ? is_groupable(f) : is_filterable(f);
 }
 
 const char *emu_field_type(const emu_object *obj, const char *field)
@@ -369,9 +408,9 @@ static cJSON *field_describe(const emu_object *obj, const emu_field *f)
     cJSON_AddBoolToObject(o, "encrypted", false);
     cJSON_AddBoolToObject(o, "externalId", fl & EF_EXTID);
     add_opt_string(o, "extraTypeInfo", extra_type_info(obj, f));
-    cJSON_AddBoolToObject(o, "filterable", !textarea);
+    cJSON_AddBoolToObject(o, "filterable", is_filterable(f));
     cJSON_AddNullToObject(o, "filteredLookupInfo");
-    cJSON_AddBoolToObject(o, "groupable", !textarea && strcmp(f->type, "datetime") != 0);
+    cJSON_AddBoolToObject(o, "groupable", is_groupable(f));
     cJSON_AddBoolToObject(o, "highScaleNumber", false);
     cJSON_AddBoolToObject(o, "htmlFormatted", false);
     cJSON_AddBoolToObject(o, "idLookup", fl & EF_IDLOOKUP);
@@ -399,7 +438,7 @@ static cJSON *field_describe(const emu_object *obj, const emu_field *f)
     cJSON_AddBoolToObject(o, "restrictedPicklist", fl & EF_RESTRICTED);
     cJSON_AddNumberToObject(o, "scale", 0);
     cJSON_AddStringToObject(o, "soapType", soap_type(f->type));
-    cJSON_AddBoolToObject(o, "sortable", !textarea);
+    cJSON_AddBoolToObject(o, "sortable", is_filterable(f));
     cJSON_AddStringToObject(o, "type", f->type);
     cJSON_AddBoolToObject(o, "unique", fl & EF_UNIQUE);
     cJSON_AddBoolToObject(o, "updateable", fl & EF_UPDATE);

@@ -80,6 +80,14 @@ static const char *field_type(const char *field, void *ctx)
     return strchr(field, '.') ? NULL : emu_field_type(ctx, field);
 }
 
+/* soql_check_usage callback: describe's filterable / sortable / groupable. */
+static bool field_allows(const char *field, soql_field_use use, void *ctx)
+{
+    const named_fields *nf = ctx;
+    char u = use == SOQL_USE_GROUP ? 'g' : use == SOQL_USE_SORT ? 's' : 'f';
+    return emu_field_path_allows(nf->e, nf->obj, field, u);
+}
+
 static feat_cursor *cursor_new(emu *e)
 {
     feat_state *st = feat_state_get(e);
@@ -211,7 +219,8 @@ static void run_query(emu_req *req, emu_resp *resp, const char *text, bool all)
         emu_resp_error(resp, 400, err.code, err.message, NULL);
         goto out;
     }
-    if (!soql_check_values(q, field_type, (void *)obj, &err)) {
+    if (!soql_check_usage(q, field_allows, &nf, &err) ||
+        !soql_check_values(q, field_type, (void *)obj, &err)) {
         emu_resp_error(resp, 400, err.code, err.message, NULL);
         goto out;
     }

@@ -79,6 +79,19 @@ typedef const char *(*soql_field_type_fn)(const char *field, void *ctx);
  * 'CreatedDate' must be of type dateTime and should not be enclosed in quotes". */
 bool soql_check_values(const soql_query *q, soql_field_type_fn type_of, void *ctx, soql_error *err);
 
+/* How a query uses a field beyond selecting it: compared in WHERE/HAVING, ordered by in
+ * ORDER BY, grouped by in GROUP BY. Salesforce refuses the use when the field's describe
+ * says it is not filterable, sortable or groupable (long text areas: none of them). */
+typedef enum soql_field_use { SOQL_USE_FILTER, SOQL_USE_SORT, SOQL_USE_GROUP } soql_field_use;
+/* May field (as the query names it) be used so? false refuses it. */
+typedef bool (*soql_field_allows_fn)(const char *field, soql_field_use use, void *ctx);
+/* Check every filtered, ordered and grouped field with allows(); the first refused one ->
+ * false with Salesforce's words: INVALID_FIELD "field 'Description' can not be filtered in
+ * a query call", MALFORMED_QUERY "... can not be sorted in a query call", INVALID_FIELD
+ * "... can not be grouped in a query call". COUNT(field) in HAVING or ORDER BY counts and
+ * is not checked. */
+bool soql_check_usage(const soql_query *q, soql_field_allows_fn allows, void *ctx, soql_error *err);
+
 /* Does record (a JSON object of field -> value) satisfy the WHERE clause? No WHERE: true.
  * Comparison follows SOQL: strings compare case-insensitively for = and LIKE; dateTime
  * literals compare as instants against Salesforce-format timestamp strings; null only

@@ -3,7 +3,8 @@
  * a quoted dateTime ("CreatedDate > '2020-01-01T00:00:00Z'") or a quoted boolean. A server
  * that ran such a query anyway would hide a client's bug behind an empty result, so the
  * emulator checks what Salesforce checks (docs/salesforce.md#query). Id and reference
- * fields also refuse a literal that cannot be an Id. */
+ * fields also refuse a literal that cannot be an Id. soql_check_usage refuses filtering,
+ * ordering or grouping by a field whose describe forbids it (long text areas). */
 #include "soql/soql_internal.h"
 
 #include <ctype.h>
@@ -127,4 +128,45 @@ bool soql_check_values(const soql_query *q, soql_field_type_fn type_of, void *ct
 {
     return check_node(q, q->where, type_of, ctx, err) &&
            check_node(q, q->having, type_of, ctx, err);
+}
+
+/* ---- filterable, sortable, groupable (soql_check_usage) ---- */
+
+static bool refuse(const soql_query *q, const struct soql_fieldref *f, const char *code,
+                   const char *verb, soql_error *err)
+{
+    char text[200];
+    snprintf(text, sizeof text, "field '%.100s' can not be %s in a query call", f->name, verb);
+    soql_error_at(err, code, q->text, f->pos, text);
+    return false;
+}
+
+static bool filters_allowed(const soql_query *q, const struct soql_node *n,
+                            soql_field_allows_fn allows, void *ctx, soql_error *err)
+{
+    if (!n)
+        return true;
+    if (n->kind != SOQL_NODE_CMP) {
+        for (size_t i = 0; i < n->nkids; i++)
+            if (!filters_allowed(q, n->kids[i], allows, ctx, err))
+                return false;
+        return true;
+    }
+    if (n->count || allows(n->field.name, SOQL_USE_FILTER, ctx))
+        return true;
+    return refuse(q, &n->field, "INVALID_FIELD", "filtered", err);
+}
+
+bool soql_check_usage(const soql_query *q, soql_field_allows_fn allows, void *ctx, soql_error *err)
+{
+    if (!filters_allowed(q, q->where, allows, ctx, err) ||
+        !filters_allowed(q, q->having, allows, ctx, err))
+        return false;
+    for (size_t i = 0; i < q->ngroup; i++)
+        if (!allows(q->group[i].name, SOQL_USE_GROUP, ctx))
+            return refuse(q, &q->group[i], "INVALID_FIELD", "grouped", err);
+    for (size_t i = 0; i < q->norder; i++)
+        if (!q->order[i].count && !allows(q->order[i].field.name, SOQL_USE_SORT, ctx))
+            return refuse(q, &q->order[i].field, "MALFORMED_QUERY", "sorted", err);
+    return true;
 }

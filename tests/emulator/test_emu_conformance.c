@@ -194,7 +194,7 @@ static void test_filter_literal_must_fit_the_field_type(void **state)
         "SELECT Id FROM Case WHERE CreatedDate = TODAY AND IsClosed = false",
         "SELECT Id FROM Case WHERE CreatedDate = LAST_90_DAYS AND CreatedDate = THIS_QUARTER "
         "AND CreatedDate < NEXT_N_WEEKS:1 AND CreatedDate > N_YEARS_AGO:1",
-        "SELECT Id FROM Case WHERE Subject IN ('FITS', 'other') AND Description = null",
+        "SELECT Id FROM Case WHERE Subject IN ('FITS', 'other') AND Origin = null",
         "SELECT Id FROM Case WHERE OwnerId != null AND Id != '500000000000000'",
         "SELECT Id FROM Case WHERE Id > '500000000000000AAA' AND ContactId = null",
     };
@@ -247,6 +247,44 @@ static void test_relationship_paths_filter_and_are_checked(void **state)
         assert_string_equal(fe_err(&r, 0, "errorCode"), "INVALID_FIELD");
         eh_response_free(&r);
     }
+}
+
+/* A long text area can be selected but not filtered or sorted by, and a dateTime not
+ * grouped by, as describe says (filterable, sortable, groupable false) and Salesforce
+ * enforces. */
+static void test_long_text_area_cannot_be_filtered_or_sorted(void **state)
+{
+    fe_env *env = *state;
+    static const struct {
+        const char *soql, *code, *says;
+    } bad[] = {
+        {"SELECT Id FROM Case WHERE Description = 'x'", "INVALID_FIELD",
+         "field 'Description' can not be filtered in a query call"},
+        {"SELECT Id FROM Case WHERE Subject = 'a' OR description LIKE '%x%'", "INVALID_FIELD",
+         "field 'description' can not be filtered in a query call"},
+        {"SELECT Id FROM Case WHERE Contact.Description != null", "INVALID_FIELD",
+         "field 'Contact.Description' can not be filtered in a query call"},
+        {"SELECT Id FROM Case ORDER BY Description", "MALFORMED_QUERY",
+         "field 'Description' can not be sorted in a query call"},
+        {"SELECT CreatedDate, COUNT(Id) FROM Case GROUP BY CreatedDate", "INVALID_FIELD",
+         "field 'CreatedDate' can not be grouped in a query call"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        eh_response r;
+        query(env, bad[i].soql, &r);
+        assert_int_equal(r.status, 400);
+        assert_string_equal(fe_err(&r, 0, "errorCode"), bad[i].code);
+        if (!strstr(fe_err(&r, 0, "message"), bad[i].says))
+            fail_msg("%s: %s", bad[i].soql, fe_err(&r, 0, "message"));
+        eh_response_free(&r);
+    }
+    char id[19];
+    fe_case(env, "selectable", NULL, id);
+    eh_response r;
+    query(env, "SELECT Id, Description FROM Case ORDER BY CreatedDate, Subject", &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(json_num(r.json, "totalSize", -1), 1);
+    eh_response_free(&r);
 }
 
 /* Query cursors live 2 days (Salesforce's query cursor limits): a locator used within
@@ -357,6 +395,7 @@ int main(void)
         cmocka_unit_test_setup(test_offset_above_2000_is_number_outside_valid_range, fe_reset),
         cmocka_unit_test_setup(test_filter_literal_must_fit_the_field_type, fe_reset),
         cmocka_unit_test_setup(test_relationship_paths_filter_and_are_checked, fe_reset),
+        cmocka_unit_test_setup(test_long_text_area_cannot_be_filtered_or_sorted, fe_reset),
         cmocka_unit_test_setup(test_query_locator_expires_after_two_days, fe_reset),
         cmocka_unit_test_setup(test_describe_text_area_has_extra_type_info, fe_reset),
         cmocka_unit_test_setup(test_describe_contact_name_is_compound, fe_reset),

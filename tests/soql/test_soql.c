@@ -701,6 +701,43 @@ static void test_check_values(void **state)
                            &err));
 }
 
+static bool no_long_text(const char *field, soql_field_use use, void *ctx)
+{
+    (void)ctx;
+    return soql_strcasecmp(field, "Description") != 0 &&
+           !(use == SOQL_USE_GROUP && soql_strcasecmp(field, "CreatedDate") == 0);
+}
+
+static bool usage_ok(const char *text, soql_error *err)
+{
+    soql_query *q = soql_parse(text, NULL);
+    assert_non_null(q);
+    bool ok = soql_check_usage(q, no_long_text, NULL, err);
+    soql_free(q);
+    return ok;
+}
+
+static void test_check_usage(void **state)
+{
+    (void)state;
+    soql_error err;
+    assert_true(usage_ok("SELECT Description FROM Case WHERE CreatedDate = TODAY "
+                         "ORDER BY CreatedDate",
+                         &err));
+    assert_true(usage_ok("SELECT Status, COUNT(Description) FROM Case GROUP BY Status "
+                         "HAVING COUNT(Description) > 1 ORDER BY COUNT(Description)",
+                         &err));
+    assert_false(usage_ok("SELECT Id FROM Case WHERE NOT (Description = 'x')", &err));
+    assert_string_equal(err.code, "INVALID_FIELD");
+    assert_non_null(strstr(err.message, "ERROR at Row:1:Column:32\nfield 'Description' can "
+                                        "not be filtered in a query call"));
+    assert_false(usage_ok("SELECT Id FROM Case ORDER BY Subject, Description DESC", &err));
+    assert_string_equal(err.code, "MALFORMED_QUERY");
+    assert_non_null(strstr(err.message, "can not be sorted"));
+    assert_false(usage_ok("SELECT CreatedDate FROM Case GROUP BY CreatedDate", &err));
+    assert_non_null(strstr(err.message, "field 'CreatedDate' can not be grouped"));
+}
+
 /* ---- soql_quote round trip (property test) ---- */
 
 static uint64_t rng_next(uint64_t *s)
@@ -906,6 +943,7 @@ int main(void)
         cmocka_unit_test(test_quote_round_trip_property),
         cmocka_unit_test(test_quote_examples),
         cmocka_unit_test(test_check_values),
+        cmocka_unit_test(test_check_usage),
         cmocka_unit_test(test_literal_escapes_decode),
         cmocka_unit_test(test_quote_like_matches_literally),
         cmocka_unit_test(test_aggregate_queries_answer_aggregate_results),
