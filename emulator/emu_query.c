@@ -198,6 +198,26 @@ static bool matches(const cJSON *record, void *ctx)
     return soql_matches(ctx, record);
 }
 
+/* What Salesforce checks before it runs a query, in its order: every named field exists
+ * (collected into nf), each is usable where it is used (filterable, sortable, groupable),
+ * literals fit their fields, OFFSET is in range. false after answering the 400. */
+static bool query_is_valid(const soql_query *q, named_fields *nf, emu_resp *resp)
+{
+    soql_error err = {0};
+    if (!soql_check_fields(q, field_exists, nf, &err) ||
+        !soql_check_usage(q, field_allows, nf, &err) ||
+        !soql_check_values(q, field_type, (void *)nf->obj, &err)) {
+        emu_resp_error(resp, 400, err.code, err.message, NULL);
+        return false;
+    }
+    if (soql_offset(q) > OFFSET_MAX) {
+        emu_resp_error(resp, 400, "NUMBER_OUTSIDE_VALID_RANGE",
+                       "Maximum SOQL offset allowed is 2000", NULL);
+        return false;
+    }
+    return true;
+}
+
 static void run_query(emu_req *req, emu_resp *resp, const char *text, bool all)
 {
     soql_error err = {0};
@@ -215,20 +235,8 @@ static void run_query(emu_req *req, emu_resp *resp, const char *text, bool all)
     }
     nf.e = req->emu;
     nf.obj = obj;
-    if (!soql_check_fields(q, field_exists, &nf, &err)) {
-        emu_resp_error(resp, 400, err.code, err.message, NULL);
+    if (!query_is_valid(q, &nf, resp))
         goto out;
-    }
-    if (!soql_check_usage(q, field_allows, &nf, &err) ||
-        !soql_check_values(q, field_type, (void *)obj, &err)) {
-        emu_resp_error(resp, 400, err.code, err.message, NULL);
-        goto out;
-    }
-    if (soql_offset(q) > OFFSET_MAX) {
-        emu_resp_error(resp, 400, "NUMBER_OUTSIDE_VALID_RANGE",
-                       "Maximum SOQL offset allowed is 2000", NULL);
-        goto out;
-    }
     /* Filter before building views (a query over 10,000 records used to copy them all);
      * soql_execute filters the matches again (cheap), sorts and projects them. */
     emu_select sel = {.obj = obj,
