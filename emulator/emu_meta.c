@@ -246,26 +246,11 @@ const char *emu_field_canonical(const emu_object *obj, const char *field)
     return f ? f->name : NULL;
 }
 
-bool emu_field_path_exists(emu *e, const emu_object *obj, const char *path)
-{
-    const char *dot = strchr(path, '.');
-    if (!dot)
-        return emu_meta_field(obj, path) != NULL;
-    size_t n = (size_t)(dot - path);
-    for (size_t i = 0; i < obj->nfields; i++) {
-        const emu_field *f = &obj->fields[i];
-        if (!f->relationship || strlen(f->relationship) != n ||
-            strncasecmp(f->relationship, path, n) != 0)
-            continue;
-        const emu_object *parent = emu_object_find(e, f->reference_to);
-        return !parent || emu_field_path_exists(e, parent, dot + 1);
-    }
-    return false;
-}
-
-/* The field a path ends at (Contact.LastName: Contact's LastName), or NULL when it is
- * unknown or leads outside the emulated objects. */
-static const emu_field *field_at_path(emu *e, const emu_object *obj, const char *path)
+/* Walk a field path (Contact.LastName: Contact's LastName; names case-insensitive): the
+ * field it ends at, or NULL. *outside: it passes through a lookup to an object the emulator
+ * does not hold (User, through Owner), whose fields are not known. */
+static const emu_field *field_at_path(emu *e, const emu_object *obj, const char *path,
+                                      bool *outside)
 {
     const char *dot = strchr(path, '.');
     if (!dot)
@@ -273,18 +258,27 @@ static const emu_field *field_at_path(emu *e, const emu_object *obj, const char 
     size_t n = (size_t)(dot - path);
     for (size_t i = 0; i < obj->nfields; i++) {
         const emu_field *f = &obj->fields[i];
-        if (f->relationship && strlen(f->relationship) == n &&
-            strncasecmp(f->relationship, path, n) == 0) {
-            const emu_object *parent = emu_object_find(e, f->reference_to);
-            return parent ? field_at_path(e, parent, dot + 1) : NULL;
-        }
+        if (!f->relationship || strlen(f->relationship) != n ||
+            strncasecmp(f->relationship, path, n) != 0)
+            continue;
+        const emu_object *parent = emu_object_find(e, f->reference_to);
+        if (!parent)
+            *outside = true;
+        return parent ? field_at_path(e, parent, dot + 1, outside) : NULL;
     }
     return NULL;
 }
 
+bool emu_field_path_exists(emu *e, const emu_object *obj, const char *path)
+{
+    bool outside = false;
+    return field_at_path(e, obj, path, &outside) || outside;
+}
+
 bool emu_field_path_allows(emu *e, const emu_object *obj, const char *path, char use)
 {
-    const emu_field *f = field_at_path(e, obj, path);
+    bool outside = false;
+    const emu_field *f = field_at_path(e, obj, path, &outside);
     if (!f)
         return true; /* unknown paths are refused by the field check, not here */
     return use == 'g' ? is_groupable(f) : is_filterable(f);
