@@ -19,6 +19,13 @@
 
 #define EMU_REQUEST_LOG_MAX 200000
 
+/* The API versions served: v31.0 (the oldest not retired) to v66.0 (Spring '26), the
+ * newest release this emulator follows; GET /services/data/ lists exactly these. A
+ * version above EMU_API_VERSION_MAX, or one with a minor digit (Salesforce versions are
+ * all NN.0), answers 404 NOT_FOUND as an org that does not know it does. */
+#define EMU_API_VERSION_MIN 31
+#define EMU_API_VERSION_MAX 66
+
 /* ---- field metadata ---- */
 
 enum {

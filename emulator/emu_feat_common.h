@@ -11,15 +11,19 @@
 #include <stdint.h>
 
 /* Open query cursors kept at once; the oldest is dropped beyond this, and a page request
- * for it then answers INVALID_QUERY_LOCATOR, as an expired Salesforce cursor would. */
+ * for it then answers INVALID_QUERY_LOCATOR, as an expired Salesforce cursor would.
+ * (Salesforce has no such count limit since v56.0; this one bounds the emulator's memory.) */
 #define FEAT_MAX_CURSORS 100
+/* A cursor's life: Salesforce keeps query cursors and their results for 2 days. */
+#define FEAT_CURSOR_LIFE_MS (2LL * 24 * 60 * 60 * 1000)
 
 typedef struct feat_cursor {
-    char id[19];     /* 18-char locator id, "01g..." */
-    cJSON *records;  /* every row of the result, snapshot at query time */
-    size_t total;    /* totalSize */
-    int batch;       /* page size */
-    uint64_t serial; /* age, for dropping the oldest */
+    char id[19];        /* 18-char locator id, "01g..." */
+    cJSON *records;     /* every row of the result, snapshot at query time */
+    size_t total;       /* totalSize */
+    int batch;          /* page size */
+    uint64_t serial;    /* age, for dropping the oldest */
+    int64_t created_ms; /* time_now_ms() when the query ran; expires FEAT_CURSOR_LIFE_MS on */
 } feat_cursor;
 
 typedef struct feat_job feat_job; /* emu_bulk.c */

@@ -57,6 +57,9 @@ void emu_resp_json(emu_resp *resp, int status, cJSON *body);
 /* Salesforce REST error array: [{"message":msg,"errorCode":code[,"fields":[field]]}]. */
 void emu_resp_error(emu_resp *resp, int status, const char *code, const char *message,
                     const char *field);
+/* 405 METHOD_NOT_ALLOWED naming the method the client sent and the ones the resource takes,
+ * as Salesforce words it: "HTTP Method 'PUT' not allowed. Allowed are GET,HEAD,POST". */
+void emu_resp_method_not_allowed(emu_resp *resp, const char *method, const char *allowed);
 /* Raw body with a content type (e.g. "text/csv"); takes ownership of body. */
 void emu_resp_raw(emu_resp *resp, int status, const char *content_type, char *body);
 void emu_resp_header(emu_resp *resp, const char *name, const char *value);
@@ -84,14 +87,24 @@ const char *emu_object_key_prefix(const emu_object *obj);
 const emu_object *emu_object_for_id(emu *e, const char *id);
 /* Canonical field name for a case-insensitive name, or NULL if the object has no such field. */
 const char *emu_field_canonical(const emu_object *obj, const char *field);
+/* Does a field path name a field: a plain field of obj, or a relationship path
+ * (Contact.LastName, contact.account.name) whose every step exists, case-insensitively?
+ * A step into an object the emulator does not hold (User, through Owner) is not checked. */
+bool emu_field_path_exists(emu *e, const emu_object *obj, const char *path);
+/* May a query filter ('f'), sort ('s') or group ('g') by the field at path, as its
+ * describe's filterable / sortable / groupable say? Unknown paths: true. */
+bool emu_field_path_allows(emu *e, const emu_object *obj, const char *path, char use);
+/* Describe type of a field ("string", "boolean", "datetime", ...; case-insensitive name),
+ * or NULL if the object has no such field. */
+const char *emu_field_type(const emu_object *obj, const char *field);
 /* True for external-ID fields (Sync_Key__c on Case and Contact). */
 bool emu_field_is_external_id(const emu_object *obj, const char *field);
 /* Every field name, in describe order (NULL-terminated, borrowed). */
 const char *const *emu_object_fields(const emu_object *obj);
 /* Full describe JSON (sObject Describe shape); caller frees. */
-cJSON *emu_object_describe(emu *e, const emu_object *obj);
+cJSON *emu_object_describe(emu *e, const emu_object *obj, double api_version);
 /* Describe Global entry for one object; caller frees. */
-cJSON *emu_object_global_entry(emu *e, const emu_object *obj);
+cJSON *emu_object_global_entry(emu *e, const emu_object *obj, double api_version);
 /* Declared objects, NULL-terminated, borrowed. */
 const emu_object *const *emu_objects(emu *e);
 
@@ -134,7 +147,8 @@ typedef struct emu_select {
     emu_match_fn match;   /* NULL: every record */
     void *ctx;            /* for match */
     /* match sees the stored record (every field, no attributes, no nested relationships)
-     * unless match_view, when it sees the full view (dotted paths such as Account.Name). */
+     * unless match_view, when it sees the view of `fields` (dotted paths such as
+     * Account.Name resolved through the parent record). */
     bool match_view;
     const char *const *fields; /* fields of the views built (NULL: all, as emu_store_view) */
     size_t nfields;

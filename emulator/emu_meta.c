@@ -196,6 +196,18 @@ const emu_field *emu_meta_field(const emu_object *obj, const char *name)
     return NULL;
 }
 
+/* describe's filterable / sortable / groupable, which the query also enforces: long text
+ * areas are none of them, dateTime fields cannot be grouped. */
+static bool is_filterable(const emu_field *f)
+{
+    return strcmp(f->type, "textarea") != 0;
+}
+
+static bool is_groupable(const emu_field *f)
+{
+    return is_filterable(f) && strcmp(f->type, "datetime") != 0;
+}
+
 /* ---- emu_internal.h metadata API ---- */
 
 const emu_object *emu_object_find(emu *e, const char *name)
@@ -232,6 +244,50 @@ const char *emu_field_canonical(const emu_object *obj, const char *field)
 {
     const emu_field *f = emu_meta_field(obj, field);
     return f ? f->name : NULL;
+}
+
+/* Walk a field path (Contact.LastName: Contact's LastName; names case-insensitive): the
+ * field it ends at, or NULL. *outside: it passes through a lookup to an object the emulator
+ * does not hold (User, through Owner), whose fields are not known. */
+static const emu_field *field_at_path(emu *e, const emu_object *obj, const char *path,
+                                      bool *outside)
+{
+    const char *dot = strchr(path, '.');
+    if (!dot)
+        return emu_meta_field(obj, path);
+    size_t n = (size_t)(dot - path);
+    for (size_t i = 0; i < obj->nfields; i++) {
+        const emu_field *f = &obj->fields[i];
+        if (!f->relationship || strlen(f->relationship) != n ||
+            strncasecmp(f->relationship, path, n) != 0)
+            continue;
+        const emu_object *parent = emu_object_find(e, f->reference_to);
+        if (!parent)
+            *outside = true;
+        return parent ? field_at_path(e, parent, dot + 1, outside) : NULL;
+    }
+    return NULL;
+}
+
+bool emu_field_path_exists(emu *e, const emu_object *obj, const char *path)
+{
+    bool outside = false;
+    return field_at_path(e, obj, path, &outside) || outside;
+}
+
+bool emu_field_path_allows(emu *e, const emu_object *obj, const char *path, char use)
+{
+    bool outside = false;
+    const emu_field *f = field_at_path(e, obj, path, &outside);
+    if (!f)
+        return true; /* unknown paths are refused by the field check, not here */
+    return use == 'g' ? is_groupable(f) : is_filterable(f);
+}
+
+const char *emu_field_type(const emu_object *obj, const char *field)
+{
+    const emu_field *f = emu_meta_field(obj, field);
+    return f ? f->type : NULL;
 }
 
 bool emu_field_is_external_id(const emu_object *obj, const char *field)
@@ -292,7 +348,34 @@ static void add_opt_string(cJSON *o, const char *key, const char *v)
         cJSON_AddNullToObject(o, key);
 }
 
-static cJSON *field_describe(const emu_field *f)
+/* Contact's Name is the compound person name of FirstName and LastName: describe says so
+ * with extraTypeInfo "personname" on Name and compoundFieldName "Name" on its parts, which
+ * clients read to avoid writing Name itself. An object's Name is such a compound when it is
+ * derived (EF_CALC) rather than written. */
+static bool has_person_name(const emu_object *obj)
+{
+    const emu_field *name = emu_meta_field(obj, "Name");
+    return name && (name->flags & EF_CALC);
+}
+
+static const char *compound_name(const emu_object *obj, const emu_field *f)
+{
+    bool part = strcmp(f->name, "FirstName") == 0 || strcmp(f->name, "LastName") == 0;
+    return part && has_person_name(obj) ? "Name" : NULL;
+}
+
+/* describe's extraTypeInfo: "plaintextarea" on every text area (none of ours is rich
+ * text), "personname" on a compound person Name, else null. */
+static const char *extra_type_info(const emu_object *obj, const emu_field *f)
+{
+    if (strcmp(f->type, "textarea") == 0)
+        return "plaintextarea";
+    if (strcmp(f->name, "Name") == 0 && has_person_name(obj))
+        return "personname";
+    return NULL;
+}
+
+static cJSON *field_describe(const emu_object *obj, const emu_field *f)
 {
     unsigned fl = f->flags;
     bool text = is_text(f->type);
@@ -305,7 +388,7 @@ static cJSON *field_describe(const emu_field *f)
     cJSON_AddNullToObject(o, "calculatedFormula");
     cJSON_AddBoolToObject(o, "cascadeDelete", false);
     cJSON_AddBoolToObject(o, "caseSensitive", fl & EF_CASE_SENSITIVE);
-    cJSON_AddNullToObject(o, "compoundFieldName");
+    add_opt_string(o, "compoundFieldName", compound_name(obj, f));
     cJSON_AddNullToObject(o, "controllerName");
     cJSON_AddBoolToObject(o, "createable", fl & EF_CREATE);
     cJSON_AddBoolToObject(o, "custom", fl & EF_CUSTOM);
@@ -318,10 +401,10 @@ static cJSON *field_describe(const emu_field *f)
     cJSON_AddBoolToObject(o, "displayLocationInDecimal", false);
     cJSON_AddBoolToObject(o, "encrypted", false);
     cJSON_AddBoolToObject(o, "externalId", fl & EF_EXTID);
-    cJSON_AddNullToObject(o, "extraTypeInfo");
-    cJSON_AddBoolToObject(o, "filterable", !textarea);
+    add_opt_string(o, "extraTypeInfo", extra_type_info(obj, f));
+    cJSON_AddBoolToObject(o, "filterable", is_filterable(f));
     cJSON_AddNullToObject(o, "filteredLookupInfo");
-    cJSON_AddBoolToObject(o, "groupable", !textarea && strcmp(f->type, "datetime") != 0);
+    cJSON_AddBoolToObject(o, "groupable", is_groupable(f));
     cJSON_AddBoolToObject(o, "highScaleNumber", false);
     cJSON_AddBoolToObject(o, "htmlFormatted", false);
     cJSON_AddBoolToObject(o, "idLookup", fl & EF_IDLOOKUP);
@@ -349,7 +432,7 @@ static cJSON *field_describe(const emu_field *f)
     cJSON_AddBoolToObject(o, "restrictedPicklist", fl & EF_RESTRICTED);
     cJSON_AddNumberToObject(o, "scale", 0);
     cJSON_AddStringToObject(o, "soapType", soap_type(f->type));
-    cJSON_AddBoolToObject(o, "sortable", !textarea);
+    cJSON_AddBoolToObject(o, "sortable", is_filterable(f));
     cJSON_AddStringToObject(o, "type", f->type);
     cJSON_AddBoolToObject(o, "unique", fl & EF_UNIQUE);
     cJSON_AddBoolToObject(o, "updateable", fl & EF_UPDATE);
@@ -357,12 +440,11 @@ static cJSON *field_describe(const emu_field *f)
     return o;
 }
 
-static cJSON *object_urls(const emu_object *obj, bool full)
+static cJSON *object_urls(const emu_object *obj, double api_version, bool full)
 {
-    /* Describe URLs carry the latest version we list, as Salesforce's carry the
-     * version of the request; clients only follow them relative to the host. */
+    /* Describe URLs carry the version of the request, as Salesforce's do. */
     cJSON *u = cJSON_CreateObject();
-    char *s = xasprintf("/services/data/v62.0/sobjects/%s", obj->name);
+    char *s = xasprintf("/services/data/v%.1f/sobjects/%s", api_version, obj->name);
     cJSON_AddStringToObject(u, "sobject", s);
     char *d = xasprintf("%s/describe", s);
     cJSON_AddStringToObject(u, "describe", d);
@@ -407,16 +489,16 @@ static void add_object_flags(cJSON *o, const emu_object *obj)
     cJSON_AddBoolToObject(o, "updateable", true);
 }
 
-cJSON *emu_object_global_entry(emu *e, const emu_object *obj)
+cJSON *emu_object_global_entry(emu *e, const emu_object *obj, double api_version)
 {
     (void)e;
     cJSON *o = cJSON_CreateObject();
     add_object_flags(o, obj);
-    cJSON_AddItemToObject(o, "urls", object_urls(obj, false));
+    cJSON_AddItemToObject(o, "urls", object_urls(obj, api_version, false));
     return o;
 }
 
-cJSON *emu_object_describe(emu *e, const emu_object *obj)
+cJSON *emu_object_describe(emu *e, const emu_object *obj, double api_version)
 {
     (void)e;
     cJSON *o = cJSON_CreateObject();
@@ -426,7 +508,7 @@ cJSON *emu_object_describe(emu *e, const emu_object *obj)
     cJSON_AddBoolToObject(o, "compactLayoutable", true);
     cJSON *fields = cJSON_CreateArray();
     for (size_t i = 0; i < obj->nfields; i++)
-        cJSON_AddItemToArray(fields, field_describe(&obj->fields[i]));
+        cJSON_AddItemToArray(fields, field_describe(obj, &obj->fields[i]));
     cJSON_AddItemToObject(o, "fields", fields);
     cJSON_AddBoolToObject(o, "hasSubtypes", false);
     cJSON_AddBoolToObject(o, "isSubtype", false);
@@ -437,6 +519,6 @@ cJSON *emu_object_describe(emu *e, const emu_object *obj)
     cJSON_AddItemToObject(o, "recordTypeInfos", cJSON_CreateArray());
     cJSON_AddBoolToObject(o, "searchLayoutable", true);
     cJSON_AddItemToObject(o, "supportedScopes", cJSON_CreateArray());
-    cJSON_AddItemToObject(o, "urls", object_urls(obj, true));
+    cJSON_AddItemToObject(o, "urls", object_urls(obj, api_version, true));
     return o;
 }

@@ -13,6 +13,7 @@
 #include "soql/soql.h"
 #include "util/alloc.h"
 #include "util/sfid.h"
+#include "util/timeutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,8 @@
 #define PAGE_DEFAULT 2000
 #define PAGE_MIN     200
 #define PAGE_MAX     2000
+/* SOQL's OFFSET limit: a larger one is NUMBER_OUTSIDE_VALID_RANGE (docs/salesforce.md#query). */
+#define OFFSET_MAX 2000
 
 /* Sforce-Query-Options: batchSize=N, clamped to [200, 2000] (docs: "not guaranteed"). */
 static int asked_batch_size(const emu_req *req)
@@ -46,8 +49,9 @@ static int batch_size(const emu_req *req)
 
 /* The fields a query names (select list, WHERE, ORDER BY), collected while checking
  * them: the views built for the matching rows hold only these, and a dotted one means
- * WHERE may need the nested relationship objects only a full view has. */
+ * WHERE needs the nested relationship objects built from them (match_view). */
 typedef struct named_fields {
+    emu *e;
     const emu_object *obj;
     const char **names; /* borrowed from the query */
     size_t n, cap;
@@ -55,29 +59,33 @@ typedef struct named_fields {
 } named_fields;
 
 /* soql_check_fields callback: a plain field of the object, or a relationship path
- * (Owner.Name) whose first segment names a lookup field (OwnerId, Parent__r -> Parent__c). */
+ * (Contact.LastName) whose relationship and parent field exist (emu_field_path_exists). */
 static bool field_exists(const char *field, void *ctx)
 {
     named_fields *nf = ctx;
-    const emu_object *obj = nf->obj;
     if (nf->n == nf->cap) {
         nf->cap = nf->cap ? nf->cap * 2 : 16;
         nf->names = xrealloc(nf->names, nf->cap * sizeof *nf->names);
     }
     nf->names[nf->n++] = field;
-    const char *dot = strchr(field, '.');
-    if (!dot)
-        return emu_field_canonical(obj, field) != NULL;
-    nf->dotted = true;
-    size_t n = (size_t)(dot - field);
-    char *lookup;
-    if (n > 3 && strncmp(field + n - 3, "__r", 3) == 0)
-        lookup = xasprintf("%.*s__c", (int)(n - 3), field);
-    else
-        lookup = xasprintf("%.*sId", (int)n, field);
-    bool ok = emu_field_canonical(obj, lookup) != NULL;
-    free(lookup);
-    return ok;
+    if (strchr(field, '.'))
+        nf->dotted = true;
+    return emu_field_path_exists(nf->e, nf->obj, field);
+}
+
+/* soql_check_values callback: the describe type of a plain field; relationship paths
+ * (Contact.LastName) are not typed here and so not checked. */
+static const char *field_type(const char *field, void *ctx)
+{
+    return strchr(field, '.') ? NULL : emu_field_type(ctx, field);
+}
+
+/* soql_check_usage callback: describe's filterable / sortable / groupable. */
+static bool field_allows(const char *field, soql_field_use use, void *ctx)
+{
+    const named_fields *nf = ctx;
+    char u = use == SOQL_USE_GROUP ? 'g' : use == SOQL_USE_SORT ? 's' : 'f';
+    return emu_field_path_allows(nf->e, nf->obj, field, u);
 }
 
 static feat_cursor *cursor_new(emu *e)
@@ -96,6 +104,7 @@ static feat_cursor *cursor_new(emu *e)
     cJSON_Delete(c->records); /* the oldest cursor expires */
     memset(c, 0, sizeof *c);
     c->serial = ++st->cursor_serial;
+    c->created_ms = time_now_ms();
     sfid_make("01g", c->serial, c->id);
     return c;
 }
@@ -105,8 +114,14 @@ static feat_cursor *cursor_find(emu *e, const char *id, size_t len)
     feat_state *st = feat_state_get(e);
     for (size_t i = 0; i < FEAT_MAX_CURSORS; i++) {
         feat_cursor *c = &st->cursors[i];
-        if (c->records && len == strlen(c->id) && strncmp(c->id, id, len) == 0)
-            return c;
+        if (!c->records || len != strlen(c->id) || strncmp(c->id, id, len) != 0)
+            continue;
+        if (time_now_ms() - c->created_ms >= FEAT_CURSOR_LIFE_MS) {
+            cJSON_Delete(c->records); /* expired: its locator is invalid from now on */
+            c->records = NULL;
+            return NULL;
+        }
+        return c;
     }
     return NULL;
 }
@@ -183,6 +198,26 @@ static bool matches(const cJSON *record, void *ctx)
     return soql_matches(ctx, record);
 }
 
+/* What Salesforce checks before it runs a query, in its order: every named field exists
+ * (collected into nf), each is usable where it is used (filterable, sortable, groupable),
+ * literals fit their fields, OFFSET is in range. false after answering the 400. */
+static bool query_is_valid(const soql_query *q, named_fields *nf, emu_resp *resp)
+{
+    soql_error err = {0};
+    if (!soql_check_fields(q, field_exists, nf, &err) ||
+        !soql_check_usage(q, field_allows, nf, &err) ||
+        !soql_check_values(q, field_type, (void *)nf->obj, &err)) {
+        emu_resp_error(resp, 400, err.code, err.message, NULL);
+        return false;
+    }
+    if (soql_offset(q) > OFFSET_MAX) {
+        emu_resp_error(resp, 400, "NUMBER_OUTSIDE_VALID_RANGE",
+                       "Maximum SOQL offset allowed is 2000", NULL);
+        return false;
+    }
+    return true;
+}
+
 static void run_query(emu_req *req, emu_resp *resp, const char *text, bool all)
 {
     soql_error err = {0};
@@ -198,11 +233,10 @@ static void run_query(emu_req *req, emu_resp *resp, const char *text, bool all)
         unsupported_type(resp, soql_from(q));
         goto out;
     }
+    nf.e = req->emu;
     nf.obj = obj;
-    if (!soql_check_fields(q, field_exists, &nf, &err)) {
-        emu_resp_error(resp, 400, err.code, err.message, NULL);
+    if (!query_is_valid(q, &nf, resp))
         goto out;
-    }
     /* Filter before building views (a query over 10,000 records used to copy them all);
      * soql_execute filters the matches again (cheap), sorts and projects them. */
     emu_select sel = {.obj = obj,

@@ -2,9 +2,10 @@
  * (docs/salesforce.md#getupdated-and-getdeleted).
  *
  * Seconds are ignored (both bounds truncated to the minute); start must precede end;
- * getUpdated reaches back at most 30 days, getDeleted 15; anything else is
- * INVALID_REPLICATION_DATE. The covered window ends at min(end, now) so a client that
- * resumes from latestDateCovered misses nothing written after the call. Updated uses
+ * getUpdated reaches back at most 30 days, getDeleted 15 and never before the purged
+ * part of its log (earliestDateAvailable); anything else is INVALID_REPLICATION_DATE.
+ * The covered window ends at min(end, now) so a client that resumes from
+ * latestDateCovered misses nothing written after the call. Updated uses
  * SystemModstamp. */
 #include "emu_feat_common.h"
 
@@ -22,6 +23,16 @@
 static int64_t to_minute(int64_t ms)
 {
     return ms - (((ms % MINUTE_MS) + MINUTE_MS) % MINUTE_MS);
+}
+
+/* The start of getDeleted's log: now minus 15 days, or later once
+ * emu_set_deleted_earliest moved it (an emptied recycle bin, a purged log). */
+static int64_t deleted_earliest(emu *e)
+{
+    int64_t earliest = to_minute(time_now_ms()) - 15 * DAY_MS;
+    if (to_minute(emu_deleted_earliest(e)) > earliest)
+        earliest = to_minute(emu_deleted_earliest(e));
+    return earliest;
 }
 
 static void bad_date(emu_resp *resp, const char *msg)
@@ -53,6 +64,17 @@ static bool window(emu_req *req, emu_resp *resp, bool deleted, int64_t *start, i
     if (*start < to_minute(now) - days * DAY_MS) {
         char msg[96];
         snprintf(msg, sizeof msg, "startDate cannot be more than %d days ago", days);
+        bad_date(resp, msg);
+        return false;
+    }
+    /* getDeleted: "If the purge has been performed before your getDeleted() call is
+     * executed, an INVALID_REPLICATION_DATE error is returned" (SOAP getDeleted() rules):
+     * a window reaching back before the purged part of the delete log is refused. */
+    if (deleted && *start < deleted_earliest(req->emu)) {
+        char msg[128], when[32];
+        time_format_sf(deleted_earliest(req->emu), when);
+        snprintf(msg, sizeof msg,
+                 "the delete log was purged: startDate is before earliestDateAvailable %s", when);
         bad_date(resp, msg);
         return false;
     }
@@ -101,9 +123,8 @@ static cJSON *updated_ids(emu_req *req, const emu_object *obj, int64_t start, in
 void emu_handle_replication(emu_req *req, emu_resp *resp, const emu_object *obj, bool deleted)
 {
     int64_t start, end;
-    if (strcmp(req->method, "GET") != 0) {
-        emu_resp_error(resp, 405, "METHOD_NOT_ALLOWED",
-                       "HTTP Method not allowed. Allowed are GET,HEAD", NULL);
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        emu_resp_method_not_allowed(resp, req->method, "GET,HEAD");
         return;
     }
     if (!window(req, resp, deleted, &start, &end))
@@ -119,11 +140,7 @@ void emu_handle_replication(emu_req *req, emu_resp *resp, const emu_object *obj,
     cJSON *body = cJSON_CreateObject();
     if (deleted) {
         cJSON_AddItemToObject(body, "deletedRecords", list);
-        /* The log reaches back 15 days, or less once emu_set_deleted_earliest moved its start. */
-        int64_t earliest = to_minute(time_now_ms()) - 15 * DAY_MS;
-        if (to_minute(emu_deleted_earliest(req->emu)) > earliest)
-            earliest = to_minute(emu_deleted_earliest(req->emu));
-        add_date(body, "earliestDateAvailable", earliest);
+        add_date(body, "earliestDateAvailable", deleted_earliest(req->emu));
     } else {
         cJSON_AddItemToObject(body, "ids", list);
     }

@@ -5,6 +5,7 @@
 #include "util/alloc.h"
 #include "util/json.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +56,13 @@ void emu_resp_error(emu_resp *resp, int status, const char *code, const char *me
     cJSON *arr = cJSON_CreateArray();
     cJSON_AddItemToArray(arr, error_object(code, message, field));
     emu_resp_json(resp, status, arr);
+}
+
+void emu_resp_method_not_allowed(emu_resp *resp, const char *method, const char *allowed)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "HTTP Method '%.20s' not allowed. Allowed are %s", method, allowed);
+    emu_resp_error(resp, 405, "METHOD_NOT_ALLOWED", msg, NULL);
 }
 
 void emu_resp_dml_error(emu_resp *resp, const emu_dml_error *err)

@@ -29,7 +29,7 @@ void emu_handle_versions(emu *e, emu_resp *resp)
     static const char *const season[] = {"Winter", "Spring", "Summer"};
     cJSON *arr = cJSON_CreateArray();
     /* v20.0 was Winter '11 and a release comes every season (docs/salesforce.md#api-versions). */
-    for (int v = 31; v <= 62; v++) {
+    for (int v = EMU_API_VERSION_MIN; v <= EMU_API_VERSION_MAX; v++) {
         int k = v - 20;
         char label[32], url[40], ver[8];
         snprintf(label, sizeof label, "%s '%02d", season[k % 3], 11 + k / 3);
@@ -348,8 +348,7 @@ static void row(emu_req *req, emu_resp *resp, const emu_object *obj, const char 
         else
             emu_resp_dml_error(resp, &err);
     } else {
-        emu_resp_error(resp, 405, "METHOD_NOT_ALLOWED",
-                       "HTTP Method 'POST' not allowed. Allowed are HEAD,GET,PATCH,DELETE", NULL);
+        emu_resp_method_not_allowed(resp, req->method, "HEAD,GET,PATCH,DELETE");
     }
 }
 
@@ -473,7 +472,7 @@ static void describe_global(emu_req *req, emu_resp *resp)
     cJSON_AddNumberToObject(o, "maxBatchSize", 200);
     cJSON *arr = cJSON_CreateArray();
     for (const emu_object *const *p = emu_objects(req->emu); *p; p++)
-        cJSON_AddItemToArray(arr, emu_object_global_entry(req->emu, *p));
+        cJSON_AddItemToArray(arr, emu_object_global_entry(req->emu, *p, req->api_version));
     cJSON_AddItemToObject(o, "sobjects", arr);
     emu_resp_json(resp, 200, o);
 }
@@ -485,12 +484,12 @@ static void object_basic(emu_req *req, emu_resp *resp, const emu_object *obj)
         return;
     }
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
-        emu_resp_error(resp, 405, "METHOD_NOT_ALLOWED",
-                       "HTTP Method 'PATCH' not allowed. Allowed are GET,HEAD,POST", NULL);
+        emu_resp_method_not_allowed(resp, req->method, "GET,HEAD,POST");
         return;
     }
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "objectDescribe", emu_object_global_entry(req->emu, obj));
+    cJSON_AddItemToObject(o, "objectDescribe",
+                          emu_object_global_entry(req->emu, obj, req->api_version));
     cJSON_AddItemToObject(o, "recentItems", cJSON_CreateArray());
     emu_resp_json(resp, 200, o);
 }
@@ -498,20 +497,21 @@ static void object_basic(emu_req *req, emu_resp *resp, const emu_object *obj)
 static void object_sub(emu_req *req, emu_resp *resp, const emu_object *obj, const char *seg)
 {
     bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-    if (strcmp(seg, "describe") == 0 && get) {
+    bool read_only =
+        strcmp(seg, "describe") == 0 || strcmp(seg, "updated") == 0 || strcmp(seg, "deleted") == 0;
+    if (read_only && !get) {
+        emu_resp_method_not_allowed(resp, req->method, "GET,HEAD");
+    } else if (strcmp(seg, "describe") == 0) {
         if (not_modified_since_start(req))
             emu_resp_json(resp, 304, NULL);
         else
-            emu_resp_json(resp, 200, emu_object_describe(req->emu, obj));
-    } else if ((strcmp(seg, "updated") == 0 || strcmp(seg, "deleted") == 0) && get) {
+            emu_resp_json(resp, 200, emu_object_describe(req->emu, obj, req->api_version));
+    } else if (read_only) {
         emu_handle_replication(req, resp, obj, seg[0] == 'd');
     } else if (strcmp(seg, "Id") == 0 && strcmp(req->method, "POST") == 0) {
         create_row(req, resp, obj, true);
     } else if (strcmp(seg, "Id") == 0) {
-        char *msg =
-            xasprintf("HTTP Method '%s' not allowed. Allowed are GET,HEAD,POST", req->method);
-        emu_resp_error(resp, 405, "METHOD_NOT_ALLOWED", msg, NULL);
-        free(msg);
+        emu_resp_method_not_allowed(resp, req->method, "GET,HEAD,POST");
     } else {
         row(req, resp, obj, seg);
     }

@@ -284,6 +284,12 @@ static void route_versioned(emu_req *req, emu_resp *resp, bool count_usage)
         emu_resp_error(resp, 410, "NOT_FOUND", "The requested resource does not exist", NULL);
         return;
     }
+    if (req->api_version > EMU_API_VERSION_MAX ||
+        req->api_version != (double)(int)req->api_version) {
+        /* A version the org does not serve (v99.0, v62.5): the path names no resource. */
+        emu_resp_error(resp, 404, "NOT_FOUND", "The requested resource does not exist", NULL);
+        return;
+    }
     if (count_usage) {
         if (!emu_token_is_valid(e, bearer(req))) {
             emu_resp_error(resp, 401, "INVALID_SESSION_ID", "Session expired or invalid", NULL);
@@ -329,8 +335,7 @@ static void dispatch(emu_req *req, emu_resp *resp, bool count_usage)
     emu *e = req->emu;
     if (strcmp(req->path, "/services/oauth2/token") == 0) {
         if (strcmp(req->method, "POST") != 0)
-            emu_resp_error(resp, 405, "METHOD_NOT_ALLOWED",
-                           "HTTP Method 'GET' not allowed. Allowed are POST", NULL);
+            emu_resp_method_not_allowed(resp, req->method, "POST");
         else
             emu_handle_token(e, req, resp);
         return;

@@ -196,9 +196,11 @@ static bool selected(emu *e, const emu_select *sel, const emu_record *r, double 
         return true;
     if (!sel->match_view)
         return sel->match(r->fields, sel->ctx); /* no view for a record that does not match */
-    cJSON *full = emu_store_view(e, sel->obj, r->fields, NULL, 0, api_version);
-    bool keep = sel->match(full, sel->ctx);
-    cJSON_Delete(full);
+    /* The view of the fields the query names, relationship paths included: a view of the
+     * object's own fields (NULL list) has no Contact.LastName to compare. */
+    cJSON *view = emu_store_view(e, sel->obj, r->fields, sel->fields, sel->nfields, api_version);
+    bool keep = sel->match(view, sel->ctx);
+    cJSON_Delete(view);
     return keep;
 }
 

@@ -17,9 +17,10 @@
  * Salesforce); NOT binds to the next comparison or parenthesised group. Limits: 100,000
  * characters of text, 64 nested parentheses/NOTs.
  * Literals: 'string' with SOQL escapes, numbers, TRUE/FALSE, NULL, date (YYYY-MM-DD) and
- * dateTime (YYYY-MM-DDThh:mm:ss[.sss](Z|+hh:mm|-hh:mm)) unquoted, and the date literals
- * TODAY YESTERDAY TOMORROW LAST_N_DAYS:n NEXT_N_DAYS:n THIS_WEEK LAST_WEEK THIS_MONTH
- * LAST_MONTH THIS_YEAR: UTC day ranges from time_now_ms() at parse time (= inside,
+ * dateTime (YYYY-MM-DDThh:mm:ss[.sss](Z|+hh:mm|-hh:mm)) unquoted, and the calendar date
+ * literals TODAY YESTERDAY TOMORROW LAST_90_DAYS NEXT_90_DAYS, THIS_/LAST_/NEXT_ WEEK MONTH
+ * QUARTER YEAR, and LAST_N_x:n NEXT_N_x:n N_x_AGO:n for x = DAYS WEEKS MONTHS QUARTERS
+ * YEARS (not the FISCAL ones): UTC day ranges from time_now_ms() at parse time (= inside,
  * < before, > after, <= before the end, >= from the start).
  * Field names may be dotted (Account.Name): evaluated by walking nested JSON objects.
  *
@@ -62,6 +63,34 @@ typedef bool (*soql_field_exists_fn)(const char *field, void *ctx);
  * INVALID_FIELD error worded like Salesforce ("No such column 'X' on entity 'Case'..."). */
 bool soql_check_fields(const soql_query *q, soql_field_exists_fn exists, void *ctx,
                        soql_error *err);
+
+/* The describe type of a field as the query names it ("string", "picklist", "boolean",
+ * "datetime", "date", "double", "id", "reference", ...), or NULL when the caller does not
+ * know it (that comparison is then not checked). */
+typedef const char *(*soql_field_type_fn)(const char *field, void *ctx);
+/* Check that every WHERE and HAVING comparison compares its field with a literal of the
+ * field's type, as Salesforce does before it runs a query: dateTime fields take unquoted
+ * dateTime or date literals (TODAY, LAST_N_DAYS:n), date fields unquoted dates, booleans
+ * TRUE/FALSE, numbers unquoted numbers, text, picklist and Id fields quoted strings; NULL
+ * fits every field; COUNT(field) in HAVING is not checked. An Id or reference field's
+ * string must be 15 or 18 letters and digits (else INVALID_QUERY_FILTER_OPERATOR "invalid ID
+ * field: <value>"). The first mismatch -> false
+ * with INVALID_FIELD and Salesforce's wording, e.g. "value of filter criterion for field
+ * 'CreatedDate' must be of type dateTime and should not be enclosed in quotes". */
+bool soql_check_values(const soql_query *q, soql_field_type_fn type_of, void *ctx, soql_error *err);
+
+/* How a query uses a field beyond selecting it: compared in WHERE/HAVING, ordered by in
+ * ORDER BY, grouped by in GROUP BY. Salesforce refuses the use when the field's describe
+ * says it is not filterable, sortable or groupable (long text areas: none of them). */
+typedef enum soql_field_use { SOQL_USE_FILTER, SOQL_USE_SORT, SOQL_USE_GROUP } soql_field_use;
+/* May field (as the query names it) be used so? false refuses it. */
+typedef bool (*soql_field_allows_fn)(const char *field, soql_field_use use, void *ctx);
+/* Check every filtered, ordered and grouped field with allows(); the first refused one ->
+ * false with Salesforce's words: INVALID_FIELD "field 'Description' can not be filtered in
+ * a query call", MALFORMED_QUERY "... can not be sorted in a query call", INVALID_FIELD
+ * "... can not be grouped in a query call". COUNT(field) in HAVING or ORDER BY counts and
+ * is not checked. */
+bool soql_check_usage(const soql_query *q, soql_field_allows_fn allows, void *ctx, soql_error *err);
 
 /* Does record (a JSON object of field -> value) satisfy the WHERE clause? No WHERE: true.
  * Comparison follows SOQL: strings compare case-insensitively for = and LIKE; dateTime

@@ -410,46 +410,106 @@ static void civil_from_days(int64_t z, int64_t *y, int64_t *m)
 }
 
 #define DAY_MS     INT64_C(86400000)
-#define MAX_N_DAYS 100000 /* LAST_N_DAYS:n beyond any stored date stays in range */
+#define MAX_N_DAYS 100000 /* LAST_N_DAYS:n (any :n) beyond any stored date stays in range */
 
-/* A date literal (TODAY, LAST_N_DAYS:n...) as the UTC day range [first, end) it names,
- * from time_now_ms() (the test clock seam). Weeks start on Sunday, as in Salesforce's
- * default (en_US) locale. n: the number after ':' (-1 when the literal takes none). */
-static bool date_range(const char *name, long n, int64_t *lo, int64_t *hi)
+/* Day number of the first day of the month `delta` months after (y, m). */
+static int64_t month_start(int64_t y, int64_t m, int64_t delta)
 {
-    int64_t now = time_now_ms();
-    int64_t today = (now >= 0 ? now : now - DAY_MS + 1) / DAY_MS; /* days since epoch */
-    int64_t week = today - ((today + 4) % 7 + 7) % 7;             /* 1970-01-01 was a Thursday */
+    int64_t k = y * 12 + (m - 1) + delta;
+    int64_t yy = k >= 0 ? k / 12 : (k - 11) / 12;
+    return days_from_civil(yy, k - yy * 12 + 1, 1);
+}
+
+/* The calendar periods date literals count in: the day number where period i (0 = the
+ * current one, -1 the previous, ...) starts. Weeks start on Sunday, as in Salesforce's
+ * default (en_US) locale; quarters are calendar quarters (no fiscal year). */
+typedef enum period { P_DAY, P_WEEK, P_MONTH, P_QUARTER, P_YEAR } period;
+
+static int64_t period_start(period unit, int64_t today, int64_t i)
+{
     int64_t y = 0, m = 0;
     civil_from_days(today, &y, &m);
-    int64_t a = 0, b = 0;
-    bool takes_n = strcmp(name, "LAST_N_DAYS") == 0 || strcmp(name, "NEXT_N_DAYS") == 0;
-    if (takes_n != (n >= 0))
+    switch (unit) {
+    case P_DAY:
+        return today + i;
+    case P_WEEK:
+        return today - ((today + 4) % 7 + 7) % 7 + 7 * i; /* 1970-01-01 was a Thursday */
+    case P_MONTH:
+        return month_start(y, m, i);
+    case P_QUARTER:
+        return month_start(y, m - (m - 1) % 3, 3 * i);
+    case P_YEAR:
+        return month_start(y, 1, 12 * i);
+    }
+    return today;
+}
+
+/* Which periods a literal spans, relative to the current one: [from, to). */
+typedef struct date_literal {
+    const char *name;
+    period unit;
+    bool takes_n;
+    int from, to; /* offsets; with takes_n, each is a multiple of n plus a constant */
+    int from_n, to_n;
+} date_literal;
+
+static const date_literal date_literals[] = {
+    {"TODAY", P_DAY, false, 0, 1, 0, 0},
+    {"YESTERDAY", P_DAY, false, -1, 0, 0, 0},
+    {"TOMORROW", P_DAY, false, 1, 2, 0, 0},
+    {"LAST_90_DAYS", P_DAY, false, -90, 1, 0, 0}, /* today and the 90 days before it */
+    {"NEXT_90_DAYS", P_DAY, false, 1, 91, 0, 0},
+    {"LAST_N_DAYS", P_DAY, true, 0, 1, -1, 0}, /* today and the n days before it */
+    {"NEXT_N_DAYS", P_DAY, true, 1, 1, 0, 1},  /* the n days after today */
+    {"N_DAYS_AGO", P_DAY, true, 0, 1, -1, -1},
+    {"THIS_WEEK", P_WEEK, false, 0, 1, 0, 0},
+    {"LAST_WEEK", P_WEEK, false, -1, 0, 0, 0},
+    {"NEXT_WEEK", P_WEEK, false, 1, 2, 0, 0},
+    {"LAST_N_WEEKS", P_WEEK, true, 0, 0, -1, 0},
+    {"NEXT_N_WEEKS", P_WEEK, true, 1, 1, 0, 1},
+    {"N_WEEKS_AGO", P_WEEK, true, 0, 1, -1, -1},
+    {"THIS_MONTH", P_MONTH, false, 0, 1, 0, 0},
+    {"LAST_MONTH", P_MONTH, false, -1, 0, 0, 0},
+    {"NEXT_MONTH", P_MONTH, false, 1, 2, 0, 0},
+    {"LAST_N_MONTHS", P_MONTH, true, 0, 0, -1, 0},
+    {"NEXT_N_MONTHS", P_MONTH, true, 1, 1, 0, 1},
+    {"N_MONTHS_AGO", P_MONTH, true, 0, 1, -1, -1},
+    {"THIS_QUARTER", P_QUARTER, false, 0, 1, 0, 0},
+    {"LAST_QUARTER", P_QUARTER, false, -1, 0, 0, 0},
+    {"NEXT_QUARTER", P_QUARTER, false, 1, 2, 0, 0},
+    {"LAST_N_QUARTERS", P_QUARTER, true, 0, 0, -1, 0},
+    {"NEXT_N_QUARTERS", P_QUARTER, true, 1, 1, 0, 1},
+    {"N_QUARTERS_AGO", P_QUARTER, true, 0, 1, -1, -1},
+    {"THIS_YEAR", P_YEAR, false, 0, 1, 0, 0},
+    {"LAST_YEAR", P_YEAR, false, -1, 0, 0, 0},
+    {"NEXT_YEAR", P_YEAR, false, 1, 2, 0, 0},
+    {"LAST_N_YEARS", P_YEAR, true, 0, 0, -1, 0},
+    {"NEXT_N_YEARS", P_YEAR, true, 1, 1, 0, 1},
+    {"N_YEARS_AGO", P_YEAR, true, 0, 1, -1, -1},
+};
+
+static const date_literal *date_literal_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof date_literals / sizeof date_literals[0]; i++)
+        if (strcmp(date_literals[i].name, name) == 0)
+            return &date_literals[i];
+    return NULL;
+}
+
+/* A date literal (TODAY, LAST_N_DAYS:n, LAST_QUARTER...) as the UTC range [first, end) of
+ * whole days it names, from time_now_ms() (the test clock seam), as the SOQL reference
+ * defines each (docs/salesforce.md#query). n: the number after ':' (-1 when the literal
+ * takes none). */
+static bool date_range(const char *name, long n, int64_t *lo, int64_t *hi)
+{
+    const date_literal *d = date_literal_find(name);
+    if (!d || d->takes_n != (n >= 0))
         return false;
-    if (strcmp(name, "TODAY") == 0)
-        a = today, b = today + 1;
-    else if (strcmp(name, "YESTERDAY") == 0)
-        a = today - 1, b = today;
-    else if (strcmp(name, "TOMORROW") == 0)
-        a = today + 1, b = today + 2;
-    else if (strcmp(name, "LAST_N_DAYS") == 0) /* today and the n days before it */
-        a = today - n, b = today + 1;
-    else if (strcmp(name, "NEXT_N_DAYS") == 0) /* the n days after today */
-        a = today + 1, b = today + 1 + n;
-    else if (strcmp(name, "THIS_WEEK") == 0)
-        a = week, b = week + 7;
-    else if (strcmp(name, "LAST_WEEK") == 0)
-        a = week - 7, b = week;
-    else if (strcmp(name, "THIS_MONTH") == 0)
-        a = days_from_civil(y, m, 1), b = days_from_civil(y + (m == 12), m % 12 + 1, 1);
-    else if (strcmp(name, "LAST_MONTH") == 0)
-        a = days_from_civil(y - (m == 1), m == 1 ? 12 : m - 1, 1), b = days_from_civil(y, m, 1);
-    else if (strcmp(name, "THIS_YEAR") == 0)
-        a = days_from_civil(y, 1, 1), b = days_from_civil(y + 1, 1, 1);
-    else
-        return false;
-    *lo = a * DAY_MS;
-    *hi = b * DAY_MS;
+    int64_t now = time_now_ms();
+    int64_t today = (now >= 0 ? now : now - DAY_MS + 1) / DAY_MS; /* days since epoch */
+    int64_t k = d->takes_n ? n : 0;
+    *lo = period_start(d->unit, today, d->from + d->from_n * k) * DAY_MS;
+    *hi = period_start(d->unit, today, d->to + d->to_n * k) * DAY_MS;
     return true;
 }
 
@@ -479,7 +539,8 @@ static bool parse_date_range_lit(parser *p, struct soql_lit *out, bool *is_date)
         at = k;
     }
     if (!date_range(name, n, &out->ms, &out->hi)) {
-        if (n >= 0 || strcmp(name, "LAST_N_DAYS") == 0 || strcmp(name, "NEXT_N_DAYS") == 0) {
+        const date_literal *d = date_literal_find(name);
+        if (n >= 0 || (d && d->takes_n)) {
             char text[64];
             snprintf(text, sizeof text, "unexpected token: '%s'", name);
             fail(p, p->tok.pos, text);

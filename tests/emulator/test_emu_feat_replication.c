@@ -119,7 +119,9 @@ static void test_deleted_lists_deleted_records(void **state)
 }
 
 /* earliestDateAvailable: now minus 15 days by default; later once the control moves the
- * start of the delete log (C API and /__emulator/deleted-earliest); reset by null. */
+ * start of the delete log (C API and /__emulator/deleted-earliest); reset by null. A window
+ * starting before it is refused: "If the purge has been performed before your getDeleted()
+ * call is executed, an INVALID_REPLICATION_DATE error is returned" (getDeleted() rules). */
 static void test_deleted_earliest_control(void **state)
 {
     fe_env *env = *state;
@@ -132,6 +134,14 @@ static void test_deleted_earliest_control(void **state)
     eh_response_free(&r);
     emu_set_deleted_earliest(env->e, t0 + 3 * MIN_MS + 30000); /* truncated to the minute */
     window(env, "deleted", t0, t0 + 5 * MIN_MS, &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(fe_err(&r, 0, "errorCode"), "INVALID_REPLICATION_DATE");
+    eh_response_free(&r);
+    window(env, "updated", t0, t0 + 5 * MIN_MS, &r); /* getUpdated has no delete log */
+    assert_int_equal(r.status, 200);
+    eh_response_free(&r);
+    window(env, "deleted", t0 + 3 * MIN_MS, t0 + 5 * MIN_MS, &r);
+    assert_int_equal(r.status, 200);
     time_format_sf(t0 + 3 * MIN_MS, want);
     assert_string_equal(json_str(r.json, "earliestDateAvailable"), want);
     eh_response_free(&r);
@@ -141,7 +151,7 @@ static void test_deleted_earliest_control(void **state)
     assert_int_equal(eh_request(env->e, "POST", "/__emulator/deleted-earliest", NULL, body, &r), 0);
     assert_int_equal(r.status, 204);
     eh_response_free(&r);
-    window(env, "deleted", t0, t0 + 5 * MIN_MS, &r);
+    window(env, "deleted", t0 + 4 * MIN_MS, t0 + 5 * MIN_MS, &r);
     assert_string_equal(json_str(r.json, "earliestDateAvailable"), want);
     eh_response_free(&r);
     assert_int_equal(

@@ -198,7 +198,8 @@ static void test_query_by_keys_matches_a_scan(void **state)
     expect(env, "query", soql, want);
     free(soql);
     free(want);
-    expect(env, "query", "SELECT Id FROM Case WHERE Id = 'not-an-id'", "");
+    /* an Id no record has (one that cannot be an Id is refused: test_emu_conformance) */
+    expect(env, "query", "SELECT Id FROM Case WHERE Id = '500000000000000'", "");
     expect(env, "query", "SELECT Id FROM Case WHERE Sync_Key__c = 'K2' AND Status = 'Closed'", "");
     expect(env, "query", "SELECT Id FROM Case WHERE Sync_Key__c = 'K2' AND Status = 'New'", id[2]);
 

@@ -442,6 +442,27 @@ static void test_date_literals_are_utc_ranges_from_the_clock(void **state)
         {"SELECT Id FROM X WHERE D = LAST_MONTH", "d7"},
         {"SELECT Id FROM X WHERE D = THIS_YEAR", "d1,d2,d3,d4,d5,d6,d7"},
         {"SELECT Id FROM X WHERE D IN (YESTERDAY, TOMORROW)", "d4,d5"},
+        {"SELECT Id FROM X WHERE D = LAST_90_DAYS", "d1,d2,d3,d4,d6,d7,d8"},
+        {"SELECT Id FROM X WHERE D = NEXT_90_DAYS", "d5"},
+        {"SELECT Id FROM X WHERE D = N_DAYS_AGO:1", "d4"},
+        {"SELECT Id FROM X WHERE D = N_DAYS_AGO:7", "d6"},
+        {"SELECT Id FROM X WHERE D = NEXT_WEEK", ""},
+        {"SELECT Id FROM X WHERE D = LAST_N_WEEKS:1", "d6"},
+        {"SELECT Id FROM X WHERE D = N_WEEKS_AGO:1", "d6"},
+        {"SELECT Id FROM X WHERE D = NEXT_N_WEEKS:2", ""},
+        {"SELECT Id FROM X WHERE D = LAST_N_MONTHS:3", "d7,d8"}, /* 12-01 .. 02-29 */
+        {"SELECT Id FROM X WHERE D = N_MONTHS_AGO:1", "d7"},
+        {"SELECT Id FROM X WHERE D = NEXT_MONTH", ""},
+        {"SELECT Id FROM X WHERE D = THIS_QUARTER", "d1,d2,d3,d4,d5,d6,d7"},
+        {"SELECT Id FROM X WHERE D = LAST_QUARTER", "d8"},
+        {"SELECT Id FROM X WHERE D = N_QUARTERS_AGO:1", "d8"},
+        {"SELECT Id FROM X WHERE D = LAST_N_QUARTERS:2", "d8"},
+        {"SELECT Id FROM X WHERE D = LAST_YEAR", "d8"},
+        {"SELECT Id FROM X WHERE D = LAST_N_YEARS:1", "d8"},
+        {"SELECT Id FROM X WHERE D = N_YEARS_AGO:1", "d8"},
+        {"SELECT Id FROM X WHERE D < LAST_N_YEARS:1", ""},
+        {"SELECT Id FROM X WHERE D > NEXT_YEAR", ""},
+        {"SELECT Id FROM X WHERE D < NEXT_N_QUARTERS:1", "d1,d2,d3,d4,d5,d6,d7,d8"},
     };
     time_set_override(INT64_C(1710324000000)); /* 2024-03-13T10:00:00Z */
     cJSON *records = cJSON_Parse(RECORDS);
@@ -462,9 +483,11 @@ static void test_date_literals_are_utc_ranges_from_the_clock(void **state)
     time_set_override(0);
     cJSON_Delete(records);
     static const char *const bad[] = {
-        "SELECT Id FROM X WHERE D = LAST_N_DAYS",    "SELECT Id FROM X WHERE D = LAST_N_DAYS:",
-        "SELECT Id FROM X WHERE D = LAST_N_DAYS:x",  "SELECT Id FROM X WHERE D = TODAY:3",
-        "SELECT Id FROM X WHERE D = NEXT_N_DAYS:-1", "SELECT Id FROM X WHERE D = SOMEDAY",
+        "SELECT Id FROM X WHERE D = LAST_N_DAYS",      "SELECT Id FROM X WHERE D = LAST_N_DAYS:",
+        "SELECT Id FROM X WHERE D = LAST_N_DAYS:x",    "SELECT Id FROM X WHERE D = TODAY:3",
+        "SELECT Id FROM X WHERE D = NEXT_N_DAYS:-1",   "SELECT Id FROM X WHERE D = SOMEDAY",
+        "SELECT Id FROM X WHERE D = N_DAYS_AGO",       "SELECT Id FROM X WHERE D = LAST_YEAR:2",
+        "SELECT Id FROM X WHERE D = THIS_FISCAL_YEAR",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         soql_error err;
@@ -619,6 +642,100 @@ static void test_check_fields(void **state)
     assert_false(soql_check_fields(q, known_case_field, &calls, &err));
     assert_non_null(strstr(err.message, "No such column 'Nope'"));
     soql_free(q);
+}
+
+/* soql_check_values: describe types of a few Case fields; unknown names are not checked. */
+static const char *case_field_type(const char *field, void *ctx)
+{
+    (void)ctx;
+    static const char *const types[][2] = {{"Id", "id"},
+                                           {"Subject", "string"},
+                                           {"IsClosed", "boolean"},
+                                           {"CreatedDate", "datetime"},
+                                           {"Amount__c", "double"},
+                                           {"Due__c", "date"}};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (soql_strcasecmp(field, types[i][0]) == 0)
+            return types[i][1];
+    return NULL;
+}
+
+static bool values_fit(const char *text, soql_error *err)
+{
+    soql_query *q = soql_parse(text, NULL);
+    assert_non_null(q);
+    bool ok = soql_check_values(q, case_field_type, NULL, err);
+    soql_free(q);
+    return ok;
+}
+
+static void test_check_values(void **state)
+{
+    (void)state;
+    soql_error err;
+    assert_true(values_fit("SELECT Id FROM Case WHERE CreatedDate > 2020-01-01T00:00:00Z AND "
+                           "(IsClosed = false OR Subject IN ('a', null)) AND Amount__c > 5 AND "
+                           "Due__c = LAST_N_DAYS:3 AND Due__c < 2020-01-01 AND Other = 1",
+                           &err));
+    assert_true(values_fit("SELECT Subject, COUNT(Id) FROM Case GROUP BY Subject "
+                           "HAVING COUNT(Id) > 1 AND Subject != null",
+                           &err));
+    assert_false(values_fit("SELECT Id FROM Case WHERE CreatedDate > '2020-01-01'", &err));
+    assert_string_equal(err.code, "INVALID_FIELD");
+    assert_string_equal(err.message, "SELECT Id FROM Case WHERE CreatedDate > '2020-01-01'\n"
+                                     "                          ^\nERROR at Row:1:Column:27\n"
+                                     "value of filter criterion for field 'CreatedDate' must be "
+                                     "of type dateTime and should not be enclosed in quotes");
+    assert_false(values_fit("SELECT Id FROM Case WHERE Amount__c = '5'", &err));
+    assert_non_null(strstr(err.message, "must be of type double and should not be"));
+    assert_false(values_fit("SELECT Id FROM Case WHERE Due__c = 2020-01-01T00:00:00Z", &err));
+    assert_non_null(strstr(err.message, "must be of type date and should not be"));
+    assert_false(values_fit("SELECT Id FROM Case WHERE NOT Subject IN ('a', TRUE)", &err));
+    assert_non_null(strstr(err.message, "must be of type string and should be enclosed"));
+    assert_false(values_fit("SELECT Subject FROM Case GROUP BY Subject HAVING Subject = 1", &err));
+    assert_false(values_fit("SELECT Id FROM Case WHERE Id = '50000000000000'", &err));
+    assert_string_equal(err.code, "INVALID_QUERY_FILTER_OPERATOR");
+    assert_non_null(strstr(err.message, "invalid ID field: 50000000000000"));
+    assert_true(values_fit("SELECT Id FROM Case WHERE Id IN ('500000000000000', "
+                           "'500000000000000aaa')",
+                           &err));
+}
+
+static bool no_long_text(const char *field, soql_field_use use, void *ctx)
+{
+    (void)ctx;
+    return soql_strcasecmp(field, "Description") != 0 &&
+           !(use == SOQL_USE_GROUP && soql_strcasecmp(field, "CreatedDate") == 0);
+}
+
+static bool usage_ok(const char *text, soql_error *err)
+{
+    soql_query *q = soql_parse(text, NULL);
+    assert_non_null(q);
+    bool ok = soql_check_usage(q, no_long_text, NULL, err);
+    soql_free(q);
+    return ok;
+}
+
+static void test_check_usage(void **state)
+{
+    (void)state;
+    soql_error err;
+    assert_true(usage_ok("SELECT Description FROM Case WHERE CreatedDate = TODAY "
+                         "ORDER BY CreatedDate",
+                         &err));
+    assert_true(usage_ok("SELECT Status, COUNT(Description) FROM Case GROUP BY Status "
+                         "HAVING COUNT(Description) > 1 ORDER BY COUNT(Description)",
+                         &err));
+    assert_false(usage_ok("SELECT Id FROM Case WHERE NOT (Description = 'x')", &err));
+    assert_string_equal(err.code, "INVALID_FIELD");
+    assert_non_null(strstr(err.message, "ERROR at Row:1:Column:32\nfield 'Description' can "
+                                        "not be filtered in a query call"));
+    assert_false(usage_ok("SELECT Id FROM Case ORDER BY Subject, Description DESC", &err));
+    assert_string_equal(err.code, "MALFORMED_QUERY");
+    assert_non_null(strstr(err.message, "can not be sorted"));
+    assert_false(usage_ok("SELECT CreatedDate FROM Case GROUP BY CreatedDate", &err));
+    assert_non_null(strstr(err.message, "field 'CreatedDate' can not be grouped"));
 }
 
 /* ---- soql_quote round trip (property test) ---- */
@@ -825,6 +942,8 @@ int main(void)
         cmocka_unit_test(test_check_fields),
         cmocka_unit_test(test_quote_round_trip_property),
         cmocka_unit_test(test_quote_examples),
+        cmocka_unit_test(test_check_values),
+        cmocka_unit_test(test_check_usage),
         cmocka_unit_test(test_literal_escapes_decode),
         cmocka_unit_test(test_quote_like_matches_literally),
         cmocka_unit_test(test_aggregate_queries_answer_aggregate_results),
