@@ -158,6 +158,11 @@ typedef struct emu_select {
     const char *key_field;
     const char *const *keys;
     size_t nkeys;
+    /* Optional range hint: a record can match only if its SystemModstamp is at or after
+     * modstamp_floor_ms (soql_where_floor), as Salesforce's index on it lets a query skip
+     * the older ones, so an incremental query costs what it returns, not the object's size. */
+    bool has_modstamp_floor;
+    int64_t modstamp_floor_ms;
 } emu_select;
 /* Filter first, then build views: the records of sel->obj that match, as views, in
  * insertion order, which is also Id order (Ids are minted from one rising counter), so a

@@ -247,6 +247,7 @@ static void run_query(emu_req *req, emu_resp *resp, const char *text, bool all)
                       .fields = nf.n ? nf.names : no_fields, /* COUNT(): attributes only */
                       .nfields = nf.n};
     const char **keys = where_keys(q, obj, &sel);
+    sel.has_modstamp_floor = soql_where_floor(q, "SystemModstamp", &sel.modstamp_floor_ms);
     rows = emu_store_select(req->emu, &sel, req->api_version);
     free(keys);
     size_t total = 0;

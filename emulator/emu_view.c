@@ -192,6 +192,8 @@ static bool selected(emu *e, const emu_select *sel, const emu_record *r, double 
 {
     if (r->obj != sel->obj || (!sel->include_deleted && r->deleted))
         return false;
+    if (sel->has_modstamp_floor && r->modstamp_ms < sel->modstamp_floor_ms)
+        return false;
     if (!sel->match)
         return true;
     if (!sel->match_view)

@@ -33,6 +33,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct soql_query soql_query;
 
@@ -107,6 +108,13 @@ bool soql_matches(const soql_query *q, const cJSON *record);
  * still decide with soql_matches. */
 size_t soql_where_keys(const soql_query *q, const char **field);
 const char *soql_where_key(const soql_query *q, size_t i);
+
+/* Range hint for the same servers: true when the WHERE clause implies `field >= *floor_ms`
+ * for every match (field named directly, compared with a dateTime literal by >, >= or =;
+ * any operand of an AND; every operand of an OR, the lowest bound). A server may skip the
+ * records below the bound (Salesforce indexes SystemModstamp) and still decide with
+ * soql_matches. */
+bool soql_where_floor(const soql_query *q, const char *field, int64_t *floor_ms);
 
 /* ORDER BY comparator: <0, 0, >0. Records equal on every key compare 0. */
 int soql_compare(const soql_query *q, const cJSON *a, const cJSON *b);

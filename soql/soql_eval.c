@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- accessors ---- */
 
@@ -320,6 +321,49 @@ const char *soql_where_key(const soql_query *q, size_t i)
 {
     const struct soql_node *n = q->where ? key_node(q->where) : NULL;
     return n && i < n->nlits ? n->lits[i].str : NULL;
+}
+
+/* ---- range hint ---- */
+
+static bool floor_node(const struct soql_node *n, const char *field, int64_t *ms)
+{
+    bool found = false;
+    switch (n->kind) {
+    case SOQL_NODE_CMP:
+        found = (n->op == SOQL_OP_GT || n->op == SOQL_OP_GE || n->op == SOQL_OP_EQ) &&
+                n->nlits == 1 && n->lits[0].kind == SOQL_LIT_DATETIME && !n->count &&
+                strcasecmp(n->field.name, field) == 0;
+        if (found)
+            *ms = n->lits[0].ms;
+        return found;
+    case SOQL_NODE_AND: /* any operand bounds the conjunction: take the highest */
+        for (size_t i = 0; i < n->nkids; i++) {
+            int64_t k = 0;
+            if (floor_node(n->kids[i], field, &k) && (!found || k > *ms)) {
+                *ms = k;
+                found = true;
+            }
+        }
+        return found;
+    case SOQL_NODE_OR: /* every operand must be bounded: the lowest bound holds */
+        for (size_t i = 0; i < n->nkids; i++) {
+            int64_t k = 0;
+            if (!floor_node(n->kids[i], field, &k))
+                return false;
+            if (!found || k < *ms)
+                *ms = k;
+            found = true;
+        }
+        return found;
+    case SOQL_NODE_NOT:
+        return false;
+    }
+    return false;
+}
+
+bool soql_where_floor(const soql_query *q, const char *field, int64_t *floor_ms)
+{
+    return q->where && floor_node(q->where, field, floor_ms);
 }
 
 /* ---- ORDER BY ---- */

@@ -213,9 +213,43 @@ static void test_query_by_keys_matches_a_scan(void **state)
     expect(env, "queryAll", "SELECT Id FROM Case WHERE Sync_Key__c = 'K0'", id[0]);
 }
 
+/* `SystemModstamp >` bounds (soql_where_floor) skip older records without changing the
+ * answer: the pull's tie-safe form, plain bounds, an OR that leaves one side unbounded. */
+static void test_query_by_modstamp_range_matches_a_scan(void **state)
+{
+    fe_env *env = *state;
+    char id[5][19];
+    int64_t base = INT64_C(1767225600000); /* 2026-01-01T00:00:00Z */
+    static const int offset_s[5] = {0, 10, 10, 10, 20};
+    for (int i = 0; i < 5; i++) {
+        fe_case(env, "s", NULL, id[i]);
+        assert_int_equal(emu_record_set_modstamp(env->e, id[i], base + offset_s[i] * 1000), 0);
+    }
+    char *soql = xasprintf("SELECT Id FROM Case WHERE (SystemModstamp > 2026-01-01T00:00:10Z OR"
+                           " (SystemModstamp = 2026-01-01T00:00:10Z AND Id > '%s'))"
+                           " ORDER BY SystemModstamp, Id",
+                           id[1]);
+    char *want = xasprintf("%s,%s,%s", id[2], id[3], id[4]);
+    expect(env, "query", soql, want);
+    free(want);
+    free(soql);
+    want = xasprintf("%s,%s,%s,%s", id[1], id[2], id[3], id[4]);
+    expect(env, "query", "SELECT Id FROM Case WHERE SystemModstamp >= 2026-01-01T00:00:10Z", want);
+    free(want);
+    expect(env, "query", "SELECT Id FROM Case WHERE SystemModstamp > 2026-01-01T00:00:20Z", "");
+    want = xasprintf("%s,%s", id[0], id[4]);
+    expect(env, "query",
+           "SELECT Id FROM Case WHERE SystemModstamp > 2026-01-01T00:00:10Z OR"
+           " SystemModstamp < 2026-01-01T00:00:10Z",
+           want);
+    free(want);
+}
+
 /* 10,000 records, as in the push benchmark: inserts, 200 upserts by key and a 200-key
  * query. With a scan of every record per insert (the uniqueness check before the index)
- * this took 15 s in a Debug build; indexed it takes ~0.1 s (~1 s under ASan). */
+ * this took 15 s in a Debug build; indexed it takes ~0.1 s (~1 s under ASan). The time is
+ * printed, not asserted (a timed assertion fails on a loaded machine, not on a defect);
+ * ctest's TIMEOUT bounds a hang. */
 static void test_ten_thousand_records_stay_fast(void **state)
 {
     fe_env *env = *state;
@@ -261,7 +295,6 @@ static void test_ten_thousand_records_stay_fast(void **state)
     expect(env, "query", "SELECT Id FROM Case WHERE Subject = 'nothing like this'", "");
     int64_t ms = time_now_ms() - t0;
     print_message("10,000 inserts + 200 upserts + queries: %lld ms\n", (long long)ms);
-    assert_true(ms < 5000); /* generous: the machine may be loaded */
     strbuf_free(&body);
     strbuf_free(&soql);
 }
@@ -273,6 +306,7 @@ int main(void)
         cmocka_unit_test_setup(test_rollback_restores_keys, fe_reset),
         cmocka_unit_test(test_state_file_reload_indexes_keys),
         cmocka_unit_test_setup(test_query_by_keys_matches_a_scan, fe_reset),
+        cmocka_unit_test_setup(test_query_by_modstamp_range_matches_a_scan, fe_reset),
         cmocka_unit_test_setup(test_ten_thousand_records_stay_fast, fe_reset),
     };
     return cmocka_run_group_tests(tests, fe_group_setup, fe_group_teardown);

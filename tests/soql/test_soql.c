@@ -228,6 +228,50 @@ static void test_parse_accessors(void **state)
     soql_free(NULL);
 }
 
+/* soql_where_floor: a bound is offered only where every match must be at or after it. */
+static void test_where_floor_hint(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *where;
+        int64_t floor; /* seconds since the epoch; -1: no hint */
+    } cases[] = {
+        {"SystemModstamp > 2026-01-01T00:00:10Z", 1767225610},
+        {"systemmodstamp >= 2026-01-01T00:00:10.000+0000", 1767225610},
+        {"SystemModstamp = 2026-01-01T00:00:10Z AND Status = 'New'", 1767225610},
+        {"(SystemModstamp > 2026-01-01T00:00:10Z OR (SystemModstamp = 2026-01-01T00:00:10Z"
+         " AND Id > '5005g0000000001AAA')) AND SystemModstamp < 2026-02-01T00:00:00Z",
+         1767225610},
+        {"SystemModstamp > 2026-01-01T00:00:20Z OR SystemModstamp = 2026-01-01T00:00:10Z",
+         1767225610},
+        {"SystemModstamp > 2026-01-01T00:00:10Z AND SystemModstamp > 2026-01-01T00:00:20Z",
+         1767225620},
+        {"SystemModstamp > 2026-01-01T00:00:10Z OR Status = 'New'", -1},
+        {"NOT SystemModstamp < 2026-01-01T00:00:10Z", -1},
+        {"SystemModstamp < 2026-01-01T00:00:10Z", -1},
+        {"SystemModstamp != 2026-01-01T00:00:10Z", -1},
+        {"LastModifiedDate > 2026-01-01T00:00:10Z", -1},
+        {"SystemModstamp > LAST_N_DAYS:3", -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *text = xasprintf("SELECT Id FROM Case WHERE %s", cases[i].where);
+        soql_error err;
+        soql_query *q = soql_parse(text, &err);
+        if (!q)
+            fail_msg("'%s' did not parse: %s", text, err.message);
+        int64_t ms = 0;
+        bool hint = soql_where_floor(q, "SystemModstamp", &ms);
+        if (cases[i].floor < 0 ? hint : !hint || ms != cases[i].floor * 1000)
+            fail_msg("'%s': hint %d at %lld", cases[i].where, hint, (long long)ms);
+        soql_free(q);
+        free(text);
+    }
+    soql_query *q = soql_parse("SELECT Id FROM Case", NULL);
+    int64_t ms = 0;
+    assert_false(soql_where_floor(q, "SystemModstamp", &ms));
+    soql_free(q);
+}
+
 /* soql_where_keys: the index hint is offered only where every match must equal a key. */
 static void test_where_keys_hint(void **state)
 {
@@ -934,6 +978,7 @@ int main(void)
         cmocka_unit_test(test_parse_limits_depth_and_length),
         cmocka_unit_test(test_parse_accessors),
         cmocka_unit_test(test_where_keys_hint),
+        cmocka_unit_test(test_where_floor_hint),
         cmocka_unit_test(test_eval_table),
         cmocka_unit_test(test_date_literals_are_utc_ranges_from_the_clock),
         cmocka_unit_test(test_execute_total_count_and_aggregate),
