@@ -46,6 +46,12 @@
  *       I9 cap. So answers that wait while other requests are in flight hold a fifth of
  *       their size or less (docs/sync-protocol.md#memory). Any other Content-Encoding was
  *       not asked for and fails like a body that does not inflate (outcome unknown).
+ *  I14. Salesforce's clock is known from the Date header of its last answer: the offset
+ *       to this host's clock is Date (whole seconds, rounded down) minus the local time
+ *       the answer arrived, so Salesforce's time estimated from it is never ahead of the
+ *       real one, and a bound the pull computes from it (its settle bound, getDeleted's
+ *       end) errs early, where a later pull picks up what it left. A host whose clock is
+ *       wrong (no NTP on a ship or a kiosk) so still pulls what Salesforce has.
  */
 #include "sync/client/sf_client.h"
 
@@ -80,6 +86,8 @@ struct sf_client {
     unsigned token_gen;    /* I3 */
     long api_used, api_max, requests;
     uint64_t bytes_sent, bytes_received; /* I12 */
+    bool server_clock_known;             /* I14 */
+    int64_t server_offset_ms;            /* I14: Salesforce's clock minus this host's */
     char *errmsg;
     bool fresh_next;            /* next transfer must not reuse a connection (I6) */
     struct sf_multi *multi;     /* requests in flight (sf_client_multi.c), or NULL */
@@ -164,13 +172,16 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud)
         free(x->content_encoding);
         free(x->limit_info);
         free(x->retry_after);
+        free(x->date);
         x->content_type = x->content_encoding = x->limit_info = x->retry_after = NULL;
+        x->date = NULL;
         return len;
     }
     replace(&x->content_type, header_value(line, len, "Content-Type"));
     replace(&x->content_encoding, header_value(line, len, "Content-Encoding"));
     replace(&x->limit_info, header_value(line, len, "Sforce-Limit-Info"));
     replace(&x->retry_after, header_value(line, len, "Retry-After"));
+    replace(&x->date, header_value(line, len, "Date"));
     return len;
 }
 
@@ -181,6 +192,7 @@ void sf_xfer_free(sf_xfer *x)
     free(x->content_encoding);
     free(x->limit_info);
     free(x->retry_after);
+    free(x->date);
 }
 
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
@@ -248,6 +260,16 @@ static bool is_json_type(const char *ct)
     return ct && strstr(ct, "json") != NULL;
 }
 
+/* I14: Salesforce's clock from an answer's Date header (RFC 9110 IMF-fixdate). */
+static void note_server_clock(sf_client *c, const char *date)
+{
+    time_t t = curl_getdate(date, NULL);
+    if (t == (time_t)-1)
+        return;
+    c->server_offset_ms = (int64_t)t * 1000 - time_now_ms();
+    c->server_clock_known = true;
+}
+
 /* Fill resp from an answered transfer (status known). */
 static void fill_answered(sf_client *c, CURL *h, const char *method, sf_xfer *x, bool json_call,
                           sf_response *resp)
@@ -278,6 +300,8 @@ static void fill_answered(sf_client *c, CURL *h, const char *method, sf_xfer *x,
         sf_parse_limit_info(x->limit_info, &c->api_used, &c->api_max);
     if (x->retry_after)
         resp->retry_after_s = sf_parse_retry_after(x->retry_after, time_now_ms());
+    if (x->date)
+        note_server_clock(c, x->date);
     if (unreadable) {
         /* A 2xx whose body we cannot read: the change may well have been applied, and a
          * read gave us nothing usable either (sf_client.h: SF_UNKNOWN). */
@@ -965,6 +989,18 @@ void sf_client_set_abort(sf_client *c, bool (*should_abort)(void *ctx), void *ct
 {
     c->should_abort = should_abort;
     c->abort_ctx = ctx;
+}
+
+int64_t sf_client_server_now_ms(const sf_client *c)
+{
+    return time_now_ms() + (c && c->server_clock_known ? c->server_offset_ms : 0);
+}
+
+bool sf_client_server_clock_known(const sf_client *c, int64_t *offset_ms)
+{
+    if (offset_ms)
+        *offset_ms = c && c->server_clock_known ? c->server_offset_ms : 0;
+    return c && c->server_clock_known;
 }
 
 long sf_client_api_used(const sf_client *c)

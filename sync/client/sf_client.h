@@ -111,6 +111,14 @@ sfa_status sf_client_get_raw(sf_client *c, const char *path, sf_response *resp);
  * outcome is SF_UNKNOWN once anything was sent. NULL: never. */
 void sf_client_set_abort(sf_client *c, bool (*should_abort)(void *ctx), void *ctx);
 
+/* Salesforce's time now, ms since the epoch, from the Date header of its last answer
+ * (I14 of sf_client.c: never ahead of the real one by more than this host's clock
+ * drifts); this host's clock before any answer. */
+int64_t sf_client_server_now_ms(const sf_client *c);
+/* Whether an answer told Salesforce's clock yet; *offset_ms (may be NULL): its time minus
+ * this host's, 0 when not known. */
+bool sf_client_server_clock_known(const sf_client *c, int64_t *offset_ms);
+
 /* From the last Sforce-Limit-Info header: api-usage=used/max. -1 when not seen yet. */
 long sf_client_api_used(const sf_client *c);
 long sf_client_api_max(const sf_client *c);

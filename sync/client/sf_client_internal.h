@@ -52,6 +52,7 @@ typedef struct sf_xfer {
     char *content_encoding; /* the body is kept as it arrived, inflated when collected (I13) */
     char *limit_info;
     char *retry_after;
+    char *date;    /* the Date header: Salesforce's clock (I14 of sf_client.c) */
     bool text_2xx; /* a 2xx answer is validated and left as text (sf_client_start_text) */
 } sf_xfer;
 
