@@ -500,6 +500,25 @@ static bool maybe_deflate(struct MHD_Connection *mc, emu_resp *resp)
     return true;
 }
 
+/* The Date header (RFC 9110 IMF-fixdate) from the emulator's own clock, which tests may
+ * pin or move (util/timeutil.h): clients learn Salesforce's time from it, so it must
+ * agree with the audit dates the emulator stamps (libmicrohttpd's would follow the
+ * system clock). */
+static void add_date(struct MHD_Response *r)
+{
+    static const char day[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char mon[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t t = (time_t)(time_now_ms() / 1000);
+    struct tm tm;
+    char v[40];
+    if (!gmtime_r(&t, &tm))
+        return;
+    snprintf(v, sizeof v, "%s, %02d %s %04d %02d:%02d:%02d GMT", day[tm.tm_wday], tm.tm_mday,
+             mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_DATE, v);
+}
+
 static enum MHD_Result send_response(struct MHD_Connection *mc, emu_resp *resp, bool truncate)
 {
     struct MHD_Response *r;
@@ -526,6 +545,7 @@ static enum MHD_Result send_response(struct MHD_Connection *mc, emu_resp *resp, 
                                                    : "application/json;charset=UTF-8");
     if (gzipped)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+    add_date(r);
     for (int i = 0; i < resp->header_count; i++)
         MHD_add_response_header(r, resp->header_names[i], resp->header_values[i]);
     enum MHD_Result ret = MHD_queue_response(mc, (unsigned)resp->status, r);
@@ -825,7 +845,8 @@ static bool start_daemon(emu *e, const emu_options *o)
     unsigned short port = o->port;
     bool tls = o->tls_cert_pem && o->tls_key_pem;
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                         MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+                         MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+                         MHD_USE_SUPPRESS_DATE_NO_CLOCK; /* add_date() writes it */
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
