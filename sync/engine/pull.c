@@ -113,13 +113,18 @@ bool pull_soql_datetime(const char *stamp, char out[40])
 }
 
 /* I5: the settle bound of a pull starting now ("" when the configuration sets none). */
+int64_t pull_server_now(const pull_ctx *ctx)
+{
+    return sf_client_server_now_ms(ctx->client);
+}
+
 static void settle_cut(pull_ctx *ctx)
 {
     int settle = sync_config_pull_settle_s(ctx->cfg);
     ctx->cut[0] = '\0';
     if (settle <= 0)
         return;
-    int64_t now = time_now_ms();
+    int64_t now = pull_server_now(ctx);
     int64_t second = now - (((now % 1000) + 1000) % 1000);
     soql_time(second - (int64_t)(settle - 1) * 1000, ctx->cut);
 }
@@ -258,7 +263,7 @@ static sfa_status check_scope(pull_ctx *ctx, const pull_scope *sc, store_pull_st
     /* The first pull sees only live records, so deletes before it do not matter; a
      * minute of slack covers clock skew with Salesforce (getDeleted is idempotent). */
     char since[32];
-    time_format_sf(time_now_ms() - 60 * 1000, since);
+    time_format_sf(pull_server_now(ctx) - 60 * 1000, since);
     sfa_status st = store_pull_state_reset(ctx->agent, sc->sobject, sc->hash, since, ps->found);
     store_pull_state_clear(ps);
     if (st == SFA_OK)
@@ -325,10 +330,21 @@ static void assert_pull_invariants(sfa_agent *agent)
 #endif
 }
 
+/* A host clock far from Salesforce's is worth a word: the pull follows Salesforce's. */
+static void note_clock_skew(const pull_ctx *ctx)
+{
+    int64_t off = 0;
+    if (sf_client_server_clock_known(ctx->client, &off) && (off > 60000 || off < -60000))
+        log_warn("pull: this host's clock is %lld s %s Salesforce's; the pull bounds its"
+                 " queries by Salesforce's clock",
+                 (long long)(off > 0 ? off : -off) / 1000, off > 0 ? "behind" : "ahead of");
+}
+
 sfa_status sync_pull_run(sfa_agent *agent, const sfa_config *cfg, sf_client *client, int batch,
                          double api_share, sfa_sync_report *report, char *msg, size_t msglen)
 {
     pull_ctx ctx = {.agent = agent, .client = client, .cfg = cfg, .api_share = api_share};
+    note_clock_skew(&ctx);
     sf_client_set_query_batch(client, batch > 0 ? batch : PULL_BATCH_DEFAULT);
     sfa_status st = pull_run(&ctx);
     sf_client_set_query_batch(client, 0); /* the client may be used for other requests */

@@ -51,6 +51,12 @@ typedef struct pull_ctx {
     char msg[256];
 } pull_ctx;
 
+/* Salesforce's time now (sf_client_server_now_ms: from the Date of its answers, this
+ * host's clock before any): every bound the pull puts on Salesforce's timestamps (the
+ * settle bound, getDeleted's window, the starts of a new mark) comes from it, so a host
+ * whose clock is wrong still pulls what Salesforce has. */
+int64_t pull_server_now(const pull_ctx *ctx);
+
 /* Stop with st and a message (printf-style); returns st. */
 sfa_status pull_fail(pull_ctx *ctx, sfa_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

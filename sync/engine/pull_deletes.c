@@ -36,7 +36,7 @@ static sfa_status reconcile(pull_ctx *ctx, const pull_scope *sc)
 {
     char started[32];
     /* Deletes after this moment are for getDeleted; a minute of slack for clock skew. */
-    time_format_sf(time_now_ms() - MINUTE_MS, started);
+    time_format_sf(pull_server_now(ctx) - MINUTE_MS, started);
     log_info("pull: %s: full Id reconciliation", sc->sobject);
     sfa_status st = store_pull_seen_begin(ctx->agent);
     strbuf q = STRBUF_INIT;
@@ -108,7 +108,7 @@ static sfa_status ids_of(cJSON **out, const cJSON *body)
 /* getDeleted since `since`; *lost when a reconciliation must take over. */
 static sfa_status get_deleted(pull_ctx *ctx, const pull_scope *sc, int64_t since, bool *lost)
 {
-    char *path = deleted_path(sc->sobject, since, time_now_ms());
+    char *path = deleted_path(sc->sobject, since, pull_server_now(ctx));
     sf_response resp;
     sfa_status st = pull_get(ctx, path, &resp);
     free(path);
@@ -136,7 +136,7 @@ static sfa_status get_deleted(pull_ctx *ctx, const pull_scope *sc, int64_t since
 
 sfa_status pull_deletes(pull_ctx *ctx, const pull_scope *sc, store_pull_state *ps)
 {
-    int64_t now = time_now_ms(), since = 0;
+    int64_t now = pull_server_now(ctx), since = 0;
     bool known = ps->deletes_checked && time_parse_sf(ps->deletes_checked, &since);
     if (ps->reconcile || !known || now - since > PULL_DELETES_KEPT_MS)
         return reconcile(ctx, sc); /* I2 */

@@ -70,7 +70,7 @@ static sfa_status take_left(pull_ctx *ctx, const pull_scope *sc, const pull_page
 static sfa_status start_mark(pull_ctx *ctx, const pull_scope *sc)
 {
     char since[32];
-    time_format_sf(time_now_ms() - 60 * 1000, since);
+    time_format_sf(pull_server_now(ctx) - 60 * 1000, since);
     sfa_status st = store_pull_left_start(ctx->agent, sc->sobject, since);
     return st == SFA_OK ? SFA_OK : pull_fail(ctx, st, "%s", sfa_agent_errmsg(ctx->agent));
 }

@@ -27,3 +27,10 @@ if(SFA_BUILD_EMULATOR)
                LIBS sfagent PkgConfig::SQLITE3 PkgConfig::CURL PkgConfig::CJSON TIMEOUT 300)
   add_dependencies(test_pull_kill sfagent-cli sfagent-emulator)
 endif()
+if(SFA_BUILD_EMULATOR)
+  # A host clock two hours off Salesforce's: the pull's bounds follow Salesforce's clock.
+  sfa_add_test(test_pull_clock SOURCES test_pull_clock.c push_fixture.c LIBS sfagent sfemu
+               TIMEOUT 120)
+  add_dependencies(test_pull_clock pull_helper)
+  target_compile_definitions(test_pull_clock PRIVATE PULL_HELPER="$<TARGET_FILE:pull_helper>")
+endif()
