@@ -51,7 +51,8 @@
  *       the answer arrived, so Salesforce's time estimated from it is never ahead of the
  *       real one, and a bound the pull computes from it (its settle bound, getDeleted's
  *       end) errs early, where a later pull picks up what it left. A host whose clock is
- *       wrong (no NTP on a ship or a kiosk) so still pulls what Salesforce has.
+ *       wrong (no NTP on a ship or a kiosk) so still pulls what Salesforce has. A Date
+ *       more than a day off is not believed (SERVER_CLOCK_TRUST_MS).
  */
 #include "sync/client/sf_client.h"
 
@@ -77,6 +78,9 @@
 #include "util/log.h"
 #include "util/timeutil.h"
 
+/* I14: how far Salesforce's Date header may be from this host's clock and be believed. */
+#define SERVER_CLOCK_TRUST_MS (24LL * 3600 * 1000)
+
 struct sf_client {
     const sfa_config *cfg; /* borrowed: outlives the client */
     CURL *curl;
@@ -87,6 +91,7 @@ struct sf_client {
     long api_used, api_max, requests;
     uint64_t bytes_sent, bytes_received; /* I12 */
     bool server_clock_known;             /* I14 */
+    bool server_clock_doubted;           /* I14: a Date was too far off (warned once) */
     int64_t server_offset_ms;            /* I14: Salesforce's clock minus this host's */
     char *errmsg;
     bool fresh_next;            /* next transfer must not reuse a connection (I6) */
@@ -260,14 +265,24 @@ static bool is_json_type(const char *ct)
     return ct && strstr(ct, "json") != NULL;
 }
 
-/* I14: Salesforce's clock from an answer's Date header (RFC 9110 IMF-fixdate). */
+/* I14: Salesforce's clock from an answer's Date header (RFC 9110 IMF-fixdate). A Date
+ * more than a day from this host's clock is not believed: TLS to Salesforce fails long
+ * before a host's clock is that wrong (certificate validity), while a server replaying
+ * recorded answers, or a mock with a fixed Date, would otherwise move every bound. */
 static void note_server_clock(sf_client *c, const char *date)
 {
     time_t t = curl_getdate(date, NULL);
     if (t == (time_t)-1)
         return;
-    c->server_offset_ms = (int64_t)t * 1000 - time_now_ms();
-    c->server_clock_known = true;
+    int64_t offset = (int64_t)t * 1000 - time_now_ms();
+    bool plausible = offset <= SERVER_CLOCK_TRUST_MS && offset >= -SERVER_CLOCK_TRUST_MS;
+    if (!plausible && !c->server_clock_doubted)
+        log_warn("the server's Date header (%s) is more than a day from this host's clock;"
+                 " this host's clock is used",
+                 date);
+    c->server_clock_doubted |= !plausible;
+    c->server_clock_known = plausible;
+    c->server_offset_ms = plausible ? offset : 0;
 }
 
 /* Fill resp from an answered transfer (status known). */

@@ -52,6 +52,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     unsetenv("SFA_TEST_CLOCK_MS");
+    time_set_override(0);
     return push_fixture_state_free(state);
 }
 
@@ -84,12 +85,27 @@ static void test_clock_ahead_keeps_the_settle_bound(void **state)
     assert_int_equal(push_fixture_cached(f, "Case"), CASES);
 }
 
+/* A server whose Date is years off (one replaying recorded answers, a mock with a fixed
+ * Date) is not believed: the host's clock bounds the pull, and recent records come. */
+static void test_date_far_off_is_not_believed(void **state)
+{
+    push_fixture *f = *state;
+    int64_t now = time_now_ms() / 1000 * 1000;
+    time_set_override(now - 2 * 365 * 24 * HOUR_MS); /* the emulator's Date headers */
+    server_cases(f, CASES, now - 30 * 1000);
+    unsetenv("SFA_TEST_CLOCK_MS"); /* the helper on the real clock */
+    assert_int_equal(push_fixture_run_helper(f, NULL), 0);
+    time_set_override(0);
+    assert_int_equal(push_fixture_cached(f, "Case"), CASES);
+}
+
 int main(void)
 {
     setenv("SFA_PUSH_HELPER", PULL_HELPER, 1); /* push_fixture_run_helper runs it */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_clock_behind_still_pulls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clock_ahead_keeps_the_settle_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_date_far_off_is_not_believed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
