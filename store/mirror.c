@@ -19,6 +19,11 @@
  *   M7. Every field name of a record inserted here is in record_fields when the
  *       transaction commits: the insert trigger skips rows inserted clean with a base
  *       (migration 0012), so this file notes them itself (note_fields).
+ *   M8. A record whose attributes name another sObject type is refused, and with it
+ *       the page: it would be cached under the wrong object.
+ *   M9. A page's records come in SystemModstamp order (the query's ORDER BY): a page
+ *       with a record older than the one before it is refused whole, since the mark
+ *       (store/pull.c I1) taken from its last record could then pass records not seen.
  *
  * Cost: the records table carries triggers (migration 0006), and SQLite gives every
  * statement that fires a trigger inside a transaction its own statement journal, which
@@ -30,8 +35,10 @@
  */
 #include "store/mirror.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "store/op_state.h"
 #include "store/sql.h"
@@ -168,7 +175,8 @@ typedef struct pulled {
     const strbuf *noted; /* the field names last noted (M7), as note_fields keeps them */
     bool names_noted;    /* this record's names are exactly those */
     int64_t now;
-    bool stage; /* a new record goes to temp.pull_new, not straight into records */
+    bool stage;      /* a new record goes to temp.pull_new, not straight into records */
+    bool other_type; /* attributes.type names another sObject (M8) */
 } pulled;
 
 static void pulled_clear(pulled *p)
@@ -196,6 +204,16 @@ static bool names_continue(const strbuf *noted, size_t *off, json_span key)
     return same;
 }
 
+/* M8: does a record's attributes block (value) leave its type unsaid or name sobject?
+ * sObject names are case-insensitive in the API. */
+static bool of_type(json_span value, const char *sobject)
+{
+    char *type = json_member_str(value, "type");
+    bool ok = !type || strcasecmp(type, sobject) == 0;
+    free(type);
+    return ok;
+}
+
 /* Read rec's Id, SystemModstamp, CaseNumber (Case), the key field and its text without
  * "attributes" (one allocation: it is never longer than rec), walking its members once;
  * no tree is built (the page is read record by record: docs/sync-protocol.md#memory).
@@ -212,8 +230,10 @@ static bool read_record(pulled *p, json_span rec, const char *key_field)
     bool is_case = strcmp(p->sobject, "Case") == 0, same = true;
     base[len++] = '{';
     while (json_next_member(&it, &k, &v)) {
-        if (json_key_is(k, "attributes"))
+        if (json_key_is(k, "attributes")) {
+            p->other_type = p->other_type || !of_type(v, p->sobject);
             continue;
+        }
         take_str(&p->id, k, v, "Id");
         take_str(&p->modstamp, k, v, "SystemModstamp");
         take_str(&p->case_number, k, v, is_case ? "CaseNumber" : NULL);
@@ -347,9 +367,11 @@ static sfa_status merge_read(sfa_agent *a, pulled *p, strbuf *noted, char **out_
     return s;
 }
 
+/* One record of a page (or the one record of a refresh: prev_ms NULL). *prev_ms is the
+ * SystemModstamp of the record before it in the page (M9), moved to this one's. */
 static sfa_status merge_one(sfa_agent *a, const char *sobject, json_span rec, const char *key_field,
-                            int64_t now_ms, bool stage, strbuf *noted, char **out_local_id,
-                            store_pull_counts *c)
+                            int64_t now_ms, bool stage, strbuf *noted, int64_t *prev_ms,
+                            char **out_local_id, store_pull_counts *c)
 {
     pulled p = {.sobject = sobject, .now = now_ms, .stage = stage, .noted = noted};
     int64_t ms;
@@ -359,8 +381,18 @@ static sfa_status merge_one(sfa_agent *a, const char *sobject, json_span rec, co
     else if (!p.id || !sfid_to18(p.id, p.id18) || !p.modstamp || !time_parse_sf(p.modstamp, &ms))
         s = store_fail(a, SFA_ESERVER, "a pulled %s record has no valid Id or SystemModstamp",
                        sobject);
+    else if (p.other_type) /* M8 */
+        s = store_fail(a, SFA_ESERVER, "a pulled %s record (%s) is of another sObject type",
+                       sobject, p.id18);
+    else if (prev_ms && ms < *prev_ms) /* M9 */
+        s = store_fail(a, SFA_ESERVER,
+                       "pulled %s records are out of SystemModstamp order (%s is older than the "
+                       "record before it)",
+                       sobject, p.id18);
     else
         s = merge_read(a, &p, noted, out_local_id, c);
+    if (s == SFA_OK && prev_ms)
+        *prev_ms = ms;
     pulled_clear(&p);
     return s;
 }
@@ -372,7 +404,7 @@ sfa_status store_mirror_merge(sfa_agent *a, const char *sobject, const cJSON *re
     char *text = json_print(rec); /* one record (refresh): the page path's reader serves it */
     strbuf noted = STRBUF_INIT;
     sfa_status s = merge_one(a, sobject, (json_span){text, strlen(text)}, key_field, now_ms, false,
-                             &noted, out_local_id, c);
+                             &noted, NULL, out_local_id, c);
     strbuf_free(&noted);
     free(text);
     return s;
@@ -436,8 +468,9 @@ sfa_status store_mirror_merge_page(sfa_agent *a, const char *sobject, const json
      * spilled to the temp file, a write and a read back of every staged row. */
     strbuf noted = STRBUF_INIT; /* M7: field names noted once per page */
     size_t flushed = c->added;
+    int64_t prev_ms = INT64_MIN; /* M9 */
     for (size_t i = 0; i < n && s == SFA_OK; i++) {
-        s = merge_one(a, sobject, records[i], key_field, now_ms, true, &noted, NULL, c);
+        s = merge_one(a, sobject, records[i], key_field, now_ms, true, &noted, &prev_ms, NULL, c);
         if (s == SFA_OK && c->added - flushed >= UNSTAGE_ROWS) {
             s = unstage(a, sobject, now_ms);
             flushed = c->added;

@@ -12,6 +12,9 @@
  *   I4. The leaving mark (left_modstamp, left_id) moves only in the transaction that
  *       removes the records of the page that ends on it: records modified after it that
  *       no longer match the `where` (sync/engine/pull_left.c), same crash argument as I1.
+ *   I5. The mark never moves back: a page whose last record sorts before the committed
+ *       mark (a record older than the mark, from a server that did not apply the query's
+ *       filter) is merged and the mark stays, so nothing committed is asked for again.
  *   P1. mark_modstamp and mark_id are both set or both NULL.
  *   P2. A set mark_id or left_id is an 18-character Id.
  *   P3. A set left_id has a left_modstamp.
@@ -173,6 +176,20 @@ static sfa_status begin_page(sfa_agent *a, const json_span *records, size_t n, c
     return s;
 }
 
+/* I5: does (stamp, id18) sort before the committed mark of sobject? */
+static bool mark_is_behind(sfa_agent *a, const char *sobject, const char *stamp,
+                           const char id18[SFID_LEN + 1])
+{
+    store_pull_state ps;
+    int64_t old = 0, now = 0;
+    bool behind = store_pull_state_get(&ps, a, sobject) == SFA_OK && ps.mark_modstamp &&
+                  ps.mark_id && time_parse_sf(ps.mark_modstamp, &old) &&
+                  time_parse_sf(stamp, &now) &&
+                  (now < old || (now == old && strcmp(id18, ps.mark_id) < 0));
+    store_pull_state_clear(&ps);
+    return behind;
+}
+
 sfa_status store_pull_page(sfa_agent *a, const char *sobject, const json_span *records, size_t n,
                            const char *key_field, int64_t now_ms, store_pull_counts *c)
 {
@@ -187,8 +204,8 @@ sfa_status store_pull_page(sfa_agent *a, const char *sobject, const json_span *r
     s = store_mirror_stage_begin(a);
     if (s == SFA_OK)
         s = store_mirror_merge_page(a, sobject, records, n, key_field, now_ms, &mine);
-    if (s == SFA_OK) /* I1: the mark and the records it covers commit together */
-        s = set_state(a, SQL_MARK, sobject, stamp, id18);
+    if (s == SFA_OK && !mark_is_behind(a, sobject, stamp, id18)) /* I5 */
+        s = set_state(a, SQL_MARK, sobject, stamp, id18);        /* I1: with its records */
     if (s == SFA_OK)
         CRASH_POINT("pull.before_page_commit");
     s = finish(a, s);

@@ -23,6 +23,11 @@
  *       mark, with a smaller Id, would sort before the mark and never be asked for. Each
  *       query therefore stops before the last [sync] pull_settle_time seconds (by this
  *       host's clock, the current one included); they come with the next pull.
+ *   I6. A query ends only as Salesforce ends one (done:true, or no further page): an
+ *       answer with done:false and no nextRecordsUrl, one naming itself as the next
+ *       page, or PULL_EMPTY_PAGES empty pages in a row end it with an error once what
+ *       arrived is committed, so the run never reports an unfinished query as complete
+ *       and a misbehaving server cannot keep it asking forever.
  */
 #include "sync/engine/pull.h"
 
@@ -173,9 +178,10 @@ static sfa_status take_changes(pull_ctx *ctx, const pull_scope *sc, const pull_p
 }
 
 /* Hand one answer's records to take and say where the next page is (caller frees;
- * NULL when done). The body's text stays until take is done with it (I2). */
+ * NULL when done). The body's text stays until take is done with it (I2). *empty counts
+ * the empty pages in a row (I6). */
 static sfa_status take_page(pull_ctx *ctx, const pull_scope *sc, const sf_response *resp,
-                            pull_page_fn take, char **next)
+                            pull_page_fn take, char **next, int *empty)
 {
     pull_page page;
     const char *why = NULL;
@@ -183,7 +189,13 @@ static sfa_status take_page(pull_ctx *ctx, const pull_scope *sc, const sf_respon
     sfa_status st = pull_page_scan(&page, resp->body, resp->body_len, &why);
     if (st != SFA_OK)
         return pull_fail(ctx, st, "%s: %s", sc->sobject, why);
+    *empty = page.n ? 0 : *empty + 1;
     st = take(ctx, sc, &page);
+    if (st == SFA_OK && page.cut_short) /* I6: what it took stays committed */
+        st = pull_fail(ctx, SFA_ESERVER,
+                       "%s: query answer has done:false but no nextRecordsUrl; the rest "
+                       "comes with the next pull",
+                       sc->sobject);
     if (st == SFA_OK) {
         *next = page.next; /* ownership moves to the caller */
         page.next = NULL;
@@ -192,24 +204,43 @@ static sfa_status take_page(pull_ctx *ctx, const pull_scope *sc, const sf_respon
     return st;
 }
 
+/* I6: may the query go on to next after an answer from path? */
+static sfa_status check_next(pull_ctx *ctx, const pull_scope *sc, const char *path,
+                             const char *next, int empty)
+{
+    if (next && strcmp(next, path) == 0)
+        return pull_fail(ctx, SFA_ESERVER, "%s: query answer names its own page as the next one",
+                         sc->sobject);
+    if (next && empty >= PULL_EMPTY_PAGES)
+        return pull_fail(ctx, SFA_ESERVER, "%s: %d empty query pages in a row; giving up",
+                         sc->sobject, empty);
+    return SFA_OK;
+}
+
 sfa_status pull_follow(pull_ctx *ctx, const pull_scope *sc, char *path, pull_page_fn take,
                        bool *expired)
 {
     sfa_status st = SFA_OK;
+    int empty = 0;
     *expired = false;
     while (path && st == SFA_OK) {
         sf_response resp;
+        char *next = NULL;
         st = get(ctx, path, true, &resp);
-        free(path);
-        path = NULL;
         if (st == SFA_OK) /* I2: the page's text only, one record parsed at a time */
-            st = take_page(ctx, sc, &resp, take, &path);
+            st = take_page(ctx, sc, &resp, take, &next, &empty);
         else if (resp.error_code && strcmp(resp.error_code, "INVALID_QUERY_LOCATOR") == 0)
             *expired = true; /* I3: the caller restarts from the mark */
         else
             pull_fail(ctx, st, "%s: query failed: %s", sc->sobject,
                       resp.error_message ? resp.error_message : sf_client_errmsg(ctx->client));
+        if (st == SFA_OK)
+            st = check_next(ctx, sc, path, next, empty);
         sf_response_free(&resp);
+        free(path);
+        path = st == SFA_OK ? next : NULL; /* ownership of next moves to path */
+        if (st != SFA_OK)
+            free(next);
     }
     free(path);
     return st;

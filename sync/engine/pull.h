@@ -23,6 +23,8 @@
 #define PULL_BATCH_DEFAULT 2000
 /* getDeleted reaches back 15 days; start a reconciliation a little before that. */
 #define PULL_DELETES_KEPT_MS (15LL * 24 * 3600 * 1000 - 3600 * 1000)
+/* Empty pages in a row that one query may answer before it is given up on. */
+#define PULL_EMPTY_PAGES 3
 /* Restarts of a query whose locator expired, per object and run. */
 #define PULL_LOCATOR_RESTARTS 3
 
@@ -77,7 +79,8 @@ char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mar
 typedef struct pull_page {
     json_span *records;
     size_t n, cap;
-    char *next; /* nextRecordsUrl when the query is not done, else NULL */
+    char *next;     /* nextRecordsUrl when the query is not done, else NULL */
+    bool cut_short; /* done:false but no nextRecordsUrl: the query ends unfinished */
 } pull_page;
 
 /* Read a query answer's text into out (caller clears it; the spans point into body,

@@ -10,6 +10,9 @@
  *   I2. The next page is named only by a string nextRecordsUrl with done exactly false,
  *       as Salesforce documents them (docs/salesforce.md#query); anything else ends the
  *       query after this page.
+ *   I3. done:false without a nextRecordsUrl is not an end Salesforce ever sends: the
+ *       page is still good (its records were read), but it is marked cut_short so the
+ *       caller reports the query as unfinished instead of complete.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +100,7 @@ sfa_status pull_page_scan(pull_page *out, const char *body, size_t len, const ch
         out->next = next; /* ownership moves to the page */
     else
         free(next);
+    out->cut_short = st == SFA_OK && !done && !out->next; /* I3 */
     if (st != SFA_OK)
         pull_page_clear(out);
     return st;

@@ -27,3 +27,9 @@ if(SFA_BUILD_EMULATOR)
                LIBS sfagent PkgConfig::SQLITE3 PkgConfig::CURL PkgConfig::CJSON TIMEOUT 300)
   add_dependencies(test_pull_kill sfagent-cli sfagent-emulator)
 endif()
+if(SFA_BUILD_EMULATOR)
+  # The pull against hand-written answers in Salesforce's documented shapes and against a
+  # misbehaving server (script_server.c): paging, marks, getDeleted, scope, hostile pages.
+  sfa_add_test(test_pull_conformance SOURCES test_pull_conformance.c push_fixture.c
+               script_server.c LIBS sfagent sfemu PkgConfig::MHD PkgConfig::SQLITE3 TIMEOUT 120)
+endif()
