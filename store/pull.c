@@ -330,8 +330,11 @@ sfa_status store_pull_seen_add(sfa_agent *a, const cJSON *records)
     for (const cJSON *r = records ? records->child : NULL; r && s == SFA_OK; r = r->next) {
         char id18[SFID_LEN + 1];
         const char *id = json_str(r, "Id");
-        if (!id || !sfid_to18(id, id18))
-            continue;
+        if (!id || !sfid_to18(id, id18)) { /* unseen, it would look deleted */
+            s = store_fail(a, SFA_ESERVER,
+                           "a reconciliation page holds a record without a valid Id");
+            break;
+        }
         sqlite3_bind_text(st, 1, id18, -1, SQLITE_TRANSIENT);
         s = store_step_done(a, st, "noting a reconciled Id");
     }

@@ -84,6 +84,8 @@ sfa_status store_pull_left_start(sfa_agent *a, const char *sobject, const char *
  * covered_until; reconcile := 0; one transaction). A crash in between loses only the
  * scratch set: the reconcile flag is still set, so the next pull starts again. */
 sfa_status store_pull_seen_begin(sfa_agent *a);
+/* add: SFA_ESERVER (nothing of the page noted) when a record has no valid Id: left out,
+ * it would look deleted at finish. */
 sfa_status store_pull_seen_add(sfa_agent *a, const cJSON *records);
 sfa_status store_pull_seen_finish(sfa_agent *a, const char *sobject, const char *covered_until,
                                   store_pull_counts *c);

@@ -11,6 +11,17 @@
  *   I3. Nothing with an open op is removed (store/mirror.c M6): a local update of a
  *       record deleted on the server stays visible until push makes it dead with
  *       ENTITY_IS_DELETED.
+ *   I4. A reconciliation removes records only after an answer with done:true ended its
+ *       query and every page before it was read whole (a records array, each record
+ *       with a valid Id): a page it could not read, or a query that stops with
+ *       done:false, would make every record it did not list look deleted.
+ *   I5. getDeleted is asked only for a window Salesforce accepts: start precedes end by
+ *       more than one minute even with the seconds of both dropped (Salesforce's
+ *       getDeleted() rules). A shorter window is refused with INVALID_REPLICATION_DATE,
+ *       which would cost a full reconciliation (I2) for nothing; the deletes wait for
+ *       the next pull instead. A window holding more than 600,000 deletes
+ *       (EXCEEDED_ID_LIMIT) is handled as lost too (I2): one reconciliation rather than a search
+ * for windows small enough.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +42,29 @@ static int64_t minute_of(int64_t ms)
     return ms - (((ms % MINUTE_MS) + MINUTE_MS) % MINUTE_MS);
 }
 
+/* I4: one answer of the reconciliation query into the scratch set; *next: the page after
+ * it (caller frees), NULL when the answer says done:true. */
+static sfa_status seen_page(pull_ctx *ctx, const pull_scope *sc, const cJSON *body, char **next)
+{
+    const cJSON *records = cJSON_GetObjectItemCaseSensitive(body, "records");
+    const cJSON *done = cJSON_GetObjectItemCaseSensitive(body, "done");
+    const char *url = json_str(body, "nextRecordsUrl");
+    *next = NULL;
+    if (!cJSON_IsArray(records) || !cJSON_IsBool(done) || (cJSON_IsFalse(done) && !url))
+        return pull_fail(ctx, SFA_ESERVER,
+                         "%s: reconciliation query answer without records, done, or the "
+                         "nextRecordsUrl its done:false needs; nothing removed",
+                         sc->sobject);
+    sfa_status st = store_pull_seen_add(ctx->agent, records);
+    if (st != SFA_OK)
+        return pull_fail(ctx, st, "%s: reconciliation: %s; nothing removed", sc->sobject,
+                         sfa_agent_errmsg(ctx->agent));
+    CRASH_POINT("pull.after_seen_page");
+    if (cJSON_IsFalse(done))
+        *next = xstrdup(url);
+    return SFA_OK;
+}
+
 /* Every Id in scope into the store's scratch set, page by page; then remove the rest. */
 static sfa_status reconcile(pull_ctx *ctx, const pull_scope *sc)
 {
@@ -44,27 +78,27 @@ static sfa_status reconcile(pull_ctx *ctx, const pull_scope *sc)
     if (sc->where)
         strbuf_addf(&q, " WHERE (%s)", sc->where);
     strbuf_adds(&q, " ORDER BY Id");
-    char *enc = push_url_encode(strbuf_str(&q));
-    char *path = xasprintf("query?q=%s", enc);
-    free(enc);
+    char *path = pull_query_path(strbuf_str(&q));
     strbuf_free(&q);
-    while (st == SFA_OK && path) {
+    bool finished = false;
+    while (st == SFA_OK && !finished) {
         sf_response resp;
+        char *next = NULL;
         st = pull_get(ctx, path, &resp);
-        free(path);
-        path = NULL;
         if (st == SFA_OK)
-            st = store_pull_seen_add(ctx->agent,
-                                     cJSON_GetObjectItemCaseSensitive(resp.json, "records"));
-        if (st == SFA_OK)
-            CRASH_POINT("pull.after_seen_page");
-        const char *next = st == SFA_OK ? json_str(resp.json, "nextRecordsUrl") : NULL;
-        if (next && !json_bool(resp.json, "done", true))
-            path = xstrdup(next);
-        if (st != SFA_OK) /* an expired locator too: the flag stays, the next run redoes it */
+            st = seen_page(ctx, sc, resp.json, &next);
+        else /* an expired locator too: the flag stays, the next run redoes it */
             pull_fail(ctx, st, "%s: reconciliation failed: %s", sc->sobject,
-                      resp.error_message ? resp.error_message : sfa_agent_errmsg(ctx->agent));
+                      resp.error_message ? resp.error_message : sf_client_errmsg(ctx->client));
+        if (st == SFA_OK && next && strcmp(next, path) == 0)
+            st = pull_fail(ctx, SFA_ESERVER,
+                           "%s: reconciliation query names its own page as "
+                           "the next one; nothing removed",
+                           sc->sobject);
+        finished = st == SFA_OK && !next; /* I4: only a done:true answer ends it */
         sf_response_free(&resp);
+        free(path);
+        path = next; /* ownership moves */
     }
     free(path);
     if (st == SFA_OK &&
@@ -105,6 +139,11 @@ static sfa_status ids_of(cJSON **out, const cJSON *body)
     return SFA_OK;
 }
 
+static bool error_is(const sf_response *resp, const char *code)
+{
+    return resp->error_code && strcmp(resp->error_code, code) == 0;
+}
+
 /* getDeleted since `since`; *lost when a reconciliation must take over. */
 static sfa_status get_deleted(pull_ctx *ctx, const pull_scope *sc, int64_t since, bool *lost)
 {
@@ -113,11 +152,12 @@ static sfa_status get_deleted(pull_ctx *ctx, const pull_scope *sc, int64_t since
     sfa_status st = pull_get(ctx, path, &resp);
     free(path);
     const char *covered = st == SFA_OK ? json_str(resp.json, "latestDateCovered") : NULL;
-    *lost = (st == SFA_ESERVER && resp.error_code &&
-             strcmp(resp.error_code, "INVALID_REPLICATION_DATE") == 0) ||
+    int64_t covered_ms;
+    *lost = (st == SFA_ESERVER && (error_is(&resp, "INVALID_REPLICATION_DATE") ||
+                                   error_is(&resp, "EXCEEDED_ID_LIMIT"))) ||
             (st == SFA_OK && window_lost(resp.json, since));
-    if (st == SFA_OK && !*lost && !covered)
-        st = pull_fail(ctx, SFA_ESERVER, "%s: getDeleted answer without latestDateCovered",
+    if (st == SFA_OK && !*lost && !(covered && time_parse_sf(covered, &covered_ms)))
+        st = pull_fail(ctx, SFA_ESERVER, "%s: getDeleted answer without a latestDateCovered time",
                        sc->sobject);
     else if (st != SFA_OK && !*lost)
         pull_fail(ctx, st, "%s: getDeleted failed: %s", sc->sobject,
@@ -140,9 +180,8 @@ sfa_status pull_deletes(pull_ctx *ctx, const pull_scope *sc, store_pull_state *p
     bool known = ps->deletes_checked && time_parse_sf(ps->deletes_checked, &since);
     if (ps->reconcile || !known || now - since > PULL_DELETES_KEPT_MS)
         return reconcile(ctx, sc); /* I2 */
-    /* getDeleted ignores seconds and wants start a whole minute before end: within the
-     * same minute there is nothing it could answer yet. */
-    if (minute_of(now) <= minute_of(since))
+    /* I5: start must precede end by more than a minute, seconds aside. */
+    if (minute_of(now) - minute_of(since) < 2 * MINUTE_MS)
         return SFA_OK;
     bool lost = false;
     sfa_status st = get_deleted(ctx, sc, since, &lost);

@@ -212,7 +212,7 @@ static void test_done_true_ignores_next_url(void **state)
     sfa_sync_report rep;
     assert_int_equal(pull(c, script, sizeof script / sizeof *script, &rep), SFA_OK);
     assert_int_equal(cached(c), 1);
-    assert_request_has(c, 3, "/sobjects/Case/deleted/");
+    assert_int_equal(script_server_requests(c->srv), 3); /* describes and the one page */
 }
 
 /* 1d. done:false without a nextRecordsUrl: the page is kept and the mark names its last
@@ -373,6 +373,163 @@ static void test_invalid_locator_restarts_from_mark(void **state)
     assert_mark(c, T2, ID3);
 }
 
+/* ---- deletes ---- */
+
+/* A first pull of ID1 and ID2 (deletes then known from a minute before the pinned now),
+ * then the clock moved on by `minutes`. */
+static void pull_two(conf *c, int minutes)
+{
+    static const script_reply script[] = {
+        {200, NULL, NULL, NULL, DESCRIBE_GLOBAL},
+        {200, NULL, NULL, NULL, DESCRIBE_CASE},
+        {200, NULL, NULL, NULL,
+         "{\"totalSize\":2,\"done\":true,\"records\":[" CASE(ID1, T1, "a") "," CASE(ID2, T2,
+                                                                                    "b") "]}"},
+    };
+    sfa_sync_report rep;
+    assert_int_equal(pull(c, script, sizeof script / sizeof *script, &rep), SFA_OK);
+    assert_int_equal(script_server_requests(c->srv), 3); /* no getDeleted within the minute */
+    assert_int_equal(cached(c), 2);
+    pinned_fixture_advance(&c->p, (int64_t)minutes * 60 * 1000);
+}
+
+/* The deletes window as the store holds it. */
+static int64_t deletes_checked(conf *c)
+{
+    store_pull_state ps;
+    int64_t ms = 0;
+    assert_int_equal(store_pull_state_get(&ps, c->p.f.agent, "Case"), SFA_OK);
+    assert_true(ps.deletes_checked && time_parse_sf(ps.deletes_checked, &ms));
+    store_pull_state_clear(&ps);
+    return ms;
+}
+
+static const char EMPTY_PAGE[] = "{\"totalSize\":0,\"done\":true,\"records\":[]}";
+
+/* 4. getDeleted is asked only when start precedes end by more than a minute (seconds
+ *    dropped: Salesforce refuses shorter windows with INVALID_REPLICATION_DATE, which
+ *    used to cost a full reconciliation); its latestDateCovered is the next start. */
+static void test_deleted_window_and_latest_date_covered(void **state)
+{
+    conf *c = *state;
+    pull_two(c, 1);
+    int64_t since = deletes_checked(c);
+    static const script_reply early[] = {{200, NULL, NULL, NULL, EMPTY_PAGE}};
+    sfa_sync_report rep;
+    /* now - since is two minutes by the clock, but may be only one in whole minutes */
+    if ((c->p.now / 60000) - (since / 60000) < 2) {
+        assert_int_equal(pull(c, early, 1, &rep), SFA_OK);
+        assert_int_equal(script_server_requests(c->srv), 1);
+        pinned_fixture_advance(&c->p, 60 * 1000);
+    }
+    char covered[32], earliest[32], start[32];
+    time_format_sf(c->p.now - 30 * 1000, covered);
+    time_format_sf(c->p.now - 5 * 24 * 3600 * 1000LL, earliest);
+    time_format_iso_z(since, start);
+    char *deleted = xasprintf("{\"deletedRecords\":[{\"id\":\"" ID2 "\",\"deletedDate\":\"%s\"}],"
+                              "\"earliestDateAvailable\":\"%s\",\"latestDateCovered\":\"%s\"}",
+                              covered, earliest, covered);
+    script_reply script[] = {
+        {200, NULL, NULL, NULL, EMPTY_PAGE},
+        {200, NULL, NULL, NULL, deleted},
+    };
+    assert_int_equal(pull(c, script, 2, &rep), SFA_OK);
+    char *want = xasprintf("/sobjects/Case/deleted/?start=%s&end=", start);
+    assert_request_has(c, 1, want);
+    assert_int_equal(rep.deleted, 1);
+    assert_false(has_record(c, ID2));
+    int64_t covered_ms = 0;
+    assert_true(time_parse_sf(covered, &covered_ms));
+    assert_int_equal(deletes_checked(c), covered_ms);
+    free(want);
+    free(deleted);
+}
+
+/* 4b. INVALID_REPLICATION_DATE, an earliestDateAvailable after the last check, and
+ *     EXCEEDED_ID_LIMIT each lead to a full Id reconciliation that removes the ghost. */
+static void reconcile_after(void **state, int status, const char *answer)
+{
+    conf *c = *state;
+    pull_two(c, 3);
+    script_reply script[] = {
+        {200, NULL, NULL, NULL, EMPTY_PAGE},
+        {status, NULL, NULL, NULL, answer},
+        {200, NULL, NULL, NULL,
+         "{\"totalSize\":1,\"done\":true,\"records\":[{\"attributes\":{\"type\":\"Case\"},"
+         "\"Id\":\"" ID1 "\"}]}"},
+    };
+    sfa_sync_report rep;
+    assert_int_equal(pull(c, script, 3, &rep), SFA_OK);
+    assert_request_has(c, 2, "SELECT Id FROM Case ORDER BY Id");
+    assert_int_equal(rep.deleted, 1);
+    assert_true(has_record(c, ID1));
+    assert_false(has_record(c, ID2));
+}
+
+static void test_invalid_replication_date_reconciles(void **state)
+{
+    reconcile_after(state, 400,
+                    "[{\"errorCode\":\"INVALID_REPLICATION_DATE\",\"message\":\"start date "
+                    "cannot be before the earliest date available\"}]");
+}
+
+static void test_exceeded_id_limit_reconciles(void **state)
+{
+    reconcile_after(state, 400,
+                    "[{\"errorCode\":\"EXCEEDED_ID_LIMIT\",\"message\":\"record limit "
+                    "reached. narrow the date range\"}]");
+}
+
+static void test_earliest_date_after_last_check_reconciles(void **state)
+{
+    reconcile_after(state, 200,
+                    "{\"deletedRecords\":[],\"earliestDateAvailable\":\"2099-01-01T00:00:00.000"
+                    "+0000\",\"latestDateCovered\":\"2099-01-01T00:00:00.000+0000\"}");
+}
+
+/* 4c. A reconciliation removes nothing unless its query ended with done:true and every
+ *     page was read: a done:false page without nextRecordsUrl, a page without records
+ *     or done, and a record without a valid Id would each make live records look
+ *     deleted. The flag stays, so the next pull reconciles again. */
+static void reconcile_refused(void **state, const char *page)
+{
+    conf *c = *state;
+    pull_two(c, 3);
+    script_reply script[] = {
+        {200, NULL, NULL, NULL, EMPTY_PAGE},
+        {400, NULL, NULL, NULL,
+         "[{\"errorCode\":\"INVALID_REPLICATION_DATE\",\"message\":\"out of range\"}]"},
+        {200, NULL, NULL, NULL, page},
+    };
+    sfa_sync_report rep;
+    assert_int_equal(pull(c, script, 3, &rep), SFA_ESERVER);
+    assert_int_equal(rep.deleted, 0);
+    assert_true(has_record(c, ID1));
+    assert_true(has_record(c, ID2));
+    store_pull_state ps;
+    assert_int_equal(store_pull_state_get(&ps, c->p.f.agent, "Case"), SFA_OK);
+    int64_t checked = 0;
+    assert_true(time_parse_sf(ps.deletes_checked, &checked));
+    assert_true(checked < c->p.now - 2 * 60 * 1000); /* not moved */
+    store_pull_state_clear(&ps);
+}
+
+static void test_reconcile_done_false_without_next_removes_nothing(void **state)
+{
+    reconcile_refused(state, "{\"totalSize\":2,\"done\":false,\"records\":[{\"Id\":\"" ID1 "\"}]}");
+}
+
+static void test_reconcile_without_records_removes_nothing(void **state)
+{
+    reconcile_refused(state, "{\"totalSize\":2,\"done\":true}");
+}
+
+static void test_reconcile_bad_id_removes_nothing(void **state)
+{
+    reconcile_refused(state, "{\"totalSize\":2,\"done\":true,\"records\":[{\"Id\":\"" ID1
+                             "\"},{\"Id\":\"500RO00000A1b2\"}]}");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -386,6 +543,17 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_mark_never_moves_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_page_out_of_order_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_invalid_locator_restarts_from_mark, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_window_and_latest_date_covered, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_replication_date_reconciles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exceeded_id_limit_reconciles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_earliest_date_after_last_check_reconciles, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_reconcile_done_false_without_next_removes_nothing,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconcile_without_records_removes_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_reconcile_bad_id_removes_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
