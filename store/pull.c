@@ -281,6 +281,17 @@ sfa_status store_pull_deleted(sfa_agent *a, const char *sobject, const cJSON *id
     return s;
 }
 
+sfa_status store_pull_gone(sfa_agent *a, const char *sobject, const char *id, bool *removed)
+{
+    size_t n = 0;
+    sfa_status s = begin(a);
+    if (s == SFA_OK)
+        s = drop_id(a, sobject, id, &n);
+    s = finish(a, s);
+    *removed = s == SFA_OK && n > 0;
+    return s;
+}
+
 sfa_status store_pull_left(sfa_agent *a, const char *sobject, const json_span *records, size_t n,
                            store_pull_counts *c)
 {

@@ -69,6 +69,11 @@ sfa_status store_pull_one(sfa_agent *a, const char *sobject, const cJSON *record
 sfa_status store_pull_deleted(sfa_agent *a, const char *sobject, const cJSON *ids,
                               const char *covered_until, store_pull_counts *c);
 
+/* Salesforce no longer has record id (any form) of sobject (a refresh found none): remove
+ * its cached copy unless it has open ops, in one transaction, the pull state untouched.
+ * *removed: it was cached and is gone. */
+sfa_status store_pull_gone(sfa_agent *a, const char *sobject, const char *id, bool *removed);
+
 /* Records of sobject that left the `where` scope (n records' JSON texts with Id and
  * SystemModstamp, in (SystemModstamp, Id) order): remove each cached copy that has no
  * open op, and move the leaving mark to the last record's (SystemModstamp, Id), in one

@@ -315,11 +315,12 @@ static sfa_status pull_object(pull_ctx *ctx, const char *sobject)
     return st;
 }
 
-/* Failures of one object (a bad where, an object not visible) leave the others to run;
- * the link, the API limit, authentication and the local database stop the pull. */
+/* Failures of one object (a bad where or field list, an object not visible) leave the
+ * others to run; the link, the API limit, authentication and the local database stop
+ * the pull. */
 static bool object_scoped(sfa_status st)
 {
-    return st == SFA_ESERVER || st == SFA_EINVAL;
+    return st == SFA_ESERVER || st == SFA_EINVAL || st == SFA_ECONFIG;
 }
 
 sfa_status pull_run(pull_ctx *ctx)

@@ -530,6 +530,137 @@ static void test_reconcile_bad_id_removes_nothing(void **state)
                              "\"},{\"Id\":\"500RO00000A1b2\"}]}");
 }
 
+/* ---- scope ---- */
+
+#define DESCRIBE_GLOBAL2                                                                           \
+    "{\"encoding\":\"UTF-8\",\"maxBatchSize\":200,\"sobjects\":[{\"name\":\"Case\","               \
+    "\"keyPrefix\":\"500\",\"queryable\":true},{\"name\":\"Contact\",\"keyPrefix\":\"003\","       \
+    "\"queryable\":true}]}"
+#define DESCRIBE_CONTACT                                                                           \
+    "{\"name\":\"Contact\",\"keyPrefix\":\"003\",\"fields\":["                                     \
+    "{\"name\":\"Id\",\"type\":\"id\",\"length\":18},"                                             \
+    "{\"name\":\"SystemModstamp\",\"type\":\"datetime\"},"                                         \
+    "{\"name\":\"LastName\",\"type\":\"string\",\"length\":80}]}"
+#define CONTACT_PAGE                                                                               \
+    "{\"totalSize\":1,\"done\":true,\"records\":[{\"attributes\":{\"type\":\"Contact\",\"url\":"   \
+    "\"/services/data/v62.0/sobjects/Contact/003RO0000035WQgYAM\"},\"Id\":\"003RO0000035WQgYAM\"," \
+    "\"SystemModstamp\":\"" T1 "\",\"LastName\":\"Smith\"}]}"
+
+static int setup_bad_where(void **state)
+{
+    return setup_with(state, "objects = Case, Contact\n[pull.Case]\nfields = Subject\n"
+                             "where = Status = \n[pull.Contact]\nfields = LastName\n");
+}
+
+static int setup_unknown_field(void **state)
+{
+    return setup_with(state, "objects = Case, Contact\n[pull.Case]\nfields = Subject, Bogus__c\n"
+                             "[pull.Contact]\nfields = LastName\n");
+}
+
+static bool has_contact(conf *c)
+{
+    sfa_record *r = NULL;
+    sfa_status st = sfa_record_get(&r, c->p.f.agent, "Contact", "003RO0000035WQgYAM");
+    sfa_record_free(r);
+    return st == SFA_OK;
+}
+
+/* 5. A where Salesforce refuses (MALFORMED_QUERY) parks that object only: the others
+ *    still pull, and the run's status and message say which object failed. */
+static void test_refused_where_parks_one_object(void **state)
+{
+    conf *c = *state;
+    static const script_reply script[] = {
+        {200, NULL, NULL, NULL, DESCRIBE_GLOBAL2},
+        {200, NULL, NULL, NULL, DESCRIBE_CASE},
+        {200, NULL, NULL, NULL, DESCRIBE_CONTACT},
+        {400, NULL, NULL, NULL,
+         "[{\"message\":\"\\nStatus = )\\n       ^\\nERROR at Row:1:Column:60\\nunexpected "
+         "token: ')'\",\"errorCode\":\"MALFORMED_QUERY\"}]"},
+        {200, NULL, NULL, NULL, CONTACT_PAGE},
+    };
+    sfa_sync_report rep;
+    assert_int_equal(pull(c, script, sizeof script / sizeof *script, &rep), SFA_ESERVER);
+    assert_non_null(strstr(rep.message, "Case"));
+    assert_true(has_contact(c));
+    assert_int_equal(cached(c), 0);
+}
+
+/* 5b. A configured field the object's describe does not list is refused before any
+ *     query, with its name; the other objects still pull. */
+static void test_unknown_configured_field_is_named(void **state)
+{
+    conf *c = *state;
+    static const script_reply script[] = {
+        {200, NULL, NULL, NULL, DESCRIBE_GLOBAL2},
+        {200, NULL, NULL, NULL, DESCRIBE_CASE},
+        {200, NULL, NULL, NULL, DESCRIBE_CONTACT},
+        {200, NULL, NULL, NULL, CONTACT_PAGE},
+    };
+    sfa_sync_report rep;
+    assert_int_equal(pull(c, script, sizeof script / sizeof *script, &rep), SFA_ECONFIG);
+    assert_non_null(strstr(rep.message, "Bogus__c"));
+    assert_true(has_contact(c));
+    for (size_t i = 0; i < script_server_requests(c->srv); i++) {
+        char *r = request(c, i);
+        assert_null(strstr(r, "Bogus__c"));
+        free(r);
+    }
+}
+
+/* ---- get --refresh ---- */
+
+static sfa_status refresh(conf *c, const char *ref, const char *answer, char **msg)
+{
+    script_reply script[] = {{200, NULL, NULL, NULL, answer}};
+    script_server_set(c->srv, script, 1);
+    char *local = NULL;
+    sfa_status st = sfa_sync_refresh(&local, c->p.f.agent, c->p.f.cfg, "Case", ref);
+    *msg = xstrdup(sfa_agent_errmsg(c->p.f.agent));
+    free(local);
+    return st;
+}
+
+/* 6. A cached record that Salesforce no longer returns by Id (deleted) leaves the cache
+ *    at `get --refresh`, and the message says so. */
+static void test_refresh_of_deleted_record_removes_it(void **state)
+{
+    conf *c = *state;
+    pull_two(c, 0);
+    char *msg = NULL;
+    assert_int_equal(refresh(c, ID2, EMPTY_PAGE, &msg), SFA_ENOTFOUND);
+    assert_non_null(strstr(msg, "removed from the cache"));
+    assert_false(has_record(c, ID2));
+    assert_true(has_record(c, ID1));
+    free(msg);
+}
+
+/* 6b. ... unless it has unsynced local changes: kept, visibly, and the message says why. */
+static void test_refresh_of_deleted_record_with_open_ops_keeps_it(void **state)
+{
+    conf *c = *state;
+    pull_two(c, 0);
+    assert_int_equal(sfa_record_update(c->p.f.agent, "Case", ID2, "{\"Subject\":\"mine\"}"),
+                     SFA_OK);
+    char *msg = NULL;
+    assert_int_equal(refresh(c, ID2, EMPTY_PAGE, &msg), SFA_ENOTFOUND);
+    assert_non_null(strstr(msg, "kept in the cache"));
+    assert_true(has_record(c, ID2));
+    free(msg);
+}
+
+/* 6c. An answer without a records array says nothing about the record: it stays. */
+static void test_refresh_answer_without_records_removes_nothing(void **state)
+{
+    conf *c = *state;
+    pull_two(c, 0);
+    char *msg = NULL;
+    assert_int_equal(refresh(c, ID2, "{\"totalSize\":0,\"done\":true}", &msg), SFA_ESERVER);
+    assert_true(has_record(c, ID2));
+    free(msg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -554,6 +685,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reconcile_without_records_removes_nothing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_reconcile_bad_id_removes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refused_where_parks_one_object, setup_bad_where,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_configured_field_is_named, setup_unknown_field,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_of_deleted_record_removes_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_of_deleted_record_with_open_ops_keeps_it,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_answer_without_records_removes_nothing, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
