@@ -19,8 +19,9 @@
  *   M7. Every field name of a record inserted here is in record_fields when the
  *       transaction commits: the insert trigger skips rows inserted clean with a base
  *       (migration 0012), so this file notes them itself (note_fields).
- *   M8. A record whose attributes name another sObject type is refused, and with it
- *       the page: it would be cached under the wrong object.
+ *   M8. A record whose attributes name another sObject type, or that names its Id or
+ *       SystemModstamp twice, is refused, and with it the page: it would be cached under
+ *       the wrong object, or under an identity other readers of its text see otherwise.
  *   M9. A page's records come in SystemModstamp order (the query's ORDER BY): a page
  *       with a record older than the one before it is refused whole, since the mark
  *       (store/pull.c I1) taken from its last record could then pass records not seen.
@@ -177,6 +178,7 @@ typedef struct pulled {
     int64_t now;
     bool stage;      /* a new record goes to temp.pull_new, not straight into records */
     bool other_type; /* attributes.type names another sObject (M8) */
+    bool twice;      /* Id or SystemModstamp named twice (M8) */
 } pulled;
 
 static void pulled_clear(pulled *p)
@@ -234,6 +236,8 @@ static bool read_record(pulled *p, json_span rec, const char *key_field)
             p->other_type = p->other_type || !of_type(v, p->sobject);
             continue;
         }
+        p->twice = p->twice || (p->id && json_key_is(k, "Id")) ||
+                   (p->modstamp && json_key_is(k, "SystemModstamp"));
         take_str(&p->id, k, v, "Id");
         take_str(&p->modstamp, k, v, "SystemModstamp");
         take_str(&p->case_number, k, v, is_case ? "CaseNumber" : NULL);
@@ -384,6 +388,10 @@ static sfa_status merge_one(sfa_agent *a, const char *sobject, json_span rec, co
     else if (p.other_type) /* M8 */
         s = store_fail(a, SFA_ESERVER, "a pulled %s record (%s) is of another sObject type",
                        sobject, p.id18);
+    else if (p.twice) /* M8 */
+        s = store_fail(a, SFA_ESERVER,
+                       "a pulled %s record (%s) names its Id or SystemModstamp twice", sobject,
+                       p.id18);
     else if (prev_ms && ms < *prev_ms) /* M9 */
         s = store_fail(a, SFA_ESERVER,
                        "pulled %s records are out of SystemModstamp order (%s is older than the "

@@ -157,7 +157,8 @@ static sfa_status page_mark(sfa_agent *a, const json_span *records, size_t n, ch
     bool ok = *stamp && id && sfid_to18(id, id18);
     free(id);
     if (!ok)
-        return store_fail(a, SFA_ESERVER, "a page of pulled records ends without a valid mark");
+        return store_fail(a, SFA_ESERVER,
+                          "the last record of a pulled page has no valid Id or SystemModstamp");
     return SFA_OK;
 }
 

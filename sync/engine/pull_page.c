@@ -69,7 +69,7 @@ sfa_status pull_page_scan(pull_page *out, const char *body, size_t len, const ch
     if (!json_iter_object(&it, (json_span){body, len})) {
         bool json = json_scan_value(body, body + len) != NULL;
         *why = json ? "query answer is not a JSON object"
-                    : "query answer is not valid JSON (truncated?)";
+                    : "query answer is not valid JSON (truncated, nested too deep, or not UTF-8?)";
         return json ? SFA_ESERVER : SFA_ERETRY;
     }
     while (json_next_key(&it, &key)) {
@@ -90,7 +90,7 @@ sfa_status pull_page_scan(pull_page *out, const char *body, size_t len, const ch
         tail++;
     sfa_status st = SFA_OK;
     if (it.failed || !it.done || tail != body + len) { /* I1 */
-        *why = "query answer is not valid JSON (truncated?)";
+        *why = "query answer is not valid JSON (truncated, nested too deep, or not UTF-8?)";
         st = SFA_ERETRY;
     } else if (!records_ok) {
         *why = "query answer without a records array";

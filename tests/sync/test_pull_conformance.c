@@ -661,6 +661,126 @@ static void test_refresh_answer_without_records_removes_nothing(void **state)
     free(msg);
 }
 
+/* ---- hostile pages ---- */
+
+/* 8. After a good first pull of ID1, a page holding a good record (ID2) and one bad
+ *    one is refused whole: nothing of it is stored, nothing stored is lost, the mark
+ *    stays, and the next pull asks again from the mark and takes a good page. */
+static void hostile_page(void **state, const char *bad_record)
+{
+    conf *c = *state;
+    static const script_reply first[] = {
+        {200, NULL, NULL, NULL, DESCRIBE_GLOBAL},
+        {200, NULL, NULL, NULL, DESCRIBE_CASE},
+        {200, NULL, NULL, NULL,
+         "{\"totalSize\":1,\"done\":true,\"records\":[" CASE(ID1, T1, "a") "]}"},
+    };
+    sfa_sync_report rep;
+    assert_int_equal(pull(c, first, sizeof first / sizeof *first, &rep), SFA_OK);
+    char *page = xasprintf(
+        "{\"totalSize\":2,\"done\":true,\"records\":[" CASE(ID2, T2, "b") ",%s]}", bad_record);
+    script_reply bad[] = {{200, NULL, NULL, NULL, page}};
+    assert_int_not_equal(pull(c, bad, 1, &rep), SFA_OK);
+    assert_true(rep.message[0] != '\0');
+    assert_false(has_record(c, ID2));
+    assert_true(has_record(c, ID1));
+    assert_mark(c, T1, ID1);
+    static const script_reply good[] = {
+        {200, NULL, NULL, NULL,
+         "{\"totalSize\":1,\"done\":true,\"records\":[" CASE(ID2, T2, "b") "]}"},
+    };
+    assert_int_equal(pull(c, good, 1, &rep), SFA_OK);
+    assert_request_has(c, 0, "Id > '" ID1 "'");
+    assert_true(has_record(c, ID2));
+    assert_mark(c, T2, ID2);
+    free(page);
+}
+
+static void test_hostile_record_without_id(void **state)
+{
+    hostile_page(state, "{\"attributes\":{\"type\":\"Case\"},\"SystemModstamp\":\"" T2 "\"}");
+}
+
+static void test_hostile_record_without_modstamp(void **state)
+{
+    hostile_page(state, "{\"attributes\":{\"type\":\"Case\"},\"Id\":\"" ID3 "\"}");
+}
+
+static void test_hostile_id_of_wrong_length(void **state)
+{
+    hostile_page(state, CASE("500RO00000A1b2", T2, "short"));
+}
+
+static void test_hostile_id_of_wrong_charset(void **state)
+{
+    hostile_page(state, CASE("500RO00000A1b!eYAB", T2, "bang"));
+}
+
+static void test_hostile_record_of_another_type(void **state)
+{
+    hostile_page(state, "{\"attributes\":{\"type\":\"Contact\"},\"Id\":\"003RO0000035WQgYAM\","
+                        "\"SystemModstamp\":\"" T2 "\",\"LastName\":\"Smith\"}");
+}
+
+static void test_hostile_duplicate_id_key(void **state)
+{
+    hostile_page(state, "{\"attributes\":{\"type\":\"Case\"},\"Id\":\"" ID3
+                        "\",\"SystemModstamp\":\"" T2 "\",\"Id\":\"" ID4 "\"}");
+}
+
+static void test_hostile_invalid_utf8(void **state)
+{
+    hostile_page(state, CASE(ID3, T2, "caf\xc3("));
+}
+
+static void test_hostile_deep_nesting(void **state)
+{
+    char *deep = xmalloc(2 * 600 + 128);
+    int n = sprintf(deep, "{\"Id\":\"" ID3 "\",\"SystemModstamp\":\"" T2 "\",\"Subject\":");
+    for (int i = 0; i < 600; i++)
+        deep[n++] = '[';
+    for (int i = 0; i < 600; i++)
+        deep[n++] = ']';
+    strcpy(deep + n, "}");
+    hostile_page(state, deep);
+    free(deep);
+}
+
+/* A record that is not an object at all. */
+static void test_hostile_record_not_an_object(void **state)
+{
+    hostile_page(state, "\"500RO00000A1b2eYAB\"");
+}
+
+/* Huge strings are data, not an attack: a 1 MB Subject is stored whole. */
+static void test_huge_string_is_stored(void **state)
+{
+    conf *c = *state;
+    size_t big = 1 << 20;
+    char *subject = xmalloc(big + 1);
+    memset(subject, 'x', big);
+    subject[big] = '\0';
+    char *page = xasprintf("{\"totalSize\":1,\"done\":true,\"records\":[{\"attributes\":{\"type\":"
+                           "\"Case\"},\"Id\":\"" ID1 "\",\"SystemModstamp\":\"" T1
+                           "\",\"Subject\":\"%s\"}]}",
+                           subject);
+    script_reply script[] = {
+        {200, NULL, NULL, NULL, DESCRIBE_GLOBAL},
+        {200, NULL, NULL, NULL, DESCRIBE_CASE},
+        {200, NULL, NULL, NULL, page},
+    };
+    sfa_sync_report rep;
+    assert_int_equal(pull(c, script, 3, &rep), SFA_OK);
+    sfa_record *r = NULL;
+    assert_int_equal(sfa_record_get(&r, c->p.f.agent, "Case", ID1), SFA_OK);
+    cJSON *fields = cJSON_Parse(r->fields_json);
+    assert_int_equal(strlen(json_str(fields, "Subject")), big);
+    cJSON_Delete(fields);
+    sfa_record_free(r);
+    free(page);
+    free(subject);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -694,6 +814,16 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_refresh_answer_without_records_removes_nothing, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_record_without_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_record_without_modstamp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_id_of_wrong_length, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_id_of_wrong_charset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_record_of_another_type, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_duplicate_id_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_invalid_utf8, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_deep_nesting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_record_not_an_object, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_huge_string_is_stored, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
