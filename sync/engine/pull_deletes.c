@@ -23,6 +23,7 @@
  *       (EXCEEDED_ID_LIMIT) is handled as lost too (I2): one reconciliation rather than a search
  * for windows small enough.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,11 +108,19 @@ static sfa_status reconcile(pull_ctx *ctx, const pull_scope *sc)
     return st;
 }
 
+/* ms as getDeleted's documented parameter form, YYYY-MM-DDThh:mm:ss+hh:mm (UTC). */
+static void deleted_time(int64_t ms, char out[40])
+{
+    char z[32];
+    time_format_iso_z(ms, z); /* "...:ssZ" */
+    snprintf(out, 40, "%.*s+00:00", (int)strlen(z) - 1, z);
+}
+
 static char *deleted_path(const char *sobject, int64_t since, int64_t now)
 {
-    char s[32], e[32];
-    time_format_iso_z(since, s);
-    time_format_iso_z(now, e);
+    char s[40], e[40];
+    deleted_time(since, s);
+    deleted_time(now, e);
     char *es = push_url_encode(s), *ee = push_url_encode(e);
     char *path = xasprintf("sobjects/%s/deleted/?start=%s&end=%s", sobject, es, ee);
     free(es);

@@ -422,10 +422,11 @@ static void test_deleted_window_and_latest_date_covered(void **state)
         assert_int_equal(script_server_requests(c->srv), 1);
         pinned_fixture_advance(&c->p, 60 * 1000);
     }
-    char covered[32], earliest[32], start[32];
+    char covered[32], earliest[32], start[40];
     time_format_sf(c->p.now - 30 * 1000, covered);
     time_format_sf(c->p.now - 5 * 24 * 3600 * 1000LL, earliest);
     time_format_iso_z(since, start);
+    strcpy(start + strlen(start) - 1, "+00:00"); /* the documented form */
     char *deleted = xasprintf("{\"deletedRecords\":[{\"id\":\"" ID2 "\",\"deletedDate\":\"%s\"}],"
                               "\"earliestDateAvailable\":\"%s\",\"latestDateCovered\":\"%s\"}",
                               covered, earliest, covered);
