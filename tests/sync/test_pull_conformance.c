@@ -196,6 +196,29 @@ static void test_next_url_on_another_host_is_refused(void **state)
     free(page);
 }
 
+/* 1b'. An absolute nextRecordsUrl on the instance itself is followed. */
+static void test_next_url_absolute_on_the_instance_is_followed(void **state)
+{
+    conf *c = *state;
+    char *page = xasprintf("{\"totalSize\":2,\"done\":false,\"nextRecordsUrl\":\"%s" NEXT
+                           "\",\"records\":[" CASE(ID1, T1, "a") "]}",
+                           script_server_url(c->srv));
+    script_reply script[] = {
+        {200, NULL, NULL, NULL, DESCRIBE_GLOBAL},
+        {200, NULL, NULL, NULL, DESCRIBE_CASE},
+        {200, NULL, NULL, NULL, page},
+        {200, NULL, NULL, NULL,
+         "{\"totalSize\":2,\"done\":true,\"records\":[" CASE(ID2, T2, "b") "]}"},
+    };
+    sfa_sync_report rep;
+    assert_int_equal(pull(c, script, 4, &rep), SFA_OK);
+    char *r = request(c, 3);
+    assert_string_equal(r, "GET " NEXT);
+    free(r);
+    assert_int_equal(cached(c), 2);
+    free(page);
+}
+
 /* 1c. done:true with a nextRecordsUrl anyway: the query is over (Salesforce sends none
  *     on the last page); the URL is not asked for. */
 static void test_done_true_ignores_next_url(void **state)
@@ -825,6 +848,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hostile_deep_nesting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_record_not_an_object, setup, teardown),
         cmocka_unit_test_setup_teardown(test_huge_string_is_stored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_next_url_absolute_on_the_instance_is_followed, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
