@@ -98,14 +98,14 @@ sfa_status pull_get(pull_ctx *ctx, const char *path, sf_response *resp)
     return get(ctx, path, false, resp);
 }
 
-/* ms as an unquoted SOQL dateTime literal with milliseconds ("2026-12-01T10:00:00.000Z"):
- * the form soql/ and Salesforce accept (docs/salesforce.md#timestamps). */
+/* ms as an unquoted SOQL dateTime literal in a documented form, YYYY-MM-DDThh:mm:ssZ
+ * (docs/salesforce.md#query): SOQL has no form with fractions of a second, so ms is
+ * rounded down to its second. Down only widens a query ("> t" and ">= t" then also take
+ * the rest of that second, which the merge takes again harmlessly); SystemModstamp is
+ * whole seconds anyway (docs/salesforce.md#timestamps). */
 static void soql_time(int64_t ms, char out[40])
 {
-    char z[32];
-    time_format_iso_z(ms, z); /* "...:ssZ" */
-    size_t n = strlen(z);
-    snprintf(out, 40, "%.*s.%03dZ", (int)(n - 1), z, (int)(((ms % 1000) + 1000) % 1000));
+    time_format_iso_z(ms - (((ms % 1000) + 1000) % 1000), out);
 }
 
 bool pull_soql_datetime(const char *stamp, char out[40])

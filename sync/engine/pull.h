@@ -100,8 +100,8 @@ sfa_status pull_follow(pull_ctx *ctx, const pull_scope *sc, char *path, pull_pag
                        bool *expired);
 /* "query?q=<soql, URL-encoded>" (caller frees). */
 char *pull_query_path(const char *soql);
-/* A Salesforce timestamp as an unquoted SOQL dateTime literal with milliseconds; false
- * when stamp cannot be parsed. */
+/* A Salesforce timestamp as an unquoted SOQL dateTime literal (YYYY-MM-DDThh:mm:ssZ, its
+ * second: fractions rounded down); false when stamp cannot be parsed. */
 bool pull_soql_datetime(const char *stamp, char out[40]);
 
 /* pull_left.c: records modified after the leaving mark that no longer match the scope's

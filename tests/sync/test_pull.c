@@ -522,16 +522,16 @@ static void test_pull_soql_text(void **state)
                      .select = "Id, SystemModstamp",
                      .where = "Status = 'New' OR Status = 'Working'"};
     char *q = pull_soql(&sc, "2026-12-01T10:00:00.000+0000", "500000000000001AAA",
-                        "2026-12-01T10:05:00.000Z");
+                        "2026-12-01T10:05:00Z");
     assert_string_equal(q, "SELECT Id, SystemModstamp FROM Case WHERE (Status = 'New' OR Status = "
-                           "'Working') AND (SystemModstamp > 2026-12-01T10:00:00.000Z OR "
-                           "(SystemModstamp = 2026-12-01T10:00:00.000Z AND Id > "
-                           "'500000000000001AAA')) AND SystemModstamp < 2026-12-01T10:05:00.000Z "
+                           "'Working') AND (SystemModstamp > 2026-12-01T10:00:00Z OR "
+                           "(SystemModstamp = 2026-12-01T10:00:00Z AND Id > "
+                           "'500000000000001AAA')) AND SystemModstamp < 2026-12-01T10:05:00Z "
                            "ORDER BY SystemModstamp, Id");
     free(q);
     q = pull_left_soql(&sc, "2026-12-01T10:00:00.000+0000", NULL, "");
     assert_string_equal(q, "SELECT Id, SystemModstamp FROM Case WHERE (NOT (Status = 'New' OR "
-                           "Status = 'Working')) AND SystemModstamp >= 2026-12-01T10:00:00.000Z "
+                           "Status = 'Working')) AND SystemModstamp >= 2026-12-01T10:00:00Z "
                            "ORDER BY SystemModstamp, Id");
     free(q);
     sc.where = NULL;
