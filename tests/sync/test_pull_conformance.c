@@ -633,6 +633,46 @@ static void test_unknown_configured_field_is_named(void **state)
     }
 }
 
+/* 5c. A scope change: records that leave the new scope leave the cache (the owed full
+ *     Id reconciliation), except one with an unsynced local edit. */
+static void test_scope_change_keeps_records_with_open_ops(void **state)
+{
+    conf *c = *state;
+    static const script_reply first[] = {
+        {200, NULL, NULL, NULL, DESCRIBE_GLOBAL},
+        {200, NULL, NULL, NULL, DESCRIBE_CASE},
+        {200, NULL, NULL, NULL,
+         "{\"totalSize\":3,\"done\":true,\"records\":[" CASE(ID1, T1, "a") "," CASE(
+             ID2, T1, "b") "," CASE(ID3, T1, "c") "]}"},
+    };
+    sfa_sync_report rep;
+    assert_int_equal(pull(c, first, sizeof first / sizeof *first, &rep), SFA_OK);
+    assert_int_equal(sfa_record_update(c->p.f.agent, "Case", ID2, "{\"Subject\":\"mine\"}"),
+                     SFA_OK);
+    sfa_config_free(c->p.f.cfg);
+    c->p.f.cfg = push_fixture_config(script_server_url(c->srv),
+                                     "objects = Case\n[pull.Case]\nfields = Subject\n"
+                                     "where = Status != 'Closed'\n");
+    assert_non_null(c->p.f.cfg);
+    static const script_reply scoped[] = {
+        {200, NULL, NULL, NULL,
+         "{\"totalSize\":1,\"done\":true,\"records\":[" CASE(ID1, T1, "a") "]}"},
+        {200, NULL, NULL, NULL, EMPTY_PAGE}, /* none left the scope since the reset */
+        {200, NULL, NULL, NULL,
+         "{\"totalSize\":1,\"done\":true,\"records\":[{\"attributes\":{\"type\":\"Case\"},"
+         "\"Id\":\"" ID1 "\"}]}"},
+    };
+    /* SFA_ERETRY: the edit is still pending (pull only) */
+    assert_int_equal(pull(c, scoped, sizeof scoped / sizeof *scoped, &rep), SFA_ERETRY);
+    assert_string_equal(rep.message, "");
+    assert_request_has(c, 0, "WHERE (Status != 'Closed') ORDER BY SystemModstamp, Id");
+    assert_request_has(c, 2, "SELECT Id FROM Case WHERE (Status != 'Closed') ORDER BY Id");
+    assert_true(has_record(c, ID1));
+    assert_true(has_record(c, ID2)); /* open op */
+    assert_false(has_record(c, ID3));
+    assert_int_equal(rep.deleted, 1);
+}
+
 /* ---- get --refresh ---- */
 
 static sfa_status refresh(conf *c, const char *ref, const char *answer, char **msg)
@@ -849,6 +889,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hostile_record_not_an_object, setup, teardown),
         cmocka_unit_test_setup_teardown(test_huge_string_is_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_url_absolute_on_the_instance_is_followed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_scope_change_keeps_records_with_open_ops, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
