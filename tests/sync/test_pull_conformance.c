@@ -15,6 +15,7 @@
 #include "push_fixture.h"
 #include "script_server.h"
 #include "store/pull.h"
+#include "sync/engine/pull.h"
 #include "util/alloc.h"
 #include "util/json.h"
 #include "util/timeutil.h"
@@ -673,6 +674,34 @@ static void test_scope_change_keeps_records_with_open_ops(void **state)
     assert_int_equal(rep.deleted, 1);
 }
 
+/* 5d. The default field list from a describe in Salesforce's shape: long and rich text
+ *     areas, base64, compound address/location and deprecatedAndHidden fields stay out;
+ *     a short textarea and the components of a compound field stay in. Pure. */
+static void test_default_fields_from_describe(void **state)
+{
+    (void)state;
+    cJSON *d = cJSON_Parse(
+        "{\"name\":\"Account\",\"fields\":["
+        "{\"name\":\"Id\",\"type\":\"id\",\"length\":18},"
+        "{\"name\":\"Name\",\"type\":\"string\",\"length\":255},"
+        "{\"name\":\"Short__c\",\"type\":\"textarea\",\"length\":255,\"extraTypeInfo\":null},"
+        "{\"name\":\"Description\",\"type\":\"textarea\",\"length\":32000,"
+        "\"extraTypeInfo\":\"plaintextarea\"},"
+        "{\"name\":\"Rich__c\",\"type\":\"textarea\",\"length\":32768,"
+        "\"extraTypeInfo\":\"richtextarea\"},"
+        "{\"name\":\"Logo__c\",\"type\":\"base64\",\"length\":0},"
+        "{\"name\":\"BillingAddress\",\"type\":\"address\",\"length\":0},"
+        "{\"name\":\"BillingStreet\",\"type\":\"textarea\",\"length\":255,"
+        "\"compoundFieldName\":\"BillingAddress\"},"
+        "{\"name\":\"Where__c\",\"type\":\"location\",\"length\":0},"
+        "{\"name\":\"Old__c\",\"type\":\"string\",\"length\":10,\"deprecatedAndHidden\":true}]}");
+    assert_non_null(d);
+    char *f = pull_scope_default_fields(d);
+    assert_string_equal(f, "Id, Name, Short__c, BillingStreet");
+    free(f);
+    cJSON_Delete(d);
+}
+
 /* ---- get --refresh ---- */
 
 static sfa_status refresh(conf *c, const char *ref, const char *answer, char **msg)
@@ -892,6 +921,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_scope_change_keeps_records_with_open_ops, setup,
                                         teardown),
+        cmocka_unit_test(test_default_fields_from_describe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
