@@ -18,6 +18,7 @@
 #include "sync/engine/pull.h"
 #include "util/alloc.h"
 #include "util/json.h"
+#include "util/strbuf.h"
 #include "util/timeutil.h"
 
 typedef struct conf {
@@ -450,7 +451,7 @@ static void test_deleted_window_and_latest_date_covered(void **state)
     time_format_sf(c->p.now - 30 * 1000, covered);
     time_format_sf(c->p.now - 5 * 24 * 3600 * 1000LL, earliest);
     time_format_iso_z(since, start);
-    strcpy(start + strlen(start) - 1, "+00:00"); /* the documented form */
+    snprintf(start + strlen(start) - 1, 8, "+00:00"); /* the documented form */
     char *deleted = xasprintf("{\"deletedRecords\":[{\"id\":\"" ID2 "\",\"deletedDate\":\"%s\"}],"
                               "\"earliestDateAvailable\":\"%s\",\"latestDateCovered\":\"%s\"}",
                               covered, earliest, covered);
@@ -828,15 +829,15 @@ static void test_hostile_invalid_utf8(void **state)
 
 static void test_hostile_deep_nesting(void **state)
 {
-    char *deep = xmalloc(2 * 600 + 128);
-    int n = sprintf(deep, "{\"Id\":\"" ID3 "\",\"SystemModstamp\":\"" T2 "\",\"Subject\":");
+    strbuf deep = STRBUF_INIT;
+    strbuf_adds(&deep, "{\"Id\":\"" ID3 "\",\"SystemModstamp\":\"" T2 "\",\"Subject\":");
     for (int i = 0; i < 600; i++)
-        deep[n++] = '[';
+        strbuf_adds(&deep, "[");
     for (int i = 0; i < 600; i++)
-        deep[n++] = ']';
-    strcpy(deep + n, "}");
-    hostile_page(state, deep);
-    free(deep);
+        strbuf_adds(&deep, "]");
+    strbuf_adds(&deep, "}");
+    hostile_page(state, strbuf_str(&deep));
+    strbuf_free(&deep);
 }
 
 /* A record that is not an object at all. */
