@@ -28,6 +28,10 @@
  *       page, or PULL_EMPTY_PAGES empty pages in a row end it with an error once what
  *       arrived is committed, so the run never reports an unfinished query as complete
  *       and a misbehaving server cannot keep it asking forever.
+ *   I7. The mark never passes the query's own upper bound: a page whose last record has
+ *       a SystemModstamp at or after the settle bound (I5), or, with no bound, more than
+ *       PULL_CLOCK_SKEW_MS ahead of this host's clock, is refused whole. Such a mark
+ *       would make every later query skip what happens until then.
  */
 #include "sync/engine/pull.h"
 
@@ -164,10 +168,32 @@ char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mar
     return strbuf_detach(&sb);
 }
 
-/* Commit one page of changed records (I1, I2). */
+/* I7: is the last record of a page (the mark to be) within the query's own bound? */
+static sfa_status check_bound(pull_ctx *ctx, const pull_scope *sc, const pull_page *page)
+{
+    char *stamp = page->n ? json_member_str(page->records[page->n - 1], "SystemModstamp") : NULL;
+    int64_t ms = 0, cut = 0;
+    bool late = false;
+    if (stamp && time_parse_sf(stamp, &ms)) /* unreadable: the store refuses the page */
+        late = ctx->cut[0] && time_parse_sf(ctx->cut, &cut)
+                   ? ms >= cut
+                   : ms > time_now_ms() + PULL_CLOCK_SKEW_MS;
+    sfa_status st = SFA_OK;
+    if (late)
+        st = pull_fail(ctx, SFA_ESERVER,
+                       "%s: a pulled record's SystemModstamp %s is later than the query asked "
+                       "for; page refused",
+                       sc->sobject, stamp);
+    free(stamp);
+    return st;
+}
+
+/* Commit one page of changed records (I1, I2, I7). */
 static sfa_status take_changes(pull_ctx *ctx, const pull_scope *sc, const pull_page *page)
 {
     CRASH_POINT("pull.after_page_fetch");
+    if (check_bound(ctx, sc, page) != SFA_OK)
+        return ctx->st;
     sfa_status st = store_pull_page(ctx->agent, sc->sobject, page->records, page->n, sc->key_field,
                                     time_now_ms(), &ctx->counts);
     if (st != SFA_OK)

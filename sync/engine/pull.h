@@ -23,6 +23,9 @@
 #define PULL_BATCH_DEFAULT 2000
 /* getDeleted reaches back 15 days; start a reconciliation a little before that. */
 #define PULL_DELETES_KEPT_MS (15LL * 24 * 3600 * 1000 - 3600 * 1000)
+/* With no settle bound, how far ahead of this host's clock a pulled SystemModstamp may be
+ * (pull.c I7): Salesforce stamps records with its own clock. */
+#define PULL_CLOCK_SKEW_MS (10LL * 60 * 1000)
 /* Empty pages in a row that one query may answer before it is given up on. */
 #define PULL_EMPTY_PAGES 3
 /* Restarts of a query whose locator expired, per object and run. */

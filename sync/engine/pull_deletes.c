@@ -3,7 +3,9 @@
  * Invariants:
  *   I1. deletes_checked only moves to a time Salesforce said it covered (getDeleted's
  *       latestDateCovered) or to a full reconciliation's start, in the transaction that
- *       removes what that covers (store/pull.c I2): no delete is ever skipped.
+ *       removes what that covers (store/pull.c I2): no delete is ever skipped. A
+ *       latestDateCovered after the end asked for (Salesforce documents it as at most
+ *       end) counts as end: a later one would skip the deletes in between for good.
  *   I2. When Salesforce may no longer have every delete since deletes_checked (older
  *       than it keeps: earliestDateAvailable later than deletes_checked, or
  *       INVALID_REPLICATION_DATE), or when a reconciliation is owed (scope change), the
@@ -156,12 +158,13 @@ static bool error_is(const sf_response *resp, const char *code)
 /* getDeleted since `since`; *lost when a reconciliation must take over. */
 static sfa_status get_deleted(pull_ctx *ctx, const pull_scope *sc, int64_t since, bool *lost)
 {
-    char *path = deleted_path(sc->sobject, since, time_now_ms());
+    int64_t end = time_now_ms();
+    char *path = deleted_path(sc->sobject, since, end);
     sf_response resp;
     sfa_status st = pull_get(ctx, path, &resp);
     free(path);
     const char *covered = st == SFA_OK ? json_str(resp.json, "latestDateCovered") : NULL;
-    int64_t covered_ms;
+    int64_t covered_ms = 0;
     *lost = (st == SFA_ESERVER && (error_is(&resp, "INVALID_REPLICATION_DATE") ||
                                    error_is(&resp, "EXCEEDED_ID_LIMIT"))) ||
             (st == SFA_OK && window_lost(resp.json, since));
@@ -171,6 +174,11 @@ static sfa_status get_deleted(pull_ctx *ctx, const pull_scope *sc, int64_t since
     else if (st != SFA_OK && !*lost)
         pull_fail(ctx, st, "%s: getDeleted failed: %s", sc->sobject,
                   resp.error_message ? resp.error_message : sf_client_errmsg(ctx->client));
+    char until[32]; /* I1: never past the end asked for */
+    if (st == SFA_OK && !*lost && covered_ms > end) {
+        time_format_sf(end, until);
+        covered = until;
+    }
     if (st == SFA_OK && !*lost) {
         cJSON *ids = NULL;
         ids_of(&ids, resp.json);

@@ -471,6 +471,23 @@ static void test_deleted_window_and_latest_date_covered(void **state)
     free(deleted);
 }
 
+/* 4d. A latestDateCovered after the end asked for (Salesforce documents it as at most
+ *     end) is taken as the end: a later start would skip the deletes in between. */
+static void test_latest_date_covered_is_never_past_end(void **state)
+{
+    conf *c = *state;
+    pull_two(c, 3);
+    static const script_reply script[] = {
+        {200, NULL, NULL, NULL, EMPTY_PAGE},
+        {200, NULL, NULL, NULL,
+         "{\"deletedRecords\":[],\"earliestDateAvailable\":\"2026-11-01T00:00:00.000+0000\","
+         "\"latestDateCovered\":\"2099-01-01T00:00:00.000+0000\"}"},
+    };
+    sfa_sync_report rep;
+    assert_int_equal(pull(c, script, 2, &rep), SFA_OK);
+    assert_int_equal(deletes_checked(c), c->p.now);
+}
+
 /* 4b. INVALID_REPLICATION_DATE, an earliestDateAvailable after the last check, and
  *     EXCEEDED_ID_LIMIT each lead to a full Id reconciliation that removes the ghost. */
 static void reconcile_after(void **state, int status, const char *answer)
@@ -840,6 +857,13 @@ static void test_hostile_deep_nesting(void **state)
     strbuf_free(&deep);
 }
 
+/* A SystemModstamp far ahead of any clock: as the mark it would make every later query
+ * skip what happens until then. */
+static void test_hostile_future_modstamp(void **state)
+{
+    hostile_page(state, CASE(ID3, "2099-01-01T00:00:00.000+0000", "future"));
+}
+
 /* A record that is not an object at all. */
 static void test_hostile_record_not_an_object(void **state)
 {
@@ -923,6 +947,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_scope_change_keeps_records_with_open_ops, setup,
                                         teardown),
         cmocka_unit_test(test_default_fields_from_describe),
+        cmocka_unit_test_setup_teardown(test_hostile_future_modstamp, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_latest_date_covered_is_never_past_end, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
