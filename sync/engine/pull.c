@@ -168,8 +168,7 @@ char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mar
     return strbuf_detach(&sb);
 }
 
-/* I7: is the last record of a page (the mark to be) within the query's own bound? */
-static sfa_status check_bound(pull_ctx *ctx, const pull_scope *sc, const pull_page *page)
+sfa_status pull_check_bound(pull_ctx *ctx, const pull_scope *sc, const pull_page *page)
 {
     char *stamp = page->n ? json_member_str(page->records[page->n - 1], "SystemModstamp") : NULL;
     int64_t ms = 0, cut = 0;
@@ -192,7 +191,7 @@ static sfa_status check_bound(pull_ctx *ctx, const pull_scope *sc, const pull_pa
 static sfa_status take_changes(pull_ctx *ctx, const pull_scope *sc, const pull_page *page)
 {
     CRASH_POINT("pull.after_page_fetch");
-    if (check_bound(ctx, sc, page) != SFA_OK)
+    if (pull_check_bound(ctx, sc, page) != SFA_OK)
         return ctx->st;
     sfa_status st = store_pull_page(ctx->agent, sc->sobject, page->records, page->n, sc->key_field,
                                     time_now_ms(), &ctx->counts);

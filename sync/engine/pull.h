@@ -93,6 +93,10 @@ typedef struct pull_page {
 sfa_status pull_page_scan(pull_page *out, const char *body, size_t len, const char **why);
 void pull_page_clear(pull_page *p);
 
+/* pull.c I7: is the last record of a page (a mark to be) within the query's own upper
+ * bound? SFA_ESERVER (ctx stopped, naming the stamp) when it is after it. */
+sfa_status pull_check_bound(pull_ctx *ctx, const pull_scope *sc, const pull_page *page);
+
 /* Takes one page of query records (maybe empty) into the store. */
 typedef sfa_status (*pull_page_fn)(pull_ctx *ctx, const pull_scope *sc, const pull_page *page);
 

@@ -864,6 +864,45 @@ static void test_hostile_future_modstamp(void **state)
     hostile_page(state, CASE(ID3, "2099-01-01T00:00:00.000+0000", "future"));
 }
 
+static int setup_where(void **state)
+{
+    return setup_with(state, "objects = Case\n[pull.Case]\nfields = Subject\n"
+                             "where = Status != 'Closed'\n");
+}
+
+/* The leaving mark (records that left the where) is bounded the same way: a record
+ * "leaving" with a SystemModstamp far ahead is refused, the cached copy stays. */
+static void test_hostile_future_modstamp_in_leaving_query(void **state)
+{
+    conf *c = *state;
+    static const script_reply first[] = {
+        {200, NULL, NULL, NULL, DESCRIBE_GLOBAL},
+        {200, NULL, NULL, NULL, DESCRIBE_CASE},
+        {200, NULL, NULL, NULL,
+         "{\"totalSize\":1,\"done\":true,\"records\":[" CASE(ID1, T1, "a") "]}"},
+        {200, NULL, NULL, NULL, EMPTY_PAGE},
+    };
+    sfa_sync_report rep;
+    assert_int_equal(pull(c, first, sizeof first / sizeof *first, &rep), SFA_OK);
+    store_pull_state before;
+    assert_int_equal(store_pull_state_get(&before, c->p.f.agent, "Case"), SFA_OK);
+    static const script_reply second[] = {
+        {200, NULL, NULL, NULL, EMPTY_PAGE},
+        {200, NULL, NULL, NULL,
+         "{\"totalSize\":1,\"done\":true,\"records\":[" CASE(ID1, "2099-01-01T00:00:00.000+0000",
+                                                             "a") "]}"},
+    };
+    assert_int_equal(pull(c, second, sizeof second / sizeof *second, &rep), SFA_ESERVER);
+    assert_request_has(c, 1, "(NOT (Status != 'Closed'))");
+    assert_true(has_record(c, ID1));
+    store_pull_state after;
+    assert_int_equal(store_pull_state_get(&after, c->p.f.agent, "Case"), SFA_OK);
+    assert_string_equal(after.left_modstamp, before.left_modstamp);
+    assert_null(after.left_id);
+    store_pull_state_clear(&before);
+    store_pull_state_clear(&after);
+}
+
 /* A record that is not an object at all. */
 static void test_hostile_record_not_an_object(void **state)
 {
@@ -949,6 +988,8 @@ int main(void)
         cmocka_unit_test(test_default_fields_from_describe),
         cmocka_unit_test_setup_teardown(test_hostile_future_modstamp, setup, teardown),
         cmocka_unit_test_setup_teardown(test_latest_date_covered_is_never_past_end, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_hostile_future_modstamp_in_leaving_query, setup_where,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
