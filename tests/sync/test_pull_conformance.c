@@ -15,6 +15,7 @@
 #include "push_fixture.h"
 #include "script_server.h"
 #include "store/pull.h"
+#include "sync/client/config_internal.h"
 #include "sync/engine/pull.h"
 #include "util/alloc.h"
 #include "util/json.h"
@@ -720,6 +721,44 @@ static void test_default_fields_from_describe(void **state)
     cJSON_Delete(d);
 }
 
+/* 5e. A where that is not one condition ("A) OR (B": the marks the pull ANDs after it
+ *     would leave the condition) or has an open string literal is refused when the
+ *     configuration loads, naming the key; parentheses inside literals are fine. */
+static void test_where_must_be_one_condition(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *where;
+        const char *err; /* NULL: accepted */
+    } cases[] = {
+        {"Status = 'New') OR (Status != 'New'", "unbalanced parentheses"},
+        {"(Status = 'New'", "unbalanced parentheses"},
+        {"Subject = 'open", "not closed"},
+        {"Subject = 'a)' AND (Status = 'New' OR Status = 'Working')", NULL},
+        {"Subject = 'it\\'s (x'", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *text = xasprintf("[salesforce]\nlogin_url = http://127.0.0.1:1\nauth = password\n"
+                               "client_id = c\nclient_secret = s\nusername = u@example.com\n"
+                               "password = p\n[pull.Case]\nwhere = %s\n",
+                               cases[i].where);
+        sfa_config *cfg = NULL;
+        char *err = NULL;
+        sfa_status st = sync_config_load_string(&cfg, text, "t.ini", &err);
+        if (cases[i].err) {
+            assert_int_not_equal(st, SFA_OK);
+            assert_non_null(err);
+            if (!strstr(err, cases[i].err) || !strstr(err, "[pull.Case] where"))
+                fail_msg("case %zu: %s", i, err);
+        } else if (st != SFA_OK) {
+            fail_msg("case %zu refused: %s", i, err ? err : "?");
+        }
+        sfa_config_free(cfg);
+        free(err);
+        free(text);
+    }
+}
+
 /* ---- get --refresh ---- */
 
 static sfa_status refresh(conf *c, const char *ref, const char *answer, char **msg)
@@ -991,6 +1030,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_hostile_future_modstamp_in_leaving_query, setup_where,
                                         teardown),
+        cmocka_unit_test(test_where_must_be_one_condition),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
