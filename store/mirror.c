@@ -457,7 +457,14 @@ static sfa_status unstage(sfa_agent *a, const char *sobject, int64_t now_ms)
         sqlite3_bind_int64(st, 2, now_ms);
         sqlite3_bind_int64(st, 3, lo);
         sqlite3_bind_int64(st, 4, lo + UNSTAGE_ROWS);
-        s = store_step_done(a, st, "writing pulled records");
+        int rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+            rc = sqlite3_extended_errcode(store_db(a));
+        sqlite3_reset(st);
+        if (rc == SQLITE_CONSTRAINT_UNIQUE) /* M1 found none cached: one came twice */
+            s = store_fail(a, SFA_ESERVER, "a pulled %s page lists the same record twice", sobject);
+        else if (rc != SQLITE_DONE)
+            s = store_fail_sqlite(a, rc, "writing pulled records");
     }
     sqlite3_stmt *st = s == SFA_OK ? store_stmt(a, SQL_STAGE_CLEAR) : NULL;
     if (s == SFA_OK && !st)

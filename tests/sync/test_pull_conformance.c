@@ -832,6 +832,7 @@ static void hostile_page(void **state, const char *bad_record)
     script_reply bad[] = {{200, NULL, NULL, NULL, page}};
     assert_int_not_equal(pull(c, bad, 1, &rep), SFA_OK);
     assert_true(rep.message[0] != '\0');
+    assert_null(strstr(rep.message, "constraint")); /* says what is wrong, in its terms */
     assert_false(has_record(c, ID2));
     assert_true(has_record(c, ID1));
     assert_mark(c, T1, ID1);
@@ -942,6 +943,12 @@ static void test_hostile_future_modstamp_in_leaving_query(void **state)
     store_pull_state_clear(&after);
 }
 
+/* The same record twice in one page (a query never lists a row twice). */
+static void test_hostile_same_record_twice(void **state)
+{
+    hostile_page(state, CASE(ID2, T2, "b again"));
+}
+
 /* A record that is not an object at all. */
 static void test_hostile_record_not_an_object(void **state)
 {
@@ -1031,6 +1038,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hostile_future_modstamp_in_leaving_query, setup_where,
                                         teardown),
         cmocka_unit_test(test_where_must_be_one_condition),
+        cmocka_unit_test_setup_teardown(test_hostile_same_record_twice, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
