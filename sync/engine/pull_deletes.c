@@ -35,6 +35,7 @@
 #include "util/crashpoint.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/sfid.h"
 #include "util/strbuf.h"
 #include "util/timeutil.h"
 
@@ -138,16 +139,22 @@ static bool window_lost(const cJSON *body, int64_t since)
     return e && time_parse_sf(e, &earliest) && earliest > since;
 }
 
-static sfa_status ids_of(cJSON **out, const cJSON *body)
+/* I1: the deleted Ids of a getDeleted answer into *out (caller frees). False when the
+ * answer has no deletedRecords array or an entry without a valid Id: moving
+ * deletes_checked past deletes it could not read would skip them for good. */
+static bool ids_of(cJSON **out, const cJSON *body)
 {
     *out = cJSON_CreateArray();
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(body, "deletedRecords");
-    for (const cJSON *d = cJSON_IsArray(list) ? list->child : NULL; d; d = d->next) {
+    if (!cJSON_IsArray(list))
+        return false;
+    for (const cJSON *d = list->child; d; d = d->next) {
         const char *id = json_str(d, "id");
-        if (id)
-            cJSON_AddItemToArray(*out, cJSON_CreateString(id));
+        if (!id || !sfid_is_valid(id))
+            return false;
+        cJSON_AddItemToArray(*out, cJSON_CreateString(id));
     }
-    return SFA_OK;
+    return true;
 }
 
 static bool error_is(const sf_response *resp, const char *code)
@@ -181,9 +188,12 @@ static sfa_status get_deleted(pull_ctx *ctx, const pull_scope *sc, int64_t since
     }
     if (st == SFA_OK && !*lost) {
         cJSON *ids = NULL;
-        ids_of(&ids, resp.json);
-        st = store_pull_deleted(ctx->agent, sc->sobject, ids, covered, &ctx->counts); /* I1 */
-        if (st != SFA_OK)
+        if (!ids_of(&ids, resp.json))
+            st = pull_fail(ctx, SFA_ESERVER,
+                           "%s: getDeleted answer without a deletedRecords array of valid Ids",
+                           sc->sobject);
+        else if ((st = store_pull_deleted(ctx->agent, sc->sobject, ids, covered, &ctx->counts)) !=
+                 SFA_OK) /* I1 */
             pull_fail(ctx, st, "%s", sfa_agent_errmsg(ctx->agent));
         cJSON_Delete(ids);
     }

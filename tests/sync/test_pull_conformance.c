@@ -489,6 +489,37 @@ static void test_latest_date_covered_is_never_past_end(void **state)
     assert_int_equal(deletes_checked(c), c->p.now);
 }
 
+/* 4e. A getDeleted answer whose deletedRecords is missing or holds an entry without a
+ *     valid Id is refused: deletes_checked stays, so no delete is skipped. */
+static void deleted_refused(void **state, const char *answer)
+{
+    conf *c = *state;
+    pull_two(c, 3);
+    int64_t before = deletes_checked(c);
+    script_reply script[] = {
+        {200, NULL, NULL, NULL, EMPTY_PAGE},
+        {200, NULL, NULL, NULL, answer},
+    };
+    sfa_sync_report rep;
+    assert_int_equal(pull(c, script, 2, &rep), SFA_ESERVER);
+    assert_non_null(strstr(rep.message, "deletedRecords"));
+    assert_int_equal(deletes_checked(c), before);
+}
+
+static void test_deleted_without_deleted_records_is_refused(void **state)
+{
+    deleted_refused(state, "{\"earliestDateAvailable\":\"2026-11-01T00:00:00.000+0000\","
+                           "\"latestDateCovered\":\"2026-11-30T10:00:00.000+0000\"}");
+}
+
+static void test_deleted_entry_without_id_is_refused(void **state)
+{
+    deleted_refused(state, "{\"deletedRecords\":[{\"id\":\"" ID2 "\",\"deletedDate\":\"" T2
+                           "\"},{\"deletedDate\":\"" T2 "\"}],\"earliestDateAvailable\":"
+                           "\"2026-11-01T00:00:00.000+0000\",\"latestDateCovered\":"
+                           "\"2026-11-30T10:00:00.000+0000\"}");
+}
+
 /* 4b. INVALID_REPLICATION_DATE, an earliestDateAvailable after the last check, and
  *     EXCEEDED_ID_LIMIT each lead to a full Id reconciliation that removes the ghost. */
 static void reconcile_after(void **state, int status, const char *answer)
@@ -1039,6 +1070,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test(test_where_must_be_one_condition),
         cmocka_unit_test_setup_teardown(test_hostile_same_record_twice, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_without_deleted_records_is_refused, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_entry_without_id_is_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
