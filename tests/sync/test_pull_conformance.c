@@ -842,6 +842,32 @@ static void test_refresh_answer_without_records_removes_nothing(void **state)
     free(msg);
 }
 
+/* 6d. An uncached Id is looked up by Id, an uncached CaseNumber by CaseNumber, each
+ *     with the object's field list; the record found is cached. */
+static void test_refresh_of_uncached_id_and_case_number(void **state)
+{
+    conf *c = *state;
+    pull_two(c, 0);
+    char *msg = NULL;
+    static const char one[] =
+        "{\"totalSize\":1,\"done\":true,\"records\":[" CASE(ID3, T2, "fetched") "]}";
+    assert_int_equal(refresh(c, ID3, one, &msg), SFA_OK);
+    assert_request_has(c, 0,
+                       "SELECT Id, SystemModstamp, CaseNumber, Subject FROM Case WHERE "
+                       "Id = '" ID3 "' LIMIT 2");
+    assert_true(has_record(c, ID3));
+    free(msg);
+    static const char by_number[] =
+        "{\"totalSize\":1,\"done\":true,\"records\":[{\"attributes\":{\"type\":\"Case\"},"
+        "\"Id\":\"" ID4 "\",\"SystemModstamp\":\"" T2 "\",\"CaseNumber\":\"00001234\","
+        "\"Subject\":\"by number\"}]}";
+    assert_int_equal(refresh(c, "00001234", by_number, &msg), SFA_OK);
+    assert_request_has(c, 0, "WHERE CaseNumber = '00001234' LIMIT 2");
+    assert_true(has_record(c, ID4));
+    assert_true(has_record(c, "00001234"));
+    free(msg);
+}
+
 /* ---- hostile pages ---- */
 
 /* 8. After a good first pull of ID1, a page holding a good record (ID2) and one bad
@@ -1073,6 +1099,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deleted_without_deleted_records_is_refused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_deleted_entry_without_id_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_of_uncached_id_and_case_number, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
