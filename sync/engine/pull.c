@@ -217,10 +217,8 @@ static sfa_status take_page(pull_ctx *ctx, const pull_scope *sc, const sf_respon
     *empty = page.n ? 0 : *empty + 1;
     st = take(ctx, sc, &page);
     if (st == SFA_OK && page.cut_short) /* I6: what it took stays committed */
-        st = pull_fail(ctx, SFA_ESERVER,
-                       "%s: query answer has done:false but no nextRecordsUrl; the rest "
-                       "comes with the next pull",
-                       sc->sobject);
+        st = pull_fail(ctx, SFA_ESERVER, "%s: %s; the rest comes with the next pull", sc->sobject,
+                       page.cut_short);
     if (st == SFA_OK) {
         *next = page.next; /* ownership moves to the caller */
         page.next = NULL;

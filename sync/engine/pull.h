@@ -82,8 +82,9 @@ char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mar
 typedef struct pull_page {
     json_span *records;
     size_t n, cap;
-    char *next;     /* nextRecordsUrl when the query is not done, else NULL */
-    bool cut_short; /* done:false but no nextRecordsUrl: the query ends unfinished */
+    char *next;            /* nextRecordsUrl when the query is not done, else NULL */
+    const char *cut_short; /* why the query ends unfinished after this page (done:false
+                              without a usable nextRecordsUrl), static text; else NULL */
 } pull_page;
 
 /* Read a query answer's text into out (caller clears it; the spans point into body,

@@ -399,6 +399,26 @@ static void test_invalid_locator_restarts_from_mark(void **state)
     assert_mark(c, T2, ID3);
 }
 
+/* 1f. A nextRecordsUrl that is not a URL path (white space, control characters, another
+ *     scheme) is refused as the server's error, not taken for a network failure. */
+static void test_next_url_not_a_url_is_refused(void **state)
+{
+    conf *c = *state;
+    static const script_reply script[] = {
+        {200, NULL, NULL, NULL, DESCRIBE_GLOBAL},
+        {200, NULL, NULL, NULL, DESCRIBE_CASE},
+        {200, NULL, NULL, NULL,
+         "{\"totalSize\":3,\"done\":false,\"nextRecordsUrl\":\"/services/data/v62.0/query/01g "
+         "x\\r\\nHost: evil\",\"records\":[" CASE(ID1, T1, "a") "]}"},
+        {200, NULL, NULL, NULL, "{\"totalSize\":0,\"done\":true,\"records\":[]}"},
+    };
+    sfa_sync_report rep;
+    assert_int_equal(pull(c, script, sizeof script / sizeof *script, &rep), SFA_ESERVER);
+    assert_non_null(strstr(rep.message, "nextRecordsUrl"));
+    assert_int_equal(script_server_requests(c->srv), 3);
+    assert_true(has_record(c, ID1));
+}
+
 /* ---- deletes ---- */
 
 /* A first pull of ID1 and ID2 (deletes then known from a minute before the pinned now),
@@ -1101,6 +1121,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deleted_entry_without_id_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refresh_of_uncached_id_and_case_number, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_next_url_not_a_url_is_refused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
