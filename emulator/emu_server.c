@@ -506,16 +506,8 @@ static bool maybe_deflate(struct MHD_Connection *mc, emu_resp *resp)
  * system clock). */
 static void add_date(struct MHD_Response *r)
 {
-    static const char day[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char mon[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    time_t t = (time_t)(time_now_ms() / 1000);
-    struct tm tm;
-    char v[40];
-    if (!gmtime_r(&t, &tm))
-        return;
-    snprintf(v, sizeof v, "%s, %02d %s %04d %02d:%02d:%02d GMT", day[tm.tm_wday], tm.tm_mday,
-             mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    char v[32];
+    time_format_http(time_now_ms(), v);
     MHD_add_response_header(r, MHD_HTTP_HEADER_DATE, v);
 }
 

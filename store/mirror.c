@@ -19,12 +19,19 @@
  *   M7. Every field name of a record inserted here is in record_fields when the
  *       transaction commits: the insert trigger skips rows inserted clean with a base
  *       (migration 0012), so this file notes them itself (note_fields).
- *   M8. The pages of a query that began with no record of its object in the mirror
+ *   M8. A record whose attributes name another sObject type, or that names its Id or
+ *       SystemModstamp twice, is refused, and with it the page: it would be cached under
+ *       the wrong object, or under an identity other readers of its text see otherwise.
+ *   M9. A page's records come in SystemModstamp order (the query's ORDER BY): a page
+ *       with a record older than the one before it is refused whole, since the mark
+ *       (store/pull.c I1) taken from its last record could then pass records not seen.
+ *  M10. The pages of a query that began with no record of its object in the mirror
  *       (none pulled, created, or kept as a tombstone) skip M1's lookups: one query
  *       returns a record once, so none could find anything, and a first pull does one
  *       B-tree probe less per record. Should a record be there after all (a concurrent
- *       `get --refresh`, a server repeating an Id), UNIQUE (sobject, sf_id) refuses the
- *       insert and store_pull_page merges the page again with the lookups.
+ *       `get --refresh`), UNIQUE (sobject, sf_id) refuses the insert and store_pull_page
+ *       merges the page again with the lookups; a page listing one record twice is then
+ *       refused as before.
  *
  * Cost: the records table carries triggers (migration 0006), and SQLite gives every
  * statement that fires a trigger inside a transaction its own statement journal, which
@@ -36,8 +43,10 @@
  */
 #include "store/mirror.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "store/op_state.h"
 #include "store/sql.h"
@@ -175,8 +184,10 @@ typedef struct pulled {
     const strbuf *noted; /* the field names last noted (M7), as note_fields keeps them */
     bool names_noted;    /* this record's names are exactly those */
     int64_t now;
-    bool stage; /* a new record goes to temp.pull_new, not straight into records */
-    bool fresh; /* the mirror held no record of sobject when the page began */
+    bool stage;      /* a new record goes to temp.pull_new, not straight into records */
+    bool all_new;    /* M10: no lookup, the record is new */
+    bool other_type; /* attributes.type names another sObject (M8) */
+    bool twice;      /* Id or SystemModstamp named twice (M8) */
 } pulled;
 
 static void pulled_clear(pulled *p)
@@ -204,6 +215,16 @@ static bool names_continue(const strbuf *noted, size_t *off, json_span key)
     return same;
 }
 
+/* M8: does a record's attributes block (value) leave its type unsaid or name sobject?
+ * sObject names are case-insensitive in the API. */
+static bool of_type(json_span value, const char *sobject)
+{
+    char *type = json_member_str(value, "type");
+    bool ok = !type || strcasecmp(type, sobject) == 0;
+    free(type);
+    return ok;
+}
+
 /* Read rec's Id, SystemModstamp, CaseNumber (Case), the key field and its text without
  * "attributes" (one allocation: it is never longer than rec), walking its members once;
  * no tree is built (the page is read record by record: docs/sync-protocol.md#memory).
@@ -220,8 +241,12 @@ static bool read_record(pulled *p, json_span rec, const char *key_field)
     bool is_case = strcmp(p->sobject, "Case") == 0, same = true;
     base[len++] = '{';
     while (json_next_member(&it, &k, &v)) {
-        if (json_key_is(k, "attributes"))
+        if (json_key_is(k, "attributes")) {
+            p->other_type = p->other_type || !of_type(v, p->sobject);
             continue;
+        }
+        p->twice = p->twice || (p->id && json_key_is(k, "Id")) ||
+                   (p->modstamp && json_key_is(k, "SystemModstamp"));
         take_str(&p->id, k, v, "Id");
         take_str(&p->modstamp, k, v, "SystemModstamp");
         take_str(&p->case_number, k, v, is_case ? "CaseNumber" : NULL);
@@ -332,7 +357,7 @@ static sfa_status merge_read(sfa_agent *a, pulled *p, strbuf *noted, char **out_
                              store_pull_counts *c)
 {
     found_row row = {0};
-    sfa_status s = p->fresh ? SFA_OK : locate(&row, a, p->sobject, p->id18, p->key);
+    sfa_status s = p->all_new ? SFA_OK : locate(&row, a, p->sobject, p->id18, p->key);
     char *local_id = row.local_id;
     if (s == SFA_OK && !local_id) {
         local_id = store_new_local_id();
@@ -355,23 +380,52 @@ static sfa_status merge_read(sfa_agent *a, pulled *p, strbuf *noted, char **out_
     return s;
 }
 
-/* One record's text into the mirror; p comes with sobject, now, stage, fresh and noted set,
- * and is cleared. */
-static sfa_status merge_one(sfa_agent *a, pulled *p, json_span rec, const char *key_field,
-                            char **out_local_id, store_pull_counts *c)
+/* What the records of one page share; a refresh is a page of one. */
+typedef struct page_ctx {
+    const char *sobject;
+    const char *key_field;
+    int64_t now_ms;
+    bool stage;      /* new records go to temp.pull_new */
+    bool all_new;    /* M10 */
+    bool ordered;    /* M9: checked, against prev_ms */
+    int64_t prev_ms; /* SystemModstamp of the page's record before this one */
+    strbuf noted;    /* M7 */
+} page_ctx;
+
+/* One record of a page into the mirror (out_local_id: its local id, may be NULL). */
+static sfa_status merge_one(sfa_agent *a, page_ctx *pg, json_span rec, char **out_local_id,
+                            store_pull_counts *c)
 {
+    pulled p = {.sobject = pg->sobject,
+                .now = pg->now_ms,
+                .stage = pg->stage,
+                .all_new = pg->all_new,
+                .noted = &pg->noted};
+    const char *sobject = pg->sobject;
     int64_t ms;
     sfa_status s;
-    strbuf *noted = (strbuf *)p->noted;
-    if (!read_record(p, rec, key_field))
-        s = store_fail(a, SFA_ESERVER, "a pulled %s record is not a valid JSON object", p->sobject);
-    else if (!p->id || !sfid_to18(p->id, p->id18) || !p->modstamp ||
-             !time_parse_sf(p->modstamp, &ms))
+    if (!read_record(&p, rec, pg->key_field))
+        s = store_fail(a, SFA_ESERVER, "a pulled %s record is not a valid JSON object", sobject);
+    else if (!p.id || !sfid_to18(p.id, p.id18) || !p.modstamp || !time_parse_sf(p.modstamp, &ms))
         s = store_fail(a, SFA_ESERVER, "a pulled %s record has no valid Id or SystemModstamp",
-                       p->sobject);
+                       sobject);
+    else if (p.other_type) /* M8 */
+        s = store_fail(a, SFA_ESERVER, "a pulled %s record (%s) is of another sObject type",
+                       sobject, p.id18);
+    else if (p.twice) /* M8 */
+        s = store_fail(a, SFA_ESERVER,
+                       "a pulled %s record (%s) names its Id or SystemModstamp twice", sobject,
+                       p.id18);
+    else if (pg->ordered && ms < pg->prev_ms) /* M9 */
+        s = store_fail(a, SFA_ESERVER,
+                       "pulled %s records are out of SystemModstamp order (%s is older than the "
+                       "record before it)",
+                       sobject, p.id18);
     else
-        s = merge_read(a, p, noted, out_local_id, c);
-    pulled_clear(p);
+        s = merge_read(a, &p, &pg->noted, out_local_id, c);
+    if (s == SFA_OK)
+        pg->prev_ms = ms;
+    pulled_clear(&p);
     return s;
 }
 
@@ -380,12 +434,25 @@ sfa_status store_mirror_merge(sfa_agent *a, const char *sobject, const cJSON *re
                               store_pull_counts *c)
 {
     char *text = json_print(rec); /* one record (refresh): the page path's reader serves it */
-    strbuf noted = STRBUF_INIT;
-    pulled p = {.sobject = sobject, .now = now_ms, .noted = &noted};
-    sfa_status s = merge_one(a, &p, (json_span){text, strlen(text)}, key_field, out_local_id, c);
-    strbuf_free(&noted);
+    page_ctx pg = {
+        .sobject = sobject, .key_field = key_field, .now_ms = now_ms, .noted = STRBUF_INIT};
+    sfa_status s = merge_one(a, &pg, (json_span){text, strlen(text)}, out_local_id, c);
+    strbuf_free(&pg.noted);
     free(text);
     return s;
+}
+
+sfa_status store_mirror_object_empty(sfa_agent *a, const char *sobject, bool *empty)
+{
+    sqlite3_stmt *st = store_stmt(a, SQL_ANY_ROW);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    *empty = rc == SQLITE_DONE;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SFA_OK
+                                                 : store_fail_sqlite(a, rc, "reading the mirror");
 }
 
 sfa_status store_mirror_stage_begin(sfa_agent *a)
@@ -414,7 +481,7 @@ static sfa_status stage_range(sfa_agent *a, int64_t *lo, int64_t *hi)
 }
 
 /* The staged new records into the mirror, UNSTAGE_ROWS per statement, and the stage
- * emptied. *dup is set when a constraint refused them (M8: one was cached after all). */
+ * emptied. *dup: UNIQUE refused one, cached after all (M10) or listed twice. */
 static sfa_status unstage(sfa_agent *a, const char *sobject, int64_t now_ms, bool *dup)
 {
     int64_t lo = 0, hi = 0;
@@ -428,9 +495,14 @@ static sfa_status unstage(sfa_agent *a, const char *sobject, int64_t now_ms, boo
         sqlite3_bind_int64(st, 3, lo);
         sqlite3_bind_int64(st, 4, lo + UNSTAGE_ROWS);
         int rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+            rc = sqlite3_extended_errcode(store_db(a));
         sqlite3_reset(st);
-        *dup = rc == SQLITE_CONSTRAINT;
-        s = rc == SQLITE_DONE ? SFA_OK : store_fail_sqlite(a, rc, "writing pulled records");
+        *dup = rc == SQLITE_CONSTRAINT_UNIQUE;
+        if (*dup) /* M1 found none cached (or M10 skipped it): one came twice */
+            s = store_fail(a, SFA_ESERVER, "a pulled %s page lists the same record twice", sobject);
+        else if (rc != SQLITE_DONE)
+            s = store_fail_sqlite(a, rc, "writing pulled records");
     }
     sqlite3_stmt *st = s == SFA_OK ? store_stmt(a, SQL_STAGE_CLEAR) : NULL;
     if (s == SFA_OK && !st)
@@ -438,40 +510,33 @@ static sfa_status unstage(sfa_agent *a, const char *sobject, int64_t now_ms, boo
     return s == SFA_OK ? store_step_done(a, st, "clearing pulled records") : s;
 }
 
-sfa_status store_mirror_object_empty(sfa_agent *a, const char *sobject, bool *empty)
-{
-    sqlite3_stmt *st = store_stmt(a, SQL_ANY_ROW);
-    if (!st)
-        return store_last_status(a);
-    sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    *empty = rc == SQLITE_DONE;
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SFA_OK
-                                                 : store_fail_sqlite(a, rc, "reading the mirror");
-}
-
 sfa_status store_mirror_merge_page(sfa_agent *a, const char *sobject, const json_span *records,
                                    size_t n, const char *key_field, int64_t now_ms, bool all_new,
                                    bool *dup, store_pull_counts *c)
 {
+    sfa_status s = SFA_OK;
     /* Records already cached are merged in place as they come; new ones are staged and
      * enter the mirror UNSTAGE_ROWS at a time, all in the caller's one transaction. The
      * stage so stays within the temp schema's page cache: a whole page staged at once
      * spilled to the temp file, a write and a read back of every staged row. */
-    strbuf noted = STRBUF_INIT; /* M7: field names noted once per page */
-    sfa_status s = SFA_OK;
+    page_ctx pg = {.sobject = sobject,
+                   .key_field = key_field,
+                   .now_ms = now_ms,
+                   .stage = true,
+                   .all_new = all_new,
+                   .ordered = true,
+                   .prev_ms = INT64_MIN,
+                   .noted = STRBUF_INIT};
     size_t flushed = c->added;
+    *dup = false;
     for (size_t i = 0; i < n && s == SFA_OK; i++) {
-        pulled p = {
-            .sobject = sobject, .now = now_ms, .stage = true, .fresh = all_new, .noted = &noted};
-        s = merge_one(a, &p, records[i], key_field, NULL, c);
+        s = merge_one(a, &pg, records[i], NULL, c);
         if (s == SFA_OK && c->added - flushed >= UNSTAGE_ROWS) {
             s = unstage(a, sobject, now_ms, dup);
             flushed = c->added;
         }
     }
-    strbuf_free(&noted);
+    strbuf_free(&pg.noted);
     return s == SFA_OK ? unstage(a, sobject, now_ms, dup) : s;
 }
 

@@ -18,7 +18,7 @@ sfa_status store_mirror_merge(sfa_agent *a, const char *sobject, const cJSON *re
 
 /* Merge every record of a page (n records' JSON texts) with the same rules, new records entering
  * in one statement (cheaper: see store/mirror.c). store_mirror_stage_begin must have run
- * on the handle first (it creates the staging table when missing). all_new (M8): the
+ * on the handle first (it creates the staging table when missing). all_new (M10): the
  * caller knows no record of the page was in the mirror when its query began, so the
  * lookups are skipped; if one is there after all, the insert fails, *dup is set and the
  * caller rolls the page back and merges it again without the hint. */

@@ -12,6 +12,9 @@
  *   I4. The leaving mark (left_modstamp, left_id) moves only in the transaction that
  *       removes the records of the page that ends on it: records modified after it that
  *       no longer match the `where` (sync/engine/pull_left.c), same crash argument as I1.
+ *   I5. The mark never moves back: a page whose last record sorts before the committed
+ *       mark (a record older than the mark, from a server that did not apply the query's
+ *       filter) is merged and the mark stays, so nothing committed is asked for again.
  *   P1. mark_modstamp and mark_id are both set or both NULL.
  *   P2. A set mark_id or left_id is an 18-character Id.
  *   P3. A set left_id has a left_modstamp.
@@ -154,7 +157,8 @@ static sfa_status page_mark(sfa_agent *a, const json_span *records, size_t n, ch
     bool ok = *stamp && id && sfid_to18(id, id18);
     free(id);
     if (!ok)
-        return store_fail(a, SFA_ESERVER, "a page of pulled records ends without a valid mark");
+        return store_fail(a, SFA_ESERVER,
+                          "the last record of a pulled page has no valid Id or SystemModstamp");
     return SFA_OK;
 }
 
@@ -171,6 +175,20 @@ static sfa_status begin_page(sfa_agent *a, const json_span *records, size_t n, c
         *stamp = NULL;
     }
     return s;
+}
+
+/* I5: does (stamp, id18) sort before the committed mark of sobject? */
+static bool mark_is_behind(sfa_agent *a, const char *sobject, const char *stamp,
+                           const char id18[SFID_LEN + 1])
+{
+    store_pull_state ps;
+    int64_t old = 0, now = 0;
+    bool behind = store_pull_state_get(&ps, a, sobject) == SFA_OK && ps.mark_modstamp &&
+                  ps.mark_id && time_parse_sf(ps.mark_modstamp, &old) &&
+                  time_parse_sf(stamp, &now) &&
+                  (now < old || (now == old && strcmp(id18, ps.mark_id) < 0));
+    store_pull_state_clear(&ps);
+    return behind;
 }
 
 sfa_status store_pull_object_empty(sfa_agent *a, const char *sobject, bool *empty)
@@ -193,8 +211,8 @@ static sfa_status pull_page_once(sfa_agent *a, const char *sobject, const json_s
     s = store_mirror_stage_begin(a);
     if (s == SFA_OK)
         s = store_mirror_merge_page(a, sobject, records, n, key_field, now_ms, all_new, dup, mine);
-    if (s == SFA_OK) /* I1: the mark and the records it covers commit together */
-        s = set_state(a, SQL_MARK, sobject, stamp, id18);
+    if (s == SFA_OK && !mark_is_behind(a, sobject, stamp, id18)) /* I5 */
+        s = set_state(a, SQL_MARK, sobject, stamp, id18);        /* I1: with its records */
     if (s == SFA_OK)
         CRASH_POINT("pull.before_page_commit");
     s = finish(a, s);
@@ -211,7 +229,7 @@ sfa_status store_pull_page(sfa_agent *a, const char *sobject, const json_span *r
     store_pull_counts mine;
     bool dup = false;
     sfa_status s = pull_page_once(a, sobject, records, n, key_field, now_ms, *all_new, &dup, &mine);
-    if (s != SFA_OK && dup && *all_new) { /* M8 of store/mirror.c: cached after all */
+    if (s != SFA_OK && dup && *all_new) { /* M10 of store/mirror.c: cached after all */
         *all_new = false;
         s = pull_page_once(a, sobject, records, n, key_field, now_ms, false, &dup, &mine);
     }
@@ -286,6 +304,17 @@ sfa_status store_pull_deleted(sfa_agent *a, const char *sobject, const cJSON *id
     return s;
 }
 
+sfa_status store_pull_gone(sfa_agent *a, const char *sobject, const char *id, bool *removed)
+{
+    size_t n = 0;
+    sfa_status s = begin(a);
+    if (s == SFA_OK)
+        s = drop_id(a, sobject, id, &n);
+    s = finish(a, s);
+    *removed = s == SFA_OK && n > 0;
+    return s;
+}
+
 sfa_status store_pull_left(sfa_agent *a, const char *sobject, const json_span *records, size_t n,
                            store_pull_counts *c)
 {
@@ -335,8 +364,11 @@ sfa_status store_pull_seen_add(sfa_agent *a, const cJSON *records)
     for (const cJSON *r = records ? records->child : NULL; r && s == SFA_OK; r = r->next) {
         char id18[SFID_LEN + 1];
         const char *id = json_str(r, "Id");
-        if (!id || !sfid_to18(id, id18))
-            continue;
+        if (!id || !sfid_to18(id, id18)) { /* unseen, it would look deleted */
+            s = store_fail(a, SFA_ESERVER,
+                           "a reconciliation page holds a record without a valid Id");
+            break;
+        }
         sqlite3_bind_text(st, 1, id18, -1, SQLITE_TRANSIENT);
         s = store_step_done(a, st, "noting a reconciled Id");
     }

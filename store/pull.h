@@ -57,7 +57,7 @@ typedef struct store_pull_counts {
  * key_field names the idempotency field (NULL: none) so a record created by this agent
  * is found by its local id when its Salesforce Id is not known yet. *all_new: the query
  * the page belongs to began with no record of sobject in the mirror
- * (store_pull_object_empty), so no record needs looking up (M8 of store/mirror.c); it is
+ * (store_pull_object_empty), so no record needs looking up (M10 of store/mirror.c); it is
  * cleared when one was cached after all, and the page is merged with the lookups. */
 sfa_status store_pull_page(sfa_agent *a, const char *sobject, const json_span *records, size_t n,
                            const char *key_field, int64_t now_ms, bool *all_new,
@@ -76,6 +76,11 @@ sfa_status store_pull_one(sfa_agent *a, const char *sobject, const cJSON *record
 sfa_status store_pull_deleted(sfa_agent *a, const char *sobject, const cJSON *ids,
                               const char *covered_until, store_pull_counts *c);
 
+/* Salesforce no longer has record id (any form) of sobject (a refresh found none): remove
+ * its cached copy unless it has open ops, in one transaction, the pull state untouched.
+ * *removed: it was cached and is gone. */
+sfa_status store_pull_gone(sfa_agent *a, const char *sobject, const char *id, bool *removed);
+
 /* Records of sobject that left the `where` scope (n records' JSON texts with Id and
  * SystemModstamp, in (SystemModstamp, Id) order): remove each cached copy that has no
  * open op, and move the leaving mark to the last record's (SystemModstamp, Id), in one
@@ -91,6 +96,8 @@ sfa_status store_pull_left_start(sfa_agent *a, const char *sobject, const char *
  * covered_until; reconcile := 0; one transaction). A crash in between loses only the
  * scratch set: the reconcile flag is still set, so the next pull starts again. */
 sfa_status store_pull_seen_begin(sfa_agent *a);
+/* add: SFA_ESERVER (nothing of the page noted) when a record has no valid Id: left out,
+ * it would look deleted at finish. */
 sfa_status store_pull_seen_add(sfa_agent *a, const cJSON *records);
 sfa_status store_pull_seen_finish(sfa_agent *a, const char *sobject, const char *covered_until,
                                   store_pull_counts *c);

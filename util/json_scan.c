@@ -8,6 +8,9 @@
  *       scanner hands out can be stored where SQLite checks json_valid.
  *   I3. Nesting deeper than JSON_SCAN_MAX_DEPTH is refused, without recursion: a
  *       hostile body cannot exhaust the stack.
+ *   I4. Strings are well-formed UTF-8 (RFC 8259 section 8.1; RFC 3629: no overlong
+ *       forms, no surrogates, nothing above U+10FFFF): text that is not would reach the
+ *       mirror and every program reading it as JSON.
  */
 #include "util/json_scan.h"
 
@@ -36,12 +39,42 @@ static const bool STOPS_STRING[256] = {
     [0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
     [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1};
 
+/* I4: the end of the UTF-8 sequence that starts at p (a byte >= 0x80), or NULL. The
+ * lead byte gives the number of continuation bytes and the range of the first of them
+ * (RFC 3629 section 4: this range is what excludes overlong forms, surrogates and
+ * code points above U+10FFFF). */
+static const char *scan_utf8(const char *p, const char *end)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    int more = 0;
+    unsigned char lo = 0x80, hi = 0xbf;
+    if (u[0] >= 0xc2 && u[0] <= 0xdf) {
+        more = 1;
+    } else if (u[0] >= 0xe0 && u[0] <= 0xef) {
+        more = 2;
+        lo = u[0] == 0xe0 ? 0xa0 : 0x80;
+        hi = u[0] == 0xed ? 0x9f : 0xbf;
+    } else if (u[0] >= 0xf0 && u[0] <= 0xf4) {
+        more = 3;
+        lo = u[0] == 0xf0 ? 0x90 : 0x80;
+        hi = u[0] == 0xf4 ? 0x8f : 0xbf;
+    } else {
+        return NULL;
+    }
+    if (end - p <= more || u[1] < lo || u[1] > hi)
+        return NULL;
+    for (int i = 2; i <= more; i++)
+        if (u[i] < 0x80 || u[i] > 0xbf)
+            return NULL;
+    return p + more + 1;
+}
+
 /* p at '"': the end of the string (after its closing quote), or NULL. */
 static const char *scan_string(const char *p, const char *end)
 {
     for (p++; p < end; p++) {
-        while (p < end && !STOPS_STRING[(unsigned char)*p])
-            p++;
+        while (p < end && (unsigned char)*p < 0x80 && !STOPS_STRING[(unsigned char)*p])
+            p++; /* bytes from 0x80 on stop it too: I4 checks them a sequence at a time */
         if (p >= end)
             return NULL;
         unsigned char c = (unsigned char)*p;
@@ -49,6 +82,12 @@ static const char *scan_string(const char *p, const char *end)
             return p + 1;
         if (c < 0x20)
             return NULL; /* I2: control characters must be escaped */
+        if (c >= 0x80) {
+            if (!(p = scan_utf8(p, end)))
+                return NULL;
+            p--; /* the loop steps past the sequence's last byte */
+            continue;
+        }
         if (c != '\\')
             continue;
         if (++p >= end)

@@ -45,6 +45,20 @@ void time_format_sf(int64_t ms, char buf[32])
     snprintf(buf, 32, "%.31s", tmp);
 }
 
+void time_format_http(int64_t ms, char buf[32])
+{
+    static const char day[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char mon[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    struct tm tm;
+    int millis;
+    split(ms, &tm, &millis);
+    char tmp[96];
+    snprintf(tmp, sizeof tmp, "%s, %02d %s %04d %02d:%02d:%02d GMT", day[tm.tm_wday % 7],
+             tm.tm_mday, mon[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    snprintf(buf, 32, "%.31s", tmp);
+}
+
 void time_format_iso_z(int64_t ms, char buf[32])
 {
     struct tm tm;

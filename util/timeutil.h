@@ -15,6 +15,8 @@ void time_set_override(int64_t override_ms);
 void time_format_sf(int64_t ms, char buf[32]);
 /* "2013-05-20T20:49:32Z" style (SOQL literals, getUpdated windows). buf >= 21. */
 void time_format_iso_z(int64_t ms, char buf[32]);
+/* "Wed, 02 Dec 2026 00:01:31 GMT": HTTP's Date (RFC 9110 IMF-fixdate), locale-free. */
+void time_format_http(int64_t ms, char buf[32]);
 /* Parse yyyy-MM-ddTHH:mm:ss[.SSS](Z|+hh:mm|-hh:mm|+hhmm) or yyyy-MM-dd. */
 bool time_parse_sf(const char *s, int64_t *out_ms);
 

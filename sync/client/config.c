@@ -251,6 +251,30 @@ static bool pull_fields_ok(struct parse_ctx *pc, const char *section, const char
     return true;
 }
 
+/* [pull.X] where: the pull sends it inside "(...)" and ANDs its marks after it, so it
+ * must be one condition: parentheses balanced outside string literals and every literal
+ * closed. "A) OR (B" would otherwise take the marks out of the condition (every pull a
+ * full one, or records leaving the scope listed wrong). Salesforce checks the rest. */
+static bool pull_where_ok(struct parse_ctx *pc, const char *section, const char *value)
+{
+    int depth = 0;
+    bool quoted = false;
+    for (const char *p = value; *p && depth >= 0; p++) {
+        if (quoted && *p == '\\' && p[1])
+            p++; /* SOQL escapes with a backslash: \' does not end the literal */
+        else if (*p == '\'')
+            quoted = !quoted;
+        else if (!quoted)
+            depth += *p == '(' ? 1 : *p == ')' ? -1 : 0;
+    }
+    if (depth == 0 && !quoted)
+        return true;
+    pc->err = xasprintf("%s:%d: [%s] where: %s (it is sent as one condition inside (...))",
+                        pc->name, pc->line, section,
+                        quoted ? "a string literal is not closed" : "unbalanced parentheses");
+    return false;
+}
+
 static int on_pull_value(struct parse_ctx *pc, const char *section, const char *name,
                          const char *value)
 {
@@ -271,6 +295,8 @@ static int on_pull_value(struct parse_ctx *pc, const char *section, const char *
         return 0;
     }
     if (slot != &sc->where && !pull_fields_ok(pc, section, name, value))
+        return 0;
+    if (slot == &sc->where && !pull_where_ok(pc, section, value))
         return 0;
     *slot = xstrdup(value);
     return 1;

@@ -23,6 +23,15 @@
  *       mark, with a smaller Id, would sort before the mark and never be asked for. Each
  *       query therefore stops before the last [sync] pull_settle_time seconds (by this
  *       host's clock, the current one included); they come with the next pull.
+ *   I6. A query ends only as Salesforce ends one (done:true, or no further page): an
+ *       answer with done:false and no nextRecordsUrl, one naming itself as the next
+ *       page, or PULL_EMPTY_PAGES empty pages in a row end it with an error once what
+ *       arrived is committed, so the run never reports an unfinished query as complete
+ *       and a misbehaving server cannot keep it asking forever.
+ *   I7. The mark never passes the query's own upper bound: a page whose last record has
+ *       a SystemModstamp at or after the settle bound (I5), or, with no bound, more than
+ *       PULL_CLOCK_SKEW_MS ahead of Salesforce's clock (pull_server_now), is refused whole. Such a
+ * mark would make every later query skip what happens until then.
  */
 #include "sync/engine/pull.h"
 
@@ -93,14 +102,14 @@ sfa_status pull_get(pull_ctx *ctx, const char *path, sf_response *resp)
     return get(ctx, path, false, resp);
 }
 
-/* ms as an unquoted SOQL dateTime literal with milliseconds ("2026-12-01T10:00:00.000Z"):
- * the form soql/ and Salesforce accept (docs/salesforce.md#timestamps). */
+/* ms as an unquoted SOQL dateTime literal in a documented form, YYYY-MM-DDThh:mm:ssZ
+ * (docs/salesforce.md#query): SOQL has no form with fractions of a second, so ms is
+ * rounded down to its second. Down only widens a query ("> t" and ">= t" then also take
+ * the rest of that second, which the merge takes again harmlessly); SystemModstamp is
+ * whole seconds anyway (docs/salesforce.md#timestamps). */
 static void soql_time(int64_t ms, char out[40])
 {
-    char z[32];
-    time_format_iso_z(ms, z); /* "...:ssZ" */
-    size_t n = strlen(z);
-    snprintf(out, 40, "%.*s.%03dZ", (int)(n - 1), z, (int)(((ms % 1000) + 1000) % 1000));
+    time_format_iso_z(ms - (((ms % 1000) + 1000) % 1000), out);
 }
 
 bool pull_soql_datetime(const char *stamp, char out[40])
@@ -164,10 +173,31 @@ char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mar
     return strbuf_detach(&sb);
 }
 
-/* Commit one page of changed records (I1, I2). */
+sfa_status pull_check_bound(pull_ctx *ctx, const pull_scope *sc, const pull_page *page)
+{
+    char *stamp = page->n ? json_member_str(page->records[page->n - 1], "SystemModstamp") : NULL;
+    int64_t ms = 0, cut = 0;
+    bool late = false;
+    if (stamp && time_parse_sf(stamp, &ms)) /* unreadable: the store refuses the page */
+        late = ctx->cut[0] && time_parse_sf(ctx->cut, &cut)
+                   ? ms >= cut
+                   : ms > pull_server_now(ctx) + PULL_CLOCK_SKEW_MS;
+    sfa_status st = SFA_OK;
+    if (late)
+        st = pull_fail(ctx, SFA_ESERVER,
+                       "%s: a pulled record's SystemModstamp %s is later than the query asked "
+                       "for; page refused",
+                       sc->sobject, stamp);
+    free(stamp);
+    return st;
+}
+
+/* Commit one page of changed records (I1, I2, I7). */
 static sfa_status take_changes(pull_ctx *ctx, const pull_scope *sc, const pull_page *page)
 {
     CRASH_POINT("pull.after_page_fetch");
+    if (pull_check_bound(ctx, sc, page) != SFA_OK)
+        return ctx->st;
     sfa_status st = store_pull_page(ctx->agent, sc->sobject, page->records, page->n, sc->key_field,
                                     time_now_ms(), &ctx->all_new, &ctx->counts);
     if (st != SFA_OK)
@@ -178,9 +208,10 @@ static sfa_status take_changes(pull_ctx *ctx, const pull_scope *sc, const pull_p
 }
 
 /* Hand one answer's records to take and say where the next page is (caller frees;
- * NULL when done). The body's text stays until take is done with it (I2). */
+ * NULL when done). The body's text stays until take is done with it (I2). *empty counts
+ * the empty pages in a row (I6). */
 static sfa_status take_page(pull_ctx *ctx, const pull_scope *sc, const sf_response *resp,
-                            pull_page_fn take, char **next)
+                            pull_page_fn take, char **next, int *empty)
 {
     pull_page page;
     const char *why = NULL;
@@ -188,7 +219,11 @@ static sfa_status take_page(pull_ctx *ctx, const pull_scope *sc, const sf_respon
     sfa_status st = pull_page_scan(&page, resp->body, resp->body_len, &why);
     if (st != SFA_OK)
         return pull_fail(ctx, st, "%s: %s", sc->sobject, why);
+    *empty = page.n ? 0 : *empty + 1;
     st = take(ctx, sc, &page);
+    if (st == SFA_OK && page.cut_short) /* I6: what it took stays committed */
+        st = pull_fail(ctx, SFA_ESERVER, "%s: %s; the rest comes with the next pull", sc->sobject,
+                       page.cut_short);
     if (st == SFA_OK) {
         *next = page.next; /* ownership moves to the caller */
         page.next = NULL;
@@ -197,24 +232,43 @@ static sfa_status take_page(pull_ctx *ctx, const pull_scope *sc, const sf_respon
     return st;
 }
 
+/* I6: may the query go on to next after an answer from path? */
+static sfa_status check_next(pull_ctx *ctx, const pull_scope *sc, const char *path,
+                             const char *next, int empty)
+{
+    if (next && strcmp(next, path) == 0)
+        return pull_fail(ctx, SFA_ESERVER, "%s: query answer names its own page as the next one",
+                         sc->sobject);
+    if (next && empty >= PULL_EMPTY_PAGES)
+        return pull_fail(ctx, SFA_ESERVER, "%s: %d empty query pages in a row; giving up",
+                         sc->sobject, empty);
+    return SFA_OK;
+}
+
 sfa_status pull_follow(pull_ctx *ctx, const pull_scope *sc, char *path, pull_page_fn take,
                        bool *expired)
 {
     sfa_status st = SFA_OK;
+    int empty = 0;
     *expired = false;
     while (path && st == SFA_OK) {
         sf_response resp;
+        char *next = NULL;
         st = get(ctx, path, true, &resp);
-        free(path);
-        path = NULL;
         if (st == SFA_OK) /* I2: the page's text only, one record parsed at a time */
-            st = take_page(ctx, sc, &resp, take, &path);
+            st = take_page(ctx, sc, &resp, take, &next, &empty);
         else if (resp.error_code && strcmp(resp.error_code, "INVALID_QUERY_LOCATOR") == 0)
             *expired = true; /* I3: the caller restarts from the mark */
         else
             pull_fail(ctx, st, "%s: query failed: %s", sc->sobject,
                       resp.error_message ? resp.error_message : sf_client_errmsg(ctx->client));
+        if (st == SFA_OK)
+            st = check_next(ctx, sc, path, next, empty);
         sf_response_free(&resp);
+        free(path);
+        path = st == SFA_OK ? next : NULL; /* ownership of next moves to path */
+        if (st != SFA_OK)
+            free(next);
     }
     free(path);
     return st;
@@ -294,11 +348,12 @@ static sfa_status pull_object(pull_ctx *ctx, const char *sobject)
     return st;
 }
 
-/* Failures of one object (a bad where, an object not visible) leave the others to run;
- * the link, the API limit, authentication and the local database stop the pull. */
+/* Failures of one object (a bad where or field list, an object not visible) leave the
+ * others to run; the link, the API limit, authentication and the local database stop
+ * the pull. */
 static bool object_scoped(sfa_status st)
 {
-    return st == SFA_ESERVER || st == SFA_EINVAL;
+    return st == SFA_ESERVER || st == SFA_EINVAL || st == SFA_ECONFIG;
 }
 
 sfa_status pull_run(pull_ctx *ctx)

@@ -23,6 +23,11 @@
 #define PULL_BATCH_DEFAULT 2000
 /* getDeleted reaches back 15 days; start a reconciliation a little before that. */
 #define PULL_DELETES_KEPT_MS (15LL * 24 * 3600 * 1000 - 3600 * 1000)
+/* With no settle bound, how far ahead of Salesforce's clock as this host knows it
+ * (pull_server_now) a pulled SystemModstamp may be (pull.c I7). */
+#define PULL_CLOCK_SKEW_MS (10LL * 60 * 1000)
+/* Empty pages in a row that one query may answer before it is given up on. */
+#define PULL_EMPTY_PAGES 3
 /* Restarts of a query whose locator expired, per object and run. */
 #define PULL_LOCATOR_RESTARTS 3
 
@@ -42,7 +47,7 @@ typedef struct pull_ctx {
     double api_share;
     store_pull_counts counts;
     /* The changes query under way began with no record of its object in the mirror:
-     * its pages need no lookups (store_pull_page, M8 of store/mirror.c). */
+     * its pages need no lookups (store_pull_page, M10 of store/mirror.c). */
     bool all_new;
     /* SOQL dateTime: ask only for records with SystemModstamp before it ("" no bound). */
     char cut[40];
@@ -86,7 +91,9 @@ char *pull_soql(const pull_scope *sc, const char *mark_modstamp, const char *mar
 typedef struct pull_page {
     json_span *records;
     size_t n, cap;
-    char *next; /* nextRecordsUrl when the query is not done, else NULL */
+    char *next;            /* nextRecordsUrl when the query is not done, else NULL */
+    const char *cut_short; /* why the query ends unfinished after this page (done:false
+                              without a usable nextRecordsUrl), static text; else NULL */
 } pull_page;
 
 /* Read a query answer's text into out (caller clears it; the spans point into body,
@@ -95,6 +102,10 @@ typedef struct pull_page {
  * query answer; *why says which, as a static text. Pure. */
 sfa_status pull_page_scan(pull_page *out, const char *body, size_t len, const char **why);
 void pull_page_clear(pull_page *p);
+
+/* pull.c I7: is the last record of a page (a mark to be) within the query's own upper
+ * bound? SFA_ESERVER (ctx stopped, naming the stamp) when it is after it. */
+sfa_status pull_check_bound(pull_ctx *ctx, const pull_scope *sc, const pull_page *page);
 
 /* Takes one page of query records (maybe empty) into the store. */
 typedef sfa_status (*pull_page_fn)(pull_ctx *ctx, const pull_scope *sc, const pull_page *page);
@@ -106,8 +117,8 @@ sfa_status pull_follow(pull_ctx *ctx, const pull_scope *sc, char *path, pull_pag
                        bool *expired);
 /* "query?q=<soql, URL-encoded>" (caller frees). */
 char *pull_query_path(const char *soql);
-/* A Salesforce timestamp as an unquoted SOQL dateTime literal with milliseconds; false
- * when stamp cannot be parsed. */
+/* A Salesforce timestamp as an unquoted SOQL dateTime literal (YYYY-MM-DDThh:mm:ssZ, its
+ * second: fractions rounded down); false when stamp cannot be parsed. */
 bool pull_soql_datetime(const char *stamp, char out[40]);
 
 /* pull_left.c: records modified after the leaving mark that no longer match the scope's

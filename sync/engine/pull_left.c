@@ -57,6 +57,8 @@ char *pull_left_soql(const pull_scope *sc, const char *stamp, const char *id, co
 
 static sfa_status take_left(pull_ctx *ctx, const pull_scope *sc, const pull_page *page)
 {
+    if (pull_check_bound(ctx, sc, page) != SFA_OK) /* pull.c I7, for the leaving mark */
+        return ctx->st;
     sfa_status st =
         store_pull_left(ctx->agent, sc->sobject, page->records, page->n, &ctx->counts); /* I1 */
     if (st != SFA_OK)

@@ -10,6 +10,10 @@
  *   I2. The next page is named only by a string nextRecordsUrl with done exactly false,
  *       as Salesforce documents them (docs/salesforce.md#query); anything else ends the
  *       query after this page.
+ *   I3. done:false without a nextRecordsUrl, or with one that is not a URL (a path or
+ *       an http(s) URL of visible ASCII), is not an end Salesforce ever sends: the page
+ *       is still good (its records were read), but cut_short says why the query ends
+ *       there, so the caller reports it as unfinished instead of complete.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +54,18 @@ static bool take_records(pull_page *p, json_iter *it)
     return true;
 }
 
+/* I3: a URL path ("/services/...") or an http(s) URL, of visible ASCII only: anything
+ * else (white space, control characters, another scheme) would be sent as it is. */
+static bool is_url(const char *u)
+{
+    if (u[0] != '/' && strncmp(u, "https://", 8) != 0 && strncmp(u, "http://", 7) != 0)
+        return false;
+    for (; *u; u++)
+        if (*u <= ' ' || *u > '~')
+            return false;
+    return true;
+}
+
 sfa_status pull_page_scan(pull_page *out, const char *body, size_t len, const char **why)
 {
     memset(out, 0, sizeof *out);
@@ -66,7 +82,7 @@ sfa_status pull_page_scan(pull_page *out, const char *body, size_t len, const ch
     if (!json_iter_object(&it, (json_span){body, len})) {
         bool json = json_scan_value(body, body + len) != NULL;
         *why = json ? "query answer is not a JSON object"
-                    : "query answer is not valid JSON (truncated?)";
+                    : "query answer is not valid JSON (truncated, nested too deep, or not UTF-8?)";
         return json ? SFA_ESERVER : SFA_ERETRY;
     }
     while (json_next_key(&it, &key)) {
@@ -87,16 +103,20 @@ sfa_status pull_page_scan(pull_page *out, const char *body, size_t len, const ch
         tail++;
     sfa_status st = SFA_OK;
     if (it.failed || !it.done || tail != body + len) { /* I1 */
-        *why = "query answer is not valid JSON (truncated?)";
+        *why = "query answer is not valid JSON (truncated, nested too deep, or not UTF-8?)";
         st = SFA_ERETRY;
     } else if (!records_ok) {
         *why = "query answer without a records array";
         st = SFA_ESERVER;
     }
-    if (st == SFA_OK && !done && next)
+    bool url = next && is_url(next);
+    if (st == SFA_OK && !done && url)
         out->next = next; /* ownership moves to the page */
     else
         free(next);
+    if (st == SFA_OK && !done && !out->next) /* I3 */
+        out->cut_short = !next ? "query answer has done:false but no nextRecordsUrl"
+                               : "query answer's nextRecordsUrl is not a URL";
     if (st != SFA_OK)
         pull_page_clear(out);
     return st;

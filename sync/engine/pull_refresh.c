@@ -9,6 +9,10 @@
  *       CaseNumber for a Case; the literal goes through soql_quote.
  *   I3. The pull's high-water mark is not touched: a refresh is not a page of the
  *       incremental query (the record comes again with the next pull, merged the same way).
+ *   I4. A lookup by Id answered with an empty records array (the query returns no
+ *       deleted records, nor ones this user may not see) removes the cached copy unless
+ *       it has open ops, as a getDeleted would; an answer without a records array says
+ *       nothing and removes nothing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +66,28 @@ static char *lookup_path(const pull_scope *sc, const char *field, const char *va
     return path;
 }
 
+/* I4: a record looked up by Id that Salesforce no longer returns leaves the mirror
+ * (unless it has open ops, store/mirror.c M6); the status stays SFA_ENOTFOUND. */
+static sfa_status gone(pull_ctx *ctx, const char *sobject, const char *field, const char *value)
+{
+    bool removed = false;
+    sfa_status st =
+        strcmp(field, "Id") == 0 ? store_pull_gone(ctx->agent, sobject, value, &removed) : SFA_OK;
+    if (st != SFA_OK)
+        return pull_fail(ctx, st, "%s", sfa_agent_errmsg(ctx->agent));
+    sfa_record *r = NULL;
+    bool cached = !removed && strcmp(field, "Id") == 0 &&
+                  sfa_record_get(&r, ctx->agent, sobject, value) == SFA_OK;
+    sfa_record_free(r);
+    return pull_fail(
+        ctx, SFA_ENOTFOUND,
+        "%s %s=%s: no such record in Salesforce (deleted, or not visible to this user)%s", sobject,
+        field, value,
+        removed  ? "; removed from the cache"
+        : cached ? "; kept in the cache: it has unsynced local changes"
+                 : "");
+}
+
 static sfa_status fetch_and_merge(pull_ctx *ctx, const char *sobject, const char *field,
                                   const char *value, char **out_local_id)
 {
@@ -79,9 +105,13 @@ static sfa_status fetch_and_merge(pull_ctx *ctx, const char *sobject, const char
     const cJSON *recs =
         st == SFA_OK ? cJSON_GetObjectItemCaseSensitive(resp.json, "records") : NULL;
     int n = cJSON_GetArraySize(recs);
-    if (st == SFA_OK && n != 1)
-        st = pull_fail(ctx, n ? SFA_EAMBIGUOUS : SFA_ENOTFOUND, "%s %s=%s: %s in Salesforce",
-                       sobject, field, value, n ? "more than one match" : "no such record");
+    if (st == SFA_OK && !cJSON_IsArray(recs)) /* I4: not an answer that says "none" */
+        st = pull_fail(ctx, SFA_ESERVER, "%s: query answer without a records array", sobject);
+    else if (st == SFA_OK && n == 0)
+        st = gone(ctx, sobject, field, value);
+    else if (st == SFA_OK && n != 1)
+        st = pull_fail(ctx, SFA_EAMBIGUOUS, "%s %s=%s: more than one match in Salesforce", sobject,
+                       field, value);
     if (st == SFA_OK) {
         st = store_pull_one(ctx->agent, sobject, recs->child, sc.key_field, out_local_id,
                             &ctx->counts);

@@ -12,6 +12,9 @@
  *       size and the page transfer; they cannot be filtered or sorted on either), base64
  *       (only retrievable one record at a time) and compound address/location fields
  *       (their components are fields of their own).
+ *   I4. A configured field must be one the object's describe lists (describe lists only
+ *       the fields this user may see): Salesforce would refuse the whole query with
+ *       INVALID_FIELD, so the object is refused before any query, naming the field.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,9 +88,11 @@ char *pull_scope_default_fields(const cJSON *describe)
     return strbuf_detach(&sb);
 }
 
-/* Configured "a, b,c" into sb; false (with the bad name in *bad) on a name that is not
- * an API name (I2). */
-static bool configured_fields(strbuf *sb, const char *list, char bad[64])
+/* Configured "a, b,c" into sb, each as describe spells it; false (with the bad name in
+ * *bad, *unknown when it is a name describe does not list) on a name that is not an
+ * API name or not a field of the object (I2, I4). */
+static bool configured_fields(strbuf *sb, const char *list, const cJSON *describe, char bad[64],
+                              bool *unknown)
 {
     char *copy = xstrdup(list);
     bool ok = true;
@@ -102,9 +107,12 @@ static bool configured_fields(strbuf *sb, const char *list, char bad[64])
             p[--n] = '\0';
         if (!*p)
             continue;
-        ok = name_is_valid_api_name(p);
+        const cJSON *f = name_is_valid_api_name(p) ? sf_describe_field(describe, p) : NULL;
+        const char *name = f ? json_str(f, "name") : NULL;
+        ok = name != NULL;
+        *unknown = !ok && name_is_valid_api_name(p);
         if (ok)
-            add_field(sb, p);
+            add_field(sb, name);
         else
             snprintf(bad, 64, "%s", p);
     }
@@ -181,13 +189,15 @@ sfa_status pull_scope_build(pull_scope *out, pull_ctx *ctx, const char *sobject)
     const char *list = sync_config_pull_fields(ctx->cfg, sobject);
     strbuf sb = STRBUF_INIT;
     char bad[64] = "";
+    bool unknown = false;
     if (!list) {
         char *d = pull_scope_default_fields(describe);
         strbuf_adds(&sb, d);
         free(d);
-    } else if (!configured_fields(&sb, list, bad)) {
-        st =
-            pull_fail(ctx, SFA_ECONFIG, "[pull.%s] fields: '%s' is not a field name", sobject, bad);
+    } else if (!configured_fields(&sb, list, describe, bad, &unknown)) {
+        st = pull_fail(ctx, SFA_ECONFIG, "[pull.%s] fields: '%s' is not %s", sobject, bad,
+                       unknown ? "a field of the object (its describe does not list it)"
+                               : "a field name");
     }
     add_identity(&sb, out, describe);
     out->select = strbuf_detach(&sb);

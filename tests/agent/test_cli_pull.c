@@ -148,6 +148,21 @@ static void test_refresh_offline_shows_stale_cached_copy(void **state)
     free(number);
 }
 
+/* --refresh of a cached Case deleted in Salesforce: it leaves the cache, the warning
+ * says so, and `case get` exits 66 (not found), not 0 with a "stale" copy. */
+static void test_refresh_of_a_deleted_case_removes_it(void **state)
+{
+    fixture *f = *state;
+    char id[19];
+    char *number = server_insert(f, "Case", "{\"Subject\":\"soon gone\"}", id);
+    RUN(f, 0, NULL, NULL, "sync", "--pull-only", "--config", f->ini);
+    assert_int_equal(emu_record_remove(f->e, id), 0);
+    RUN(f, 66, NULL, "removed from the cache", "case", "get", number, "--refresh", "--config",
+        f->ini);
+    RUN(f, 66, NULL, NULL, "case", "get", id);
+    free(number);
+}
+
 /* The first line of r's stdout (a local id printed by create), into out. */
 static void first_line(char *out, size_t size, const run_result *r)
 {
@@ -235,6 +250,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_case_get_shows_referenced_contact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refresh_offline_shows_stale_cached_copy, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_of_a_deleted_case_removes_it, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,4 @@
-/* store_pull_page's all_new hint (M8 of store/mirror.c): a query that began with no
+/* store_pull_page's all_new hint (M10 of store/mirror.c): a query that began with no
  * record of its object skips the per-record lookups, and a record cached after all (here
  * by `get --refresh`'s store_pull_one between the query's start and its page) is merged,
  * not duplicated, with the hint cleared for the query's next pages. */
@@ -128,7 +128,7 @@ static void test_page_repeating_an_id_is_refused_whole(void **state)
         store_pull_counts c = {0};
         assert_int_not_equal(
             store_pull_page(f->agent, "Case", p.span, p.n, NULL, 1000, &all_new, &c), SFA_OK);
-        assert_non_null(strstr(sfa_agent_errmsg(f->agent), "UNIQUE"));
+        assert_non_null(strstr(sfa_agent_errmsg(f->agent), "twice"));
         assert_int_equal(c.pulled, 0);
         assert_int_equal(count_cases(f), 0); /* nothing half-written, no mark moved */
         assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pull_state WHERE mark_id"

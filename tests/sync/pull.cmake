@@ -34,3 +34,9 @@ if(SFA_BUILD_EMULATOR)
   add_dependencies(test_pull_clock pull_helper)
   target_compile_definitions(test_pull_clock PRIVATE PULL_HELPER="$<TARGET_FILE:pull_helper>")
 endif()
+if(SFA_BUILD_EMULATOR)
+  # The pull against hand-written answers in Salesforce's documented shapes and against a
+  # misbehaving server (script_server.c): paging, marks, getDeleted, scope, hostile pages.
+  sfa_add_test(test_pull_conformance SOURCES test_pull_conformance.c push_fixture.c
+               script_server.c LIBS sfagent sfemu PkgConfig::MHD PkgConfig::SQLITE3 TIMEOUT 120)
+endif()

@@ -17,6 +17,9 @@ typedef struct script_reply {
 
 typedef struct script_server script_server;
 
+/* Scripted requests remembered (script_server_request). */
+#define SCRIPT_SERVER_LOG 64
+
 /* Start on a free loopback port; NULL on failure. */
 script_server *script_server_start(void);
 void script_server_stop(script_server *s);
@@ -26,5 +29,8 @@ const char *script_server_url(const script_server *s);
 void script_server_set(script_server *s, const script_reply *replies, size_t n);
 /* Requests answered from the script so far (token requests not counted). */
 size_t script_server_requests(script_server *s);
+/* The i-th scripted request since the script was set, as "GET /path?k=v&k=v" (arguments
+ * URL-decoded), or NULL; caller frees. */
+char *script_server_request(script_server *s, size_t i);
 
 #endif

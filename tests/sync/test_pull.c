@@ -417,9 +417,13 @@ static void test_pull_server_delete_with_pending_edit_keeps_record(void **state)
     assert_int_equal(rep.deleted, 0);
     assert_int_equal(cached(e), 1);
     assert_int_equal(run(e, false, &rep), SFA_EPARTIAL); /* push: dead, ENTITY_IS_DELETED */
-    sfa_op *op = push_fixture_first_op(&e->f, local);
-    assert_non_null(op);
-    sfa_op_free(op);
+    sfa_op_array dead = {0};
+    assert_int_equal(sfa_outbox_list(&dead, e->f.agent, SFA_OP_STATE_BIT(SFA_OP_STATE_DEAD), 0),
+                     SFA_OK);
+    assert_int_equal(dead.count, 1);
+    assert_string_equal(dead.items[0].local_id, local);
+    assert_string_equal(dead.items[0].last_error_code, "ENTITY_IS_DELETED");
+    sfa_op_array_free(&dead);
     assert_int_equal(cached(e), 1);
     free(id);
     free(local);
@@ -518,16 +522,16 @@ static void test_pull_soql_text(void **state)
                      .select = "Id, SystemModstamp",
                      .where = "Status = 'New' OR Status = 'Working'"};
     char *q = pull_soql(&sc, "2026-12-01T10:00:00.000+0000", "500000000000001AAA",
-                        "2026-12-01T10:05:00.000Z");
+                        "2026-12-01T10:05:00Z");
     assert_string_equal(q, "SELECT Id, SystemModstamp FROM Case WHERE (Status = 'New' OR Status = "
-                           "'Working') AND (SystemModstamp > 2026-12-01T10:00:00.000Z OR "
-                           "(SystemModstamp = 2026-12-01T10:00:00.000Z AND Id > "
-                           "'500000000000001AAA')) AND SystemModstamp < 2026-12-01T10:05:00.000Z "
+                           "'Working') AND (SystemModstamp > 2026-12-01T10:00:00Z OR "
+                           "(SystemModstamp = 2026-12-01T10:00:00Z AND Id > "
+                           "'500000000000001AAA')) AND SystemModstamp < 2026-12-01T10:05:00Z "
                            "ORDER BY SystemModstamp, Id");
     free(q);
     q = pull_left_soql(&sc, "2026-12-01T10:00:00.000+0000", NULL, "");
     assert_string_equal(q, "SELECT Id, SystemModstamp FROM Case WHERE (NOT (Status = 'New' OR "
-                           "Status = 'Working')) AND SystemModstamp >= 2026-12-01T10:00:00.000Z "
+                           "Status = 'Working')) AND SystemModstamp >= 2026-12-01T10:00:00Z "
                            "ORDER BY SystemModstamp, Id");
     free(q);
     sc.where = NULL;

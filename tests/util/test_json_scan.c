@@ -274,11 +274,36 @@ static void test_object_without_keeps_the_rest_exactly(void **state)
     assert_null(json_object_without(span_of("[1]"), "attributes"));
 }
 
+/* I4: strings are well-formed UTF-8, each sequence checked to its last byte. */
+static void test_scan_strings_are_utf8(void **state)
+{
+    (void)state;
+    const char *ok[] = {"\"caf\xc3\xa9\"", "\"\xe2\x82\xac 5\"", "\"\xf0\x9f\x98\x80\"",
+                        "\"\xed\x9f\xbf\"", "\"\xf4\x8f\xbf\xbf\""};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+        assert_int_equal(scan_len(ok[i]), (long)strlen(ok[i]));
+    const char *bad[] = {
+        "\"\xff\"",             /* never a UTF-8 byte */
+        "\"\x80\"",             /* a continuation byte alone */
+        "\"\xc3\"",             /* cut short by the quote */
+        "\"\xc0\xaf\"",         /* overlong '/' */
+        "\"\xe0\x80\xaf\"",     /* overlong, three bytes */
+        "\"\xed\xa0\x80\"",     /* a surrogate (U+D800) */
+        "\"\xf4\x90\x80\x80\"", /* above U+10FFFF */
+        "\"\xe2\x82\"",         /* three-byte sequence with two bytes */
+        "\"\xc3\xa9",           /* the text ends inside the string */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (scan_len(bad[i]) != -1)
+            fail_msg("accepted bad UTF-8 #%zu", i);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scan_accepts_valid_values),
         cmocka_unit_test(test_scan_refuses_malformed_and_truncated),
+        cmocka_unit_test(test_scan_strings_are_utf8),
         cmocka_unit_test(test_scan_nesting_is_bounded),
         cmocka_unit_test(test_scan_huge_string),
         cmocka_unit_test(test_members_and_elements),

@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +71,13 @@ static void test_time_roundtrip(void **state)
     assert_false(time_parse_sf("2005-13-08", &ms));
     assert_false(time_parse_sf("2005-10-08T01:02", &ms));
     assert_false(time_parse_sf("yesterday", &ms));
+    /* HTTP's Date, as curl_getdate reads it back (the client's clock: sf_client.c I14) */
+    assert_true(time_parse_sf("2026-12-02T00:01:31.999Z", &ms));
+    time_format_http(ms, buf);
+    assert_string_equal(buf, "Wed, 02 Dec 2026 00:01:31 GMT");
+    assert_int_equal((int64_t)curl_getdate(buf, NULL) * 1000, ms - 999);
+    time_format_http(0, buf);
+    assert_string_equal(buf, "Thu, 01 Jan 1970 00:00:00 GMT");
 }
 
 static void test_api_names(void **state)
