@@ -101,6 +101,18 @@ static sfa_status pull(conf *c, const script_reply *script, size_t n, sfa_sync_r
     return st;
 }
 
+/* The first pull of a test: both describes, one page, no deletes; it must succeed. */
+static void first_pull(conf *c, sfa_sync_report *rep, const char *page)
+{
+    const script_reply script[] = {
+        {200, NULL, NULL, NULL, DESCRIBE_GLOBAL},
+        {200, NULL, NULL, NULL, DESCRIBE_CASE},
+        {200, NULL, NULL, NULL, page},
+        {200, NULL, NULL, NULL, DELETED_NONE},
+    };
+    assert_int_equal(pull(c, script, sizeof script / sizeof *script, rep), SFA_OK);
+}
+
 static size_t cached(conf *c)
 {
     return push_fixture_cached(&c->p.f, "Case");
@@ -227,16 +239,10 @@ static void test_next_url_absolute_on_the_instance_is_followed(void **state)
 static void test_done_true_ignores_next_url(void **state)
 {
     conf *c = *state;
-    static const script_reply script[] = {
-        {200, NULL, NULL, NULL, DESCRIBE_GLOBAL},
-        {200, NULL, NULL, NULL, DESCRIBE_CASE},
-        {200, NULL, NULL, NULL,
-         "{\"totalSize\":1,\"done\":true,\"nextRecordsUrl\":\"" NEXT
-         "\",\"records\":[" CASE(ID1, T1, "a") "]}"},
-        {200, NULL, NULL, NULL, DELETED_NONE},
-    };
     sfa_sync_report rep;
-    assert_int_equal(pull(c, script, sizeof script / sizeof *script, &rep), SFA_OK);
+    first_pull(c, &rep,
+               "{\"totalSize\":1,\"done\":true,\"nextRecordsUrl\":\"" NEXT
+               "\",\"records\":[" CASE(ID1, T1, "a") "]}");
     assert_int_equal(cached(c), 1);
     assert_int_equal(script_server_requests(c->srv), 3); /* describes and the one page */
 }
@@ -294,17 +300,11 @@ static void test_empty_pages_followed_but_not_forever(void **state)
 static void test_mark_formats_and_ties(void **state)
 {
     conf *c = *state;
-    static const script_reply first[] = {
-        {200, NULL, NULL, NULL, DESCRIBE_GLOBAL},
-        {200, NULL, NULL, NULL, DESCRIBE_CASE},
-        {200, NULL, NULL, NULL,
-         "{\"totalSize\":2,\"done\":true,\"records\":[" CASE(
-             ID1, "2026-11-30T10:00:01.250Z", "a") "," CASE(ID2, "2026-11-30T10:00:01.250+0000",
-                                                            "b") "]}"},
-        {200, NULL, NULL, NULL, DELETED_NONE},
-    };
     sfa_sync_report rep;
-    assert_int_equal(pull(c, first, sizeof first / sizeof *first, &rep), SFA_OK);
+    first_pull(c, &rep,
+               "{\"totalSize\":2,\"done\":true,\"records\":[" CASE(
+                   ID1, "2026-11-30T10:00:01.250Z",
+                   "a") "," CASE(ID2, "2026-11-30T10:00:01.250+0000", "b") "]}");
     assert_mark(c, "2026-11-30T10:00:01.250Z", ID2);
     static const script_reply second[] = {
         {200, NULL, NULL, NULL, "{\"totalSize\":0,\"done\":true,\"records\":[]}"},
@@ -322,15 +322,8 @@ static void test_mark_formats_and_ties(void **state)
 static void test_mark_never_moves_back(void **state)
 {
     conf *c = *state;
-    static const script_reply first[] = {
-        {200, NULL, NULL, NULL, DESCRIBE_GLOBAL},
-        {200, NULL, NULL, NULL, DESCRIBE_CASE},
-        {200, NULL, NULL, NULL,
-         "{\"totalSize\":1,\"done\":true,\"records\":[" CASE(ID3, T3, "c") "]}"},
-        {200, NULL, NULL, NULL, DELETED_NONE},
-    };
     sfa_sync_report rep;
-    assert_int_equal(pull(c, first, sizeof first / sizeof *first, &rep), SFA_OK);
+    first_pull(c, &rep, "{\"totalSize\":1,\"done\":true,\"records\":[" CASE(ID3, T3, "c") "]}");
     static const script_reply late[] = {
         {200, NULL, NULL, NULL,
          "{\"totalSize\":1,\"done\":true,\"records\":[" CASE(ID1, T0, "late") "]}"},
@@ -347,15 +340,8 @@ static void test_mark_never_moves_back(void **state)
 static void test_page_out_of_order_is_refused(void **state)
 {
     conf *c = *state;
-    static const script_reply script[] = {
-        {200, NULL, NULL, NULL, DESCRIBE_GLOBAL},
-        {200, NULL, NULL, NULL, DESCRIBE_CASE},
-        {200, NULL, NULL, NULL,
-         "{\"totalSize\":1,\"done\":true,\"records\":[" CASE(ID1, T1, "a") "]}"},
-        {200, NULL, NULL, NULL, DELETED_NONE},
-    };
     sfa_sync_report rep;
-    assert_int_equal(pull(c, script, sizeof script / sizeof *script, &rep), SFA_OK);
+    first_pull(c, &rep, "{\"totalSize\":1,\"done\":true,\"records\":[" CASE(ID1, T1, "a") "]}");
     static const script_reply bad[] = {
         {200, NULL, NULL, NULL,
          "{\"totalSize\":2,\"done\":true,\"records\":[" CASE(ID3, T3, "c") "," CASE(ID2, T2,
