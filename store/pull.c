@@ -15,10 +15,13 @@
  *   I5. The mark never moves back: a page whose last record sorts before the committed
  *       mark (a record older than the mark, from a server that did not apply the query's
  *       filter) is merged and the mark stays, so nothing committed is asked for again.
+ *       The leaving mark likewise; and a page of records leaving the scope out of
+ *       SystemModstamp order is refused whole, as a changes page is (store/mirror.c M9),
+ *       since the leaving mark taken from its last record could pass records not seen.
  *   P1. mark_modstamp and mark_id are both set or both NULL.
  *   P2. A set mark_id or left_id is an 18-character Id.
  *   P3. A set left_id has a left_modstamp.
- * Mirror rules are store/mirror.c's (M1-M6).
+ * Mirror rules are store/mirror.c's (M1-M10).
  */
 #include "store/pull.h"
 
@@ -177,16 +180,19 @@ static sfa_status begin_page(sfa_agent *a, const json_span *records, size_t n, c
     return s;
 }
 
-/* I5: does (stamp, id18) sort before the committed mark of sobject? */
-static bool mark_is_behind(sfa_agent *a, const char *sobject, const char *stamp,
+/* I5: does (stamp, id18) sort before the committed mark of sobject (left: the leaving
+ * mark, whose Id may be unset: then only its time counts)? */
+static bool mark_is_behind(sfa_agent *a, const char *sobject, bool left, const char *stamp,
                            const char id18[SFID_LEN + 1])
 {
     store_pull_state ps;
     int64_t old = 0, now = 0;
-    bool behind = store_pull_state_get(&ps, a, sobject) == SFA_OK && ps.mark_modstamp &&
-                  ps.mark_id && time_parse_sf(ps.mark_modstamp, &old) &&
+    bool got = store_pull_state_get(&ps, a, sobject) == SFA_OK;
+    const char *mark = left ? ps.left_modstamp : ps.mark_modstamp;
+    const char *mark_id = left ? ps.left_id : ps.mark_id;
+    bool behind = got && mark && (mark_id || left) && time_parse_sf(mark, &old) &&
                   time_parse_sf(stamp, &now) &&
-                  (now < old || (now == old && strcmp(id18, ps.mark_id) < 0));
+                  (now < old || (now == old && mark_id && strcmp(id18, mark_id) < 0));
     store_pull_state_clear(&ps);
     return behind;
 }
@@ -211,8 +217,8 @@ static sfa_status pull_page_once(sfa_agent *a, const char *sobject, const json_s
     s = store_mirror_stage_begin(a);
     if (s == SFA_OK)
         s = store_mirror_merge_page(a, sobject, records, n, key_field, now_ms, all_new, dup, mine);
-    if (s == SFA_OK && !mark_is_behind(a, sobject, stamp, id18)) /* I5 */
-        s = set_state(a, SQL_MARK, sobject, stamp, id18);        /* I1: with its records */
+    if (s == SFA_OK && !mark_is_behind(a, sobject, false, stamp, id18)) /* I5 */
+        s = set_state(a, SQL_MARK, sobject, stamp, id18);               /* I1: with its records */
     if (s == SFA_OK)
         CRASH_POINT("pull.before_page_commit");
     s = finish(a, s);
@@ -274,15 +280,32 @@ static sfa_status drop_named(sfa_agent *a, const char *sobject, const cJSON *ite
     return s;
 }
 
-/* Each record text's "Id" dropped as drop_id does. */
+/* Each record text's "Id" dropped as drop_id does; the records must come in
+ * SystemModstamp order (I5). */
 static sfa_status drop_records(sfa_agent *a, const char *sobject, const json_span *records,
                                size_t n, size_t *removed)
 {
     sfa_status s = SFA_OK;
+    int64_t prev = INT64_MIN;
     for (size_t i = 0; i < n && s == SFA_OK; i++) {
         char *id = json_member_str(records[i], "Id");
-        s = drop_id(a, sobject, id, removed);
+        char *stamp = json_member_str(records[i], "SystemModstamp");
+        int64_t ms = 0;
+        if (!stamp || !time_parse_sf(stamp, &ms))
+            s = store_fail(a, SFA_ESERVER,
+                           "a %s record leaving the scope has no valid"
+                           " SystemModstamp",
+                           sobject);
+        else if (ms < prev)
+            s = store_fail(a, SFA_ESERVER,
+                           "%s records leaving the scope are out of"
+                           " SystemModstamp order",
+                           sobject);
+        else
+            s = drop_id(a, sobject, id, removed);
+        prev = ms;
         free(id);
+        free(stamp);
     }
     return s;
 }
@@ -327,8 +350,8 @@ sfa_status store_pull_left(sfa_agent *a, const char *sobject, const json_span *r
         return s;
     size_t removed = 0;
     s = drop_records(a, sobject, records, n, &removed);
-    if (s == SFA_OK) /* I4 */
-        s = set_state(a, SQL_LEFT_MARK, sobject, stamp, id18);
+    if (s == SFA_OK && !mark_is_behind(a, sobject, true, stamp, id18)) /* I5 */
+        s = set_state(a, SQL_LEFT_MARK, sobject, stamp, id18);         /* I4 */
     s = finish(a, s);
     free(stamp);
     if (s == SFA_OK)

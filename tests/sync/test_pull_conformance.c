@@ -1006,6 +1006,47 @@ static void test_hostile_future_modstamp_in_leaving_query(void **state)
     store_pull_state_clear(&after);
 }
 
+/* Pages of records leaving the where get the changes pages' checks: out of
+ * SystemModstamp order, the page is refused whole and both records stay cached; a record
+ * older than the leaving mark leaves the cache, and the leaving mark does not move back. */
+static void test_leaving_pages_ordered_and_mark_never_back(void **state)
+{
+    conf *c = *state;
+    sfa_sync_report rep;
+    first_pull(c, &rep,
+               "{\"totalSize\":2,\"done\":true,\"records\":[" CASE(ID1, T1, "a") "," CASE(
+                   ID2, T1, "b") "]}");
+    store_pull_state before;
+    assert_int_equal(store_pull_state_get(&before, c->p.f.agent, "Case"), SFA_OK);
+    static const script_reply disordered[] = {
+        {200, NULL, NULL, NULL, EMPTY_PAGE},
+        {200, NULL, NULL, NULL,
+         "{\"totalSize\":2,\"done\":true,\"records\":[" CASE(ID2, T3, "b") "," CASE(ID1, T2,
+                                                                                    "a") "]}"},
+    };
+    assert_int_equal(pull(c, disordered, sizeof disordered / sizeof *disordered, &rep),
+                     SFA_ESERVER);
+    assert_non_null(strstr(rep.message, "out of SystemModstamp order"));
+    assert_true(has_record(c, ID1));
+    assert_true(has_record(c, ID2));
+    static const script_reply older[] = {
+        {200, NULL, NULL, NULL, EMPTY_PAGE},
+        {200, NULL, NULL, NULL,
+         "{\"totalSize\":1,\"done\":true,\"records\":[" CASE(ID1, T2, "a") "]}"},
+        {200, NULL, NULL, NULL, DELETED_NONE},
+    };
+    pinned_fixture_advance(&c->p, 1000);
+    assert_int_equal(pull(c, older, sizeof older / sizeof *older, &rep), SFA_OK);
+    assert_false(has_record(c, ID1)); /* it left the scope */
+    assert_true(has_record(c, ID2));
+    store_pull_state after;
+    assert_int_equal(store_pull_state_get(&after, c->p.f.agent, "Case"), SFA_OK);
+    assert_string_equal(after.left_modstamp, before.left_modstamp); /* T2 is before it */
+    assert_null(after.left_id);
+    store_pull_state_clear(&before);
+    store_pull_state_clear(&after);
+}
+
 /* The same record twice in one page (a query never lists a row twice). */
 static void test_hostile_same_record_twice(void **state)
 {
@@ -1099,6 +1140,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_latest_date_covered_is_never_past_end, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_hostile_future_modstamp_in_leaving_query, setup_where,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_leaving_pages_ordered_and_mark_never_back, setup_where,
                                         teardown),
         cmocka_unit_test(test_where_must_be_one_condition),
         cmocka_unit_test_setup_teardown(test_hostile_same_record_twice, setup, teardown),
