@@ -14,10 +14,10 @@
  * SQLite's own work, and the target (>= 0.7x) is read against the faster of the two; and
  * (b) for scale, into a bare table with only the mirror's key columns and keys, one
  * statement per row: what the rows would cost without the read indexes of
- * docs/local-reads.md, which the mirror must keep. Wall time is printed too; it includes
- * the emulator's page building and the loopback transfer. Figures are medians of RUNS
- * rounds; each round runs every side once (raw SQLite in a child process, so its memory
- * is not the agent's), so the load of a shared machine falls on all of them alike.
+ * docs/sync-protocol.md#indexes-of-the-mirror, which the mirror must keep. Wall time is printed
+ * too; it includes the emulator's page building and the loopback transfer. Figures are medians of
+ * RUNS rounds; each round runs every side once (raw SQLite in a child process, so its memory is not
+ * the agent's), so the load of a shared machine falls on all of them alike.
  *
  * With --sfagent PATH the first pull is also run RUNS times through the real program
  * (`sfagent sync --pull-only` on a fresh database), and its whole-process CPU (start-up,
