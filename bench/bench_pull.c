@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "bench_emu.h"
+#include "bench_util.h"
 #include "emulator/emulator.h"
 #include "sfagent/agent.h"
 #include "sfagent/record.h"
@@ -65,21 +66,12 @@ typedef struct sample {
 
 static double cpu_ms_now(void)
 {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
+    return bench_cpu_s() * 1000.0;
 }
 
 static double median(double *v, int n)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
 }
 
@@ -185,16 +177,6 @@ static int in_child(const char *state, size_t n, char (*ids)[19], size_t nids, i
     return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
-static void remove_db(const char *path)
-{
-    const char *suffix[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        char *p = xasprintf("%s%s", path, suffix[i]);
-        unlink(p);
-        free(p);
-    }
-}
-
 /* The field columns the store writes with fields (migration 0013), from the same text. */
 #define RAW_FIELD_COLS                                                                             \
     ", f_status, f_ownerid, f_contactid, f_accountid, f_lastmodifieddate, f_createddate"
@@ -264,7 +246,7 @@ static sample raw_insert(sqlite3 *db, size_t n, const char *flush)
 /* (a) a bare table with the mirror's columns and keys only. */
 static sample raw_bare(const char *path, size_t n)
 {
-    remove_db(path);
+    bench_remove_db(path);
     sqlite3 *db = NULL;
     sqlite3_open(path, &db);
     sqlite3_exec(db,
@@ -276,7 +258,7 @@ static sample raw_bare(const char *path, size_t n)
                  NULL, NULL, NULL);
     sample s = raw_insert(db, n, NULL);
     sqlite3_close(db);
-    remove_db(path);
+    bench_remove_db(path);
     return s;
 }
 
@@ -284,7 +266,7 @@ static sample raw_bare(const char *path, size_t n)
  * one (staged false) or staged as the pull does. */
 static sample raw_schema(const char *path, size_t n, bool staged)
 {
-    remove_db(path);
+    bench_remove_db(path);
     sfa_agent *a = NULL;
     sfa_open_options oo = SFA_OPEN_OPTIONS_INIT;
     sfa_agent_open(&a, path, &oo);
@@ -294,7 +276,7 @@ static sample raw_schema(const char *path, size_t n, bool staged)
     sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL", NULL, NULL, NULL);
     sample s = raw_insert(db, n, staged ? RAW_FLUSH : NULL);
     sqlite3_close(db);
-    remove_db(path);
+    bench_remove_db(path);
     return s;
 }
 
@@ -370,29 +352,6 @@ static sample pull(const char *db, const char *url)
     return s;
 }
 
-/* Run argv with stdout to out_path (stderr to /dev/null); its exit status, with its
- * whole-process CPU ms and peak RSS KiB from wait4. -1 when it could not run. */
-static int run_program(char *const argv[], const char *out_path, double *cpu_ms, long *rss_kb)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int null = open("/dev/null", O_WRONLY);
-        if (out < 0 || null < 0 || dup2(out, 1) < 0 || dup2(null, 2) < 0)
-            _exit(126);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status = 0;
-    struct rusage ru;
-    if (pid < 0 || wait4(pid, &status, 0, &ru) < 0)
-        return -1;
-    *cpu_ms = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
-              (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
-    *rss_kb = ru.ru_maxrss;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /* "...; 100000 pulled, ...; 54 API calls; ..." of the sync summary line in path. */
 static void read_summary(sample *s, const char *path)
 {
@@ -419,7 +378,7 @@ static sample cli_pull(const char *sfagent, const char *dir, const char *url, lo
     sample s = {.st = SFA_EIO};
     char *db = xasprintf("%s/cli.db", dir), *ini = xasprintf("%s/pull.ini", dir);
     char *out = xasprintf("%s/cli.out", dir), *text = config_text(url);
-    remove_db(db);
+    bench_remove_db(db);
     int fd = open(ini, O_WRONLY | O_CREAT | O_TRUNC, 0600); /* it holds a secret */
     bool wrote = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
     if (fd >= 0)
@@ -427,19 +386,17 @@ static sample cli_pull(const char *sfagent, const char *dir, const char *url, lo
     char *init[] = {(char *)sfagent, "--db", db, "init", NULL};
     char *sync[] = {(char *)sfagent, "--db",     db,  "sync", "--pull-only",
                     "--now",         "--config", ini, NULL};
-    double cpu = 0;
-    long rss = 0;
-    int64_t t0 = time_now_ms();
-    if (wrote && run_program(init, out, &cpu, &rss) == 0 &&
-        (t0 = time_now_ms(), run_program(sync, out, &cpu, &rss)) == 0) {
-        s.wall_ms = (double)(time_now_ms() - t0);
-        s.cpu_ms = cpu;
+    bench_child run = {.status = -1};
+    if (wrote && bench_run_child(init, out).status == 0 &&
+        (run = bench_run_child(sync, out)).status == 0) {
+        s.wall_ms = run.wall_ms;
+        s.cpu_ms = run.cpu_ms;
         s.st = SFA_OK;
         read_summary(&s, out);
-        if (rss > *rss_kb)
-            *rss_kb = rss;
+        if (run.rss_kb > *rss_kb)
+            *rss_kb = run.rss_kb;
     }
-    remove_db(db);
+    bench_remove_db(db);
     unlink(ini);
     unlink(out);
     free(db);
@@ -504,7 +461,7 @@ static int measure_large(results *r, const char *dir, size_t n, int runs, bool w
     sample s[MAX_RUNS], c[MAX_RUNS];
     r->rss_before = bench_peak_rss_kb();
     for (int i = 0; rc == 0 && i < runs; i++) {
-        remove_db(db);
+        bench_remove_db(db);
         s[i] = pull(db, b.url);
         if (r->sfagent)
             c[i] = cli_pull(r->sfagent, dir, b.url, &r->rss_cli);
@@ -525,8 +482,8 @@ static int measure_large(results *r, const char *dir, size_t n, int runs, bool w
             r->inc = incremental(state, db, ids, runs);
         }
     }
-    remove_db(db);
-    remove_db(state);
+    bench_remove_db(db);
+    bench_remove_db(state);
     free(state);
     free(db);
     return rc;
@@ -544,8 +501,8 @@ static int measure_small(results *r, const char *dir, size_t n, int runs)
         bench_emu_stop(&b);
         r->inc_small = incremental(state, db, ids, runs);
     }
-    remove_db(db);
-    remove_db(state);
+    bench_remove_db(db);
+    bench_remove_db(state);
     free(state);
     free(db);
     return rc;

@@ -164,11 +164,6 @@ typedef struct result {
     int failed; /* exit status of a run that failed (an older sfagent without a feature) */
 } result;
 
-static double tv_ms(struct timeval tv)
-{
-    return (double)tv.tv_sec * 1000.0 + (double)tv.tv_usec / 1000.0;
-}
-
 /* Samples of one command: wall and CPU ms per run, the peak RSS, a failed run's exit. */
 typedef struct series {
     double *t, *c;
@@ -179,25 +174,16 @@ typedef struct series {
 /* Run argv once with stdout to /dev/null; false (and the exit recorded) if it failed. */
 static bool run_once(char *const argv[], series *s)
 {
-    double t0 = bench_now_s();
-    pid_t pid = fork();
-    if (pid == 0) {
-        int null = open("/dev/null", O_WRONLY);
-        dup2(null, 1);
-        execvp(argv[0], argv);
-        _exit(127);
-    }
-    int status = 0;
-    struct rusage ru;
-    if (wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        s->res.failed = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    bench_child r = bench_run_child(argv, NULL);
+    if (r.status != 0) {
+        s->res.failed = r.status;
         return false;
     }
-    s->t[s->n] = (bench_now_s() - t0) * 1000.0;
-    s->c[s->n] = tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime);
+    s->t[s->n] = r.wall_ms;
+    s->c[s->n] = r.cpu_ms;
     s->n++;
-    if (ru.ru_maxrss > s->res.max_rss_kb)
-        s->res.max_rss_kb = ru.ru_maxrss;
+    if (r.rss_kb > s->res.max_rss_kb)
+        s->res.max_rss_kb = r.rss_kb;
     return true;
 }
 

@@ -14,4 +14,14 @@ int bench_cmp_double(const void *a, const void *b);
 /* Remove path and its -wal, -shm and -journal files; missing ones are fine. */
 void bench_remove_db(const char *path);
 
+/* One run of a program: what a user waits for, measured from outside (wait4). */
+typedef struct bench_child {
+    int status;     /* its exit status, 128 + signal when killed, -1 when it could not run */
+    double wall_ms; /* fork to exit */
+    double cpu_ms;  /* user + system of the whole process */
+    long rss_kb;    /* its peak resident set size */
+} bench_child;
+/* Run argv (execvp) with stdout to out_path (NULL: /dev/null); stderr is this process's. */
+bench_child bench_run_child(char *const argv[], const char *out_path);
+
 #endif
