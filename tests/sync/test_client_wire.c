@@ -143,6 +143,26 @@ static sfa_config *cfg_for(const server *s)
     return cfg;
 }
 
+/* Serve s's scripted replies and make a client for it (*cfg: its configuration). */
+static sf_client *client_for(server *s, sfa_config **cfg)
+{
+    server_run(s);
+    *cfg = cfg_for(s);
+    sf_client *c = NULL;
+    char *err = NULL;
+    assert_int_equal(sf_client_new(&c, *cfg, &err), SFA_OK);
+    return c;
+}
+
+/* The client, its configuration and the requests the server recorded. */
+static void client_free_all(server *s, sf_client *c, sfa_config *cfg)
+{
+    for (int i = 0; i < s->nreplies; i++)
+        free(s->requests[i]);
+    sf_client_free(c);
+    sfa_config_free(cfg);
+}
+
 static void assert_has(const char *hay, const char *needle)
 {
     if (!strcasestr(hay, needle))
@@ -167,11 +187,8 @@ static void test_wire_headers_and_limits(void **state)
     s.replies[1] = created;
     s.replies[2] = busy;
     s.nreplies = 3;
-    server_run(&s);
-    sfa_config *cfg = cfg_for(&s);
-    sf_client *c = NULL;
-    char *err = NULL;
-    assert_int_equal(sf_client_new(&c, cfg, &err), SFA_OK);
+    sfa_config *cfg = NULL;
+    sf_client *c = client_for(&s, &cfg);
 
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "Subject", "wire");
@@ -216,14 +233,11 @@ static void test_wire_headers_and_limits(void **state)
     assert_has(s.requests[2], "Sforce-Call-Options: client=sfagent");
     assert_null(strcasestr(s.requests[2], "Sforce-Auto-Assign"));
 
-    for (int i = 0; i < s.nreplies; i++)
-        free(s.requests[i]);
     cJSON_Delete(body);
     free(tok);
     free(created);
     free(busy);
-    sf_client_free(c);
-    sfa_config_free(cfg);
+    client_free_all(&s, c, cfg);
 }
 
 static void test_wire_refuses_foreign_absolute_url(void **state)
@@ -234,11 +248,8 @@ static void test_wire_refuses_foreign_absolute_url(void **state)
     char *tok = token_reply(s.base);
     s.replies[0] = tok;
     s.nreplies = 1;
-    server_run(&s);
-    sfa_config *cfg = cfg_for(&s);
-    sf_client *c = NULL;
-    char *err = NULL;
-    assert_int_equal(sf_client_new(&c, cfg, &err), SFA_OK);
+    sfa_config *cfg = NULL;
+    sf_client *c = client_for(&s, &cfg);
     assert_int_equal(sf_client_login(c), SFA_OK);
     server_finish(&s);
     sf_response r;
@@ -248,10 +259,8 @@ static void test_wire_refuses_foreign_absolute_url(void **state)
     assert_int_equal(r.outcome, SF_NOT_SENT);
     sf_response_free(&r);
     assert_int_equal(sf_client_requests_made(c), 1);
-    free(s.requests[0]);
     free(tok);
-    sf_client_free(c);
-    sfa_config_free(cfg);
+    client_free_all(&s, c, cfg);
 }
 
 /* A gzip answer of len bytes of JSON as a full HTTP response (binary: *out_len). */
@@ -299,11 +308,8 @@ static void test_wire_gzip_answers(void **state)
     s.replies[2] = fake;
     s.replies[3] = br;
     s.nreplies = 4;
-    server_run(&s);
-    sfa_config *cfg = cfg_for(&s);
-    sf_client *c = NULL;
-    char *err = NULL;
-    assert_int_equal(sf_client_new(&c, cfg, &err), SFA_OK);
+    sfa_config *cfg = NULL;
+    sf_client *c = client_for(&s, &cfg);
     assert_int_equal(sf_client_login(c), SFA_OK);
     uint64_t before = sf_client_bytes_received(c);
     sf_response r;
@@ -324,15 +330,12 @@ static void test_wire_gzip_answers(void **state)
     sf_response_free(&r);
     server_finish(&s);
     assert_has(s.requests[1], "Accept-Encoding: gzip\r\n");
-    for (int i = 0; i < s.nreplies; i++)
-        free(s.requests[i]);
     strbuf_free(&big);
     free(tok);
     free(gz);
     free(fake);
     free(br);
-    sf_client_free(c);
-    sfa_config_free(cfg);
+    client_free_all(&s, c, cfg);
 }
 
 int main(void)

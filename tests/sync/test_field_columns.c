@@ -34,16 +34,6 @@ static int setup_manual(void **state)
     return pinned_fixture_new(state, "objects = Case\nconflict_policy = manual\n");
 }
 
-static int teardown(void **state)
-{
-    return pinned_fixture_free(state);
-}
-
-static void advance(env *e, int64_t ms)
-{
-    pinned_fixture_advance(e, ms);
-}
-
 /* V7 holds; on failure the message names the record and the stale columns. */
 static void assert_columns_equal_fields(env *e, const char *after)
 {
@@ -106,11 +96,11 @@ static char *server_id(env *e, const char *sobject, const char *local)
 
 static void server_edit(env *e, const char *id, const char *json)
 {
-    advance(e, 1000);
+    pinned_fixture_advance(e, 1000);
     cJSON *f = cJSON_Parse(json);
     assert_int_equal(emu_record_edit(e->f.emu, id, f), 0);
     cJSON_Delete(f);
-    advance(e, 1000);
+    pinned_fixture_advance(e, 1000);
 }
 
 /* The checker sees a column that no longer equals its field. */
@@ -255,10 +245,12 @@ static void test_discard_keeps_columns(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_check_sees_a_stale_column, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_local_writers_keep_columns, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pull_writers_keep_columns, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_discard_keeps_columns, setup_manual, teardown),
+        cmocka_unit_test_setup_teardown(test_check_sees_a_stale_column, setup, pinned_fixture_free),
+        cmocka_unit_test_setup_teardown(test_local_writers_keep_columns, setup,
+                                        pinned_fixture_free),
+        cmocka_unit_test_setup_teardown(test_pull_writers_keep_columns, setup, pinned_fixture_free),
+        cmocka_unit_test_setup_teardown(test_discard_keeps_columns, setup_manual,
+                                        pinned_fixture_free),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

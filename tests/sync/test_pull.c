@@ -38,16 +38,6 @@ static int setup_server_wins(void **state)
     return pinned_fixture_new(state, "objects = Case\nconflict_policy = server-wins\n");
 }
 
-static int teardown(void **state)
-{
-    return pinned_fixture_free(state);
-}
-
-static void advance(env *e, int64_t ms)
-{
-    pinned_fixture_advance(e, ms);
-}
-
 static sfa_status run(env *e, bool pull_only, sfa_sync_report *rep)
 {
     sfa_sync_options o = SFA_SYNC_OPTIONS_INIT;
@@ -116,7 +106,7 @@ static void test_pull_ties_across_pages(void **state)
 {
     env *e = *state;
     insert_cases(e, 450, "New", NULL);
-    advance(e, 1000);
+    pinned_fixture_advance(e, 1000);
     insert_cases(e, 30, "New", NULL);
     sfa_sync_report rep;
     assert_int_equal(run(e, true, &rep), SFA_OK);
@@ -124,7 +114,7 @@ static void test_pull_ties_across_pages(void **state)
     assert_int_equal(rep.updated, 0);
     assert_int_equal(emu_request_count(e->f.emu, "GET", "/services/data/v*/query/*"), 2);
     assert_mirror_is_server(e);
-    advance(e, 1000);
+    pinned_fixture_advance(e, 1000);
     assert_int_equal(run(e, true, &rep), SFA_OK);
     assert_int_equal(rep.pulled, 0);
     assert_int_equal(cached(e), 480);
@@ -138,7 +128,7 @@ static void test_pull_broken_page_commits_nothing_of_it(void **state)
 {
     env *e = *state;
     insert_cases(e, 450, "New", NULL);
-    advance(e, 1000);
+    pinned_fixture_advance(e, 1000);
     emu_fault_kind kinds[] = {EMU_FAULT_TRUNCATE, EMU_FAULT_INVALID_JSON};
     for (int k = 0; k < 2; k++) {
         emu_fault fault = {.kind = kinds[k],
@@ -188,13 +178,13 @@ static void test_pull_server_changes(void **state)
     insert_cases(e, 3, "New", ids);
     sfa_sync_report rep;
     assert_int_equal(run(e, true, &rep), SFA_OK);
-    advance(e, 2 * 60 * 1000);
+    pinned_fixture_advance(e, 2 * 60 * 1000);
     cJSON *edit = cJSON_Parse("{\"Subject\":\"edited upstream\"}");
     assert_int_equal(emu_record_edit(e->f.emu, ids[0], edit), 0);
     cJSON_Delete(edit);
     assert_int_equal(emu_record_remove(e->f.emu, ids[1]), 0);
     insert_cases(e, 1, "New", NULL);
-    advance(e, 2 * 60 * 1000); /* getDeleted works in whole minutes */
+    pinned_fixture_advance(e, 2 * 60 * 1000); /* getDeleted works in whole minutes */
     assert_int_equal(run(e, true, &rep), SFA_OK);
     assert_int_equal(rep.pulled, 2);
     assert_int_equal(rep.updated, 1);
@@ -216,7 +206,7 @@ static void test_pull_delete_window_exceeded_reconciles(void **state)
     sfa_sync_report rep;
     assert_int_equal(run(e, true, &rep), SFA_OK);
     assert_int_equal(emu_record_remove(e->f.emu, ids[2]), 0);
-    advance(e, 16 * DAY_MS);
+    pinned_fixture_advance(e, 16 * DAY_MS);
     size_t deleted_calls = emu_request_count(e->f.emu, "GET", "*/deleted/*");
     assert_int_equal(run(e, true, &rep), SFA_OK);
     assert_int_equal(rep.deleted, 1);
@@ -224,7 +214,7 @@ static void test_pull_delete_window_exceeded_reconciles(void **state)
     assert_mirror_is_server(e);
     /* Deletes are tracked again from the reconciliation on. */
     assert_int_equal(emu_record_remove(e->f.emu, ids[3]), 0);
-    advance(e, 3 * 60 * 1000);
+    pinned_fixture_advance(e, 3 * 60 * 1000);
     assert_int_equal(run(e, true, &rep), SFA_OK);
     assert_int_equal(rep.deleted, 1);
     assert_int_equal(emu_request_count(e->f.emu, "GET", "*/deleted/*"), deleted_calls + 1);
@@ -239,7 +229,7 @@ static void make_ghosts(env *e, char (*ids)[19])
 {
     int64_t t0 = e->now;
     insert_cases(e, 3, "New", ids);
-    advance(e, 10 * 60 * 1000);
+    pinned_fixture_advance(e, 10 * 60 * 1000);
     sfa_sync_report rep;
     assert_int_equal(run(e, true, &rep), SFA_OK);
     assert_int_equal(cached(e), 3);
@@ -251,7 +241,7 @@ static void make_ghosts(env *e, char (*ids)[19])
     assert_int_equal(emu_record_remove(e->f.emu, ids[0]), 0);
     assert_int_equal(emu_record_remove(e->f.emu, ids[1]), 0);
     e->now = pulled;
-    advance(e, 3 * 60 * 1000);
+    pinned_fixture_advance(e, 3 * 60 * 1000);
 }
 
 /* getDeleted answers, but its earliestDateAvailable is later than the last check (the
@@ -344,11 +334,11 @@ static char *server_id(env *e, const char *local)
 
 static void server_edit(env *e, const char *id, const char *json)
 {
-    advance(e, 1000);
+    pinned_fixture_advance(e, 1000);
     cJSON *f = cJSON_Parse(json);
     assert_int_equal(emu_record_edit(e->f.emu, id, f), 0);
     cJSON_Delete(f);
-    advance(e, 1000);
+    pinned_fixture_advance(e, 1000);
 }
 
 /* Server changes Status, the agent has an unsent Subject edit: both survive. */
@@ -411,7 +401,7 @@ static void test_pull_server_delete_with_pending_edit_keeps_record(void **state)
     char *id = server_id(e, local);
     local_update(e, local, "{\"Subject\":\"local\"}");
     assert_int_equal(emu_record_remove(e->f.emu, id), 0);
-    advance(e, 3 * 60 * 1000);
+    pinned_fixture_advance(e, 3 * 60 * 1000);
     sfa_sync_report rep;
     assert_int_equal(run(e, true, &rep), SFA_ERETRY);
     assert_int_equal(rep.deleted, 0);
@@ -500,12 +490,12 @@ static void test_pull_leaving_scope_pages_through_ties(void **state)
     sfa_sync_report rep;
     assert_int_equal(run(e, true, &rep), SFA_OK);
     assert_int_equal(cached(e), 452);
-    advance(e, 1000);
+    pinned_fixture_advance(e, 1000);
     cJSON *closed = cJSON_Parse("{\"Status\":\"Closed\"}");
     for (int i = 0; i < 450; i++)
         assert_int_equal(emu_record_edit(e->f.emu, ids[i], closed), 0);
     cJSON_Delete(closed);
-    advance(e, 1000);
+    pinned_fixture_advance(e, 1000);
     assert_int_equal(run(e, true, &rep), SFA_OK);
     assert_int_equal(rep.deleted, 450);
     assert_int_equal(cached(e), 2);
@@ -559,13 +549,13 @@ static void test_pull_settle_keeps_the_current_second_for_later(void **state)
     cJSON *f = cJSON_Parse("{\"Subject\":\"edited in the same second\"}");
     assert_int_equal(emu_record_edit(e->f.emu, ids[0], f), 0); /* same second, smallest Id */
     cJSON_Delete(f);
-    advance(e, 1000);
+    pinned_fixture_advance(e, 1000);
     assert_int_equal(run(e, true, &rep), SFA_OK);
     assert_int_equal(rep.pulled, 3);
     char *subject = field_of(e, ids[0], "Subject");
     assert_string_equal(subject, "edited in the same second");
     free(subject);
-    advance(e, 1000);
+    pinned_fixture_advance(e, 1000);
     assert_int_equal(run(e, true, &rep), SFA_OK);
     assert_int_equal(rep.pulled, 0); /* nothing twice */
     assert_mirror_is_server(e);
@@ -736,34 +726,39 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pull_soql_text),
-        cmocka_unit_test_setup_teardown(test_pull_ties_across_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pull_ties_across_pages, setup, pinned_fixture_free),
         cmocka_unit_test_setup_teardown(test_pull_broken_page_commits_nothing_of_it, setup,
-                                        teardown),
+                                        pinned_fixture_free),
         cmocka_unit_test_setup_teardown(test_pull_expired_locator_restarts_from_mark, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_pull_server_changes, setup, teardown),
+                                        pinned_fixture_free),
+        cmocka_unit_test_setup_teardown(test_pull_server_changes, setup, pinned_fixture_free),
         cmocka_unit_test_setup_teardown(test_pull_delete_window_exceeded_reconciles, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_pull_delete_log_purged_reconciles, setup, teardown),
+                                        pinned_fixture_free),
+        cmocka_unit_test_setup_teardown(test_pull_delete_log_purged_reconciles, setup,
+                                        pinned_fixture_free),
         cmocka_unit_test_setup_teardown(test_pull_invalid_replication_date_reconciles, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_pull_ghosts_stay_without_signal, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pull_merge_disjoint_fields, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pull_merge_same_field, setup, teardown),
+                                        pinned_fixture_free),
+        cmocka_unit_test_setup_teardown(test_pull_ghosts_stay_without_signal, setup,
+                                        pinned_fixture_free),
+        cmocka_unit_test_setup_teardown(test_pull_merge_disjoint_fields, setup,
+                                        pinned_fixture_free),
+        cmocka_unit_test_setup_teardown(test_pull_merge_same_field, setup, pinned_fixture_free),
         cmocka_unit_test_setup_teardown(test_pull_server_delete_with_pending_edit_keeps_record,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pull_scope_change, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pull_records_leaving_scope, setup, teardown),
+                                        setup, pinned_fixture_free),
+        cmocka_unit_test_setup_teardown(test_pull_scope_change, setup, pinned_fixture_free),
+        cmocka_unit_test_setup_teardown(test_pull_records_leaving_scope, setup,
+                                        pinned_fixture_free),
         cmocka_unit_test_setup_teardown(test_pull_settle_keeps_the_current_second_for_later, setup,
-                                        teardown),
+                                        pinned_fixture_free),
         cmocka_unit_test_setup_teardown(test_pull_leaving_scope_pages_through_ties, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_pull_refresh, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pull_every_writer_keeps_field_names, setup, teardown),
+                                        pinned_fixture_free),
+        cmocka_unit_test_setup_teardown(test_pull_refresh, setup, pinned_fixture_free),
+        cmocka_unit_test_setup_teardown(test_pull_every_writer_keeps_field_names, setup,
+                                        pinned_fixture_free),
         cmocka_unit_test_setup_teardown(test_pull_then_push_disjoint_edit_is_not_a_conflict,
-                                        setup_server_wins, teardown),
+                                        setup_server_wins, pinned_fixture_free),
         cmocka_unit_test_setup_teardown(test_pull_then_push_same_field_server_wins,
-                                        setup_server_wins, teardown),
+                                        setup_server_wins, pinned_fixture_free),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
