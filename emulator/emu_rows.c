@@ -99,14 +99,6 @@ static bool parse_http_date(const char *s, int64_t *out)
     return true;
 }
 
-static void http_date(int64_t sec, char buf[64])
-{
-    time_t t = (time_t)sec;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, 64, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-}
-
 static int64_t last_modified_s(const cJSON *stored)
 {
     int64_t ms = 0;
@@ -189,7 +181,7 @@ static void condition_response(emu_resp *resp, int status)
 static void add_row_headers(emu_resp *resp, const emu_object *obj, const cJSON *stored)
 {
     char buf[64];
-    http_date(last_modified_s(stored), buf);
+    time_format_http(last_modified_s(stored) * 1000, buf);
     emu_resp_header(resp, "Last-Modified", buf);
     if (strcmp(obj->name, "Account") == 0) {
         make_etag(stored, buf);

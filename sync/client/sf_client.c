@@ -957,17 +957,9 @@ sfa_status sf_client_get_if_modified(sf_client *c, const char *path, int64_t sin
 {
     if (!c)
         return sf_client_request(c, "GET", path, NULL, resp);
-    /* RFC 1123 (IMF-fixdate), always GMT, in English whatever the locale. */
-    static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                         "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    time_t t = (time_t)(since_ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    snprintf(c->if_modified_since, sizeof c->if_modified_since,
-             "If-Modified-Since: %s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
-             tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-             tm.tm_sec);
+    char date[32]; /* RFC 9110 IMF-fixdate, in English whatever the locale */
+    time_format_http(since_ms, date);
+    snprintf(c->if_modified_since, sizeof c->if_modified_since, "If-Modified-Since: %s", date);
     sfa_status st = sf_client_request(c, "GET", path, NULL, resp);
     c->if_modified_since[0] = '\0'; /* one request only */
     return st;
