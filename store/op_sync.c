@@ -129,8 +129,7 @@ static void row_to_op(sqlite3_stmt *st, store_op *op, bool parse)
     op->sobject = store_col_dup(st, 2);
     op->local_id = store_col_dup(st, 3);
     op->kind = store_col_dup(st, 4);
-    const char *f = (const char *)sqlite3_column_text(st, 5);
-    op->fields_raw = f ? xstrdup(f) : NULL;
+    op->fields_raw = store_col_dup(st, 5);
     if (parse)
         store_op_parse_fields(op);
     const char *err = NULL;
