@@ -102,7 +102,6 @@ static const char SQL_DROP_CANDIDATE[] =
     " WHERE p.dirty = 1 AND p.local_id != r.local_id AND j.value = r.local_id)"
     " FROM records r WHERE sobject = ?1 AND sf_id = ?2";
 static const char SQL_DELETE_ROW[] = "DELETE FROM records WHERE local_id = ?1";
-static const char SQL_ANY_ROW[] = "SELECT 1 FROM records WHERE sobject = ?1 LIMIT 1";
 static const char SQL_NOTE_FIELD[] =
     "INSERT OR IGNORE INTO record_fields (sobject, name) VALUES (?1, ?2)";
 
@@ -440,19 +439,6 @@ sfa_status store_mirror_merge(sfa_agent *a, const char *sobject, const cJSON *re
     strbuf_free(&pg.noted);
     free(text);
     return s;
-}
-
-sfa_status store_mirror_object_empty(sfa_agent *a, const char *sobject, bool *empty)
-{
-    sqlite3_stmt *st = store_stmt(a, SQL_ANY_ROW);
-    if (!st)
-        return store_last_status(a);
-    sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    *empty = rc == SQLITE_DONE;
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SFA_OK
-                                                 : store_fail_sqlite(a, rc, "reading the mirror");
 }
 
 sfa_status store_mirror_stage_begin(sfa_agent *a)

@@ -27,9 +27,6 @@ sfa_status store_mirror_merge_page(sfa_agent *a, const char *sobject, const json
                                    size_t n, const char *key_field, int64_t now_ms, bool all_new,
                                    bool *dup, store_pull_counts *c);
 
-/* Does the mirror hold no record of sobject at all (live, deleted or not yet pushed)? */
-sfa_status store_mirror_object_empty(sfa_agent *a, const char *sobject, bool *empty);
-
 /* Remove the cached record of sobject whose Salesforce Id is sf_id18, unless it has an
  * open op or another record's open edit refers to it by local id (M6). *removed says
  * whether it went. No such record: SFA_OK, not removed. */

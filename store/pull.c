@@ -57,6 +57,7 @@ static const char SQL_RECONCILED[] =
     "UPDATE pull_state SET deletes_checked = ?2, reconcile = 0 WHERE sobject = ?1";
 static const char SQL_FINISHED[] =
     "UPDATE pull_state SET last_pull_at = ?2, reconcile = max(reconcile, ?3) WHERE sobject = ?1";
+static const char SQL_ANY_ROW[] = "SELECT 1 FROM records WHERE sobject = ?1 LIMIT 1";
 static const char SQL_SEEN_ADD[] = "INSERT OR IGNORE INTO temp.pull_seen (sf_id) VALUES (?1)";
 static const char SQL_GHOSTS[] =
     "SELECT sf_id FROM records WHERE sobject = ?1 AND sf_id IS NOT NULL"
@@ -199,7 +200,15 @@ static bool mark_is_behind(sfa_agent *a, const char *sobject, bool left, const c
 
 sfa_status store_pull_object_empty(sfa_agent *a, const char *sobject, bool *empty)
 {
-    return store_mirror_object_empty(a, sobject, empty);
+    sqlite3_stmt *st = store_stmt(a, SQL_ANY_ROW);
+    if (!st)
+        return store_last_status(a);
+    sqlite3_bind_text(st, 1, sobject, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    *empty = rc == SQLITE_DONE;
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? SFA_OK
+                                                 : store_fail_sqlite(a, rc, "reading the mirror");
 }
 
 /* One attempt at a page: its records and the mark in one transaction (I1). */
