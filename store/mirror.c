@@ -178,10 +178,10 @@ typedef struct pulled {
     char *id;
     char *modstamp;
     char *case_number;
-    char *key;           /* the idempotency field's value, or NULL */
-    char *base_text;     /* the record without its attributes block, the rest as sent */
-    const strbuf *noted; /* the field names last noted (M7), as note_fields keeps them */
-    bool names_noted;    /* this record's names are exactly those */
+    char *key;        /* the idempotency field's value, or NULL */
+    char *base_text;  /* the record without its attributes block, the rest as sent */
+    strbuf *noted;    /* the field names last noted (M7), as note_fields keeps them */
+    bool names_noted; /* this record's names are exactly those */
     int64_t now;
     bool stage;      /* a new record goes to temp.pull_new, not straight into records */
     bool all_new;    /* M10: no lookup, the record is new */
@@ -318,10 +318,10 @@ static sfa_status merge_existing(sfa_agent *a, const found_row *row, const pulle
 }
 
 /* M7: the field names of a record the pull inserts, into record_fields (migration 0012
- * leaves them to this code). *last holds the names of the last record noted: a page's
+ * leaves them to this code). p->noted holds the names of the last record noted: a page's
  * records nearly always share theirs, so a page costs one INSERT per field, not one per
  * field and record. */
-static sfa_status note_fields(sfa_agent *a, const pulled *p, strbuf *last)
+static sfa_status note_fields(sfa_agent *a, const pulled *p)
 {
     if (p->names_noted)
         return SFA_OK;
@@ -344,16 +344,15 @@ static sfa_status note_fields(sfa_agent *a, const pulled *p, strbuf *last)
         s = store_step_done(a, st, "noting a pulled field name");
     }
     if (s == SFA_OK) {
-        strbuf_free(last);
-        *last = names; /* ownership moves: these names are now the noted ones */
+        strbuf_free(p->noted);
+        *p->noted = names; /* ownership moves: these names are now the noted ones */
     } else {
         strbuf_free(&names);
     }
     return s;
 }
 
-static sfa_status merge_read(sfa_agent *a, pulled *p, strbuf *noted, char **out_local_id,
-                             store_pull_counts *c)
+static sfa_status merge_read(sfa_agent *a, pulled *p, char **out_local_id, store_pull_counts *c)
 {
     found_row row = {0};
     sfa_status s = p->all_new ? SFA_OK : locate(&row, a, p->sobject, p->id18, p->key);
@@ -362,7 +361,7 @@ static sfa_status merge_read(sfa_agent *a, pulled *p, strbuf *noted, char **out_
         local_id = store_new_local_id();
         s = write_row(a, p->stage ? SQL_STAGE : SQL_INSERT, local_id, p, NULL);
         if (s == SFA_OK) /* M7: the insert trigger leaves pulled rows to us */
-            s = note_fields(a, p, noted);
+            s = note_fields(a, p);
         c->added += s == SFA_OK;
     } else if (s == SFA_OK && mirror_is_newer(row.sys_modstamp, p->modstamp)) {
         c->kept++; /* M2 */
@@ -421,7 +420,7 @@ static sfa_status merge_one(sfa_agent *a, page_ctx *pg, json_span rec, char **ou
                        "record before it)",
                        sobject, p.id18);
     else
-        s = merge_read(a, &p, &pg->noted, out_local_id, c);
+        s = merge_read(a, &p, out_local_id, c);
     if (s == SFA_OK)
         pg->prev_ms = ms;
     pulled_clear(&p);
